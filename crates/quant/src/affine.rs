@@ -1,0 +1,300 @@
+//! Uniform (affine) integer quantization with PyTorch observer semantics.
+//!
+//! ```text
+//! Given a clipping range [α, β] and the code range [qmin, qmax]:
+//!   α' = min(α, 0),  β' = max(β, 0)                      (the range always contains 0)
+//!   asymmetric:  S = (β' − α') / (qmax − qmin)
+//!                Z = clamp(qmin − round(α' / S), qmin, qmax)
+//!   symmetric:   S = max(−α', β') / ((qmax − qmin) / 2)
+//!                Z = 0 (signed) or (qmin + qmax + 1) / 2 (unsigned)
+//!   S = max(S, ε_f32)          (ε = 2^−23, `torch.finfo(torch.float32).eps`)
+//!   quantize:    q = clamp(round(r · (1/S)) + Z, qmin, qmax)
+//!   dequantize:  r̂ = S · (q − Z)
+//! ```
+//! S is the step between reconstruction levels, Z the integer code of the real value 0, and
+//! `round` the configured rounding (half-to-even by default). Everything is computed in f32, in the
+//! order of `torch.ao.quantization.observer._calculate_qparams` and of PyTorch's
+//! `fake_quantize_per_tensor_affine` kernel, which multiplies by the reciprocal 1/S rather than
+//! dividing by S — the two differ at exact ties, and we follow PyTorch.
+//!
+//! For a range [α, β] that contains 0 this is the textbook S = (β − α)/(2^b − 1).
+//!
+//! One deliberate difference: PyTorch's symmetric *unsigned* zero-point with a customised range is
+//! ⌊(qmin + qmax)/2⌋; we use (qmin + qmax + 1)/2 for every width, which equals PyTorch's 128 for the
+//! default `quint8` range.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{QuantizerConfig, Rounding, Scheme, Signedness};
+
+/// f32 machine epsilon, 2^−23 (bit pattern 0x3400_0000): the smallest scale PyTorch allows.
+pub const MIN_SCALE: f32 = f32::EPSILON;
+
+/// Scale and zero-point of one tensor, channel or group, with its code range.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AffineParams {
+    pub scale: f32,
+    pub zero_point: i32,
+    pub qmin: i32,
+    pub qmax: i32,
+}
+
+impl AffineParams {
+    /// Scale and zero-point for the clipping range [lo, hi] (see the module docs).
+    ///
+    /// `lo`/`hi` must be finite; `lo > hi` is treated as an empty range around 0.
+    pub fn from_range(lo: f32, hi: f32, config: &QuantizerConfig) -> Self {
+        let (qmin, qmax) = config.code_range();
+        let min_neg = lo.min(0.0);
+        let max_pos = hi.max(0.0);
+        let span = (qmax - qmin) as f32;
+        let mut scale = match config.scheme {
+            Scheme::Symmetric => min_neg.abs().max(max_pos) / (span / 2.0),
+            Scheme::Asymmetric => (max_pos - min_neg) / span,
+        };
+        scale = scale.max(MIN_SCALE);
+        if config.power_of_two_scale {
+            scale = pow2_ceil(scale);
+        }
+        let zero_point = match (config.scheme, config.signedness) {
+            (Scheme::Symmetric, Signedness::Signed) => 0,
+            (Scheme::Symmetric, Signedness::Unsigned) => (qmin + qmax + 1) / 2,
+            (Scheme::Asymmetric, _) => {
+                let z = qmin as f32 - (min_neg / scale).round_ties_even();
+                z.clamp(qmin as f32, qmax as f32) as i32
+            }
+        };
+        Self {
+            scale,
+            zero_point,
+            qmin,
+            qmax,
+        }
+    }
+
+    /// 1/S, the factor PyTorch's kernels multiply by.
+    #[inline]
+    pub fn inv_scale(&self) -> f32 {
+        1.0 / self.scale
+    }
+
+    /// Quantizes one finite value. `noise` is the uniform [0, 1) draw used by stochastic rounding
+    /// (ignored otherwise). Returns the code and whether clamping changed it (the value was clipped).
+    #[inline]
+    pub fn code_from_real(
+        &self,
+        r: f32,
+        inv_scale: f32,
+        rounding: Rounding,
+        noise: f32,
+    ) -> (i32, bool) {
+        let x = r * inv_scale;
+        let rounded = match rounding {
+            Rounding::NearestEven => x.round_ties_even(),
+            Rounding::NearestAway => x.round(),
+            Rounding::Floor => x.floor(),
+            Rounding::Stochastic => (x + noise).floor(),
+        };
+        let q = rounded + self.zero_point as f32;
+        let clamped = q.clamp(self.qmin as f32, self.qmax as f32);
+        // `clamped` is an integer in [qmin, qmax] ⊂ [−2^15, 2^16): exact in f32 and in i32.
+        (clamped as i32, clamped != q)
+    }
+
+    /// Dequantizes a code: r̂ = S · (q − Z).
+    #[inline]
+    pub fn real_from_code(&self, q: i32) -> f32 {
+        (q - self.zero_point) as f32 * self.scale
+    }
+
+    /// Number of codes, qmax − qmin + 1.
+    pub fn n_levels(&self) -> usize {
+        (self.qmax - self.qmin + 1) as usize
+    }
+
+    /// All reconstruction levels, from qmin to qmax.
+    pub fn levels(&self) -> Vec<f32> {
+        (self.qmin..=self.qmax)
+            .map(|q| self.real_from_code(q))
+            .collect()
+    }
+
+    /// The decision thresholds between consecutive codes (n_levels − 1 of them).
+    ///
+    /// Nearest rounding: halfway between levels, S·(q − Z + ½). Floor: at the upper level, S·(q + 1 − Z).
+    /// Stochastic rounding has no fixed threshold; the halfway points are returned as the places where
+    /// either neighbour is equally likely.
+    pub fn thresholds(&self, rounding: Rounding) -> Vec<f32> {
+        let offset = match rounding {
+            Rounding::Floor => 1.0,
+            _ => 0.5,
+        };
+        (self.qmin..self.qmax)
+            .map(|q| ((q - self.zero_point) as f32 + offset) * self.scale)
+            .collect()
+    }
+
+    /// The range the codes can represent, [S·(qmin − Z), S·(qmax − Z)].
+    pub fn representable_range(&self) -> (f32, f32) {
+        (
+            self.real_from_code(self.qmin),
+            self.real_from_code(self.qmax),
+        )
+    }
+}
+
+/// The smallest power of two ≥ `s` (for positive, finite `s`).
+fn pow2_ceil(s: f32) -> f32 {
+    let p = s.log2().ceil();
+    let v = 2f32.powi(p as i32);
+    // log2 can be off by one ulp near exact powers; correct in both directions.
+    if v < s {
+        v * 2.0
+    } else if v / 2.0 >= s {
+        v / 2.0
+    } else {
+        v
+    }
+}
+
+/// The reproducible uniform draw in [0, 1) for stochastic rounding of element `index`.
+///
+/// A counter-based generator (SplitMix64 of seed ⊕ index) rather than a stateful RNG, so that any
+/// element can be rounded independently — in any order, in chunks, or in parallel — and still get the
+/// same result for the same seed. Written here because it is four lines and must never change.
+#[inline]
+pub fn stochastic_noise(seed: u64, index: u64) -> f32 {
+    let mut z = seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    // Top 24 bits → exactly representable f32 in [0, 1).
+    (z >> 40) as f32 * (1.0 / 16_777_216.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::QuantizerConfig;
+
+    fn cfg(bits: u8, signedness: Signedness, scheme: Scheme) -> QuantizerConfig {
+        QuantizerConfig {
+            bits,
+            signedness,
+            scheme,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn affine_int8_matches_pytorch_minmax_observer() {
+        // torch.ao.quantization.MinMaxObserver(dtype=torch.qint8) on [-1.0, 3.0]:
+        // scale = 4/255 = 0.015686275, zero_point = -128 - round(-1/scale) = -128 + 64 = -64
+        let p =
+            AffineParams::from_range(-1.0, 3.0, &cfg(8, Signedness::Signed, Scheme::Asymmetric));
+        assert_eq!(p.scale, 4.0f32 / 255.0);
+        assert_eq!(p.zero_point, -64);
+        assert_eq!((p.qmin, p.qmax), (-128, 127));
+    }
+
+    #[test]
+    fn range_is_extended_to_contain_zero() {
+        // [2, 4] becomes [0, 4]: Z = qmin for unsigned.
+        let p =
+            AffineParams::from_range(2.0, 4.0, &cfg(8, Signedness::Unsigned, Scheme::Asymmetric));
+        assert_eq!(p.scale, 4.0f32 / 255.0);
+        assert_eq!(p.zero_point, 0);
+        let (lo, hi) = p.representable_range();
+        assert_eq!(lo, 0.0);
+        assert!((hi - 4.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn symmetric_zero_points() {
+        let s = AffineParams::from_range(-2.0, 1.0, &cfg(8, Signedness::Signed, Scheme::Symmetric));
+        assert_eq!(s.zero_point, 0);
+        assert_eq!(s.scale, 2.0f32 / 127.5);
+        let u =
+            AffineParams::from_range(-2.0, 1.0, &cfg(8, Signedness::Unsigned, Scheme::Symmetric));
+        assert_eq!(u.zero_point, 128);
+        let u4 =
+            AffineParams::from_range(-2.0, 1.0, &cfg(4, Signedness::Unsigned, Scheme::Symmetric));
+        assert_eq!(u4.zero_point, 8);
+    }
+
+    #[test]
+    fn constant_zero_tensor_gets_epsilon_scale() {
+        let p = AffineParams::from_range(0.0, 0.0, &cfg(8, Signedness::Signed, Scheme::Asymmetric));
+        assert_eq!(p.scale, f32::EPSILON);
+        assert_eq!(p.zero_point, -128);
+        let (q, clipped) = p.code_from_real(0.0, p.inv_scale(), Rounding::NearestEven, 0.0);
+        assert_eq!((q, clipped), (-128, false));
+        assert_eq!(p.real_from_code(q), 0.0);
+    }
+
+    #[test]
+    fn rounding_modes_at_ties() {
+        let p = AffineParams {
+            scale: 1.0,
+            zero_point: 0,
+            qmin: -8,
+            qmax: 7,
+        };
+        let code = |r, mode| p.code_from_real(r, 1.0, mode, 0.0).0;
+        assert_eq!(code(2.5, Rounding::NearestEven), 2);
+        assert_eq!(code(3.5, Rounding::NearestEven), 4);
+        assert_eq!(code(-2.5, Rounding::NearestEven), -2);
+        assert_eq!(code(2.5, Rounding::NearestAway), 3);
+        assert_eq!(code(-2.5, Rounding::NearestAway), -3);
+        assert_eq!(code(-2.1, Rounding::Floor), -3);
+        assert_eq!(p.code_from_real(2.25, 1.0, Rounding::Stochastic, 0.74).0, 2);
+        assert_eq!(p.code_from_real(2.25, 1.0, Rounding::Stochastic, 0.75).0, 3);
+        assert_eq!(
+            p.code_from_real(100.0, 1.0, Rounding::NearestEven, 0.0),
+            (7, true)
+        );
+        assert_eq!(
+            p.code_from_real(-100.0, 1.0, Rounding::NearestEven, 0.0),
+            (-8, true)
+        );
+    }
+
+    #[test]
+    fn levels_and_thresholds_interleave() {
+        let p =
+            AffineParams::from_range(-1.0, 1.0, &cfg(3, Signedness::Signed, Scheme::Asymmetric));
+        let levels = p.levels();
+        let th = p.thresholds(Rounding::NearestEven);
+        assert_eq!(levels.len(), 8);
+        assert_eq!(th.len(), 7);
+        for (i, t) in th.iter().enumerate() {
+            assert!(levels[i] < *t && *t < levels[i + 1]);
+        }
+        let floor_th = p.thresholds(Rounding::Floor);
+        assert_eq!(&floor_th[..], &levels[1..]);
+    }
+
+    #[test]
+    fn power_of_two_scale_rounds_up() {
+        assert_eq!(pow2_ceil(0.3), 0.5);
+        assert_eq!(pow2_ceil(0.5), 0.5);
+        assert_eq!(pow2_ceil(3.0), 4.0);
+        let c = QuantizerConfig {
+            power_of_two_scale: true,
+            ..cfg(8, Signedness::Signed, Scheme::Symmetric)
+        };
+        let p = AffineParams::from_range(-1.0, 1.0, &c);
+        assert_eq!(p.scale, 1.0 / 64.0); // 1/127.5 = 0.00784 → 2^-7 = 0.0078125 < 0.00784 → 2^-6
+    }
+
+    #[test]
+    fn stochastic_noise_is_uniform_and_reproducible() {
+        let draws: Vec<f32> = (0..10_000).map(|i| stochastic_noise(7, i)).collect();
+        assert!(draws.iter().all(|&u| (0.0..1.0).contains(&u)));
+        let mean = draws.iter().map(|&u| f64::from(u)).sum::<f64>() / draws.len() as f64;
+        assert!((mean - 0.5).abs() < 0.01, "mean {mean}");
+        assert_eq!(stochastic_noise(7, 42), draws[42]);
+        assert_ne!(stochastic_noise(8, 42), draws[42]);
+    }
+}

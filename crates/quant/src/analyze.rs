@@ -1,0 +1,409 @@
+//! The one function the UI calls: quantize a dataset, measure it and bin it in one fused pass.
+//!
+//! ```text
+//! analyze(dataset, config, options) → Analysis
+//!   1. lay out the groups (granularity) and calibrate each group's [α, β]
+//!   2. derive each group's (S, Z)
+//!   3. one pass over the values: q = Q(r), r̂ = S(q − Z), accumulate the metrics, count the codes,
+//!      bin r and r̂ into histograms over the same edges
+//! ```
+//! Non-finite values are counted in the dataset summary and skipped by every step.
+
+use serde::{Deserialize, Serialize};
+
+use crate::affine::{stochastic_noise, AffineParams};
+use crate::calib::{clip_range, finite_min_max};
+use crate::config::{ConfigError, QuantizerConfig, Rounding, Scheme};
+use crate::dataset::{Dataset, Summary};
+use crate::granularity::{GroupLayout, LayoutError};
+use crate::histogram::Histogram;
+use crate::metrics::{bits_per_value, code_usage, ErrorAccumulator, Metrics};
+
+/// Storage of one scale: f32.
+pub const SCALE_BITS: u32 = 32;
+
+/// Why a dataset cannot be analysed with a configuration.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum AnalyzeError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+}
+
+/// Presentation options that do not change the numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AnalysisOptions {
+    /// Histogram bins.
+    pub bins: usize,
+    /// Which group's levels and thresholds to report (clamped to the last group).
+    pub display_group: usize,
+}
+
+impl Default for AnalysisOptions {
+    fn default() -> Self {
+        Self {
+            bins: 160,
+            display_group: 0,
+        }
+    }
+}
+
+/// The calibrated range and parameters of one tensor, channel or group.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GroupParams {
+    /// The clipping range the formulas used, [min(α, 0), max(β, 0)] (symmetric: [−a, a]).
+    pub clip: (f32, f32),
+    pub params: AffineParams,
+}
+
+/// Everything the views show.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Analysis {
+    pub config: QuantizerConfig,
+    pub groups: Vec<GroupParams>,
+    pub display_group: usize,
+    /// Reconstruction levels of the display group, ascending.
+    pub levels: Vec<f32>,
+    /// Decision thresholds of the display group, ascending (levels.len() − 1 of them).
+    pub thresholds: Vec<f32>,
+    /// Histogram of the finite inputs.
+    pub input_hist: Histogram,
+    /// Histogram of the reconstructions, over the same bins.
+    pub output_hist: Histogram,
+    pub metrics: Metrics,
+    pub summary: Summary,
+}
+
+/// The calibrated parameters of every group (step 1 and 2 above).
+pub fn calibrate_groups(
+    values: &[f32],
+    layout: &GroupLayout,
+    config: &QuantizerConfig,
+) -> Vec<GroupParams> {
+    let ranges: Vec<Option<(f32, f32)>> = if layout.n_groups == 1 {
+        vec![clip_range(values, config.calibration, config.scheme)]
+    } else {
+        match config.calibration {
+            // Min-max needs no gathering: one pass over the chunks.
+            crate::config::Calibration::MinMax => {
+                let mut ranges = vec![None::<(f32, f32)>; layout.n_groups];
+                for (g, range) in layout.chunks() {
+                    if let Some((lo, hi)) = finite_min_max(&values[range]) {
+                        ranges[g] = Some(match ranges[g] {
+                            Some((a, b)) => (a.min(lo), b.max(hi)),
+                            None => (lo, hi),
+                        });
+                    }
+                }
+                ranges
+            }
+            calibration => (0..layout.n_groups)
+                .map(|g| clip_range(&layout.gather(values, g), calibration, config.scheme))
+                .collect(),
+        }
+    };
+    ranges
+        .into_iter()
+        .map(|range| {
+            // A group without finite values gets the range [0, 0] (its values are all skipped).
+            let (lo, hi) = range.unwrap_or((0.0, 0.0));
+            let params = AffineParams::from_range(lo, hi, config);
+            let clip = match config.scheme {
+                Scheme::Symmetric => {
+                    let a = lo.min(0.0).abs().max(hi.max(0.0));
+                    (-a, a)
+                }
+                Scheme::Asymmetric => (lo.min(0.0), hi.max(0.0)),
+            };
+            GroupParams { clip, params }
+        })
+        .collect()
+}
+
+/// Runs the quantizer over every value, calling `visit(index, r, code, r̂, clipped)` for each finite
+/// value. This is the one loop shared by [`analyze`] and [`quantize`].
+#[inline]
+fn for_each_quantized(
+    values: &[f32],
+    layout: &GroupLayout,
+    groups: &[GroupParams],
+    config: &QuantizerConfig,
+    mut visit: impl FnMut(usize, f32, i32, f32, bool),
+) {
+    let rounding = config.rounding;
+    for (g, range) in layout.chunks() {
+        let p = groups[g].params;
+        let inv = p.inv_scale();
+        let start = range.start;
+        for (offset, &r) in values[range].iter().enumerate() {
+            if !r.is_finite() {
+                continue;
+            }
+            let i = start + offset;
+            let noise = if rounding == Rounding::Stochastic {
+                stochastic_noise(config.seed, i as u64)
+            } else {
+                0.0
+            };
+            let (q, clipped) = p.code_from_real(r, inv, rounding, noise);
+            visit(i, r, q, p.real_from_code(q), clipped);
+        }
+    }
+}
+
+/// Quantizes, measures and bins `dataset` with `config` (see the module docs).
+pub fn analyze(
+    dataset: &Dataset,
+    config: &QuantizerConfig,
+    options: &AnalysisOptions,
+) -> Result<Analysis, AnalyzeError> {
+    config.validate()?;
+    let layout = GroupLayout::new(config.granularity, dataset.shape())?;
+    let values = dataset.values();
+    let summary = *dataset.summary();
+    let groups = calibrate_groups(values, &layout, config);
+    let display_group = options.display_group.min(groups.len() - 1);
+    let shown = groups[display_group].params;
+
+    // Histogram range: the data and the display group's representable range.
+    let (rep_lo, rep_hi) = shown.representable_range();
+    let (mut input_hist, binner) = Histogram::empty(
+        summary
+            .min
+            .min(rep_lo.max(summary.min - (summary.max - summary.min))),
+        summary
+            .max
+            .max(rep_hi.min(summary.max + (summary.max - summary.min))),
+        options.bins,
+    );
+    let mut output_hist = input_hist.clone();
+    let (qmin, qmax) = config.code_range();
+    let mut code_counts = vec![0u64; (qmax - qmin + 1) as usize];
+    let mut acc = ErrorAccumulator::default();
+    for_each_quantized(
+        values,
+        &layout,
+        &groups,
+        config,
+        |_, r, q, r_hat, clipped| {
+            acc.add(r, r_hat, clipped);
+            code_counts[(q - qmin) as usize] += 1;
+            input_hist.counts[binner.bin(r)] += 1;
+            output_hist.counts[binner.bin(r_hat)] += 1;
+        },
+    );
+
+    let e = acc.finish();
+    let (levels_used, code_entropy_bits) = code_usage(&code_counts);
+    let zero_point_bits = match config.scheme {
+        Scheme::Symmetric => 0,
+        Scheme::Asymmetric => u32::from(config.bits),
+    };
+    let metrics = Metrics {
+        n: e.n,
+        mse: e.mse,
+        rmse: e.rmse,
+        sqnr_db: e.sqnr_db,
+        max_abs_error: e.max_abs_error,
+        mean_abs_error: e.mean_abs_error,
+        cosine_similarity: e.cosine_similarity,
+        clipped_fraction: e.clipped_fraction,
+        levels_used,
+        code_entropy_bits,
+        bits_per_value: bits_per_value(
+            config.bits,
+            groups.len(),
+            SCALE_BITS + zero_point_bits,
+            dataset.len(),
+        ),
+    };
+    Ok(Analysis {
+        config: config.clone(),
+        display_group,
+        levels: shown.levels(),
+        thresholds: shown.thresholds(config.rounding),
+        groups,
+        input_hist,
+        output_hist,
+        metrics,
+        summary,
+    })
+}
+
+/// Codes and reconstruction of every value, for writing out.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Quantized {
+    /// Integer codes; non-finite inputs get their group's zero-point.
+    pub codes: Vec<i32>,
+    /// r̂; non-finite inputs are passed through unchanged.
+    pub dequantized: Vec<f32>,
+    pub groups: Vec<GroupParams>,
+}
+
+/// Quantizes every value of `dataset` (the same numbers as [`analyze`], kept rather than summarised).
+pub fn quantize(dataset: &Dataset, config: &QuantizerConfig) -> Result<Quantized, AnalyzeError> {
+    config.validate()?;
+    let layout = GroupLayout::new(config.granularity, dataset.shape())?;
+    let values = dataset.values();
+    let groups = calibrate_groups(values, &layout, config);
+    let mut dequantized = values.to_vec();
+    let mut codes = vec![0i32; values.len()];
+    for (g, range) in layout.chunks() {
+        codes[range].fill(groups[g].params.zero_point);
+    }
+    for_each_quantized(values, &layout, &groups, config, |i, _, q, r_hat, _| {
+        codes[i] = q;
+        dequantized[i] = r_hat;
+    });
+    Ok(Quantized {
+        codes,
+        dequantized,
+        groups,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Calibration, Granularity, Signedness};
+
+    fn dataset(shape: Vec<usize>, values: Vec<f32>) -> Dataset {
+        match Dataset::new("t", shape, values) {
+            Ok(d) => d,
+            Err(e) => panic!("test dataset: {e}"),
+        }
+    }
+
+    #[test]
+    fn per_tensor_int8_by_hand() {
+        // [-1, 0, 0.5, 3]: S = 4/255, Z = -64.
+        let d = dataset(vec![4], vec![-1.0, 0.0, 0.5, 3.0]);
+        let a = analyze(&d, &QuantizerConfig::default(), &AnalysisOptions::default());
+        let a = a.unwrap_or_else(|e| panic!("{e}"));
+        let s = 4.0f32 / 255.0;
+        assert_eq!(a.groups[0].params.scale, s);
+        assert_eq!(a.groups[0].params.zero_point, -64);
+        // 0.5 · (1/S) = 31.875 → 32 → r̂ = 32 S
+        let q = quantize(&d, &QuantizerConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(q.codes, vec![-128, -64, -32, 127]);
+        let err = f64::from(0.5f32 - 32.0 * s);
+        // -1 → -64·S = -1.0039..., 3 → 191 S = 2.99607...
+        let e0 = f64::from(-1.0f32 - (-64.0 * s));
+        let e3 = f64::from(3.0f32 - 191.0 * s);
+        let mse = (e0 * e0 + err * err + e3 * e3) / 4.0;
+        assert!(
+            (a.metrics.mse - mse).abs() < 1e-12,
+            "{} vs {mse}",
+            a.metrics.mse
+        );
+        assert_eq!(a.metrics.levels_used, 4);
+        assert_eq!(a.metrics.code_entropy_bits, 2.0);
+        assert_eq!(a.levels.len(), 256);
+        assert_eq!(a.input_hist.total(), 4);
+        assert_eq!(a.output_hist.total(), 4);
+    }
+
+    #[test]
+    fn non_finite_values_are_skipped_everywhere() {
+        let d = dataset(vec![5], vec![1.0, f32::NAN, -1.0, f32::INFINITY, 0.5]);
+        let a = analyze(&d, &QuantizerConfig::default(), &AnalysisOptions::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a.metrics.n, 3);
+        assert_eq!((a.summary.nan_count, a.summary.inf_count), (1, 1));
+        assert_eq!(a.groups[0].clip, (-1.0, 1.0));
+        assert!(a.metrics.mse.is_finite());
+        let q = quantize(&d, &QuantizerConfig::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(q.dequantized[1].is_nan());
+        assert_eq!(q.dequantized[3], f32::INFINITY);
+    }
+
+    #[test]
+    fn constant_tensor_is_exact() {
+        let d = dataset(vec![3], vec![2.5; 3]);
+        for scheme in [Scheme::Symmetric, Scheme::Asymmetric] {
+            let c = QuantizerConfig {
+                scheme,
+                ..Default::default()
+            };
+            let a = analyze(&d, &c, &AnalysisOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+            assert!(
+                a.metrics.max_abs_error < 0.01,
+                "{scheme:?}: {}",
+                a.metrics.max_abs_error
+            );
+            assert_eq!(a.metrics.levels_used, 1);
+        }
+        let zeros = dataset(vec![3], vec![0.0; 3]);
+        let a = analyze(
+            &zeros,
+            &QuantizerConfig::default(),
+            &AnalysisOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a.metrics.mse, 0.0);
+        assert_eq!(a.metrics.sqnr_db, f64::INFINITY);
+    }
+
+    #[test]
+    fn per_channel_gets_one_range_per_row() {
+        let d = dataset(vec![2, 3], vec![1.0, -2.0, 3.0, 10.0, 20.0, -30.0]);
+        let c = QuantizerConfig {
+            granularity: Granularity::Channel { axis: 0 },
+            ..Default::default()
+        };
+        let a = analyze(&d, &c, &AnalysisOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a.groups.len(), 2);
+        assert_eq!(a.groups[0].clip, (-2.0, 3.0));
+        assert_eq!(a.groups[1].clip, (-30.0, 20.0));
+        let c = QuantizerConfig {
+            granularity: Granularity::Channel { axis: 1 },
+            calibration: Calibration::Percentile { p: 100.0 },
+            ..Default::default()
+        };
+        let a = analyze(&d, &c, &AnalysisOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a.groups.len(), 3);
+        assert_eq!(a.groups[2].clip, (-30.0, 3.0));
+        assert_eq!(a.metrics.bits_per_value, 8.0 + 3.0 * 40.0 / 6.0);
+    }
+
+    #[test]
+    fn bad_configurations_are_errors_not_panics() {
+        let d = dataset(vec![2, 3], vec![0.0; 6]);
+        let c = QuantizerConfig {
+            granularity: Granularity::Group { size: 4 },
+            ..Default::default()
+        };
+        assert!(matches!(
+            analyze(&d, &c, &AnalysisOptions::default()),
+            Err(AnalyzeError::Layout(LayoutError::GroupSize { .. }))
+        ));
+        let c = QuantizerConfig {
+            bits: 0,
+            ..Default::default()
+        };
+        assert!(matches!(
+            analyze(&d, &c, &AnalysisOptions::default()),
+            Err(AnalyzeError::Config(ConfigError::Bits(0)))
+        ));
+    }
+
+    #[test]
+    fn unsigned_one_bit_and_sixteen_bit_work() {
+        let v: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.37).sin()).collect();
+        let d = dataset(vec![1000], v);
+        for bits in [1, 2, 16] {
+            for signedness in [Signedness::Signed, Signedness::Unsigned] {
+                let c = QuantizerConfig {
+                    bits,
+                    signedness,
+                    ..Default::default()
+                };
+                let a =
+                    analyze(&d, &c, &AnalysisOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+                assert!(a.metrics.levels_used <= 1 << bits);
+                assert_eq!(a.levels.len(), 1 << bits);
+            }
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! The quantizer's settings as one serde value.
+//!
+//! [`QuantizerConfig`] is what the UI edits, what the URL will carry and what the CLI builds from its
+//! flags. It is plain data; [`QuantizerConfig::validate`] says what is wrong with it before any work.
+
+use serde::{Deserialize, Serialize};
+
+/// Largest supported integer bit width.
+pub const MAX_BITS: u8 = 16;
+
+/// Whether integer codes are signed (two's complement range) or unsigned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Signedness {
+    #[default]
+    Signed,
+    Unsigned,
+}
+
+/// Symmetric (zero-point fixed) or asymmetric/affine (zero-point fitted) mapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scheme {
+    Symmetric,
+    #[default]
+    Asymmetric,
+}
+
+/// How many sets of (scale, zero-point) the tensor gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Granularity {
+    /// One set for the whole tensor.
+    #[default]
+    Tensor,
+    /// One set per index along `axis` (C order; negative axes are not used here).
+    Channel { axis: usize },
+    /// One set per `size` consecutive values along the last axis.
+    Group { size: usize },
+}
+
+/// How the clipping range [α, β] is chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Calibration {
+    /// α = min, β = max of the finite values.
+    MinMax,
+    /// Percentile clipping; `p` in (0, 100]. Symmetric: β = P_p(|x|), α = −β.
+    /// Asymmetric: α = P_(100−p)(x), β = P_p(x).
+    Percentile { p: f64 },
+    /// A clipping range given by the user.
+    Manual { lo: f32, hi: f32 },
+}
+
+impl Default for Calibration {
+    fn default() -> Self {
+        Self::MinMax
+    }
+}
+
+/// Rounding of r/S to an integer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rounding {
+    /// Round half to even (IEEE default, `torch.round`, `np.round`, `nearbyint`).
+    #[default]
+    NearestEven,
+    /// Round half away from zero (`f32::round`).
+    NearestAway,
+    /// Toward −∞.
+    Floor,
+    /// floor(x + u) with u uniform in [0, 1), reproducible from the seed.
+    Stochastic,
+}
+
+/// Everything that defines one quantizer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct QuantizerConfig {
+    /// Bit width b, 1–16.
+    pub bits: u8,
+    pub signedness: Signedness,
+    pub scheme: Scheme,
+    /// Signed only: use [−(2^(b−1)−1), 2^(b−1)−1] instead of [−2^(b−1), 2^(b−1)−1].
+    pub narrow_range: bool,
+    pub granularity: Granularity,
+    pub calibration: Calibration,
+    pub rounding: Rounding,
+    /// Round S up to the next power of two, as fixed-point hardware requires.
+    pub power_of_two_scale: bool,
+    /// Seed of stochastic rounding.
+    pub seed: u64,
+}
+
+impl Default for QuantizerConfig {
+    fn default() -> Self {
+        Self {
+            bits: 8,
+            signedness: Signedness::Signed,
+            scheme: Scheme::Asymmetric,
+            narrow_range: false,
+            granularity: Granularity::Tensor,
+            calibration: Calibration::MinMax,
+            rounding: Rounding::NearestEven,
+            power_of_two_scale: false,
+            seed: 0,
+        }
+    }
+}
+
+/// What is wrong with a configuration, independent of the data.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("bit width must be between 1 and {MAX_BITS}, got {0}")]
+    Bits(u8),
+    #[error("percentile must be in (0, 100], got {0}")]
+    Percentile(f64),
+    #[error("manual clipping range needs finite lo < hi, got [{lo}, {hi}]")]
+    ManualRange { lo: f32, hi: f32 },
+    #[error("group size must be at least 1")]
+    GroupSize,
+    #[error("narrow range applies to signed codes with at least 2 bits")]
+    NarrowRange,
+}
+
+impl QuantizerConfig {
+    /// Checks the parts of the configuration that do not depend on the data.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.bits == 0 || self.bits > MAX_BITS {
+            return Err(ConfigError::Bits(self.bits));
+        }
+        match self.calibration {
+            Calibration::Percentile { p } if !(p > 0.0 && p <= 100.0) => {
+                return Err(ConfigError::Percentile(p));
+            }
+            Calibration::Manual { lo, hi } if !(lo.is_finite() && hi.is_finite() && lo < hi) => {
+                return Err(ConfigError::ManualRange { lo, hi });
+            }
+            _ => {}
+        }
+        if let Granularity::Group { size: 0 } = self.granularity {
+            return Err(ConfigError::GroupSize);
+        }
+        if self.narrow_range && (self.signedness == Signedness::Unsigned || self.bits < 2) {
+            return Err(ConfigError::NarrowRange);
+        }
+        Ok(())
+    }
+
+    /// The integer code range [qmin, qmax].
+    ///
+    /// ```text
+    /// signed:          [−2^(b−1), 2^(b−1) − 1]
+    /// signed, narrow:  [−(2^(b−1) − 1), 2^(b−1) − 1]
+    /// unsigned:        [0, 2^b − 1]
+    /// ```
+    pub fn code_range(&self) -> (i32, i32) {
+        let b = u32::from(self.bits.clamp(1, MAX_BITS));
+        match self.signedness {
+            Signedness::Signed => {
+                let half = 1i32 << (b - 1);
+                let qmin = if self.narrow_range {
+                    -(half - 1)
+                } else {
+                    -half
+                };
+                (qmin, half - 1)
+            }
+            Signedness::Unsigned => (0, (1i32 << b) - 1),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_ranges_match_the_integer_types() {
+        let mut c = QuantizerConfig::default();
+        assert_eq!(c.code_range(), (-128, 127));
+        c.narrow_range = true;
+        assert_eq!(c.code_range(), (-127, 127));
+        c.narrow_range = false;
+        c.signedness = Signedness::Unsigned;
+        assert_eq!(c.code_range(), (0, 255));
+        c.bits = 16;
+        assert_eq!(c.code_range(), (0, 65535));
+        c.bits = 1;
+        c.signedness = Signedness::Signed;
+        assert_eq!(c.code_range(), (-1, 0));
+    }
+
+    #[test]
+    fn validation_names_the_problem() {
+        let c = QuantizerConfig {
+            bits: 17,
+            ..Default::default()
+        };
+        assert_eq!(c.validate(), Err(ConfigError::Bits(17)));
+        let c = QuantizerConfig {
+            calibration: Calibration::Percentile { p: 0.0 },
+            ..Default::default()
+        };
+        assert_eq!(c.validate(), Err(ConfigError::Percentile(0.0)));
+        let c = QuantizerConfig {
+            calibration: Calibration::Manual { lo: 1.0, hi: 1.0 },
+            ..Default::default()
+        };
+        assert!(matches!(c.validate(), Err(ConfigError::ManualRange { .. })));
+        let c = QuantizerConfig {
+            calibration: Calibration::Manual {
+                lo: f32::NAN,
+                hi: 1.0,
+            },
+            ..Default::default()
+        };
+        assert!(matches!(c.validate(), Err(ConfigError::ManualRange { .. })));
+        let c = QuantizerConfig {
+            narrow_range: true,
+            signedness: Signedness::Unsigned,
+            ..Default::default()
+        };
+        assert_eq!(c.validate(), Err(ConfigError::NarrowRange));
+        assert_eq!(QuantizerConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn config_round_trips_through_json() {
+        let c = QuantizerConfig {
+            bits: 4,
+            granularity: Granularity::Group { size: 32 },
+            calibration: Calibration::Percentile { p: 99.9 },
+            ..Default::default()
+        };
+        let s = serde_json::to_string(&c).unwrap_or_default();
+        let back: QuantizerConfig = serde_json::from_str(&s).unwrap_or_default();
+        assert_eq!(back, c);
+    }
+}

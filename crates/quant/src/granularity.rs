@@ -1,0 +1,149 @@
+//! Which values share one set of quantization parameters.
+//!
+//! Every granularity is described the same way: the flat C-order buffer is cut into consecutive
+//! chunks of `chunk_len` values, and chunk k belongs to group `k % n_groups`.
+//!
+//! ```text
+//! per-tensor:            chunk_len = n,                     n_groups = 1
+//! per-channel (axis a):  chunk_len = Π shape[a+1..],        n_groups = shape[a]
+//! per-group (size G):    chunk_len = G,                     n_groups = n / G
+//! ```
+//! (For per-channel, the channel index of element i is (i / chunk_len) mod shape[a].)
+
+use crate::config::Granularity;
+
+/// Why a granularity does not fit a tensor's shape.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LayoutError {
+    #[error("axis {axis} is out of range for a tensor of rank {rank}")]
+    Axis { axis: usize, rank: usize },
+    #[error("group size {size} does not divide the last axis ({last})")]
+    GroupSize { size: usize, last: usize },
+    #[error("group size must be at least 1")]
+    ZeroGroup,
+}
+
+/// The chunk/group structure of a granularity applied to a shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GroupLayout {
+    pub chunk_len: usize,
+    pub n_groups: usize,
+    pub n: usize,
+}
+
+impl GroupLayout {
+    /// Lays out `granularity` over `shape` (C order).
+    pub fn new(granularity: Granularity, shape: &[usize]) -> Result<Self, LayoutError> {
+        let n: usize = shape.iter().product();
+        match granularity {
+            Granularity::Tensor => Ok(Self {
+                chunk_len: n.max(1),
+                n_groups: 1,
+                n,
+            }),
+            Granularity::Channel { axis } => {
+                let Some(&dim) = shape.get(axis) else {
+                    return Err(LayoutError::Axis {
+                        axis,
+                        rank: shape.len(),
+                    });
+                };
+                let inner: usize = shape[axis + 1..].iter().product();
+                Ok(Self {
+                    chunk_len: inner.max(1),
+                    n_groups: dim.max(1),
+                    n,
+                })
+            }
+            Granularity::Group { size } => {
+                if size == 0 {
+                    return Err(LayoutError::ZeroGroup);
+                }
+                let last = shape.last().copied().unwrap_or(n);
+                if last % size != 0 {
+                    return Err(LayoutError::GroupSize { size, last });
+                }
+                Ok(Self {
+                    chunk_len: size,
+                    n_groups: n / size,
+                    n,
+                })
+            }
+        }
+    }
+
+    /// Iterates (group index, element range) over the chunks, in buffer order.
+    pub fn chunks(&self) -> impl Iterator<Item = (usize, std::ops::Range<usize>)> + '_ {
+        let n_chunks = self.n.div_ceil(self.chunk_len);
+        (0..n_chunks).map(move |k| {
+            let start = k * self.chunk_len;
+            (
+                k % self.n_groups,
+                start..(start + self.chunk_len).min(self.n),
+            )
+        })
+    }
+
+    /// The values of one group, gathered in buffer order.
+    pub fn gather(&self, values: &[f32], group: usize) -> Vec<f32> {
+        let mut out = Vec::with_capacity(self.n / self.n_groups.max(1));
+        for (g, range) in self.chunks() {
+            if g == group {
+                out.extend_from_slice(&values[range]);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn groups_of(layout: &GroupLayout) -> Vec<usize> {
+        let mut g = vec![usize::MAX; layout.n];
+        for (group, range) in layout.chunks() {
+            for i in range {
+                g[i] = group;
+            }
+        }
+        g
+    }
+
+    #[test]
+    fn per_channel_follows_c_order() {
+        // shape [2, 3, 2]; channel axis 1: index (i, j, k) → j.
+        let l =
+            GroupLayout::new(Granularity::Channel { axis: 1 }, &[2, 3, 2]).unwrap_or(GroupLayout {
+                chunk_len: 0,
+                n_groups: 0,
+                n: 0,
+            });
+        assert_eq!(groups_of(&l), vec![0, 0, 1, 1, 2, 2, 0, 0, 1, 1, 2, 2]);
+        let l0 = GroupLayout::new(Granularity::Channel { axis: 0 }, &[2, 3]);
+        assert_eq!(l0.map(|l| groups_of(&l)), Ok(vec![0, 0, 0, 1, 1, 1]));
+        let l1 = GroupLayout::new(Granularity::Channel { axis: 1 }, &[2, 3]);
+        assert_eq!(l1.map(|l| groups_of(&l)), Ok(vec![0, 1, 2, 0, 1, 2]));
+    }
+
+    #[test]
+    fn per_group_splits_the_last_axis() {
+        let l = GroupLayout::new(Granularity::Group { size: 2 }, &[2, 4]);
+        assert_eq!(l.map(|l| groups_of(&l)), Ok(vec![0, 0, 1, 1, 2, 2, 3, 3]));
+        assert_eq!(
+            GroupLayout::new(Granularity::Group { size: 3 }, &[2, 4]),
+            Err(LayoutError::GroupSize { size: 3, last: 4 })
+        );
+        assert_eq!(
+            GroupLayout::new(Granularity::Channel { axis: 2 }, &[2, 4]),
+            Err(LayoutError::Axis { axis: 2, rank: 2 })
+        );
+    }
+
+    #[test]
+    fn gather_collects_one_channel() {
+        let v: Vec<f32> = (0..6).map(|i| i as f32).collect();
+        let l = GroupLayout::new(Granularity::Channel { axis: 1 }, &[2, 3]);
+        assert_eq!(l.map(|l| l.gather(&v, 1)), Ok(vec![1.0, 4.0]));
+    }
+}

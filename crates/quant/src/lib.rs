@@ -1,0 +1,24 @@
+//! Quantscope's numeric core: quantizers, calibration, metrics, histograms and tensor readers.
+//!
+//! Pure computation on slices: no file system, no DOM, no threads. The web app and the CLI both call
+//! [`analyze`] (the fused quantize → measure → bin pass) and read files through [`io`].
+
+pub mod affine;
+pub mod analyze;
+pub mod calib;
+pub mod config;
+pub mod dataset;
+pub mod granularity;
+pub mod histogram;
+pub mod io;
+pub mod metrics;
+pub mod synth;
+
+pub use affine::AffineParams;
+pub use analyze::{
+    analyze, quantize, Analysis, AnalysisOptions, AnalyzeError, GroupParams, Quantized,
+};
+pub use config::{Calibration, Granularity, QuantizerConfig, Rounding, Scheme, Signedness};
+pub use dataset::{Dataset, DatasetError, Summary};
+pub use histogram::Histogram;
+pub use metrics::Metrics;

@@ -1,0 +1,198 @@
+//! Error metrics of a reconstruction r̂ against the original r, over finite values only.
+//!
+//! ```text
+//! d_i  = r_i − r̂_i,  n = number of finite values
+//! MSE  = Σ d_i² / n                      RMSE = √MSE
+//! SQNR = 10 · log10(Σ r_i² / Σ d_i²) dB  (+∞ when the reconstruction is exact)
+//! max abs error = max |d_i|              mean abs error = Σ |d_i| / n
+//! cosine = Σ r_i r̂_i / (√Σ r_i² · √Σ r̂_i²)   (1 when both are all zero)
+//! clipped fraction = (values whose code was clamped to qmin or qmax) / n
+//! levels used = distinct codes that occur
+//! code entropy H = −Σ_q p_q log2 p_q over the code frequencies p_q, in bits
+//! bits per value = b + n_groups · (32 + z_bits) / N
+//! ```
+//! where N counts every value (a stored tensor keeps its NaNs too), the scale is stored as f32
+//! (32 bits) and the zero-point takes b bits for asymmetric schemes and none for symmetric ones.
+//! Sums are accumulated in f64.
+
+use serde::{Deserialize, Serialize};
+
+/// All metrics of one quantization.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// Finite values measured.
+    pub n: usize,
+    pub mse: f64,
+    pub rmse: f64,
+    pub sqnr_db: f64,
+    pub max_abs_error: f64,
+    pub mean_abs_error: f64,
+    pub cosine_similarity: f64,
+    pub clipped_fraction: f64,
+    pub levels_used: usize,
+    pub code_entropy_bits: f64,
+    pub bits_per_value: f64,
+}
+
+/// Running sums for the error metrics; `add` one pair at a time, then `finish`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ErrorAccumulator {
+    n: usize,
+    clipped: usize,
+    sum_sq_err: f64,
+    sum_abs_err: f64,
+    max_abs_err: f64,
+    sum_sq_ref: f64,
+    sum_sq_out: f64,
+    dot: f64,
+}
+
+/// The error part of [`Metrics`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ErrorMetrics {
+    pub n: usize,
+    pub mse: f64,
+    pub rmse: f64,
+    pub sqnr_db: f64,
+    pub max_abs_error: f64,
+    pub mean_abs_error: f64,
+    pub cosine_similarity: f64,
+    pub clipped_fraction: f64,
+}
+
+impl ErrorAccumulator {
+    /// Adds one finite pair.
+    #[inline]
+    pub fn add(&mut self, r: f32, r_hat: f32, clipped: bool) {
+        let (r, q) = (f64::from(r), f64::from(r_hat));
+        let d = r - q;
+        self.n += 1;
+        self.clipped += usize::from(clipped);
+        self.sum_sq_err += d * d;
+        self.sum_abs_err += d.abs();
+        self.max_abs_err = self.max_abs_err.max(d.abs());
+        self.sum_sq_ref += r * r;
+        self.sum_sq_out += q * q;
+        self.dot += r * q;
+    }
+
+    /// The metrics of everything added so far (all zero for no values).
+    pub fn finish(&self) -> ErrorMetrics {
+        let n = self.n.max(1) as f64;
+        let mse = self.sum_sq_err / n;
+        let sqnr_db = if self.sum_sq_err == 0.0 {
+            f64::INFINITY
+        } else {
+            10.0 * (self.sum_sq_ref / self.sum_sq_err).log10()
+        };
+        let norms = self.sum_sq_ref.sqrt() * self.sum_sq_out.sqrt();
+        let cosine_similarity = if norms > 0.0 {
+            self.dot / norms
+        } else if self.sum_sq_ref == self.sum_sq_out {
+            1.0
+        } else {
+            0.0
+        };
+        ErrorMetrics {
+            n: self.n,
+            mse,
+            rmse: mse.sqrt(),
+            sqnr_db,
+            max_abs_error: self.max_abs_err,
+            mean_abs_error: self.sum_abs_err / n,
+            cosine_similarity,
+            clipped_fraction: self.clipped as f64 / n,
+        }
+    }
+}
+
+/// (levels used, Shannon entropy in bits) of code counts.
+pub fn code_usage(counts: &[u64]) -> (usize, f64) {
+    let total: u64 = counts.iter().sum();
+    if total == 0 {
+        return (0, 0.0);
+    }
+    let total = total as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .fold((0, 0.0), |(used, h), &c| {
+            let p = c as f64 / total;
+            (used + 1, h - p * p.log2())
+        })
+}
+
+/// Bits per stored value: b plus the per-group parameters spread over all `n_values`.
+pub fn bits_per_value(
+    bits: u8,
+    n_groups: usize,
+    param_bits_per_group: u32,
+    n_values: usize,
+) -> f64 {
+    f64::from(bits) + (n_groups as f64 * f64::from(param_bits_per_group)) / n_values.max(1) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_metrics_match_a_hand_calculation() {
+        // r = [1, -2, 3, 0], r̂ = [1, -1.5, 2, 0.5]; d = [0, -0.5, 1, -0.5]
+        let mut acc = ErrorAccumulator::default();
+        for (r, q, c) in [
+            (1.0, 1.0, false),
+            (-2.0, -1.5, false),
+            (3.0, 2.0, true),
+            (0.0, 0.5, false),
+        ] {
+            acc.add(r, q, c);
+        }
+        let m = acc.finish();
+        assert_eq!(m.n, 4);
+        // Σd² = 0 + 0.25 + 1 + 0.25 = 1.5 → MSE 0.375, RMSE √0.375
+        assert_eq!(m.mse, 0.375);
+        assert_eq!(m.rmse, 0.375f64.sqrt());
+        // Σr² = 1 + 4 + 9 = 14 → SQNR = 10 log10(14 / 1.5) = 9.70037...
+        assert!(
+            (m.sqnr_db - 9.700_367_766_827_8).abs() < 1e-9,
+            "{}",
+            m.sqnr_db
+        );
+        assert_eq!(m.max_abs_error, 1.0);
+        assert_eq!(m.mean_abs_error, 2.0 / 4.0);
+        // Σr r̂ = 1 + 3 + 6 + 0 = 10; Σr̂² = 1 + 2.25 + 4 + 0.25 = 7.5 → 10 / √(14 · 7.5)
+        assert!((m.cosine_similarity - 10.0 / (14.0f64 * 7.5).sqrt()).abs() < 1e-12);
+        assert_eq!(m.clipped_fraction, 0.25);
+    }
+
+    #[test]
+    fn exact_reconstruction_has_infinite_sqnr() {
+        let mut acc = ErrorAccumulator::default();
+        acc.add(0.0, 0.0, false);
+        acc.add(0.0, 0.0, false);
+        let m = acc.finish();
+        assert_eq!(m.sqnr_db, f64::INFINITY);
+        assert_eq!(m.cosine_similarity, 1.0);
+        assert_eq!(m.mse, 0.0);
+    }
+
+    #[test]
+    fn code_entropy_and_usage() {
+        assert_eq!(code_usage(&[0, 5, 0, 5]), (2, 1.0));
+        assert_eq!(code_usage(&[4, 0, 0, 0]), (1, 0.0));
+        // p = [1/2, 1/4, 1/4] → H = 1.5 bits
+        assert_eq!(code_usage(&[2, 1, 1]), (3, 1.5));
+        assert_eq!(code_usage(&[0, 0]), (0, 0.0));
+    }
+
+    #[test]
+    fn bits_per_value_counts_the_parameters() {
+        // int4, groups of 32, f32 scale + 4-bit zero-point: 4 + 36/32 = 5.125
+        assert_eq!(bits_per_value(4, 4, 36, 128), 5.125);
+        assert_eq!(
+            bits_per_value(8, 1, 32, 1 << 20),
+            8.0 + 32.0 / f64::from(1u32 << 20)
+        );
+    }
+}
