@@ -112,11 +112,33 @@ fn check(
     }
 }
 
-/// `n` values of `dist` from seed `seed`.
-pub fn generate(dist: Distribution, n: usize, seed: u64) -> Result<Vec<f32>, SynthError> {
+/// Checks `n` and the parameters of `dist` without generating anything.
+pub fn validate(dist: Distribution, n: usize) -> Result<(), SynthError> {
     if n == 0 || n > MAX_SYNTH_N {
         return Err(SynthError::Size(n));
     }
+    match dist {
+        Distribution::StudentT { nu } => check("ν", nu, nu > 0.0 && nu <= 1e6, "in (0, 10^6]"),
+        Distribution::LogNormal { sigma } => check("σ", sigma, sigma > 0.0 && sigma <= 4.0, "in (0, 4]"),
+        Distribution::Bimodal { separation } => {
+            check("separation", separation, (0.0..=100.0).contains(&separation), "in [0, 100]")
+        }
+        Distribution::Outliers { count, magnitude } => {
+            check(
+                "outlier magnitude",
+                magnitude,
+                magnitude > 0.0 && magnitude <= 1e6,
+                "in (0, 10^6]",
+            )?;
+            check("outlier count", count as f64, count <= n, "at most N")
+        }
+        Distribution::Normal | Distribution::Laplace | Distribution::Uniform | Distribution::HalfNormal => Ok(()),
+    }
+}
+
+/// `n` values of `dist` from seed `seed`.
+pub fn generate(dist: Distribution, n: usize, seed: u64) -> Result<Vec<f32>, SynthError> {
+    validate(dist, n)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let normal = |rng: &mut ChaCha8Rng| -> f32 { StandardNormal.sample(rng) };
     let out: Vec<f32> = match dist {
@@ -136,7 +158,6 @@ pub fn generate(dist: Distribution, n: usize, seed: u64) -> Result<Vec<f32>, Syn
             (0..n).map(|_| rng.random_range(-a..a)).collect()
         }
         Distribution::StudentT { nu } => {
-            check("ν", nu, nu > 0.0 && nu <= 1e6, "in (0, 10^6]")?;
             let t = StudentT::new(nu).map_err(|_| SynthError::Parameter {
                 name: "ν",
                 expected: "positive",
@@ -145,7 +166,6 @@ pub fn generate(dist: Distribution, n: usize, seed: u64) -> Result<Vec<f32>, Syn
             (0..n).map(|_| t.sample(&mut rng) as f32).collect()
         }
         Distribution::LogNormal { sigma } => {
-            check("σ", sigma, sigma > 0.0 && sigma <= 4.0, "in (0, 4]")?;
             let d = LogNormal::new(0.0, sigma).map_err(|_| SynthError::Parameter {
                 name: "σ",
                 expected: "positive",
@@ -175,19 +195,6 @@ pub fn generate(dist: Distribution, n: usize, seed: u64) -> Result<Vec<f32>, Syn
         }
         Distribution::HalfNormal => (0..n).map(|_| normal(&mut rng).abs()).collect(),
         Distribution::Outliers { count, magnitude } => {
-            check(
-                "outlier magnitude",
-                magnitude,
-                magnitude > 0.0 && magnitude <= 1e6,
-                "in (0, 10^6]",
-            )?;
-            if count > n {
-                return Err(SynthError::Parameter {
-                    name: "outlier count",
-                    expected: "at most N",
-                    value: count as f64,
-                });
-            }
             let mut v: Vec<f32> = (0..n).map(|_| normal(&mut rng)).collect();
             for k in 0..count {
                 let i = rng.random_range(0..n);

@@ -1,0 +1,40 @@
+//! The application shell.
+
+use leptos::prelude::*;
+
+use crate::components::controls::Controls;
+use crate::components::data_source::DataSource;
+use crate::components::error_banner::ErrorBanner;
+use crate::components::formula_panel::FormulaPanel;
+use crate::components::histogram_view::HistogramView;
+use crate::components::metrics_panel::MetricsPanel;
+use crate::components::transfer_view::TransferView;
+use crate::state::provide_app_state;
+
+/// The whole page.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_app_state();
+    view! {
+        <header class="top">
+            <h1>"Quantscope"</h1>
+            <p class="tagline">"See what quantization does to your numbers — live, in your browser, with nothing uploaded."</p>
+        </header>
+        <ErrorBanner />
+        <main class="layout">
+            <aside class="side">
+                <DataSource />
+                <Controls />
+            </aside>
+            <div class="views">
+                <HistogramView />
+                <MetricsPanel />
+                <TransferView />
+                <FormulaPanel />
+            </div>
+        </main>
+        <footer class="foot">
+            "Quantscope runs entirely in this page (Rust compiled to WebAssembly). Sample weights: all-MiniLM-L6-v2, Apache-2.0."
+        </footer>
+    }
+}

@@ -1,0 +1,90 @@
+//! Canvas charts. Each chart has a pure `*_chart` function that turns an [`Analysis`] into what is
+//! drawn (tested natively) and a `draw_*` function that draws it with plotters on a canvas.
+//!
+//! [`Analysis`]: quantscope_core::Analysis
+
+pub mod histogram;
+pub mod transfer;
+
+/// Where the plotting area sits on the canvas, for mapping the pointer back to data values.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PixelMap {
+    /// Left and right pixel of the plotting area, in CSS pixels.
+    pub x_px: (f64, f64),
+    /// Data values at those pixels.
+    pub x_range: (f32, f32),
+}
+
+impl PixelMap {
+    /// The data value under CSS pixel `px` (clamped to the plotted range).
+    pub fn value_at(&self, px: f64) -> f32 {
+        let (p0, p1) = self.x_px;
+        let t = if p1 > p0 { ((px - p0) / (p1 - p0)).clamp(0.0, 1.0) } else { 0.0 };
+        let (a, b) = self.x_range;
+        (f64::from(a) + t * (f64::from(b) - f64::from(a))) as f32
+    }
+
+    /// The CSS pixel of data value `v`.
+    pub fn pixel_of(&self, v: f32) -> f64 {
+        let (a, b) = self.x_range;
+        let t = if b > a { (f64::from(v) - f64::from(a)) / (f64::from(b) - f64::from(a)) } else { 0.0 };
+        self.x_px.0 + t * (self.x_px.1 - self.x_px.0)
+    }
+}
+
+/// Smallest spacing, in CSS pixels, between two drawn threshold lines.
+pub const MIN_THRESHOLD_SPACING_PX: f64 = 4.0;
+
+/// Every `stride`-th threshold inside `range`, so that lines are at least
+/// [`MIN_THRESHOLD_SPACING_PX`] apart on average over `plot_width_px`. Returns (drawn, stride, visible).
+pub fn thin_thresholds(thresholds: &[f32], range: (f32, f32), plot_width_px: f64) -> (Vec<f32>, usize, usize) {
+    let visible: Vec<f32> = thresholds
+        .iter()
+        .copied()
+        .filter(|t| *t > range.0 && *t < range.1)
+        .collect();
+    let max_lines = (plot_width_px / MIN_THRESHOLD_SPACING_PX).max(1.0) as usize;
+    let stride = visible.len().div_ceil(max_lines).max(1);
+    let drawn = visible.iter().copied().step_by(stride).collect();
+    (drawn, stride, visible.len())
+}
+
+/// Sizes that scale with the device pixel ratio.
+#[derive(Clone, Copy, Debug)]
+pub struct Scale(pub f64);
+
+impl Scale {
+    pub fn px(&self, css_px: f64) -> u32 {
+        (css_px * self.0).round().max(1.0) as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pixel_map_round_trips() {
+        let m = PixelMap {
+            x_px: (50.0, 550.0),
+            x_range: (-1.0, 1.0),
+        };
+        assert_eq!(m.value_at(300.0), 0.0);
+        assert_eq!(m.value_at(0.0), -1.0);
+        assert_eq!(m.value_at(1e9), 1.0);
+        assert_eq!(m.pixel_of(0.5), 425.0);
+    }
+
+    #[test]
+    fn thresholds_are_thinned_to_stay_legible() {
+        let th: Vec<f32> = (0..1000).map(|i| i as f32).collect();
+        let (drawn, stride, visible) = thin_thresholds(&th, (-1.0, 2000.0), 400.0);
+        assert_eq!(visible, 1000);
+        assert_eq!(stride, 10);
+        assert_eq!(drawn.len(), 100);
+        let (drawn, stride, _) = thin_thresholds(&th[..15], (-1.0, 2000.0), 400.0);
+        assert_eq!((drawn.len(), stride), (15, 1));
+        let (_, _, visible) = thin_thresholds(&th, (10.0, 20.0), 400.0);
+        assert_eq!(visible, 9);
+    }
+}

@@ -1,0 +1,146 @@
+//! The transfer function r → Q(r) → r̂ as a staircase over the input range.
+
+use plotters::prelude::*;
+use plotters_canvas::CanvasBackend;
+use quantscope_core::Analysis;
+
+use super::histogram::{CLIP_COLOR, OUTPUT_COLOR};
+use super::{PixelMap, Scale};
+
+/// What the transfer chart draws.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TransferChart {
+    pub x_range: (f32, f32),
+    pub y_range: (f32, f32),
+    /// The staircase as a polyline.
+    pub steps: Vec<(f32, f32)>,
+    /// Whether `steps` is exact (every step) or sampled (too many steps for the width).
+    pub exact: bool,
+    pub clip: (f32, f32),
+}
+
+/// r̂ for input `x`: the level after the last threshold ≤ x.
+fn reconstruct(levels: &[f32], thresholds: &[f32], x: f32) -> f32 {
+    let k = thresholds.partition_point(|&t| t <= x);
+    levels.get(k).copied().unwrap_or(0.0)
+}
+
+/// Chart data for `analysis` on a plot `plot_width_px` CSS pixels wide.
+pub fn transfer_chart(analysis: &Analysis, plot_width_px: f64) -> TransferChart {
+    let (x0, x1) = (analysis.input_hist.lo, analysis.input_hist.hi);
+    let (levels, thresholds) = (&analysis.levels, &analysis.thresholds);
+    let inside: Vec<f32> = thresholds.iter().copied().filter(|t| *t > x0 && *t < x1).collect();
+    let exact = (inside.len() as f64) <= plot_width_px / 2.0;
+    let mut steps = vec![(x0, reconstruct(levels, thresholds, x0))];
+    if exact {
+        for t in inside {
+            let before = steps.last().map_or(0.0, |p| p.1);
+            steps.push((t, before));
+            steps.push((t, reconstruct(levels, thresholds, t)));
+        }
+    } else {
+        let n = (plot_width_px * 2.0).max(2.0) as usize;
+        for i in 1..n {
+            let x = x0 + (x1 - x0) * i as f32 / n as f32;
+            steps.push((x, reconstruct(levels, thresholds, x)));
+        }
+    }
+    steps.push((x1, reconstruct(levels, thresholds, x1)));
+    let lo = steps.iter().map(|p| p.1).fold(x0, f32::min);
+    let hi = steps.iter().map(|p| p.1).fold(x1, f32::max);
+    TransferChart {
+        x_range: (x0, x1),
+        y_range: (lo, hi),
+        steps,
+        exact,
+        clip: analysis.groups[analysis.display_group].clip,
+    }
+}
+
+/// Draws `chart` on `canvas`.
+pub fn draw_transfer(
+    canvas: web_sys::HtmlCanvasElement,
+    chart: &TransferChart,
+    scale: Scale,
+) -> Result<PixelMap, String> {
+    let backend = CanvasBackend::with_canvas_object(canvas).ok_or("no 2-D canvas context")?;
+    let root = backend.into_drawing_area();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let (x0, x1) = chart.x_range;
+    let (y0, y1) = chart.y_range;
+    let pad = (y1 - y0).max(f32::EPSILON) * 0.04;
+    let mut cc = ChartBuilder::on(&root)
+        .margin(scale.px(8.0))
+        .x_label_area_size(scale.px(34.0))
+        .y_label_area_size(scale.px(52.0))
+        .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))
+        .map_err(|e| e.to_string())?;
+    let font = ("sans-serif", scale.px(12.0)).into_font();
+    cc.configure_mesh()
+        .x_desc("input r")
+        .y_desc("reconstruction r̂")
+        .label_style(font.clone())
+        .axis_desc_style(font)
+        .x_labels(7)
+        .y_labels(6)
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    let (c0, c1) = chart.clip;
+    cc.draw_series(std::iter::once(Rectangle::new(
+        [(c0.max(x0), y0 - pad), (c1.min(x1), y1 + pad)],
+        CLIP_COLOR.mix(0.07).filled(),
+    )))
+    .map_err(|e| e.to_string())?;
+    cc.draw_series(LineSeries::new(
+        [(x0, x0), (x1, x1)],
+        BLACK.mix(0.35).stroke_width(scale.px(1.0)),
+    ))
+    .map_err(|e| e.to_string())?;
+    cc.draw_series(LineSeries::new(
+        chart.steps.iter().copied(),
+        OUTPUT_COLOR.stroke_width(scale.px(2.0)),
+    ))
+    .map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())?;
+    let (px, _) = cc.plotting_area().get_pixel_range();
+    Ok(PixelMap {
+        x_px: (f64::from(px.start) / scale.0, f64::from(px.end) / scale.0),
+        x_range: chart.x_range,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quantscope_core::{analyze, AnalysisOptions, Dataset, QuantizerConfig};
+
+    #[test]
+    fn staircase_has_one_step_per_threshold_at_low_bits() {
+        let v: Vec<f32> = (0..=100).map(|i| i as f32 / 50.0 - 1.0).collect();
+        let d = Dataset::from_vec("t", v).unwrap_or_else(|e| panic!("{e}"));
+        let c = QuantizerConfig { bits: 2, ..Default::default() };
+        let a = analyze(&d, &c, &AnalysisOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        let t = transfer_chart(&a, 500.0);
+        assert!(t.exact);
+        // start + 2 points per visible threshold + end
+        let inside = a.thresholds.iter().filter(|&&x| x > t.x_range.0 && x < t.x_range.1).count();
+        assert_eq!(t.steps.len(), 2 + 2 * inside);
+        // every y is a reconstruction level, and y never decreases
+        assert!(t.steps.iter().all(|p| a.levels.contains(&p.1)));
+        assert!(t.steps.windows(2).all(|w| w[1].1 >= w[0].1 && w[1].0 >= w[0].0));
+    }
+
+    #[test]
+    fn many_levels_are_sampled() {
+        let v: Vec<f32> = (0..=1000).map(|i| i as f32).collect();
+        let d = Dataset::from_vec("t", v).unwrap_or_else(|e| panic!("{e}"));
+        let c = QuantizerConfig { bits: 12, ..Default::default() };
+        let a = analyze(&d, &c, &AnalysisOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        let t = transfer_chart(&a, 300.0);
+        assert!(!t.exact);
+        assert_eq!(t.steps.len(), 601);
+        let max_err = t.steps.iter().map(|p| (p.0 - p.1).abs()).fold(0.0, f32::max);
+        assert!(max_err <= a.groups[0].params.scale, "{max_err}");
+    }
+}

@@ -1,0 +1,378 @@
+//! The quantizer's knobs. Each change goes through `AppState::try_config`, so a bad value is
+//! reported and the previous setting stays.
+
+use leptos::prelude::*;
+use quantscope_core::config::MAX_BITS;
+use quantscope_core::{Calibration, Granularity, Rounding, Scheme, Signedness};
+
+use super::fields::{parse, Edit, NumberField, SelectField};
+use crate::format;
+use crate::state::use_app_state;
+
+fn options(list: &[(&str, &str)]) -> Signal<Vec<(String, String)>> {
+    let v: Vec<(String, String)> = list.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+    Signal::derive(move || v.clone())
+}
+
+/// The quantizer panel.
+#[component]
+pub fn Controls() -> impl IntoView {
+    let state = use_app_state();
+    let config = state.config;
+
+    let bits_value = Signal::derive(move || config.with(|c| c.bits.to_string()));
+    let on_bits = Callback::new(move |(text, edit): (String, Edit)| match parse::<u8>(&text) {
+        Some(b) if (1..=MAX_BITS).contains(&b) => state.try_config(|c| c.bits = b),
+        _ if edit == Edit::Commit => state.report(format!("bit width must be a whole number from 1 to {MAX_BITS}, got \"{text}\"")),
+        _ => {}
+    });
+
+    let signedness_value = Signal::derive(move || {
+        config.with(|c| match c.signedness {
+            Signedness::Signed => "signed".to_string(),
+            Signedness::Unsigned => "unsigned".to_string(),
+        })
+    });
+    let on_signedness = Callback::new(move |v: String| {
+        state.try_config(|c| {
+            c.signedness = if v == "unsigned" { Signedness::Unsigned } else { Signedness::Signed };
+            if c.signedness == Signedness::Unsigned {
+                c.narrow_range = false;
+            }
+        })
+    });
+    let scheme_value = Signal::derive(move || {
+        config.with(|c| match c.scheme {
+            Scheme::Symmetric => "symmetric".to_string(),
+            Scheme::Asymmetric => "asymmetric".to_string(),
+        })
+    });
+    let on_scheme = Callback::new(move |v: String| {
+        state.try_config(|c| c.scheme = if v == "symmetric" { Scheme::Symmetric } else { Scheme::Asymmetric })
+    });
+
+    let code_range = move || {
+        config.with(|c| {
+            let (lo, hi) = c.code_range();
+            format!("codes {lo} … {hi} ({} levels)", format::count((hi - lo + 1) as usize))
+        })
+    };
+
+    view! {
+        <section class="panel" aria-labelledby="quantizer-title">
+            <h2 id="quantizer-title">"Quantizer"</h2>
+            <div class="row">
+                <NumberField label="Bit width b" testid="bits" value=bits_value on_edit=on_bits min="1" max=MAX_BITS.to_string() step="1" />
+                <div class="field slider-field">
+                    <label for="bits-slider">{code_range}</label>
+                    <input
+                        id="bits-slider"
+                        type="range"
+                        min="1"
+                        max=MAX_BITS.to_string()
+                        step="1"
+                        aria-label="bit width slider"
+                        prop:value=move || bits_value.get()
+                        on:input=move |ev| on_bits.run((event_target_value(&ev), Edit::Commit))
+                    />
+                </div>
+            </div>
+            <div class="row">
+                <SelectField
+                    label="Codes"
+                    testid="signedness"
+                    options=options(&[("signed", "signed"), ("unsigned", "unsigned")])
+                    value=signedness_value
+                    on_select=on_signedness
+                />
+                <SelectField
+                    label="Scheme"
+                    testid="scheme"
+                    options=options(&[("asymmetric", "asymmetric (affine)"), ("symmetric", "symmetric")])
+                    value=scheme_value
+                    on_select=on_scheme
+                />
+            </div>
+            <label class="check">
+                <input
+                    type="checkbox"
+                    data-testid="narrow-range"
+                    prop:checked=move || config.with(|c| c.narrow_range)
+                    prop:disabled=move || config.with(|c| c.signedness == Signedness::Unsigned)
+                    on:change=move |ev| {
+                        let on = event_target_checked(&ev);
+                        state.try_config(|c| c.narrow_range = on)
+                    }
+                />
+                " narrow signed range (−2^(b−1)+1 … 2^(b−1)−1)"
+            </label>
+            <GranularityControls />
+            <CalibrationControls />
+            <RoundingControls />
+        </section>
+    }
+}
+
+/// Granularity, its axis or group size, and which group the charts show.
+#[component]
+fn GranularityControls() -> impl IntoView {
+    let state = use_app_state();
+    let config = state.config;
+    let value = Signal::derive(move || {
+        config.with(|c| match c.granularity {
+            Granularity::Tensor => "tensor".to_string(),
+            Granularity::Channel { .. } => "channel".to_string(),
+            Granularity::Group { .. } => "group".to_string(),
+        })
+    });
+    let shape = move || state.dataset.get().map(|d| d.shape().to_vec()).unwrap_or_default();
+    let on_select = Callback::new(move |v: String| {
+        let shape = shape();
+        state.try_config(|c| {
+            c.granularity = match v.as_str() {
+                // Default channel axis: the first (output channels of a weight matrix).
+                "channel" => Granularity::Channel { axis: 0 },
+                "group" => {
+                    let last = shape.last().copied().unwrap_or(1);
+                    let size = [128, 64, 32, 16, 8, 4, 2, 1].into_iter().find(|g| last % g == 0).unwrap_or(1);
+                    Granularity::Group { size }
+                }
+                _ => Granularity::Tensor,
+            };
+        });
+        state.display_group.set(0);
+    });
+    let axis_options = Signal::derive(move || {
+        shape()
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (i.to_string(), format!("axis {i} ({d} channels)")))
+            .collect::<Vec<_>>()
+    });
+    let axis_value = Signal::derive(move || {
+        config.with(|c| match c.granularity {
+            Granularity::Channel { axis } => axis.to_string(),
+            _ => "0".to_string(),
+        })
+    });
+    let on_axis = Callback::new(move |v: String| {
+        if let Some(axis) = parse::<usize>(&v) {
+            state.try_config(|c| c.granularity = Granularity::Channel { axis });
+            state.display_group.set(0);
+        }
+    });
+    let group_value = Signal::derive(move || {
+        config.with(|c| match c.granularity {
+            Granularity::Group { size } => size.to_string(),
+            _ => String::new(),
+        })
+    });
+    let on_group = Callback::new(move |(text, edit): (String, Edit)| match parse::<usize>(&text) {
+        Some(size) if size > 0 => {
+            if edit == Edit::Commit || shape().last().is_some_and(|l| l % size == 0) {
+                state.try_config(|c| c.granularity = Granularity::Group { size });
+                state.display_group.set(0);
+            }
+        }
+        _ if edit == Edit::Commit => state.report(format!("group size must be a whole number ≥ 1, got \"{text}\"")),
+        _ => {}
+    });
+    let n_groups = move || state.analysis.get().map(|a| a.groups.len()).unwrap_or(1);
+    let shown_value = Signal::derive(move || state.display_group.get().to_string());
+    let on_shown = Callback::new(move |(text, edit): (String, Edit)| match parse::<usize>(&text) {
+        Some(g) if g < n_groups() => state.display_group.set(g),
+        _ if edit == Edit::Commit => {
+            state.report(format!("pick a group from 0 to {}, got \"{text}\"", n_groups() - 1));
+            state.display_group.notify();
+        }
+        _ => {}
+    });
+    view! {
+        <SelectField
+            label="Granularity"
+            testid="granularity"
+            options=options(&[("tensor", "per tensor"), ("channel", "per channel"), ("group", "per group")])
+            value=value
+            on_select=on_select
+            help="How many values share one scale and zero-point."
+        />
+        <Show when=move || matches!(config.with(|c| c.granularity), Granularity::Channel { .. })>
+            <SelectField label="Channel axis" testid="axis" options=axis_options value=axis_value on_select=on_axis />
+        </Show>
+        <Show when=move || matches!(config.with(|c| c.granularity), Granularity::Group { .. })>
+            <NumberField
+                label="Group size G (along the last axis)"
+                testid="group-size"
+                value=group_value
+                on_edit=on_group
+                min="1"
+                step="1"
+            />
+        </Show>
+        <Show when=move || { n_groups() > 1 }>
+            <NumberField
+                label="Show channel / group #"
+                testid="display-group"
+                value=shown_value
+                on_edit=on_shown
+                min="0"
+                step="1"
+            />
+            <p class="help">
+                {move || format!(
+                    "{} sets of parameters. The charts and formulas show #{}'s own range and levels; the metrics cover all values.",
+                    format::count(n_groups()),
+                    state.display_group.get(),
+                )}
+            </p>
+        </Show>
+    }
+}
+
+/// Calibration method and the clipping range.
+#[component]
+fn CalibrationControls() -> impl IntoView {
+    let state = use_app_state();
+    let config = state.config;
+    let value = Signal::derive(move || {
+        config.with(|c| match c.calibration {
+            Calibration::MinMax => "minmax".to_string(),
+            Calibration::Percentile { .. } => "percentile".to_string(),
+            Calibration::Manual { .. } => "manual".to_string(),
+        })
+    });
+    let current_clip = move || {
+        state
+            .analysis
+            .get_untracked()
+            .map(|a| a.groups[a.display_group].clip)
+            .unwrap_or((-1.0, 1.0))
+    };
+    let on_select = Callback::new(move |v: String| {
+        let (lo, hi) = current_clip();
+        state.try_config(|c| {
+            c.calibration = match v.as_str() {
+                "percentile" => Calibration::Percentile { p: 99.9 },
+                "manual" => Calibration::Manual { lo, hi: if hi > lo { hi } else { lo + 1.0 } },
+                _ => Calibration::MinMax,
+            }
+        })
+    });
+    let p_value = Signal::derive(move || {
+        config.with(|c| match c.calibration {
+            Calibration::Percentile { p } => format::number(p, 8),
+            _ => String::new(),
+        })
+    });
+    let on_p = Callback::new(move |(text, edit): (String, Edit)| match parse::<f64>(&text) {
+        Some(p) if p > 0.0 && p <= 100.0 => state.try_config(|c| c.calibration = Calibration::Percentile { p }),
+        _ if edit == Edit::Commit => state.report(format!("percentile must be in (0, 100], got \"{text}\"")),
+        _ => {}
+    });
+    let clip_text = move |hi: bool| {
+        Signal::derive(move || {
+            state
+                .analysis
+                .get()
+                .map(|a| {
+                    let (lo_v, hi_v) = a.groups[a.display_group].clip;
+                    format::number(f64::from(if hi { hi_v } else { lo_v }), 6)
+                })
+                .unwrap_or_default()
+        })
+    };
+    let on_clip = move |hi: bool| {
+        Callback::new(move |(text, edit): (String, Edit)| {
+            let (lo0, hi0) = current_clip();
+            match parse::<f32>(&text) {
+                Some(v) if v.is_finite() => {
+                    let (lo, hi) = if hi { (lo0, v) } else { (v, hi0) };
+                    if lo < hi {
+                        state.try_config(|c| c.calibration = Calibration::Manual { lo, hi });
+                    } else if edit == Edit::Commit {
+                        state.report(format!("the clipping range needs lo < hi, got [{lo}, {hi}]"));
+                        state.config.notify();
+                    }
+                }
+                _ if edit == Edit::Commit => {
+                    state.report(format!("clipping bounds must be finite numbers, got \"{text}\""));
+                    state.config.notify();
+                }
+                _ => {}
+            }
+        })
+    };
+    view! {
+        <SelectField
+            label="Calibration (choosing the clipping range [α, β])"
+            testid="calibration"
+            options=options(&[
+                ("minmax", "min–max"),
+                ("percentile", "percentile"),
+                ("manual", "manual"),
+            ])
+            value=value
+            on_select=on_select
+        />
+        <Show when=move || matches!(config.with(|c| c.calibration), Calibration::Percentile { .. })>
+            <NumberField label="Percentile p" testid="percentile" value=p_value on_edit=on_p min="0" max="100" step="0.1" />
+        </Show>
+        <div class="row">
+            <NumberField label="Clip α (lo)" testid="clip-lo" value=clip_text(false) on_edit=on_clip(false) />
+            <NumberField label="Clip β (hi)" testid="clip-hi" value=clip_text(true) on_edit=on_clip(true) />
+        </div>
+        <p class="help">"Editing α or β — or dragging the red edges on the histogram — switches to a manual range."</p>
+    }
+}
+
+/// Rounding mode, stochastic seed, power-of-two scales.
+#[component]
+fn RoundingControls() -> impl IntoView {
+    let state = use_app_state();
+    let config = state.config;
+    let value = Signal::derive(move || {
+        config.with(|c| match c.rounding {
+            Rounding::NearestEven => "nearest-even",
+            Rounding::NearestAway => "nearest-away",
+            Rounding::Floor => "floor",
+            Rounding::Stochastic => "stochastic",
+        })
+        .to_string()
+    });
+    let on_select = Callback::new(move |v: String| {
+        state.try_config(|c| {
+            c.rounding = match v.as_str() {
+                "nearest-away" => Rounding::NearestAway,
+                "floor" => Rounding::Floor,
+                "stochastic" => Rounding::Stochastic,
+                _ => Rounding::NearestEven,
+            }
+        })
+    });
+    view! {
+        <SelectField
+            label="Rounding"
+            testid="rounding"
+            options=options(&[
+                ("nearest-even", "nearest, ties to even"),
+                ("nearest-away", "nearest, ties away from 0"),
+                ("floor", "floor (truncate toward −∞)"),
+                ("stochastic", "stochastic (seeded)"),
+            ])
+            value=value
+            on_select=on_select
+        />
+        <label class="check">
+            <input
+                type="checkbox"
+                data-testid="power-of-two"
+                prop:checked=move || config.with(|c| c.power_of_two_scale)
+                on:change=move |ev| {
+                    let on = event_target_checked(&ev);
+                    state.try_config(|c| c.power_of_two_scale = on)
+                }
+            />
+            " power-of-two scale (S rounded up to 2^k, as shift-based hardware needs)"
+        </label>
+    }
+}

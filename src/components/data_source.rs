@@ -1,0 +1,354 @@
+//! Where the numbers come from: synthetic distributions, shipped sample weights, or the user's file
+//! (read in the page; nothing is uploaded).
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use quantscope_core::synth::Distribution;
+
+use super::fields::{parse, Edit, NumberField, SelectField};
+use crate::format;
+use crate::loader::{self, LoadedFile, MAX_FILE_BYTES};
+use crate::state::{use_app_state, AppState, Shared, Source, MAX_N, MIN_N};
+
+/// Sample weight tensors shipped in `assets/samples` (see the README for their origin and licence).
+pub const SAMPLES: [(&str, &str); 2] = [
+    (
+        "minilm-l0-ffn-output.npy",
+        "MiniLM-L6 layer 0 FFN output projection (384 × 1536) — strong outliers",
+    ),
+    (
+        "minilm-position-embeddings.npy",
+        "MiniLM-L6 position embeddings (512 × 384) — row ranges differ 30×",
+    ),
+];
+
+fn dist_label(name: &str) -> &'static str {
+    match name {
+        "normal" => "Normal (Gaussian)",
+        "laplace" => "Laplace (peaked, like weights)",
+        "uniform" => "Uniform",
+        "student-t" => "Student-t (heavy tails)",
+        "log-normal" => "Log-normal (skewed, positive)",
+        "bimodal" => "Bimodal mixture",
+        "half-normal" => "Half-normal (post-ReLU activations)",
+        "outliers" => "Normal + injected outliers",
+        _ => "?",
+    }
+}
+
+/// The data panel.
+#[component]
+pub fn DataSource() -> impl IntoView {
+    let state = use_app_state();
+    let synth = state.synth;
+    let dist_options = Signal::derive(|| {
+        Distribution::NAMES
+            .iter()
+            .map(|n| (n.to_string(), dist_label(n).to_string()))
+            .collect::<Vec<_>>()
+    });
+    let dist_value = Signal::derive(move || synth.with(|s| s.dist.name().to_string()));
+    let on_dist = Callback::new(move |name: String| {
+        if let Some(d) = Distribution::from_name(&name) {
+            state.try_synth(|s| s.dist = d);
+        }
+    });
+    let n_value = Signal::derive(move || synth.with(|s| s.n.to_string()));
+    let on_n = Callback::new(move |(text, edit): (String, Edit)| match parse::<usize>(&text) {
+        Some(n) if (MIN_N..=MAX_N).contains(&n) => state.try_synth(|s| s.n = n),
+        _ if edit == Edit::Commit => state.report(format!("N must be a whole number from {MIN_N} to {MAX_N}, got \"{text}\"")),
+        _ => {}
+    });
+    let seed_value = Signal::derive(move || synth.with(|s| s.seed.to_string()));
+    let on_seed = Callback::new(move |(text, edit): (String, Edit)| match parse::<u64>(&text) {
+        Some(seed) => state.try_synth(|s| s.seed = seed),
+        None if edit == Edit::Commit => state.report(format!("the seed must be a whole number ≥ 0, got \"{text}\"")),
+        None => {}
+    });
+
+    view! {
+        <section class="panel" aria-labelledby="data-title">
+            <h2 id="data-title">"Data"</h2>
+            <p class="help">"Everything is computed in this page. Files you open never leave your machine."</p>
+            <SelectField
+                label="Synthetic distribution"
+                testid="dist-select"
+                options=dist_options
+                value=dist_value
+                on_select=on_dist
+            />
+            <DistParams state=state />
+            <div class="row">
+                <NumberField label="Values (N)" testid="synth-n" value=n_value on_edit=on_n min=MIN_N.to_string() max=MAX_N.to_string() step="1000" />
+                <NumberField label="Seed" testid="synth-seed" value=seed_value on_edit=on_seed min="0" step="1" />
+            </div>
+            <SampleSelect state=state />
+            <FilePicker state=state />
+            <TensorPicker state=state />
+            <DataSummary state=state />
+        </section>
+    }
+}
+
+/// Parameters of the chosen distribution (only those it has).
+#[component]
+fn DistParams(state: AppState) -> impl IntoView {
+    let synth = state.synth;
+    let field = move |label: &'static str, testid: &'static str, get: fn(&Distribution) -> Option<f64>, set: fn(&mut Distribution, f64)| {
+        let value = Signal::derive(move || synth.with(|s| get(&s.dist).map(|v| format::number(v, 6)).unwrap_or_default()));
+        let on_edit = Callback::new(move |(text, edit): (String, Edit)| match parse::<f64>(&text) {
+            Some(v) => state.try_synth(|s| set(&mut s.dist, v)),
+            None if edit == Edit::Commit => state.report(format!("{label} must be a number, got \"{text}\"")),
+            None => {}
+        });
+        view! { <NumberField label=label testid=testid value=value on_edit=on_edit /> }
+    };
+    move || match synth.with(|s| s.dist) {
+        Distribution::StudentT { .. } => field(
+            "Degrees of freedom ν (smaller = heavier tails)",
+            "synth-nu",
+            |d| if let Distribution::StudentT { nu } = d { Some(*nu) } else { None },
+            |d, v| *d = Distribution::StudentT { nu: v },
+        )
+        .into_any(),
+        Distribution::LogNormal { .. } => field(
+            "Log-space σ",
+            "synth-sigma",
+            |d| if let Distribution::LogNormal { sigma } = d { Some(*sigma) } else { None },
+            |d, v| *d = Distribution::LogNormal { sigma: v },
+        )
+        .into_any(),
+        Distribution::Bimodal { .. } => field(
+            "Distance between the modes",
+            "synth-separation",
+            |d| if let Distribution::Bimodal { separation } = d { Some(*separation) } else { None },
+            |d, v| *d = Distribution::Bimodal { separation: v },
+        )
+        .into_any(),
+        Distribution::Outliers { .. } => view! {
+            <div class="row">
+                {field(
+                    "Outlier count",
+                    "synth-outlier-count",
+                    |d| if let Distribution::Outliers { count, .. } = d { Some(*count as f64) } else { None },
+                    |d, v| {
+                        if let Distribution::Outliers { magnitude, .. } = *d {
+                            *d = Distribution::Outliers { count: v.max(0.0) as usize, magnitude };
+                        }
+                    },
+                )}
+                {field(
+                    "Outlier magnitude (σ)",
+                    "synth-outlier-magnitude",
+                    |d| if let Distribution::Outliers { magnitude, .. } = d { Some(*magnitude) } else { None },
+                    |d, v| {
+                        if let Distribution::Outliers { count, .. } = *d {
+                            *d = Distribution::Outliers { count, magnitude: v };
+                        }
+                    },
+                )}
+            </div>
+        }
+        .into_any(),
+        _ => ().into_any(),
+    }
+}
+
+/// Reads `bytes` as file `name` and makes its first float tensor the current data.
+fn open_bytes(state: AppState, name: String, bytes: Vec<u8>) {
+    let opened = loader::open_file(&name, bytes).and_then(|file| {
+        let tensor = loader::default_tensor(&file).unwrap_or_default().to_string();
+        let dataset = loader::load_tensor(&file, &tensor)?;
+        Ok((file, tensor, dataset))
+    });
+    match opened {
+        Ok((file, tensor, dataset)) => state.use_file_dataset(Some(Shared::new(file)), tensor, dataset),
+        Err(message) => state.report(message),
+    }
+}
+
+/// The bytes of a JS promise that resolves to an `ArrayBuffer`.
+async fn array_buffer_bytes(promise: js_sys::Promise) -> Result<Vec<u8>, String> {
+    let buffer = wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+/// Reads a user's file in the page.
+fn read_file(state: AppState, file: web_sys::File) {
+    let name = file.name();
+    if file.size() > MAX_FILE_BYTES {
+        state.report(format!(
+            "{name}: {} MB is more than this page reads at once (1 GB); use the quantscope CLI for it",
+            (file.size() / 1e6).round()
+        ));
+        return;
+    }
+    spawn_local(async move {
+        match array_buffer_bytes(file.array_buffer()).await {
+            Ok(bytes) => open_bytes(state, name, bytes),
+            Err(e) => state.report(format!("{name}: could not be read ({e})")),
+        }
+    });
+}
+
+/// Shipped sample weights, fetched from this page's own origin.
+#[component]
+fn SampleSelect(state: AppState) -> impl IntoView {
+    let on_change = move |ev: leptos::ev::Event| {
+        let file = event_target_value(&ev);
+        if file.is_empty() {
+            return;
+        }
+        spawn_local(async move {
+            let url = format!("/assets/samples/{file}");
+            let bytes = async {
+                let window = web_sys::window().ok_or("no window")?;
+                let resp = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str(&url))
+                    .await
+                    .map_err(|e| format!("{e:?}"))?;
+                let resp: web_sys::Response = wasm_bindgen::JsCast::dyn_into(resp).map_err(|_| "not a response")?;
+                if !resp.ok() {
+                    return Err(format!("HTTP {}", resp.status()));
+                }
+                array_buffer_bytes(resp.array_buffer().map_err(|e| format!("{e:?}"))?).await
+            }
+            .await;
+            match bytes {
+                Ok(bytes) => open_bytes(state, file, bytes),
+                Err(e) => state.report(format!("{file}: could not be loaded ({e})")),
+            }
+        });
+    };
+    view! {
+        <div class="field">
+            <label for="sample-select">"Sample weights (real model tensors)"</label>
+            <select id="sample-select" data-testid="sample-select" on:change=on_change>
+                <option value="">"— choose a sample —"</option>
+                {SAMPLES.iter().map(|(file, label)| view! { <option value=*file>{*label}</option> }).collect_view()}
+            </select>
+        </div>
+    }
+}
+
+/// The file input and its drop zone.
+#[component]
+fn FilePicker(state: AppState) -> impl IntoView {
+    let dragging = RwSignal::new(false);
+    let on_input = move |ev: leptos::ev::Event| {
+        let input: web_sys::HtmlInputElement = event_target(&ev);
+        if let Some(file) = input.files().and_then(|f| f.get(0)) {
+            read_file(state, file);
+        }
+        // Allow choosing the same file again.
+        input.set_value("");
+    };
+    let on_drop = move |ev: leptos::ev::DragEvent| {
+        ev.prevent_default();
+        dragging.set(false);
+        if let Some(file) = ev.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)) {
+            read_file(state, file);
+        }
+    };
+    view! {
+        <div
+            class="drop-zone"
+            class:dragging=move || dragging.get()
+            on:dragover=move |ev: leptos::ev::DragEvent| {
+                ev.prevent_default();
+                dragging.set(true);
+            }
+            on:dragleave=move |_| dragging.set(false)
+            on:drop=on_drop
+        >
+            <label for="file-input">"Your tensor file"</label>
+            <input
+                id="file-input"
+                type="file"
+                data-testid="file-input"
+                accept=".npy,.safetensors,.csv,.txt"
+                on:change=on_input
+            />
+            <p class="help">".npy (f16/f32/f64), .safetensors (F16/BF16/F32/F64) or .csv/.txt numbers — choose or drop it here."</p>
+        </div>
+    }
+}
+
+/// The tensor list of an opened safetensors file.
+#[component]
+fn TensorPicker(state: AppState) -> impl IntoView {
+    let file = state.file;
+    let on_change = move |ev: leptos::ev::Event| {
+        let name = event_target_value(&ev);
+        let Some(f) = file.get_untracked() else { return };
+        match loader::load_tensor(&f, &name) {
+            Ok(d) => state.use_file_dataset(None, name, d),
+            Err(e) => {
+                state.report(e);
+                // Put the select back on the tensor still shown.
+                state.file_tensor.notify();
+            }
+        }
+    };
+    let show = move || file.with(|f| f.as_ref().is_some_and(|f| f.tensors.len() > 1 || f.kind == quantscope_core::io::FileKind::Safetensors));
+    view! {
+        <Show when=show>
+            <div class="field">
+                <label for="tensor-select">{move || format!("Tensor in {}", file.with(|f| f.as_ref().map(|f| f.name.clone()).unwrap_or_default()))}</label>
+                <select id="tensor-select" data-testid="tensor-select" on:change=on_change prop:value=move || state.file_tensor.get()>
+                    {move || {
+                        let current = state.file_tensor.get();
+                        file.get()
+                            .map(|f: Shared<LoadedFile>| {
+                                f.tensors
+                                    .iter()
+                                    .map(|t| {
+                                        let label = format!("{} — {} [{}]", t.name, t.dtype, format::shape(&t.shape));
+                                        let selected = t.name == current;
+                                        view! {
+                                            <option value=t.name.clone() disabled=!t.is_float selected=selected>
+                                                {label}
+                                            </option>
+                                        }
+                                    })
+                                    .collect_view()
+                            })
+                    }}
+                </select>
+            </div>
+        </Show>
+    }
+}
+
+/// Name, shape and statistics of the current data.
+#[component]
+fn DataSummary(state: AppState) -> impl IntoView {
+    let info = move || {
+        state.dataset.get().map(|d| {
+            let s = *d.summary();
+            let has_nonfinite = s.nan_count + s.inf_count > 0;
+            let source = match state.source.get() {
+                Source::Synthetic => "synthetic",
+                Source::File => "file",
+            };
+            view! {
+                <dl class="summary" data-testid="data-summary">
+                    <dt>"Current data"</dt>
+                    <dd class="data-name" data-testid="data-name">{d.name().to_string()}</dd>
+                    <dt>"Source"</dt><dd>{source}</dd>
+                    <dt>"Shape"</dt><dd data-testid="data-shape">{format::shape(d.shape())}</dd>
+                    <dt>"Values"</dt><dd>{format::count(s.n)}</dd>
+                    <dt>"Range"</dt><dd>{format!("{} … {}", format::number(f64::from(s.min), 4), format::number(f64::from(s.max), 4))}</dd>
+                    <dt>"Mean ± std"</dt><dd>{format!("{} ± {}", format::number(s.mean, 4), format::number(s.std, 4))}</dd>
+                    <dt>"NaN / ±Inf"</dt>
+                    <dd data-testid="nonfinite-count" class:warn=has_nonfinite>
+                        {format!("{} / {}", s.nan_count, s.inf_count)}
+                        {has_nonfinite.then_some(" (left out of calibration and metrics)")}
+                    </dd>
+                </dl>
+            }
+        })
+    };
+    view! { {info} }
+}

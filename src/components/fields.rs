@@ -1,0 +1,86 @@
+//! Labelled form fields used by the panels. Each forwards ordinary `input` and `change` events:
+//! `input` applies a value as soon as it is valid (typing stays quiet), `change` commits it and
+//! reports a bad one.
+
+use leptos::prelude::*;
+
+/// Whether an event is a commit (`change`) or a live edit (`input`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Edit {
+    Live,
+    Commit,
+}
+
+/// A labelled number input.
+#[component]
+pub fn NumberField(
+    #[prop(into)] label: String,
+    #[prop(into)] testid: String,
+    #[prop(into)] value: Signal<String>,
+    on_edit: Callback<(String, Edit)>,
+    #[prop(optional, into)] min: Option<String>,
+    #[prop(optional, into)] max: Option<String>,
+    #[prop(optional, into)] step: Option<String>,
+    #[prop(optional, into)] help: Option<String>,
+) -> impl IntoView {
+    let id = format!("field-{testid}");
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <input
+                id=id
+                type="number"
+                data-testid=testid
+                min=min
+                max=max
+                step=step.unwrap_or_else(|| "any".into())
+                prop:value=move || value.get()
+                on:input=move |ev| on_edit.run((event_target_value(&ev), Edit::Live))
+                on:change=move |ev| on_edit.run((event_target_value(&ev), Edit::Commit))
+            />
+            {help.map(|h| view! { <p class="help">{h}</p> })}
+        </div>
+    }
+}
+
+/// A labelled select over (value, label) options.
+#[component]
+pub fn SelectField(
+    #[prop(into)] label: String,
+    #[prop(into)] testid: String,
+    #[prop(into)] options: Signal<Vec<(String, String)>>,
+    #[prop(into)] value: Signal<String>,
+    on_select: Callback<String>,
+    #[prop(optional, into)] help: Option<String>,
+) -> impl IntoView {
+    let id = format!("field-{testid}");
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <select
+                id=id
+                data-testid=testid
+                on:change=move |ev| on_select.run(event_target_value(&ev))
+                prop:value=move || value.get()
+            >
+                {move || {
+                    let current = value.get();
+                    options
+                        .get()
+                        .into_iter()
+                        .map(|(v, l)| {
+                            let selected = v == current;
+                            view! { <option value=v selected=selected>{l}</option> }
+                        })
+                        .collect_view()
+                }}
+            </select>
+            {help.map(|h| view! { <p class="help">{h}</p> })}
+        </div>
+    }
+}
+
+/// Parses a field's text; `None` for text that is not a number of type `T`.
+pub fn parse<T: std::str::FromStr>(text: &str) -> Option<T> {
+    text.trim().parse().ok()
+}

@@ -1,0 +1,120 @@
+//! The formulas with the current numbers, a worked example, and what each knob means.
+
+use leptos::prelude::*;
+use quantscope_core::{Rounding, Scheme, Signedness};
+
+use super::fields::{parse, Edit, NumberField};
+use crate::format;
+use crate::state::use_app_state;
+
+fn n(v: f64) -> String {
+    format::number(v, 6)
+}
+
+/// Formula panel with a value to follow through the quantizer.
+#[component]
+pub fn FormulaPanel() -> impl IntoView {
+    let state = use_app_state();
+    // The value followed through the formulas; `None` means "the largest value of the data".
+    let probe = RwSignal::new(None::<f32>);
+    let probe_value = Signal::derive(move || {
+        probe
+            .get()
+            .map(|v| format::number(f64::from(v), 6))
+            .or_else(|| state.dataset.get().map(|d| format::number(f64::from(d.summary().max), 6)))
+            .unwrap_or_default()
+    });
+    let on_probe = Callback::new(move |(text, edit): (String, Edit)| match parse::<f32>(&text) {
+        Some(v) if v.is_finite() => probe.set(Some(v)),
+        _ if edit == Edit::Commit => state.report(format!("the example value must be a finite number, got \"{text}\"")),
+        _ => {}
+    });
+
+    let formulas = move || {
+        let a = state.analysis.get()?;
+        let g = a.groups[a.display_group];
+        let p = g.params;
+        let cfg = &a.config;
+        let (alpha, beta) = g.clip;
+        let span = p.qmax - p.qmin;
+        let scale_line = match cfg.scheme {
+            Scheme::Asymmetric => format!(
+                "S = (β − α) / (qmax − qmin) = ({} − ({})) / {} = {}",
+                n(f64::from(beta)), n(f64::from(alpha)), span, n(f64::from(p.scale))
+            ),
+            Scheme::Symmetric => format!(
+                "S = max(|α|, |β|) / ((qmax − qmin) / 2) = {} / {} = {}",
+                n(f64::from(beta)), n(f64::from(span) / 2.0), n(f64::from(p.scale))
+            ),
+        };
+        let zero_line = match (cfg.scheme, cfg.signedness) {
+            (Scheme::Asymmetric, _) => format!(
+                "Z = clamp(qmin − round(α / S), qmin, qmax) = clamp({} − round({}), …) = {}",
+                p.qmin, n(f64::from(alpha / p.scale)), p.zero_point
+            ),
+            (Scheme::Symmetric, Signedness::Signed) => "Z = 0 (symmetric, signed)".to_string(),
+            (Scheme::Symmetric, Signedness::Unsigned) => format!("Z = (qmin + qmax + 1) / 2 = {}", p.zero_point),
+        };
+        let pow2 = cfg.power_of_two_scale.then_some(" (then rounded up to a power of two)");
+        let r = probe.get().or_else(|| state.dataset.get().map(|d| d.summary().max)).unwrap_or(0.0);
+        let noise = 0.5; // the worked example shows the expected case for stochastic rounding
+        let (q, clipped) = p.code_from_real(r, p.inv_scale(), cfg.rounding, noise);
+        let r_hat = p.real_from_code(q);
+        let rounding_name = match cfg.rounding {
+            Rounding::NearestEven => "round half to even",
+            Rounding::NearestAway => "round half away from zero",
+            Rounding::Floor => "floor",
+            Rounding::Stochastic => "stochastic rounding (shown with u = ½)",
+        };
+        Some(view! {
+            <ol class="formulas">
+                <li><code>{format!("α = {}, β = {}  (the range always includes 0)", n(f64::from(alpha)), n(f64::from(beta)))}</code></li>
+                <li><code>{format!("qmin = {}, qmax = {}", p.qmin, p.qmax)}</code></li>
+                <li><code data-testid="formula-scale">{scale_line}</code>{pow2}</li>
+                <li><code data-testid="formula-zero-point">{zero_line}</code></li>
+                <li><code>"q = clamp(round(r / S) + Z, qmin, qmax)"</code></li>
+                <li><code>"r̂ = S · (q − Z)"</code></li>
+            </ol>
+            <p class="worked" data-testid="worked-example">
+                {format!(
+                    "r = {} → r / S = {} → {} → q = {}{} → r̂ = {} (error {}).",
+                    n(f64::from(r)),
+                    n(f64::from(r * p.inv_scale())),
+                    rounding_name,
+                    q,
+                    if clipped { " (clamped: r is outside the range)" } else { "" },
+                    n(f64::from(r_hat)),
+                    n(f64::from(r - r_hat)),
+                )}
+            </p>
+        })
+    };
+
+    view! {
+        <section class="panel" aria-labelledby="formula-title">
+            <h2 id="formula-title">"The formulas, with today's numbers"</h2>
+            <p class="help">"PyTorch observer convention (torch.ao.quantization), computed in float32."</p>
+            {formulas}
+            <NumberField label="Follow a value through the quantizer" testid="probe" value=probe_value on_edit=on_probe />
+            <details class="explain">
+                <summary>"What do the knobs mean?"</summary>
+                <dl>
+                    <dt>"Bit width b"</dt>
+                    <dd>"A b-bit code can take 2^b values, so the data is squeezed onto 2^b levels. Each extra bit halves the step and buys about 6 dB of SQNR."</dd>
+                    <dt>"Signed / unsigned"</dt>
+                    <dd>"Only where the codes sit: signed codes run from −2^(b−1) to 2^(b−1)−1, unsigned from 0 to 2^b−1. With an asymmetric scheme both give the same levels; the zero-point absorbs the shift."</dd>
+                    <dt>"Symmetric / asymmetric"</dt>
+                    <dd>"Symmetric fixes the real 0 at a code in the middle (Z = 0 for signed), which keeps integer arithmetic simple but wastes half the codes on one-sided data such as ReLU outputs. Asymmetric (affine) fits the range exactly and stores a zero-point Z."</dd>
+                    <dt>"Clipping range [α, β] and calibration"</dt>
+                    <dd>"Values outside [α, β] are clamped to the end levels. A narrower range gives finer steps for the bulk of the data at the cost of large errors on the few clipped values. Calibration is how the range is chosen: min–max keeps every value, a percentile ignores the rarest extremes, manual is yours. Choosing it ahead of time from sample data is static quantization; measuring it on every input while the model runs is dynamic quantization."</dd>
+                    <dt>"Granularity"</dt>
+                    <dd>"One scale for the whole tensor is cheapest, but one outlier then stretches the steps for everyone. Per-channel gives each row (output channel) its own range, per-group each block of G values; each costs a stored scale (and zero-point) per group, counted in bits per value."</dd>
+                    <dt>"Rounding"</dt>
+                    <dd>"Nearest rounding gives the smallest error; floor is cheaper in hardware but biased; stochastic rounding is right on average, which matters when many small updates are summed (as in training)."</dd>
+                    <dt>"Dequantization"</dt>
+                    <dd>"r̂ = S(q − Z) maps a code back to a real number. It never recovers what rounding threw away — that difference is the error measured here."</dd>
+                </dl>
+            </details>
+        </section>
+    }
+}

@@ -1,0 +1,154 @@
+//! The histogram with the clipping range, thresholds and reconstructions; the range edges can be
+//! dragged.
+
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use quantscope_core::Calibration;
+
+use crate::charts::histogram::{draw_histogram, histogram_chart};
+use crate::charts::{PixelMap, Scale};
+use crate::format;
+use crate::state::use_app_state;
+
+/// How close (CSS px) the pointer must be to a range edge to grab it.
+const GRAB_PX: f64 = 10.0;
+
+/// Sizes `canvas`'s backing store to its CSS box × the device pixel ratio; returns (scale, CSS width).
+pub fn fit_canvas(canvas: &web_sys::HtmlCanvasElement) -> (Scale, f64) {
+    let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio()).max(1.0);
+    let css_w = f64::from(canvas.client_width().max(100));
+    let css_h = f64::from(canvas.client_height().max(100));
+    canvas.set_width((css_w * dpr).round() as u32);
+    canvas.set_height((css_h * dpr).round() as u32);
+    (Scale(dpr), css_w)
+}
+
+/// A counter bumped on window resize, so charts redraw at their new size.
+pub fn use_resize_tick() -> ReadSignal<u32> {
+    let (tick, set_tick) = signal(0u32);
+    let handle = window_event_listener(leptos::ev::resize, move |_| set_tick.update(|t| *t += 1));
+    on_cleanup(move || handle.remove());
+    tick
+}
+
+/// The histogram panel.
+#[component]
+pub fn HistogramView() -> impl IntoView {
+    let state = use_app_state();
+    let canvas_ref = NodeRef::<Canvas>::new();
+    let map = StoredValue::new(None::<PixelMap>);
+    let chart_note = RwSignal::new(String::new());
+    let dragging = StoredValue::new(None::<bool>); // Some(true) = hi edge
+    let resize = use_resize_tick();
+
+    Effect::new(move |_| {
+        resize.track();
+        let log_y = state.log_y.get();
+        let (Some(a), Some(canvas)) = (state.analysis.get(), canvas_ref.get()) else { return };
+        let (scale, css_w) = fit_canvas(&canvas);
+        let chart = histogram_chart(&a, css_w - 70.0, log_y);
+        chart_note.set(if chart.threshold_stride > 1 {
+            format!(
+                "Showing every {} of the {} thresholds inside the view (too dense to draw all).",
+                ordinal(chart.threshold_stride),
+                format::count(chart.visible_thresholds)
+            )
+        } else {
+            format!("All {} thresholds inside the view are drawn.", format::count(chart.visible_thresholds))
+        });
+        match draw_histogram(canvas, &chart, scale) {
+            Ok(m) => map.set_value(Some(m)),
+            Err(e) => leptos::logging::error!("histogram: {e}"),
+        }
+    });
+
+    let edge_near = move |x: f64| -> Option<bool> {
+        let m = map.get_value()?;
+        let a = state.analysis.get_untracked()?;
+        let (lo, hi) = a.groups[a.display_group].clip;
+        let (dlo, dhi) = ((m.pixel_of(lo) - x).abs(), (m.pixel_of(hi) - x).abs());
+        if dlo.min(dhi) > GRAB_PX {
+            None
+        } else {
+            Some(dhi < dlo)
+        }
+    };
+    let on_down = move |ev: leptos::ev::PointerEvent| {
+        let x = f64::from(ev.offset_x());
+        if let Some(hi) = edge_near(x) {
+            dragging.set_value(Some(hi));
+            if let Some(c) = canvas_ref.get_untracked() {
+                let _ = c.set_pointer_capture(ev.pointer_id());
+            }
+            ev.prevent_default();
+        }
+    };
+    let on_move = move |ev: leptos::ev::PointerEvent| {
+        let x = f64::from(ev.offset_x());
+        let Some(canvas) = canvas_ref.get_untracked() else { return };
+        let Some(hi_edge) = dragging.get_value() else {
+            let cursor = if edge_near(x).is_some() { "ew-resize" } else { "default" };
+            let _ = web_sys::HtmlElement::style(&canvas).set_property("cursor", cursor);
+            return;
+        };
+        let (Some(m), Some(a)) = (map.get_value(), state.analysis.get_untracked()) else { return };
+        let v = m.value_at(x);
+        let (lo, hi) = a.groups[a.display_group].clip;
+        let (lo, hi) = if hi_edge { (lo, v) } else { (v, hi) };
+        if lo < hi {
+            state.try_config(|c| c.calibration = Calibration::Manual { lo, hi });
+        }
+    };
+    let on_up = move |_ev: leptos::ev::PointerEvent| dragging.set_value(None);
+
+    view! {
+        <section class="panel chart-panel" aria-labelledby="hist-title">
+            <div class="chart-head">
+                <h2 id="hist-title">"Histogram and buckets"</h2>
+                <label class="check">
+                    <input type="checkbox" data-testid="log-y" prop:checked=move || state.log_y.get() on:change=move |ev| state.log_y.set(event_target_checked(&ev)) />
+                    " log counts"
+                </label>
+            </div>
+            <canvas
+                class="chart"
+                data-testid="histogram"
+                node_ref=canvas_ref
+                aria-label="Histogram of the input values with the clipping range, the bucket thresholds and the reconstructed values"
+                on:pointerdown=on_down
+                on:pointermove=on_move
+                on:pointerup=on_up
+                on:pointercancel=on_up
+            ></canvas>
+            <ul class="legend">
+                <li><span class="swatch input"></span>"input values"</li>
+                <li><span class="swatch output"></span>"dequantized values r̂"</li>
+                <li><span class="swatch threshold"></span>"bucket thresholds"</li>
+                <li><span class="swatch clip"></span>"clipping range [α, β] (drag the edges)"</li>
+            </ul>
+            <p class="help" data-testid="threshold-note">{move || chart_note.get()}</p>
+        </section>
+    }
+}
+
+/// "2nd", "3rd", "10th".
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (1, 11) | (2, 12) | (3, 13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ordinals() {
+        assert_eq!(super::ordinal(2), "2nd");
+        assert_eq!(super::ordinal(11), "11th");
+        assert_eq!(super::ordinal(23), "23rd");
+    }
+}

@@ -1,0 +1,10 @@
+//! One public component per file; small shared field helpers in `fields`.
+
+pub mod controls;
+pub mod data_source;
+pub mod error_banner;
+pub mod fields;
+pub mod formula_panel;
+pub mod histogram_view;
+pub mod metrics_panel;
+pub mod transfer_view;

@@ -1,0 +1,43 @@
+//! The transfer function panel.
+
+use leptos::html::Canvas;
+use leptos::prelude::*;
+
+use super::histogram_view::{fit_canvas, use_resize_tick};
+use crate::charts::transfer::{draw_transfer, transfer_chart};
+use crate::state::use_app_state;
+
+/// The staircase r → Q(r) → r̂.
+#[component]
+pub fn TransferView() -> impl IntoView {
+    let state = use_app_state();
+    let canvas_ref = NodeRef::<Canvas>::new();
+    let exact = RwSignal::new(true);
+    let resize = use_resize_tick();
+    Effect::new(move |_| {
+        resize.track();
+        let (Some(a), Some(canvas)) = (state.analysis.get(), canvas_ref.get()) else { return };
+        let (scale, css_w) = fit_canvas(&canvas);
+        let chart = transfer_chart(&a, css_w - 70.0);
+        exact.set(chart.exact);
+        if let Err(e) = draw_transfer(canvas, &chart, scale) {
+            leptos::logging::error!("transfer: {e}");
+        }
+    });
+    view! {
+        <section class="panel chart-panel" aria-labelledby="transfer-title">
+            <h2 id="transfer-title">"Transfer function"</h2>
+            <canvas
+                class="chart"
+                data-testid="transfer"
+                node_ref=canvas_ref
+                aria-label="Staircase plot of the reconstruction r-hat against the input r"
+            ></canvas>
+            <p class="help">
+                "Each flat step is one code: every input inside a bucket comes back as the same value. "
+                "The grey diagonal is a perfect reconstruction; outside the shaded range the steps stop and values are clipped."
+                {move || (!exact.get()).then_some(" (Too many steps to draw one by one at this width: the curve is sampled.)")}
+            </p>
+        </section>
+    }
+}

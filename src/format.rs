@@ -1,0 +1,83 @@
+//! Number formatting shared by the views: a plain number that `parseFloat` reads back, short enough
+//! to read at a glance.
+
+/// `v` with `sig` significant digits: fixed notation for 1e-3 ≤ |v| < 1e6, scientific otherwise;
+/// `Infinity`/`-Infinity`/`NaN` as JavaScript spells them.
+pub fn number(v: f64, sig: usize) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+    }
+    if v == 0.0 {
+        return "0".into();
+    }
+    let sig = sig.max(1);
+    let mag = v.abs().log10().floor() as i32;
+    if (-3..6).contains(&mag) {
+        let decimals = (sig as i32 - 1 - mag).max(0) as usize;
+        let s = format!("{v:.decimals$}");
+        trim_zeros(&s)
+    } else {
+        let s = format!("{v:.prec$e}", prec = sig - 1);
+        match s.split_once('e') {
+            Some((m, e)) => format!("{}e{e}", trim_zeros(m)),
+            None => s,
+        }
+    }
+}
+
+fn trim_zeros(s: &str) -> String {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+/// A count with thousands separators: 1234567 → "1,234,567".
+pub fn count(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A shape as "384 × 1536".
+pub fn shape(shape: &[usize]) -> String {
+    shape.iter().map(usize::to_string).collect::<Vec<_>>().join(" × ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_numbers_read_back() {
+        assert_eq!(number(0.000123456789, 6), "1.23457e-4");
+        assert_eq!(number(12.3456789, 6), "12.3457");
+        assert_eq!(number(48.0, 6), "48");
+        assert_eq!(number(-0.5, 4), "-0.5");
+        assert_eq!(number(1234567.0, 3), "1.23e6");
+        assert_eq!(number(f64::INFINITY, 6), "Infinity");
+        assert_eq!(number(0.0, 6), "0");
+        for v in [3.14159e-9, 0.00271828, 42.4242, 9.99999e7] {
+            let back: f64 = number(v, 6).parse().unwrap_or(f64::NAN);
+            assert!(((back - v) / v).abs() < 1e-5, "{v} → {back}");
+        }
+    }
+
+    #[test]
+    fn counts_and_shapes() {
+        assert_eq!(count(1234567), "1,234,567");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1000), "1,000");
+        assert_eq!(shape(&[384, 1536]), "384 × 1536");
+    }
+}
