@@ -20,8 +20,9 @@ pub const MAX_FILE_BYTES: f64 = 1024.0 * 1024.0 * 1024.0;
 
 /// Parses the file's table of contents; the message names the file.
 pub fn open_file(name: &str, bytes: Vec<u8>) -> Result<LoadedFile, String> {
-    let kind = FileKind::from_file_name(name)
-        .ok_or_else(|| format!("{name}: unsupported file type (use .npy, .safetensors, .csv or .txt)"))?;
+    let kind = FileKind::from_file_name(name).ok_or_else(|| {
+        format!("{name}: unsupported file type (use .npy, .safetensors, .csv or .txt)")
+    })?;
     if bytes.is_empty() {
         return Err(format!("{name}: the file is empty"));
     }
@@ -39,7 +40,10 @@ pub fn open_file(name: &str, bytes: Vec<u8>) -> Result<LoadedFile, String> {
 
 /// The first float tensor's name.
 pub fn default_tensor(file: &LoadedFile) -> Option<&str> {
-    file.tensors.iter().find(|t| t.is_float).map(|t| t.name.as_str())
+    file.tensors
+        .iter()
+        .find(|t| t.is_float)
+        .map(|t| t.name.as_str())
 }
 
 /// Reads tensor `tensor` of `file`; the message names the file and tensor.
@@ -70,7 +74,9 @@ mod tests {
         let f = open_file("m.safetensors", st).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(default_tensor(&f), Some("<img src=x onerror=alert(1)>"));
 
-        let e = open_file("bad.npy", b"garbage".to_vec()).err().unwrap_or_default();
+        let e = open_file("bad.npy", b"garbage".to_vec())
+            .err()
+            .unwrap_or_default();
         assert!(e.starts_with("bad.npy: not a .npy file"), "{e}");
         let e = open_file("x.bin", vec![1]).err().unwrap_or_default();
         assert!(e.contains("unsupported file type"), "{e}");

@@ -197,7 +197,12 @@ impl AppState {
     }
 
     /// Makes `dataset` (tensor `tensor` of `file`) the current data.
-    pub fn use_file_dataset(&self, file: Option<Shared<LoadedFile>>, tensor: String, dataset: Arc<Dataset>) {
+    pub fn use_file_dataset(
+        &self,
+        file: Option<Shared<LoadedFile>>,
+        tensor: String,
+        dataset: Arc<Dataset>,
+    ) {
         self.error.set(None);
         self.adapt_config(dataset.shape());
         if let Some(f) = file {
@@ -238,14 +243,20 @@ impl Default for AppState {
 /// Generates the synthetic dataset for `s`.
 pub fn synthetic_dataset(s: &SynthSettings) -> Result<Dataset, String> {
     let values = synth::generate(s.dist, s.n, s.seed).map_err(|e| e.to_string())?;
-    Dataset::from_vec(format!("synthetic {} (N = {}, seed {})", s.dist.name(), s.n, s.seed), values)
-        .map_err(|e| e.to_string())
+    Dataset::from_vec(
+        format!("synthetic {} (N = {}, seed {})", s.dist.name(), s.n, s.seed),
+        values,
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// Checks synthetic settings without generating anything.
 pub fn check_synth(s: &SynthSettings) -> Result<(), String> {
     if !(MIN_N..=MAX_N).contains(&s.n) {
-        return Err(format!("N must be between {MIN_N} and {MAX_N}, got {}", s.n));
+        return Err(format!(
+            "N must be between {MIN_N} and {MAX_N}, got {}",
+            s.n
+        ));
     }
     synth::validate(s.dist, s.n).map_err(|e| e.to_string())
 }
@@ -280,7 +291,10 @@ mod tests {
     fn synth_settings_are_checked() {
         let ok = SynthSettings::default();
         assert_eq!(check_synth(&ok), Ok(()));
-        let small = SynthSettings { n: 10, ..ok.clone() };
+        let small = SynthSettings {
+            n: 10,
+            ..ok.clone()
+        };
         assert!(check_synth(&small).is_err_and(|e| e.contains("between 1000")));
         let bad_nu = SynthSettings {
             dist: Distribution::StudentT { nu: -1.0 },
@@ -319,7 +333,10 @@ mod tests {
             assert_eq!(state.config.get_untracked().bits, 4);
             state.try_config(|c| c.bits = 40);
             assert_eq!(state.config.get_untracked().bits, 4);
-            assert!(state.error.get_untracked().is_some_and(|e| e.contains("bit width")));
+            assert!(state
+                .error
+                .get_untracked()
+                .is_some_and(|e| e.contains("bit width")));
             state.try_synth(|s| s.n = 5);
             assert_eq!(state.synth.get_untracked().n, 100_000);
         });

@@ -42,7 +42,13 @@ pub fn histogram_chart(analysis: &Analysis, plot_width_px: f64, log_y: bool) -> 
             .iter()
             .enumerate()
             .filter(|(_, &c)| c > 0)
-            .map(|(i, &c)| (h.lo + i as f32 * w, h.lo + (i + 1) as f32 * w, height(c, log_y)))
+            .map(|(i, &c)| {
+                (
+                    h.lo + i as f32 * w,
+                    h.lo + (i + 1) as f32 * w,
+                    height(c, log_y),
+                )
+            })
             .collect()
     };
     let input = bars(&h.counts);
@@ -94,7 +100,11 @@ pub fn draw_histogram(
     let font = ("sans-serif", scale.px(12.0)).into_font();
     cc.configure_mesh()
         .disable_x_mesh()
-        .y_desc(if chart.log_y { "log10(1 + count)" } else { "count" })
+        .y_desc(if chart.log_y {
+            "log10(1 + count)"
+        } else {
+            "count"
+        })
         .x_desc("value")
         .label_style(font.clone())
         .axis_desc_style(font)
@@ -127,7 +137,10 @@ pub fn draw_histogram(
     cc.draw_series(chart.output.iter().map(|&(a, b, h)| {
         let mid = (a + b) / 2.0;
         let half = ((b - a) / 2.0).max((x1 - x0) / 800.0);
-        Rectangle::new([(mid - half, 0.0), (mid + half, h)], OUTPUT_COLOR.mix(0.85).filled())
+        Rectangle::new(
+            [(mid - half, 0.0), (mid + half, h)],
+            OUTPUT_COLOR.mix(0.85).filled(),
+        )
     }))
     .map_err(|e| e.to_string())?;
     let edge = CLIP_COLOR.stroke_width(scale.px(2.0));
@@ -161,11 +174,20 @@ mod tests {
     #[test]
     fn bars_cover_the_data_and_thresholds_are_all_drawn_at_low_bits() {
         let v: Vec<f32> = (0..1000).map(|i| i as f32 / 999.0 * 2.0 - 1.0).collect();
-        let a = analysis(v, QuantizerConfig { bits: 3, ..Default::default() });
+        let a = analysis(
+            v,
+            QuantizerConfig {
+                bits: 3,
+                ..Default::default()
+            },
+        );
         let c = histogram_chart(&a, 600.0, false);
         let total: f64 = c.input.iter().map(|b| b.2).sum();
         assert_eq!(total, 1000.0);
-        assert_eq!((c.threshold_stride, c.visible_thresholds, c.thresholds.len()), (1, 7, 7));
+        assert_eq!(
+            (c.threshold_stride, c.visible_thresholds, c.thresholds.len()),
+            (1, 7, 7)
+        );
         assert_eq!(c.clip, (-1.0, 1.0));
         // eight levels → at most eight non-empty output bins
         assert!(c.output.len() <= 8);
@@ -174,7 +196,13 @@ mod tests {
     #[test]
     fn dense_thresholds_are_thinned_and_log_axis_compresses() {
         let v: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.1).sin()).collect();
-        let a = analysis(v, QuantizerConfig { bits: 10, ..Default::default() });
+        let a = analysis(
+            v,
+            QuantizerConfig {
+                bits: 10,
+                ..Default::default()
+            },
+        );
         let c = histogram_chart(&a, 400.0, true);
         assert!(c.threshold_stride > 1);
         assert!(c.thresholds.len() as f64 <= 400.0 / super::super::MIN_THRESHOLD_SPACING_PX + 1.0);

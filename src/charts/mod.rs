@@ -19,7 +19,11 @@ impl PixelMap {
     /// The data value under CSS pixel `px` (clamped to the plotted range).
     pub fn value_at(&self, px: f64) -> f32 {
         let (p0, p1) = self.x_px;
-        let t = if p1 > p0 { ((px - p0) / (p1 - p0)).clamp(0.0, 1.0) } else { 0.0 };
+        let t = if p1 > p0 {
+            ((px - p0) / (p1 - p0)).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         let (a, b) = self.x_range;
         (f64::from(a) + t * (f64::from(b) - f64::from(a))) as f32
     }
@@ -27,7 +31,11 @@ impl PixelMap {
     /// The CSS pixel of data value `v`.
     pub fn pixel_of(&self, v: f32) -> f64 {
         let (a, b) = self.x_range;
-        let t = if b > a { (f64::from(v) - f64::from(a)) / (f64::from(b) - f64::from(a)) } else { 0.0 };
+        let t = if b > a {
+            (f64::from(v) - f64::from(a)) / (f64::from(b) - f64::from(a))
+        } else {
+            0.0
+        };
         self.x_px.0 + t * (self.x_px.1 - self.x_px.0)
     }
 }
@@ -37,7 +45,11 @@ pub const MIN_THRESHOLD_SPACING_PX: f64 = 4.0;
 
 /// Every `stride`-th threshold inside `range`, so that lines are at least
 /// [`MIN_THRESHOLD_SPACING_PX`] apart on average over `plot_width_px`. Returns (drawn, stride, visible).
-pub fn thin_thresholds(thresholds: &[f32], range: (f32, f32), plot_width_px: f64) -> (Vec<f32>, usize, usize) {
+pub fn thin_thresholds(
+    thresholds: &[f32],
+    range: (f32, f32),
+    plot_width_px: f64,
+) -> (Vec<f32>, usize, usize) {
     let visible: Vec<f32> = thresholds
         .iter()
         .copied()

@@ -29,7 +29,11 @@ fn reconstruct(levels: &[f32], thresholds: &[f32], x: f32) -> f32 {
 pub fn transfer_chart(analysis: &Analysis, plot_width_px: f64) -> TransferChart {
     let (x0, x1) = (analysis.input_hist.lo, analysis.input_hist.hi);
     let (levels, thresholds) = (&analysis.levels, &analysis.thresholds);
-    let inside: Vec<f32> = thresholds.iter().copied().filter(|t| *t > x0 && *t < x1).collect();
+    let inside: Vec<f32> = thresholds
+        .iter()
+        .copied()
+        .filter(|t| *t > x0 && *t < x1)
+        .collect();
     let exact = (inside.len() as f64) <= plot_width_px / 2.0;
     let mut steps = vec![(x0, reconstruct(levels, thresholds, x0))];
     if exact {
@@ -119,28 +123,45 @@ mod tests {
     fn staircase_has_one_step_per_threshold_at_low_bits() {
         let v: Vec<f32> = (0..=100).map(|i| i as f32 / 50.0 - 1.0).collect();
         let d = Dataset::from_vec("t", v).unwrap_or_else(|e| panic!("{e}"));
-        let c = QuantizerConfig { bits: 2, ..Default::default() };
+        let c = QuantizerConfig {
+            bits: 2,
+            ..Default::default()
+        };
         let a = analyze(&d, &c, &AnalysisOptions::default()).unwrap_or_else(|e| panic!("{e}"));
         let t = transfer_chart(&a, 500.0);
         assert!(t.exact);
         // start + 2 points per visible threshold + end
-        let inside = a.thresholds.iter().filter(|&&x| x > t.x_range.0 && x < t.x_range.1).count();
+        let inside = a
+            .thresholds
+            .iter()
+            .filter(|&&x| x > t.x_range.0 && x < t.x_range.1)
+            .count();
         assert_eq!(t.steps.len(), 2 + 2 * inside);
         // every y is a reconstruction level, and y never decreases
         assert!(t.steps.iter().all(|p| a.levels.contains(&p.1)));
-        assert!(t.steps.windows(2).all(|w| w[1].1 >= w[0].1 && w[1].0 >= w[0].0));
+        assert!(t
+            .steps
+            .windows(2)
+            .all(|w| w[1].1 >= w[0].1 && w[1].0 >= w[0].0));
     }
 
     #[test]
     fn many_levels_are_sampled() {
         let v: Vec<f32> = (0..=1000).map(|i| i as f32).collect();
         let d = Dataset::from_vec("t", v).unwrap_or_else(|e| panic!("{e}"));
-        let c = QuantizerConfig { bits: 12, ..Default::default() };
+        let c = QuantizerConfig {
+            bits: 12,
+            ..Default::default()
+        };
         let a = analyze(&d, &c, &AnalysisOptions::default()).unwrap_or_else(|e| panic!("{e}"));
         let t = transfer_chart(&a, 300.0);
         assert!(!t.exact);
         assert_eq!(t.steps.len(), 601);
-        let max_err = t.steps.iter().map(|p| (p.0 - p.1).abs()).fold(0.0, f32::max);
+        let max_err = t
+            .steps
+            .iter()
+            .map(|p| (p.0 - p.1).abs())
+            .fold(0.0, f32::max);
         assert!(max_err <= a.groups[0].params.scale, "{max_err}");
     }
 }

@@ -10,7 +10,10 @@ use crate::format;
 use crate::state::use_app_state;
 
 fn options(list: &[(&str, &str)]) -> Signal<Vec<(String, String)>> {
-    let v: Vec<(String, String)> = list.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+    let v: Vec<(String, String)> = list
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
     Signal::derive(move || v.clone())
 }
 
@@ -21,11 +24,15 @@ pub fn Controls() -> impl IntoView {
     let config = state.config;
 
     let bits_value = Signal::derive(move || config.with(|c| c.bits.to_string()));
-    let on_bits = Callback::new(move |(text, edit): (String, Edit)| match parse::<u8>(&text) {
-        Some(b) if (1..=MAX_BITS).contains(&b) => state.try_config(|c| c.bits = b),
-        _ if edit == Edit::Commit => state.report(format!("bit width must be a whole number from 1 to {MAX_BITS}, got \"{text}\"")),
-        _ => {}
-    });
+    let on_bits = Callback::new(
+        move |(text, edit): (String, Edit)| match parse::<u8>(&text) {
+            Some(b) if (1..=MAX_BITS).contains(&b) => state.try_config(|c| c.bits = b),
+            _ if edit == Edit::Commit => state.report(format!(
+                "bit width must be a whole number from 1 to {MAX_BITS}, got \"{text}\""
+            )),
+            _ => {}
+        },
+    );
 
     let signedness_value = Signal::derive(move || {
         config.with(|c| match c.signedness {
@@ -35,7 +42,11 @@ pub fn Controls() -> impl IntoView {
     });
     let on_signedness = Callback::new(move |v: String| {
         state.try_config(|c| {
-            c.signedness = if v == "unsigned" { Signedness::Unsigned } else { Signedness::Signed };
+            c.signedness = if v == "unsigned" {
+                Signedness::Unsigned
+            } else {
+                Signedness::Signed
+            };
             if c.signedness == Signedness::Unsigned {
                 c.narrow_range = false;
             }
@@ -48,13 +59,22 @@ pub fn Controls() -> impl IntoView {
         })
     });
     let on_scheme = Callback::new(move |v: String| {
-        state.try_config(|c| c.scheme = if v == "symmetric" { Scheme::Symmetric } else { Scheme::Asymmetric })
+        state.try_config(|c| {
+            c.scheme = if v == "symmetric" {
+                Scheme::Symmetric
+            } else {
+                Scheme::Asymmetric
+            }
+        })
     });
 
     let code_range = move || {
         config.with(|c| {
             let (lo, hi) = c.code_range();
-            format!("codes {lo} … {hi} ({} levels)", format::count((hi - lo + 1) as usize))
+            format!(
+                "codes {lo} … {hi} ({} levels)",
+                format::count((hi - lo + 1) as usize)
+            )
         })
     };
 
@@ -125,7 +145,13 @@ fn GranularityControls() -> impl IntoView {
             Granularity::Group { .. } => "group".to_string(),
         })
     });
-    let shape = move || state.dataset.get().map(|d| d.shape().to_vec()).unwrap_or_default();
+    let shape = move || {
+        state
+            .dataset
+            .get()
+            .map(|d| d.shape().to_vec())
+            .unwrap_or_default()
+    };
     let on_select = Callback::new(move |v: String| {
         let shape = shape();
         state.try_config(|c| {
@@ -134,7 +160,10 @@ fn GranularityControls() -> impl IntoView {
                 "channel" => Granularity::Channel { axis: 0 },
                 "group" => {
                     let last = shape.last().copied().unwrap_or(1);
-                    let size = [128, 64, 32, 16, 8, 4, 2, 1].into_iter().find(|g| last % g == 0).unwrap_or(1);
+                    let size = [128, 64, 32, 16, 8, 4, 2, 1]
+                        .into_iter()
+                        .find(|g| last % g == 0)
+                        .unwrap_or(1);
                     Granularity::Group { size }
                 }
                 _ => Granularity::Tensor,
@@ -167,26 +196,37 @@ fn GranularityControls() -> impl IntoView {
             _ => String::new(),
         })
     });
-    let on_group = Callback::new(move |(text, edit): (String, Edit)| match parse::<usize>(&text) {
-        Some(size) if size > 0 => {
-            if edit == Edit::Commit || shape().last().is_some_and(|l| l % size == 0) {
+    let on_group = Callback::new(
+        move |(text, edit): (String, Edit)| match parse::<usize>(&text) {
+            Some(size)
+                if size > 0
+                    && (edit == Edit::Commit || shape().last().is_some_and(|l| l % size == 0)) =>
+            {
                 state.try_config(|c| c.granularity = Granularity::Group { size });
                 state.display_group.set(0);
             }
-        }
-        _ if edit == Edit::Commit => state.report(format!("group size must be a whole number ≥ 1, got \"{text}\"")),
-        _ => {}
-    });
+            Some(size) if size > 0 => {}
+            _ if edit == Edit::Commit => state.report(format!(
+                "group size must be a whole number ≥ 1, got \"{text}\""
+            )),
+            _ => {}
+        },
+    );
     let n_groups = move || state.analysis.get().map(|a| a.groups.len()).unwrap_or(1);
     let shown_value = Signal::derive(move || state.display_group.get().to_string());
-    let on_shown = Callback::new(move |(text, edit): (String, Edit)| match parse::<usize>(&text) {
-        Some(g) if g < n_groups() => state.display_group.set(g),
-        _ if edit == Edit::Commit => {
-            state.report(format!("pick a group from 0 to {}, got \"{text}\"", n_groups() - 1));
-            state.display_group.notify();
-        }
-        _ => {}
-    });
+    let on_shown = Callback::new(
+        move |(text, edit): (String, Edit)| match parse::<usize>(&text) {
+            Some(g) if g < n_groups() => state.display_group.set(g),
+            _ if edit == Edit::Commit => {
+                state.report(format!(
+                    "pick a group from 0 to {}, got \"{text}\"",
+                    n_groups() - 1
+                ));
+                state.display_group.notify();
+            }
+            _ => {}
+        },
+    );
     view! {
         <SelectField
             label="Granularity"
@@ -253,7 +293,10 @@ fn CalibrationControls() -> impl IntoView {
         state.try_config(|c| {
             c.calibration = match v.as_str() {
                 "percentile" => Calibration::Percentile { p: 99.9 },
-                "manual" => Calibration::Manual { lo, hi: if hi > lo { hi } else { lo + 1.0 } },
+                "manual" => Calibration::Manual {
+                    lo,
+                    hi: if hi > lo { hi } else { lo + 1.0 },
+                },
                 _ => Calibration::MinMax,
             }
         })
@@ -264,11 +307,17 @@ fn CalibrationControls() -> impl IntoView {
             _ => String::new(),
         })
     });
-    let on_p = Callback::new(move |(text, edit): (String, Edit)| match parse::<f64>(&text) {
-        Some(p) if p > 0.0 && p <= 100.0 => state.try_config(|c| c.calibration = Calibration::Percentile { p }),
-        _ if edit == Edit::Commit => state.report(format!("percentile must be in (0, 100], got \"{text}\"")),
-        _ => {}
-    });
+    let on_p = Callback::new(
+        move |(text, edit): (String, Edit)| match parse::<f64>(&text) {
+            Some(p) if p > 0.0 && p <= 100.0 => {
+                state.try_config(|c| c.calibration = Calibration::Percentile { p })
+            }
+            _ if edit == Edit::Commit => {
+                state.report(format!("percentile must be in (0, 100], got \"{text}\""))
+            }
+            _ => {}
+        },
+    );
     let clip_text = move |hi: bool| {
         Signal::derive(move || {
             state
@@ -290,12 +339,16 @@ fn CalibrationControls() -> impl IntoView {
                     if lo < hi {
                         state.try_config(|c| c.calibration = Calibration::Manual { lo, hi });
                     } else if edit == Edit::Commit {
-                        state.report(format!("the clipping range needs lo < hi, got [{lo}, {hi}]"));
+                        state.report(format!(
+                            "the clipping range needs lo < hi, got [{lo}, {hi}]"
+                        ));
                         state.config.notify();
                     }
                 }
                 _ if edit == Edit::Commit => {
-                    state.report(format!("clipping bounds must be finite numbers, got \"{text}\""));
+                    state.report(format!(
+                        "clipping bounds must be finite numbers, got \"{text}\""
+                    ));
                     state.config.notify();
                 }
                 _ => {}
@@ -331,13 +384,14 @@ fn RoundingControls() -> impl IntoView {
     let state = use_app_state();
     let config = state.config;
     let value = Signal::derive(move || {
-        config.with(|c| match c.rounding {
-            Rounding::NearestEven => "nearest-even",
-            Rounding::NearestAway => "nearest-away",
-            Rounding::Floor => "floor",
-            Rounding::Stochastic => "stochastic",
-        })
-        .to_string()
+        config
+            .with(|c| match c.rounding {
+                Rounding::NearestEven => "nearest-even",
+                Rounding::NearestAway => "nearest-away",
+                Rounding::Floor => "floor",
+                Rounding::Stochastic => "stochastic",
+            })
+            .to_string()
     });
     let on_select = Callback::new(move |v: String| {
         state.try_config(|c| {

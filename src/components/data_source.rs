@@ -54,17 +54,25 @@ pub fn DataSource() -> impl IntoView {
         }
     });
     let n_value = Signal::derive(move || synth.with(|s| s.n.to_string()));
-    let on_n = Callback::new(move |(text, edit): (String, Edit)| match parse::<usize>(&text) {
-        Some(n) if (MIN_N..=MAX_N).contains(&n) => state.try_synth(|s| s.n = n),
-        _ if edit == Edit::Commit => state.report(format!("N must be a whole number from {MIN_N} to {MAX_N}, got \"{text}\"")),
-        _ => {}
-    });
+    let on_n = Callback::new(
+        move |(text, edit): (String, Edit)| match parse::<usize>(&text) {
+            Some(n) if (MIN_N..=MAX_N).contains(&n) => state.try_synth(|s| s.n = n),
+            _ if edit == Edit::Commit => state.report(format!(
+                "N must be a whole number from {MIN_N} to {MAX_N}, got \"{text}\""
+            )),
+            _ => {}
+        },
+    );
     let seed_value = Signal::derive(move || synth.with(|s| s.seed.to_string()));
-    let on_seed = Callback::new(move |(text, edit): (String, Edit)| match parse::<u64>(&text) {
-        Some(seed) => state.try_synth(|s| s.seed = seed),
-        None if edit == Edit::Commit => state.report(format!("the seed must be a whole number ≥ 0, got \"{text}\"")),
-        None => {}
-    });
+    let on_seed = Callback::new(
+        move |(text, edit): (String, Edit)| match parse::<u64>(&text) {
+            Some(seed) => state.try_synth(|s| s.seed = seed),
+            None if edit == Edit::Commit => state.report(format!(
+                "the seed must be a whole number ≥ 0, got \"{text}\""
+            )),
+            None => {}
+        },
+    );
 
     view! {
         <section class="panel" aria-labelledby="data-title">
@@ -94,16 +102,31 @@ pub fn DataSource() -> impl IntoView {
 #[component]
 fn DistParams(state: AppState) -> impl IntoView {
     let synth = state.synth;
-    let field = move |label: &'static str, testid: &'static str, get: fn(&Distribution) -> Option<f64>, set: fn(&mut Distribution, f64)| {
-        let value = Signal::derive(move || synth.with(|s| get(&s.dist).map(|v| format::number(v, 6)).unwrap_or_default()));
-        let on_edit = Callback::new(move |(text, edit): (String, Edit)| match parse::<f64>(&text) {
-            Some(v) => state.try_synth(|s| set(&mut s.dist, v)),
-            None if edit == Edit::Commit => state.report(format!("{label} must be a number, got \"{text}\"")),
-            None => {}
+    let field = move |label: &'static str,
+                      testid: &'static str,
+                      get: fn(&Distribution) -> Option<f64>,
+                      set: fn(&mut Distribution, f64)| {
+        let value = Signal::derive(move || {
+            synth.with(|s| {
+                get(&s.dist)
+                    .map(|v| format::number(v, 6))
+                    .unwrap_or_default()
+            })
         });
+        let on_edit =
+            Callback::new(
+                move |(text, edit): (String, Edit)| match parse::<f64>(&text) {
+                    Some(v) => state.try_synth(|s| set(&mut s.dist, v)),
+                    None if edit == Edit::Commit => {
+                        state.report(format!("{label} must be a number, got \"{text}\""))
+                    }
+                    None => {}
+                },
+            );
         view! { <NumberField label=label testid=testid value=value on_edit=on_edit /> }
     };
-    move || match synth.with(|s| s.dist) {
+    move || {
+        match synth.with(|s| s.dist) {
         Distribution::StudentT { .. } => field(
             "Degrees of freedom ν (smaller = heavier tails)",
             "synth-nu",
@@ -152,17 +175,22 @@ fn DistParams(state: AppState) -> impl IntoView {
         .into_any(),
         _ => ().into_any(),
     }
+    }
 }
 
 /// Reads `bytes` as file `name` and makes its first float tensor the current data.
 fn open_bytes(state: AppState, name: String, bytes: Vec<u8>) {
     let opened = loader::open_file(&name, bytes).and_then(|file| {
-        let tensor = loader::default_tensor(&file).unwrap_or_default().to_string();
+        let tensor = loader::default_tensor(&file)
+            .unwrap_or_default()
+            .to_string();
         let dataset = loader::load_tensor(&file, &tensor)?;
         Ok((file, tensor, dataset))
     });
     match opened {
-        Ok((file, tensor, dataset)) => state.use_file_dataset(Some(Shared::new(file)), tensor, dataset),
+        Ok((file, tensor, dataset)) => {
+            state.use_file_dataset(Some(Shared::new(file)), tensor, dataset)
+        }
         Err(message) => state.report(message),
     }
 }
@@ -208,7 +236,8 @@ fn SampleSelect(state: AppState) -> impl IntoView {
                 let resp = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str(&url))
                     .await
                     .map_err(|e| format!("{e:?}"))?;
-                let resp: web_sys::Response = wasm_bindgen::JsCast::dyn_into(resp).map_err(|_| "not a response")?;
+                let resp: web_sys::Response =
+                    wasm_bindgen::JsCast::dyn_into(resp).map_err(|_| "not a response")?;
                 if !resp.ok() {
                     return Err(format!("HTTP {}", resp.status()));
                 }
@@ -247,7 +276,11 @@ fn FilePicker(state: AppState) -> impl IntoView {
     let on_drop = move |ev: leptos::ev::DragEvent| {
         ev.prevent_default();
         dragging.set(false);
-        if let Some(file) = ev.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0)) {
+        if let Some(file) = ev
+            .data_transfer()
+            .and_then(|d| d.files())
+            .and_then(|f| f.get(0))
+        {
             read_file(state, file);
         }
     };
@@ -281,7 +314,9 @@ fn TensorPicker(state: AppState) -> impl IntoView {
     let file = state.file;
     let on_change = move |ev: leptos::ev::Event| {
         let name = event_target_value(&ev);
-        let Some(f) = file.get_untracked() else { return };
+        let Some(f) = file.get_untracked() else {
+            return;
+        };
         match loader::load_tensor(&f, &name) {
             Ok(d) => state.use_file_dataset(None, name, d),
             Err(e) => {
@@ -291,7 +326,13 @@ fn TensorPicker(state: AppState) -> impl IntoView {
             }
         }
     };
-    let show = move || file.with(|f| f.as_ref().is_some_and(|f| f.tensors.len() > 1 || f.kind == quantscope_core::io::FileKind::Safetensors));
+    let show = move || {
+        file.with(|f| {
+            f.as_ref().is_some_and(|f| {
+                f.tensors.len() > 1 || f.kind == quantscope_core::io::FileKind::Safetensors
+            })
+        })
+    };
     view! {
         <Show when=show>
             <div class="field">

@@ -21,14 +21,23 @@ pub fn FormulaPanel() -> impl IntoView {
         probe
             .get()
             .map(|v| format::number(f64::from(v), 6))
-            .or_else(|| state.dataset.get().map(|d| format::number(f64::from(d.summary().max), 6)))
+            .or_else(|| {
+                state
+                    .dataset
+                    .get()
+                    .map(|d| format::number(f64::from(d.summary().max), 6))
+            })
             .unwrap_or_default()
     });
-    let on_probe = Callback::new(move |(text, edit): (String, Edit)| match parse::<f32>(&text) {
-        Some(v) if v.is_finite() => probe.set(Some(v)),
-        _ if edit == Edit::Commit => state.report(format!("the example value must be a finite number, got \"{text}\"")),
-        _ => {}
-    });
+    let on_probe = Callback::new(
+        move |(text, edit): (String, Edit)| match parse::<f32>(&text) {
+            Some(v) if v.is_finite() => probe.set(Some(v)),
+            _ if edit == Edit::Commit => state.report(format!(
+                "the example value must be a finite number, got \"{text}\""
+            )),
+            _ => {}
+        },
+    );
 
     let formulas = move || {
         let a = state.analysis.get()?;
@@ -40,23 +49,37 @@ pub fn FormulaPanel() -> impl IntoView {
         let scale_line = match cfg.scheme {
             Scheme::Asymmetric => format!(
                 "S = (β − α) / (qmax − qmin) = ({} − ({})) / {} = {}",
-                n(f64::from(beta)), n(f64::from(alpha)), span, n(f64::from(p.scale))
+                n(f64::from(beta)),
+                n(f64::from(alpha)),
+                span,
+                n(f64::from(p.scale))
             ),
             Scheme::Symmetric => format!(
                 "S = max(|α|, |β|) / ((qmax − qmin) / 2) = {} / {} = {}",
-                n(f64::from(beta)), n(f64::from(span) / 2.0), n(f64::from(p.scale))
+                n(f64::from(beta)),
+                n(f64::from(span) / 2.0),
+                n(f64::from(p.scale))
             ),
         };
         let zero_line = match (cfg.scheme, cfg.signedness) {
             (Scheme::Asymmetric, _) => format!(
                 "Z = clamp(qmin − round(α / S), qmin, qmax) = clamp({} − round({}), …) = {}",
-                p.qmin, n(f64::from(alpha / p.scale)), p.zero_point
+                p.qmin,
+                n(f64::from(alpha / p.scale)),
+                p.zero_point
             ),
             (Scheme::Symmetric, Signedness::Signed) => "Z = 0 (symmetric, signed)".to_string(),
-            (Scheme::Symmetric, Signedness::Unsigned) => format!("Z = (qmin + qmax + 1) / 2 = {}", p.zero_point),
+            (Scheme::Symmetric, Signedness::Unsigned) => {
+                format!("Z = (qmin + qmax + 1) / 2 = {}", p.zero_point)
+            }
         };
-        let pow2 = cfg.power_of_two_scale.then_some(" (then rounded up to a power of two)");
-        let r = probe.get().or_else(|| state.dataset.get().map(|d| d.summary().max)).unwrap_or(0.0);
+        let pow2 = cfg
+            .power_of_two_scale
+            .then_some(" (then rounded up to a power of two)");
+        let r = probe
+            .get()
+            .or_else(|| state.dataset.get().map(|d| d.summary().max))
+            .unwrap_or(0.0);
         let noise = 0.5; // the worked example shows the expected case for stochastic rounding
         let (q, clipped) = p.code_from_real(r, p.inv_scale(), cfg.rounding, noise);
         let r_hat = p.real_from_code(q);

@@ -15,7 +15,9 @@ const GRAB_PX: f64 = 10.0;
 
 /// Sizes `canvas`'s backing store to its CSS box × the device pixel ratio; returns (scale, CSS width).
 pub fn fit_canvas(canvas: &web_sys::HtmlCanvasElement) -> (Scale, f64) {
-    let dpr = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio()).max(1.0);
+    let dpr = web_sys::window()
+        .map_or(1.0, |w| w.device_pixel_ratio())
+        .max(1.0);
     let css_w = f64::from(canvas.client_width().max(100));
     let css_h = f64::from(canvas.client_height().max(100));
     canvas.set_width((css_w * dpr).round() as u32);
@@ -44,7 +46,9 @@ pub fn HistogramView() -> impl IntoView {
     Effect::new(move |_| {
         resize.track();
         let log_y = state.log_y.get();
-        let (Some(a), Some(canvas)) = (state.analysis.get(), canvas_ref.get()) else { return };
+        let (Some(a), Some(canvas)) = (state.analysis.get(), canvas_ref.get()) else {
+            return;
+        };
         let (scale, css_w) = fit_canvas(&canvas);
         let chart = histogram_chart(&a, css_w - 70.0, log_y);
         chart_note.set(if chart.threshold_stride > 1 {
@@ -54,7 +58,10 @@ pub fn HistogramView() -> impl IntoView {
                 format::count(chart.visible_thresholds)
             )
         } else {
-            format!("All {} thresholds inside the view are drawn.", format::count(chart.visible_thresholds))
+            format!(
+                "All {} thresholds inside the view are drawn.",
+                format::count(chart.visible_thresholds)
+            )
         });
         match draw_histogram(canvas, &chart, scale) {
             Ok(m) => map.set_value(Some(m)),
@@ -85,13 +92,21 @@ pub fn HistogramView() -> impl IntoView {
     };
     let on_move = move |ev: leptos::ev::PointerEvent| {
         let x = f64::from(ev.offset_x());
-        let Some(canvas) = canvas_ref.get_untracked() else { return };
+        let Some(canvas) = canvas_ref.get_untracked() else {
+            return;
+        };
         let Some(hi_edge) = dragging.get_value() else {
-            let cursor = if edge_near(x).is_some() { "ew-resize" } else { "default" };
+            let cursor = if edge_near(x).is_some() {
+                "ew-resize"
+            } else {
+                "default"
+            };
             let _ = web_sys::HtmlElement::style(&canvas).set_property("cursor", cursor);
             return;
         };
-        let (Some(m), Some(a)) = (map.get_value(), state.analysis.get_untracked()) else { return };
+        let (Some(m), Some(a)) = (map.get_value(), state.analysis.get_untracked()) else {
+            return;
+        };
         let v = m.value_at(x);
         let (lo, hi) = a.groups[a.display_group].clip;
         let (lo, hi) = if hi_edge { (lo, v) } else { (v, hi) };

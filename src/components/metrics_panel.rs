@@ -6,23 +6,75 @@ use crate::format;
 use crate::state::use_app_state;
 
 /// One metric: label, test id, plain-number text, explanation.
-fn metric_rows(m: &quantscope_core::Metrics, bits: u8) -> Vec<(&'static str, Option<&'static str>, String, &'static str)> {
+fn metric_rows(
+    m: &quantscope_core::Metrics,
+    bits: u8,
+) -> Vec<(&'static str, Option<&'static str>, String, &'static str)> {
     vec![
-        ("MSE", Some("metric-mse"), format::number(m.mse, 6), "mean of (r − r̂)²"),
-        ("RMSE", Some("metric-rmse"), format::number(m.rmse, 6), "√MSE, in the data's units"),
-        ("SQNR (dB)", Some("metric-sqnr"), format::number(m.sqnr_db, 5), "signal power over error power; +6 dB ≈ one more bit"),
-        ("Max |error|", Some("metric-max-abs"), format::number(m.max_abs_error, 6), "worst single value"),
-        ("Mean |error|", Some("metric-mean-abs"), format::number(m.mean_abs_error, 6), "average distance to r̂"),
-        ("Cosine similarity", Some("metric-cosine"), format::number(m.cosine_similarity, 8), "direction kept (1 = identical)"),
-        ("Clipped", Some("metric-clipped"), format::number(m.clipped_fraction, 6), "fraction of values saturated at qmin or qmax"),
+        (
+            "MSE",
+            Some("metric-mse"),
+            format::number(m.mse, 6),
+            "mean of (r − r̂)²",
+        ),
+        (
+            "RMSE",
+            Some("metric-rmse"),
+            format::number(m.rmse, 6),
+            "√MSE, in the data's units",
+        ),
+        (
+            "SQNR (dB)",
+            Some("metric-sqnr"),
+            format::number(m.sqnr_db, 5),
+            "signal power over error power; +6 dB ≈ one more bit",
+        ),
+        (
+            "Max |error|",
+            Some("metric-max-abs"),
+            format::number(m.max_abs_error, 6),
+            "worst single value",
+        ),
+        (
+            "Mean |error|",
+            Some("metric-mean-abs"),
+            format::number(m.mean_abs_error, 6),
+            "average distance to r̂",
+        ),
+        (
+            "Cosine similarity",
+            Some("metric-cosine"),
+            format::number(m.cosine_similarity, 8),
+            "direction kept (1 = identical)",
+        ),
+        (
+            "Clipped",
+            Some("metric-clipped"),
+            format::number(m.clipped_fraction, 6),
+            "fraction of values saturated at qmin or qmax",
+        ),
         (
             "Levels used",
             Some("metric-levels"),
             m.levels_used.to_string(),
-            if bits <= 16 { "distinct codes that occur, of 2^b" } else { "" },
+            if bits <= 16 {
+                "distinct codes that occur, of 2^b"
+            } else {
+                ""
+            },
         ),
-        ("Code entropy (bits)", Some("metric-entropy"), format::number(m.code_entropy_bits, 5), "what an ideal entropy coder would need per value"),
-        ("Bits per value", Some("metric-bpv"), format::number(m.bits_per_value, 6), "b plus the stored scales and zero-points, spread over all values"),
+        (
+            "Code entropy (bits)",
+            Some("metric-entropy"),
+            format::number(m.code_entropy_bits, 5),
+            "what an ideal entropy coder would need per value",
+        ),
+        (
+            "Bits per value",
+            Some("metric-bpv"),
+            format::number(m.bits_per_value, 6),
+            "b plus the stored scales and zero-points, spread over all values",
+        ),
     ]
 }
 
@@ -37,7 +89,8 @@ pub fn MetricsPanel() -> impl IntoView {
             metric_rows(&a.metrics, bits)
                 .into_iter()
                 .map(|(label, id, value, help)| {
-                    let suffix = (id == Some("metric-levels")).then(|| format!(" / {}", format::count(levels)));
+                    let suffix = (id == Some("metric-levels"))
+                        .then(|| format!(" / {}", format::count(levels)));
                     view! {
                         <div class="metric">
                             <dt>{label}</dt>
@@ -57,7 +110,12 @@ pub fn MetricsPanel() -> impl IntoView {
             let s = a.summary;
             let skipped = s.nan_count + s.inf_count;
             if skipped > 0 {
-                format!("Measured over {} finite values; {} NaN and {} ±Inf left out.", format::count(a.metrics.n), s.nan_count, s.inf_count)
+                format!(
+                    "Measured over {} finite values; {} NaN and {} ±Inf left out.",
+                    format::count(a.metrics.n),
+                    s.nan_count,
+                    s.inf_count
+                )
             } else {
                 format!("Measured over all {} values.", format::count(a.metrics.n))
             }

@@ -16,7 +16,9 @@ pub fn TransferView() -> impl IntoView {
     let resize = use_resize_tick();
     Effect::new(move |_| {
         resize.track();
-        let (Some(a), Some(canvas)) = (state.analysis.get(), canvas_ref.get()) else { return };
+        let (Some(a), Some(canvas)) = (state.analysis.get(), canvas_ref.get()) else {
+            return;
+        };
         let (scale, css_w) = fit_canvas(&canvas);
         let chart = transfer_chart(&a, css_w - 70.0);
         exact.set(chart.exact);

@@ -1,1 +1,338 @@
-fn main() {}
+//! `quantscope`: the command-line face of quantscope-core.
+//!
+//! Reads files (the core only sees bytes), prints tables or JSON, writes `.npy` outputs. Errors are
+//! printed once, as one line on stderr, with a non-zero exit.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use quantscope_core::io::{self, npy, FileKind};
+use quantscope_core::{
+    analyze, quantize, AnalysisOptions, Calibration, Dataset, Granularity, QuantizerConfig,
+    Rounding, Scheme, Signedness,
+};
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(
+    name = "quantscope",
+    version,
+    about = "Explore and measure quantization of tensors"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Quantize one tensor and report the error.
+    Quantize(QuantizeArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Int,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GranularityArg {
+    Tensor,
+    Channel,
+    Group,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CalibrationArg {
+    Minmax,
+    Percentile,
+    Manual,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoundingArg {
+    NearestEven,
+    NearestAway,
+    Floor,
+    Stochastic,
+}
+
+/// Quantizer flags (shared by the commands that quantize).
+#[derive(Args, Clone)]
+struct QuantizerFlags {
+    /// Number format of the codes.
+    #[arg(long, value_enum, default_value = "int")]
+    format: FormatArg,
+    /// Bit width, 1–16.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..=16))]
+    bits: u8,
+    /// Signed codes (default).
+    #[arg(long, conflicts_with = "unsigned")]
+    signed: bool,
+    /// Unsigned codes.
+    #[arg(long)]
+    unsigned: bool,
+    /// Symmetric scheme (zero-point fixed).
+    #[arg(long, conflicts_with = "asymmetric")]
+    symmetric: bool,
+    /// Asymmetric (affine) scheme (default).
+    #[arg(long)]
+    asymmetric: bool,
+    /// Narrow signed range [−(2^(b−1)−1), 2^(b−1)−1].
+    #[arg(long)]
+    narrow_range: bool,
+    #[arg(long, value_enum, default_value = "tensor")]
+    granularity: GranularityArg,
+    /// Channel axis for --granularity channel.
+    #[arg(long, default_value_t = 0)]
+    axis: usize,
+    /// Group size for --granularity group (must divide the last axis).
+    #[arg(long)]
+    group_size: Option<usize>,
+    #[arg(long, value_enum, default_value = "minmax")]
+    calibration: CalibrationArg,
+    /// Percentile for --calibration percentile, in (0, 100].
+    #[arg(long, default_value_t = 99.9)]
+    percentile: f64,
+    /// Clipping range LO,HI for --calibration manual.
+    #[arg(long, value_parser = parse_clip, allow_hyphen_values = true)]
+    clip: Option<(f32, f32)>,
+    #[arg(long, value_enum, default_value = "nearest-even")]
+    rounding: RoundingArg,
+    /// Seed of stochastic rounding.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Round scales up to powers of two.
+    #[arg(long)]
+    power_of_two_scale: bool,
+}
+
+#[derive(Args)]
+struct QuantizeArgs {
+    /// A .npy, .safetensors, .csv or .txt file.
+    input: PathBuf,
+    /// The tensor to read from a .safetensors file (required when it holds several).
+    #[arg(long)]
+    tensor: Option<String>,
+    #[command(flatten)]
+    quantizer: QuantizerFlags,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Write the dequantized values as an f32 .npy with the input's shape.
+    #[arg(long, value_name = "OUT.npy")]
+    dequantized: Option<PathBuf>,
+    /// Write the integer codes as an i32 .npy with the input's shape.
+    #[arg(long, value_name = "OUT.npy")]
+    codes: Option<PathBuf>,
+}
+
+fn parse_clip(s: &str) -> Result<(f32, f32), String> {
+    let (lo, hi) = s.split_once(',').ok_or("expected LO,HI")?;
+    let lo: f32 = lo
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{lo}' is not a number"))?;
+    let hi: f32 = hi
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{hi}' is not a number"))?;
+    if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+        return Err(format!("need finite LO < HI, got {lo},{hi}"));
+    }
+    Ok((lo, hi))
+}
+
+impl QuantizerFlags {
+    fn config(&self) -> Result<QuantizerConfig> {
+        let FormatArg::Int = self.format;
+        let granularity = match self.granularity {
+            GranularityArg::Tensor => Granularity::Tensor,
+            GranularityArg::Channel => Granularity::Channel { axis: self.axis },
+            GranularityArg::Group => Granularity::Group {
+                size: self
+                    .group_size
+                    .context("--granularity group needs --group-size G")?,
+            },
+        };
+        let calibration = match self.calibration {
+            CalibrationArg::Minmax => Calibration::MinMax,
+            CalibrationArg::Percentile => Calibration::Percentile { p: self.percentile },
+            CalibrationArg::Manual => {
+                let (lo, hi) = self
+                    .clip
+                    .context("--calibration manual needs --clip LO,HI")?;
+                Calibration::Manual { lo, hi }
+            }
+        };
+        if self.clip.is_some() && !matches!(self.calibration, CalibrationArg::Manual) {
+            bail!("--clip is only used with --calibration manual");
+        }
+        let config = QuantizerConfig {
+            bits: self.bits,
+            signedness: if self.unsigned {
+                Signedness::Unsigned
+            } else {
+                Signedness::Signed
+            },
+            scheme: if self.symmetric {
+                Scheme::Symmetric
+            } else {
+                Scheme::Asymmetric
+            },
+            narrow_range: self.narrow_range,
+            granularity,
+            calibration,
+            rounding: match self.rounding {
+                RoundingArg::NearestEven => Rounding::NearestEven,
+                RoundingArg::NearestAway => Rounding::NearestAway,
+                RoundingArg::Floor => Rounding::Floor,
+                RoundingArg::Stochastic => Rounding::Stochastic,
+            },
+            power_of_two_scale: self.power_of_two_scale,
+            seed: self.seed,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+/// Reads one tensor of a file.
+fn read_dataset(path: &Path, tensor: Option<&str>) -> Result<Dataset> {
+    let name = path.display().to_string();
+    let kind = FileKind::from_file_name(&name).with_context(|| {
+        format!("{name}: unsupported file type (use .npy, .safetensors, .csv or .txt)")
+    })?;
+    let bytes = std::fs::read(path).with_context(|| format!("{name}: cannot read"))?;
+    let label = tensor.unwrap_or(&name);
+    io::load_tensor(kind, label, &bytes, tensor).with_context(|| match tensor {
+        Some(t) => format!("{name} (tensor \"{t}\")"),
+        None => name.clone(),
+    })
+}
+
+/// A JSON number, or null for ±∞/NaN (JSON has no infinities); SQNR of an exact reconstruction is null.
+fn num(v: f64) -> serde_json::Value {
+    if v.is_finite() {
+        json!(v)
+    } else {
+        serde_json::Value::Null
+    }
+}
+
+fn run_quantize(args: &QuantizeArgs) -> Result<()> {
+    let config = args.quantizer.config()?;
+    let dataset = read_dataset(&args.input, args.tensor.as_deref())?;
+    let a = analyze(&dataset, &config, &AnalysisOptions::default())?;
+    let m = &a.metrics;
+    let s = &a.summary;
+    let per_tensor = a.groups.len() == 1;
+    let clip = if per_tensor {
+        json!([a.groups[0].clip.0, a.groups[0].clip.1])
+    } else {
+        json!(a
+            .groups
+            .iter()
+            .map(|g| [g.clip.0, g.clip.1])
+            .collect::<Vec<_>>())
+    };
+    let scale = if per_tensor {
+        json!(a.groups[0].params.scale)
+    } else {
+        json!(a.groups.iter().map(|g| g.params.scale).collect::<Vec<_>>())
+    };
+    let zero_point = if per_tensor {
+        json!(a.groups[0].params.zero_point)
+    } else {
+        json!(a
+            .groups
+            .iter()
+            .map(|g| g.params.zero_point)
+            .collect::<Vec<_>>())
+    };
+
+    if args.dequantized.is_some() || args.codes.is_some() {
+        let q = quantize(&dataset, &config)?;
+        if let Some(path) = &args.dequantized {
+            std::fs::write(path, npy::write_f32(dataset.shape(), &q.dequantized))
+                .with_context(|| format!("{}: cannot write", path.display()))?;
+        }
+        if let Some(path) = &args.codes {
+            std::fs::write(path, npy::write_i32(dataset.shape(), &q.codes))
+                .with_context(|| format!("{}: cannot write", path.display()))?;
+        }
+    }
+
+    if args.json {
+        let out = json!({
+            "tensor": dataset.name(),
+            "shape": dataset.shape(),
+            "n": m.n,
+            "mse": num(m.mse),
+            "rmse": num(m.rmse),
+            "sqnr_db": num(m.sqnr_db),
+            "max_abs_error": num(m.max_abs_error),
+            "mean_abs_error": num(m.mean_abs_error),
+            "cosine_similarity": num(m.cosine_similarity),
+            "clipped_fraction": num(m.clipped_fraction),
+            "levels_used": m.levels_used,
+            "code_entropy_bits": num(m.code_entropy_bits),
+            "bits_per_value": num(m.bits_per_value),
+            "clip": clip,
+            "scale": scale,
+            "zero_point": zero_point,
+            "qmin": a.groups[0].params.qmin,
+            "qmax": a.groups[0].params.qmax,
+            "nan_count": s.nan_count,
+            "inf_count": s.inf_count,
+            "config": a.config,
+        });
+        println!("{out}");
+    } else {
+        let (qmin, qmax) = config.code_range();
+        println!("tensor            {} {:?}", dataset.name(), dataset.shape());
+        println!(
+            "values            {} finite, {} NaN, {} Inf",
+            m.n, s.nan_count, s.inf_count
+        );
+        println!(
+            "codes             [{qmin}, {qmax}], {} groups",
+            a.groups.len()
+        );
+        if per_tensor {
+            let g = a.groups[0];
+            println!("clip              [{}, {}]", g.clip.0, g.clip.1);
+            println!(
+                "scale, zero-point {}, {}",
+                g.params.scale, g.params.zero_point
+            );
+        }
+        println!("mse               {:.6e}", m.mse);
+        println!("rmse              {:.6e}", m.rmse);
+        println!("sqnr_db           {:.4}", m.sqnr_db);
+        println!("max_abs_error     {:.6e}", m.max_abs_error);
+        println!("mean_abs_error    {:.6e}", m.mean_abs_error);
+        println!("cosine_similarity {:.8}", m.cosine_similarity);
+        println!("clipped_fraction  {:.6}", m.clipped_fraction);
+        println!("levels_used       {} of {}", m.levels_used, qmax - qmin + 1);
+        println!("code_entropy_bits {:.4}", m.code_entropy_bits);
+        println!("bits_per_value    {:.4}", m.bits_per_value);
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Quantize(args) => run_quantize(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("quantscope: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

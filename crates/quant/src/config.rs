@@ -40,22 +40,17 @@ pub enum Granularity {
 }
 
 /// How the clipping range [α, β] is chosen.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum Calibration {
     /// α = min, β = max of the finite values.
+    #[default]
     MinMax,
     /// Percentile clipping; `p` in (0, 100]. Symmetric: β = P_p(|x|), α = −β.
     /// Asymmetric: α = P_(100−p)(x), β = P_p(x).
     Percentile { p: f64 },
     /// A clipping range given by the user.
     Manual { lo: f32, hi: f32 },
-}
-
-impl Default for Calibration {
-    fn default() -> Self {
-        Self::MinMax
-    }
 }
 
 /// Rounding of r/S to an integer.

@@ -119,10 +119,15 @@ pub fn validate(dist: Distribution, n: usize) -> Result<(), SynthError> {
     }
     match dist {
         Distribution::StudentT { nu } => check("ν", nu, nu > 0.0 && nu <= 1e6, "in (0, 10^6]"),
-        Distribution::LogNormal { sigma } => check("σ", sigma, sigma > 0.0 && sigma <= 4.0, "in (0, 4]"),
-        Distribution::Bimodal { separation } => {
-            check("separation", separation, (0.0..=100.0).contains(&separation), "in [0, 100]")
+        Distribution::LogNormal { sigma } => {
+            check("σ", sigma, sigma > 0.0 && sigma <= 4.0, "in (0, 4]")
         }
+        Distribution::Bimodal { separation } => check(
+            "separation",
+            separation,
+            (0.0..=100.0).contains(&separation),
+            "in [0, 100]",
+        ),
         Distribution::Outliers { count, magnitude } => {
             check(
                 "outlier magnitude",
@@ -132,7 +137,10 @@ pub fn validate(dist: Distribution, n: usize) -> Result<(), SynthError> {
             )?;
             check("outlier count", count as f64, count <= n, "at most N")
         }
-        Distribution::Normal | Distribution::Laplace | Distribution::Uniform | Distribution::HalfNormal => Ok(()),
+        Distribution::Normal
+        | Distribution::Laplace
+        | Distribution::Uniform
+        | Distribution::HalfNormal => Ok(()),
     }
 }
 

@@ -249,7 +249,7 @@ mod tests {
     #[test]
     fn round_trips_f32() {
         let bytes = write_f32(&[2, 3], &[1.0, -2.0, 3.5, 0.0, f32::NAN, 6.0]);
-        assert_eq!(bytes.len() % 64, 24 % 64); // header block is 64 bytes, then 24 data bytes
+        assert_eq!(bytes.len() % 64, 24); // header padded to 64 bytes, then 24 data bytes
         let (shape, v) = read_f32(&bytes).unwrap_or_default();
         assert_eq!(shape, vec![2, 3]);
         assert_eq!(v[..4], [1.0, -2.0, 3.5, 0.0]);

@@ -1,0 +1,184 @@
+//! The `quantscope quantize` contract: flags, JSON fields, outputs and errors.
+
+use assert_cmd::Command;
+use quantscope_core::io::npy;
+use serde_json::Value;
+
+fn quantscope() -> Command {
+    Command::cargo_bin("quantscope").unwrap_or_else(|e| panic!("binary: {e}"))
+}
+
+fn write(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let p = dir.path().join(name);
+    std::fs::write(&p, bytes).unwrap_or_else(|e| panic!("write: {e}"));
+    p
+}
+
+fn json_of(cmd: &mut Command) -> Value {
+    let out = cmd.output().unwrap_or_else(|e| panic!("run: {e}"));
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("json: {e}"))
+}
+
+#[test]
+fn per_tensor_int8_json_matches_a_hand_calculation() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let input = write(&dir, "x.npy", &npy::write_f32(&[4], &[-1.0, 0.0, 0.5, 3.0]));
+    let v = json_of(quantscope().args(["quantize", "--json"]).arg(&input));
+    assert_eq!(v["n"], 4);
+    assert_eq!(v["scale"].as_f64(), Some(f64::from(4.0f32 / 255.0)));
+    assert_eq!(v["zero_point"], -64);
+    assert_eq!(v["clip"], serde_json::json!([-1.0, 3.0]));
+    assert_eq!(v["levels_used"], 4);
+    assert_eq!(v["nan_count"], 0);
+    for key in [
+        "mse",
+        "rmse",
+        "sqnr_db",
+        "max_abs_error",
+        "mean_abs_error",
+        "cosine_similarity",
+        "clipped_fraction",
+        "code_entropy_bits",
+        "bits_per_value",
+    ] {
+        assert!(v[key].is_number(), "{key} missing: {v}");
+    }
+    // 0.5 → code 32 - 64 = -32 → 32·S; error 0.5 − 32·4/255
+    let s = 4.0f32 / 255.0;
+    let errs = [-1.0f32 - (-64.0 * s), 0.0, 0.5 - 32.0 * s, 3.0 - 191.0 * s];
+    let mse: f64 = errs
+        .iter()
+        .map(|&e| f64::from(e) * f64::from(e))
+        .sum::<f64>()
+        / 4.0;
+    let got = v["mse"].as_f64().unwrap_or(f64::NAN);
+    assert!((got - mse).abs() < 1e-12, "{got} vs {mse}");
+}
+
+#[test]
+fn writes_codes_and_dequantized_with_the_input_shape() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let values: Vec<f32> = (0..24).map(|i| (i as f32 - 12.0) / 3.0).collect();
+    let input = write(&dir, "w.npy", &npy::write_f32(&[4, 6], &values));
+    let deq = dir.path().join("deq.npy");
+    let codes = dir.path().join("codes.npy");
+    let v = json_of(
+        quantscope()
+            .args([
+                "quantize",
+                "--json",
+                "--bits",
+                "4",
+                "--symmetric",
+                "--granularity",
+                "channel",
+                "--axis",
+                "0",
+            ])
+            .arg(&input)
+            .arg("--dequantized")
+            .arg(&deq)
+            .arg("--codes")
+            .arg(&codes),
+    );
+    assert_eq!(v["scale"].as_array().map(Vec::len), Some(4));
+    assert_eq!(v["clip"].as_array().map(Vec::len), Some(4));
+    let (shape, r_hat) =
+        npy::read_f32(&std::fs::read(&deq).unwrap_or_default()).unwrap_or_default();
+    assert_eq!(shape, vec![4, 6]);
+    let mse: f64 = values
+        .iter()
+        .zip(&r_hat)
+        .map(|(a, b)| f64::from(a - b).powi(2))
+        .sum::<f64>()
+        / 24.0;
+    assert!((mse - v["mse"].as_f64().unwrap_or(f64::NAN)).abs() < 1e-12);
+    let code_bytes = std::fs::read(&codes).unwrap_or_default();
+    assert!(code_bytes.windows(3).any(|w| w == b"<i4"));
+    assert_eq!(
+        (code_bytes.len() - 24 * 4) % 64,
+        0,
+        "header padded to 64 bytes"
+    );
+}
+
+#[test]
+fn safetensors_needs_a_tensor_name_when_there_are_several() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let st = quantscope_core::io::safetensors::write_f32(&[
+        ("a", &[2], &[1.0, 2.0]),
+        ("b", &[3], &[1.0, 2.0, 4.0]),
+    ]);
+    let input = write(&dir, "m.safetensors", &st);
+    let out = quantscope()
+        .arg("quantize")
+        .arg(&input)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("holds 2 tensors"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    let v = json_of(
+        quantscope()
+            .args(["quantize", "--json", "--tensor", "b"])
+            .arg(&input),
+    );
+    assert_eq!(v["n"], 3);
+    assert_eq!(v["tensor"], "b");
+}
+
+#[test]
+fn bad_input_is_one_line_on_stderr_and_a_non_zero_exit() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let cases: [(&str, &[u8], &str); 4] = [
+        ("bad.npy", b"\x93NUMPY\x01\x00\x05\x00{'de", "truncated"),
+        ("bad.csv", b"1,2,x\n", "not a number"),
+        ("nan.csv", b"nan,inf", "no finite values"),
+        (
+            "bad.safetensors",
+            b"\x08\x00\x00\x00\x00\x00\x00\x00{\"a\":1}",
+            "invalid safetensors",
+        ),
+    ];
+    for (name, bytes, expected) in cases {
+        let input = write(&dir, name, bytes);
+        let out = quantscope()
+            .arg("quantize")
+            .arg(&input)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(expected) && err.contains(name),
+            "{name}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{name}: {err}");
+    }
+    let input = write(&dir, "ok.csv", b"1,2,3,4");
+    let out = quantscope()
+        .args(["quantize", "--bits", "17"])
+        .arg(&input)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2), "clap usage error");
+    let out = quantscope()
+        .args(["quantize", "--granularity", "group", "--group-size", "3"])
+        .arg(&input)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not divide"));
+    let out = quantscope()
+        .args(["quantize", "--calibration", "manual", "--clip", "2,-1"])
+        .arg(&input)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(2));
+}
