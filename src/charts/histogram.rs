@@ -12,7 +12,8 @@ pub struct HistogramChart {
     pub x_range: (f32, f32),
     /// (left edge, right edge, height) of each non-empty input bin.
     pub input: Vec<(f32, f32, f64)>,
-    /// The same for the reconstructed values.
+    /// The same for the reconstructed values, each count spread over its bucket's width
+    /// (height × min(1, bin width / S)), so a level's bar lines up with the input density it replaces.
     pub output: Vec<(f32, f32, f64)>,
     pub y_max: f64,
     pub log_y: bool,
@@ -37,22 +38,22 @@ fn height(count: u64, log_y: bool) -> f64 {
 pub fn histogram_chart(analysis: &Analysis, plot_width_px: f64, log_y: bool) -> HistogramChart {
     let h = &analysis.input_hist;
     let w = h.bin_width();
-    let bars = |counts: &[u64]| -> Vec<(f32, f32, f64)> {
+    let step = analysis.groups[analysis.display_group].params.scale;
+    let spread = f64::from((w / step).min(1.0));
+    let bars = |counts: &[u64], factor: f64| -> Vec<(f32, f32, f64)> {
         counts
             .iter()
             .enumerate()
             .filter(|(_, &c)| c > 0)
             .map(|(i, &c)| {
-                (
-                    h.lo + i as f32 * w,
-                    h.lo + (i + 1) as f32 * w,
-                    height(c, log_y),
-                )
+                let spread_count = (c as f64 * factor).round().max(1.0) as u64;
+                let left = h.lo + i as f32 * w;
+                (left, left + w, height(spread_count, log_y))
             })
             .collect()
     };
-    let input = bars(&h.counts);
-    let output = bars(&analysis.output_hist.counts);
+    let input = bars(&h.counts, 1.0);
+    let output = bars(&analysis.output_hist.counts, spread);
     let y_max = input
         .iter()
         .chain(output.iter())
@@ -116,7 +117,7 @@ pub fn draw_histogram(
     let (c0, c1) = chart.clip;
     cc.draw_series(std::iter::once(Rectangle::new(
         [(c0.max(x0), 0.0), (c1.min(x1), chart.y_max * 1.05)],
-        CLIP_COLOR.mix(0.07).filled(),
+        CLIP_COLOR.mix(0.04).filled(),
     )))
     .map_err(|e| e.to_string())?;
     cc.draw_series(
@@ -161,6 +162,20 @@ pub fn draw_histogram(
     })
 }
 
+/// 80000 → "80k", 1500000 → "1.5M", 12 → "12".
+pub fn compact_count(v: f64) -> String {
+    let v = v.max(0.0);
+    let (x, suffix) = if v >= 1e6 {
+        (v / 1e6, "M")
+    } else if v >= 1e3 {
+        (v / 1e3, "k")
+    } else {
+        (v, "")
+    };
+    let digits = if x >= 10.0 || x == x.round() { 0 } else { 1 };
+    format!("{x:.digits$}{suffix}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,6 +206,35 @@ mod tests {
         assert_eq!(c.clip, (-1.0, 1.0));
         // eight levels → at most eight non-empty output bins
         assert!(c.output.len() <= 8);
+    }
+
+    #[test]
+    fn compact_counts() {
+        assert_eq!(compact_count(80000.0), "80k");
+        assert_eq!(compact_count(1_500_000.0), "1.5M");
+        assert_eq!(compact_count(12.0), "12");
+        assert_eq!(compact_count(2500.0), "2.5k");
+    }
+
+    #[test]
+    fn output_mass_is_spread_over_the_bucket() {
+        // 4 levels over [-1, 1] → S = 2/3 ≫ bin width: output bars are lowered by bin width / S.
+        let v: Vec<f32> = (0..3000).map(|i| i as f32 / 2999.0 * 2.0 - 1.0).collect();
+        let a = analysis(
+            v,
+            QuantizerConfig {
+                bits: 2,
+                ..Default::default()
+            },
+        );
+        let c = histogram_chart(&a, 600.0, false);
+        let out_total: f64 = c.output.iter().map(|b| b.2).sum();
+        let w = f64::from(a.input_hist.bin_width());
+        let s = f64::from(a.groups[0].params.scale);
+        assert!((out_total - 3000.0 * w / s).abs() < 4.0, "{out_total}");
+        // each output bar is about as tall as the input density around it
+        let in_max = c.input.iter().map(|b| b.2).fold(0.0, f64::max);
+        assert!(c.output.iter().all(|b| b.2 <= in_max * 1.5));
     }
 
     #[test]

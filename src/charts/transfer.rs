@@ -76,7 +76,7 @@ pub fn draw_transfer(
     let mut cc = ChartBuilder::on(&root)
         .margin(scale.px(8.0))
         .x_label_area_size(scale.px(34.0))
-        .y_label_area_size(scale.px(52.0))
+        .y_label_area_size(scale.px(58.0))
         .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))
         .map_err(|e| e.to_string())?;
     let font = ("sans-serif", scale.px(12.0)).into_font();
@@ -87,6 +87,8 @@ pub fn draw_transfer(
         .axis_desc_style(font)
         .x_labels(7)
         .y_labels(6)
+        .x_label_formatter(&|v: &f32| crate::format::number(f64::from(*v), 3))
+        .y_label_formatter(&|v: &f32| crate::format::number(f64::from(*v), 3))
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(|e| e.to_string())?;

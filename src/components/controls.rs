@@ -79,7 +79,7 @@ pub fn Controls() -> impl IntoView {
     };
 
     view! {
-        <section class="panel" aria-labelledby="quantizer-title">
+        <section class="panel order-quantizer" aria-labelledby="quantizer-title">
             <h2 id="quantizer-title">"Quantizer"</h2>
             <div class="row">
                 <NumberField label="Bit width b" testid="bits" value=bits_value on_edit=on_bits min="1" max=MAX_BITS.to_string() step="1" />

@@ -75,7 +75,7 @@ pub fn DataSource() -> impl IntoView {
     );
 
     view! {
-        <section class="panel" aria-labelledby="data-title">
+        <section class="panel order-data" aria-labelledby="data-title">
             <h2 id="data-title">"Data"</h2>
             <p class="help">"Everything is computed in this page. Files you open never leave your machine."</p>
             <SelectField

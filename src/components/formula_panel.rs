@@ -114,7 +114,7 @@ pub fn FormulaPanel() -> impl IntoView {
     };
 
     view! {
-        <section class="panel" aria-labelledby="formula-title">
+        <section class="panel order-formula" aria-labelledby="formula-title">
             <h2 id="formula-title">"The formulas, with today's numbers"</h2>
             <p class="help">"PyTorch observer convention (torch.ao.quantization), computed in float32."</p>
             {formulas}

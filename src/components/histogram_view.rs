@@ -117,7 +117,7 @@ pub fn HistogramView() -> impl IntoView {
     let on_up = move |_ev: leptos::ev::PointerEvent| dragging.set_value(None);
 
     view! {
-        <section class="panel chart-panel" aria-labelledby="hist-title">
+        <section class="panel chart-panel order-histogram" aria-labelledby="hist-title">
             <div class="chart-head">
                 <h2 id="hist-title">"Histogram and buckets"</h2>
                 <label class="check">
@@ -137,7 +137,7 @@ pub fn HistogramView() -> impl IntoView {
             ></canvas>
             <ul class="legend">
                 <li><span class="swatch input"></span>"input values"</li>
-                <li><span class="swatch output"></span>"dequantized values r̂"</li>
+                <li><span class="swatch output"></span>"dequantized values r̂ (each level's count spread over its bucket)"</li>
                 <li><span class="swatch threshold"></span>"bucket thresholds"</li>
                 <li><span class="swatch clip"></span>"clipping range [α, β] (drag the edges)"</li>
             </ul>

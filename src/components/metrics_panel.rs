@@ -122,7 +122,7 @@ pub fn MetricsPanel() -> impl IntoView {
         })
     };
     view! {
-        <section class="panel" aria-labelledby="metrics-title">
+        <section class="panel order-metrics" aria-labelledby="metrics-title">
             <h2 id="metrics-title">"Error"</h2>
             <dl class="metrics">{rows}</dl>
             <p class="help">{measured}</p>

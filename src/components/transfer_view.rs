@@ -27,7 +27,7 @@ pub fn TransferView() -> impl IntoView {
         }
     });
     view! {
-        <section class="panel chart-panel" aria-labelledby="transfer-title">
+        <section class="panel chart-panel order-transfer" aria-labelledby="transfer-title">
             <h2 id="transfer-title">"Transfer function"</h2>
             <canvas
                 class="chart"
