@@ -35,8 +35,23 @@ pub fn NumberField(
                 max=max
                 step=step.unwrap_or_else(|| "any".into())
                 prop:value=move || value.get()
-                on:input=move |ev| on_edit.run((event_target_value(&ev), Edit::Live))
-                on:change=move |ev| on_edit.run((event_target_value(&ev), Edit::Commit))
+                on:input=move |ev| {
+                    let text = event_target_value(&ev);
+                    if text != value.get_untracked() {
+                        on_edit.run((text, Edit::Live));
+                    }
+                }
+                on:change=move |ev| {
+                    // A field can fire `change` on blur after its shown value was updated by the app;
+                    // only a value that differs from what is stored is an edit.
+                    let text = event_target_value(&ev);
+                    if text != value.get_untracked() {
+                        on_edit.run((text, Edit::Commit));
+                    }
+                    // Show what was stored: the new value, or the old one if the edit was refused.
+                    let input: web_sys::HtmlInputElement = event_target(&ev);
+                    input.set_value(&value.get_untracked());
+                }
             />
             {help.map(|h| view! { <p class="help">{h}</p> })}
         </div>
@@ -60,7 +75,11 @@ pub fn SelectField(
             <select
                 id=id
                 data-testid=testid
-                on:change=move |ev| on_select.run(event_target_value(&ev))
+                on:change=move |ev| {
+                    on_select.run(event_target_value(&ev));
+                    let select: web_sys::HtmlSelectElement = event_target(&ev);
+                    select.set_value(&value.get_untracked());
+                }
                 prop:value=move || value.get()
             >
                 {move || {

@@ -1,0 +1,367 @@
+// Browser end-to-end tests of the built app (dist/) in Debian's headless Chromium.
+// Run by scripts/test.sh: `node --test tests/e2e/`. Needs QUANTSCOPE_BIN (the CLI) to compare
+// the page's numbers with the core's.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { serve } from "./server.mjs";
+import { launch } from "./browser.mjs";
+import { npyF32, safetensorsF32, values } from "./fixtures.mjs";
+
+const CLI = process.env.QUANTSCOPE_BIN || "target/debug/quantscope";
+const work = mkdtempSync(join(tmpdir(), "quantscope-e2e-"));
+
+/** The page object: every interaction goes through data-testid. */
+class Quantscope {
+  constructor(page, origin) {
+    this.page = page;
+    this.origin = origin;
+    this.errors = [];
+    this.foreignRequests = [];
+    page.on("pageerror", (e) => this.errors.push(String(e)));
+    page.on("console", (m) => m.type() === "error" && this.errors.push(m.text()));
+    page.on("request", (r) => {
+      const url = r.url();
+      if (!url.startsWith(origin + "/") && !url.startsWith("data:") && !url.startsWith("blob:")) {
+        this.foreignRequests.push(url);
+      }
+    });
+  }
+  id(testid) {
+    return this.page.getByTestId(testid);
+  }
+  async open() {
+    await this.page.goto(this.origin + "/");
+    await this.id("metric-mse").waitFor();
+  }
+  /** The text of an element, or the value of a form field. */
+  async text(testid) {
+    const el = this.id(testid);
+    const isField = await el.evaluate((e) => e instanceof HTMLInputElement || e instanceof HTMLSelectElement);
+    return (isField ? await el.inputValue() : await el.textContent()).trim();
+  }
+  async number(testid) {
+    const t = await this.text(testid);
+    const v = Number(t);
+    assert.ok(!Number.isNaN(v), `${testid} is not a plain number: "${t}"`);
+    return v;
+  }
+  /** Types into a field and commits it (input, then change), like a person pressing Tab. */
+  async set(testid, value) {
+    const el = this.id(testid);
+    await el.fill(String(value));
+    await el.dispatchEvent("change");
+  }
+  async select(testid, value) {
+    await this.id(testid).selectOption(value);
+  }
+  async upload(name, buffer) {
+    await this.id("file-input").setInputFiles({ name, mimeType: "application/octet-stream", buffer });
+  }
+  /** Polls `check` until it returns a truthy value (or fails after `ms`). */
+  async until(check, what, ms = 10000) {
+    const start = Date.now();
+    let last;
+    while (Date.now() - start < ms) {
+      try {
+        last = await check();
+        if (last) return last;
+      } catch (e) {
+        last = e;
+      }
+      await this.page.waitForTimeout(50);
+    }
+    assert.fail(`timed out waiting for ${what} (last: ${last})`);
+  }
+  async metrics() {
+    return {
+      mse: await this.number("metric-mse"),
+      sqnr_db: await this.number("metric-sqnr"),
+      max_abs_error: await this.number("metric-max-abs"),
+      clipped_fraction: await this.number("metric-clipped"),
+      bits_per_value: await this.number("metric-bpv"),
+    };
+  }
+}
+
+/** The CLI's JSON for `file` with `flags` (the core's numbers, computed natively). */
+function cli(file, flags = []) {
+  const out = execFileSync(CLI, ["quantize", file, "--json", ...flags], { encoding: "utf8" });
+  return JSON.parse(out);
+}
+
+/** Equal to the digits the page shows (6 significant digits; SQNR 5). */
+function close(actual, expected, what) {
+  const tol = Math.max(Math.abs(expected) * 2e-5, 1e-12);
+  assert.ok(Math.abs(actual - expected) <= tol, `${what}: page ${actual} vs core ${expected}`);
+}
+
+function assertSameMetrics(shown, core, label) {
+  close(shown.mse, core.mse, `${label} mse`);
+  close(shown.sqnr_db, core.sqnr_db, `${label} sqnr`);
+  close(shown.max_abs_error, core.max_abs_error, `${label} max abs`);
+  close(shown.clipped_fraction, core.clipped_fraction, `${label} clipped`);
+  close(shown.bits_per_value, core.bits_per_value, `${label} bits per value`);
+}
+
+let server;
+let context;
+
+before(async () => {
+  server = await serve("dist");
+  context = await launch();
+});
+
+after(async () => {
+  await context?.close();
+  await server?.close();
+});
+
+async function freshPage() {
+  const page = await context.newPage();
+  await page.setViewportSize({ width: 1280, height: 800 });
+  const app = new Quantscope(page, server.url);
+  await app.open();
+  return app;
+}
+
+describe("Quantscope in the browser", () => {
+  test("loads with live metrics, a strict CSP and no request to another origin", async () => {
+    const app = await freshPage();
+    const m = await app.metrics();
+    assert.ok(m.mse > 0 && m.sqnr_db > 30, `8-bit normal data: ${JSON.stringify(m)}`);
+    const csp = await app.page.$eval('meta[http-equiv="Content-Security-Policy"]', (e) => e.content);
+    assert.match(csp, /default-src 'self'/);
+    assert.doesNotMatch(csp, /unsafe-inline/);
+    const inline = await app.page.$$eval("script:not([src])", (s) => s.length);
+    assert.equal(inline, 0, "no inline script");
+    // Exercise the page (file read, sample fetch) before checking the requests.
+    await app.select("sample-select", "minilm-l0-ffn-output.npy");
+    await app.until(async () => (await app.text("data-shape")) === "384 × 1536", "sample weights");
+    assert.deepEqual(app.foreignRequests, []);
+    assert.ok(server.requests.some((p) => p.endsWith(".wasm")));
+    assert.deepEqual(app.errors, []);
+    await app.page.close();
+  });
+
+  test("switching the distribution, bits and clipping updates the view", async () => {
+    const app = await freshPage();
+    const before8 = await app.metrics();
+    await app.select("dist-select", "student-t");
+    await app.until(async () => (await app.text("data-name")).includes("student-t"), "student-t data");
+    await app.set("bits", 4);
+    await app.until(async () => (await app.number("metric-levels")) <= 16, "4-bit levels");
+    const m4 = await app.metrics();
+    assert.ok(m4.sqnr_db < before8.sqnr_db - 10, `4 bits must lose SQNR: ${m4.sqnr_db} vs ${before8.sqnr_db}`);
+    assert.equal(m4.clipped_fraction, 0, "min-max clips nothing");
+
+    await app.set("clip-hi", 1.5);
+    await app.until(async () => (await app.id("calibration").inputValue()) === "manual", "manual calibration");
+    await app.set("clip-lo", -1.5);
+    await app.until(async () => (await app.number("metric-clipped")) > 0, "clipping");
+    assert.equal(await app.number("clip-hi"), 1.5);
+    assert.equal(await app.number("clip-lo"), -1.5);
+
+    await app.select("calibration", "percentile");
+    await app.until(async () => app.id("percentile").isVisible(), "percentile field");
+    await app.set("percentile", 99);
+    await app.until(async () => {
+      const c = await app.number("metric-clipped");
+      return c > 0.005 && c < 0.03;
+    }, "≈2 % clipped at p = 99 (asymmetric: 1 % each side)");
+    assert.deepEqual(app.errors, []);
+    await app.page.close();
+  });
+
+  test("dragging a clipping edge on the histogram sets a manual range", async () => {
+    const app = await freshPage();
+    const hi0 = await app.number("clip-hi");
+    const box = await app.id("histogram").boundingBox();
+    // Find the hi edge: the pixel of hi0 in the plotting area, scanning for the grab cursor.
+    let edgeX = null;
+    for (let x = box.x + box.width - 1; x > box.x + box.width / 2; x -= 2) {
+      await app.page.mouse.move(x, box.y + box.height / 2);
+      const cursor = await app.id("histogram").evaluate((c) => c.style.cursor);
+      if (cursor === "ew-resize") {
+        edgeX = x;
+        break;
+      }
+    }
+    assert.ok(edgeX !== null, "the hi edge can be grabbed");
+    await app.page.mouse.down();
+    await app.page.mouse.move(edgeX - box.width / 4, box.y + box.height / 2, { steps: 5 });
+    await app.page.mouse.up();
+    await app.until(async () => (await app.id("calibration").inputValue()) === "manual", "manual after drag");
+    const hi1 = await app.number("clip-hi");
+    assert.ok(hi1 < hi0 * 0.8, `dragged left: ${hi1} < ${hi0}`);
+    assert.ok((await app.number("metric-clipped")) > 0);
+    await app.page.close();
+  });
+
+  test("each file type loads, and the shown metrics equal the core's", async () => {
+    const app = await freshPage();
+    const v = values(4096, 7);
+    const npy = npyF32([64, 64], v);
+    const npyPath = join(work, "w.npy");
+    writeFileSync(npyPath, npy);
+    await app.upload("w.npy", npy);
+    await app.until(async () => (await app.text("data-shape")) === "64 × 64", ".npy loaded");
+    assertSameMetrics(await app.metrics(), cli(npyPath), "npy int8 per-tensor");
+
+    // symmetric 4-bit per-channel, axis 1
+    await app.set("bits", 4);
+    await app.select("scheme", "symmetric");
+    await app.select("granularity", "channel");
+    await app.until(async () => app.id("axis").isVisible(), "axis select");
+    await app.select("axis", "1");
+    const flags = ["--bits", "4", "--symmetric", "--granularity", "channel", "--axis", "1"];
+    await app.until(async () => {
+      const core = cli(npyPath, flags);
+      return Math.abs((await app.number("metric-bpv")) - core.bits_per_value) < 1e-4;
+    }, "per-channel settings applied");
+    assertSameMetrics(await app.metrics(), cli(npyPath, flags), "npy int4 symmetric per-channel");
+
+    // per-group 16 along the last axis, unsigned
+    await app.select("granularity", "group");
+    await app.set("group-size", 16);
+    await app.select("signedness", "unsigned");
+    const gflags = ["--bits", "4", "--symmetric", "--unsigned", "--granularity", "group", "--group-size", "16"];
+    await app.until(async () => Math.abs((await app.number("metric-bpv")) - cli(npyPath, gflags).bits_per_value) < 1e-4, "group settings");
+    assertSameMetrics(await app.metrics(), cli(npyPath, gflags), "npy int4 per-group");
+
+    // CSV (matrix) and TXT (whitespace/newlines)
+    const csv = Buffer.from("1.5, -2, 3\n4, 5.25, -6\n");
+    writeFileSync(join(work, "m.csv"), csv);
+    await app.upload("m.csv", csv);
+    await app.until(async () => (await app.text("data-shape")) === "2 × 3", "csv loaded");
+    await app.until(async () => (await app.text("metric-bpv")) !== "", "metrics for csv");
+    const txt = Buffer.from("0.1 0.2\n0.3\n-0.4\n");
+    await app.upload("t.txt", txt);
+    await app.until(async () => (await app.text("data-shape")) === "4", "txt loaded");
+    assert.deepEqual(app.errors, []);
+    await app.page.close();
+  });
+
+  test("safetensors: the picker lists tensors, names render as text, picking one loads it", async () => {
+    const app = await freshPage();
+    const payload = '<img src=x onerror="window.__pwned=1">';
+    const st = safetensorsF32([
+      { name: payload, shape: [8, 16], values: values(128, 3) },
+      { name: "encoder.weight", shape: [32, 4], values: values(128, 5, 2) },
+    ]);
+    const stPath = join(work, "m.safetensors");
+    writeFileSync(stPath, st);
+    await app.upload("m.safetensors", st);
+    await app.until(async () => (await app.text("data-shape")) === "8 × 16", "first tensor");
+    const options = await app.id("tensor-select").locator("option").allTextContents();
+    assert.equal(options.length, 2);
+    assert.ok(options[0].startsWith(payload), `the name is shown literally: ${options[0]}`);
+    assert.equal(await app.text("data-name"), payload);
+    assert.equal(await app.page.evaluate(() => document.querySelectorAll("img").length), 0);
+    assert.equal(await app.page.evaluate(() => window.__pwned), undefined);
+
+    await app.select("tensor-select", "encoder.weight");
+    await app.until(async () => (await app.text("data-shape")) === "32 × 4", "second tensor");
+    assertSameMetrics(await app.metrics(), cli(stPath, ["--tensor", "encoder.weight"]), "safetensors tensor");
+    await app.page.close();
+  });
+
+  test("a malformed file shows error-banner and the previous view stays", async () => {
+    const app = await freshPage();
+    const good = npyF32([10, 10], values(100, 9));
+    await app.upload("good.npy", good);
+    await app.until(async () => (await app.text("data-shape")) === "10 × 10", "good file");
+    const before = { name: await app.text("data-name"), mse: await app.text("metric-mse") };
+
+    const bad = [
+      ["broken.npy", Buffer.from("\x93NUMPY\x01\x00\x40\x00{'descr': '<f4'", "latin1"), "broken.npy"],
+      ["broken.safetensors", Buffer.from("\xff\x00\x00\x00\x00\x00\x00\x00{", "latin1"), "broken.safetensors"],
+      ["words.csv", Buffer.from("1, 2, three\n"), "three"],
+      ["empty.csv", Buffer.alloc(0), "empty"],
+      ["nans.csv", Buffer.from("nan, inf, -inf"), "no finite values"],
+      ["weights.bin", Buffer.from([1, 2, 3]), "unsupported file type"],
+    ];
+    for (const [name, bytes, expected] of bad) {
+      await app.upload(name, bytes);
+      await app.until(async () => (await app.id("error-banner").isVisible()) && (await app.text("error-banner")).includes(expected), `banner for ${name}`);
+      assert.ok((await app.text("error-banner")).includes(name), `banner names ${name}`);
+      assert.equal(await app.text("data-name"), before.name, "old data stays");
+      assert.equal(await app.text("metric-mse"), before.mse, "old metrics stay");
+    }
+    // A bad setting is refused the same way, and the old value comes back.
+    await app.select("granularity", "group");
+    const g0 = await app.id("group-size").inputValue();
+    await app.set("group-size", 7);
+    await app.until(async () => (await app.text("error-banner")).includes("does not divide"), "group-size error");
+    assert.equal(await app.id("group-size").inputValue(), g0);
+    await app.set("bits", 99);
+    await app.until(async () => (await app.text("error-banner")).includes("bit width"), "bits error");
+    assert.equal(await app.id("bits").inputValue(), "8");
+    assert.deepEqual(app.errors, []);
+    await app.page.close();
+  });
+
+  test("NaN and Inf are counted and left out; a constant tensor works", async () => {
+    const app = await freshPage();
+    const csv = Buffer.from("1, nan, -2, inf, 0.5, -inf, 3\n");
+    const path = join(work, "nonfinite.csv");
+    writeFileSync(path, csv);
+    await app.upload("nonfinite.csv", csv);
+    await app.until(async () => (await app.text("nonfinite-count")).startsWith("1 / 2"), "non-finite counts");
+    assertSameMetrics(await app.metrics(), cli(path), "non-finite csv");
+    const core = cli(path);
+    assert.equal(core.nan_count, 1);
+    assert.equal(core.inf_count, 2);
+    assert.equal(core.n, 4);
+
+    await app.upload("constant.csv", Buffer.from("2.5, 2.5, 2.5, 2.5"));
+    await app.until(async () => (await app.text("data-shape")) === "4", "constant data");
+    assert.ok((await app.number("metric-max-abs")) < 0.01);
+    assert.equal(await app.number("metric-levels"), 1);
+    assert.deepEqual(app.errors, []);
+    await app.page.close();
+  });
+
+  test("benchmark: a knob change at 1M values reaches the metrics in the DOM", async () => {
+    const app = await freshPage();
+    await app.set("synth-n", 1000000);
+    await app.until(async () => (await app.text("data-name")).includes("N = 1000000"), "1M values", 30000);
+    const timings = await app.page.evaluate(async () => {
+      const input = document.querySelector('[data-testid="bits"]');
+      const target = document.querySelector('[data-testid="metric-mse"]');
+      const runs = [];
+      for (let i = 0; i < 20; i++) {
+        const bits = i % 2 === 0 ? "7" : "8";
+        const t0 = performance.now();
+        const changed = new Promise((ok) => {
+          const obs = new MutationObserver(() => {
+            obs.disconnect();
+            ok(performance.now());
+          });
+          obs.observe(target, { childList: true, characterData: true, subtree: true });
+        });
+        input.value = bits;
+        input.dispatchEvent(new Event("input", { bubbles: true }));
+        const tDom = await changed;
+        await new Promise((ok) => requestAnimationFrame(() => ok()));
+        const tFrame = performance.now();
+        runs.push([tDom - t0, tFrame - t0]);
+      }
+      return runs;
+    });
+    const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const dom = median(timings.map((t) => t[0]));
+    const frame = median(timings.map((t) => t[1]));
+    const line = `bench: knob change at 1,000,000 values: metrics in DOM after ${dom.toFixed(1)} ms (median of ${timings.length}), next frame painted after ${frame.toFixed(1)} ms`;
+    console.log(line);
+    mkdirSync("target", { recursive: true });
+    writeFileSync(join("target", "e2e-bench.txt"), line + "\n");
+    assert.equal(timings.length, 20);
+    await app.page.close();
+  });
+});
+
