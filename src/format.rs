@@ -89,3 +89,18 @@ mod tests {
         assert_eq!(shape(&[384, 1536]), "384 × 1536");
     }
 }
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod proptests {
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_finite_number_reads_back_to_its_significant_digits(v in proptest::num::f64::NORMAL, sig in 3usize..10) {
+            let text = super::number(v, sig);
+            let back: f64 = text.parse().unwrap_or(f64::NAN);
+            let tol = v.abs() * 10f64.powi(1 - sig as i32);
+            prop_assert!((back - v).abs() <= tol, "{} → {} → {}", v, text, back);
+        }
+    }
+}

@@ -100,3 +100,20 @@ mod tests {
         assert_eq!(visible, 9);
     }
 }
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod proptests {
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn thinning_keeps_lines_apart_and_in_order(n in 0usize..70_000, width in 50.0f64..3000.0) {
+            let th: Vec<f32> = (0..n).map(|i| i as f32).collect();
+            let (drawn, stride, visible) = super::thin_thresholds(&th, (-1.0, n as f32), width);
+            prop_assert_eq!(visible, n);
+            prop_assert!(drawn.len() as f64 <= width / super::MIN_THRESHOLD_SPACING_PX + 1.0);
+            prop_assert_eq!(drawn.len(), n.div_ceil(stride));
+            prop_assert!(drawn.windows(2).all(|w| w[0] < w[1]));
+        }
+    }
+}

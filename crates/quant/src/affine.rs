@@ -187,7 +187,8 @@ mod tests {
         }
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn affine_int8_matches_pytorch_minmax_observer() {
         // torch.ao.quantization.MinMaxObserver(dtype=torch.qint8) on [-1.0, 3.0]:
         // scale = 4/255 = 0.015686275, zero_point = -128 - round(-1/scale) = -128 + 64 = -64
@@ -198,7 +199,8 @@ mod tests {
         assert_eq!((p.qmin, p.qmax), (-128, 127));
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn range_is_extended_to_contain_zero() {
         // [2, 4] becomes [0, 4]: Z = qmin for unsigned.
         let p =
@@ -210,7 +212,8 @@ mod tests {
         assert!((hi - 4.0).abs() < 1e-6);
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn symmetric_zero_points() {
         let s = AffineParams::from_range(-2.0, 1.0, &cfg(8, Signedness::Signed, Scheme::Symmetric));
         assert_eq!(s.zero_point, 0);
@@ -223,7 +226,8 @@ mod tests {
         assert_eq!(u4.zero_point, 8);
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn constant_zero_tensor_gets_epsilon_scale() {
         let p = AffineParams::from_range(0.0, 0.0, &cfg(8, Signedness::Signed, Scheme::Asymmetric));
         assert_eq!(p.scale, f32::EPSILON);
@@ -233,7 +237,8 @@ mod tests {
         assert_eq!(p.real_from_code(q), 0.0);
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn rounding_modes_at_ties() {
         let p = AffineParams {
             scale: 1.0,
@@ -260,7 +265,8 @@ mod tests {
         );
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn levels_and_thresholds_interleave() {
         let p =
             AffineParams::from_range(-1.0, 1.0, &cfg(3, Signedness::Signed, Scheme::Asymmetric));
@@ -275,7 +281,8 @@ mod tests {
         assert_eq!(&floor_th[..], &levels[1..]);
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn power_of_two_scale_rounds_up() {
         assert_eq!(pow2_ceil(0.3), 0.5);
         assert_eq!(pow2_ceil(0.5), 0.5);
@@ -288,7 +295,8 @@ mod tests {
         assert_eq!(p.scale, 1.0 / 64.0); // 1/127.5 = 0.00784 → 2^-7 = 0.0078125 < 0.00784 → 2^-6
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn stochastic_noise_is_uniform_and_reproducible() {
         let draws: Vec<f32> = (0..10_000).map(|i| stochastic_noise(7, i)).collect();
         assert!(draws.iter().all(|&u| (0.0..1.0).contains(&u)));
@@ -296,5 +304,86 @@ mod tests {
         assert!((mean - 0.5).abs() < 0.01, "mean {mean}");
         assert_eq!(stochastic_noise(7, 42), draws[42]);
         assert_ne!(stochastic_noise(8, 42), draws[42]);
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod proptests {
+    use super::*;
+    use crate::config::QuantizerConfig;
+    use proptest::prelude::*;
+
+    fn any_config() -> impl Strategy<Value = QuantizerConfig> {
+        (
+            1u8..=16,
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+        )
+            .prop_map(
+                |(bits, unsigned, symmetric, narrow, pow2)| QuantizerConfig {
+                    bits,
+                    signedness: if unsigned {
+                        Signedness::Unsigned
+                    } else {
+                        Signedness::Signed
+                    },
+                    scheme: if symmetric {
+                        Scheme::Symmetric
+                    } else {
+                        Scheme::Asymmetric
+                    },
+                    narrow_range: narrow && !unsigned && bits >= 2,
+                    power_of_two_scale: pow2,
+                    ..Default::default()
+                },
+            )
+    }
+
+    fn range() -> impl Strategy<Value = (f32, f32)> {
+        (-1e4f32..1e4, 0f32..1e4).prop_map(|(lo, width)| (lo, lo + width))
+    }
+
+    proptest! {
+        #[test]
+        fn codes_stay_in_range(cfg in any_config(), (lo, hi) in range(), r in -1e6f32..1e6) {
+            let p = AffineParams::from_range(lo, hi, &cfg);
+            let (q, _) = p.code_from_real(r, p.inv_scale(), Rounding::NearestEven, 0.0);
+            prop_assert!(q >= p.qmin && q <= p.qmax);
+        }
+
+        #[test]
+        fn error_is_at_most_half_a_step_inside_the_range(cfg in any_config(), (lo, hi) in range(), t in 0f32..=1.0) {
+            let p = AffineParams::from_range(lo, hi, &cfg);
+            let (a, b) = p.representable_range();
+            let r = a + t * (b - a);
+            let (q, clipped) = p.code_from_real(r, p.inv_scale(), Rounding::NearestEven, 0.0);
+            let err = (r - p.real_from_code(q)).abs();
+            // half a step, plus the f32 rounding of r·(1/S) and of S·(q − Z)
+            let slack = p.scale * 1e-3 + b.abs().max(a.abs()) * 4.0 * f32::EPSILON;
+            prop_assert!(err <= p.scale / 2.0 + slack, "err {} step {} clipped {}", err, p.scale, clipped);
+        }
+
+        #[test]
+        fn quantize_dequantize_quantize_is_quantize(cfg in any_config(), (lo, hi) in range(), r in -2e4f32..2e4) {
+            let p = AffineParams::from_range(lo, hi, &cfg);
+            let inv = p.inv_scale();
+            let (q, _) = p.code_from_real(r, inv, Rounding::NearestEven, 0.0);
+            let (q2, _) = p.code_from_real(p.real_from_code(q), inv, Rounding::NearestEven, 0.0);
+            prop_assert_eq!(q, q2);
+        }
+
+        #[test]
+        fn transfer_is_monotone(cfg in any_config(), (lo, hi) in range(), r in -2e4f32..2e4, d in 0f32..100.0) {
+            let p = AffineParams::from_range(lo, hi, &cfg);
+            let inv = p.inv_scale();
+            for rounding in [Rounding::NearestEven, Rounding::NearestAway, Rounding::Floor] {
+                let (q1, _) = p.code_from_real(r, inv, rounding, 0.0);
+                let (q2, _) = p.code_from_real(r + d, inv, rounding, 0.0);
+                prop_assert!(q1 <= q2);
+                prop_assert!(p.real_from_code(q1) <= p.real_from_code(q2));
+            }
+        }
     }
 }

@@ -275,7 +275,8 @@ mod tests {
         }
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn per_tensor_int8_by_hand() {
         // [-1, 0, 0.5, 3]: S = 4/255, Z = -64.
         let d = dataset(vec![4], vec![-1.0, 0.0, 0.5, 3.0]);
@@ -304,7 +305,8 @@ mod tests {
         assert_eq!(a.output_hist.total(), 4);
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn non_finite_values_are_skipped_everywhere() {
         let d = dataset(vec![5], vec![1.0, f32::NAN, -1.0, f32::INFINITY, 0.5]);
         let a = analyze(&d, &QuantizerConfig::default(), &AnalysisOptions::default())
@@ -318,7 +320,8 @@ mod tests {
         assert_eq!(q.dequantized[3], f32::INFINITY);
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn constant_tensor_is_exact() {
         let d = dataset(vec![3], vec![2.5; 3]);
         for scheme in [Scheme::Symmetric, Scheme::Asymmetric] {
@@ -345,7 +348,8 @@ mod tests {
         assert_eq!(a.metrics.sqnr_db, f64::INFINITY);
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn per_channel_gets_one_range_per_row() {
         let d = dataset(vec![2, 3], vec![1.0, -2.0, 3.0, 10.0, 20.0, -30.0]);
         let c = QuantizerConfig {
@@ -367,7 +371,8 @@ mod tests {
         assert_eq!(a.metrics.bits_per_value, 8.0 + 3.0 * 40.0 / 6.0);
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn bad_configurations_are_errors_not_panics() {
         let d = dataset(vec![2, 3], vec![0.0; 6]);
         let c = QuantizerConfig {
@@ -388,7 +393,8 @@ mod tests {
         ));
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn unsigned_one_bit_and_sixteen_bit_work() {
         let v: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.37).sin()).collect();
         let d = dataset(vec![1000], v);
@@ -404,6 +410,60 @@ mod tests {
                 assert!(a.metrics.levels_used <= 1 << bits);
                 assert_eq!(a.levels.len(), 1 << bits);
             }
+        }
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod proptests {
+    use super::*;
+    use crate::config::Granularity;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn per_channel_steps_and_errors_are_never_larger_than_per_tensor(
+            rows in 1usize..6,
+            cols in 1usize..12,
+            seed in any::<u64>(),
+            bits in 2u8..9,
+            symmetric in any::<bool>(),
+        ) {
+            let values = crate::synth::generate(crate::synth::Distribution::StudentT { nu: 3.0 }, rows * cols, seed)
+                .unwrap_or_default();
+            let d = Dataset::new("t", vec![rows, cols], values).unwrap_or_else(|e| panic!("{e}"));
+            let base = QuantizerConfig {
+                bits,
+                scheme: if symmetric { Scheme::Symmetric } else { Scheme::Asymmetric },
+                ..Default::default()
+            };
+            let per_tensor = analyze(&d, &base, &AnalysisOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+            let per_channel = analyze(
+                &d,
+                &QuantizerConfig { granularity: Granularity::Channel { axis: 0 }, ..base.clone() },
+                &AnalysisOptions::default(),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            // Each row's own range lies inside the tensor's, so its step is never larger, and the
+            // per-channel error stays within half the per-tensor step (f32 noise allowed).
+            let s_tensor = per_tensor.groups[0].params.scale;
+            prop_assert!(per_channel.groups.iter().all(|g| g.params.scale <= s_tensor));
+            let bound = f64::from(s_tensor) / 2.0 * (1.0 + 1e-5) + 1e-6;
+            prop_assert!(per_channel.metrics.max_abs_error <= bound, "{} > {}", per_channel.metrics.max_abs_error, bound);
+            prop_assert!(per_tensor.metrics.max_abs_error <= bound);
+        }
+
+        #[test]
+        fn histograms_count_every_finite_value(values in proptest::collection::vec(-1e3f32..1e3, 1..300), bits in 1u8..=16) {
+            let d = Dataset::from_vec("t", values.clone()).unwrap_or_else(|e| panic!("{e}"));
+            let a = analyze(&d, &QuantizerConfig { bits, ..Default::default() }, &AnalysisOptions::default())
+                .unwrap_or_else(|e| panic!("{e}"));
+            prop_assert_eq!(a.input_hist.total(), values.len() as u64);
+            prop_assert_eq!(a.output_hist.total(), values.len() as u64);
+            prop_assert!(a.metrics.levels_used <= 1 << bits);
+            prop_assert!(a.metrics.code_entropy_bits <= f64::from(bits) + 1e-9);
         }
     }
 }

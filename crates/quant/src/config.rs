@@ -170,7 +170,8 @@ impl QuantizerConfig {
 mod tests {
     use super::*;
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn code_ranges_match_the_integer_types() {
         let mut c = QuantizerConfig::default();
         assert_eq!(c.code_range(), (-128, 127));
@@ -186,7 +187,8 @@ mod tests {
         assert_eq!(c.code_range(), (-1, 0));
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn validation_names_the_problem() {
         let c = QuantizerConfig {
             bits: 17,
@@ -220,7 +222,8 @@ mod tests {
         assert_eq!(QuantizerConfig::default().validate(), Ok(()));
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn config_round_trips_through_json() {
         let c = QuantizerConfig {
             bits: 4,

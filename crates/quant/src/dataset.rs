@@ -146,7 +146,8 @@ impl Dataset {
 mod tests {
     use super::*;
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn summary_counts_non_finite_and_leaves_them_out() {
         let s = Summary::of(&[1.0, f32::NAN, -3.0, f32::INFINITY, f32::NEG_INFINITY, 2.0]);
         assert_eq!((s.n, s.finite, s.nan_count, s.inf_count), (6, 3, 1, 2));
@@ -156,7 +157,8 @@ mod tests {
         assert!((s.std - (14.0f64 / 3.0).sqrt()).abs() < 1e-12);
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn dataset_rejects_bad_buffers() {
         assert_eq!(Dataset::from_vec("x", vec![]), Err(DatasetError::Empty));
         assert!(matches!(

@@ -110,7 +110,8 @@ mod tests {
         g
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn per_channel_follows_c_order() {
         // shape [2, 3, 2]; channel axis 1: index (i, j, k) → j.
         let l =
@@ -126,7 +127,8 @@ mod tests {
         assert_eq!(l1.map(|l| groups_of(&l)), Ok(vec![0, 1, 2, 0, 1, 2]));
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn per_group_splits_the_last_axis() {
         let l = GroupLayout::new(Granularity::Group { size: 2 }, &[2, 4]);
         assert_eq!(l.map(|l| groups_of(&l)), Ok(vec![0, 0, 1, 1, 2, 2, 3, 3]));
@@ -140,7 +142,8 @@ mod tests {
         );
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn gather_collects_one_channel() {
         let v: Vec<f32> = (0..6).map(|i| i as f32).collect();
         let l = GroupLayout::new(Granularity::Channel { axis: 1 }, &[2, 3]);

@@ -82,7 +82,8 @@ impl Histogram {
 mod tests {
     use super::*;
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn bins_values_and_clamps_the_ends() {
         let (mut h, b) = Histogram::empty(0.0, 4.0, 4);
         for v in [0.0, 0.99, 1.0, 3.99, 4.0, 9.0, -1.0] {
@@ -93,7 +94,8 @@ mod tests {
         assert_eq!(h.total(), 7);
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn constant_range_is_widened() {
         let (h, b) = Histogram::empty(2.0, 2.0, 10);
         assert_eq!((h.lo, h.hi), (1.5, 2.5));

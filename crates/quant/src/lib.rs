@@ -22,3 +22,8 @@ pub use config::{Calibration, Granularity, QuantizerConfig, Rounding, Scheme, Si
 pub use dataset::{Dataset, DatasetError, Summary};
 pub use histogram::Histogram;
 pub use metrics::Metrics;
+
+// The unit tests also run on wasm32 in headless Chromium (scripts/test.sh), proving the WebAssembly
+// build computes the same numbers.
+#[cfg(all(test, target_arch = "wasm32"))]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

@@ -136,7 +136,8 @@ pub fn bits_per_value(
 mod tests {
     use super::*;
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn error_metrics_match_a_hand_calculation() {
         // r = [1, -2, 3, 0], r̂ = [1, -1.5, 2, 0.5]; d = [0, -0.5, 1, -0.5]
         let mut acc = ErrorAccumulator::default();
@@ -166,7 +167,8 @@ mod tests {
         assert_eq!(m.clipped_fraction, 0.25);
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn exact_reconstruction_has_infinite_sqnr() {
         let mut acc = ErrorAccumulator::default();
         acc.add(0.0, 0.0, false);
@@ -177,7 +179,8 @@ mod tests {
         assert_eq!(m.mse, 0.0);
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn code_entropy_and_usage() {
         assert_eq!(code_usage(&[0, 5, 0, 5]), (2, 1.0));
         assert_eq!(code_usage(&[4, 0, 0, 0]), (1, 0.0));
@@ -186,7 +189,8 @@ mod tests {
         assert_eq!(code_usage(&[0, 0]), (0, 0.0));
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn bits_per_value_counts_the_parameters() {
         // int4, groups of 32, f32 scale + 4-bit zero-point: 4 + 36/32 = 5.125
         assert_eq!(bits_per_value(4, 4, 36, 128), 5.125);

@@ -224,7 +224,8 @@ mod tests {
         generate(d, 200_000, 1).unwrap_or_default()
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn distributions_have_their_moments() {
         for name in ["normal", "laplace", "uniform"] {
             let d = Distribution::from_name(name).unwrap_or(Distribution::Normal);
@@ -250,7 +251,8 @@ mod tests {
         );
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn heavy_tails_and_outliers() {
         let t = Summary::of(&gen(Distribution::StudentT { nu: 2.5 }));
         let n = Summary::of(&gen(Distribution::Normal));
@@ -262,7 +264,8 @@ mod tests {
         assert_eq!(o.iter().filter(|v| v.abs() == 50.0).count(), 4);
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn seeded_and_validated() {
         assert_eq!(
             generate(Distribution::Normal, 10, 3),

@@ -15,7 +15,8 @@ pub fn finite_min_max(values: &[f32]) -> Option<(f32, f32)> {
 mod tests {
     use super::*;
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn skips_non_finite() {
         assert_eq!(
             finite_min_max(&[f32::NAN, 2.0, -1.0, f32::INFINITY]),

@@ -58,7 +58,8 @@ pub fn percentile_range(values: &[f32], p: f64, scheme: Scheme) -> Option<(f32, 
 mod tests {
     use super::*;
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn matches_numpy_linear_percentile() {
         // np.percentile([1, 2, 3, 4, 10], 90) = 4 + 0.6 * 6 = 7.6
         let mut v = vec![10.0, 1.0, 4.0, 3.0, 2.0];
@@ -70,7 +71,8 @@ mod tests {
         assert_eq!(percentile_linear(&mut one, 99.0), 5.0);
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn ranges_for_both_schemes() {
         let v: Vec<f32> = (0..=100).map(|i| i as f32 - 50.0).collect(); // -50..=50
         assert_eq!(

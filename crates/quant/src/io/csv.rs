@@ -61,7 +61,8 @@ pub fn parse(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>), CsvError> {
 mod tests {
     use super::*;
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn matrices_vectors_and_special_values() {
         assert_eq!(
             parse(b"1,2,3\n4,5,6\n"),
@@ -79,7 +80,8 @@ mod tests {
         );
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn errors_name_the_line_and_cell() {
         assert_eq!(
             parse(b"1,2\n3,abc\n"),

@@ -246,7 +246,8 @@ pub fn write_i32(shape: &[usize], values: &[i32]) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn round_trips_f32() {
         let bytes = write_f32(&[2, 3], &[1.0, -2.0, 3.5, 0.0, f32::NAN, 6.0]);
         assert_eq!(bytes.len() % 64, 24); // header padded to 64 bytes, then 24 data bytes
@@ -258,7 +259,8 @@ mod tests {
         assert_eq!(read_f32(&one), Ok((vec![3], vec![1.0, 2.0, 3.0])));
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn reads_f16_f64_and_big_endian() {
         let mut b = write("<f2", &[2], [0x00, 0x3c, 0x00, 0xc0].into_iter()); // 1.0, -2.0
         assert_eq!(read_f32(&b), Ok((vec![2], vec![1.0, -2.0])));
@@ -268,7 +270,8 @@ mod tests {
         assert_eq!(read_f32(&b), Ok((vec![1], vec![2.5])));
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn version_2_header() {
         let v1 = write_f32(&[1], &[4.0]);
         let header = &v1[10..64];
@@ -288,7 +291,8 @@ mod tests {
         out
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn each_failure_has_its_error() {
         assert_eq!(read_f32(b""), Err(NpyError::BadMagic));
         assert_eq!(read_f32(b"PK\x03\x04 not npy"), Err(NpyError::BadMagic));

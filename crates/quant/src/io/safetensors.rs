@@ -133,7 +133,8 @@ pub fn write_f32(tensors: &[(&str, &[usize], &[f32])]) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn lists_and_reads_tensors() {
         let bytes = write_f32(&[("b", &[2], &[1.0, 2.0]), ("a", &[1, 3], &[3.0, 4.0, 5.0])]);
         let list = list(&bytes).unwrap_or_default();
@@ -155,7 +156,8 @@ mod tests {
         );
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn reads_half_precision() {
         // one BF16 tensor [1.0, -2.0] = 0x3f80, 0xc000
         let header = br#"{"x":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]}}"#;
@@ -166,7 +168,8 @@ mod tests {
         assert_eq!(v, vec![1.0, -2.0]);
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn malformed_files_are_errors() {
         assert!(matches!(list(b""), Err(SafetensorsError::Invalid(_))));
         assert!(matches!(

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every test of Quantscope (installs missing tools first):
+#   formatting and lints, native unit/property/CLI tests, the core's tests on wasm32 in headless
+#   Chromium, a release build of the app, and the browser end-to-end tests against it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+. scripts/setup.sh --browser
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "format and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "native tests (core, app logic, CLI)"
+cargo test --workspace
+
+step "core tests on wasm32 in headless Chromium"
+(cd crates/quant && CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown)
+
+step "release build of the app"
+trunk build --release
+
+step "browser end-to-end tests"
+QUANTSCOPE_BIN="$PWD/target/debug/quantscope" node --test tests/e2e/
+
+echo
+echo "all tests passed in $(( $(date +%s) - start )) s"
