@@ -5,33 +5,14 @@ use leptos::html::Canvas;
 use leptos::prelude::*;
 use quantscope_core::Calibration;
 
+use super::canvas::{draw_each_frame, fit_canvas};
 use crate::charts::histogram::{draw_histogram, histogram_chart};
-use crate::charts::{PixelMap, Scale};
+use crate::charts::PixelMap;
 use crate::format;
 use crate::state::use_app_state;
 
 /// How close (CSS px) the pointer must be to a range edge to grab it.
 const GRAB_PX: f64 = 10.0;
-
-/// Sizes `canvas`'s backing store to its CSS box × the device pixel ratio; returns (scale, CSS width).
-pub fn fit_canvas(canvas: &web_sys::HtmlCanvasElement) -> (Scale, f64) {
-    let dpr = web_sys::window()
-        .map_or(1.0, |w| w.device_pixel_ratio())
-        .max(1.0);
-    let css_w = f64::from(canvas.client_width().max(100));
-    let css_h = f64::from(canvas.client_height().max(100));
-    canvas.set_width((css_w * dpr).round() as u32);
-    canvas.set_height((css_h * dpr).round() as u32);
-    (Scale(dpr), css_w)
-}
-
-/// A counter bumped on window resize, so charts redraw at their new size.
-pub fn use_resize_tick() -> ReadSignal<u32> {
-    let (tick, set_tick) = signal(0u32);
-    let handle = window_event_listener(leptos::ev::resize, move |_| set_tick.update(|t| *t += 1));
-    on_cleanup(move || handle.remove());
-    tick
-}
 
 /// The histogram panel.
 #[component]
@@ -41,12 +22,15 @@ pub fn HistogramView() -> impl IntoView {
     let map = StoredValue::new(None::<PixelMap>);
     let chart_note = RwSignal::new(String::new());
     let dragging = StoredValue::new(None::<bool>); // Some(true) = hi edge
-    let resize = use_resize_tick();
-
-    Effect::new(move |_| {
-        resize.track();
-        let log_y = state.log_y.get();
-        let (Some(a), Some(canvas)) = (state.analysis.get(), canvas_ref.get()) else {
+    let track = move || {
+        state.log_y.track();
+        state.analysis.track();
+        canvas_ref.track();
+    };
+    let draw = move || {
+        let log_y = state.log_y.get_untracked();
+        let (Some(a), Some(canvas)) = (state.analysis.get_untracked(), canvas_ref.get_untracked())
+        else {
             return;
         };
         let (scale, css_w) = fit_canvas(&canvas);
@@ -67,7 +51,8 @@ pub fn HistogramView() -> impl IntoView {
             Ok(m) => map.set_value(Some(m)),
             Err(e) => leptos::logging::error!("histogram: {e}"),
         }
-    });
+    };
+    draw_each_frame(track, draw);
 
     let edge_near = move |x: f64| -> Option<bool> {
         let m = map.get_value()?;

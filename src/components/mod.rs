@@ -1,5 +1,6 @@
 //! One public component per file; small shared field helpers in `fields`.
 
+pub mod canvas;
 pub mod controls;
 pub mod data_source;
 pub mod error_banner;

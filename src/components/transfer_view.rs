@@ -3,7 +3,7 @@
 use leptos::html::Canvas;
 use leptos::prelude::*;
 
-use super::histogram_view::{fit_canvas, use_resize_tick};
+use super::canvas::{draw_each_frame, fit_canvas};
 use crate::charts::transfer::{draw_transfer, transfer_chart};
 use crate::state::use_app_state;
 
@@ -13,10 +13,13 @@ pub fn TransferView() -> impl IntoView {
     let state = use_app_state();
     let canvas_ref = NodeRef::<Canvas>::new();
     let exact = RwSignal::new(true);
-    let resize = use_resize_tick();
-    Effect::new(move |_| {
-        resize.track();
-        let (Some(a), Some(canvas)) = (state.analysis.get(), canvas_ref.get()) else {
+    let track = move || {
+        state.analysis.track();
+        canvas_ref.track();
+    };
+    let draw = move || {
+        let (Some(a), Some(canvas)) = (state.analysis.get_untracked(), canvas_ref.get_untracked())
+        else {
             return;
         };
         let (scale, css_w) = fit_canvas(&canvas);
@@ -25,7 +28,8 @@ pub fn TransferView() -> impl IntoView {
         if let Err(e) = draw_transfer(canvas, &chart, scale) {
             leptos::logging::error!("transfer: {e}");
         }
-    });
+    };
+    draw_each_frame(track, draw);
     view! {
         <section class="panel chart-panel order-transfer" aria-labelledby="transfer-title">
             <h2 id="transfer-title">"Transfer function"</h2>
