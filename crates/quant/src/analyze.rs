@@ -22,6 +22,9 @@ use crate::metrics::{bits_per_value, code_usage, ErrorAccumulator, Metrics};
 /// Storage of one scale: f32.
 pub const SCALE_BITS: u32 = 32;
 
+/// Largest per-group code table (entries of u32) the fused pass keeps: 4 MiB.
+const MAX_CODE_TABLE: usize = 1 << 20;
+
 /// Why a dataset cannot be analysed with a configuration.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum AnalyzeError {
@@ -121,15 +124,15 @@ pub fn calibrate_groups(
         .collect()
 }
 
-/// Runs the quantizer over every value, calling `visit(index, r, code, r̂, clipped)` for each finite
-/// value. This is the one loop shared by [`analyze`] and [`quantize`].
+/// Runs the quantizer over every value, calling `visit(index, group, r, code, r̂, clipped)` for each
+/// finite value. This is the one loop shared by [`analyze`] and [`quantize`].
 #[inline]
 fn for_each_quantized(
     values: &[f32],
     layout: &GroupLayout,
     groups: &[GroupParams],
     config: &QuantizerConfig,
-    mut visit: impl FnMut(usize, f32, i32, f32, bool),
+    mut visit: impl FnMut(usize, usize, f32, i32, f32, bool),
 ) {
     let rounding = config.rounding;
     for (g, range) in layout.chunks() {
@@ -147,7 +150,7 @@ fn for_each_quantized(
                 0.0
             };
             let (q, clipped) = p.code_from_real(r, inv, rounding, noise);
-            visit(i, r, q, p.real_from_code(q), clipped);
+            visit(i, g, r, q, p.real_from_code(q), clipped);
         }
     }
 }
@@ -166,33 +169,79 @@ pub fn analyze(
     let display_group = options.display_group.min(groups.len() - 1);
     let shown = groups[display_group].params;
 
-    // Histogram range: the data and the display group's representable range.
+    // Histogram range: the data, the display group's clipping range and its representable range
+    // (each limited to one data span on either side). The representable range moves with the bit
+    // width, so the part beyond the data is snapped outward to 1/32 of the span: a change of bit
+    // width then usually keeps the range, and the input histogram comes from the dataset's cache.
+    let (clip_lo, clip_hi) = groups[display_group].clip;
     let (rep_lo, rep_hi) = shown.representable_range();
-    let (mut input_hist, binner) = Histogram::empty(
-        summary
-            .min
-            .min(rep_lo.max(summary.min - (summary.max - summary.min))),
-        summary
-            .max
-            .max(rep_hi.min(summary.max + (summary.max - summary.min))),
-        options.bins,
-    );
-    let mut output_hist = input_hist.clone();
+    let span = summary.max - summary.min;
+    let grid = (span / 32.0).max(f32::MIN_POSITIVE);
+    let want_lo = clip_lo.min(rep_lo).max(summary.min - span);
+    let want_hi = clip_hi.max(rep_hi).min(summary.max + span);
+    let lo = if want_lo < summary.min {
+        summary.min - ((summary.min - want_lo) / grid).ceil() * grid
+    } else {
+        summary.min
+    };
+    let hi = if want_hi > summary.max {
+        summary.max + ((want_hi - summary.max) / grid).ceil() * grid
+    } else {
+        summary.max
+    };
+    let input_hist = dataset.histogram(lo, hi, options.bins);
+    let (mut output_hist, binner) = Histogram::empty(lo, hi, options.bins);
+
+    // Codes are counted per group when that table is small, and the reconstructions are binned
+    // from the counts afterwards (one bin lookup per used code instead of per value).
     let (qmin, qmax) = config.code_range();
-    let mut code_counts = vec![0u64; (qmax - qmin + 1) as usize];
+    let n_levels = (qmax - qmin + 1) as usize;
+    let per_group = groups.len().saturating_mul(n_levels) <= MAX_CODE_TABLE;
+    let mut counts = vec![
+        0u32;
+        if per_group {
+            groups.len() * n_levels
+        } else {
+            n_levels
+        }
+    ];
     let mut acc = ErrorAccumulator::default();
-    for_each_quantized(
-        values,
-        &layout,
-        &groups,
-        config,
-        |_, r, q, r_hat, clipped| {
-            acc.add(r, r_hat, clipped);
-            code_counts[(q - qmin) as usize] += 1;
-            input_hist.counts[binner.bin(r)] += 1;
-            output_hist.counts[binner.bin(r_hat)] += 1;
-        },
-    );
+    if per_group {
+        for_each_quantized(
+            values,
+            &layout,
+            &groups,
+            config,
+            |_, g, r, q, r_hat, clipped| {
+                acc.add(r, r_hat, clipped);
+                counts[g * n_levels + (q - qmin) as usize] += 1;
+            },
+        );
+    } else {
+        for_each_quantized(
+            values,
+            &layout,
+            &groups,
+            config,
+            |_, _, r, q, r_hat, clipped| {
+                acc.add(r, r_hat, clipped);
+                counts[(q - qmin) as usize] += 1;
+                output_hist.counts[binner.bin(r_hat)] += 1;
+            },
+        );
+    }
+    let mut code_counts = vec![0u64; n_levels];
+    for (k, &c) in counts.iter().enumerate() {
+        code_counts[k % n_levels] += u64::from(c);
+    }
+    if per_group {
+        for (g, table) in counts.chunks(n_levels).enumerate() {
+            let p = groups[g].params;
+            for (k, &c) in table.iter().enumerate().filter(|(_, &c)| c > 0) {
+                output_hist.counts[binner.bin(p.real_from_code(qmin + k as i32))] += u64::from(c);
+            }
+        }
+    }
 
     let e = acc.finish();
     let (levels_used, code_entropy_bits) = code_usage(&code_counts);
@@ -252,7 +301,7 @@ pub fn quantize(dataset: &Dataset, config: &QuantizerConfig) -> Result<Quantized
     for (g, range) in layout.chunks() {
         codes[range].fill(groups[g].params.zero_point);
     }
-    for_each_quantized(values, &layout, &groups, config, |i, _, q, r_hat, _| {
+    for_each_quantized(values, &layout, &groups, config, |i, _, _, q, r_hat, _| {
         codes[i] = q;
         dequantized[i] = r_hat;
     });

@@ -1,7 +1,11 @@
 //! A tensor read once into a flat `f32` buffer with its C-order shape, plus the summary every view
 //! needs (finite range, NaN/Inf counts), computed once when the dataset is built.
 
+use std::sync::{Arc, Mutex};
+
 use serde::{Deserialize, Serialize};
+
+use crate::histogram::Histogram;
 
 /// Counts and range of a buffer; non-finite values are counted, not included in the range.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -74,12 +78,22 @@ pub enum DatasetError {
 }
 
 /// A named tensor: flat C-order values, its shape and its summary.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// It also remembers the last histogram of its values, so that a knob change that keeps the plotted
+/// range (most do) re-bins nothing; see [`Dataset::histogram`].
+#[derive(Clone, Debug)]
 pub struct Dataset {
     name: String,
     shape: Vec<usize>,
     values: Vec<f32>,
     summary: Summary,
+    histogram_cache: Arc<Mutex<Option<Histogram>>>,
+}
+
+impl PartialEq for Dataset {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.shape == other.shape && self.values == other.values
+    }
 }
 
 impl Dataset {
@@ -112,6 +126,7 @@ impl Dataset {
             shape,
             values,
             summary,
+            histogram_cache: Arc::default(),
         })
     }
 
@@ -136,6 +151,28 @@ impl Dataset {
     pub fn len(&self) -> usize {
         self.values.len()
     }
+    /// The histogram of the finite values in `bins` bins over [lo, hi] (values outside go to the end
+    /// bins). The last one asked for is kept and returned again without a pass over the data.
+    pub fn histogram(&self, lo: f32, hi: f32, bins: usize) -> Histogram {
+        let (empty, binner) = Histogram::empty(lo, hi, bins);
+        let cached = self.histogram_cache.lock().ok().and_then(|c| c.clone());
+        if let Some(h) = cached.filter(|h| {
+            h.lo == empty.lo && h.hi == empty.hi && h.counts.len() == empty.counts.len()
+        }) {
+            return h;
+        }
+        let mut h = empty;
+        for &v in &self.values {
+            if v.is_finite() {
+                h.counts[binner.bin(v)] += 1;
+            }
+        }
+        if let Ok(mut c) = self.histogram_cache.lock() {
+            *c = Some(h.clone());
+        }
+        h
+    }
+
     /// Always false: an empty dataset cannot be built.
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
@@ -179,5 +216,17 @@ mod tests {
         );
         let d = Dataset::new("x", vec![2, 2], vec![1.0, 2.0, 3.0, 4.0]);
         assert_eq!(d.map(|d| d.summary().max), Ok(4.0));
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn histogram_is_cached_per_range() {
+        let d = Dataset::from_vec("x", vec![0.0, 1.0, 2.0, 3.0, f32::NAN])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let h = d.histogram(0.0, 4.0, 4);
+        assert_eq!(h.counts, vec![1, 1, 1, 1]);
+        assert_eq!(d.histogram(0.0, 4.0, 4), h);
+        assert_eq!(d.histogram(0.0, 2.0, 2).counts, vec![1, 3]);
+        assert_eq!(d.histogram(0.0, 4.0, 2).counts, vec![2, 2]);
     }
 }
