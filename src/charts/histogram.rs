@@ -95,22 +95,21 @@ pub fn draw_histogram(
     let mut cc = ChartBuilder::on(&root)
         .margin(scale.px(8.0))
         .x_label_area_size(scale.px(34.0))
-        .y_label_area_size(scale.px(52.0))
+        .y_label_area_size(scale.px(62.0))
         .build_cartesian_2d(x0..x1, 0.0..chart.y_max * 1.05)
         .map_err(|e| e.to_string())?;
     let font = ("sans-serif", scale.px(12.0)).into_font();
+    let log_y = chart.log_y;
     cc.configure_mesh()
-        .disable_x_mesh()
-        .y_desc(if chart.log_y {
-            "log10(1 + count)"
-        } else {
-            "count"
-        })
+        .disable_mesh()
+        .y_desc(if log_y { "count (log scale)" } else { "count" })
         .x_desc("value")
         .label_style(font.clone())
         .axis_desc_style(font)
         .x_labels(7)
         .y_labels(5)
+        .y_label_formatter(&|v: &f64| compact_count(if log_y { 10f64.powf(*v) - 1.0 } else { *v }))
+        .x_label_formatter(&|v: &f32| crate::format::number(f64::from(*v), 3))
         .draw()
         .map_err(|e| e.to_string())?;
 
@@ -127,7 +126,7 @@ pub fn draw_histogram(
             .map(|&(a, b, h)| Rectangle::new([(a, 0.0), (b, h)], INPUT_COLOR.mix(0.55).filled())),
     )
     .map_err(|e| e.to_string())?;
-    let th_style = THRESHOLD_COLOR.mix(0.45).stroke_width(scale.px(1.0));
+    let th_style = THRESHOLD_COLOR.mix(0.7).stroke_width(scale.px(1.0));
     cc.draw_series(
         chart
             .thresholds

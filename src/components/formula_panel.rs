@@ -83,6 +83,15 @@ pub fn FormulaPanel() -> impl IntoView {
         let noise = 0.5; // the worked example shows the expected case for stochastic rounding
         let (q, clipped) = p.code_from_real(r, p.inv_scale(), cfg.rounding, noise);
         let r_hat = p.real_from_code(q);
+        // round(r / S) before the zero-point is added and the result clamped (display only).
+        let x = r * p.inv_scale();
+        let rounded = match cfg.rounding {
+            Rounding::NearestEven => x.round_ties_even(),
+            Rounding::NearestAway => x.round(),
+            Rounding::Floor => x.floor(),
+            Rounding::Stochastic => (x + noise).floor(),
+        };
+        let rounded = format::number(f64::from(rounded), 8);
         let rounding_name = match cfg.rounding {
             Rounding::NearestEven => "round half to even",
             Rounding::NearestAway => "round half away from zero",
@@ -100,12 +109,16 @@ pub fn FormulaPanel() -> impl IntoView {
             </ol>
             <p class="worked" data-testid="worked-example">
                 {format!(
-                    "r = {} → r / S = {} → {} → q = {}{} → r̂ = {} (error {}).",
+                    "r = {} → r / S = {} → {}: {} → + Z ({}) → q = {}{} → r̂ = S · ({} − {}) = {} (error {}).",
                     n(f64::from(r)),
                     n(f64::from(r * p.inv_scale())),
                     rounding_name,
+                    rounded,
+                    p.zero_point,
                     q,
-                    if clipped { " (clamped: r is outside the range)" } else { "" },
+                    if clipped { " (clamped to the code range: r lies outside it)" } else { "" },
+                    q,
+                    p.zero_point,
                     n(f64::from(r_hat)),
                     n(f64::from(r - r_hat)),
                 )}
