@@ -2,6 +2,7 @@
 //! reported and the previous setting stays.
 
 use leptos::prelude::*;
+use quantscope_core::calib::aciq::AciqFit;
 use quantscope_core::config::MAX_BITS;
 use quantscope_core::{Calibration, Granularity, Rounding, Scheme, Signedness};
 
@@ -278,6 +279,14 @@ fn CalibrationControls() -> impl IntoView {
         config.with(|c| match c.calibration {
             Calibration::MinMax => "minmax".to_string(),
             Calibration::Percentile { .. } => "percentile".to_string(),
+            Calibration::Mse => "mse".to_string(),
+            Calibration::Kl => "kl".to_string(),
+            Calibration::Aciq {
+                fit: AciqFit::Laplace,
+            } => "aciq".to_string(),
+            Calibration::Aciq {
+                fit: AciqFit::Gauss,
+            } => "aciq-gauss".to_string(),
             Calibration::Manual { .. } => "manual".to_string(),
         })
     });
@@ -293,6 +302,14 @@ fn CalibrationControls() -> impl IntoView {
         state.try_config(|c| {
             c.calibration = match v.as_str() {
                 "percentile" => Calibration::Percentile { p: 99.9 },
+                "mse" => Calibration::Mse,
+                "kl" => Calibration::Kl,
+                "aciq" => Calibration::Aciq {
+                    fit: AciqFit::Laplace,
+                },
+                "aciq-gauss" => Calibration::Aciq {
+                    fit: AciqFit::Gauss,
+                },
                 "manual" => Calibration::Manual {
                     lo,
                     hi: if hi > lo { hi } else { lo + 1.0 },
@@ -362,6 +379,10 @@ fn CalibrationControls() -> impl IntoView {
             options=options(&[
                 ("minmax", "min–max"),
                 ("percentile", "percentile"),
+                ("mse", "MSE-optimal"),
+                ("kl", "entropy / KL (TensorRT)"),
+                ("aciq", "ACIQ, Laplace fit"),
+                ("aciq-gauss", "ACIQ, Gaussian fit"),
                 ("manual", "manual"),
             ])
             value=value

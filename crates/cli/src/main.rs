@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use quantscope_core::calib::aciq::AciqFit;
 use quantscope_core::io::{self, npy, FileKind};
 use quantscope_core::{
     analyze, quantize, AnalysisOptions, Calibration, Dataset, Granularity, QuantizerConfig,
@@ -48,7 +49,16 @@ enum GranularityArg {
 enum CalibrationArg {
     Minmax,
     Percentile,
+    Mse,
+    Kl,
+    Aciq,
     Manual,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum AciqFitArg {
+    Laplace,
+    Gauss,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -93,6 +103,9 @@ struct QuantizerFlags {
     group_size: Option<usize>,
     #[arg(long, value_enum, default_value = "minmax")]
     calibration: CalibrationArg,
+    /// Distribution fitted by --calibration aciq.
+    #[arg(long, value_enum, default_value = "laplace")]
+    aciq_fit: AciqFitArg,
     /// Percentile for --calibration percentile, in (0, 100].
     #[arg(long, default_value_t = 99.9)]
     percentile: f64,
@@ -160,6 +173,14 @@ impl QuantizerFlags {
         let calibration = match self.calibration {
             CalibrationArg::Minmax => Calibration::MinMax,
             CalibrationArg::Percentile => Calibration::Percentile { p: self.percentile },
+            CalibrationArg::Mse => Calibration::Mse,
+            CalibrationArg::Kl => Calibration::Kl,
+            CalibrationArg::Aciq => Calibration::Aciq {
+                fit: match self.aciq_fit {
+                    AciqFitArg::Laplace => AciqFit::Laplace,
+                    AciqFitArg::Gauss => AciqFit::Gauss,
+                },
+            },
             CalibrationArg::Manual => {
                 let (lo, hi) = self
                     .clip

@@ -182,3 +182,41 @@ fn bad_input_is_one_line_on_stderr_and_a_non_zero_exit() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn every_calibration_method_runs_and_mse_beats_minmax_on_heavy_tails() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let values = quantscope_core::synth::generate(
+        quantscope_core::synth::Distribution::StudentT { nu: 2.5 },
+        50_000,
+        4,
+    )
+    .unwrap_or_default();
+    let input = write(&dir, "t.npy", &npy::write_f32(&[values.len()], &values));
+    let mse_of = |extra: &[&str]| -> (f64, Value) {
+        let v = json_of(
+            quantscope()
+                .args(["quantize", "--json", "--bits", "4", "--symmetric"])
+                .args(extra)
+                .arg(&input),
+        );
+        (v["mse"].as_f64().unwrap_or(f64::NAN), v)
+    };
+    let (minmax, _) = mse_of(&["--calibration", "minmax"]);
+    let (mse, v) = mse_of(&["--calibration", "mse"]);
+    assert!(mse < minmax / 2.0, "mse {mse} vs minmax {minmax}");
+    assert!(v["clipped_fraction"].as_f64().unwrap_or(0.0) > 0.0);
+    for extra in [
+        &["--calibration", "kl"][..],
+        &["--calibration", "aciq"],
+        &["--calibration", "aciq", "--aciq-fit", "gauss"],
+        &["--calibration", "percentile", "--percentile", "99.9"],
+    ] {
+        let (m, v) = mse_of(extra);
+        assert!(m.is_finite() && m > 0.0, "{extra:?}: {v}");
+        assert!(
+            m >= mse * 0.999,
+            "{extra:?}: no method beats the MSE-optimal clip by much ({m} < {mse})"
+        );
+    }
+}

@@ -85,7 +85,7 @@ pub fn calibrate_groups(
     config: &QuantizerConfig,
 ) -> Vec<GroupParams> {
     let ranges: Vec<Option<(f32, f32)>> = if layout.n_groups == 1 {
-        vec![clip_range(values, config.calibration, config.scheme)]
+        vec![clip_range(values, config)]
     } else {
         match config.calibration {
             // Min-max needs no gathering: one pass over the chunks.
@@ -101,8 +101,8 @@ pub fn calibrate_groups(
                 }
                 ranges
             }
-            calibration => (0..layout.n_groups)
-                .map(|g| clip_range(&layout.gather(values, g), calibration, config.scheme))
+            _ => (0..layout.n_groups)
+                .map(|g| clip_range(&layout.gather(values, g), config))
                 .collect(),
         }
     };

@@ -49,6 +49,12 @@ pub enum Calibration {
     /// Percentile clipping; `p` in (0, 100]. Symmetric: β = P_p(|x|), α = −β.
     /// Asymmetric: α = P_(100−p)(x), β = P_p(x).
     Percentile { p: f64 },
+    /// The clip that minimises the quantization MSE of this data.
+    Mse,
+    /// Entropy calibration (TensorRT): the threshold of least KL divergence.
+    Kl,
+    /// Analytical clipping for a Laplace or Gaussian fit (Banner et al. 2019).
+    Aciq { fit: crate::calib::aciq::AciqFit },
     /// A clipping range given by the user.
     Manual { lo: f32, hi: f32 },
 }
