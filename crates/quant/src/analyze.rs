@@ -17,7 +17,7 @@ use crate::config::{ConfigError, QuantizerConfig, Rounding, Scheme};
 use crate::dataset::{Dataset, Summary};
 use crate::granularity::{GroupLayout, LayoutError};
 use crate::histogram::Histogram;
-use crate::metrics::{bits_per_value, code_usage, ErrorAccumulator, Metrics};
+use crate::metrics::{bits_per_value, code_usage, ErrorAccumulator, Metrics, LANES};
 
 /// Storage of one scale: f32.
 pub const SCALE_BITS: u32 = 32;
@@ -155,6 +155,61 @@ fn for_each_quantized(
     }
 }
 
+/// The fused pass over one chunk with deterministic rounding, LANES values at a time: the codes
+/// and errors of a block are computed without branches (non-finite values are masked), so the
+/// compiler vectorises them; only the code counting is scalar. The same arithmetic as
+/// [`AffineParams::code_from_real`], element by element. The last partial block is padded with NaN
+/// (masked out).
+#[inline]
+fn fused_chunk(
+    values: &[f32],
+    p: AffineParams,
+    round: impl Fn(f32) -> f32 + Copy,
+    acc: &mut ErrorAccumulator,
+    counts: &mut [u32],
+) {
+    let inv = p.inv_scale();
+    let (lo, hi) = (
+        (p.qmin - p.zero_point) as f32 - 1.0,
+        (p.qmax - p.zero_point) as f32 + 1.0,
+    );
+    let (zf, qminf, qmaxf) = (p.zero_point as f32, p.qmin as f32, p.qmax as f32);
+    let mut block_of = |block: &[f32; LANES]| {
+        let mut r = [0f32; LANES];
+        let mut r_hat = [0f32; LANES];
+        let mut finite = [false; LANES];
+        let mut clipped = [false; LANES];
+        let mut codes = [0i32; LANES];
+        for k in 0..LANES {
+            finite[k] = block[k].is_finite();
+            r[k] = if finite[k] { block[k] } else { 0.0 };
+            let q = round((r[k] * inv).clamp(lo, hi)) + zf;
+            let qc = q.clamp(qminf, qmaxf);
+            clipped[k] = qc != q;
+            codes[k] = qc as i32;
+            r_hat[k] = (codes[k] - p.zero_point) as f32 * p.scale;
+        }
+        acc.add_block(&r, &r_hat, &finite, &clipped);
+        for k in 0..LANES {
+            if finite[k] {
+                counts[(codes[k] - p.qmin) as usize] += 1;
+            }
+        }
+    };
+    let mut blocks = values.chunks_exact(LANES);
+    for block in blocks.by_ref() {
+        let mut b = [0f32; LANES];
+        b.copy_from_slice(block);
+        block_of(&b);
+    }
+    let rest = blocks.remainder();
+    if !rest.is_empty() {
+        let mut b = [f32::NAN; LANES];
+        b[..rest.len()].copy_from_slice(rest);
+        block_of(&b);
+    }
+}
+
 /// Quantizes, measures and bins `dataset` with `config` (see the module docs).
 pub fn analyze(
     dataset: &Dataset,
@@ -206,7 +261,20 @@ pub fn analyze(
         }
     ];
     let mut acc = ErrorAccumulator::default();
-    if per_group {
+    if per_group && config.rounding != Rounding::Stochastic {
+        for (g, range) in layout.chunks() {
+            let table = &mut counts[g * n_levels..(g + 1) * n_levels];
+            let (chunk, p) = (&values[range], groups[g].params);
+            // One monomorphised kernel per rounding mode, so the rounding is inlined and vectorised.
+            match config.rounding {
+                Rounding::NearestAway => {
+                    fused_chunk(chunk, p, crate::affine::round_half_away, &mut acc, table)
+                }
+                Rounding::Floor => fused_chunk(chunk, p, crate::affine::floor, &mut acc, table),
+                _ => fused_chunk(chunk, p, crate::affine::round_half_even, &mut acc, table),
+            }
+        }
+    } else if per_group {
         for_each_quantized(
             values,
             &layout,
