@@ -14,7 +14,7 @@ done
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
-export PATH="$HOME/.cargo/bin:$root/node_modules/.bin:$PATH"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$root/node_modules/.bin:$PATH"
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
