@@ -109,7 +109,7 @@ pub fn Controls() -> impl IntoView {
                 <SelectField
                     label="Scheme"
                     testid="scheme"
-                    options=options(&[("asymmetric", "asymmetric (affine)"), ("symmetric", "symmetric")])
+                    options=options(&[("asymmetric", "asymmetric"), ("symmetric", "symmetric")])
                     value=scheme_value
                     on_select=on_scheme
                 />
@@ -194,7 +194,7 @@ fn GranularityControls() -> impl IntoView {
     let group_value = Signal::derive(move || {
         config.with(|c| match c.granularity {
             Granularity::Group { size } => size.to_string(),
-            _ => String::new(),
+            _ => default_group_size(&shape()).to_string(),
         })
     });
     let on_group = Callback::new(
@@ -237,19 +237,19 @@ fn GranularityControls() -> impl IntoView {
             on_select=on_select
             help="How many values share one scale and zero-point."
         />
-        <Show when=move || matches!(config.with(|c| c.granularity), Granularity::Channel { .. })>
+        <div class="row">
             <SelectField label="Channel axis" testid="axis" options=axis_options value=axis_value on_select=on_axis />
-        </Show>
-        <Show when=move || matches!(config.with(|c| c.granularity), Granularity::Group { .. })>
             <NumberField
-                label="Group size G (along the last axis)"
+                label="Group size G"
                 testid="group-size"
                 value=group_value
                 on_edit=on_group
                 min="1"
                 step="1"
+                commit_unchanged=true
             />
-        </Show>
+        </div>
+        <p class="help">"Choosing an axis switches to per-channel; entering a group size (it must divide the last axis) switches to per-group."</p>
         <Show when=move || { n_groups() > 1 }>
             <NumberField
                 label="Show channel / group #"
@@ -268,6 +268,15 @@ fn GranularityControls() -> impl IntoView {
             </p>
         </Show>
     }
+}
+
+/// The largest common group size (128 … 1) that divides the last axis.
+fn default_group_size(shape: &[usize]) -> usize {
+    let last = shape.last().copied().unwrap_or(1);
+    [128, 64, 32, 16, 8, 4, 2, 1]
+        .into_iter()
+        .find(|g| last % g == 0)
+        .unwrap_or(1)
 }
 
 /// Calibration method and the clipping range.

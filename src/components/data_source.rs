@@ -87,8 +87,8 @@ pub fn DataSource() -> impl IntoView {
             />
             <DistParams state=state />
             <div class="row">
-                <NumberField label="Values (N)" testid="synth-n" value=n_value on_edit=on_n min=MIN_N.to_string() max=MAX_N.to_string() step="1000" />
-                <NumberField label="Seed" testid="synth-seed" value=seed_value on_edit=on_seed min="0" step="1" />
+                <NumberField label="Values (N)" testid="synth-n" value=n_value on_edit=on_n min=MIN_N.to_string() max=MAX_N.to_string() step="1000" commit_unchanged=true />
+                <NumberField label="Seed" testid="synth-seed" value=seed_value on_edit=on_seed min="0" step="1" commit_unchanged=true />
             </div>
             <SampleSelect state=state />
             <FilePicker state=state />

@@ -22,6 +22,10 @@ pub fn NumberField(
     #[prop(optional, into)] max: Option<String>,
     #[prop(optional, into)] step: Option<String>,
     #[prop(optional, into)] help: Option<String>,
+    /// Also report a commit whose text equals the stored value (for fields whose commit has a
+    /// meaning of its own, such as "make synthetic data the source").
+    #[prop(optional)]
+    commit_unchanged: bool,
 ) -> impl IntoView {
     let id = format!("field-{testid}");
     view! {
@@ -45,7 +49,7 @@ pub fn NumberField(
                     // A field can fire `change` on blur after its shown value was updated by the app;
                     // only a value that differs from what is stored is an edit.
                     let text = event_target_value(&ev);
-                    if text != value.get_untracked() {
+                    if commit_unchanged || text != value.get_untracked() {
                         on_edit.run((text, Edit::Commit));
                     }
                     // Show what was stored: the new value, or the old one if the edit was refused.

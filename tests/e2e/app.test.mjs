@@ -177,6 +177,29 @@ describe("Quantscope in the browser", () => {
     await app.page.close();
   });
 
+  test("synthetic data: the page's metrics equal the core's on the same values", async () => {
+    const app = await freshPage();
+    await app.select("dist-select", "laplace");
+    await app.set("synth-n", 20000);
+    await app.set("synth-seed", 5);
+    await app.set("bits", 5);
+    await app.select("calibration", "percentile");
+    await app.set("percentile", 99.5);
+    await app.until(async () => (await app.text("data-name")).includes("N = 20000, seed 5"), "synthetic settings");
+    const file = join(work, "laplace.npy");
+    execFileSync(CLI, ["synth", "laplace", "--n", "20000", "--seed", "5", "--out", file]);
+    const flags = ["--bits", "5", "--calibration", "percentile", "--percentile", "99.5"];
+    await app.until(async () => Math.abs((await app.number("metric-mse")) - cli(file, flags).mse) <= cli(file, flags).mse * 2e-5, "settings applied");
+    assertSameMetrics(await app.metrics(), cli(file, flags), "synthetic laplace, 5 bits, p99.5");
+    for (const method of ["mse", "kl", "aciq"]) {
+      await app.select("calibration", method);
+      const core = cli(file, [...flags.slice(0, 2), "--calibration", method]);
+      await app.until(async () => Math.abs((await app.number("metric-mse")) - core.mse) <= core.mse * 2e-5, `${method} applied`);
+      assertSameMetrics(await app.metrics(), core, `synthetic laplace, 5 bits, ${method}`);
+    }
+    await app.page.close();
+  });
+
   test("dragging a clipping edge on the histogram sets a manual range", async () => {
     const app = await freshPage();
     const hi0 = await app.number("clip-hi");
@@ -322,6 +345,27 @@ describe("Quantscope in the browser", () => {
     await app.until(async () => (await app.text("data-shape")) === "4", "constant data");
     assert.ok((await app.number("metric-max-abs")) < 0.01);
     assert.equal(await app.number("metric-levels"), 1);
+    assert.deepEqual(app.errors, []);
+    await app.page.close();
+  });
+
+  test("axis and group size switch granularity; synthetic settings take the source back from a file", async () => {
+    const app = await freshPage();
+    await app.upload("w.npy", npyF32([8, 32], values(256, 11)));
+    await app.until(async () => (await app.text("data-shape")) === "8 × 32", "file loaded");
+    await app.set("group-size", 16);
+    await app.until(async () => (await app.id("granularity").inputValue()) === "group", "per-group via size");
+    // 16 groups of 16: 8 + 16·40/256 = 10.5 bits per value (f32 scale + 8-bit zero-point each)
+    await app.until(async () => (await app.number("metric-bpv")) === 10.5, "per-group bits per value");
+    await app.select("axis", "1");
+    await app.until(async () => (await app.id("granularity").inputValue()) === "channel", "per-channel via axis");
+    // 32 channels: 8 + 32·40/256 = 13
+    await app.until(async () => (await app.number("metric-bpv")) === 13, "per-channel bits per value");
+    const seed = await app.text("synth-seed");
+    await app.set("synth-seed", seed);
+    await app.until(async () => (await app.text("data-name")).startsWith("synthetic"), "synthetic again");
+    assert.equal(await app.id("granularity").inputValue(), "tensor", "1-D synthetic data falls back to per-tensor");
+    assert.match(await app.text("notice"), /per-tensor/);
     assert.deepEqual(app.errors, []);
     await app.page.close();
   });

@@ -31,6 +31,27 @@ struct Cli {
 enum Command {
     /// Quantize one tensor and report the error.
     Quantize(QuantizeArgs),
+    /// Write one of the app's synthetic distributions as an f32 .npy (same seed, same values).
+    Synth(SynthArgs),
+}
+
+#[derive(Args)]
+struct SynthArgs {
+    /// normal, laplace, uniform, student-t, log-normal, bimodal, half-normal or outliers.
+    dist: String,
+    /// Number of values.
+    #[arg(long, default_value_t = 100_000)]
+    n: usize,
+    /// Seed of the generator.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Distribution parameters as NAME=VALUE: nu (student-t), sigma (log-normal), separation
+    /// (bimodal), count and magnitude (outliers).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
+    /// Output .npy file.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -344,10 +365,51 @@ fn run_quantize(args: &QuantizeArgs) -> Result<()> {
     Ok(())
 }
 
+fn run_synth(args: &SynthArgs) -> Result<()> {
+    use quantscope_core::synth::{generate, Distribution};
+    let mut dist = Distribution::from_name(&args.dist).with_context(|| {
+        format!(
+            "unknown distribution '{}' (one of: {})",
+            args.dist,
+            Distribution::NAMES.join(", ")
+        )
+    })?;
+    for p in &args.params {
+        let (name, value) = p
+            .split_once('=')
+            .with_context(|| format!("--param {p}: expected NAME=VALUE"))?;
+        let v: f64 = value
+            .trim()
+            .parse()
+            .with_context(|| format!("--param {p}: '{value}' is not a number"))?;
+        dist = match (dist, name.trim()) {
+            (Distribution::StudentT { .. }, "nu") => Distribution::StudentT { nu: v },
+            (Distribution::LogNormal { .. }, "sigma") => Distribution::LogNormal { sigma: v },
+            (Distribution::Bimodal { .. }, "separation") => Distribution::Bimodal { separation: v },
+            (Distribution::Outliers { magnitude, .. }, "count") if v >= 0.0 && v.fract() == 0.0 => {
+                Distribution::Outliers {
+                    count: v as usize,
+                    magnitude,
+                }
+            }
+            (Distribution::Outliers { count, .. }, "magnitude") => Distribution::Outliers {
+                count,
+                magnitude: v,
+            },
+            (d, other) => bail!("--param {other} does not apply to {}", d.name()),
+        };
+    }
+    let values = generate(dist, args.n, args.seed)?;
+    std::fs::write(&args.out, npy::write_f32(&[values.len()], &values))
+        .with_context(|| format!("{}: cannot write", args.out.display()))?;
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Quantize(args) => run_quantize(args),
+        Command::Synth(args) => run_synth(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

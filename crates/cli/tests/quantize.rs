@@ -220,3 +220,49 @@ fn every_calibration_method_runs_and_mse_beats_minmax_on_heavy_tails() {
         );
     }
 }
+
+#[test]
+fn synth_writes_the_apps_distributions() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("t.npy");
+    let status = quantscope()
+        .args([
+            "synth",
+            "student-t",
+            "--n",
+            "5000",
+            "--seed",
+            "7",
+            "--param",
+            "nu=2.5",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .map(|o| o.status)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success());
+    let (shape, values) =
+        npy::read_f32(&std::fs::read(&out).unwrap_or_default()).unwrap_or_default();
+    assert_eq!(shape, vec![5000]);
+    let same = quantscope_core::synth::generate(
+        quantscope_core::synth::Distribution::StudentT { nu: 2.5 },
+        5000,
+        7,
+    )
+    .unwrap_or_default();
+    assert_eq!(values, same, "the CLI writes exactly the page's values");
+    let bad = quantscope()
+        .args(["synth", "normal", "--param", "nu=3", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("does not apply"));
+    let bad = quantscope()
+        .args(["synth", "cauchy", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown distribution"));
+}
