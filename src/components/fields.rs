@@ -28,6 +28,10 @@ pub fn NumberField(
     commit_unchanged: bool,
 ) -> impl IntoView {
     let id = format!("field-{testid}");
+    // The text of the last `change` handled since the field got focus: browsers fire `change` again
+    // on blur when a scripted change preceded it, and by then the field may no longer apply (its
+    // panel switched away) — a repeat is not a new edit.
+    let last_commit = StoredValue::new(None::<String>);
     view! {
         <div class="field">
             <label for=id.clone()>{label}</label>
@@ -45,10 +49,15 @@ pub fn NumberField(
                         on_edit.run((text, Edit::Live));
                     }
                 }
+                on:focus=move |_| last_commit.set_value(None)
                 on:change=move |ev| {
+                    let text = event_target_value(&ev);
+                    if last_commit.get_value().as_deref() == Some(text.as_str()) {
+                        return;
+                    }
+                    last_commit.set_value(Some(text.clone()));
                     // A field can fire `change` on blur after its shown value was updated by the app;
                     // only a value that differs from what is stored is an edit.
-                    let text = event_target_value(&ev);
                     if commit_unchanged || text != value.get_untracked() {
                         on_edit.run((text, Edit::Commit));
                     }
