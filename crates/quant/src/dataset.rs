@@ -154,19 +154,15 @@ impl Dataset {
     /// The histogram of the finite values in `bins` bins over [lo, hi] (values outside go to the end
     /// bins). The last one asked for is kept and returned again without a pass over the data.
     pub fn histogram(&self, lo: f32, hi: f32, bins: usize) -> Histogram {
-        let (empty, binner) = Histogram::empty(lo, hi, bins);
+        // The range as the histogram normalises it (an empty range is widened).
+        let (empty, _) = Histogram::empty(lo, hi, bins);
         let cached = self.histogram_cache.lock().ok().and_then(|c| c.clone());
         if let Some(h) = cached.filter(|h| {
             h.lo == empty.lo && h.hi == empty.hi && h.counts.len() == empty.counts.len()
         }) {
             return h;
         }
-        let mut h = empty;
-        for &v in &self.values {
-            if v.is_finite() {
-                h.counts[binner.bin(v)] += 1;
-            }
-        }
+        let h = Histogram::of(&self.values, lo, hi, bins, false);
         if let Ok(mut c) = self.histogram_cache.lock() {
             *c = Some(h.clone());
         }

@@ -48,7 +48,43 @@ impl Binner {
     }
 }
 
+/// Interleaved partial histograms in [`Histogram::of`]: consecutive values go to different copies,
+/// so a run of values in the same bin does not serialise on one counter.
+const SUB: usize = 4;
+
 impl Histogram {
+    /// The histogram of the finite values of `values` (or of their absolute values with `abs`) in
+    /// `bins` bins over [lo, hi]; values outside go to the end bins.
+    pub fn of(values: &[f32], lo: f32, hi: f32, bins: usize, abs: bool) -> Self {
+        let (mut h, binner) = Self::empty(lo, hi, bins);
+        let n_bins = h.counts.len();
+        // u32 partial counts: at most 2^32 − 1 values per copy and bin, far above any tensor here;
+        // they are flushed into u64 every 2^31 values anyway.
+        let mut sub = vec![0u32; SUB * n_bins];
+        for part in values.chunks(1 << 31) {
+            let mut blocks = part.chunks_exact(SUB);
+            for block in blocks.by_ref() {
+                for (k, &v) in block.iter().enumerate() {
+                    let v = if abs { v.abs() } else { v };
+                    if v.is_finite() {
+                        sub[k * n_bins + binner.bin(v)] += 1;
+                    }
+                }
+            }
+            for &v in blocks.remainder() {
+                let v = if abs { v.abs() } else { v };
+                if v.is_finite() {
+                    sub[binner.bin(v)] += 1;
+                }
+            }
+            for (k, c) in sub.iter_mut().enumerate() {
+                h.counts[k % n_bins] += u64::from(*c);
+                *c = 0;
+            }
+        }
+        h
+    }
+
     /// An empty histogram and its binner.
     pub fn empty(lo: f32, hi: f32, bins: usize) -> (Self, Binner) {
         let (binner, lo, hi) = Binner::new(lo, hi, bins);
@@ -92,6 +128,16 @@ mod tests {
         assert_eq!(h.counts, vec![3, 1, 0, 3]);
         assert_eq!(h.bin_center(1), 1.5);
         assert_eq!(h.total(), 7);
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn histogram_of_values_and_magnitudes() {
+        let v = [0.5, -1.5, 3.9, f32::NAN, 2.0, -0.1, f32::INFINITY, 1.0, 1.2];
+        let h = Histogram::of(&v, 0.0, 4.0, 4, false);
+        assert_eq!(h.counts, vec![3, 2, 1, 1]); // -1.5 and -0.1 clamp into bin 0
+        let a = Histogram::of(&v, 0.0, 4.0, 4, true);
+        assert_eq!(a.counts, vec![2, 3, 1, 1]);
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]

@@ -18,39 +18,32 @@ use crate::config::{QuantizerConfig, Scheme, Signedness};
 /// Histogram bins of |x|.
 pub const KL_BINS: usize = 2048;
 
-/// KL(P ‖ Q) for the candidate that keeps the first `i` bins of `hist`.
+/// KL(P ‖ Q) for the candidate that keeps the first `i` bins of `hist` (no allocation: P and Q
+/// are formed bin by bin). Σ P is the total count; Σ Q is the count of the kept bins.
 fn divergence(hist: &[f64], i: usize, n_quant: usize) -> f64 {
+    let kept: f64 = hist[..i].iter().sum();
     let tail: f64 = hist[i..].iter().sum();
-    let mut p: Vec<f64> = hist[..i].to_vec();
-    p[i - 1] += tail;
+    let (sp, sq) = (kept + tail, kept);
+    if sp == 0.0 || sq == 0.0 {
+        return f64::INFINITY;
+    }
     let merged = i / n_quant;
-    let mut q = vec![0f64; i];
+    let mut kl = 0.0;
     for j in 0..n_quant {
         let start = j * merged;
         let stop = if j == n_quant - 1 { i } else { start + merged };
         let src = &hist[start..stop];
         let sum: f64 = src.iter().sum();
         let nonzero = src.iter().filter(|&&c| c > 0.0).count();
-        if nonzero > 0 {
-            for (k, &c) in src.iter().enumerate() {
-                if c > 0.0 {
-                    q[start + k] = sum / nonzero as f64;
+        for (k, &c) in src.iter().enumerate() {
+            let p = if start + k == i - 1 { c + tail } else { c };
+            if p > 0.0 {
+                if c == 0.0 {
+                    return f64::INFINITY; // q = 0 where p > 0
                 }
+                let (pn, qn) = (p / sp, sum / nonzero as f64 / sq);
+                kl += pn * (pn / qn).ln();
             }
-        }
-    }
-    let (sp, sq): (f64, f64) = (p.iter().sum(), q.iter().sum());
-    if sp == 0.0 || sq == 0.0 {
-        return f64::INFINITY;
-    }
-    let mut kl = 0.0;
-    for (&pk, &qk) in p.iter().zip(&q) {
-        if pk > 0.0 {
-            if qk == 0.0 {
-                return f64::INFINITY;
-            }
-            let (pn, qn) = (pk / sp, qk / sq);
-            kl += pn * (pn / qn).ln();
         }
     }
     kl
@@ -63,11 +56,11 @@ pub fn kl_threshold(values: &[f32], bits: u8, signedness: Signedness) -> Option<
     if amax == 0.0 {
         return Some(0.0);
     }
-    let mut hist = vec![0f64; KL_BINS];
-    let scale = KL_BINS as f32 / amax;
-    for v in values.iter().filter(|v| v.is_finite()) {
-        hist[((v.abs() * scale) as usize).min(KL_BINS - 1)] += 1.0;
-    }
+    let hist: Vec<f64> = crate::histogram::Histogram::of(values, 0.0, amax, KL_BINS, true)
+        .counts
+        .iter()
+        .map(|&c| c as f64)
+        .collect();
     let levels_bits = match signedness {
         Signedness::Signed => u32::from(bits.max(1)) - 1,
         Signedness::Unsigned => u32::from(bits.max(1)),

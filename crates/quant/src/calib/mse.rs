@@ -39,10 +39,7 @@ impl Points {
             let ws = vec![1.0; xs.len()];
             return Self { xs, ws };
         }
-        let (mut h, binner) = crate::histogram::Histogram::empty(lo, hi, MSE_BINS);
-        for &v in values.iter().filter(|v| v.is_finite()) {
-            h.counts[binner.bin(v)] += 1;
-        }
+        let h = crate::histogram::Histogram::of(values, lo, hi, MSE_BINS, false);
         let (xs, ws) = h
             .counts
             .iter()
