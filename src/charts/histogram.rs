@@ -102,13 +102,17 @@ pub fn draw_histogram(
     let log_y = chart.log_y;
     cc.configure_mesh()
         .disable_mesh()
-        .y_desc(if log_y { "count (log scale)" } else { "count" })
+        .y_desc(if log_y {
+            "count + 1 (log scale)"
+        } else {
+            "count"
+        })
         .x_desc("value")
         .label_style(font.clone())
         .axis_desc_style(font)
         .x_labels(7)
         .y_labels(5)
-        .y_label_formatter(&|v: &f64| compact_count(if log_y { 10f64.powf(*v) - 1.0 } else { *v }))
+        .y_label_formatter(&|v: &f64| compact_count(if log_y { 10f64.powf(*v) } else { *v }))
         .x_label_formatter(&|v: &f32| crate::format::number(f64::from(*v), 3))
         .draw()
         .map_err(|e| e.to_string())?;
@@ -139,7 +143,7 @@ pub fn draw_histogram(
         let half = ((b - a) / 2.0).max((x1 - x0) / 800.0);
         Rectangle::new(
             [(mid - half, 0.0), (mid + half, h)],
-            OUTPUT_COLOR.mix(0.85).filled(),
+            OUTPUT_COLOR.mix(0.6).filled(),
         )
     }))
     .map_err(|e| e.to_string())?;

@@ -176,7 +176,7 @@ fn GranularityControls() -> impl IntoView {
         shape()
             .iter()
             .enumerate()
-            .map(|(i, d)| (i.to_string(), format!("axis {i} ({d} channels)")))
+            .map(|(i, d)| (i.to_string(), format!("{i} ({d} channels)")))
             .collect::<Vec<_>>()
     });
     let axis_value = Signal::derive(move || {
