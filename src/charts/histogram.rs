@@ -1,10 +1,9 @@
 //! The histogram view: input distribution, clipping range, thresholds and reconstructions.
 
 use plotters::prelude::*;
-use plotters_canvas::CanvasBackend;
 use quantscope_core::Analysis;
 
-use super::{thin_thresholds, PixelMap, Scale};
+use super::{canvas_root, pixel_map, thin_thresholds, PixelMap, Scale};
 
 /// What the histogram chart draws.
 #[derive(Clone, Debug, PartialEq)]
@@ -88,9 +87,7 @@ pub fn draw_histogram(
     chart: &HistogramChart,
     scale: Scale,
 ) -> Result<PixelMap, String> {
-    let backend = CanvasBackend::with_canvas_object(canvas).ok_or("no 2-D canvas context")?;
-    let root = backend.into_drawing_area();
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let root = canvas_root(canvas)?;
     let (x0, x1) = chart.x_range;
     let mut cc = ChartBuilder::on(&root)
         .margin(scale.px(8.0))
@@ -159,10 +156,7 @@ pub fn draw_histogram(
     }
     root.present().map_err(|e| e.to_string())?;
     let (px, _) = cc.plotting_area().get_pixel_range();
-    Ok(PixelMap {
-        x_px: (f64::from(px.start) / scale.0, f64::from(px.end) / scale.0),
-        x_range: chart.x_range,
-    })
+    Ok(pixel_map(px, chart.x_range, scale))
 }
 
 /// 80000 → "80k", 1500000 → "1.5M", 12 → "12".

@@ -40,6 +40,29 @@ impl PixelMap {
     }
 }
 
+/// A white drawing area over the whole canvas.
+pub fn canvas_root(
+    canvas: web_sys::HtmlCanvasElement,
+) -> Result<
+    plotters::drawing::DrawingArea<plotters_canvas::CanvasBackend, plotters::coord::Shift>,
+    String,
+> {
+    use plotters::prelude::*;
+    let backend = plotters_canvas::CanvasBackend::with_canvas_object(canvas)
+        .ok_or("no 2-D canvas context")?;
+    let root = backend.into_drawing_area();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    Ok(root)
+}
+
+/// Where a chart's plotting area landed, in CSS pixels, for pointer mapping.
+pub fn pixel_map(px: std::ops::Range<i32>, x_range: (f32, f32), scale: Scale) -> PixelMap {
+    PixelMap {
+        x_px: (f64::from(px.start) / scale.0, f64::from(px.end) / scale.0),
+        x_range,
+    }
+}
+
 /// Smallest spacing, in CSS pixels, between two drawn threshold lines.
 pub const MIN_THRESHOLD_SPACING_PX: f64 = 4.0;
 

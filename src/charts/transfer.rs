@@ -1,11 +1,10 @@
 //! The transfer function r → Q(r) → r̂ as a staircase over the input range.
 
 use plotters::prelude::*;
-use plotters_canvas::CanvasBackend;
 use quantscope_core::Analysis;
 
 use super::histogram::{CLIP_COLOR, OUTPUT_COLOR};
-use super::{PixelMap, Scale};
+use super::{canvas_root, pixel_map, PixelMap, Scale};
 
 /// What the transfer chart draws.
 #[derive(Clone, Debug, PartialEq)]
@@ -67,9 +66,7 @@ pub fn draw_transfer(
     chart: &TransferChart,
     scale: Scale,
 ) -> Result<PixelMap, String> {
-    let backend = CanvasBackend::with_canvas_object(canvas).ok_or("no 2-D canvas context")?;
-    let root = backend.into_drawing_area();
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let root = canvas_root(canvas)?;
     let (x0, x1) = chart.x_range;
     let (y0, y1) = chart.y_range;
     let pad = (y1 - y0).max(f32::EPSILON) * 0.04;
@@ -110,10 +107,7 @@ pub fn draw_transfer(
     .map_err(|e| e.to_string())?;
     root.present().map_err(|e| e.to_string())?;
     let (px, _) = cc.plotting_area().get_pixel_range();
-    Ok(PixelMap {
-        x_px: (f64::from(px.start) / scale.0, f64::from(px.end) / scale.0),
-        x_range: chart.x_range,
-    })
+    Ok(pixel_map(px, chart.x_range, scale))
 }
 
 #[cfg(test)]
