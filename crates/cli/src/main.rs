@@ -33,6 +33,18 @@ enum Command {
     Quantize(QuantizeArgs),
     /// Write one of the app's synthetic distributions as an f32 .npy (same seed, same values).
     Synth(SynthArgs),
+    /// List the tensors of files with their statistics.
+    Info(InfoArgs),
+}
+
+#[derive(Args)]
+struct InfoArgs {
+    /// .npy, .safetensors, .csv or .txt files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -405,11 +417,110 @@ fn run_synth(args: &SynthArgs) -> Result<()> {
     Ok(())
 }
 
+/// One tensor's row of `quantscope info`.
+fn info_row(
+    file: &str,
+    kind: FileKind,
+    bytes: &[u8],
+    t: &io::TensorInfo,
+) -> Result<serde_json::Value> {
+    let n: usize = t.shape.iter().product();
+    let mut row = json!({"file": file, "name": t.name, "dtype": t.dtype, "shape": t.shape, "n": n});
+    if t.is_float {
+        let pick = (kind == FileKind::Safetensors).then_some(t.name.as_str());
+        let values = match io::load_tensor(kind, &t.name, bytes, pick) {
+            Ok(d) => d.values().to_vec(),
+            // A tensor with no finite value is still described.
+            Err(io::ReadError::Dataset(_)) => Vec::new(),
+            Err(e) => return Err(e).with_context(|| format!("{file} (tensor \"{}\")", t.name)),
+        };
+        let s = quantscope_core::Summary::of(&values);
+        let finite = s.finite > 0;
+        let abs_max = f64::from(s.min.abs().max(s.max.abs()));
+        row["min"] = if finite {
+            json!(s.min)
+        } else {
+            serde_json::Value::Null
+        };
+        row["max"] = if finite {
+            json!(s.max)
+        } else {
+            serde_json::Value::Null
+        };
+        row["mean"] = num(s.mean);
+        row["std"] = num(s.std);
+        row["nan_count"] = json!(s.nan_count);
+        row["inf_count"] = json!(s.inf_count);
+        row["outlier_ratio"] = if s.std > 0.0 {
+            num(abs_max / s.std)
+        } else {
+            serde_json::Value::Null
+        };
+    }
+    Ok(row)
+}
+
+fn run_info(args: &InfoArgs) -> Result<()> {
+    let mut rows = Vec::new();
+    for path in &args.files {
+        let name = path.display().to_string();
+        let kind = FileKind::from_file_name(&name).with_context(|| {
+            format!("{name}: unsupported file type (use .npy, .safetensors, .csv or .txt)")
+        })?;
+        let bytes = std::fs::read(path).with_context(|| format!("{name}: cannot read"))?;
+        let tensors = io::list_tensors(kind, &name, &bytes).with_context(|| name.clone())?;
+        for t in &tensors {
+            rows.push(info_row(&name, kind, &bytes, t)?);
+        }
+    }
+    if args.json {
+        println!("{}", json!({ "tensors": rows }));
+        return Ok(());
+    }
+    println!(
+        "{:<48} {:<6} {:<16} {:>10} {:>11} {:>11} {:>11} {:>11} {:>8} {:>9}",
+        "name", "dtype", "shape", "n", "min", "max", "mean", "std", "nan/inf", "max/std"
+    );
+    let cell = |v: &serde_json::Value| v.as_f64().map_or("-".to_string(), |x| format!("{x:.4e}"));
+    for r in &rows {
+        let shape = r["shape"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join("x")
+            })
+            .unwrap_or_default();
+        println!(
+            "{:<48} {:<6} {:<16} {:>10} {:>11} {:>11} {:>11} {:>11} {:>8} {:>9}",
+            r["name"].as_str().unwrap_or(""),
+            r["dtype"].as_str().unwrap_or(""),
+            shape,
+            r["n"],
+            cell(&r["min"]),
+            cell(&r["max"]),
+            cell(&r["mean"]),
+            cell(&r["std"]),
+            format!(
+                "{}/{}",
+                r["nan_count"].as_u64().unwrap_or(0),
+                r["inf_count"].as_u64().unwrap_or(0)
+            ),
+            r["outlier_ratio"]
+                .as_f64()
+                .map_or("-".to_string(), |x| format!("{x:.1}")),
+        );
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Quantize(args) => run_quantize(args),
         Command::Synth(args) => run_synth(args),
+        Command::Info(args) => run_info(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -266,3 +266,45 @@ fn synth_writes_the_apps_distributions() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown distribution"));
 }
+
+#[test]
+fn info_lists_every_tensor_with_statistics() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let st = quantscope_core::io::safetensors::write_f32(&[
+        ("w", &[2, 2], &[1.0, -3.0, 2.0, f32::NAN]),
+        ("b", &[3], &[0.5, 0.5, 0.5]),
+    ]);
+    let input = write(&dir, "m.safetensors", &st);
+    let v = json_of(quantscope().args(["info", "--json"]).arg(&input));
+    let t = v["tensors"].as_array().cloned().unwrap_or_default();
+    assert_eq!(t.len(), 2);
+    assert_eq!(t[0]["name"], "w");
+    assert_eq!(t[0]["shape"], serde_json::json!([2, 2]));
+    assert_eq!(t[0]["n"], 4);
+    assert_eq!(
+        (t[0]["min"].as_f64(), t[0]["max"].as_f64()),
+        (Some(-3.0), Some(2.0))
+    );
+    assert_eq!(t[0]["nan_count"], 1);
+    assert_eq!(t[0]["mean"].as_f64(), Some(0.0));
+    // population std of [1, -3, 2] = √(14/3); max|x|/std = 3/√(14/3)
+    let std = (14.0f64 / 3.0).sqrt();
+    assert!((t[0]["std"].as_f64().unwrap_or(0.0) - std).abs() < 1e-9);
+    assert!((t[0]["outlier_ratio"].as_f64().unwrap_or(0.0) - 3.0 / std).abs() < 1e-9);
+    assert_eq!(t[1]["std"].as_f64(), Some(0.0));
+    assert!(
+        t[1]["outlier_ratio"].is_null(),
+        "constant tensor has no ratio"
+    );
+    let out = quantscope()
+        .arg("info")
+        .arg(&input)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success());
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.lines().count() == 3 && table.contains("F32"),
+        "{table}"
+    );
+}
