@@ -157,7 +157,8 @@ fn for_each_quantized(
 
 /// The fused pass over one chunk with deterministic rounding, LANES values at a time: the codes
 /// and errors of a block are computed without branches (non-finite values are masked), so the
-/// compiler vectorises them; only the code counting is scalar. The same arithmetic as
+/// compiler vectorises them; only the code counting is scalar (into two interleaved copies of the
+/// table: `counts` has 2 · n_levels entries, added up by the caller). The same arithmetic as
 /// [`AffineParams::code_from_real`], element by element. The last partial block is padded with NaN
 /// (masked out).
 #[inline]
@@ -190,10 +191,13 @@ fn fused_chunk(
             r_hat[k] = (codes[k] - p.zero_point) as f32 * p.scale;
         }
         acc.add_block(&r, &r_hat, &finite, &clipped);
+        // Branch-free counting into two interleaved copies of the table (even and odd lanes), so
+        // that runs of equal codes — the common case — do not serialise on one counter. A masked
+        // lane adds 0 to its (valid) zero-point code.
+        let n_levels = counts.len() / 2;
         for k in 0..LANES {
-            if finite[k] {
-                counts[(codes[k] - p.qmin) as usize] += 1;
-            }
+            let idx = (k & 1) * n_levels + (codes[k] - p.qmin) as usize;
+            counts[idx] += u32::from(finite[k]);
         }
     };
     let mut blocks = values.chunks_exact(LANES);
@@ -262,8 +266,9 @@ pub fn analyze(
     ];
     let mut acc = ErrorAccumulator::default();
     if per_group && config.rounding != Rounding::Stochastic {
+        let mut doubled = vec![0u32; 2 * counts.len()];
         for (g, range) in layout.chunks() {
-            let table = &mut counts[g * n_levels..(g + 1) * n_levels];
+            let table = &mut doubled[2 * g * n_levels..2 * (g + 1) * n_levels];
             let (chunk, p) = (&values[range], groups[g].params);
             // One monomorphised kernel per rounding mode, so the rounding is inlined and vectorised.
             match config.rounding {
@@ -272,6 +277,14 @@ pub fn analyze(
                 }
                 Rounding::Floor => fused_chunk(chunk, p, crate::affine::floor, &mut acc, table),
                 _ => fused_chunk(chunk, p, crate::affine::round_half_even, &mut acc, table),
+            }
+        }
+        for (g, pair) in doubled.chunks(2 * n_levels).enumerate() {
+            for (l, c) in counts[g * n_levels..(g + 1) * n_levels]
+                .iter_mut()
+                .enumerate()
+            {
+                *c = pair[l] + pair[n_levels + l];
             }
         }
     } else if per_group {
