@@ -16,6 +16,8 @@ pub struct Binner {
     lo: f32,
     inv_width: f32,
     last: usize,
+    /// `last` as f32 (exact: bin counts are far below 2^24).
+    last_f: f32,
 }
 
 impl Binner {
@@ -33,6 +35,7 @@ impl Binner {
                 lo,
                 inv_width: 1.0 / width,
                 last: bins - 1,
+                last_f: (bins - 1) as f32,
             },
             lo,
             hi,
@@ -42,15 +45,16 @@ impl Binner {
     /// The bin of a finite value.
     #[inline]
     pub fn bin(&self, v: f32) -> usize {
-        let x = (v - self.lo) * self.inv_width;
-        // `as usize` saturates negative values to 0.
-        (x as usize).min(self.last)
+        // Clamped in floating point first (NaN-free for finite v): the conversion then needs no
+        // saturation fix-ups, which matters in the per-value loops.
+        let x = ((v - self.lo) * self.inv_width).clamp(0.0, self.last_f);
+        (x as u32 as usize).min(self.last)
     }
 }
 
 /// Interleaved partial histograms in [`Histogram::of`]: consecutive values go to different copies,
 /// so a run of values in the same bin does not serialise on one counter.
-const SUB: usize = 4;
+const SUB: usize = 2;
 
 impl Histogram {
     /// The histogram of the finite values of `values` (or of their absolute values with `abs`) in
