@@ -12,7 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::affine::{stochastic_noise, AffineParams};
-use crate::calib::{clip_range, finite_min_max};
+use crate::calib::{clip_range, clip_range_known, finite_min_max};
 use crate::config::{ConfigError, QuantizerConfig, Rounding, Scheme};
 use crate::dataset::{Dataset, Summary};
 use crate::granularity::{GroupLayout, LayoutError};
@@ -78,14 +78,17 @@ pub struct Analysis {
     pub summary: Summary,
 }
 
-/// The calibrated parameters of every group (step 1 and 2 above).
+/// The calibrated parameters of every group (step 1 and 2 above). `known` is the finite (min, max)
+/// of the whole tensor when the caller has it (a [`Dataset`]'s summary); it saves a pass for a
+/// per-tensor calibration.
 pub fn calibrate_groups(
     values: &[f32],
     layout: &GroupLayout,
     config: &QuantizerConfig,
+    known: Option<(f32, f32)>,
 ) -> Vec<GroupParams> {
     let ranges: Vec<Option<(f32, f32)>> = if layout.n_groups == 1 {
-        vec![clip_range(values, config)]
+        vec![clip_range_known(values, config, known)]
     } else {
         match config.calibration {
             // Min-max needs no gathering: one pass over the chunks.
@@ -224,7 +227,8 @@ pub fn analyze(
     let layout = GroupLayout::new(config.granularity, dataset.shape())?;
     let values = dataset.values();
     let summary = *dataset.summary();
-    let groups = calibrate_groups(values, &layout, config);
+    let known = Some((dataset.summary().min, dataset.summary().max));
+    let groups = calibrate_groups(values, &layout, config, known);
     let display_group = options.display_group.min(groups.len() - 1);
     let shown = groups[display_group].params;
 
@@ -376,7 +380,8 @@ pub fn quantize(dataset: &Dataset, config: &QuantizerConfig) -> Result<Quantized
     config.validate()?;
     let layout = GroupLayout::new(config.granularity, dataset.shape())?;
     let values = dataset.values();
-    let groups = calibrate_groups(values, &layout, config);
+    let known = Some((dataset.summary().min, dataset.summary().max));
+    let groups = calibrate_groups(values, &layout, config, known);
     let mut dequantized = values.to_vec();
     let mut codes = vec![0i32; values.len()];
     for (g, range) in layout.chunks() {

@@ -90,8 +90,14 @@ fn divergence(hist: &[f64], pre: &Prefix, i: usize, n_quant: usize) -> f64 {
 }
 
 /// The threshold T (see the module docs) of `values`, or `None` without finite values.
-pub fn kl_threshold(values: &[f32], bits: u8, signedness: Signedness) -> Option<f32> {
-    let (min, max) = super::finite_min_max(values)?;
+/// `known` is the finite (min, max) when the caller already has it (it saves a pass).
+pub fn kl_threshold(
+    values: &[f32],
+    bits: u8,
+    signedness: Signedness,
+    known: Option<(f32, f32)>,
+) -> Option<f32> {
+    let (min, max) = known.or_else(|| super::finite_min_max(values))?;
     let amax = min.abs().max(max.abs());
     if amax == 0.0 {
         return Some(0.0);
@@ -118,12 +124,17 @@ pub fn kl_threshold(values: &[f32], bits: u8, signedness: Signedness) -> Option<
 }
 
 /// The KL clipping range for `config`.
-pub fn kl_range(values: &[f32], config: &QuantizerConfig) -> Option<(f32, f32)> {
-    let t = kl_threshold(values, config.bits, config.signedness)?;
+pub fn kl_range(
+    values: &[f32],
+    config: &QuantizerConfig,
+    known: Option<(f32, f32)>,
+) -> Option<(f32, f32)> {
+    let known = known.or_else(|| super::finite_min_max(values));
+    let t = kl_threshold(values, config.bits, config.signedness, known)?;
     match config.scheme {
         Scheme::Symmetric => Some((-t, t)),
         Scheme::Asymmetric => {
-            let (min, max) = super::finite_min_max(values)?;
+            let (min, max) = known?;
             Some((min.max(-t), max.min(t)))
         }
     }
@@ -223,19 +234,19 @@ mod tests {
     fn clips_heavy_tails_and_keeps_bounded_data() {
         let t = generate(Distribution::StudentT { nu: 2.0 }, 100_000, 3).unwrap_or_default();
         let amax = t.iter().fold(0f32, |m, x| m.max(x.abs()));
-        let th = kl_threshold(&t, 8, Signedness::Signed).unwrap_or(0.0);
+        let th = kl_threshold(&t, 8, Signedness::Signed, None).unwrap_or(0.0);
         assert!(
             th > 0.0 && th < amax / 4.0,
             "heavy tails are clipped: {th} of {amax}"
         );
         let u = generate(Distribution::Uniform, 100_000, 3).unwrap_or_default();
         let umax = u.iter().fold(0f32, |m, x| m.max(x.abs()));
-        let th = kl_threshold(&u, 8, Signedness::Signed).unwrap_or(0.0);
+        let th = kl_threshold(&u, 8, Signedness::Signed, None).unwrap_or(0.0);
         assert!(
             th > 0.9 * umax,
             "uniform data keeps most of its range: {th} of {umax}"
         );
-        assert_eq!(kl_threshold(&[f32::NAN], 8, Signedness::Signed), None);
-        assert_eq!(kl_threshold(&[0.0], 8, Signedness::Signed), Some(0.0));
+        assert_eq!(kl_threshold(&[f32::NAN], 8, Signedness::Signed, None), None);
+        assert_eq!(kl_threshold(&[0.0], 8, Signedness::Signed, None), Some(0.0));
     }
 }

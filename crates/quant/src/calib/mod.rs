@@ -25,11 +25,21 @@ use crate::config::{Calibration, QuantizerConfig};
 /// The clipping range [α, β] of `values` (which may hold NaN/Inf; they are skipped).
 /// Returns `None` when `values` holds no finite number.
 pub fn clip_range(values: &[f32], config: &QuantizerConfig) -> Option<(f32, f32)> {
+    clip_range_known(values, config, None)
+}
+
+/// [`clip_range`] when the finite (min, max) of `values` is already known (the dataset's summary
+/// holds it for a whole tensor), which saves min-max, MSE and KL a pass over the data.
+pub fn clip_range_known(
+    values: &[f32],
+    config: &QuantizerConfig,
+    known: Option<(f32, f32)>,
+) -> Option<(f32, f32)> {
     match config.calibration {
-        Calibration::MinMax => finite_min_max(values),
+        Calibration::MinMax => known.or_else(|| finite_min_max(values)),
         Calibration::Percentile { p } => percentile_range(values, p, config.scheme),
-        Calibration::Mse => mse::mse_range(values, config),
-        Calibration::Kl => kl::kl_range(values, config),
+        Calibration::Mse => mse::mse_range(values, config, known),
+        Calibration::Kl => kl::kl_range(values, config, known),
         Calibration::Aciq { fit } => aciq::aciq_range(values, config.bits, fit, config.scheme),
         Calibration::Manual { lo, hi } => Some((lo, hi)),
     }

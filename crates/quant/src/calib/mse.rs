@@ -101,8 +101,13 @@ fn minimise(lo: f64, hi: f64, f: impl Fn(f64) -> f64) -> f64 {
 }
 
 /// The MSE-optimal clipping range of `values` (NaN/Inf skipped), or `None` without finite values.
-pub fn mse_range(values: &[f32], config: &QuantizerConfig) -> Option<(f32, f32)> {
-    let (min, max) = super::finite_min_max(values)?;
+/// `known` is the finite (min, max) when the caller already has it (it saves a pass).
+pub fn mse_range(
+    values: &[f32],
+    config: &QuantizerConfig,
+    known: Option<(f32, f32)>,
+) -> Option<(f32, f32)> {
+    let (min, max) = known.or_else(|| super::finite_min_max(values))?;
     let pts = Points::of(values, min, max);
     match config.scheme {
         Scheme::Symmetric => {
@@ -171,7 +176,7 @@ mod tests {
                 scheme: Scheme::Symmetric,
                 ..Default::default()
             };
-            let (lo, hi) = mse_range(&v, &c).unwrap_or((0.0, 0.0));
+            let (lo, hi) = mse_range(&v, &c, None).unwrap_or((0.0, 0.0));
             let found = exact_sse(&v, lo, hi, &c);
             let amax = v.iter().fold(0f32, |m, x| m.max(x.abs()));
             let brute = (1..=4000)
@@ -201,7 +206,7 @@ mod tests {
             signedness: Signedness::Unsigned,
             ..Default::default()
         };
-        let (lo, hi) = mse_range(&v, &c).unwrap_or((0.0, 0.0));
+        let (lo, hi) = mse_range(&v, &c, None).unwrap_or((0.0, 0.0));
         let found = exact_sse(&v, lo, hi, &c);
         let (min, max) = super::super::finite_min_max(&v).unwrap_or((0.0, 0.0));
         let mut brute = f64::INFINITY;
@@ -218,9 +223,9 @@ mod tests {
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn degenerate_inputs() {
         let c = QuantizerConfig::default();
-        assert_eq!(mse_range(&[f32::NAN], &c), None);
-        assert_eq!(mse_range(&[0.0, 0.0], &c), Some((0.0, 0.0)));
-        let r = mse_range(&[2.0; 10], &c).unwrap_or((0.0, 0.0));
+        assert_eq!(mse_range(&[f32::NAN], &c, None), None);
+        assert_eq!(mse_range(&[0.0, 0.0], &c, None), Some((0.0, 0.0)));
+        let r = mse_range(&[2.0; 10], &c, None).unwrap_or((0.0, 0.0));
         assert!(r.1 > 0.0 && r.1 <= 2.0);
     }
 }
