@@ -14,9 +14,13 @@ try {
     await page.setViewportSize({ width, height });
     await page.goto(server.url + "/");
     await page.getByTestId("metric-mse").waitFor();
-    await page.getByTestId("dist-select").selectOption("laplace");
-    await page.getByTestId("bits").fill("3");
-    await page.waitForTimeout(300);
+    // A real weight tensor with an outlier, at 4 bits: the story the tool tells best.
+    await page.getByTestId("sample-select").selectOption("minilm-l0-ffn-output.npy");
+    await page.getByTestId("data-shape").filter({ hasText: "384 × 1536" }).waitFor();
+    await page.getByTestId("bits").fill("4");
+    await page.getByTestId("bits").dispatchEvent("change");
+    await page.getByTestId("log-y").check();
+    await page.waitForTimeout(500);
     const full = process.argv.includes("--full");
     await page.screenshot({ path: `docs/screenshot-${name}.png`, fullPage: full });
     await page.close();
