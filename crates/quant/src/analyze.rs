@@ -104,8 +104,17 @@ pub fn calibrate_groups(
                 }
                 ranges
             }
-            _ => (0..layout.n_groups)
-                .map(|g| clip_range(&layout.gather(values, g), config))
+            // Each group is one chunk (per-group, or per-channel on the last axis): calibrate the
+            // slices in place.
+            _ if layout.chunk_len * layout.n_groups >= layout.n => layout
+                .chunks()
+                .map(|(_, range)| clip_range(&values[range], config))
+                .collect(),
+            // Groups interleave (per-channel on an outer axis): gather them all in one pass.
+            _ => layout
+                .gather_all(values)
+                .iter()
+                .map(|g| clip_range(g, config))
                 .collect(),
         }
     };

@@ -84,13 +84,14 @@ impl GroupLayout {
         })
     }
 
-    /// The values of one group, gathered in buffer order.
-    pub fn gather(&self, values: &[f32], group: usize) -> Vec<f32> {
-        let mut out = Vec::with_capacity(self.n / self.n_groups.max(1));
+    /// The values of every group, gathered in buffer order in one pass.
+    pub fn gather_all(&self, values: &[f32]) -> Vec<Vec<f32>> {
+        let per_group = self.n / self.n_groups.max(1);
+        let mut out: Vec<Vec<f32>> = (0..self.n_groups)
+            .map(|_| Vec::with_capacity(per_group))
+            .collect();
         for (g, range) in self.chunks() {
-            if g == group {
-                out.extend_from_slice(&values[range]);
-            }
+            out[g].extend_from_slice(&values[range]);
         }
         out
     }
@@ -147,6 +148,9 @@ mod tests {
     fn gather_collects_one_channel() {
         let v: Vec<f32> = (0..6).map(|i| i as f32).collect();
         let l = GroupLayout::new(Granularity::Channel { axis: 1 }, &[2, 3]);
-        assert_eq!(l.map(|l| l.gather(&v, 1)), Ok(vec![1.0, 4.0]));
+        assert_eq!(
+            l.map(|l| l.gather_all(&v)),
+            Ok(vec![vec![0.0, 3.0], vec![1.0, 4.0], vec![2.0, 5.0]])
+        );
     }
 }
