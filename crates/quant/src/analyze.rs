@@ -517,6 +517,29 @@ mod tests {
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn per_group_calibration_uses_each_groups_own_values() {
+        let d = dataset(
+            vec![2, 4],
+            vec![1.0, -2.0, 3.0, 4.0, -10.0, 20.0, 0.5, 0.25],
+        );
+        for calibration in [Calibration::MinMax, Calibration::Percentile { p: 100.0 }] {
+            let c = QuantizerConfig {
+                granularity: Granularity::Group { size: 2 },
+                calibration,
+                ..Default::default()
+            };
+            let a = analyze(&d, &c, &AnalysisOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+            let clips: Vec<(f32, f32)> = a.groups.iter().map(|g| g.clip).collect();
+            assert_eq!(
+                clips,
+                vec![(-2.0, 1.0), (0.0, 4.0), (-10.0, 20.0), (0.0, 0.5)],
+                "{calibration:?}"
+            );
+        }
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn bad_configurations_are_errors_not_panics() {
         let d = dataset(vec![2, 3], vec![0.0; 6]);
         let c = QuantizerConfig {
