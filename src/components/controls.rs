@@ -289,6 +289,7 @@ fn CalibrationControls() -> impl IntoView {
             Calibration::MinMax => "minmax".to_string(),
             Calibration::Percentile { .. } => "percentile".to_string(),
             Calibration::Mse => "mse".to_string(),
+            Calibration::Sqnr { .. } => "sqnr".to_string(),
             Calibration::Kl => "kl".to_string(),
             Calibration::Aciq {
                 fit: AciqFit::Laplace,
@@ -312,6 +313,7 @@ fn CalibrationControls() -> impl IntoView {
             c.calibration = match v.as_str() {
                 "percentile" => Calibration::Percentile { p: 99.9 },
                 "mse" => Calibration::Mse,
+                "sqnr" => Calibration::Sqnr { gamma: 3.0 },
                 "kl" => Calibration::Kl,
                 "aciq" => Calibration::Aciq {
                     fit: AciqFit::Laplace,
@@ -389,6 +391,7 @@ fn CalibrationControls() -> impl IntoView {
                 ("minmax", "min–max"),
                 ("percentile", "percentile"),
                 ("mse", "MSE-optimal"),
+                ("sqnr", "SQNR, clipped noise ×3 (AIMET)"),
                 ("kl", "entropy / KL (TensorRT)"),
                 ("aciq", "ACIQ, Laplace fit"),
                 ("aciq-gauss", "ACIQ, Gaussian fit"),

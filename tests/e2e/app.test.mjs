@@ -191,7 +191,7 @@ describe("Quantscope in the browser", () => {
     const flags = ["--bits", "5", "--calibration", "percentile", "--percentile", "99.5"];
     await app.until(async () => Math.abs((await app.number("metric-mse")) - cli(file, flags).mse) <= cli(file, flags).mse * 2e-5, "settings applied");
     assertSameMetrics(await app.metrics(), cli(file, flags), "synthetic laplace, 5 bits, p99.5");
-    for (const method of ["mse", "kl", "aciq"]) {
+    for (const method of ["mse", "sqnr", "kl", "aciq"]) {
       await app.select("calibration", method);
       const core = cli(file, [...flags.slice(0, 2), "--calibration", method]);
       await app.until(async () => Math.abs((await app.number("metric-mse")) - core.mse) <= core.mse * 2e-5, `${method} applied`);

@@ -83,6 +83,7 @@ enum CalibrationArg {
     Minmax,
     Percentile,
     Mse,
+    Sqnr,
     Kl,
     Aciq,
     Manual,
@@ -136,6 +137,9 @@ struct QuantizerFlags {
     group_size: Option<usize>,
     #[arg(long, value_enum, default_value = "minmax")]
     calibration: CalibrationArg,
+    /// Weight γ of the clipped values' noise for --calibration sqnr (AIMET's default 3).
+    #[arg(long, default_value_t = 3.0)]
+    gamma: f64,
     /// Distribution fitted by --calibration aciq.
     #[arg(long, value_enum, default_value = "laplace")]
     aciq_fit: AciqFitArg,
@@ -207,6 +211,7 @@ impl QuantizerFlags {
             CalibrationArg::Minmax => Calibration::MinMax,
             CalibrationArg::Percentile => Calibration::Percentile { p: self.percentile },
             CalibrationArg::Mse => Calibration::Mse,
+            CalibrationArg::Sqnr => Calibration::Sqnr { gamma: self.gamma },
             CalibrationArg::Kl => Calibration::Kl,
             CalibrationArg::Aciq => Calibration::Aciq {
                 fit: match self.aciq_fit {

@@ -208,6 +208,7 @@ fn every_calibration_method_runs_and_mse_beats_minmax_on_heavy_tails() {
     assert!(v["clipped_fraction"].as_f64().unwrap_or(0.0) > 0.0);
     for extra in [
         &["--calibration", "kl"][..],
+        &["--calibration", "sqnr", "--gamma", "3"],
         &["--calibration", "aciq"],
         &["--calibration", "aciq", "--aciq-fit", "gauss"],
         &["--calibration", "percentile", "--percentile", "99.9"],

@@ -51,6 +51,8 @@ pub enum Calibration {
     Percentile { p: f64 },
     /// The clip that minimises the quantization MSE of this data.
     Mse,
+    /// AIMET-style SQNR search: MSE with the clipped values' noise weighted by γ (≥ 1, default 3).
+    Sqnr { gamma: f64 },
     /// Entropy calibration (TensorRT): the threshold of least KL divergence.
     Kl,
     /// Analytical clipping for a Laplace or Gaussian fit (Banner et al. 2019).
@@ -116,6 +118,8 @@ pub enum ConfigError {
     Bits(u8),
     #[error("percentile must be in (0, 100], got {0}")]
     Percentile(f64),
+    #[error("the clipping weight γ must be a finite number ≥ 1, got {0}")]
+    Gamma(f64),
     #[error("manual clipping range needs finite lo < hi, got [{lo}, {hi}]")]
     ManualRange { lo: f32, hi: f32 },
     #[error("group size must be at least 1")]
@@ -133,6 +137,9 @@ impl QuantizerConfig {
         match self.calibration {
             Calibration::Percentile { p } if !(p > 0.0 && p <= 100.0) => {
                 return Err(ConfigError::Percentile(p));
+            }
+            Calibration::Sqnr { gamma } if !(gamma.is_finite() && gamma >= 1.0) => {
+                return Err(ConfigError::Gamma(gamma));
             }
             Calibration::Manual { lo, hi } if !(lo.is_finite() && hi.is_finite() && lo < hi) => {
                 return Err(ConfigError::ManualRange { lo, hi });

@@ -5,6 +5,7 @@
 //! | min-max    | exact                                                                        |
 //! | percentile | exact order statistics with linear interpolation (`numpy.percentile`)        |
 //! | mse        | histogram approximation (4096 bins; exact for groups of ≤ 4096 values); tested within 0.5 % of a brute-force optimum |
+//! | sqnr       | as mse, with the noise of clipped values weighted by γ (AIMET-style)          |
 //! | kl         | histogram method by definition (TensorRT: 2048 bins of |x|); exact to that definition |
 //! | aciq       | analytical: exact fit statistics (mean, mean |x − μ|, std) and α* from the closed form |
 //! | manual     | the user's range, as given                                                   |
@@ -39,6 +40,7 @@ pub fn clip_range_known(
         Calibration::MinMax => known.or_else(|| finite_min_max(values)),
         Calibration::Percentile { p } => percentile_range(values, p, config.scheme),
         Calibration::Mse => mse::mse_range(values, config, known),
+        Calibration::Sqnr { gamma } => mse::sqnr_range(values, config, known, gamma),
         Calibration::Kl => kl::kl_range(values, config, known),
         Calibration::Aciq { fit } => aciq::aciq_range(values, config.bits, fit, config.scheme),
         Calibration::Manual { lo, hi } => Some((lo, hi)),

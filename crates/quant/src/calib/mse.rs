@@ -50,17 +50,19 @@ impl Points {
         Self { xs, ws }
     }
 
-    /// Σ w · (x − Q(x))² for the clipping range [lo, hi].
-    fn sse(&self, lo: f32, hi: f32, config: &QuantizerConfig) -> f64 {
+    /// Σ w · γ_x · (x − Q(x))² for the clipping range [lo, hi], where γ_x = `gamma` for values that
+    /// are clipped and 1 otherwise (γ = 1: the plain squared error).
+    fn sse(&self, lo: f32, hi: f32, config: &QuantizerConfig, gamma: f64) -> f64 {
         let p = AffineParams::from_range(lo, hi, config);
         let inv = p.inv_scale();
         self.xs
             .iter()
             .zip(&self.ws)
             .map(|(&x, &w)| {
-                let (q, _) = p.code_from_real(x, inv, Rounding::NearestEven, 0.0);
+                let (q, clipped) = p.code_from_real(x, inv, Rounding::NearestEven, 0.0);
                 let d = f64::from(x - p.real_from_code(q));
-                w * d * d
+                let weight = if clipped { gamma } else { 1.0 };
+                w * weight * d * d
             })
             .sum()
     }
@@ -107,6 +109,27 @@ pub fn mse_range(
     config: &QuantizerConfig,
     known: Option<(f32, f32)>,
 ) -> Option<(f32, f32)> {
+    weighted_range(values, config, known, 1.0)
+}
+
+/// AIMET-style SQNR calibration: the range minimising the quantization noise with the noise of
+/// clipped values weighted by γ (AIMET's default γ = 3 protects the outliers more than MSE does;
+/// γ = 1 is the MSE-optimal clip). Same search as [`mse_range`].
+pub fn sqnr_range(
+    values: &[f32],
+    config: &QuantizerConfig,
+    known: Option<(f32, f32)>,
+    gamma: f64,
+) -> Option<(f32, f32)> {
+    weighted_range(values, config, known, gamma)
+}
+
+fn weighted_range(
+    values: &[f32],
+    config: &QuantizerConfig,
+    known: Option<(f32, f32)>,
+    gamma: f64,
+) -> Option<(f32, f32)> {
     let (min, max) = known.or_else(|| super::finite_min_max(values))?;
     let pts = Points::of(values, min, max);
     match config.scheme {
@@ -115,7 +138,9 @@ pub fn mse_range(
             if amax == 0.0 {
                 return Some((0.0, 0.0));
             }
-            let a = minimise(amax * 1e-3, amax, |a| pts.sse(-a as f32, a as f32, config)) as f32;
+            let a = minimise(amax * 1e-3, amax, |a| {
+                pts.sse(-a as f32, a as f32, config, gamma)
+            }) as f32;
             Some((-a, a))
         }
         Scheme::Asymmetric => {
@@ -125,17 +150,21 @@ pub fn mse_range(
                 return Some((0.0, 0.0));
             }
             let t = minimise(1e-3, 1.0, |t| {
-                pts.sse((lo0 * t) as f32, (hi0 * t) as f32, config)
+                pts.sse((lo0 * t) as f32, (hi0 * t) as f32, config, gamma)
             });
             let (mut lo, mut hi) = (lo0 * t, hi0 * t);
             for _ in 0..ROUNDS {
                 if lo0 < 0.0 {
-                    lo =
-                        lo0 * minimise(1e-3, 1.0, |u| pts.sse((lo0 * u) as f32, hi as f32, config));
+                    lo = lo0
+                        * minimise(1e-3, 1.0, |u| {
+                            pts.sse((lo0 * u) as f32, hi as f32, config, gamma)
+                        });
                 }
                 if hi0 > 0.0 {
-                    hi =
-                        hi0 * minimise(1e-3, 1.0, |v| pts.sse(lo as f32, (hi0 * v) as f32, config));
+                    hi = hi0
+                        * minimise(1e-3, 1.0, |v| {
+                            pts.sse(lo as f32, (hi0 * v) as f32, config, gamma)
+                        });
                 }
             }
             Some((lo as f32, hi as f32))
@@ -217,6 +246,26 @@ mod tests {
             }
         }
         assert!(found <= brute * 1.005, "{found} vs brute {brute}");
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn a_larger_gamma_clips_less() {
+        let v = generate(Distribution::StudentT { nu: 3.0 }, 20_000, 1).unwrap_or_default();
+        let c = QuantizerConfig {
+            bits: 4,
+            scheme: Scheme::Symmetric,
+            ..Default::default()
+        };
+        let (_, mse_hi) = mse_range(&v, &c, None).unwrap_or((0.0, 0.0));
+        let (_, g1_hi) = sqnr_range(&v, &c, None, 1.0).unwrap_or((0.0, 0.0));
+        let (_, g3_hi) = sqnr_range(&v, &c, None, 3.0).unwrap_or((0.0, 0.0));
+        let (_, g30_hi) = sqnr_range(&v, &c, None, 30.0).unwrap_or((0.0, 0.0));
+        assert_eq!(mse_hi, g1_hi, "γ = 1 is the MSE clip");
+        assert!(
+            mse_hi < g3_hi && g3_hi < g30_hi,
+            "{mse_hi} < {g3_hi} < {g30_hi}"
+        );
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
