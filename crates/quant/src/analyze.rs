@@ -187,6 +187,8 @@ fn fused_chunk(
         (p.qmax - p.zero_point) as f32 + 1.0,
     );
     let (zf, qminf, qmaxf) = (p.zero_point as f32, p.qmin as f32, p.qmax as f32);
+    // A local accumulator the compiler can keep in registers; merged into `acc` at the end.
+    let mut local = ErrorAccumulator::default();
     let mut block_of = |block: &[f32; LANES]| {
         let mut r = [0f32; LANES];
         let mut r_hat = [0f32; LANES];
@@ -202,7 +204,7 @@ fn fused_chunk(
             codes[k] = qc as i32;
             r_hat[k] = (codes[k] - p.zero_point) as f32 * p.scale;
         }
-        acc.add_block(&r, &r_hat, &finite, &clipped);
+        local.add_block(&r, &r_hat, &finite, &clipped);
         // Branch-free counting into two interleaved copies of the table (even and odd lanes), so
         // that runs of equal codes — the common case — do not serialise on one counter. A masked
         // lane adds 0 to its (valid) zero-point code.
@@ -212,18 +214,13 @@ fn fused_chunk(
             counts[idx] += u32::from(finite[k]);
         }
     };
-    let mut blocks = values.chunks_exact(LANES);
-    for block in blocks.by_ref() {
-        let mut b = [0f32; LANES];
-        b.copy_from_slice(block);
-        block_of(&b);
-    }
-    let rest = blocks.remainder();
-    if !rest.is_empty() {
+    // One call site, so the block body is inlined into this loop.
+    for block in values.chunks(LANES) {
         let mut b = [f32::NAN; LANES];
-        b[..rest.len()].copy_from_slice(rest);
+        b[..block.len()].copy_from_slice(block);
         block_of(&b);
     }
+    acc.merge(&local);
 }
 
 /// Quantizes, measures and bins `dataset` with `config` (see the module docs).

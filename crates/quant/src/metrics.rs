@@ -85,7 +85,7 @@ impl ErrorAccumulator {
     /// Adds a block of LANES pairs at once (the vectorisable path); lanes with `finite[k] == false`
     /// contribute nothing. The caller keeps `self.n` a multiple of LANES between blocks or accepts
     /// that lanes are filled unevenly (only the summation order changes).
-    #[inline]
+    #[inline(always)]
     pub fn add_block(
         &mut self,
         r: &[f32; LANES],
@@ -112,6 +112,19 @@ impl ErrorAccumulator {
         }
         self.n += finite.iter().filter(|&&f| f).count();
         self.clipped += finite.iter().zip(clipped).filter(|(&f, &c)| f && c).count();
+    }
+
+    /// Adds the sums of `other` (lane by lane).
+    pub fn merge(&mut self, other: &Self) {
+        self.n += other.n;
+        self.clipped += other.clipped;
+        for k in 0..LANES {
+            self.sum_sq_err[k] += other.sum_sq_err[k];
+            self.sum_abs_err[k] += other.sum_abs_err[k];
+            self.max_abs_err[k] = self.max_abs_err[k].max(other.max_abs_err[k]);
+            self.sum_sq_ref[k] += other.sum_sq_ref[k];
+            self.dot[k] += other.dot[k];
+        }
     }
 
     /// The metrics of everything added so far (all zero for no values).
