@@ -32,8 +32,6 @@ pub enum NpyError {
     HeaderField(&'static str),
     #[error("dtype '{0}' is not supported (float16/32/64 only)")]
     Dtype(String),
-    #[error("Fortran-order arrays are not supported; save with np.ascontiguousarray first")]
-    FortranOrder,
     #[error("shape {0:?} overflows")]
     ShapeOverflow(Vec<usize>),
     #[error("the data is truncated: expected {expected} bytes, found {actual}")]
@@ -153,9 +151,6 @@ pub fn read_f32(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>), NpyError> {
     let header = read_header(bytes)?;
     let (elem, big) =
         element(&header.descr).ok_or_else(|| NpyError::Dtype(header.descr.clone()))?;
-    if header.fortran_order && header.shape.iter().filter(|&&d| d > 1).count() > 1 {
-        return Err(NpyError::FortranOrder);
-    }
     let n = header
         .shape
         .iter()
@@ -207,7 +202,39 @@ pub fn read_f32(bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>), NpyError> {
             })
             .collect(),
     };
+    let values = if header.fortran_order {
+        c_order_from_fortran(&header.shape, values)
+    } else {
+        values
+    };
     Ok((header.shape, values))
+}
+
+/// Reorders a Fortran-order (first index fastest) buffer into C order (last index fastest).
+fn c_order_from_fortran(shape: &[usize], fortran: Vec<f32>) -> Vec<f32> {
+    if shape.iter().filter(|&&d| d > 1).count() <= 1 {
+        return fortran; // one non-trivial axis: both orders are the same
+    }
+    // C strides of each axis.
+    let mut c_strides = vec![1usize; shape.len()];
+    for a in (0..shape.len().saturating_sub(1)).rev() {
+        c_strides[a] = c_strides[a + 1] * shape[a + 1];
+    }
+    let mut out = vec![0f32; fortran.len()];
+    let mut index = vec![0usize; shape.len()];
+    for &v in &fortran {
+        let c: usize = index.iter().zip(&c_strides).map(|(i, s)| i * s).sum();
+        out[c] = v;
+        // Advance the Fortran multi-index: first axis fastest.
+        for (a, i) in index.iter_mut().enumerate() {
+            *i += 1;
+            if *i < shape[a] {
+                break;
+            }
+            *i = 0;
+        }
+    }
+    out
 }
 
 /// Builds a version-1.0 `.npy` file with `descr` and `shape` around `data` (little-endian bytes).
@@ -272,6 +299,29 @@ mod tests {
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn fortran_order_is_read_into_c_order() {
+        // np.asfortranarray(np.arange(6).reshape(2, 3)) stores 0, 3, 1, 4, 2, 5.
+        let f = replace(
+            &write_f32(&[2, 3], &[0.0, 3.0, 1.0, 4.0, 2.0, 5.0]),
+            b"False",
+            b"True ",
+        );
+        assert_eq!(
+            read_f32(&f),
+            Ok((vec![2, 3], vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]))
+        );
+        // 3-D: shape (2, 2, 2); Fortran order of arange(8).reshape(2, 2, 2) is 0 4 2 6 1 5 3 7.
+        let f = replace(
+            &write_f32(&[2, 2, 2], &[0.0, 4.0, 2.0, 6.0, 1.0, 5.0, 3.0, 7.0]),
+            b"False",
+            b"True ",
+        );
+        let expected: Vec<f32> = (0..8).map(|i| i as f32).collect();
+        assert_eq!(read_f32(&f), Ok((vec![2, 2, 2], expected)));
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn version_2_header() {
         let v1 = write_f32(&[1], &[4.0]);
         let header = &v1[10..64];
@@ -319,8 +369,6 @@ mod tests {
                 actual: 13
             })
         );
-        let fortran = replace(&write_f32(&[2, 2], &[1.0; 4]), b"False", b"True ");
-        assert_eq!(read_f32(&fortran), Err(NpyError::FortranOrder));
         let huge = write("<f4", &[usize::MAX, 2], std::iter::empty());
         assert!(matches!(read_f32(&huge), Err(NpyError::ShapeOverflow(_))));
         let no_shape = replace(
