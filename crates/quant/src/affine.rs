@@ -88,21 +88,27 @@ impl AffineParams {
         rounding: Rounding,
         noise: f32,
     ) -> (i32, bool) {
-        // Limit r/S to one step beyond the code range first: this keeps the rounding helpers in
-        // their exact range (|x| < 2^22) and does not change which values are clipped.
-        let lo = (self.qmin - self.zero_point) as f32 - 1.0;
-        let hi = (self.qmax - self.zero_point) as f32 + 1.0;
-        let x = (r * inv_scale).clamp(lo, hi);
-        let rounded = match rounding {
-            Rounding::NearestEven => round_half_even(x),
-            Rounding::NearestAway => round_half_away(x),
-            Rounding::Floor => floor(x),
-            Rounding::Stochastic => floor((x + noise).min(hi)),
-        };
-        let q = rounded + self.zero_point as f32;
-        let clamped = q.clamp(self.qmin as f32, self.qmax as f32);
-        // `clamped` is an integer in [qmin, qmax] ⊂ [−2^15, 2^16): exact in f32 and in i32.
-        (clamped as i32, clamped != q)
+        let coder = self.coder(inv_scale);
+        match rounding {
+            Rounding::NearestEven => coder.code(r, round_half_even),
+            Rounding::NearestAway => coder.code(r, round_half_away),
+            Rounding::Floor => coder.code(r, floor),
+            // r/S is limited to one step past the code range first, so r/S + u < 2^22: exact.
+            Rounding::Stochastic => coder.code(r, |x| floor(x + noise)),
+        }
+    }
+
+    /// The constants of the quantizer's arithmetic, computed once for a loop.
+    #[inline(always)]
+    pub fn coder(&self, inv_scale: f32) -> Coder {
+        Coder {
+            inv_scale,
+            lo: (self.qmin - self.zero_point) as f32 - 1.0,
+            hi: (self.qmax - self.zero_point) as f32 + 1.0,
+            zero_point: self.zero_point as f32,
+            qmin: self.qmin as f32,
+            qmax: self.qmax as f32,
+        }
     }
 
     /// Dequantizes a code: r̂ = S · (q − Z).
@@ -144,6 +150,31 @@ impl AffineParams {
             self.real_from_code(self.qmin),
             self.real_from_code(self.qmax),
         )
+    }
+}
+
+/// The quantizer's arithmetic with its constants hoisted: the one place it is written, used by
+/// [`AffineParams::code_from_real`] and inlined into the vectorised fused pass.
+#[derive(Clone, Copy, Debug)]
+pub struct Coder {
+    inv_scale: f32,
+    lo: f32,
+    hi: f32,
+    zero_point: f32,
+    qmin: f32,
+    qmax: f32,
+}
+
+impl Coder {
+    /// q = clamp(round(r · (1/S)) + Z, qmin, qmax) and whether the clamp changed it.
+    #[inline(always)]
+    pub fn code(&self, r: f32, round: impl Fn(f32) -> f32) -> (i32, bool) {
+        // Limit r/S to one step beyond the code range first: this keeps the rounding helpers in
+        // their exact range (|x| < 2^22) and does not change which values are clipped.
+        let q = round((r * self.inv_scale).clamp(self.lo, self.hi)) + self.zero_point;
+        let clamped = q.clamp(self.qmin, self.qmax);
+        // `clamped` is an integer in [qmin, qmax] ⊂ [−2^15, 2^16): exact in f32 and in i32.
+        (clamped as i32, clamped != q)
     }
 }
 

@@ -170,8 +170,8 @@ fn for_each_quantized(
 /// The fused pass over one chunk with deterministic rounding, LANES values at a time: the codes
 /// and errors of a block are computed without branches (non-finite values are masked), so the
 /// compiler vectorises them; only the code counting is scalar (into two interleaved copies of the
-/// table: `counts` has 2 · n_levels entries, added up by the caller). The same arithmetic as
-/// [`AffineParams::code_from_real`], element by element. The last partial block is padded with NaN
+/// table: `counts` has 2 · n_levels entries, added up by the caller). The arithmetic is
+/// [`Coder::code`](crate::affine::Coder::code), shared with every other path. The last partial block is padded with NaN
 /// (masked out).
 #[inline]
 fn fused_chunk(
@@ -181,12 +181,7 @@ fn fused_chunk(
     acc: &mut ErrorAccumulator,
     counts: &mut [u32],
 ) {
-    let inv = p.inv_scale();
-    let (lo, hi) = (
-        (p.qmin - p.zero_point) as f32 - 1.0,
-        (p.qmax - p.zero_point) as f32 + 1.0,
-    );
-    let (zf, qminf, qmaxf) = (p.zero_point as f32, p.qmin as f32, p.qmax as f32);
+    let coder = p.coder(p.inv_scale());
     // A local accumulator the compiler can keep in registers; merged into `acc` at the end.
     let mut local = ErrorAccumulator::default();
     let mut block_of = |block: &[f32; LANES]| {
@@ -198,11 +193,8 @@ fn fused_chunk(
         for k in 0..LANES {
             finite[k] = block[k].is_finite();
             r[k] = if finite[k] { block[k] } else { 0.0 };
-            let q = round((r[k] * inv).clamp(lo, hi)) + zf;
-            let qc = q.clamp(qminf, qmaxf);
-            clipped[k] = qc != q;
-            codes[k] = qc as i32;
-            r_hat[k] = (codes[k] - p.zero_point) as f32 * p.scale;
+            (codes[k], clipped[k]) = coder.code(r[k], round);
+            r_hat[k] = p.real_from_code(codes[k]);
         }
         local.add_block(&r, &r_hat, &finite, &clipped);
         // Branch-free counting into two interleaved copies of the table (even and odd lanes), so
