@@ -12,15 +12,13 @@
 use serde::{Deserialize, Serialize};
 
 use crate::affine::{stochastic_noise, AffineParams};
+use crate::block::{stored_scale, tensor_scale, ElementRange, ScaleFormat};
 use crate::calib::{clip_range, clip_range_known, finite_min_max};
 use crate::config::{ConfigError, QuantizerConfig, Rounding, Scheme};
 use crate::dataset::{Dataset, Summary};
 use crate::granularity::{GroupLayout, LayoutError};
 use crate::histogram::Histogram;
 use crate::metrics::{bits_per_value, code_usage, ErrorAccumulator, Metrics, LANES};
-
-/// Storage of one scale: f32.
-pub const SCALE_BITS: u32 = 32;
 
 /// Largest per-group code table (entries of u32) the fused pass keeps: 4 MiB.
 const MAX_CODE_TABLE: usize = 1 << 20;
@@ -41,6 +39,9 @@ pub struct AnalysisOptions {
     pub bins: usize,
     /// Which group's levels and thresholds to report (clamped to the last group).
     pub display_group: usize,
+    /// Keep the work interactive (tens of milliseconds): learned codebooks are trained on a
+    /// sample or a coarser summary, and a note says so. The CLI leaves this off.
+    pub interactive: bool,
 }
 
 impl Default for AnalysisOptions {
@@ -48,6 +49,7 @@ impl Default for AnalysisOptions {
         Self {
             bins: 160,
             display_group: 0,
+            interactive: false,
         }
     }
 }
@@ -76,6 +78,11 @@ pub struct Analysis {
     pub output_hist: Histogram,
     pub metrics: Metrics,
     pub summary: Summary,
+    /// What a person should know about how the numbers were found (a codebook trained on a
+    /// sample or a summary, a format ignoring the granularity, …).
+    pub notes: Vec<String>,
+    /// The 2-D view of a vector codebook (sub-vector length 2).
+    pub vector: Option<crate::plan::VectorView>,
 }
 
 /// The calibrated parameters of every group (step 1 and 2 above). `known` is the finite (min, max)
@@ -87,43 +94,21 @@ pub fn calibrate_groups(
     config: &QuantizerConfig,
     known: Option<(f32, f32)>,
 ) -> Vec<GroupParams> {
-    let ranges: Vec<Option<(f32, f32)>> = if layout.n_groups == 1 {
-        vec![clip_range_known(values, config, known)]
-    } else {
-        match config.calibration {
-            // Min-max needs no gathering: one pass over the chunks.
-            crate::config::Calibration::MinMax => {
-                let mut ranges = vec![None::<(f32, f32)>; layout.n_groups];
-                for (g, range) in layout.chunks() {
-                    if let Some((lo, hi)) = finite_min_max(&values[range]) {
-                        ranges[g] = Some(match ranges[g] {
-                            Some((a, b)) => (a.min(lo), b.max(hi)),
-                            None => (lo, hi),
-                        });
-                    }
-                }
-                ranges
-            }
-            // Each group is one chunk (per-group, or per-channel on the last axis): calibrate the
-            // slices in place.
-            _ if layout.chunk_len * layout.n_groups >= layout.n => layout
-                .chunks()
-                .map(|(_, range)| clip_range(&values[range], config))
-                .collect(),
-            // Groups interleave (per-channel on an outer axis): gather them all in one pass.
-            _ => layout
-                .gather_all(values)
-                .iter()
-                .map(|g| clip_range(g, config))
-                .collect(),
-        }
-    };
+    let ranges = calibrate_ranges(values, layout, config, known);
+    // Two-level (e4m3) scales need the whole tensor's bound first.
+    let (qmin, qmax) = config.code_range();
+    let elem = ElementRange::of(qmax.max(-qmin).max(1) as f32);
+    let tensor_amax = ranges
+        .iter()
+        .flatten()
+        .fold(0f32, |a, &(lo, hi)| a.max(lo.abs()).max(hi.abs()));
+    let t = tensor_scale(config.scale_format, tensor_amax, elem);
     ranges
         .into_iter()
         .map(|range| {
             // A group without finite values gets the range [0, 0] (its values are all skipped).
             let (lo, hi) = range.unwrap_or((0.0, 0.0));
-            let params = AffineParams::from_range(lo, hi, config);
+            let mut params = AffineParams::from_range(lo, hi, config);
             let clip = match config.scheme {
                 Scheme::Symmetric => {
                     let a = lo.min(0.0).abs().max(hi.max(0.0));
@@ -131,9 +116,63 @@ pub fn calibrate_groups(
                 }
                 Scheme::Asymmetric => (lo.min(0.0), hi.max(0.0)),
             };
+            params.scale = match config.scale_format {
+                ScaleFormat::F32 => params.scale,
+                // The scale itself rounded to the storage format.
+                ScaleFormat::F16 | ScaleFormat::Bf16 => stored_scale(
+                    params.scale,
+                    ElementRange::of(1.0),
+                    config.scale_format,
+                    config.scale_rounding,
+                    1.0,
+                ),
+                // Symmetric signed only (validated): derived from the bound and qmax.
+                ScaleFormat::E8m0 | ScaleFormat::E4m3 => {
+                    stored_scale(clip.1, elem, config.scale_format, config.scale_rounding, t)
+                }
+            };
             GroupParams { clip, params }
         })
         .collect()
+}
+
+/// The calibrated clipping range of every group (`None` for a group with no finite value).
+pub fn calibrate_ranges(
+    values: &[f32],
+    layout: &GroupLayout,
+    config: &QuantizerConfig,
+    known: Option<(f32, f32)>,
+) -> Vec<Option<(f32, f32)>> {
+    if layout.n_groups == 1 {
+        return vec![clip_range_known(values, config, known)];
+    }
+    match config.calibration {
+        // Min-max needs no gathering: one pass over the chunks.
+        crate::config::Calibration::MinMax => {
+            let mut ranges = vec![None::<(f32, f32)>; layout.n_groups];
+            for (g, range) in layout.chunks() {
+                if let Some((lo, hi)) = finite_min_max(&values[range]) {
+                    ranges[g] = Some(match ranges[g] {
+                        Some((a, b)) => (a.min(lo), b.max(hi)),
+                        None => (lo, hi),
+                    });
+                }
+            }
+            ranges
+        }
+        // Each group is one chunk (per-group, or per-channel on the last axis): calibrate the
+        // slices in place.
+        _ if layout.chunk_len * layout.n_groups >= layout.n => layout
+            .chunks()
+            .map(|(_, range)| clip_range(&values[range], config))
+            .collect(),
+        // Groups interleave (per-channel on an outer axis): gather them all in one pass.
+        _ => layout
+            .gather_all(values)
+            .iter()
+            .map(|g| clip_range(g, config))
+            .collect(),
+    }
 }
 
 /// Runs the quantizer over every value, calling `visit(index, group, r, code, r̂, clipped)` for each
@@ -215,31 +254,15 @@ fn fused_chunk(
     acc.merge(&local);
 }
 
-/// Quantizes, measures and bins `dataset` with `config` (see the module docs).
-pub fn analyze(
-    dataset: &Dataset,
-    config: &QuantizerConfig,
-    options: &AnalysisOptions,
-) -> Result<Analysis, AnalyzeError> {
-    config.validate()?;
-    let layout = GroupLayout::new(config.granularity, dataset.shape())?;
-    let values = dataset.values();
-    let summary = *dataset.summary();
-    let known = Some((dataset.summary().min, dataset.summary().max));
-    let groups = calibrate_groups(values, &layout, config, known);
-    let display_group = options.display_group.min(groups.len() - 1);
-    let shown = groups[display_group].params;
-
-    // Histogram range: the data, the display group's clipping range and its representable range
-    // (each limited to one data span on either side). The representable range moves with the bit
-    // width, so the part beyond the data is snapped outward to 1/32 of the span: a change of bit
-    // width then usually keeps the range, and the input histogram comes from the dataset's cache.
-    let (clip_lo, clip_hi) = groups[display_group].clip;
-    let (rep_lo, rep_hi) = shown.representable_range();
+/// The histogram range: the data, the display group's clipping range and its representable range
+/// (each limited to one data span on either side). The representable range moves with the bit
+/// width, so the part beyond the data is snapped outward to 1/32 of the span: a change of bit
+/// width then usually keeps the range, and the input histogram comes from the dataset's cache.
+pub(crate) fn histogram_range(summary: &Summary, clip: (f32, f32), rep: (f32, f32)) -> (f32, f32) {
     let span = summary.max - summary.min;
     let grid = (span / 32.0).max(f32::MIN_POSITIVE);
-    let want_lo = clip_lo.min(rep_lo).max(summary.min - span);
-    let want_hi = clip_hi.max(rep_hi).min(summary.max + span);
+    let want_lo = clip.0.min(rep.0).max(summary.min - span);
+    let want_hi = clip.1.max(rep.1).min(summary.max + span);
     let lo = if want_lo < summary.min {
         summary.min - ((summary.min - want_lo) / grid).ceil() * grid
     } else {
@@ -250,6 +273,32 @@ pub fn analyze(
     } else {
         summary.max
     };
+    (lo, hi)
+}
+
+/// Quantizes, measures and bins `dataset` with `config` (see the module docs).
+pub fn analyze(
+    dataset: &Dataset,
+    config: &QuantizerConfig,
+    options: &AnalysisOptions,
+) -> Result<Analysis, AnalyzeError> {
+    config.validate()?;
+    if config.format != crate::format::Format::Int {
+        return crate::plan::analyze_plan(dataset, config, options);
+    }
+    let layout = GroupLayout::new(config.granularity, dataset.shape())?;
+    let values = dataset.values();
+    let summary = *dataset.summary();
+    let known = Some((dataset.summary().min, dataset.summary().max));
+    let groups = calibrate_groups(values, &layout, config, known);
+    let display_group = options.display_group.min(groups.len() - 1);
+    let shown = groups[display_group].params;
+
+    let (lo, hi) = histogram_range(
+        &summary,
+        groups[display_group].clip,
+        shown.representable_range(),
+    );
     let input_hist = dataset.histogram(lo, hi, options.bins);
     let (mut output_hist, binner) = Histogram::empty(lo, hi, options.bins);
 
@@ -346,9 +395,10 @@ pub fn analyze(
         bits_per_value: bits_per_value(
             config.bits,
             groups.len(),
-            SCALE_BITS + zero_point_bits,
+            config.scale_format.bits() + zero_point_bits,
             dataset.len(),
-        ),
+        ) + f64::from(config.scale_format.tensor_bits())
+            / dataset.len().max(1) as f64,
     };
     Ok(Analysis {
         config: config.clone(),
@@ -360,6 +410,8 @@ pub fn analyze(
         output_hist,
         metrics,
         summary,
+        notes: Vec::new(),
+        vector: None,
     })
 }
 
@@ -376,6 +428,9 @@ pub struct Quantized {
 /// Quantizes every value of `dataset` (the same numbers as [`analyze`], kept rather than summarised).
 pub fn quantize(dataset: &Dataset, config: &QuantizerConfig) -> Result<Quantized, AnalyzeError> {
     config.validate()?;
+    if config.format != crate::format::Format::Int {
+        return crate::plan::quantize_plan(dataset, config);
+    }
     let layout = GroupLayout::new(config.granularity, dataset.shape())?;
     let values = dataset.values();
     let known = Some((dataset.summary().min, dataset.summary().max));

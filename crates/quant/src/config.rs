@@ -91,8 +91,22 @@ pub struct QuantizerConfig {
     pub rounding: Rounding,
     /// Round S up to the next power of two, as fixed-point hardware requires.
     pub power_of_two_scale: bool,
-    /// Seed of stochastic rounding.
+    /// Seed of stochastic rounding and of codebook training.
     pub seed: u64,
+    /// The element format (`int` is the uniform quantizer above).
+    pub format: crate::format::Format,
+    /// How each group's scale is stored.
+    pub scale_format: crate::block::ScaleFormat,
+    /// How an E8M0 (power-of-two) scale is rounded.
+    pub scale_rounding: crate::block::ScaleRounding,
+    /// Codebook size K of the `kmeans` format.
+    pub levels: u32,
+    /// Sub-vector length D of the `kmeans` format (1: scalar codebook).
+    pub vector_dim: usize,
+    /// Integer bits M of the `fixed` format (Qm.n, sign bit not counted).
+    pub int_bits: u8,
+    /// Fraction bits N of the `fixed` format.
+    pub frac_bits: u8,
 }
 
 impl Default for QuantizerConfig {
@@ -107,6 +121,13 @@ impl Default for QuantizerConfig {
             rounding: Rounding::NearestEven,
             power_of_two_scale: false,
             seed: 0,
+            format: crate::format::Format::Int,
+            scale_format: crate::block::ScaleFormat::F32,
+            scale_rounding: crate::block::ScaleRounding::Floor,
+            levels: 16,
+            vector_dim: 1,
+            int_bits: 3,
+            frac_bits: 4,
         }
     }
 }
@@ -126,6 +147,16 @@ pub enum ConfigError {
     GroupSize,
     #[error("narrow range applies to signed codes with at least 2 bits")]
     NarrowRange,
+    #[error("a k-means codebook needs 2 to 65536 levels, got {0}")]
+    Levels(u32),
+    #[error("the sub-vector length must be between 1 and 64, got {0}")]
+    VectorDim(usize),
+    #[error("vector codebooks (sub-vector length > 1) are learned per tensor; choose per-tensor granularity")]
+    VectorGranularity,
+    #[error("fixed point Q{m}.{n} needs 1 + m + n between 2 and 16 bits")]
+    FixedBits { m: u8, n: u8 },
+    #[error("{0} scales hold no zero-point: use the symmetric scheme")]
+    ScaleNeedsSymmetric(&'static str),
 }
 
 impl QuantizerConfig {
@@ -151,6 +182,39 @@ impl QuantizerConfig {
         }
         if self.narrow_range && (self.signedness == Signedness::Unsigned || self.bits < 2) {
             return Err(ConfigError::NarrowRange);
+        }
+        use crate::block::ScaleFormat;
+        use crate::format::Format;
+        match self.format {
+            Format::Kmeans => {
+                if !(2..=65536).contains(&self.levels) {
+                    return Err(ConfigError::Levels(self.levels));
+                }
+                if !(1..=64).contains(&self.vector_dim) {
+                    return Err(ConfigError::VectorDim(self.vector_dim));
+                }
+                if self.vector_dim > 1 && self.granularity != Granularity::Tensor {
+                    return Err(ConfigError::VectorGranularity);
+                }
+            }
+            Format::Fixed => {
+                let total = 1 + u32::from(self.int_bits) + u32::from(self.frac_bits);
+                if !(2..=16).contains(&total) {
+                    return Err(ConfigError::FixedBits {
+                        m: self.int_bits,
+                        n: self.frac_bits,
+                    });
+                }
+            }
+            Format::Int => {
+                if matches!(self.scale_format, ScaleFormat::E8m0 | ScaleFormat::E4m3)
+                    && (self.scheme == Scheme::Asymmetric
+                        || self.signedness == Signedness::Unsigned)
+                {
+                    return Err(ConfigError::ScaleNeedsSymmetric(self.scale_format.name()));
+                }
+            }
+            _ => {}
         }
         Ok(())
     }

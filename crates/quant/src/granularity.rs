@@ -21,6 +21,8 @@ pub enum LayoutError {
     GroupSize { size: usize, last: usize },
     #[error("group size must be at least 1")]
     ZeroGroup,
+    #[error("sub-vector length {dim} does not divide the last axis ({last})")]
+    VectorDim { dim: usize, last: usize },
 }
 
 /// The chunk/group structure of a granularity applied to a shape.

@@ -5,21 +5,30 @@
 
 pub mod affine;
 pub mod analyze;
+pub mod block;
 pub mod calib;
+pub mod codebook;
 pub mod config;
 pub mod dataset;
+pub mod format;
 pub mod granularity;
 pub mod histogram;
 pub mod io;
+pub mod kmeans;
 pub mod metrics;
+pub mod minifloat;
+pub mod plan;
+pub mod pq;
 pub mod synth;
 
 pub use affine::AffineParams;
 pub use analyze::{
     analyze, quantize, Analysis, AnalysisOptions, AnalyzeError, GroupParams, Quantized,
 };
+pub use block::{ScaleFormat, ScaleRounding};
 pub use config::{Calibration, Granularity, QuantizerConfig, Rounding, Scheme, Signedness};
 pub use dataset::{Dataset, DatasetError, Summary};
+pub use format::Format;
 pub use histogram::Histogram;
 pub use metrics::Metrics;
 

@@ -1,0 +1,280 @@
+//! The element formats a tensor can be quantized to, chosen at run time.
+//!
+//! | format      | element                               | scale per block                       |
+//! |-------------|---------------------------------------|---------------------------------------|
+//! | `int`       | b-bit integer (see [`crate::affine`])  | S, Z from the calibrated range        |
+//! | `fp8-e4m3` … `fp4-e2m1` | minifloat, RNE, saturating | S = amax / max (stored per `scale_format`) |
+//! | `fp16`, `bf16` | IEEE half / bfloat16 cast (RNE, overflow to ±Inf) | none          |
+//! | `nf4`       | the 16 NormalFloat levels              | absmax (bitsandbytes: r · (1/absmax)) |
+//! | `fixed`     | Qm.n: step 2^−n in [−2^m, 2^m − 2^−n]   | none                                  |
+//! | `log2`      | sign + powers of two 2^−j and 0        | 2^round(log2 amax)                    |
+//! | `kmeans`    | learned levels (exact 1-D optimum) or D-dim centroids | none            |
+//! | `q8_0`, `q4_0`, `q4_1` | llama.cpp/GGML blocks of 32 | f16 d (and f16 m for Q4_1)           |
+
+use serde::{Deserialize, Serialize};
+
+use crate::codebook::LevelTable;
+use crate::minifloat::{MiniFloat, FP4_E2M1, FP6_E2M3, FP6_E3M2, FP8_E4M3, FP8_E5M2};
+
+/// The element format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub enum Format {
+    #[default]
+    #[serde(rename = "int")]
+    Int,
+    #[serde(rename = "fp8-e4m3")]
+    Fp8E4m3,
+    #[serde(rename = "fp8-e5m2")]
+    Fp8E5m2,
+    #[serde(rename = "fp6-e3m2")]
+    Fp6E3m2,
+    #[serde(rename = "fp6-e2m3")]
+    Fp6E2m3,
+    #[serde(rename = "fp4-e2m1")]
+    Fp4E2m1,
+    #[serde(rename = "fp16")]
+    Fp16,
+    #[serde(rename = "bf16")]
+    Bf16,
+    #[serde(rename = "nf4")]
+    Nf4,
+    #[serde(rename = "fixed")]
+    Fixed,
+    #[serde(rename = "log2")]
+    Log2,
+    #[serde(rename = "kmeans")]
+    Kmeans,
+    #[serde(rename = "q8_0")]
+    Q8_0,
+    #[serde(rename = "q4_0")]
+    Q4_0,
+    #[serde(rename = "q4_1")]
+    Q4_1,
+}
+
+impl Format {
+    pub const ALL: [Self; 15] = [
+        Self::Int,
+        Self::Fp8E4m3,
+        Self::Fp8E5m2,
+        Self::Fp6E3m2,
+        Self::Fp6E2m3,
+        Self::Fp4E2m1,
+        Self::Fp16,
+        Self::Bf16,
+        Self::Nf4,
+        Self::Fixed,
+        Self::Log2,
+        Self::Kmeans,
+        Self::Q8_0,
+        Self::Q4_0,
+        Self::Q4_1,
+    ];
+
+    /// The name used by the CLI (`--format`), the app and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Int => "int",
+            Self::Fp8E4m3 => "fp8-e4m3",
+            Self::Fp8E5m2 => "fp8-e5m2",
+            Self::Fp6E3m2 => "fp6-e3m2",
+            Self::Fp6E2m3 => "fp6-e2m3",
+            Self::Fp4E2m1 => "fp4-e2m1",
+            Self::Fp16 => "fp16",
+            Self::Bf16 => "bf16",
+            Self::Nf4 => "nf4",
+            Self::Fixed => "fixed",
+            Self::Log2 => "log2",
+            Self::Kmeans => "kmeans",
+            Self::Q8_0 => "q8_0",
+            Self::Q4_0 => "q4_0",
+            Self::Q4_1 => "q4_1",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == s)
+    }
+
+    /// A one-line description for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Int => "evenly spaced integer levels with a scale and zero-point",
+            Self::Fp8E4m3 => "8-bit float, 4 exponent + 3 mantissa bits, max 448 (OCP E4M3FN)",
+            Self::Fp8E5m2 => "8-bit float, 5 exponent + 2 mantissa bits, max 57344",
+            Self::Fp6E3m2 => "6-bit float, 3 exponent + 2 mantissa bits, max 28 (OCP MX)",
+            Self::Fp6E2m3 => "6-bit float, 2 exponent + 3 mantissa bits, max 7.5 (OCP MX)",
+            Self::Fp4E2m1 => "4-bit float: 0, 0.5, 1, 1.5, 2, 3, 4, 6 and negatives (OCP MX)",
+            Self::Fp16 => "IEEE half precision, an unscaled cast",
+            Self::Bf16 => "bfloat16 (f32's exponent, 7 mantissa bits), an unscaled cast",
+            Self::Nf4 => "16 NormalFloat levels of QLoRA, scaled by each block's absmax",
+            Self::Fixed => "fixed point Qm.n: a fixed step 2^-n, no scale",
+            Self::Log2 => "signed powers of two and zero: logarithmic spacing",
+            Self::Kmeans => {
+                "levels learned from the data (optimal 1-D k-means, or vector centroids)"
+            }
+            Self::Q8_0 => "llama.cpp Q8_0: blocks of 32, int8 codes, f16 scale (8.5 bits)",
+            Self::Q4_0 => "llama.cpp Q4_0: blocks of 32, 4-bit codes, f16 scale (4.5 bits)",
+            Self::Q4_1 => "llama.cpp Q4_1: blocks of 32, 4-bit codes, f16 scale and min (5 bits)",
+        }
+    }
+
+    /// The minifloat behind a scaled float format.
+    pub fn minifloat(self) -> Option<MiniFloat> {
+        match self {
+            Self::Fp8E4m3 => Some(FP8_E4M3),
+            Self::Fp8E5m2 => Some(FP8_E5M2),
+            Self::Fp6E3m2 => Some(FP6_E3M2),
+            Self::Fp6E2m3 => Some(FP6_E2M3),
+            Self::Fp4E2m1 => Some(FP4_E2M1),
+            _ => None,
+        }
+    }
+
+    /// The fixed block length of the GGML formats.
+    pub fn ggml_block(self) -> Option<usize> {
+        matches!(self, Self::Q8_0 | Self::Q4_0 | Self::Q4_1).then_some(32)
+    }
+
+    /// Whether the config's granularity and calibration decide this format's scales.
+    pub fn uses_scales(self) -> bool {
+        !matches!(self, Self::Fp16 | Self::Bf16 | Self::Fixed)
+            && self.ggml_block().is_none()
+            && self != Self::Kmeans
+    }
+}
+
+/// How one element is coded, after scaling.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Element {
+    Table(LevelTable),
+    /// `half::f16::from_f32`: RNE, overflow to ±Inf.
+    F16,
+    /// `half::bf16::from_f32`: RNE, overflow to ±Inf.
+    Bf16,
+    /// `roundf(x)`, codes −127…127.
+    Q8_0,
+    /// `min(15, (int8_t)(x + 8.5))`, level q − 8.
+    Q4_0,
+    /// `min(15, (int8_t)(x + 0.5))`, level q.
+    Q4_1,
+}
+
+impl Element {
+    /// (code, level, clipped) of a finite scaled value `x`, exactly as the format's reference
+    /// implementation computes it.
+    #[inline]
+    pub fn encode(&self, x: f32) -> (u32, f32, bool) {
+        match self {
+            Self::Table(t) => t.encode(x),
+            Self::F16 => {
+                let h = half::f16::from_f32(x);
+                (u32::from(h.to_bits()), h.to_f32(), h.is_infinite())
+            }
+            Self::Bf16 => {
+                let h = half::bf16::from_f32(x);
+                (u32::from(h.to_bits()), h.to_f32(), h.is_infinite())
+            }
+            Self::Q8_0 => {
+                // ggml's quantize_row_q8_0_ref: roundf (half away from zero).
+                let q = x.round().clamp(-127.0, 127.0);
+                (u32::from((q as i8) as u8), q, x.abs() > 127.5)
+            }
+            Self::Q4_0 => {
+                // `(int8_t)(x0 + 8.5f)` truncates toward zero; then MIN(15, ·).
+                let t = (x + 8.5) as i32;
+                let q = t.clamp(0, 15);
+                (q as u32, (q - 8) as f32, t > 15 || x + 8.5 < 0.0)
+            }
+            Self::Q4_1 => {
+                let t = (x + 0.5) as i32;
+                let q = t.clamp(0, 15);
+                (q as u32, q as f32, t > 15 || x + 0.5 < 0.0)
+            }
+        }
+    }
+
+    /// Every level in the element domain, ascending (for 16-bit casts: none, too many to draw).
+    pub fn levels(&self) -> Vec<f32> {
+        match self {
+            Self::Table(t) => t.signed_levels(),
+            Self::F16 | Self::Bf16 => Vec::new(),
+            Self::Q8_0 => (-127..=127).map(|q| q as f32).collect(),
+            Self::Q4_0 => (-8..=7).map(|q| q as f32).collect(),
+            Self::Q4_1 => (0..=15).map(|q| q as f32).collect(),
+        }
+    }
+
+    /// Every decision threshold in the element domain, ascending.
+    pub fn thresholds(&self) -> Vec<f32> {
+        match self {
+            Self::Table(t) => t.signed_thresholds(),
+            Self::F16 | Self::Bf16 => Vec::new(),
+            Self::Q8_0 => (-127..127).map(|q| q as f32 + 0.5).collect(),
+            Self::Q4_0 => (-8..7).map(|q| q as f32 + 0.5).collect(),
+            Self::Q4_1 => (0..15).map(|q| q as f32 + 0.5).collect(),
+        }
+    }
+
+    /// Size of the code space (for counting codes).
+    pub fn n_codes(&self) -> usize {
+        match self {
+            Self::Table(t) => t.n_codes(),
+            Self::F16 | Self::Bf16 => 1 << 16,
+            Self::Q8_0 => 256,
+            Self::Q4_0 | Self::Q4_1 => 16,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn names_round_trip_and_match_serde() {
+        for f in Format::ALL {
+            assert_eq!(Format::from_name(f.name()), Some(f));
+            let json = serde_json::to_string(&f).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", f.name()));
+        }
+        assert_eq!(Format::from_name("fp8"), None);
+    }
+
+    /// Every f16 and bf16 bit pattern that is a number decodes and re-encodes to itself.
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn every_16_bit_float_code_round_trips() {
+        for bits in 0..=u16::MAX {
+            let h = half::f16::from_bits(bits);
+            if h.is_finite() {
+                assert_eq!(Element::F16.encode(h.to_f32()).0, u32::from(bits));
+            }
+            let b = half::bf16::from_bits(bits);
+            if b.is_finite() {
+                assert_eq!(Element::Bf16.encode(b.to_f32()).0, u32::from(bits));
+            }
+        }
+        // Ties to even: 1 + 2^-11 lies halfway between f16 1.0 (0x3C00) and 1.0009765625 (0x3C01).
+        assert_eq!(Element::F16.encode(1.0 + 2f32.powi(-11)).0, 0x3C00);
+        assert_eq!(Element::F16.encode(1.0 + 3.0 * 2f32.powi(-11)).0, 0x3C02);
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn ggml_element_arithmetic() {
+        // Q8_0 rounds half away from zero.
+        assert_eq!(Element::Q8_0.encode(2.5).1, 3.0);
+        assert_eq!(Element::Q8_0.encode(-2.5), (253, -3.0, false));
+        // Q4_0: x0 = −8 → q 0; x0 = 8 → 16.5 → min(15) → level 7, clipped.
+        assert_eq!(Element::Q4_0.encode(-8.0), (0, -8.0, false));
+        assert_eq!(Element::Q4_0.encode(8.0), (15, 7.0, true));
+        // x0 + 8.5 = 9.0 exactly at x0 = 0.5: truncation gives 9 → level 1 (ties go up).
+        assert_eq!(Element::Q4_0.encode(0.5).1, 1.0);
+        // Just under 0.5, the sum still rounds to 9.0 in f32, as in C.
+        assert_eq!(Element::Q4_0.encode(0.5 - 2f32.powi(-25)).1, 1.0);
+        assert_eq!(Element::Q4_1.encode(14.49), (14, 14.0, false));
+        assert_eq!(Element::Q4_1.encode(15.0), (15, 15.0, false));
+    }
+}

@@ -1,0 +1,717 @@
+//! Every format other than `int`: the per-block plan (scales and element coders) and the pass that
+//! quantizes, measures and bins with it.
+//!
+//! ```text
+//! For a value r in block g:   x = (r − o_g) / S_g      (or (r − o_g) · (1/S_g) where the
+//!                                                        reference implementation multiplies)
+//!                             e = element(x)            (nearest level, or the format's cast)
+//!                             r̂ = S'_g · e + o'_g
+//! S' and o' are what is stored (GGML stores d and m as f16 after coding with the f32 values).
+//! ```
+//! Vector codebooks (`kmeans` with sub-vector length D > 1) code D values at a time instead.
+
+use serde::{Deserialize, Serialize};
+
+use crate::affine::AffineParams;
+use crate::analyze::{calibrate_ranges, histogram_range, Analysis, AnalysisOptions, AnalyzeError};
+use crate::analyze::{GroupParams, Quantized};
+use crate::block::{stored_scale, tensor_scale, ElementRange, ScaleFormat, ScaleRounding};
+use crate::codebook::{self, LevelTable, Tie};
+use crate::config::{Granularity, QuantizerConfig, Scheme};
+use crate::dataset::{Dataset, Summary};
+use crate::format::{Element, Format};
+use crate::granularity::{GroupLayout, LayoutError};
+use crate::histogram::Histogram;
+use crate::kmeans;
+use crate::metrics::{code_usage, ErrorAccumulator, Metrics};
+use crate::pq::{self, TrainBudget, VectorCodebook};
+
+/// How one block maps values to elements and back.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Block {
+    /// S for division, or 1/S when `multiply` is set.
+    pub enc_scale: f32,
+    pub multiply: bool,
+    pub enc_offset: f32,
+    pub dec_scale: f32,
+    pub dec_offset: f32,
+    /// Index into [`Plan::elements`].
+    pub element: usize,
+    /// The range the block's scale was derived from.
+    pub clip: (f32, f32),
+}
+
+impl Block {
+    #[inline]
+    fn scaled(&self, r: f32) -> f32 {
+        if self.multiply {
+            (r - self.enc_offset) * self.enc_scale
+        } else {
+            (r - self.enc_offset) / self.enc_scale
+        }
+    }
+
+    /// The real value at element-domain threshold `t`.
+    fn real_from_scaled(&self, t: f32) -> f32 {
+        if self.multiply {
+            t / self.enc_scale + self.enc_offset
+        } else {
+            t * self.enc_scale + self.enc_offset
+        }
+    }
+
+    #[inline]
+    fn real_from_level(&self, level: f32) -> f32 {
+        level * self.dec_scale + self.dec_offset
+    }
+}
+
+/// The blocks and element coders of a scalar format.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    pub layout: GroupLayout,
+    pub elements: Vec<Element>,
+    pub blocks: Vec<Block>,
+    pub bits_per_value: f64,
+    pub notes: Vec<String>,
+}
+
+/// The 2-D picture of a vector codebook.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VectorView {
+    pub centroids: Vec<[f32; 2]>,
+    /// Up to 2,000 of the sub-vectors, evenly spaced through the tensor.
+    pub sample: Vec<[f32; 2]>,
+}
+
+/// Points the exact 1-D k-means runs over: all distinct values when there are few enough,
+/// otherwise a bucket summary (interactive: coarser still).
+fn kmeans_points(k: usize, interactive: bool) -> usize {
+    if interactive {
+        4096
+    } else {
+        (1usize << 17).min((1usize << 25) / k.max(1)).max(k + 1)
+    }
+}
+
+/// The layout a format uses: its own fixed blocks, the tensor, or the configured granularity.
+pub fn layout_for(config: &QuantizerConfig, shape: &[usize]) -> Result<GroupLayout, LayoutError> {
+    let granularity = match config.format {
+        Format::Fp16 | Format::Bf16 | Format::Fixed => Granularity::Tensor,
+        f => match f.ggml_block() {
+            Some(size) => Granularity::Group { size },
+            None => config.granularity,
+        },
+    };
+    GroupLayout::new(granularity, shape)
+}
+
+/// Builds the plan of a scalar (non-`int`, D = 1) format.
+pub fn build_plan(
+    values: &[f32],
+    shape: &[usize],
+    summary: &Summary,
+    config: &QuantizerConfig,
+    interactive: bool,
+) -> Result<Plan, AnalyzeError> {
+    let layout = layout_for(config, shape)?;
+    let n = values.len().max(1) as f64;
+    let n_groups = layout.n_groups as f64;
+    let mut notes = Vec::new();
+    let plan = match config.format {
+        Format::Fp16 | Format::Bf16 => {
+            let element = if config.format == Format::Fp16 {
+                Element::F16
+            } else {
+                Element::Bf16
+            };
+            Plan {
+                layout,
+                elements: vec![element],
+                blocks: vec![Block::unscaled((summary.min, summary.max), 0)],
+                bits_per_value: 16.0,
+                notes,
+            }
+        }
+        Format::Fixed => {
+            let table = codebook::fixed_point(config.int_bits.into(), config.frac_bits.into());
+            let clip = (table.levels[0], table.levels[table.levels.len() - 1]);
+            Plan {
+                layout,
+                elements: vec![Element::Table(table)],
+                blocks: vec![Block::unscaled(clip, 0)],
+                bits_per_value: f64::from(1 + config.int_bits + config.frac_bits),
+                notes,
+            }
+        }
+        Format::Q8_0 | Format::Q4_0 | Format::Q4_1 => ggml_plan(values, layout, config.format),
+        Format::Kmeans => {
+            let k = config.levels as usize;
+            let groups = group_values(values, &layout);
+            let max_points = kmeans_points(k, interactive);
+            let mut elements = Vec::with_capacity(groups.len());
+            let (mut all_exact, mut largest) = (true, 0);
+            for g in &groups {
+                let points = kmeans::summarize(g, max_points);
+                all_exact &= points.exact;
+                largest = largest.max(points.len());
+                let (levels, _) = kmeans::optimal_levels(&points, k);
+                elements.push(Element::Table(LevelTable::indexed(levels, Tie::Lower)));
+            }
+            if !all_exact {
+                notes.push(format!(
+                    "The codebook is optimal over a summary of the data in at most {largest} \
+                     buckets{}",
+                    if interactive {
+                        " (kept small so the page stays live); `quantscope quantize` searches a finer one"
+                    } else {
+                        ", not over every distinct value"
+                    }
+                ));
+            }
+            let blocks = elements
+                .iter()
+                .enumerate()
+                .map(|(g, e)| {
+                    let levels = e.levels();
+                    let clip = (levels[0], levels[levels.len() - 1]);
+                    Block::unscaled(clip, g)
+                })
+                .collect();
+            Plan {
+                layout,
+                elements,
+                blocks,
+                bits_per_value: f64::from(config.levels).log2()
+                    + n_groups * f64::from(config.levels) * 32.0 / n,
+                notes,
+            }
+        }
+        format => {
+            // Absmax-scaled formats: minifloats, NF4, log2.
+            let (element, elem, multiply, scale_format, rounding, elem_bits) = match format {
+                Format::Nf4 => (
+                    codebook::nf4(),
+                    ElementRange::of(1.0),
+                    true,
+                    config.scale_format,
+                    config.scale_rounding,
+                    4.0,
+                ),
+                Format::Log2 => (
+                    codebook::log2(config.bits.max(2).into()),
+                    ElementRange::of(1.0),
+                    false,
+                    ScaleFormat::E8m0,
+                    ScaleRounding::Nearest,
+                    f64::from(config.bits.max(2)),
+                ),
+                _ => {
+                    // Only the minifloats are left; E4M3 stands in should a new format forget
+                    // its own branch.
+                    let mf = format.minifloat().unwrap_or(crate::minifloat::FP8_E4M3);
+                    (
+                        LevelTable::minifloat(mf),
+                        ElementRange::of(mf.max_value()),
+                        false,
+                        config.scale_format,
+                        config.scale_rounding,
+                        f64::from(mf.bits()),
+                    )
+                }
+            };
+            if format == Format::Log2 && config.bits < 2 {
+                notes.push("log2 needs at least 2 bits (a sign and a magnitude); using 2".into());
+            }
+            let symmetric = QuantizerConfig {
+                scheme: Scheme::Symmetric,
+                ..config.clone()
+            };
+            let known = Some((summary.min, summary.max));
+            let ranges = calibrate_ranges(values, &layout, &symmetric, known);
+            let amaxes: Vec<f32> = ranges
+                .iter()
+                .map(|r| r.map_or(0.0, |(lo, hi)| lo.abs().max(hi.abs())))
+                .collect();
+            let tensor_amax = amaxes.iter().fold(0f32, |a, &b| a.max(b));
+            let t = tensor_scale(scale_format, tensor_amax, elem);
+            let blocks = amaxes
+                .iter()
+                .map(|&amax| {
+                    let s = stored_scale(amax, elem, scale_format, rounding, t);
+                    Block {
+                        enc_scale: if multiply { 1.0 / s } else { s },
+                        multiply,
+                        enc_offset: 0.0,
+                        dec_scale: s,
+                        dec_offset: 0.0,
+                        element: 0,
+                        clip: (-amax, amax),
+                    }
+                })
+                .collect();
+            Plan {
+                layout,
+                elements: vec![Element::Table(element)],
+                blocks,
+                bits_per_value: elem_bits
+                    + (n_groups * f64::from(scale_format.bits())
+                        + f64::from(scale_format.tensor_bits()))
+                        / n,
+                notes,
+            }
+        }
+    };
+    Ok(plan)
+}
+
+impl Block {
+    /// A block that codes values as they are (scale 1, no offset) with element coder `element`.
+    fn unscaled(clip: (f32, f32), element: usize) -> Self {
+        Self {
+            enc_scale: 1.0,
+            multiply: false,
+            enc_offset: 0.0,
+            dec_scale: 1.0,
+            dec_offset: 0.0,
+            element,
+            clip,
+        }
+    }
+}
+
+/// The values of each group, borrowed when a group is one contiguous chunk.
+fn group_values<'a>(values: &'a [f32], layout: &GroupLayout) -> Vec<std::borrow::Cow<'a, [f32]>> {
+    if layout.chunk_len * layout.n_groups >= layout.n {
+        layout
+            .chunks()
+            .map(|(_, r)| std::borrow::Cow::Borrowed(&values[r]))
+            .collect()
+    } else {
+        layout
+            .gather_all(values)
+            .into_iter()
+            .map(std::borrow::Cow::Owned)
+            .collect()
+    }
+}
+
+/// llama.cpp's reference quantizers (`quantize_row_q8_0_ref`, `_q4_0_ref`, `_q4_1_ref` in
+/// ggml-quants.c), block by block, non-finite values left out of the block statistics:
+/// ```text
+/// Q8_0: d = amax / 127,                   q = roundf(x · (1/d)),               x̂ = f16(d) · q
+/// Q4_0: d = m / −8 (m: the value of largest |x|), q = min(15, trunc(x/d + 8.5)), x̂ = f16(d)(q − 8)
+/// Q4_1: d = (max − min) / 15,             q = min(15, trunc((x − min)/d + 0.5)), x̂ = f16(d) q + f16(min)
+/// ```
+/// (1/d is taken as 0 when d = 0, as ggml does.)
+fn ggml_plan(values: &[f32], layout: GroupLayout, format: Format) -> Plan {
+    let f16 = |x: f32| half::f16::from_f32(x).to_f32();
+    let inv = |d: f32| if d != 0.0 { 1.0 / d } else { 0.0 };
+    let mut blocks = Vec::with_capacity(layout.n_groups);
+    for (_, range) in layout.chunks() {
+        let block = &values[range];
+        let finite = || block.iter().copied().filter(|v| v.is_finite());
+        let b = match format {
+            Format::Q8_0 => {
+                let amax = finite().fold(0f32, |a, v| a.max(v.abs()));
+                let d = amax / 127.0;
+                Block {
+                    enc_scale: inv(d),
+                    multiply: true,
+                    enc_offset: 0.0,
+                    dec_scale: f16(d),
+                    dec_offset: 0.0,
+                    element: 0,
+                    clip: (-amax, amax),
+                }
+            }
+            Format::Q4_0 => {
+                let (mut amax, mut max) = (0f32, 0f32);
+                for v in finite() {
+                    if amax < v.abs() {
+                        amax = v.abs();
+                        max = v;
+                    }
+                }
+                let d = max / -8.0;
+                Block {
+                    enc_scale: inv(d),
+                    multiply: true,
+                    enc_offset: 0.0,
+                    dec_scale: f16(d),
+                    dec_offset: 0.0,
+                    element: 0,
+                    clip: (-amax, amax),
+                }
+            }
+            _ => {
+                let (min, max) =
+                    finite().fold((f32::MAX, -f32::MAX), |(lo, hi), v| (lo.min(v), hi.max(v)));
+                let (min, max) = if min > max { (0.0, 0.0) } else { (min, max) };
+                let d = (max - min) / 15.0;
+                Block {
+                    enc_scale: inv(d),
+                    multiply: true,
+                    enc_offset: min,
+                    dec_scale: f16(d),
+                    dec_offset: f16(min),
+                    element: 0,
+                    clip: (min, max),
+                }
+            }
+        };
+        blocks.push(b);
+    }
+    let (element, overhead) = match format {
+        Format::Q8_0 => (Element::Q8_0, 16.0),
+        Format::Q4_0 => (Element::Q4_0, 16.0),
+        _ => (Element::Q4_1, 32.0),
+    };
+    let elem_bits = if format == Format::Q8_0 { 8.0 } else { 4.0 };
+    let n = layout.n.max(1) as f64;
+    Plan {
+        bits_per_value: elem_bits + layout.n_groups as f64 * overhead / n,
+        layout,
+        elements: vec![element],
+        blocks,
+        notes: vec![format!(
+            "{} always uses blocks of 32 along the last axis with its own scale rule; the \
+             granularity and calibration settings do not apply",
+            format.name()
+        )],
+    }
+}
+
+/// Calls `visit(index, block, r, code, r̂, clipped)` for every finite value.
+#[inline]
+fn for_each_coded(
+    values: &[f32],
+    plan: &Plan,
+    mut visit: impl FnMut(usize, usize, f32, u32, f32, bool),
+) {
+    for (g, range) in plan.layout.chunks() {
+        let block = plan.blocks[g];
+        let element = &plan.elements[block.element];
+        let start = range.start;
+        for (offset, &r) in values[range].iter().enumerate() {
+            if !r.is_finite() {
+                continue;
+            }
+            let (code, level, clipped) = element.encode(block.scaled(r));
+            visit(
+                start + offset,
+                g,
+                r,
+                code,
+                block.real_from_level(level),
+                clipped,
+            );
+        }
+    }
+}
+
+/// Reconstruction levels and thresholds of one block in real units, ascending.
+fn block_levels(plan: &Plan, g: usize, range: (f32, f32)) -> (Vec<f32>, Vec<f32>) {
+    let block = plan.blocks[g];
+    let element = &plan.elements[block.element];
+    let (mut levels, mut thresholds): (Vec<f32>, Vec<f32>) = match element {
+        // 65,536 codes: keep those inside the drawn range.
+        Element::F16 | Element::Bf16 => {
+            let mut v: Vec<f32> = (0..=u16::MAX)
+                .map(|b| {
+                    if *element == Element::F16 {
+                        half::f16::from_bits(b).to_f32()
+                    } else {
+                        half::bf16::from_bits(b).to_f32()
+                    }
+                })
+                .filter(|x| x.is_finite() && *x >= range.0 && *x <= range.1)
+                .map(|x| x + 0.0)
+                .collect();
+            v.sort_by(f32::total_cmp);
+            v.dedup();
+            let t = v.windows(2).map(|w| w[0] + (w[1] - w[0]) / 2.0).collect();
+            (v, t)
+        }
+        _ => (
+            element
+                .levels()
+                .iter()
+                .map(|&l| block.real_from_level(l))
+                .collect(),
+            element
+                .thresholds()
+                .iter()
+                .map(|&t| block.real_from_scaled(t))
+                .collect(),
+        ),
+    };
+    // A negative scale (Q4_0 with a positive extreme) reverses the order.
+    levels.sort_by(f32::total_cmp);
+    thresholds.sort_by(f32::total_cmp);
+    (levels, thresholds)
+}
+
+fn group_params(plan: &Plan) -> Vec<GroupParams> {
+    plan.blocks
+        .iter()
+        .map(|b| {
+            let n_codes = plan.elements[b.element].n_codes() as i32;
+            GroupParams {
+                clip: b.clip,
+                params: AffineParams {
+                    scale: b.dec_scale,
+                    zero_point: 0,
+                    qmin: 0,
+                    qmax: n_codes - 1,
+                },
+            }
+        })
+        .collect()
+}
+
+/// [`crate::analyze`] for every format but `int`.
+pub fn analyze_plan(
+    dataset: &Dataset,
+    config: &QuantizerConfig,
+    options: &AnalysisOptions,
+) -> Result<Analysis, AnalyzeError> {
+    if config.format == Format::Kmeans && config.vector_dim > 1 {
+        return analyze_vectors(dataset, config, options);
+    }
+    let values = dataset.values();
+    let summary = *dataset.summary();
+    let plan = build_plan(
+        values,
+        dataset.shape(),
+        &summary,
+        config,
+        options.interactive,
+    )?;
+    let display_group = options.display_group.min(plan.blocks.len() - 1);
+    let (levels_all, _) = block_levels(&plan, display_group, (summary.min, summary.max));
+    let rep = match (levels_all.first(), levels_all.last()) {
+        (Some(&a), Some(&b)) => (a, b),
+        _ => (summary.min, summary.max),
+    };
+    let (lo, hi) = histogram_range(&summary, plan.blocks[display_group].clip, rep);
+    let (levels, thresholds) = block_levels(&plan, display_group, (lo, hi));
+    let input_hist = dataset.histogram(lo, hi, options.bins);
+    let (mut output_hist, binner) = Histogram::empty(lo, hi, options.bins);
+    let n_codes = plan
+        .elements
+        .iter()
+        .map(Element::n_codes)
+        .max()
+        .unwrap_or(1);
+    let mut counts = vec![0u64; n_codes];
+    let mut acc = ErrorAccumulator::default();
+    for_each_coded(values, &plan, |_, _, r, code, r_hat, clipped| {
+        acc.add(r, r_hat, clipped);
+        counts[code as usize] += 1;
+        output_hist.counts[binner.bin(r_hat)] += 1;
+    });
+    let metrics = metrics_of(&acc, &counts, plan.bits_per_value);
+    Ok(Analysis {
+        config: config.clone(),
+        groups: group_params(&plan),
+        display_group,
+        levels,
+        thresholds,
+        input_hist,
+        output_hist,
+        metrics,
+        summary,
+        notes: plan.notes,
+        vector: None,
+    })
+}
+
+fn metrics_of(acc: &ErrorAccumulator, counts: &[u64], bits_per_value: f64) -> Metrics {
+    let e = acc.finish();
+    let (levels_used, code_entropy_bits) = code_usage(counts);
+    Metrics {
+        n: e.n,
+        mse: e.mse,
+        rmse: e.rmse,
+        sqnr_db: e.sqnr_db,
+        max_abs_error: e.max_abs_error,
+        mean_abs_error: e.mean_abs_error,
+        cosine_similarity: e.cosine_similarity,
+        clipped_fraction: e.clipped_fraction,
+        levels_used,
+        code_entropy_bits,
+        bits_per_value,
+    }
+}
+
+/// [`crate::quantize`] for every format but `int`. Codes are the format's bit patterns (minifloats,
+/// f16/bf16), signed integers (fixed point, GGML Q8_0) or indices into the levels.
+pub fn quantize_plan(
+    dataset: &Dataset,
+    config: &QuantizerConfig,
+) -> Result<Quantized, AnalyzeError> {
+    let values = dataset.values();
+    let mut codes = vec![0i32; values.len()];
+    let mut dequantized = values.to_vec();
+    if config.format == Format::Kmeans && config.vector_dim > 1 {
+        let (book, dim, _) = train_vectors(dataset, config, false)?;
+        for (i, v) in values.chunks_exact(dim).enumerate() {
+            let (k, clean) = nearest_finite(&book, v);
+            for d in 0..dim {
+                codes[i * dim + d] = k as i32;
+                if clean[d] {
+                    dequantized[i * dim + d] = book.centroid(k)[d];
+                }
+            }
+        }
+        return Ok(Quantized {
+            codes,
+            dequantized,
+            groups: Vec::new(),
+        });
+    }
+    let plan = build_plan(values, dataset.shape(), dataset.summary(), config, false)?;
+    let signed = matches!(config.format, Format::Fixed | Format::Q8_0);
+    let bits = match config.format {
+        Format::Fixed => 1 + u32::from(config.int_bits) + u32::from(config.frac_bits),
+        _ => 8,
+    };
+    for_each_coded(values, &plan, |i, _, _, code, r_hat, _| {
+        codes[i] = if signed {
+            // Sign-extend the two's complement code.
+            ((code << (32 - bits)) as i32) >> (32 - bits)
+        } else {
+            code as i32
+        };
+        dequantized[i] = r_hat;
+    });
+    Ok(Quantized {
+        codes,
+        dequantized,
+        groups: group_params(&plan),
+    })
+}
+
+/// Trains the vector codebook of `config` on `dataset`'s sub-vectors (those with a non-finite
+/// coordinate are left out of training).
+fn train_vectors(
+    dataset: &Dataset,
+    config: &QuantizerConfig,
+    interactive: bool,
+) -> Result<(VectorCodebook, usize, Vec<String>), AnalyzeError> {
+    let dim = config.vector_dim;
+    let last = dataset.shape().last().copied().unwrap_or(dataset.len());
+    if last % dim != 0 {
+        return Err(AnalyzeError::Layout(LayoutError::VectorDim { dim, last }));
+    }
+    let clean: Vec<f32> = dataset
+        .values()
+        .chunks_exact(dim)
+        .filter(|v| v.iter().all(|x| x.is_finite()))
+        .flatten()
+        .copied()
+        .collect();
+    let budget = if interactive {
+        TrainBudget::INTERACTIVE
+    } else {
+        TrainBudget::FULL
+    };
+    let book = pq::train(&clean, dim, config.levels as usize, config.seed, budget);
+    let mut notes = Vec::new();
+    let total = clean.len() / dim;
+    if book.trained_on < total {
+        notes.push(format!(
+            "Centroids trained on a random sample of {} of the {} sub-vectors{}",
+            book.trained_on,
+            total,
+            if interactive {
+                " to keep the page live; `quantscope quantize` trains on more and polishes on all"
+            } else {
+                ""
+            }
+        ));
+    }
+    Ok((book, dim, notes))
+}
+
+/// The nearest centroid of `v`, measuring only its finite coordinates.
+fn nearest_finite(book: &VectorCodebook, v: &[f32]) -> (usize, Vec<bool>) {
+    let clean: Vec<bool> = v.iter().map(|x| x.is_finite()).collect();
+    if clean.iter().all(|&c| c) {
+        return (book.nearest(v).0, clean);
+    }
+    let masked: Vec<f32> = v
+        .iter()
+        .map(|&x| if x.is_finite() { x } else { 0.0 })
+        .collect();
+    (book.nearest(&masked).0, clean)
+}
+
+fn analyze_vectors(
+    dataset: &Dataset,
+    config: &QuantizerConfig,
+    options: &AnalysisOptions,
+) -> Result<Analysis, AnalyzeError> {
+    let (book, dim, notes) = train_vectors(dataset, config, options.interactive)?;
+    let summary = *dataset.summary();
+    let mut levels: Vec<f32> = book.centroids.clone();
+    levels.sort_by(f32::total_cmp);
+    levels.dedup();
+    let rep = (levels[0], levels[levels.len() - 1]);
+    let (lo, hi) = histogram_range(&summary, (summary.min, summary.max), rep);
+    let input_hist = dataset.histogram(lo, hi, options.bins);
+    let (mut output_hist, binner) = Histogram::empty(lo, hi, options.bins);
+    let mut counts = vec![0u64; book.k()];
+    let mut acc = ErrorAccumulator::default();
+    for v in dataset.values().chunks_exact(dim) {
+        let (k, clean) = nearest_finite(&book, v);
+        counts[k] += 1;
+        for (d, &r) in v.iter().enumerate() {
+            if clean[d] {
+                let r_hat = book.centroid(k)[d];
+                acc.add(r, r_hat, false);
+                output_hist.counts[binner.bin(r_hat)] += 1;
+            }
+        }
+    }
+    let n = dataset.len().max(1) as f64;
+    let bits = f64::from(config.levels).log2() / dim as f64
+        + f64::from(config.levels) * dim as f64 * 32.0 / n;
+    let metrics = metrics_of(&acc, &counts, bits);
+    let vector = (dim == 2).then(|| {
+        let subs = dataset.len() / 2;
+        let step = subs.div_ceil(2000).max(1);
+        VectorView {
+            centroids: book.centroids.chunks(2).map(|c| [c[0], c[1]]).collect(),
+            sample: dataset
+                .values()
+                .chunks_exact(2)
+                .step_by(step)
+                .filter(|v| v[0].is_finite() && v[1].is_finite())
+                .map(|v| [v[0], v[1]])
+                .collect(),
+        }
+    });
+    Ok(Analysis {
+        config: config.clone(),
+        groups: vec![GroupParams {
+            clip: rep,
+            params: AffineParams {
+                scale: 1.0,
+                zero_point: 0,
+                qmin: 0,
+                qmax: book.k() as i32 - 1,
+            },
+        }],
+        display_group: 0,
+        levels,
+        thresholds: Vec::new(),
+        input_hist,
+        output_hist,
+        metrics,
+        summary,
+        notes,
+        vector,
+    })
+}
