@@ -206,13 +206,12 @@ impl QuantizerConfig {
                     });
                 }
             }
-            Format::Int => {
+            Format::Int
                 if matches!(self.scale_format, ScaleFormat::E8m0 | ScaleFormat::E4m3)
                     && (self.scheme == Scheme::Asymmetric
-                        || self.signedness == Signedness::Unsigned)
-                {
-                    return Err(ConfigError::ScaleNeedsSymmetric(self.scale_format.name()));
-                }
+                        || self.signedness == Signedness::Unsigned) =>
+            {
+                return Err(ConfigError::ScaleNeedsSymmetric(self.scale_format.name()));
             }
             _ => {}
         }

@@ -170,19 +170,10 @@ pub fn optimal_levels(points: &Points, k: usize) -> (Vec<f32>, f64) {
     // prev[i]: least cost of points 0..=i in (row) runs; split[row][i]: first index of the last run.
     let mut prev: Vec<f64> = (0..n).map(|i| prefix.cost(0, i)).collect();
     let mut split = vec![vec![0u32; n]; k];
-    for row in 1..k {
+    for (row, split_row) in split.iter_mut().enumerate().skip(1) {
         let mut cur = vec![f64::INFINITY; n];
         // With row + 1 runs, point i needs i ≥ row.
-        fill_row(
-            &prefix,
-            &prev,
-            &mut cur,
-            &mut split[row],
-            row,
-            n - 1,
-            row,
-            n - 1,
-        );
+        fill_row(&prefix, &prev, &mut cur, split_row, row, n - 1, row, n - 1);
         prev = cur;
     }
     let mut levels = Vec::with_capacity(k);
