@@ -132,6 +132,7 @@ impl AppState {
             let options = AnalysisOptions {
                 bins: HISTOGRAM_BINS,
                 display_group: display_group.get(),
+                interactive: true,
             };
             match analyze(&data, &cfg, &options) {
                 Ok(a) => Some(Shared::new(a)),

@@ -7,12 +7,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
+use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use quantscope_core::calib::aciq::AciqFit;
 use quantscope_core::io::{self, npy, FileKind};
 use quantscope_core::{
-    analyze, quantize, AnalysisOptions, Calibration, Dataset, Granularity, QuantizerConfig,
-    Rounding, Scheme, Signedness,
+    analyze, presets, quantize, AnalysisOptions, Calibration, Dataset, Format, Granularity,
+    QuantizerConfig, Rounding, ScaleFormat, ScaleRounding, Scheme, Signedness,
 };
 use serde_json::json;
 
@@ -67,11 +68,6 @@ struct SynthArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum FormatArg {
-    Int,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
 enum GranularityArg {
     Tensor,
     Channel,
@@ -106,9 +102,31 @@ enum RoundingArg {
 /// Quantizer flags (shared by the commands that quantize).
 #[derive(Args, Clone)]
 struct QuantizerFlags {
-    /// Number format of the codes.
-    #[arg(long, value_enum, default_value = "int")]
-    format: FormatArg,
+    /// Number format of the codes (see `quantscope formats`).
+    #[arg(long, default_value = "int", value_parser = PossibleValuesParser::new(Format::ALL.map(Format::name)))]
+    format: String,
+    /// A named configuration (MX, NVFP4, GGML, NF4, …); sets the format, blocks and scale format.
+    #[arg(long, value_parser = PossibleValuesParser::new(presets::PRESETS),
+          conflicts_with_all = ["format", "granularity", "group_size", "scale_format", "bits", "symmetric", "asymmetric", "unsigned", "narrow_range"])]
+    preset: Option<String>,
+    /// Storage of each block's scale: f32, f16, bf16, e8m0 (MX), e4m3 (NVFP4, two-level).
+    #[arg(long, default_value = "f32", value_parser = PossibleValuesParser::new(ScaleFormat::ALL.map(ScaleFormat::name)))]
+    scale_format: String,
+    /// Rounding of E8M0 scales: floor (the MX spec), ceil or nearest.
+    #[arg(long, default_value = "floor", value_parser = PossibleValuesParser::new(ScaleRounding::ALL.map(ScaleRounding::name)))]
+    scale_rounding: String,
+    /// Codebook size K of --format kmeans (2–65536).
+    #[arg(long, default_value_t = 16)]
+    levels: u32,
+    /// Sub-vector length D of --format kmeans (1: scalar; > 1: vector quantization).
+    #[arg(long, default_value_t = 1)]
+    vector_dim: usize,
+    /// Integer bits M of --format fixed (Qm.n).
+    #[arg(long, default_value_t = 3)]
+    int_bits: u8,
+    /// Fraction bits N of --format fixed (Qm.n).
+    #[arg(long, default_value_t = 4)]
+    frac_bits: u8,
     /// Bit width, 1–16.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(1..=16))]
     bits: u8,
@@ -197,7 +215,6 @@ fn parse_clip(s: &str) -> Result<(f32, f32), String> {
 
 impl QuantizerFlags {
     fn config(&self) -> Result<QuantizerConfig> {
-        let FormatArg::Int = self.format;
         let granularity = match self.granularity {
             GranularityArg::Tensor => Granularity::Tensor,
             GranularityArg::Channel => Granularity::Channel { axis: self.axis },
@@ -252,6 +269,24 @@ impl QuantizerFlags {
             },
             power_of_two_scale: self.power_of_two_scale,
             seed: self.seed,
+            // The parsers above only let known names through.
+            format: Format::from_name(&self.format).unwrap_or_default(),
+            scale_format: ScaleFormat::from_name(&self.scale_format).unwrap_or_default(),
+            scale_rounding: ScaleRounding::from_name(&self.scale_rounding).unwrap_or_default(),
+            levels: self.levels,
+            vector_dim: self.vector_dim,
+            int_bits: self.int_bits,
+            frac_bits: self.frac_bits,
+        };
+        // A preset replaces the format's layout; calibration, rounding and seed still apply.
+        let config = match &self.preset {
+            Some(name) => QuantizerConfig {
+                calibration: config.calibration,
+                rounding: config.rounding,
+                seed: config.seed,
+                ..presets::preset(name).with_context(|| format!("unknown preset {name}"))?
+            },
+            None => config,
         };
         config.validate()?;
         Ok(config)
@@ -346,6 +381,8 @@ fn run_quantize(args: &QuantizeArgs) -> Result<()> {
             "qmax": a.groups[0].params.qmax,
             "nan_count": s.nan_count,
             "inf_count": s.inf_count,
+            "format": config.format.name(),
+            "notes": a.notes,
             "config": a.config,
         });
         println!("{out}");
@@ -356,10 +393,19 @@ fn run_quantize(args: &QuantizeArgs) -> Result<()> {
             "values            {} finite, {} NaN, {} Inf",
             m.n, s.nan_count, s.inf_count
         );
-        println!(
-            "codes             [{qmin}, {qmax}], {} groups",
-            a.groups.len()
-        );
+        if config.format == Format::Int {
+            println!(
+                "codes             [{qmin}, {qmax}], {} groups",
+                a.groups.len()
+            );
+        } else {
+            println!(
+                "format            {}: {}, {} blocks",
+                config.format.name(),
+                config.format.describe(),
+                a.groups.len()
+            );
+        }
         if per_tensor {
             let g = a.groups[0];
             println!("clip              [{}, {}]", g.clip.0, g.clip.1);
@@ -375,9 +421,16 @@ fn run_quantize(args: &QuantizeArgs) -> Result<()> {
         println!("mean_abs_error    {:.6e}", m.mean_abs_error);
         println!("cosine_similarity {:.8}", m.cosine_similarity);
         println!("clipped_fraction  {:.6}", m.clipped_fraction);
-        println!("levels_used       {} of {}", m.levels_used, qmax - qmin + 1);
+        if config.format == Format::Int {
+            println!("levels_used       {} of {}", m.levels_used, qmax - qmin + 1);
+        } else {
+            println!("levels_used       {}", m.levels_used);
+        }
         println!("code_entropy_bits {:.4}", m.code_entropy_bits);
         println!("bits_per_value    {:.4}", m.bits_per_value);
+        for note in &a.notes {
+            println!("note              {note}");
+        }
     }
     Ok(())
 }

@@ -309,3 +309,120 @@ fn info_lists_every_tensor_with_statistics() {
         "{table}"
     );
 }
+
+#[test]
+fn formats_and_presets_report_their_bits_and_levels() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let values: Vec<f32> = (0..4 * 64)
+        .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
+        .collect();
+    let input = write(&dir, "w.npy", &npy::write_f32(&[4, 64], &values));
+    let run = |args: &[&str]| {
+        json_of(
+            quantscope()
+                .arg("quantize")
+                .arg(&input)
+                .args(args)
+                .arg("--json"),
+        )
+    };
+    let bpv = |v: &Value| v["bits_per_value"].as_f64().unwrap_or(f64::NAN);
+    // MXFP4: 4 bits + an 8-bit exponent per 32 values.
+    let mx = run(&["--preset", "mxfp4"]);
+    assert_eq!((bpv(&mx), mx["format"].as_str()), (4.25, Some("fp4-e2m1")));
+    // The same through the separate flags.
+    let flags = run(&[
+        "--format",
+        "fp4-e2m1",
+        "--granularity",
+        "group",
+        "--group-size",
+        "32",
+        "--scale-format",
+        "e8m0",
+    ]);
+    assert_eq!(flags["mse"], mx["mse"]);
+    assert_eq!(bpv(&run(&["--format", "q4_0"])), 4.5);
+    assert_eq!(
+        bpv(&run(&[
+            "--format",
+            "fixed",
+            "--int-bits",
+            "3",
+            "--frac-bits",
+            "4"
+        ])),
+        8.0
+    );
+    // k-means with 8 levels uses at most 8 and beats uniform int3 at the same code width.
+    let km = run(&["--format", "kmeans", "--levels", "8"]);
+    let int3 = run(&["--bits", "3"]);
+    assert!(km["levels_used"].as_u64() <= Some(8));
+    assert!(km["mse"].as_f64() < int3["mse"].as_f64(), "{km} vs {int3}");
+    // fp8 per tensor: every reconstruction is S times an E4M3 value, S = amax / 448.
+    let deq = dir.path().join("deq.npy");
+    let v = json_of(
+        quantscope()
+            .arg("quantize")
+            .arg(&input)
+            .args(["--format", "fp8-e4m3", "--json", "--dequantized"])
+            .arg(&deq),
+    );
+    let s = v["scale"].as_f64().unwrap_or(f64::NAN) as f32;
+    let amax = values.iter().fold(0f32, |a, v| a.max(v.abs()));
+    assert_eq!(s, amax / 448.0);
+    let out = npy::read_f32(&std::fs::read(&deq).unwrap_or_default()).unwrap_or_default();
+    let e4m3 = quantscope_core::minifloat::FP8_E4M3;
+    let representable: Vec<f32> = (0..=255u32).map(|c| e4m3.real_from_code(c)).collect();
+    assert_eq!(out.1.len(), values.len());
+    assert!(out.1.iter().all(|&r| representable.contains(&(r / s))));
+}
+
+#[test]
+fn format_errors_are_one_line() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let input = write(&dir, "w.npy", &npy::write_f32(&[2, 6], &[0.5; 12]));
+    for (args, expected) in [
+        (
+            vec!["--format", "kmeans", "--vector-dim", "4"],
+            "does not divide",
+        ),
+        (
+            vec!["--format", "kmeans", "--levels", "1"],
+            "2 to 65536 levels",
+        ),
+        (
+            vec!["--format", "int", "--scale-format", "e8m0"],
+            "symmetric",
+        ),
+        (
+            vec!["--format", "fixed", "--int-bits", "12", "--frac-bits", "8"],
+            "Q12.8",
+        ),
+        (vec!["--format", "q8_0"], "does not divide"),
+    ] {
+        let out = quantscope()
+            .arg("quantize")
+            .arg(&input)
+            .args(&args)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains(expected) && err.lines().count() == 1,
+            "{args:?}: {err}"
+        );
+    }
+    let out = quantscope()
+        .arg("quantize")
+        .arg(&input)
+        .args(["--preset", "mxfp4", "--bits", "4"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a preset conflicts with the flags it sets"
+    );
+}

@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod minifloat;
 pub mod plan;
 pub mod pq;
+pub mod presets;
 pub mod synth;
 
 pub use affine::AffineParams;

@@ -715,3 +715,153 @@ fn analyze_vectors(
         vector,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Calibration;
+
+    fn dataset(shape: Vec<usize>, values: Vec<f32>) -> Dataset {
+        Dataset::new("t", shape, values).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn every_fixed_point_code_round_trips() {
+        // Q7.8 is a full 16-bit format: all 65,536 codes.
+        let t = codebook::fixed_point(7, 8);
+        assert_eq!(t.levels.len(), 1 << 16);
+        for (i, &level) in t.levels.iter().enumerate() {
+            assert_eq!(t.encode(level), (t.codes[i], level, false));
+        }
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn per_tensor_fp8_scale_is_amax_over_448() {
+        let d = dataset(vec![4], vec![-3.5, 0.01, 1.0, 2.0]);
+        let c = QuantizerConfig {
+            format: Format::Fp8E4m3,
+            ..Default::default()
+        };
+        let a = analyze_plan(&d, &c, &AnalysisOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        let s = 3.5f32 / 448.0;
+        assert_eq!(a.groups[0].params.scale, s);
+        // 3.5 → 448 exactly; 1/S = 128 → 1.0 is 128 → exact; 0.01/S = 1.28 → 1.25 (E4M3 step 0.125 at 1)
+        let q = quantize_plan(&d, &c).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(q.dequantized, vec![-3.5, 1.25 * s, 1.0, 2.0]);
+        assert_eq!(a.metrics.bits_per_value, 8.0 + 32.0 / 4.0);
+        // Levels drawn are S times the 253 finite E4M3 values.
+        assert_eq!(a.levels.len(), 253);
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn percentile_calibration_sets_the_minifloat_amax() {
+        let mut v: Vec<f32> = (0..1000).map(|i| (i as f32 - 500.0) / 500.0).collect();
+        v[0] = -100.0;
+        let d = dataset(vec![1000], v);
+        let c = QuantizerConfig {
+            format: Format::Fp4E2m1,
+            calibration: Calibration::Percentile { p: 99.0 },
+            ..Default::default()
+        };
+        let a = analyze_plan(&d, &c, &AnalysisOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        // The 99th percentile of |x| is about 0.99, far below the outlier.
+        assert!(a.groups[0].clip.1 < 1.0, "{:?}", a.groups[0].clip);
+        assert!(a.metrics.clipped_fraction > 0.0);
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn constant_and_non_finite_data_in_every_format() {
+        let d = dataset(vec![2, 32], {
+            // 0.5 is a level of every format once scaled, so each one is exact up to the f16
+            // rounding of GGML's stored scale.
+            let mut v = vec![0.5f32; 64];
+            v[3] = f32::NAN;
+            v[40] = f32::INFINITY;
+            v
+        });
+        for format in Format::ALL {
+            let c = QuantizerConfig {
+                format,
+                ..Default::default()
+            };
+            let a = analyze(&d, &c).unwrap_or_else(|e| panic!("{format:?}: {e}"));
+            assert_eq!(a.metrics.n, 62, "{format:?}");
+            assert!(a.metrics.mse < 1e-8, "{format:?}: {}", a.metrics.mse);
+            let q = quantize(&d, &c).unwrap_or_else(|e| panic!("{format:?}: {e}"));
+            assert!(q.dequantized[3].is_nan(), "{format:?}");
+        }
+    }
+
+    fn analyze(d: &Dataset, c: &QuantizerConfig) -> Result<Analysis, AnalyzeError> {
+        crate::analyze::analyze(d, c, &AnalysisOptions::default())
+    }
+
+    fn quantize(d: &Dataset, c: &QuantizerConfig) -> Result<Quantized, AnalyzeError> {
+        crate::analyze::quantize(d, c)
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod proptests {
+    use super::*;
+    use crate::config::Granularity;
+    use proptest::prelude::*;
+
+    /// The formats with a plan (`int` has its own path).
+    fn formats() -> impl Strategy<Value = Format> {
+        proptest::sample::select(Format::ALL[1..].to_vec())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Every reconstruction is one of its block's levels.
+        #[test]
+        fn reconstructions_are_levels(
+            format in formats(),
+            values in proptest::collection::vec(-50f32..50.0, 64..=64),
+            group in proptest::sample::select(vec![8usize, 16, 32]),
+        ) {
+            let d = Dataset::new("t", vec![2, 32], values).unwrap_or_else(|e| panic!("{e}"));
+            let c = QuantizerConfig {
+                format,
+                granularity: Granularity::Group { size: group },
+                levels: 6,
+                ..Default::default()
+            };
+            let plan = build_plan(d.values(), d.shape(), d.summary(), &c, false)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let q = crate::analyze::quantize(&d, &c).unwrap_or_else(|e| panic!("{e}"));
+            for (g, range) in plan.layout.chunks() {
+                let (levels, _) = block_levels(&plan, g, (f32::MIN, f32::MAX));
+                for i in range {
+                    let r = q.dequantized[i];
+                    prop_assert!(
+                        levels.contains(&r),
+                        "{format:?}: {r} (from {}) is not a level of block {g}",
+                        d.values()[i]
+                    );
+                }
+            }
+        }
+
+        /// The optimal codebook of K levels is never worse than uniform quantization with K levels.
+        #[test]
+        fn kmeans_is_never_worse_than_uniform(
+            values in proptest::collection::vec(-10f32..10.0, 8..300),
+            bits in 1u8..=4,
+        ) {
+            let d = Dataset::from_vec("t", values).unwrap_or_else(|e| panic!("{e}"));
+            let uniform = QuantizerConfig { bits, ..Default::default() };
+            let km = QuantizerConfig { format: Format::Kmeans, levels: 1 << bits, ..Default::default() };
+            let opts = AnalysisOptions::default();
+            let u = crate::analyze::analyze(&d, &uniform, &opts).unwrap_or_else(|e| panic!("{e}"));
+            let k = crate::analyze::analyze(&d, &km, &opts).unwrap_or_else(|e| panic!("{e}"));
+            prop_assert!(k.metrics.mse <= u.metrics.mse * (1.0 + 1e-6) + 1e-12, "{} > {}", k.metrics.mse, u.metrics.mse);
+        }
+    }
+}
