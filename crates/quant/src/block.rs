@@ -19,7 +19,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::codebook::LevelTable;
 use crate::minifloat::FP8_E4M3;
 
 /// Storage format of a block's scale.
@@ -162,8 +161,7 @@ pub fn stored_scale(
             (x.clamp(-127, 127) as f32).exp2()
         }
         ScaleFormat::E4m3 => {
-            let table = LevelTable::minifloat(FP8_E4M3);
-            let (_, block, _) = table.encode(ideal / tensor_scale);
+            let (_, block, _) = FP8_E4M3.encode(ideal / tensor_scale);
             if block > 0.0 {
                 block * tensor_scale
             } else {

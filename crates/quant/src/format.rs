@@ -148,6 +148,8 @@ impl Format {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Element {
     Table(LevelTable),
+    /// A minifloat by bit arithmetic ([`MiniFloat::encode`]).
+    MiniFloat(MiniFloat),
     /// `half::f16::from_f32`: RNE, overflow to ±Inf.
     F16,
     /// `half::bf16::from_f32`: RNE, overflow to ±Inf.
@@ -167,6 +169,7 @@ impl Element {
     pub fn encode(&self, x: f32) -> (u32, f32, bool) {
         match self {
             Self::Table(t) => t.encode(x),
+            Self::MiniFloat(f) => f.encode(x),
             Self::F16 => {
                 let h = half::f16::from_f32(x);
                 (u32::from(h.to_bits()), h.to_f32(), h.is_infinite())
@@ -198,6 +201,7 @@ impl Element {
     pub fn levels(&self) -> Vec<f32> {
         match self {
             Self::Table(t) => t.signed_levels(),
+            Self::MiniFloat(f) => LevelTable::minifloat(*f).signed_levels(),
             Self::F16 | Self::Bf16 => Vec::new(),
             Self::Q8_0 => (-127..=127).map(|q| q as f32).collect(),
             Self::Q4_0 => (-8..=7).map(|q| q as f32).collect(),
@@ -209,6 +213,7 @@ impl Element {
     pub fn thresholds(&self) -> Vec<f32> {
         match self {
             Self::Table(t) => t.signed_thresholds(),
+            Self::MiniFloat(f) => LevelTable::minifloat(*f).signed_thresholds(),
             Self::F16 | Self::Bf16 => Vec::new(),
             Self::Q8_0 => (-127..127).map(|q| q as f32 + 0.5).collect(),
             Self::Q4_0 => (-8..7).map(|q| q as f32 + 0.5).collect(),
@@ -220,6 +225,7 @@ impl Element {
     pub fn n_codes(&self) -> usize {
         match self {
             Self::Table(t) => t.n_codes(),
+            Self::MiniFloat(f) => 2 * f.sign_bit() as usize,
             Self::F16 | Self::Bf16 => 1 << 16,
             Self::Q8_0 => 256,
             Self::Q4_0 | Self::Q4_1 => 16,

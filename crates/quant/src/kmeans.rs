@@ -96,7 +96,16 @@ pub fn summarize(values: &[f32], max_points: usize) -> Points {
         .fold(0u32, |acc, v| acc | (v + 0.0).to_bits())
         & 0x7FFF_FFFF;
     let trailing = low_bits.trailing_zeros().min(31);
-    let shift = trailing.max(MIN_SHIFT);
+    // No finer buckets than 16 per point kept: coarser summaries need fewer buckets.
+    let wanted_bits = max_points
+        .saturating_mul(16)
+        .min(1 << 31)
+        .next_power_of_two()
+        .trailing_zeros();
+    let shift = trailing
+        .max(MIN_SHIFT)
+        .max(32u32.saturating_sub(wanted_bits))
+        .min(31);
     let n_buckets = 1usize << (32 - shift);
     let mut w = vec![0u32; n_buckets];
     let mut s1 = vec![0f64; n_buckets];
@@ -109,7 +118,7 @@ pub fn summarize(values: &[f32], max_points: usize) -> Points {
         s2[b] += x * x;
     }
     let mut p = Points {
-        exact: trailing >= MIN_SHIFT,
+        exact: trailing >= shift,
         ..Default::default()
     };
     for b in (0..n_buckets).filter(|&b| w[b] > 0) {

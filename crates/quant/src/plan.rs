@@ -191,7 +191,7 @@ pub fn build_plan(
             // Absmax-scaled formats: minifloats, NF4, log2.
             let (element, elem, multiply, scale_format, rounding, elem_bits) = match format {
                 Format::Nf4 => (
-                    codebook::nf4(),
+                    Element::Table(codebook::nf4()),
                     ElementRange::of(1.0),
                     true,
                     config.scale_format,
@@ -199,7 +199,7 @@ pub fn build_plan(
                     4.0,
                 ),
                 Format::Log2 => (
-                    codebook::log2(config.bits.max(2).into()),
+                    Element::Table(codebook::log2(config.bits.max(2).into())),
                     ElementRange::of(1.0),
                     false,
                     ScaleFormat::E8m0,
@@ -211,7 +211,7 @@ pub fn build_plan(
                     // its own branch.
                     let mf = format.minifloat().unwrap_or(crate::minifloat::FP8_E4M3);
                     (
-                        LevelTable::minifloat(mf),
+                        Element::MiniFloat(mf),
                         ElementRange::of(mf.max_value()),
                         false,
                         config.scale_format,
@@ -252,7 +252,7 @@ pub fn build_plan(
                 .collect();
             Plan {
                 layout,
-                elements: vec![Element::Table(element)],
+                elements: vec![element],
                 blocks,
                 bits_per_value: elem_bits
                     + (n_groups * f64::from(scale_format.bits())
@@ -556,8 +556,9 @@ pub fn quantize_plan(
     let mut dequantized = values.to_vec();
     if config.format == Format::Kmeans && config.vector_dim > 1 {
         let (book, dim, _) = train_vectors(dataset, config, false)?;
+        let search = book.searcher();
         for (i, v) in values.chunks_exact(dim).enumerate() {
-            let (k, clean) = nearest_finite(&book, v);
+            let (k, clean) = nearest_finite(&search, v);
             for d in 0..dim {
                 codes[i * dim + d] = k as i32;
                 if clean[d] {
@@ -636,16 +637,16 @@ fn train_vectors(
 }
 
 /// The nearest centroid of `v`, measuring only its finite coordinates.
-fn nearest_finite(book: &VectorCodebook, v: &[f32]) -> (usize, Vec<bool>) {
+fn nearest_finite(search: &pq::Searcher, v: &[f32]) -> (usize, Vec<bool>) {
     let clean: Vec<bool> = v.iter().map(|x| x.is_finite()).collect();
     if clean.iter().all(|&c| c) {
-        return (book.nearest(v).0, clean);
+        return (search.nearest(v).0, clean);
     }
     let masked: Vec<f32> = v
         .iter()
         .map(|&x| if x.is_finite() { x } else { 0.0 })
         .collect();
-    (book.nearest(&masked).0, clean)
+    (search.nearest(&masked).0, clean)
 }
 
 fn analyze_vectors(
@@ -654,6 +655,8 @@ fn analyze_vectors(
     options: &AnalysisOptions,
 ) -> Result<Analysis, AnalyzeError> {
     let (book, dim, notes) = train_vectors(dataset, config, options.interactive)?;
+    /// Distance evaluations an interactive analysis may spend on coding.
+    const INTERACTIVE_DISTANCES: usize = 1 << 24;
     let summary = *dataset.summary();
     let mut levels: Vec<f32> = book.centroids.clone();
     levels.sort_by(f32::total_cmp);
@@ -664,8 +667,25 @@ fn analyze_vectors(
     let (mut output_hist, binner) = Histogram::empty(lo, hi, options.bins);
     let mut counts = vec![0u64; book.k()];
     let mut acc = ErrorAccumulator::default();
-    for v in dataset.values().chunks_exact(dim) {
-        let (k, clean) = nearest_finite(&book, v);
+    let search = book.searcher();
+    // Coding every sub-vector costs K distance evaluations each; interactively, measure an
+    // evenly spaced sample instead and say so.
+    let subs = dataset.len() / dim;
+    let stride = if options.interactive {
+        (subs.saturating_mul(book.k()) / INTERACTIVE_DISTANCES).max(1)
+    } else {
+        1
+    };
+    let mut notes = notes;
+    if stride > 1 {
+        notes.push(format!(
+            "Errors measured on every {stride}th sub-vector ({} of {subs}) to keep the page live; \
+             `quantscope quantize` measures all",
+            subs.div_ceil(stride)
+        ));
+    }
+    for v in dataset.values().chunks_exact(dim).step_by(stride) {
+        let (k, clean) = nearest_finite(&search, v);
         counts[k] += 1;
         for (d, &r) in v.iter().enumerate() {
             if clean[d] {

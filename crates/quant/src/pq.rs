@@ -74,6 +74,77 @@ impl VectorCodebook {
         }
         best
     }
+
+    /// A search structure for many [`nearest`](Self::nearest) queries.
+    pub fn searcher(&self) -> Searcher {
+        Searcher::new(self)
+    }
+}
+
+/// Lanes of the centroid search (centroids are padded to a multiple).
+const W: usize = 8;
+
+/// Nearest-centroid search laid out for SIMD: coordinates stored per dimension (structure of
+/// arrays), so each step compares one query coordinate against W centroids at once, with W
+/// running minima. Same result as the scalar search except when two centroids are at exactly
+/// the same distance (then either may win).
+pub struct Searcher {
+    dim: usize,
+    /// dim rows of `padded` coordinates each.
+    coords: Vec<f32>,
+    padded: usize,
+}
+
+impl Searcher {
+    fn new(book: &VectorCodebook) -> Self {
+        let (dim, k) = (book.dim, book.k());
+        let padded = k.div_ceil(W) * W;
+        // Padding centroids sit at +∞ distance.
+        let mut coords = vec![f32::INFINITY; dim * padded];
+        for c in 0..k {
+            for d in 0..dim {
+                coords[d * padded + c] = book.centroids[c * dim + d];
+            }
+        }
+        Self {
+            dim,
+            coords,
+            padded,
+        }
+    }
+
+    /// Index of the nearest centroid to `v` and the squared distance.
+    #[inline]
+    pub fn nearest(&self, v: &[f32]) -> (usize, f32) {
+        let mut best_d = [f32::INFINITY; W];
+        let mut best_i = [0u32; W];
+        for block in 0..self.padded / W {
+            let mut dist = [0f32; W];
+            for (d, &x) in v.iter().enumerate().take(self.dim) {
+                let row = &self.coords[d * self.padded + block * W..][..W];
+                for l in 0..W {
+                    let t = row[l] - x;
+                    dist[l] += t * t;
+                }
+            }
+            for l in 0..W {
+                let better = dist[l] < best_d[l];
+                best_d[l] = if better { dist[l] } else { best_d[l] };
+                best_i[l] = if better {
+                    (block * W + l) as u32
+                } else {
+                    best_i[l]
+                };
+            }
+        }
+        let mut best = (0usize, f32::INFINITY);
+        for l in 0..W {
+            if best_d[l] < best.1 || (best_d[l] == best.1 && (best_i[l] as usize) < best.0) {
+                best = (best_i[l] as usize, best_d[l]);
+            }
+        }
+        best
+    }
 }
 
 /// Trains K centroids on `vectors` (n · dim values, finite). K larger than the number of
@@ -183,8 +254,9 @@ fn lloyd_round(book: &mut VectorCodebook, data: &[f32], assign: &mut [usize]) ->
     let mut sums = vec![0f64; k * dim];
     let mut counts = vec![0usize; k];
     let mut changed = false;
+    let search = book.searcher();
     for (i, v) in data.chunks_exact(dim).enumerate() {
-        let (c, _) = book.nearest(v);
+        let (c, _) = search.nearest(v);
         changed |= assign[i] != c;
         assign[i] = c;
         counts[c] += 1;
