@@ -13,9 +13,11 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use leptos::prelude::*;
-use quantscope_core::granularity::GroupLayout;
+use quantscope_core::plan::check_layout;
 use quantscope_core::synth::{self, Distribution};
-use quantscope_core::{analyze, Analysis, AnalysisOptions, Dataset, Granularity, QuantizerConfig};
+use quantscope_core::{
+    analyze, Analysis, AnalysisOptions, Dataset, Format, Granularity, QuantizerConfig,
+};
 
 use crate::loader::LoadedFile;
 
@@ -215,15 +217,27 @@ impl AppState {
         self.source.set(Source::File);
     }
 
-    /// Falls back to per-tensor granularity when the current one does not fit a new shape.
+    /// Falls back to per-tensor granularity (and, for formats with fixed blocks or sub-vectors,
+    /// to the integer format) when the current settings do not fit a new shape.
     fn adapt_config(&self, shape: &[usize]) {
         let cfg = self.config.get_untracked();
-        if let Err(e) = GroupLayout::new(cfg.granularity, shape) {
+        if let Err(e) = check_layout(&cfg, shape) {
+            let mut fixed = QuantizerConfig {
+                granularity: Granularity::Tensor,
+                ..cfg
+            };
+            let what = if check_layout(&fixed, shape).is_ok() {
+                "switched to per-tensor"
+            } else {
+                fixed.format = Format::Int;
+                fixed.vector_dim = 1;
+                "switched to per-tensor int"
+            };
             self.notice.set(Some(format!(
-                "The new data does not fit the granularity ({e}); switched to per-tensor."
+                "The new data does not fit the settings ({e}); {what}."
             )));
             self.display_group.set(0);
-            self.config.update(|c| c.granularity = Granularity::Tensor);
+            self.config.set(fixed);
         } else {
             self.notice.set(None);
         }
@@ -266,7 +280,7 @@ pub fn check_synth(s: &SynthSettings) -> Result<(), String> {
 pub fn check_config(cfg: &QuantizerConfig, shape: Option<&[usize]>) -> Result<(), String> {
     cfg.validate().map_err(|e| e.to_string())?;
     if let Some(shape) = shape {
-        GroupLayout::new(cfg.granularity, shape).map_err(|e| e.to_string())?;
+        check_layout(cfg, shape).map_err(|e| e.to_string())?;
     }
     Ok(())
 }

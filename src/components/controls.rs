@@ -4,9 +4,10 @@
 use leptos::prelude::*;
 use quantscope_core::calib::aciq::AciqFit;
 use quantscope_core::config::MAX_BITS;
-use quantscope_core::{Calibration, Granularity, Rounding, Scheme, Signedness};
+use quantscope_core::{Calibration, Format, Granularity, Rounding, Scheme, Signedness};
 
 use super::fields::{parse, Edit, NumberField, SelectField};
+use super::format_controls::FormatControls;
 use crate::format;
 use crate::state::use_app_state;
 
@@ -79,9 +80,19 @@ pub fn Controls() -> impl IntoView {
         })
     };
 
+    let format = move || config.with(|c| c.format);
+    let is_int = move || format() == Format::Int;
+    let uses_bits = move || matches!(format(), Format::Int | Format::Log2);
+    let uses_granularity = move || {
+        config.with(|c| (c.format.uses_scales() || c.format == Format::Kmeans) && c.vector_dim == 1)
+    };
+    let uses_calibration = move || format().uses_scales();
+
     view! {
         <section class="panel order-quantizer" aria-labelledby="quantizer-title">
             <h2 id="quantizer-title">"Quantizer"</h2>
+            <FormatControls />
+            <Show when=uses_bits>
             <div class="row">
                 <NumberField label="Bit width b" testid="bits" value=bits_value on_edit=on_bits min="1" max=MAX_BITS.to_string() step="1" />
                 <div class="field slider-field">
@@ -98,6 +109,8 @@ pub fn Controls() -> impl IntoView {
                     />
                 </div>
             </div>
+            </Show>
+            <Show when=is_int>
             <div class="row">
                 <SelectField
                     label="Codes"
@@ -127,9 +140,16 @@ pub fn Controls() -> impl IntoView {
                 />
                 " narrow signed range (−2^(b−1)+1 … 2^(b−1)−1)"
             </label>
-            <GranularityControls />
-            <CalibrationControls />
-            <RoundingControls />
+            </Show>
+            <Show when=uses_granularity>
+                <GranularityControls />
+            </Show>
+            <Show when=uses_calibration>
+                <CalibrationControls />
+            </Show>
+            <Show when=is_int>
+                <RoundingControls />
+            </Show>
         </section>
     }
 }

@@ -5,6 +5,7 @@ pub mod controls;
 pub mod data_source;
 pub mod error_banner;
 pub mod fields;
+pub mod format_controls;
 pub mod formula_panel;
 pub mod histogram_view;
 pub mod metrics_panel;

@@ -83,6 +83,8 @@ pub struct Analysis {
     pub notes: Vec<String>,
     /// The 2-D view of a vector codebook (sub-vector length 2).
     pub vector: Option<crate::plan::VectorView>,
+    /// How the display group's values are scaled and coded (formats other than `int`).
+    pub display_block: Option<crate::plan::Block>,
 }
 
 /// The calibrated parameters of every group (step 1 and 2 above). `known` is the finite (min, max)
@@ -412,6 +414,7 @@ pub fn analyze(
         summary,
         notes: Vec::new(),
         vector: None,
+        display_block: None,
     })
 }
 

@@ -13,6 +13,7 @@ pub mod dataset;
 pub mod format;
 pub mod granularity;
 pub mod histogram;
+pub mod inspect;
 pub mod io;
 pub mod kmeans;
 pub mod metrics;

@@ -27,7 +27,7 @@ use crate::metrics::{code_usage, ErrorAccumulator, Metrics};
 use crate::pq::{self, TrainBudget, VectorCodebook};
 
 /// How one block maps values to elements and back.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Block {
     /// S for division, or 1/S when `multiply` is set.
     pub enc_scale: f32,
@@ -43,7 +43,7 @@ pub struct Block {
 
 impl Block {
     #[inline]
-    fn scaled(&self, r: f32) -> f32 {
+    pub fn scaled(&self, r: f32) -> f32 {
         if self.multiply {
             (r - self.enc_offset) * self.enc_scale
         } else {
@@ -61,7 +61,7 @@ impl Block {
     }
 
     #[inline]
-    fn real_from_level(&self, level: f32) -> f32 {
+    pub fn real_from_level(&self, level: f32) -> f32 {
         level * self.dec_scale + self.dec_offset
     }
 }
@@ -104,6 +104,21 @@ pub fn layout_for(config: &QuantizerConfig, shape: &[usize]) -> Result<GroupLayo
         },
     };
     GroupLayout::new(granularity, shape)
+}
+
+/// Checks that `config`'s blocks (or sub-vectors) fit a tensor of `shape`.
+pub fn check_layout(config: &QuantizerConfig, shape: &[usize]) -> Result<(), LayoutError> {
+    layout_for(config, shape)?;
+    if config.format == Format::Kmeans && config.vector_dim > 1 {
+        let last = shape.last().copied().unwrap_or(0);
+        if last % config.vector_dim != 0 {
+            return Err(LayoutError::VectorDim {
+                dim: config.vector_dim,
+                last,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Builds the plan of a scalar (non-`int`, D = 1) format.
@@ -522,6 +537,7 @@ pub fn analyze_plan(
         output_hist,
         metrics,
         summary,
+        display_block: Some(plan.blocks[display_group]),
         notes: plan.notes,
         vector: None,
     })
@@ -731,6 +747,7 @@ fn analyze_vectors(
         output_hist,
         metrics,
         summary,
+        display_block: None,
         notes,
         vector,
     })

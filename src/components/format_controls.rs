@@ -1,0 +1,210 @@
+//! The number format: element format, presets (MX, NVFP4, GGML, …), block-scale storage, codebook
+//! size and sub-vector length, fixed-point widths.
+
+use leptos::prelude::*;
+use quantscope_core::presets::{preset, PRESETS};
+use quantscope_core::{Format, ScaleFormat, ScaleRounding, Scheme, Signedness};
+
+use super::fields::{parse, Edit, NumberField, SelectField};
+use crate::state::use_app_state;
+
+/// Short labels for the format select.
+fn format_label(f: Format) -> String {
+    let short = match f {
+        Format::Int => "integer (uniform)",
+        Format::Fp8E4m3 => "FP8 E4M3",
+        Format::Fp8E5m2 => "FP8 E5M2",
+        Format::Fp6E3m2 => "FP6 E3M2",
+        Format::Fp6E2m3 => "FP6 E2M3",
+        Format::Fp4E2m1 => "FP4 E2M1",
+        Format::Fp16 => "FP16 cast",
+        Format::Bf16 => "BF16 cast",
+        Format::Nf4 => "NF4 (QLoRA)",
+        Format::Fixed => "fixed point Qm.n",
+        Format::Log2 => "log2 (powers of two)",
+        Format::Kmeans => "k-means codebook",
+        Format::Q8_0 => "GGML Q8_0",
+        Format::Q4_0 => "GGML Q4_0",
+        Format::Q4_1 => "GGML Q4_1",
+    };
+    format!("{short} — {}", f.name())
+}
+
+/// The format panel's fields (inside the quantizer panel).
+#[component]
+pub fn FormatControls() -> impl IntoView {
+    let state = use_app_state();
+    let config = state.config;
+    let format = move || config.with(|c| c.format);
+
+    let format_options = Signal::derive(|| {
+        Format::ALL
+            .iter()
+            .map(|&f| (f.name().to_string(), format_label(f)))
+            .collect::<Vec<_>>()
+    });
+    let format_value = Signal::derive(move || format().name().to_string());
+    let on_format = Callback::new(move |v: String| {
+        if let Some(f) = Format::from_name(&v) {
+            state.try_config(|c| {
+                c.format = f;
+                // E8M0/E4M3 integer scales hold no zero-point.
+                if f == Format::Int
+                    && matches!(c.scale_format, ScaleFormat::E8m0 | ScaleFormat::E4m3)
+                {
+                    c.scheme = Scheme::Symmetric;
+                    c.signedness = Signedness::Signed;
+                }
+                if f != Format::Kmeans {
+                    c.vector_dim = 1;
+                }
+            });
+            state.display_group.set(0);
+        }
+    });
+
+    let preset_options = Signal::derive(|| {
+        let mut v = vec![(String::new(), "— apply a preset —".to_string())];
+        v.extend(PRESETS.iter().map(|p| (p.to_string(), p.to_string())));
+        v
+    });
+    let on_preset = Callback::new(move |v: String| {
+        if let Some(p) = preset(&v) {
+            state.try_config(|c| {
+                *c = quantscope_core::QuantizerConfig {
+                    calibration: c.calibration,
+                    rounding: c.rounding,
+                    seed: c.seed,
+                    ..p
+                }
+            });
+            state.display_group.set(0);
+        }
+    });
+
+    let scale_options = Signal::derive(|| {
+        ScaleFormat::ALL
+            .iter()
+            .map(|&s| {
+                let label = match s {
+                    ScaleFormat::F32 => "f32",
+                    ScaleFormat::F16 => "f16",
+                    ScaleFormat::Bf16 => "bf16",
+                    ScaleFormat::E8m0 => "E8M0 power of two (MX)",
+                    ScaleFormat::E4m3 => "E4M3 × f32 tensor scale (NVFP4)",
+                };
+                (s.name().to_string(), label.to_string())
+            })
+            .collect::<Vec<_>>()
+    });
+    let scale_value = Signal::derive(move || config.with(|c| c.scale_format.name().to_string()));
+    let on_scale = Callback::new(move |v: String| {
+        if let Some(s) = ScaleFormat::from_name(&v) {
+            state.try_config(|c| {
+                c.scale_format = s;
+                if c.format == Format::Int && matches!(s, ScaleFormat::E8m0 | ScaleFormat::E4m3) {
+                    c.scheme = Scheme::Symmetric;
+                    c.signedness = Signedness::Signed;
+                }
+            })
+        }
+    });
+    let rounding_options = Signal::derive(|| {
+        vec![
+            ("floor".to_string(), "floor (MX spec)".to_string()),
+            ("ceil".to_string(), "ceil (never saturates)".to_string()),
+            ("nearest".to_string(), "nearest".to_string()),
+        ]
+    });
+    let rounding_value =
+        Signal::derive(move || config.with(|c| c.scale_rounding.name().to_string()));
+    let on_rounding = Callback::new(move |v: String| {
+        if let Some(r) = ScaleRounding::from_name(&v) {
+            state.try_config(|c| c.scale_rounding = r)
+        }
+    });
+
+    let levels_value = Signal::derive(move || config.with(|c| c.levels.to_string()));
+    let on_levels = Callback::new(
+        move |(text, edit): (String, Edit)| match parse::<u32>(&text) {
+            Some(k) if (2..=65536).contains(&k) => state.try_config(|c| c.levels = k),
+            _ if edit == Edit::Commit => state.report(format!(
+                "the codebook size K must be a whole number from 2 to 65536, got \"{text}\""
+            )),
+            _ => {}
+        },
+    );
+    let dim_value = Signal::derive(move || config.with(|c| c.vector_dim.to_string()));
+    let on_dim = Callback::new(
+        move |(text, edit): (String, Edit)| match parse::<usize>(&text) {
+            Some(d) if (1..=64).contains(&d) && edit == Edit::Commit => state.try_config(|c| {
+                c.vector_dim = d;
+                if d > 1 {
+                    c.granularity = quantscope_core::Granularity::Tensor;
+                }
+            }),
+            Some(d) if (1..=64).contains(&d) => {}
+            _ if edit == Edit::Commit => state.report(format!(
+                "the sub-vector length D must be a whole number from 1 to 64, got \"{text}\""
+            )),
+            _ => {}
+        },
+    );
+    let fixed_field = move |frac: bool| {
+        let value = Signal::derive(move || {
+            config.with(|c| if frac { c.frac_bits } else { c.int_bits }.to_string())
+        });
+        let on_edit = Callback::new(
+            move |(text, edit): (String, Edit)| match parse::<u8>(&text) {
+                Some(b) if b <= 15 => state.try_config(|c| {
+                    if frac {
+                        c.frac_bits = b
+                    } else {
+                        c.int_bits = b
+                    }
+                }),
+                _ if edit == Edit::Commit => state.report(format!(
+                    "fixed-point widths are whole numbers from 0 to 15, got \"{text}\""
+                )),
+                _ => {}
+            },
+        );
+        (value, on_edit)
+    };
+    let (int_value, on_int) = fixed_field(false);
+    let (frac_value, on_frac) = fixed_field(true);
+    let describe = move || format().describe();
+    let has_scales = move || {
+        let f = format();
+        f.uses_scales() && f != Format::Log2
+    };
+
+    view! {
+        <SelectField label="Number format" testid="format" options=format_options value=format_value on_select=on_format />
+        <p class="help" data-testid="format-description">{describe}</p>
+        <SelectField label="Preset" testid="preset" options=preset_options value=Signal::derive(String::new) on_select=on_preset
+            help="MX: blocks of 32 with a shared power-of-two scale; NVFP4: blocks of 16 with FP8 scales; GGML: llama.cpp's blocks."
+        />
+        <Show when=has_scales>
+            <div class="row">
+                <SelectField label="Scale stored as" testid="scale-format" options=scale_options value=scale_value on_select=on_scale />
+                <Show when=move || config.with(|c| c.scale_format == ScaleFormat::E8m0)>
+                    <SelectField label="E8M0 rounding" testid="scale-rounding" options=rounding_options value=rounding_value on_select=on_rounding />
+                </Show>
+            </div>
+        </Show>
+        <Show when=move || format() == Format::Kmeans>
+            <div class="row">
+                <NumberField label="Codebook size K" testid="levels" value=levels_value on_edit=on_levels min="2" max="65536" step="1" />
+                <NumberField label="Sub-vector length D" testid="vector-dim" value=dim_value on_edit=on_dim min="1" max="64" step="1" />
+            </div>
+            <p class="help">"D = 1 learns K levels (the exact optimum for this data); D > 1 learns K points in D dimensions from consecutive values (vector quantization)."</p>
+        </Show>
+        <Show when=move || format() == Format::Fixed>
+            <div class="row">
+                <NumberField label="Integer bits m" testid="int-bits" value=int_value on_edit=on_int min="0" max="15" step="1" />
+                <NumberField label="Fraction bits n" testid="frac-bits" value=frac_value on_edit=on_frac min="0" max="15" step="1" />
+            </div>
+        </Show>
+    }
+}
