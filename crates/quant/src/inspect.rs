@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::analyze::Analysis;
 use crate::codebook::{self, LevelTable, Tie};
-use crate::config::{Rounding, Signedness};
+use crate::config::Signedness;
 use crate::format::{Element, Format};
 
 /// What a run of bits means.
@@ -91,12 +91,8 @@ pub fn inspect(value: f32, analysis: &Analysis) -> Option<Inspection> {
     let source = f32_fields(value);
     if config.format == Format::Int {
         let p = analysis.groups[analysis.display_group].params;
-        let rounding = match config.rounding {
-            // The inspector shows the expected case, u = ½.
-            Rounding::Stochastic => Rounding::Stochastic,
-            r => r,
-        };
-        let (q, clipped) = p.code_from_real(value, p.inv_scale(), rounding, 0.5);
+        // Stochastic rounding is shown for its expected case, u = ½.
+        let (q, clipped) = p.code_from_real(value, p.inv_scale(), config.rounding, 0.5);
         let b = u32::from(config.bits);
         let label = match config.signedness {
             Signedness::Signed => format!("int{b} (two's complement)"),
