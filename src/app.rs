@@ -5,10 +5,12 @@ use leptos::prelude::*;
 use crate::components::controls::Controls;
 use crate::components::data_source::DataSource;
 use crate::components::error_banner::ErrorBanner;
+use crate::components::formats_table::FormatsTable;
 use crate::components::formula_panel::FormulaPanel;
 use crate::components::histogram_view::HistogramView;
 use crate::components::metrics_panel::MetricsPanel;
 use crate::components::transfer_view::TransferView;
+use crate::components::vector_view::VectorView;
 use crate::state::provide_app_state;
 
 /// The whole page.
@@ -30,7 +32,9 @@ pub fn App() -> impl IntoView {
                 <HistogramView />
                 <MetricsPanel />
                 <TransferView />
+                <VectorView />
                 <FormulaPanel />
+                <FormatsTable />
             </div>
         </main>
         <footer class="foot">

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 use quantscope_core::plan::check_layout;
+use quantscope_core::presets::{compare, sample_rows, Comparison};
 use quantscope_core::synth::{self, Distribution};
 use quantscope_core::{
     analyze, Analysis, AnalysisOptions, Dataset, Format, Granularity, QuantizerConfig,
@@ -93,7 +94,14 @@ pub struct AppState {
     pub dataset: Memo<Option<Shared<Dataset>>>,
     /// The latest successful analysis (a failed one keeps the previous view).
     pub analysis: Memo<Option<Shared<Analysis>>>,
+    /// Whole rows of the dataset, at most [`COMPARISON_VALUES`] values, for the formats table.
+    pub comparison_sample: Memo<Option<Shared<Dataset>>>,
+    /// Every preset that fits, measured on the sample (recomputed only when the data changes).
+    pub preset_rows: Memo<Option<Shared<Vec<Comparison>>>>,
 }
+
+/// Values the "formats side by side" comparison measures (whole rows of the data).
+pub const COMPARISON_VALUES: usize = 65_536;
 
 /// Histogram bins of the views.
 pub const HISTOGRAM_BINS: usize = 160;
@@ -144,6 +152,19 @@ impl AppState {
                 }
             }
         });
+        let comparison_sample = Memo::new(move |_| {
+            let d = dataset.get()?;
+            sample_rows(&d, COMPARISON_VALUES).ok().map(Shared::new)
+        });
+        let preset_rows = Memo::new(move |_| {
+            let sample = comparison_sample.get()?;
+            let options = AnalysisOptions {
+                bins: 16,
+                display_group: 0,
+                interactive: true,
+            };
+            Some(Shared::new(compare(&sample, &[], &options)))
+        });
         Self {
             synth,
             source,
@@ -157,6 +178,8 @@ impl AppState {
             notice,
             dataset,
             analysis,
+            comparison_sample,
+            preset_rows,
         }
     }
 

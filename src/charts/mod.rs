@@ -4,7 +4,9 @@
 //! [`Analysis`]: quantscope_core::Analysis
 
 pub mod histogram;
+pub mod pareto;
 pub mod transfer;
+pub mod voronoi;
 
 /// Where the plotting area sits on the canvas, for mapping the pointer back to data values.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -1,14 +1,71 @@
 //! The formulas with the current numbers, a worked example, and what each knob means.
 
 use leptos::prelude::*;
-use quantscope_core::{Rounding, Scheme, Signedness};
+use quantscope_core::{Analysis, Format, Rounding, ScaleFormat, Scheme, Signedness};
 
+use super::bit_inspector::BitInspector;
 use super::fields::{parse, Edit, NumberField};
 use crate::format;
 use crate::state::use_app_state;
 
 fn n(v: f64) -> String {
     format::number(v, 6)
+}
+
+/// The formulas of a format other than `int`, with the display block's numbers.
+fn format_formulas(a: &Analysis) -> impl IntoView {
+    let cfg = &a.config;
+    let f = cfg.format;
+    let g = a.groups[a.display_group];
+    let s = f64::from(g.params.scale);
+    let storage = match cfg.scale_format {
+        ScaleFormat::F32 => "f32",
+        ScaleFormat::F16 => "f16 (rounded to nearest)",
+        ScaleFormat::Bf16 => "bf16 (rounded to nearest)",
+        ScaleFormat::E8m0 => "E8M0: a power of two, 2^X",
+        ScaleFormat::E4m3 => "E4M3 times one f32 tensor scale",
+    };
+    let lines: Vec<String> = match f {
+        Format::Fp16 | Format::Bf16 => vec![
+            format!("r̂ = {}(r): round to nearest, ties to even; no scale, no calibration", f.name()),
+            "Values beyond the format's largest number become ±Inf.".into(),
+        ],
+        Format::Fixed => vec![
+            format!(
+                "Q{}.{}: step 2^−{} = {}, range [−2^{}, 2^{} − 2^−{}]",
+                cfg.int_bits, cfg.frac_bits, cfg.frac_bits,
+                n(2f64.powi(-i32::from(cfg.frac_bits))), cfg.int_bits, cfg.int_bits, cfg.frac_bits
+            ),
+            "r̂ = clamp(round(r · 2^n), …) / 2^n — no scale: the binary point is fixed in hardware.".into(),
+        ],
+        Format::Kmeans => vec![
+            format!("{} levels learned from the data (1-D k-means: the partition of the sorted values with the least squared error)", a.levels.len()),
+            "r̂ = the nearest learned level; the codebook itself is stored next to the codes.".into(),
+        ],
+        Format::Q8_0 | Format::Q4_0 | Format::Q4_1 => vec![
+            format!("{}: blocks of 32 values along the last axis, each with its own f16 scale d", f.name()),
+            match f {
+                Format::Q8_0 => "d = amax / 127, q = round(r / d), r̂ = d · q".into(),
+                Format::Q4_0 => "d = (value of largest |r|) / −8, q = min(15, ⌊r / d + 8.5⌋), r̂ = d · (q − 8)".into(),
+                _ => "d = (max − min) / 15, q = min(15, ⌊(r − min) / d + 0.5⌋), r̂ = d · q + min".into(),
+            },
+            format!("this block: d = {}", n(s)),
+        ],
+        _ => {
+            let (alpha, beta) = g.clip;
+            vec![
+                format!("amax = max(|α|, |β|) = {}   (α = {}, β = {})", n(f64::from(beta.max(-alpha))), n(f64::from(alpha)), n(f64::from(beta))),
+                format!("S = amax / (largest {} value), stored as {storage}: S = {}", f.name(), n(s)),
+                format!("r̂ = S · e, e = the {} value nearest to r / S (saturating at the largest)", f.name()),
+            ]
+        }
+    };
+    view! {
+        <p class="help" data-testid="formula-format">{f.describe()}</p>
+        <ol class="formulas">
+            {lines.into_iter().map(|l| view! { <li><code>{l}</code></li> }).collect_view()}
+        </ol>
+    }
 }
 
 /// Formula panel with a value to follow through the quantizer.
@@ -41,6 +98,9 @@ pub fn FormulaPanel() -> impl IntoView {
 
     let formulas = move || {
         let a = state.analysis.get()?;
+        if a.config.format != Format::Int {
+            return Some(format_formulas(&a).into_any());
+        }
         let g = a.groups[a.display_group];
         let p = g.params;
         let cfg = &a.config;
@@ -123,8 +183,13 @@ pub fn FormulaPanel() -> impl IntoView {
                     n(f64::from(r - r_hat)),
                 )}
             </p>
-        })
+        }.into_any())
     };
+    let probe_or_max = Signal::derive(move || {
+        probe
+            .get()
+            .or_else(|| state.dataset.get().map(|d| d.summary().max))
+    });
 
     view! {
         <section class="panel order-formula" aria-labelledby="formula-title">
@@ -132,6 +197,8 @@ pub fn FormulaPanel() -> impl IntoView {
             <p class="help">"PyTorch observer convention (torch.ao.quantization), computed in float32."</p>
             {formulas}
             <NumberField label="Follow a value through the quantizer" testid="probe" value=probe_value on_edit=on_probe />
+            <h3>"Bit inspector"</h3>
+            <BitInspector value=probe_or_max />
             <details class="explain">
                 <summary>"What do the knobs mean?"</summary>
                 <dl>

@@ -57,6 +57,10 @@ pub fn HistogramView() -> impl IntoView {
     let edge_near = move |x: f64| -> Option<bool> {
         let m = map.get_value()?;
         let a = state.analysis.get_untracked()?;
+        // Only formats whose range comes from calibration have edges to drag.
+        if !a.config.format.uses_scales() {
+            return None;
+        }
         let (lo, hi) = a.groups[a.display_group].clip;
         let (dlo, dhi) = ((m.pixel_of(lo) - x).abs(), (m.pixel_of(hi) - x).abs());
         if dlo.min(dhi) > GRAB_PX {
@@ -127,6 +131,14 @@ pub fn HistogramView() -> impl IntoView {
                 <li><span class="swatch clip"></span>"clipping range [α, β] (drag the edges)"</li>
             </ul>
             <p class="help" data-testid="threshold-note">{move || chart_note.get()}</p>
+            <ul class="notes" data-testid="analysis-notes">
+                {move || {
+                    state
+                        .analysis
+                        .get()
+                        .map(|a| a.notes.iter().map(|n| view! { <li>{n.clone()}</li> }).collect_view())
+                }}
+            </ul>
         </section>
     }
 }

@@ -1,6 +1,7 @@
 //! The error metrics of the current quantization.
 
 use leptos::prelude::*;
+use quantscope_core::Format;
 
 use crate::format;
 use crate::state::use_app_state;
@@ -8,7 +9,6 @@ use crate::state::use_app_state;
 /// One metric: label, test id, plain-number text, explanation.
 fn metric_rows(
     m: &quantscope_core::Metrics,
-    bits: u8,
 ) -> Vec<(&'static str, Option<&'static str>, String, &'static str)> {
     vec![
         (
@@ -51,17 +51,13 @@ fn metric_rows(
             "Clipped",
             Some("metric-clipped"),
             format::number(m.clipped_fraction, 6),
-            "fraction of values saturated at qmin or qmax",
+            "fraction of values beyond the outermost levels (saturated)",
         ),
         (
             "Levels used",
             Some("metric-levels"),
             m.levels_used.to_string(),
-            if bits <= 16 {
-                "distinct codes that occur, of 2^b"
-            } else {
-                ""
-            },
+            "distinct codes that occur, of those available",
         ),
         (
             "Code entropy (bits)",
@@ -73,7 +69,7 @@ fn metric_rows(
             "Bits per value",
             Some("metric-bpv"),
             format::number(m.bits_per_value, 6),
-            "b plus the stored scales and zero-points, spread over all values",
+            "code bits plus the stored scales, zero-points or codebook, spread over all values",
         ),
     ]
 }
@@ -85,12 +81,18 @@ pub fn MetricsPanel() -> impl IntoView {
     let rows = move || {
         state.analysis.get().map(|a| {
             let bits = a.config.bits;
-            let levels = 1usize << bits;
-            metric_rows(&a.metrics, bits)
+            let levels = match a.config.format {
+                Format::Int => Some(1usize << bits),
+                Format::Kmeans => Some(a.config.levels as usize),
+                Format::Fp16 | Format::Bf16 => None,
+                _ => Some(a.levels.len()),
+            };
+            metric_rows(&a.metrics)
                 .into_iter()
                 .map(|(label, id, value, help)| {
-                    let suffix = (id == Some("metric-levels"))
-                        .then(|| format!(" / {}", format::count(levels)));
+                    let suffix = levels
+                        .filter(|_| id == Some("metric-levels"))
+                        .map(|l| format!(" / {}", format::count(l)));
                     view! {
                         <div class="metric">
                             <dt>{label}</dt>

@@ -1,12 +1,15 @@
 //! One public component per file; small shared field helpers in `fields`.
 
+pub mod bit_inspector;
 pub mod canvas;
 pub mod controls;
 pub mod data_source;
 pub mod error_banner;
 pub mod fields;
 pub mod format_controls;
+pub mod formats_table;
 pub mod formula_panel;
 pub mod histogram_view;
 pub mod metrics_panel;
 pub mod transfer_view;
+pub mod vector_view;

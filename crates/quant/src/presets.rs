@@ -1,8 +1,10 @@
 //! Named configurations of the formats people deploy: the CLI's `--preset` and the app's "formats
 //! side by side" table.
 
+use crate::analyze::{analyze, AnalysisOptions};
 use crate::block::ScaleFormat;
 use crate::config::{Granularity, QuantizerConfig, Scheme};
+use crate::dataset::Dataset;
 use crate::format::Format;
 
 /// Every preset name, in the order the comparison lists them.
@@ -129,9 +131,143 @@ pub fn fitting(last: usize) -> Vec<(&'static str, QuantizerConfig)> {
         .collect()
 }
 
+/// One row of the "formats side by side" comparison.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Comparison {
+    pub name: String,
+    pub config: QuantizerConfig,
+    pub bits_per_value: f64,
+    pub mse: f64,
+    pub sqnr_db: f64,
+    /// No other row has at most as many bits per value and at least as much SQNR (one strictly).
+    pub pareto: bool,
+}
+
+/// Whole rows (along the last axis) of `dataset`, evenly spaced, at most about `max_values`
+/// values; a single row longer than that is cut to a prefix whose length is a multiple of 128.
+/// The dataset itself when it is small enough.
+pub fn sample_rows(dataset: &Dataset, max_values: usize) -> Result<Dataset, crate::DatasetError> {
+    let n = dataset.len();
+    if n <= max_values {
+        return Ok(dataset.clone());
+    }
+    let shape = dataset.shape();
+    let last = shape.last().copied().unwrap_or(n).max(1);
+    let values = dataset.values();
+    if last > max_values {
+        let len = (max_values / 128).max(1) * 128;
+        return Dataset::new(dataset.name(), vec![len], values[..len].to_vec());
+    }
+    let rows = n / last;
+    let keep = (max_values / last).max(1);
+    let picked: Vec<f32> = (0..keep)
+        .flat_map(|k| {
+            let r = k * rows / keep;
+            values[r * last..(r + 1) * last].iter().copied()
+        })
+        .collect();
+    Dataset::new(dataset.name(), vec![keep, last], picked)
+}
+
+/// Every preset that fits `dataset` (plus `extra` rows such as the user's own settings),
+/// analysed and sorted by bits per value, with the Pareto front marked.
+pub fn compare(
+    dataset: &Dataset,
+    extra: &[(String, QuantizerConfig)],
+    options: &AnalysisOptions,
+) -> Vec<Comparison> {
+    let last = dataset.shape().last().copied().unwrap_or(dataset.len());
+    let mut rows: Vec<Comparison> = fitting(last)
+        .into_iter()
+        .map(|(name, c)| (name.to_string(), c))
+        .chain(extra.iter().cloned())
+        .filter_map(|(name, config)| {
+            let a = analyze(dataset, &config, options).ok()?;
+            Some(Comparison {
+                name,
+                config,
+                bits_per_value: a.metrics.bits_per_value,
+                mse: a.metrics.mse,
+                sqnr_db: a.metrics.sqnr_db,
+                pareto: false,
+            })
+        })
+        .collect();
+    rank(&mut rows);
+    rows
+}
+
+/// Sorts rows by bits per value (then SQNR, best first) and marks the Pareto front.
+pub fn rank(rows: &mut [Comparison]) {
+    rows.sort_by(|a, b| {
+        a.bits_per_value
+            .total_cmp(&b.bits_per_value)
+            .then(b.sqnr_db.total_cmp(&a.sqnr_db))
+    });
+    let flags: Vec<bool> = rows
+        .iter()
+        .map(|r| {
+            !rows.iter().any(|o| {
+                o.bits_per_value <= r.bits_per_value
+                    && o.sqnr_db >= r.sqnr_db
+                    && (o.bits_per_value < r.bits_per_value || o.sqnr_db > r.sqnr_db)
+            })
+        })
+        .collect();
+    for (r, f) in rows.iter_mut().zip(flags) {
+        r.pareto = f;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn comparison_ranks_and_marks_the_front() {
+        let values = crate::synth::generate(
+            crate::synth::Distribution::StudentT { nu: 4.0 },
+            64 * 256,
+            3,
+        )
+        .unwrap_or_default();
+        let d = Dataset::new("t", vec![64, 256], values).unwrap_or_else(|e| panic!("{e}"));
+        let rows = compare(&d, &[], &AnalysisOptions::default());
+        assert_eq!(rows.len(), PRESETS.len());
+        assert!(rows
+            .windows(2)
+            .all(|w| w[0].bits_per_value <= w[1].bits_per_value));
+        // The front is never empty, and the most precise format (bf16) is on it.
+        assert!(rows.iter().any(|r| r.pareto));
+        let best = rows.iter().max_by(|a, b| a.sqnr_db.total_cmp(&b.sqnr_db));
+        assert!(best.is_some_and(|b| b.pareto));
+        // Every front member beats every cheaper-or-equal row in SQNR.
+        for r in rows.iter().filter(|r| r.pareto) {
+            assert!(!rows
+                .iter()
+                .any(|o| o.bits_per_value <= r.bits_per_value && o.sqnr_db > r.sqnr_db));
+        }
+        // More bits per value on the front buys more SQNR.
+        let front: Vec<&Comparison> = rows.iter().filter(|r| r.pareto).collect();
+        assert!(front.windows(2).all(|w| w[0].sqnr_db < w[1].sqnr_db));
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn sampling_keeps_whole_rows() {
+        let d = Dataset::new("t", vec![100, 64], (0..6400).map(|i| i as f32).collect())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let s = sample_rows(&d, 1000).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.shape(), &[15, 64]);
+        // Each kept row starts at a multiple of 64.
+        assert!(s
+            .values()
+            .chunks(64)
+            .all(|r| r[0] as usize % 64 == 0 && r[63] == r[0] + 63.0));
+        let flat = Dataset::from_vec("f", vec![1.0; 5000]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(sample_rows(&flat, 1000).map(|s| s.len()).unwrap_or(0), 896);
+    }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]

@@ -1,0 +1,154 @@
+//! "Formats side by side": every preset that fits the data, and the user's own settings, ranked
+//! by bits per value with MSE and SQNR; the same as a chart of SQNR against bits per value with
+//! the Pareto front.
+
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use quantscope_core::presets::{preset, rank, Comparison};
+use quantscope_core::{analyze, AnalysisOptions};
+
+use super::canvas::{draw_each_frame, fit_canvas};
+use crate::charts::pareto::{draw_pareto, pareto_chart, YOURS};
+use crate::format;
+use crate::state::{use_app_state, Shared, COMPARISON_VALUES};
+
+/// The comparison panel.
+#[component]
+pub fn FormatsTable() -> impl IntoView {
+    let state = use_app_state();
+    // The user's settings on the same sample, so the rows compare like with like.
+    let yours = Memo::new(move |_| {
+        let sample = state.comparison_sample.get()?;
+        let config = state.config.get();
+        let options = AnalysisOptions {
+            bins: 16,
+            display_group: 0,
+            interactive: true,
+        };
+        let a = analyze(&sample, &config, &options).ok()?;
+        Some(Comparison {
+            name: YOURS.to_string(),
+            config,
+            bits_per_value: a.metrics.bits_per_value,
+            mse: a.metrics.mse,
+            sqnr_db: a.metrics.sqnr_db,
+            pareto: false,
+        })
+    });
+    let rows = Memo::new(move |_| {
+        let mut rows: Vec<Comparison> = state
+            .preset_rows
+            .get()
+            .map(|r| r.to_vec())
+            .unwrap_or_default();
+        rows.extend(yours.get());
+        rank(&mut rows);
+        Shared::new(rows)
+    });
+
+    let canvas_ref = NodeRef::<Canvas>::new();
+    let track = move || {
+        rows.track();
+        canvas_ref.track();
+    };
+    let draw = move || {
+        let Some(canvas) = canvas_ref.get_untracked() else {
+            return;
+        };
+        let (scale, _) = fit_canvas(&canvas);
+        if let Err(e) = draw_pareto(canvas, &pareto_chart(&rows.get_untracked()), scale) {
+            leptos::logging::error!("pareto: {e}");
+        }
+    };
+    draw_each_frame(track, draw);
+
+    let apply = move |name: String| {
+        if let Some(p) = preset(&name) {
+            state.try_config(|c| {
+                *c = quantscope_core::QuantizerConfig {
+                    calibration: c.calibration,
+                    rounding: c.rounding,
+                    seed: c.seed,
+                    ..p
+                }
+            });
+            state.display_group.set(0);
+        }
+    };
+    let body = move || {
+        rows.get()
+            .iter()
+            .map(|r| {
+                let name = r.name.clone();
+                let is_yours = r.name == YOURS;
+                let class = match (is_yours, r.pareto) {
+                    (true, _) => "yours",
+                    (false, true) => "front",
+                    _ => "",
+                };
+                let sqnr = if r.sqnr_db.is_finite() {
+                    format::number(r.sqnr_db, 4)
+                } else {
+                    "exact".to_string()
+                };
+                view! {
+                    <tr class=class data-testid="format-row" data-name=name.clone()>
+                        <td class="name">
+                            {r.name.clone()}
+                            {r.pareto.then_some(view! { <span class="star" title="on the Pareto front">" ★"</span> })}
+                        </td>
+                        <td class="num" data-testid="format-bpv">{format::number(r.bits_per_value, 4)}</td>
+                        <td class="num">{format::number(r.mse, 4)}</td>
+                        <td class="num" data-testid="format-sqnr">{sqnr}</td>
+                        <td>
+                            {(!is_yours).then(|| {
+                                let n = name.clone();
+                                view! {
+                                    <button class="use" on:click=move |_| apply(n.clone()) aria-label=format!("use {name}")>"use"</button>
+                                }
+                            })}
+                        </td>
+                    </tr>
+                }
+            })
+            .collect_view()
+    };
+    let note = move || {
+        let n = state.comparison_sample.get().map(|d| d.len()).unwrap_or(0);
+        let total = state.dataset.get().map(|d| d.len()).unwrap_or(0);
+        if n < total {
+            format!(
+                "Measured on {} of the {} values (whole rows, evenly spaced) so the table stays live; the CLI's `quantscope quantize --preset NAME` measures all.",
+                format::count(n),
+                format::count(total)
+            )
+        } else {
+            format!("Measured on all {} values.", format::count(n))
+        }
+    };
+    view! {
+        <section class="panel order-formats" aria-labelledby="formats-title">
+            <h2 id="formats-title">"Formats side by side"</h2>
+            <p class="help">
+                "Each row quantizes the current data with one format (at most "
+                {format::count(COMPARISON_VALUES)}
+                " values). ★ marks the Pareto front: no other format is both smaller and more accurate."
+            </p>
+            <canvas
+                class="chart chart-short"
+                data-testid="pareto-chart"
+                node_ref=canvas_ref
+                aria-label="SQNR against bits per value for every format, Pareto front joined"
+            ></canvas>
+            <div class="table-scroll">
+                <table class="formats" data-testid="formats-table">
+                    <thead>
+                        <tr><th>"format"</th><th class="num">"bits / value"</th><th class="num">"MSE"</th><th class="num">"SQNR (dB)"</th><th></th></tr>
+                    </thead>
+                    <tbody>{body}</tbody>
+                </table>
+            </div>
+            <p class="help">{note}</p>
+        </section>
+    }
+}
