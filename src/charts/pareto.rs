@@ -95,14 +95,16 @@ pub fn draw_pareto(
         } else {
             INPUT_COLOR
         };
+        // Only the front and the user's point are labelled: the others crowd together.
+        let text = if *front || *yours {
+            label.clone()
+        } else {
+            String::new()
+        };
         cc.draw_series(std::iter::once(
             EmptyElement::at((*x, *y))
                 + Circle::new((0, 0), if *yours { r + 2 } else { r }, color.filled())
-                + Text::new(
-                    label.clone(),
-                    (r + 2, -r - 2),
-                    label_font.clone().color(&color),
-                ),
+                + Text::new(text, (r + 2, -r - 2), label_font.clone().color(&color)),
         ))
         .map_err(|e| e.to_string())?;
     }

@@ -26,7 +26,15 @@ fn reconstruct(levels: &[f32], thresholds: &[f32], x: f32) -> f32 {
 
 /// Chart data for `analysis` on a plot `plot_width_px` CSS pixels wide.
 pub fn transfer_chart(analysis: &Analysis, plot_width_px: f64) -> TransferChart {
-    let (x0, x1) = (analysis.input_hist.lo, analysis.input_hist.hi);
+    // With many groups, the display group's own range (plus a quarter on each side) is what its
+    // staircase is about; the whole data range would squash it flat.
+    let (c0, c1) = analysis.groups[analysis.display_group].clip;
+    let (x0, x1) = if analysis.groups.len() > 1 && c1 > c0 {
+        let pad = (c1 - c0) * 0.25;
+        (c0 - pad, c1 + pad)
+    } else {
+        (analysis.input_hist.lo, analysis.input_hist.hi)
+    };
     let (levels, thresholds) = (&analysis.levels, &analysis.thresholds);
     let inside: Vec<f32> = thresholds
         .iter()

@@ -90,8 +90,8 @@ pub fn FormatControls() -> impl IntoView {
                     ScaleFormat::F32 => "f32",
                     ScaleFormat::F16 => "f16",
                     ScaleFormat::Bf16 => "bf16",
-                    ScaleFormat::E8m0 => "E8M0 power of two (MX)",
-                    ScaleFormat::E4m3 => "E4M3 × f32 tensor scale (NVFP4)",
+                    ScaleFormat::E8m0 => "E8M0, 2^k (MX)",
+                    ScaleFormat::E4m3 => "E4M3 × f32 (NVFP4)",
                 };
                 (s.name().to_string(), label.to_string())
             })

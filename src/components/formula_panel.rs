@@ -68,22 +68,28 @@ fn format_formulas(a: &Analysis) -> impl IntoView {
     }
 }
 
+/// The value followed when the user has not picked one: the shown group's upper clip bound
+/// (its largest value for min–max), or the data's maximum.
+fn default_probe(state: crate::state::AppState) -> Option<f32> {
+    state
+        .analysis
+        .get()
+        .map(|a| a.groups[a.display_group].clip.1)
+        .filter(|b| *b > 0.0)
+        .or_else(|| state.dataset.get().map(|d| d.summary().max))
+}
+
 /// Formula panel with a value to follow through the quantizer.
 #[component]
 pub fn FormulaPanel() -> impl IntoView {
     let state = use_app_state();
-    // The value followed through the formulas; `None` means "the largest value of the data".
+    // The value followed through the formulas; `None` means [`default_probe`].
     let probe = RwSignal::new(None::<f32>);
     let probe_value = Signal::derive(move || {
         probe
             .get()
+            .or_else(|| default_probe(state))
             .map(|v| format::number(f64::from(v), 6))
-            .or_else(|| {
-                state
-                    .dataset
-                    .get()
-                    .map(|d| format::number(f64::from(d.summary().max), 6))
-            })
             .unwrap_or_default()
     });
     let on_probe = Callback::new(
@@ -136,10 +142,7 @@ pub fn FormulaPanel() -> impl IntoView {
         let pow2 = cfg
             .power_of_two_scale
             .then_some(" (then rounded up to a power of two)");
-        let r = probe
-            .get()
-            .or_else(|| state.dataset.get().map(|d| d.summary().max))
-            .unwrap_or(0.0);
+        let r = probe.get().or_else(|| default_probe(state)).unwrap_or(0.0);
         let noise = 0.5; // the worked example shows the expected case for stochastic rounding
         let (q, clipped) = p.code_from_real(r, p.inv_scale(), cfg.rounding, noise);
         let r_hat = p.real_from_code(q);
@@ -159,6 +162,7 @@ pub fn FormulaPanel() -> impl IntoView {
             Rounding::Stochastic => "stochastic rounding (shown with u = ½)",
         };
         Some(view! {
+            <p class="help">"PyTorch observer convention (torch.ao.quantization), computed in float32."</p>
             <ol class="formulas">
                 <li><code>{format!("α = {}, β = {}  (the range always includes 0)", n(f64::from(alpha)), n(f64::from(beta)))}</code></li>
                 <li><code>{format!("qmin = {}, qmax = {}", p.qmin, p.qmax)}</code></li>
@@ -185,16 +189,11 @@ pub fn FormulaPanel() -> impl IntoView {
             </p>
         }.into_any())
     };
-    let probe_or_max = Signal::derive(move || {
-        probe
-            .get()
-            .or_else(|| state.dataset.get().map(|d| d.summary().max))
-    });
+    let probe_or_max = Signal::derive(move || probe.get().or_else(|| default_probe(state)));
 
     view! {
         <section class="panel order-formula" aria-labelledby="formula-title">
             <h2 id="formula-title">"The formulas, with today's numbers"</h2>
-            <p class="help">"PyTorch observer convention (torch.ao.quantization), computed in float32."</p>
             {formulas}
             <NumberField label="Follow a value through the quantizer" testid="probe" value=probe_value on_edit=on_probe />
             <h3>"Bit inspector"</h3>

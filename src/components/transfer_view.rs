@@ -30,7 +30,10 @@ pub fn TransferView() -> impl IntoView {
         }
     };
     draw_each_frame(track, draw);
+    // A vector codebook maps pairs, not single values: there is no staircase to draw.
+    let scalar = move || state.config.with(|c| c.vector_dim == 1);
     view! {
+        <Show when=scalar>
         <section class="panel chart-panel order-transfer" aria-labelledby="transfer-title">
             <h2 id="transfer-title">"Transfer function"</h2>
             <canvas
@@ -43,7 +46,11 @@ pub fn TransferView() -> impl IntoView {
                 "Each flat step is one code: every input inside a bucket comes back as the same value. "
                 "The grey diagonal is a perfect reconstruction; outside the shaded range the steps stop and values are clipped."
                 {move || (!exact.get()).then_some(" (Too many steps to draw one by one at this width: the curve is sampled.)")}
+                {move || state.analysis.get().filter(|a| a.groups.len() > 1).map(|a| format!(
+                    " Shown for group #{} of {} over its own range.", a.display_group, a.groups.len()
+                ))}
             </p>
         </section>
+        </Show>
     }
 }

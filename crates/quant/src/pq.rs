@@ -26,6 +26,8 @@ pub struct TrainBudget {
     pub iterations: usize,
     /// Finish with one Lloyd round over every sub-vector.
     pub polish: bool,
+    /// Sample at least this many sub-vectors (small K would otherwise train on very few).
+    pub min_sample: usize,
 }
 
 impl TrainBudget {
@@ -34,12 +36,14 @@ impl TrainBudget {
         points_per_centroid: 256,
         iterations: 25,
         polish: true,
+        min_sample: 0,
     };
     /// A budget for in-page use that keeps training to tens of milliseconds.
     pub const INTERACTIVE: Self = Self {
         points_per_centroid: 32,
         iterations: 10,
         polish: false,
+        min_sample: 8192,
     };
 }
 
@@ -167,7 +171,11 @@ pub fn train(
         };
     }
     let k = k.clamp(1, n);
-    let cap = budget.points_per_centroid.saturating_mul(k).max(k);
+    let cap = budget
+        .points_per_centroid
+        .saturating_mul(k)
+        .max(budget.min_sample)
+        .max(k);
     let sample: Vec<f32> = if n > cap {
         // A uniform sample without replacement: partial Fisher–Yates over the indices.
         let mut idx: Vec<u32> = (0..n as u32).collect();
