@@ -43,27 +43,36 @@ pub fn NumberField(
                 max=max
                 step=step.unwrap_or_else(|| "any".into())
                 prop:value=move || value.get()
+                // The handlers use the `try_` accessors: a focused field that a `<Show>` removes
+                // fires `change` while being removed, after its reactive scope is gone.
                 on:input=move |ev| {
                     let text = event_target_value(&ev);
-                    if text != value.get_untracked() {
-                        on_edit.run((text, Edit::Live));
+                    if value.try_get_untracked().is_some_and(|v| v != text) {
+                        on_edit.try_run((text, Edit::Live));
                     }
                 }
-                on:focus=move |_| last_commit.set_value(None)
+                on:focus=move |_| {
+                    last_commit.try_update_value(|v| *v = None);
+                }
                 on:change=move |ev| {
                     let text = event_target_value(&ev);
-                    if last_commit.get_value().as_deref() == Some(text.as_str()) {
+                    let (Some(last), Some(stored)) = (last_commit.try_get_value(), value.try_get_untracked()) else {
+                        return;
+                    };
+                    if last.as_deref() == Some(text.as_str()) {
                         return;
                     }
-                    last_commit.set_value(Some(text.clone()));
+                    last_commit.try_update_value(|v| *v = Some(text.clone()));
                     // A field can fire `change` on blur after its shown value was updated by the app;
                     // only a value that differs from what is stored is an edit.
-                    if commit_unchanged || text != value.get_untracked() {
-                        on_edit.run((text, Edit::Commit));
+                    if commit_unchanged || text != stored {
+                        on_edit.try_run((text, Edit::Commit));
                     }
                     // Show what was stored: the new value, or the old one if the edit was refused.
                     let input: web_sys::HtmlInputElement = event_target(&ev);
-                    input.set_value(&value.get_untracked());
+                    if let Some(now) = value.try_get_untracked() {
+                        input.set_value(&now);
+                    }
                 }
             />
             {help.map(|h| view! { <p class="help">{h}</p> })}
@@ -89,9 +98,11 @@ pub fn SelectField(
                 id=id
                 data-testid=testid
                 on:change=move |ev| {
-                    on_select.run(event_target_value(&ev));
+                    on_select.try_run(event_target_value(&ev));
                     let select: web_sys::HtmlSelectElement = event_target(&ev);
-                    select.set_value(&value.get_untracked());
+                    if let Some(now) = value.try_get_untracked() {
+                        select.set_value(&now);
+                    }
                 }
                 prop:value=move || value.get()
             >

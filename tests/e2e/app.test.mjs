@@ -370,6 +370,112 @@ describe("Quantscope in the browser", () => {
     await app.page.close();
   });
 
+  test("formats: presets, NF4, k-means and GGML blocks give the core's numbers; bits are inspected", async () => {
+    const app = await freshPage();
+    const npy = npyF32([64, 64], values(4096, 11));
+    const npyPath = join(work, "formats.npy");
+    writeFileSync(npyPath, npy);
+    await app.upload("formats.npy", npy);
+    await app.until(async () => (await app.text("data-shape")) === "64 × 64", "file loaded");
+
+    await app.select("preset", "mxfp4");
+    await app.until(async () => (await app.text("format")) === "fp4-e2m1", "preset applied");
+    assert.equal(await app.text("scale-format"), "e8m0");
+    await app.until(async () => (await app.number("metric-bpv")) === 4.25, "MXFP4 bits per value");
+    assertSameMetrics(await app.metrics(), cli(npyPath, ["--preset", "mxfp4"]), "mxfp4");
+
+    // NF4 keeps the blocks of 32; its levels are the 16 NormalFloat values.
+    await app.select("format", "nf4");
+    await app.select("scale-format", "f32");
+    const nf4 = ["--format", "nf4", "--granularity", "group", "--group-size", "32"];
+    await app.until(async () => Math.abs((await app.number("metric-bpv")) - 5) < 1e-9, "nf4 applied");
+    assertSameMetrics(await app.metrics(), cli(npyPath, nf4), "nf4 g32");
+    assert.match(await app.text("format-description"), /NormalFloat/);
+
+    // Exact 1-D k-means with 4 levels: the same codebook as the CLI.
+    await app.select("format", "kmeans");
+    await app.set("levels", 4);
+    const km = ["--format", "kmeans", "--levels", "4", "--granularity", "group", "--group-size", "32"];
+    await app.until(async () => (await app.text("metric-levels")) !== "" && Math.abs((await app.number("metric-bpv")) - cli(npyPath, km).bits_per_value) < 1e-9, "k-means applied");
+    assert.ok((await app.number("metric-levels")) <= 4);
+    assertSameMetrics(await app.metrics(), cli(npyPath, km), "kmeans K=4 per group");
+
+    // GGML Q4_0: fixed blocks of 32, 4.5 bits per value; the granularity knob goes away.
+    await app.select("format", "q4_0");
+    await app.until(async () => (await app.number("metric-bpv")) === 4.5, "q4_0 applied");
+    assert.equal(await app.id("granularity").count(), 0);
+    assertSameMetrics(await app.metrics(), cli(npyPath, ["--format", "q4_0"]), "q4_0");
+
+    // The bit inspector: FP8 E4M3 has 1 + 4 + 3 bits, the source f32 1 + 8 + 23.
+    await app.select("format", "fp8-e4m3");
+    await app.set("probe", 0.25);
+    await app.until(async () => (await app.text("bits-target")).replace(/\s/g, "").length === 8, "8 target bits");
+    assert.equal((await app.text("bits-source")).replace(/\s/g, ""), "00111110100000000000000000000000");
+    const spans = await app.id("bits-target").locator("span").count();
+    assert.equal(spans, 3, "sign, exponent and mantissa are separate");
+    assert.match(await app.text("bits-summary"), /stored code/);
+    assert.deepEqual(app.errors, []);
+    await app.page.close();
+  });
+
+  test("vector codebooks: a 2-D view with cells; a sub-vector length that does not divide is refused", async () => {
+    const app = await freshPage();
+    const npy = npyF32([64, 64], values(4096, 13));
+    const npyPath = join(work, "vq.npy");
+    writeFileSync(npyPath, npy);
+    await app.upload("vq.npy", npy);
+    await app.until(async () => (await app.text("data-shape")) === "64 × 64", "file loaded");
+    await app.select("format", "kmeans");
+    await app.set("vector-dim", 2);
+    await app.id("voronoi").waitFor();
+    // log2(16) / 2 + 16 centroids · 2 · 32 bits / 4096 values
+    await app.until(async () => (await app.number("metric-bpv")) === 2.25, "2-D codebook bits");
+    const core = cli(npyPath, ["--format", "kmeans", "--vector-dim", "2"]);
+    const mse = await app.number("metric-mse");
+    assert.ok(Math.abs(mse - core.mse) <= 0.1 * core.mse, `page ${mse} vs core ${core.mse} (the page trains with fewer rounds)`);
+    const painted = await app.id("voronoi").evaluate((c) => {
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      const colours = new Set();
+      for (let i = 0; i < d.length; i += 4 * 97) colours.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+      return colours.size;
+    });
+    assert.ok(painted > 10, `the cells are painted in several colours (${painted})`);
+    assert.equal(await app.id("transfer").count(), 0, "no staircase for pairs");
+
+    await app.set("vector-dim", 5);
+    await app.until(async () => (await app.text("error-banner")).includes("does not divide"), "refused");
+    assert.equal(await app.text("vector-dim"), "2");
+    assert.equal(await app.number("metric-bpv"), 2.25);
+    await app.page.close();
+  });
+
+  test("formats side by side: ranked rows, the Pareto front, and 'use' applies a preset", async () => {
+    const app = await freshPage();
+    const rows = app.id("format-row");
+    await app.until(async () => (await rows.count()) >= 15, "comparison rows");
+    const bpv = (await app.id("format-bpv").allTextContents()).map(Number);
+    assert.deepEqual(bpv, bpv.slice().sort((a, b) => a - b), "sorted by bits per value");
+    const names = await rows.evaluateAll((rs) => rs.map((r) => r.dataset.name));
+    assert.ok(names.includes("your settings") && names.includes("mxfp4") && names.includes("nvfp4"));
+    assert.ok((await app.page.locator(".formats .star").count()) >= 2, "a Pareto front");
+    const inked = await app.id("pareto-chart").evaluate((c) => {
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i] < 200 || d[i + 1] < 200 || d[i + 2] < 200) n++;
+      return n;
+    });
+    assert.ok(inked > 2000, `the chart is drawn (${inked} dark pixels)`);
+
+    await app.page.locator('[data-name="nvfp4"] button.use').click();
+    await app.until(async () => (await app.text("format")) === "fp4-e2m1", "nvfp4 applied");
+    assert.equal(await app.text("scale-format"), "e4m3");
+    assert.equal(await app.text("group-size"), "16");
+    // 4 bits + 8 per 16 values + one f32 tensor scale over the 100,000 values.
+    await app.until(async () => Math.abs((await app.number("metric-bpv")) - (4.5 + 32 / 100000)) < 1e-6, "nvfp4 bits");
+    assert.deepEqual(app.errors, []);
+    await app.page.close();
+  });
+
   test("benchmark: a knob change at 1M values reaches the metrics in the DOM", async () => {
     const app = await freshPage();
     await app.set("synth-n", 1000000);
