@@ -16,10 +16,21 @@ use crate::state::{use_app_state, Shared, COMPARISON_VALUES};
 #[component]
 pub fn FormatsTable() -> impl IntoView {
     let state = use_app_state();
-    // The user's settings on the same sample, so the rows compare like with like.
+    // The user's settings on the same sample, so the rows compare like with like. They follow the
+    // knobs a moment later, so that a knob change reaches the main views first.
+    let deferred = RwSignal::new(state.config.get_untracked());
+    Effect::new(move |_| {
+        let c = state.config.get();
+        set_timeout(
+            move || {
+                deferred.try_set(c);
+            },
+            std::time::Duration::from_millis(100),
+        );
+    });
     let yours = Memo::new(move |_| {
         let sample = state.comparison_sample.get()?;
-        let config = state.config.get();
+        let config = deferred.get();
         let options = AnalysisOptions {
             bins: 16,
             display_group: 0,
