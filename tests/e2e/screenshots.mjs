@@ -23,6 +23,13 @@ try {
     await page.waitForTimeout(500);
     const full = process.argv.includes("--full");
     await page.screenshot({ path: `docs/screenshot-${name}.png`, fullPage: full });
+    if (name === "laptop") {
+      // The same tensor as MXFP4, with the formats table and the bit inspector (whole page).
+      await page.getByTestId("preset").selectOption("mxfp4");
+      await page.getByTestId("format").filter({ hasText: "fp4-e2m1" }).waitFor();
+      await page.waitForTimeout(800);
+      await page.screenshot({ path: "docs/screenshot-formats.png", fullPage: true });
+    }
     await page.close();
   }
 } finally {
