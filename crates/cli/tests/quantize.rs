@@ -143,7 +143,7 @@ fn bad_input_is_one_line_on_stderr_and_a_non_zero_exit() {
         (
             "bad.safetensors",
             b"\x08\x00\x00\x00\x00\x00\x00\x00{\"a\":1}",
-            "invalid safetensors",
+            "header entry \"a\"",
         ),
     ];
     for (name, bytes, expected) in cases {
