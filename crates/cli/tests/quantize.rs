@@ -142,7 +142,7 @@ fn bad_input_is_one_line_on_stderr_and_a_non_zero_exit() {
         ("nan.csv", b"nan,inf", "no finite values"),
         (
             "bad.safetensors",
-            b"\x08\x00\x00\x00\x00\x00\x00\x00{\"a\":1}",
+            b"\x07\x00\x00\x00\x00\x00\x00\x00{\"a\":1}",
             "header entry \"a\"",
         ),
     ];
