@@ -10,12 +10,15 @@ use anyhow::{bail, Context, Result};
 use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use quantscope_core::calib::aciq::AciqFit;
-use quantscope_core::io::{self, npy, FileKind};
+use quantscope_core::io::npy;
 use quantscope_core::{
     analyze, presets, quantize, AnalysisOptions, Calibration, Dataset, Format, Granularity,
     QuantizerConfig, Rounding, ScaleFormat, ScaleRounding, Scheme, Signedness,
 };
 use serde_json::json;
+
+mod report;
+mod source;
 
 #[derive(Parser)]
 #[command(
@@ -36,11 +39,28 @@ enum Command {
     Synth(SynthArgs),
     /// List the tensors of files with their statistics.
     Info(InfoArgs),
+    /// Quantize every float tensor of a checkpoint and report each one's error and the total.
+    Report(ReportArgs),
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// .safetensors files, a sharded checkpoint's .safetensors.index.json, .npy or .csv files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    quantizer: QuantizerFlags,
+    /// Print one JSON object {"tensors": [...], "total": {...}}.
+    #[arg(long, conflicts_with = "csv")]
+    json: bool,
+    /// Print CSV: one row per tensor, then the total.
+    #[arg(long)]
+    csv: bool,
 }
 
 #[derive(Args)]
 struct InfoArgs {
-    /// .npy, .safetensors, .csv or .txt files.
+    /// .npy, .safetensors (or a sharded checkpoint's .safetensors.index.json), .csv or .txt files.
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Print one JSON object instead of a table.
@@ -293,18 +313,32 @@ impl QuantizerFlags {
     }
 }
 
-/// Reads one tensor of a file.
+/// Reads one tensor of a file (safetensors header first: only the chosen tensor's bytes).
 fn read_dataset(path: &Path, tensor: Option<&str>) -> Result<Dataset> {
     let name = path.display().to_string();
-    let kind = FileKind::from_file_name(&name).with_context(|| {
-        format!("{name}: unsupported file type (use .npy, .safetensors, .csv or .txt)")
-    })?;
-    let bytes = std::fs::read(path).with_context(|| format!("{name}: cannot read"))?;
-    let label = tensor.unwrap_or(&name);
-    io::load_tensor(kind, label, &bytes, tensor).with_context(|| match tensor {
-        Some(t) => format!("{name} (tensor \"{t}\")"),
-        None => name.clone(),
-    })
+    let tensors = source::tensors_of(&[path.to_path_buf()])?;
+    let chosen = match tensor {
+        Some(t) => tensors
+            .iter()
+            .find(|r| r.info.name == t)
+            .with_context(|| format!("{name}: no tensor named \"{t}\" in the file"))?,
+        None => match tensors.as_slice() {
+            [one] => one,
+            [] => bail!("{name}: the file holds no tensors"),
+            many => bail!(
+                "{name}: the file holds {} tensors; pick one with --tensor",
+                many.len()
+            ),
+        },
+    };
+    if !chosen.info.is_float {
+        bail!(
+            "{name} (tensor \"{}\"): dtype {} cannot be quantized (float tensors only)",
+            chosen.info.name,
+            chosen.info.dtype
+        );
+    }
+    source::load(chosen)
 }
 
 /// A JSON number, or null for ±∞/NaN (JSON has no infinities); SQNR of an exact reconstruction is null.
@@ -476,21 +510,23 @@ fn run_synth(args: &SynthArgs) -> Result<()> {
 }
 
 /// One tensor's row of `quantscope info`.
-fn info_row(
-    file: &str,
-    kind: FileKind,
-    bytes: &[u8],
-    t: &io::TensorInfo,
-) -> Result<serde_json::Value> {
-    let n: usize = t.shape.iter().product();
-    let mut row = json!({"file": file, "name": t.name, "dtype": t.dtype, "shape": t.shape, "n": n});
-    if t.is_float {
-        let pick = (kind == FileKind::Safetensors).then_some(t.name.as_str());
-        let values = match io::load_tensor(kind, &t.name, bytes, pick) {
+fn info_row(t: &source::TensorRef) -> Result<serde_json::Value> {
+    let n = t.n_elements();
+    let file = t.file_name();
+    let mut row = json!({"file": file, "name": t.info.name, "dtype": t.info.dtype, "shape": t.info.shape, "n": n});
+    if t.info.is_float {
+        let values = match source::load(t) {
             Ok(d) => d.values().to_vec(),
-            // A tensor with no finite value is still described.
-            Err(io::ReadError::Dataset(_)) => Vec::new(),
-            Err(e) => return Err(e).with_context(|| format!("{file} (tensor \"{}\")", t.name)),
+            Err(e) => {
+                // A tensor with no finite value is still described.
+                if e.chain()
+                    .any(|c| c.downcast_ref::<quantscope_core::DatasetError>().is_some())
+                {
+                    Vec::new()
+                } else {
+                    return Err(e);
+                }
+            }
         };
         let s = quantscope_core::Summary::of(&values);
         let finite = s.finite > 0;
@@ -519,17 +555,10 @@ fn info_row(
 }
 
 fn run_info(args: &InfoArgs) -> Result<()> {
+    // One tensor in memory at a time.
     let mut rows = Vec::new();
-    for path in &args.files {
-        let name = path.display().to_string();
-        let kind = FileKind::from_file_name(&name).with_context(|| {
-            format!("{name}: unsupported file type (use .npy, .safetensors, .csv or .txt)")
-        })?;
-        let bytes = std::fs::read(path).with_context(|| format!("{name}: cannot read"))?;
-        let tensors = io::list_tensors(kind, &name, &bytes).with_context(|| name.clone())?;
-        for t in &tensors {
-            rows.push(info_row(&name, kind, &bytes, t)?);
-        }
+    for t in &source::tensors_of(&args.files)? {
+        rows.push(info_row(t)?);
     }
     if args.json {
         println!("{}", json!({ "tensors": rows }));
@@ -573,12 +602,30 @@ fn run_info(args: &InfoArgs) -> Result<()> {
     Ok(())
 }
 
+fn run_report(args: &ReportArgs) -> Result<()> {
+    let config = args.quantizer.config()?;
+    let tensors = source::tensors_of(&args.files)?;
+    let (rows, total) = report::report(&tensors, &config);
+    if args.json {
+        println!(
+            "{}",
+            json!({ "tensors": rows, "total": total, "config": config })
+        );
+    } else if args.csv {
+        report::print_csv(&rows, &total)?;
+    } else {
+        report::print_table(&rows, &total);
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Quantize(args) => run_quantize(args),
         Command::Synth(args) => run_synth(args),
         Command::Info(args) => run_info(args),
+        Command::Report(args) => run_report(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

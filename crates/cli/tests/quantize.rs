@@ -426,3 +426,177 @@ fn format_errors_are_one_line() {
         "a preset conflicts with the flags it sets"
     );
 }
+
+/// A sharded checkpoint in `dir`: two shards and their index.
+fn sharded(dir: &tempfile::TempDir) -> (std::path::PathBuf, Vec<(String, Vec<f32>)>) {
+    use quantscope_core::io::safetensors::write_f32;
+    let a: Vec<f32> = (0..64).map(|i| ((i * 7 % 13) as f32 - 6.0) / 3.0).collect();
+    let b: Vec<f32> = (0..32).map(|i| (i as f32 * 0.37).sin()).collect();
+    let c: Vec<f32> = (0..16).map(|i| i as f32 / 16.0).collect();
+    write(
+        &dir,
+        "model-00001-of-00002.safetensors",
+        &write_f32(&[("a", &[8, 8], &a), ("c", &[16], &c)]),
+    );
+    write(
+        &dir,
+        "model-00002-of-00002.safetensors",
+        &write_f32(&[("b", &[4, 8], &b)]),
+    );
+    let index = write(
+        &dir,
+        "model.safetensors.index.json",
+        br#"{"metadata":{"total_size":448},"weight_map":{"a":"model-00001-of-00002.safetensors","c":"model-00001-of-00002.safetensors","b":"model-00002-of-00002.safetensors"}}"#,
+    );
+    (
+        index,
+        vec![("a".into(), a), ("c".into(), c), ("b".into(), b)],
+    )
+}
+
+#[test]
+fn report_covers_every_shard_and_totals_by_parameters() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (index, data) = sharded(&dir);
+    let v = json_of(quantscope().arg("report").arg(&index).args([
+        "--bits",
+        "4",
+        "--symmetric",
+        "--json",
+    ]));
+    let rows = v["tensors"].as_array().cloned().unwrap_or_default();
+    let names: Vec<&str> = rows.iter().filter_map(|r| r["name"].as_str()).collect();
+    assert_eq!(names, vec!["a", "c", "b"]);
+    // Each row is what `quantize` says for that tensor alone.
+    for r in &rows {
+        let name = r["name"].as_str().unwrap_or("");
+        let file = r["file"].as_str().unwrap_or("");
+        let one = json_of(quantscope().args([
+            "quantize",
+            file,
+            "--tensor",
+            name,
+            "--bits",
+            "4",
+            "--symmetric",
+            "--json",
+        ]));
+        assert_eq!(r["mse"], one["mse"], "{name}");
+        assert_eq!(r["bits_per_value"], one["bits_per_value"], "{name}");
+    }
+    // Totals: parameter-weighted bits, and the SQNR of the model as one signal.
+    let n: Vec<f64> = rows
+        .iter()
+        .map(|r| r["n"].as_f64().unwrap_or(0.0))
+        .collect();
+    let total = &v["total"];
+    assert_eq!(total["n"].as_f64(), Some(n.iter().sum::<f64>()));
+    let bits: f64 = rows
+        .iter()
+        .zip(&n)
+        .map(|(r, n)| r["bits_per_value"].as_f64().unwrap_or(0.0) * n)
+        .sum::<f64>()
+        / n.iter().sum::<f64>();
+    assert!((total["bits_per_value"].as_f64().unwrap_or(0.0) - bits).abs() < 1e-12);
+    let err: f64 = rows
+        .iter()
+        .zip(&n)
+        .map(|(r, n)| r["mse"].as_f64().unwrap_or(0.0) * n)
+        .sum();
+    let signal: f64 = data
+        .iter()
+        .flat_map(|(_, v)| v)
+        .map(|&x| f64::from(x).powi(2))
+        .sum();
+    let sqnr = 10.0 * (signal / err).log10();
+    assert!(
+        (total["sqnr_db"].as_f64().unwrap_or(0.0) - sqnr).abs() < 1e-9,
+        "{total} vs {sqnr}"
+    );
+
+    // CSV: a header, one row per tensor, the total.
+    let out = quantscope()
+        .arg("report")
+        .arg(&index)
+        .args(["--bits", "4", "--csv"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5, "{text}");
+    assert!(lines[0].starts_with("file,name,dtype,shape,n,mse,sqnr_db"));
+    assert!(lines[4].starts_with(",TOTAL,"));
+
+    // A tensor whose layout does not fit is reported as skipped, not fatal.
+    let v = json_of(quantscope().arg("report").arg(&index).args([
+        "--granularity",
+        "group",
+        "--group-size",
+        "8",
+        "--json",
+    ]));
+    let skipped: Vec<&Value> = v["tensors"]
+        .as_array()
+        .map(|a| a.iter().filter(|r| r["skipped"].is_string()).collect())
+        .unwrap_or_default();
+    assert_eq!(skipped.len(), 0, "8 divides 8, 16 and 8");
+    let v = json_of(quantscope().arg("report").arg(&index).args([
+        "--granularity",
+        "group",
+        "--group-size",
+        "16",
+        "--json",
+    ]));
+    assert_eq!(v["total"]["skipped"], 2, "a and b have rows of 8: {v}");
+}
+
+#[test]
+fn info_reads_shards_header_first_and_lists_integer_tensors() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (index, _) = sharded(&dir);
+    let v = json_of(quantscope().arg("info").arg(&index).arg("--json"));
+    assert_eq!(v["tensors"].as_array().map(Vec::len), Some(3));
+    // An I32 tensor is listed with its dtype and shape, without statistics.
+    let header = br#"{"i":{"dtype":"I32","shape":[2],"data_offsets":[0,8]},"f":{"dtype":"F16","shape":[1],"data_offsets":[8,10]}}"#;
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend_from_slice(header);
+    bytes.extend_from_slice(&[1, 0, 0, 0, 2, 0, 0, 0, 0x00, 0x3c]);
+    let st = write(&dir, "mixed.safetensors", &bytes);
+    let v = json_of(quantscope().arg("info").arg(&st).arg("--json"));
+    assert_eq!(v["tensors"][0]["dtype"], "I32");
+    assert!(v["tensors"][0]["min"].is_null());
+    assert_eq!(v["tensors"][1]["max"], 1.0);
+    // An index naming a tensor its shard lacks, and a shard path escaping the directory.
+    let bad = write(
+        &dir,
+        "bad.safetensors.index.json",
+        br#"{"weight_map":{"zz":"model-00002-of-00002.safetensors"}}"#,
+    );
+    let out = quantscope()
+        .arg("info")
+        .arg(&bad)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(err.contains("\"zz\"") && err.lines().count() == 1, "{err}");
+    let evil = write(
+        &dir,
+        "evil.safetensors.index.json",
+        br#"{"weight_map":{"a":"../x.safetensors"}}"#,
+    );
+    let out = quantscope()
+        .arg("report")
+        .arg(&evil)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a plain file name"));
+    // `quantize` refuses an integer tensor by name.
+    let out = quantscope()
+        .args(["quantize"])
+        .arg(&st)
+        .args(["--tensor", "i"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("float tensors only"));
+}

@@ -1,0 +1,180 @@
+//! Where tensors come from: files on disk, read header first.
+//!
+//! A `.safetensors` file is opened, its 8-byte length and JSON header read and validated, and each
+//! tensor's bytes read only when it is loaded — in chunks, decoded straight into the f32 buffer —
+//! so a large checkpoint costs its header plus one tensor (per worker). A sharded checkpoint is
+//! opened through its `*.safetensors.index.json`. `.npy` and CSV files hold one tensor and are
+//! read whole.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use quantscope_core::io::safetensors::{self as st, Entry};
+use quantscope_core::io::{self, FileKind, TensorInfo};
+use quantscope_core::Dataset;
+
+/// Bytes read per chunk when decoding a safetensors tensor.
+const CHUNK: usize = 4 << 20;
+
+/// One tensor of a file, not yet read.
+#[derive(Clone, Debug)]
+pub struct TensorRef {
+    pub path: PathBuf,
+    pub info: TensorInfo,
+    place: Place,
+}
+
+#[derive(Clone, Debug)]
+enum Place {
+    Safetensors(Entry),
+    Whole(FileKind),
+}
+
+impl TensorRef {
+    pub fn n_elements(&self) -> usize {
+        self.info.shape.iter().product()
+    }
+
+    /// Bytes the tensor occupies in its file (estimated as f32 for text files).
+    pub fn n_bytes(&self) -> u64 {
+        match &self.place {
+            Place::Safetensors(e) => e.n_bytes(),
+            Place::Whole(_) => 4 * self.n_elements() as u64,
+        }
+    }
+
+    pub fn file_name(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+/// Every tensor of the files (an index file stands for all its shards).
+pub fn tensors_of(paths: &[PathBuf]) -> Result<Vec<TensorRef>> {
+    let mut out = Vec::new();
+    for path in paths {
+        let name = path.display().to_string();
+        if name.ends_with(".index.json") {
+            out.extend(shards_of(path)?);
+            continue;
+        }
+        let kind = FileKind::from_file_name(&name).with_context(|| {
+            format!("{name}: unsupported file type (use .npy, .safetensors, .safetensors.index.json, .csv or .txt)")
+        })?;
+        out.extend(tensors_in(path, kind)?);
+    }
+    Ok(out)
+}
+
+fn tensors_in(path: &Path, kind: FileKind) -> Result<Vec<TensorRef>> {
+    let name = path.display().to_string();
+    match kind {
+        FileKind::Safetensors => {
+            let header = read_header(path)?;
+            Ok(header
+                .tensors
+                .into_iter()
+                .map(|e| TensorRef {
+                    path: path.to_path_buf(),
+                    info: e.info(),
+                    place: Place::Safetensors(e),
+                })
+                .collect())
+        }
+        _ => {
+            let bytes = std::fs::read(path).with_context(|| format!("{name}: cannot read"))?;
+            let list = io::list_tensors(kind, &name, &bytes).with_context(|| name.clone())?;
+            Ok(list
+                .into_iter()
+                .map(|info| TensorRef {
+                    path: path.to_path_buf(),
+                    info,
+                    place: Place::Whole(kind),
+                })
+                .collect())
+        }
+    }
+}
+
+/// The tensors of a sharded checkpoint: each shard's header is read, and every tensor the index
+/// names must be in the shard it names.
+fn shards_of(index_path: &Path) -> Result<Vec<TensorRef>> {
+    let name = index_path.display().to_string();
+    let bytes = std::fs::read(index_path).with_context(|| format!("{name}: cannot read"))?;
+    let shards = st::parse_index(&bytes).with_context(|| name.clone())?;
+    let dir = index_path.parent().unwrap_or(Path::new("."));
+    let mut out = Vec::new();
+    for (file, expected) in shards {
+        let shard = dir.join(&file);
+        let tensors = tensors_in(&shard, FileKind::Safetensors)?;
+        for t in &expected {
+            if !tensors.iter().any(|r| &r.info.name == t) {
+                bail!("{name}: the index puts tensor \"{t}\" in {file}, which does not hold it");
+            }
+        }
+        out.extend(tensors);
+    }
+    Ok(out)
+}
+
+/// Reads and validates a safetensors header without reading the data.
+pub fn read_header(path: &Path) -> Result<st::Header> {
+    let name = path.display().to_string();
+    let file = File::open(path).with_context(|| format!("{name}: cannot open"))?;
+    let file_len = file
+        .metadata()
+        .with_context(|| format!("{name}: cannot stat"))?
+        .len();
+    let mut prefix = vec![0u8; 8.min(file_len as usize)];
+    read_at(&file, &mut prefix, 0).with_context(|| format!("{name}: cannot read"))?;
+    let n = st::header_len(&prefix, file_len).with_context(|| name.clone())?;
+    // n ≤ 100 MB and inside the file: checked before allocating.
+    let mut json = vec![0u8; n as usize];
+    read_at(&file, &mut json, 8).with_context(|| format!("{name}: cannot read"))?;
+    st::parse_header(&json, file_len).with_context(|| name.clone())
+}
+
+/// Loads one tensor as a dataset.
+pub fn load(t: &TensorRef) -> Result<Dataset> {
+    let name = t.file_name();
+    let context = || format!("{name} (tensor \"{}\")", t.info.name);
+    match &t.place {
+        Place::Safetensors(entry) => {
+            let file = File::open(&t.path).with_context(|| format!("{name}: cannot open"))?;
+            let mut values = Vec::with_capacity(entry.n_elements());
+            // Whole elements per chunk (element sizes divide CHUNK).
+            let mut buf = vec![0u8; CHUNK.min(entry.n_bytes() as usize)];
+            let mut at = entry.begin;
+            while at < entry.end {
+                let len = CHUNK.min((entry.end - at) as usize);
+                read_at(&file, &mut buf[..len], at).with_context(context)?;
+                st::decode_into(entry, &buf[..len], &mut values).with_context(context)?;
+                at += len as u64;
+            }
+            Ok(
+                Dataset::new(entry.name.clone(), entry.shape.clone(), values)
+                    .with_context(context)?,
+            )
+        }
+        Place::Whole(kind) => {
+            let bytes = std::fs::read(&t.path).with_context(|| format!("{name}: cannot read"))?;
+            io::load_tensor(*kind, &name, &bytes, None).with_context(|| name.clone())
+        }
+    }
+}
+
+/// Reads exactly `buf.len()` bytes at `offset`.
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileExt;
+        file.read_exact_at(buf, offset)
+    }
+    #[cfg(not(unix))]
+    {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut f = file.try_clone()?;
+        f.seek(SeekFrom::Start(offset))?;
+        f.read_exact(buf)
+    }
+}
