@@ -434,17 +434,17 @@ fn sharded(dir: &tempfile::TempDir) -> (std::path::PathBuf, Vec<(String, Vec<f32
     let b: Vec<f32> = (0..32).map(|i| (i as f32 * 0.37).sin()).collect();
     let c: Vec<f32> = (0..16).map(|i| i as f32 / 16.0).collect();
     write(
-        &dir,
+        dir,
         "model-00001-of-00002.safetensors",
         &write_f32(&[("a", &[8, 8], &a), ("c", &[16], &c)]),
     );
     write(
-        &dir,
+        dir,
         "model-00002-of-00002.safetensors",
         &write_f32(&[("b", &[4, 8], &b)]),
     );
     let index = write(
-        &dir,
+        dir,
         "model.safetensors.index.json",
         br#"{"metadata":{"total_size":448},"weight_map":{"a":"model-00001-of-00002.safetensors","c":"model-00001-of-00002.safetensors","b":"model-00002-of-00002.safetensors"}}"#,
     );
