@@ -3,20 +3,80 @@
 
 use std::sync::Arc;
 
+use quantscope_core::io::safetensors as st;
 use quantscope_core::io::{self, FileKind, TensorInfo};
 use quantscope_core::Dataset;
 
-/// A file the user opened: its bytes and the tensors it holds.
+/// A file the user opened: the tensors it holds, and its bytes — all of them for `.npy` and CSV,
+/// none for a safetensors file opened header first (its tensors are read one at a time).
 #[derive(Debug)]
 pub struct LoadedFile {
     pub name: String,
     pub kind: FileKind,
     pub bytes: Vec<u8>,
     pub tensors: Vec<TensorInfo>,
+    /// The validated header of a safetensors file opened header first.
+    pub header: Option<st::Header>,
 }
 
-/// Largest file read into the page (larger ones need the header-first reader of a later version).
+/// Largest file read whole into the page (`.npy`, CSV).
 pub const MAX_FILE_BYTES: f64 = 1024.0 * 1024.0 * 1024.0;
+
+/// Largest tensor read from a safetensors file, as f32 values (the file itself may be larger).
+pub const MAX_TENSOR_F32_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// Opens a safetensors file from its header alone: `header_json` is the n bytes after the 8-byte
+/// length, `file_len` the file's size.
+pub fn open_safetensors_header(
+    name: &str,
+    file_len: u64,
+    header_json: &[u8],
+) -> Result<LoadedFile, String> {
+    let header = st::parse_header(header_json, file_len).map_err(|e| format!("{name}: {e}"))?;
+    let tensors: Vec<TensorInfo> = header.tensors.iter().map(st::Entry::info).collect();
+    if !tensors.iter().any(|t| t.is_float) {
+        return Err(format!("{name}: no float tensor to quantize"));
+    }
+    Ok(LoadedFile {
+        name: name.to_string(),
+        kind: FileKind::Safetensors,
+        bytes: Vec::new(),
+        tensors,
+        header: Some(header),
+    })
+}
+
+/// The byte range of `tensor` in a file opened header first, after checking it fits the page.
+pub fn tensor_range(file: &LoadedFile, tensor: &str) -> Result<(u64, u64), String> {
+    let header = file
+        .header
+        .as_ref()
+        .ok_or_else(|| format!("{}: not opened header first", file.name))?;
+    let entry = header.find(tensor).map_err(|e| format!("{}: {e}", file.name))?;
+    let f32_bytes = 4 * entry.n_elements() as u64;
+    if f32_bytes > MAX_TENSOR_F32_BYTES {
+        return Err(format!(
+            "{} (tensor \"{tensor}\"): {} MB as f32 is more than this page holds (1 GB); use the quantscope CLI for it",
+            file.name,
+            f32_bytes / 1_000_000
+        ));
+    }
+    Ok((entry.begin, entry.end))
+}
+
+/// Decodes `tensor` of a file opened header first from its bytes.
+pub fn load_tensor_bytes(file: &LoadedFile, tensor: &str, bytes: &[u8]) -> Result<Arc<Dataset>, String> {
+    let context = |e: String| format!("{} (tensor \"{tensor}\"): {e}", file.name);
+    let header = file
+        .header
+        .as_ref()
+        .ok_or_else(|| context("not opened header first".into()))?;
+    let entry = header.find(tensor).map_err(|e| context(e.to_string()))?;
+    let values = st::decode(entry, bytes).map_err(|e| context(e.to_string()))?;
+    Dataset::new(tensor, entry.shape.clone(), values)
+        .map(Arc::new)
+        .map_err(|e| context(e.to_string()))
+}
 
 /// Parses the file's table of contents; the message names the file.
 pub fn open_file(name: &str, bytes: Vec<u8>) -> Result<LoadedFile, String> {
@@ -35,6 +95,7 @@ pub fn open_file(name: &str, bytes: Vec<u8>) -> Result<LoadedFile, String> {
         kind,
         bytes,
         tensors,
+        header: None,
     })
 }
 
@@ -85,5 +146,32 @@ mod tests {
         let f = open_file("n.csv", b"nan, nan".to_vec()).unwrap_or_else(|e| panic!("{e}"));
         let e = load_tensor(&f, "n.csv").err().unwrap_or_default();
         assert!(e.contains("no finite values"), "{e}");
+    }
+
+    #[test]
+    fn safetensors_header_first_reads_only_the_chosen_tensor() {
+        let bytes = safetensors::write_f32(&[("a", &[2], &[1.0, 2.0]), ("b", &[1, 3], &[3.0, 4.0, 5.0])]);
+        let n = st::header_len(&bytes, bytes.len() as u64).unwrap_or_else(|e| panic!("{e}")) as usize;
+        let f = open_safetensors_header("m.safetensors", bytes.len() as u64, &bytes[8..8 + n])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(f.bytes.is_empty());
+        assert_eq!(f.tensors.len(), 2);
+        let (begin, end) = tensor_range(&f, "b").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(end - begin, 12);
+        let d = load_tensor_bytes(&f, "b", &bytes[begin as usize..end as usize])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(d.values(), &[3.0, 4.0, 5.0]);
+        // The wrong number of bytes, an unknown tensor, a header that does not match the file size.
+        let e = load_tensor_bytes(&f, "b", &bytes[..4]).err().unwrap_or_default();
+        assert!(e.starts_with("m.safetensors (tensor \"b\"): "), "{e}");
+        assert!(tensor_range(&f, "zz").is_err());
+        let e = open_safetensors_header("m.safetensors", 10_000, &bytes[8..8 + n]).err().unwrap_or_default();
+        assert!(e.contains("the data is"), "{e}");
+        // A huge tensor is refused before anything is read.
+        let huge = format!(r#"{{"w":{{"dtype":"BF16","shape":[65536,65536],"data_offsets":[0,{}]}}}}"#, 2u64 << 32);
+        let f = open_safetensors_header("big.safetensors", 8 + huge.len() as u64 + (2u64 << 32), huge.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let e = tensor_range(&f, "w").err().unwrap_or_default();
+        assert!(e.contains("use the quantscope CLI"), "{e}");
     }
 }

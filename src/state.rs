@@ -83,6 +83,9 @@ pub struct AppState {
     pub synth: RwSignal<SynthSettings>,
     pub source: RwSignal<Source>,
     pub file: RwSignal<Option<Shared<LoadedFile>>>,
+    /// The browser's handle of a safetensors file opened header first (its tensors are read from
+    /// it one at a time). Main-thread only, like every DOM object.
+    pub file_blob: StoredValue<Option<web_sys::File>, LocalStorage>,
     pub file_tensor: RwSignal<String>,
     pub file_dataset: RwSignal<Option<Shared<Dataset>>>,
     pub config: RwSignal<QuantizerConfig>,
@@ -112,6 +115,7 @@ impl AppState {
         let synth = RwSignal::new(SynthSettings::default());
         let source = RwSignal::new(Source::Synthetic);
         let file = RwSignal::new(None);
+        let file_blob = StoredValue::new_local(None);
         let file_tensor = RwSignal::new(String::new());
         let file_dataset = RwSignal::new(None::<Shared<Dataset>>);
         let config = RwSignal::new(QuantizerConfig::default());
@@ -169,6 +173,7 @@ impl AppState {
             synth,
             source,
             file,
+            file_blob,
             file_tensor,
             file_dataset,
             config,

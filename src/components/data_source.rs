@@ -8,6 +8,8 @@ use quantscope_core::synth::Distribution;
 use super::fields::{parse, Edit, NumberField, SelectField};
 use crate::format;
 use crate::loader::{self, LoadedFile, MAX_FILE_BYTES};
+use quantscope_core::io::safetensors as st;
+use quantscope_core::io::FileKind;
 use crate::state::{use_app_state, AppState, Shared, Source, MAX_N, MIN_N};
 
 /// Sample weight tensors shipped in `assets/samples` (see the README for their origin and licence).
@@ -203,9 +205,66 @@ async fn array_buffer_bytes(promise: js_sys::Promise) -> Result<Vec<u8>, String>
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
+/// The bytes [start, end) of a file, read without touching the rest of it.
+async fn blob_range(file: &web_sys::File, start: u64, end: u64) -> Result<Vec<u8>, String> {
+    let part = file
+        .slice_with_f64_and_f64(start as f64, end as f64)
+        .map_err(|e| format!("{e:?}"))?;
+    array_buffer_bytes(part.array_buffer()).await
+}
+
+/// Opens a safetensors file header first: the 8-byte length, the header, then only the first
+/// float tensor's bytes. Files of any size open this way.
+async fn open_safetensors(state: AppState, file: web_sys::File) -> Result<(), String> {
+    let name = file.name();
+    let size = file.size() as u64;
+    let prefix = blob_range(&file, 0, size.min(8)).await?;
+    let n = st::header_len(&prefix, size).map_err(|e| format!("{name}: {e}"))?;
+    let json = blob_range(&file, 8, 8 + n).await?;
+    let opened = loader::open_safetensors_header(&name, size, &json)?;
+    let tensor = loader::default_tensor(&opened)
+        .unwrap_or_default()
+        .to_string();
+    let (begin, end) = loader::tensor_range(&opened, &tensor)?;
+    let bytes = blob_range(&file, begin, end).await?;
+    let dataset = loader::load_tensor_bytes(&opened, &tensor, &bytes)?;
+    state.file_blob.set_value(Some(file));
+    state.use_file_dataset(Some(Shared::new(opened)), tensor, dataset);
+    Ok(())
+}
+
+/// Reads tensor `tensor` of the safetensors file opened header first.
+async fn read_tensor_from_blob(state: AppState, file: Shared<LoadedFile>, tensor: String) {
+    let result = async {
+        let blob = state
+            .file_blob
+            .get_value()
+            .ok_or_else(|| format!("{}: the file is no longer available", file.name))?;
+        let (begin, end) = loader::tensor_range(&file, &tensor)?;
+        let bytes = blob_range(&blob, begin, end).await?;
+        loader::load_tensor_bytes(&file, &tensor, &bytes)
+    }
+    .await;
+    match result {
+        Ok(d) => state.use_file_dataset(None, tensor, d),
+        Err(e) => {
+            state.report(e);
+            state.file_tensor.notify();
+        }
+    }
+}
+
 /// Reads a user's file in the page.
 fn read_file(state: AppState, file: web_sys::File) {
     let name = file.name();
+    if FileKind::from_file_name(&name) == Some(FileKind::Safetensors) {
+        spawn_local(async move {
+            if let Err(e) = open_safetensors(state, file).await {
+                state.report(e);
+            }
+        });
+        return;
+    }
     if file.size() > MAX_FILE_BYTES {
         state.report(format!(
             "{name}: {} MB is more than this page reads at once (1 GB); use the quantscope CLI for it",
@@ -303,7 +362,7 @@ fn FilePicker(state: AppState) -> impl IntoView {
                 accept=".npy,.safetensors,.csv,.txt"
                 on:change=on_input
             />
-            <p class="help">".npy (f16/f32/f64), .safetensors (F16/BF16/F32/F64) or .csv/.txt numbers — choose or drop it here."</p>
+            <p class="help">".npy (f16/f32/f64), .safetensors (F8/F16/BF16/F32/F64; read header first, then only the tensor you pick, so any size opens) or .csv/.txt numbers — choose or drop it here."</p>
         </div>
     }
 }
@@ -317,6 +376,10 @@ fn TensorPicker(state: AppState) -> impl IntoView {
         let Some(f) = file.get_untracked() else {
             return;
         };
+        if f.header.is_some() {
+            spawn_local(read_tensor_from_blob(state, f, name));
+            return;
+        }
         match loader::load_tensor(&f, &name) {
             Ok(d) => state.use_file_dataset(None, name, d),
             Err(e) => {

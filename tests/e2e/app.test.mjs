@@ -293,6 +293,36 @@ describe("Quantscope in the browser", () => {
     await app.page.close();
   });
 
+  test("a 1.5 GB safetensors file opens header first; its huge tensor is refused, the small one shown", async () => {
+    const app = await freshPage();
+    // A sparse file: a small F32 tensor, then 1.5 GB of BF16 zeros that are never written to disk.
+    const big = 768 * 1024 * 1024; // BF16 elements
+    const header = JSON.stringify({
+      small: { dtype: "F32", shape: [2, 4], data_offsets: [0, 32] },
+      huge: { dtype: "BF16", shape: [big], data_offsets: [32, 32 + 2 * big] },
+    });
+    const padded = header + " ".repeat((8 - (header.length % 8)) % 8);
+    const head = Buffer.alloc(8 + padded.length + 32);
+    head.writeBigUInt64LE(BigInt(padded.length), 0);
+    head.write(padded, 8, "utf8");
+    Float32Array.from([1, -2, 3, -4, 5, -6, 7, -8]).forEach((v, i) => head.writeFloatLE(v, 8 + padded.length + 4 * i));
+    const path = join(work, "big.safetensors");
+    writeFileSync(path, head);
+    const { truncateSync } = await import("node:fs");
+    truncateSync(path, head.length + 2 * big);
+    const t0 = Date.now();
+    await app.id("file-input").setInputFiles(path);
+    await app.until(async () => (await app.text("data-shape")) === "2 × 4", "small tensor shown", 20000);
+    const opened = Date.now() - t0;
+    assert.ok(opened < 10000, `opened in ${opened} ms without reading 1.5 GB`);
+    assert.equal(await app.number("metric-levels"), 8);
+    await app.select("tensor-select", "huge");
+    await app.until(async () => (await app.text("error-banner")).includes("use the quantscope CLI"), "huge tensor refused");
+    assert.equal(await app.text("data-shape"), "2 × 4", "the previous tensor stays");
+    assert.deepEqual(app.errors, []);
+    await app.page.close();
+  });
+
   test("a malformed file shows error-banner and the previous view stays", async () => {
     const app = await freshPage();
     const good = npyF32([10, 10], values(100, 9));
