@@ -52,7 +52,9 @@ pub fn tensor_range(file: &LoadedFile, tensor: &str) -> Result<(u64, u64), Strin
         .header
         .as_ref()
         .ok_or_else(|| format!("{}: not opened header first", file.name))?;
-    let entry = header.find(tensor).map_err(|e| format!("{}: {e}", file.name))?;
+    let entry = header
+        .find(tensor)
+        .map_err(|e| format!("{}: {e}", file.name))?;
     let f32_bytes = 4 * entry.n_elements() as u64;
     if f32_bytes > MAX_TENSOR_F32_BYTES {
         return Err(format!(
@@ -65,7 +67,11 @@ pub fn tensor_range(file: &LoadedFile, tensor: &str) -> Result<(u64, u64), Strin
 }
 
 /// Decodes `tensor` of a file opened header first from its bytes.
-pub fn load_tensor_bytes(file: &LoadedFile, tensor: &str, bytes: &[u8]) -> Result<Arc<Dataset>, String> {
+pub fn load_tensor_bytes(
+    file: &LoadedFile,
+    tensor: &str,
+    bytes: &[u8],
+) -> Result<Arc<Dataset>, String> {
     let context = |e: String| format!("{} (tensor \"{tensor}\"): {e}", file.name);
     let header = file
         .header
@@ -150,8 +156,10 @@ mod tests {
 
     #[test]
     fn safetensors_header_first_reads_only_the_chosen_tensor() {
-        let bytes = safetensors::write_f32(&[("a", &[2], &[1.0, 2.0]), ("b", &[1, 3], &[3.0, 4.0, 5.0])]);
-        let n = st::header_len(&bytes, bytes.len() as u64).unwrap_or_else(|e| panic!("{e}")) as usize;
+        let bytes =
+            safetensors::write_f32(&[("a", &[2], &[1.0, 2.0]), ("b", &[1, 3], &[3.0, 4.0, 5.0])]);
+        let n =
+            st::header_len(&bytes, bytes.len() as u64).unwrap_or_else(|e| panic!("{e}")) as usize;
         let f = open_safetensors_header("m.safetensors", bytes.len() as u64, &bytes[8..8 + n])
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(f.bytes.is_empty());
@@ -162,15 +170,26 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(d.values(), &[3.0, 4.0, 5.0]);
         // The wrong number of bytes, an unknown tensor, a header that does not match the file size.
-        let e = load_tensor_bytes(&f, "b", &bytes[..4]).err().unwrap_or_default();
+        let e = load_tensor_bytes(&f, "b", &bytes[..4])
+            .err()
+            .unwrap_or_default();
         assert!(e.starts_with("m.safetensors (tensor \"b\"): "), "{e}");
         assert!(tensor_range(&f, "zz").is_err());
-        let e = open_safetensors_header("m.safetensors", 10_000, &bytes[8..8 + n]).err().unwrap_or_default();
+        let e = open_safetensors_header("m.safetensors", 10_000, &bytes[8..8 + n])
+            .err()
+            .unwrap_or_default();
         assert!(e.contains("the data is"), "{e}");
         // A huge tensor is refused before anything is read.
-        let huge = format!(r#"{{"w":{{"dtype":"BF16","shape":[65536,65536],"data_offsets":[0,{}]}}}}"#, 2u64 << 32);
-        let f = open_safetensors_header("big.safetensors", 8 + huge.len() as u64 + (2u64 << 32), huge.as_bytes())
-            .unwrap_or_else(|e| panic!("{e}"));
+        let huge = format!(
+            r#"{{"w":{{"dtype":"BF16","shape":[65536,65536],"data_offsets":[0,{}]}}}}"#,
+            2u64 << 32
+        );
+        let f = open_safetensors_header(
+            "big.safetensors",
+            8 + huge.len() as u64 + (2u64 << 32),
+            huge.as_bytes(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let e = tensor_range(&f, "w").err().unwrap_or_default();
         assert!(e.contains("use the quantscope CLI"), "{e}");
     }

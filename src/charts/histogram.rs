@@ -110,7 +110,7 @@ pub fn draw_histogram(
         .x_labels(7)
         .y_labels(5)
         .y_label_formatter(&|v: &f64| compact_count(if log_y { 10f64.powf(*v) } else { *v }))
-        .x_label_formatter(&|v: &f32| crate::format::number(f64::from(*v), 3))
+        .x_label_formatter(&|v: &f32| super::axis_label(*v, x1 - x0))
         .draw()
         .map_err(|e| e.to_string())?;
 

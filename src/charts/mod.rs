@@ -86,6 +86,13 @@ pub fn thin_thresholds(
     (drawn, stride, visible.len())
 }
 
+/// An axis label; a value within a millionth of the axis span of 0 is 0 (not −1.4e−17, which
+/// the float steps of a tick loop produce).
+pub fn axis_label(v: f32, span: f32) -> String {
+    let v = if v.abs() < span.abs() * 1e-6 { 0.0 } else { v };
+    crate::format::number(f64::from(v), 3)
+}
+
 /// Sizes that scale with the device pixel ratio.
 #[derive(Clone, Copy, Debug)]
 pub struct Scale(pub f64);
@@ -99,6 +106,12 @@ impl Scale {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn axis_labels_snap_float_noise_to_zero() {
+        assert_eq!(axis_label(-1.39e-17, 0.2), "0");
+        assert_eq!(axis_label(0.05, 0.2), crate::format::number(0.05, 3));
+    }
 
     #[test]
     fn pixel_map_round_trips() {

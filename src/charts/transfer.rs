@@ -4,7 +4,7 @@ use plotters::prelude::*;
 use quantscope_core::Analysis;
 
 use super::histogram::{CLIP_COLOR, OUTPUT_COLOR};
-use super::{canvas_root, pixel_map, PixelMap, Scale};
+use super::{axis_label, canvas_root, pixel_map, PixelMap, Scale};
 
 /// What the transfer chart draws.
 #[derive(Clone, Debug, PartialEq)]
@@ -92,8 +92,8 @@ pub fn draw_transfer(
         .axis_desc_style(font)
         .x_labels(7)
         .y_labels(6)
-        .x_label_formatter(&|v: &f32| crate::format::number(f64::from(*v), 3))
-        .y_label_formatter(&|v: &f32| crate::format::number(f64::from(*v), 3))
+        .x_label_formatter(&|v: &f32| axis_label(*v, x1 - x0))
+        .y_label_formatter(&|v: &f32| axis_label(*v, y1 - y0))
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(|e| e.to_string())?;

@@ -4,7 +4,7 @@
 use plotters::prelude::*;
 use quantscope_core::plan::VectorView;
 
-use super::{canvas_root, Scale};
+use super::{axis_label, canvas_root, Scale};
 
 /// Cells per side of the raster the Voronoi regions are painted on.
 pub const GRID: usize = 120;
@@ -63,12 +63,6 @@ fn nearest(centroids: &[[f32; 2]], x: f32, y: f32) -> u32 {
     best.0
 }
 
-/// An axis label; values within a millionth of the span of 0 are 0 (not −2.8e−17).
-fn label(v: f32, span: f32) -> String {
-    let v = if v.abs() < span * 1e-6 { 0.0 } else { v };
-    crate::format::number(f64::from(v), 3)
-}
-
 /// A light colour per cell index (golden-angle hues, so neighbours differ).
 fn cell_color(k: u32) -> RGBColor {
     let h = (k as f64 * 137.508) % 360.0;
@@ -121,8 +115,8 @@ pub fn draw_voronoi(
         .y_desc("second value")
         .label_style(font.clone())
         .axis_desc_style(font)
-        .x_label_formatter(&|v: &f32| label(*v, x1 - x0))
-        .y_label_formatter(&|v: &f32| label(*v, y1 - y0))
+        .x_label_formatter(&|v: &f32| axis_label(*v, x1 - x0))
+        .y_label_formatter(&|v: &f32| axis_label(*v, y1 - y0))
         .disable_mesh()
         .draw()
         .map_err(|e| e.to_string())?;

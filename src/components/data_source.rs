@@ -8,9 +8,9 @@ use quantscope_core::synth::Distribution;
 use super::fields::{parse, Edit, NumberField, SelectField};
 use crate::format;
 use crate::loader::{self, LoadedFile, MAX_FILE_BYTES};
+use crate::state::{use_app_state, AppState, Shared, Source, MAX_N, MIN_N};
 use quantscope_core::io::safetensors as st;
 use quantscope_core::io::FileKind;
-use crate::state::{use_app_state, AppState, Shared, Source, MAX_N, MIN_N};
 
 /// Sample weight tensors shipped in `assets/samples` (see the README for their origin and licence).
 pub const SAMPLES: [(&str, &str); 2] = [
