@@ -17,6 +17,21 @@ use quantscope_core::{
 };
 use serde_json::json;
 
+/// `println!` that ends the program quietly when stdout is closed (`quantscope info … | head`)
+/// instead of panicking, and with one line on stderr for any other write error.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            eprintln!("quantscope: cannot write the output: {e}");
+            std::process::exit(1);
+        }
+    }};
+}
+
 mod report;
 mod source;
 
@@ -419,21 +434,23 @@ fn run_quantize(args: &QuantizeArgs) -> Result<()> {
             "notes": a.notes,
             "config": a.config,
         });
-        println!("{out}");
+        out!("{out}");
     } else {
         let (qmin, qmax) = config.code_range();
-        println!("tensor            {} {:?}", dataset.name(), dataset.shape());
-        println!(
+        out!("tensor            {} {:?}", dataset.name(), dataset.shape());
+        out!(
             "values            {} finite, {} NaN, {} Inf",
-            m.n, s.nan_count, s.inf_count
+            m.n,
+            s.nan_count,
+            s.inf_count
         );
         if config.format == Format::Int {
-            println!(
+            out!(
                 "codes             [{qmin}, {qmax}], {} groups",
                 a.groups.len()
             );
         } else {
-            println!(
+            out!(
                 "format            {}: {}, {} blocks",
                 config.format.name(),
                 config.format.describe(),
@@ -442,28 +459,29 @@ fn run_quantize(args: &QuantizeArgs) -> Result<()> {
         }
         if per_tensor {
             let g = a.groups[0];
-            println!("clip              [{}, {}]", g.clip.0, g.clip.1);
-            println!(
+            out!("clip              [{}, {}]", g.clip.0, g.clip.1);
+            out!(
                 "scale, zero-point {}, {}",
-                g.params.scale, g.params.zero_point
+                g.params.scale,
+                g.params.zero_point
             );
         }
-        println!("mse               {:.6e}", m.mse);
-        println!("rmse              {:.6e}", m.rmse);
-        println!("sqnr_db           {:.4}", m.sqnr_db);
-        println!("max_abs_error     {:.6e}", m.max_abs_error);
-        println!("mean_abs_error    {:.6e}", m.mean_abs_error);
-        println!("cosine_similarity {:.8}", m.cosine_similarity);
-        println!("clipped_fraction  {:.6}", m.clipped_fraction);
+        out!("mse               {:.6e}", m.mse);
+        out!("rmse              {:.6e}", m.rmse);
+        out!("sqnr_db           {:.4}", m.sqnr_db);
+        out!("max_abs_error     {:.6e}", m.max_abs_error);
+        out!("mean_abs_error    {:.6e}", m.mean_abs_error);
+        out!("cosine_similarity {:.8}", m.cosine_similarity);
+        out!("clipped_fraction  {:.6}", m.clipped_fraction);
         if config.format == Format::Int {
-            println!("levels_used       {} of {}", m.levels_used, qmax - qmin + 1);
+            out!("levels_used       {} of {}", m.levels_used, qmax - qmin + 1);
         } else {
-            println!("levels_used       {}", m.levels_used);
+            out!("levels_used       {}", m.levels_used);
         }
-        println!("code_entropy_bits {:.4}", m.code_entropy_bits);
-        println!("bits_per_value    {:.4}", m.bits_per_value);
+        out!("code_entropy_bits {:.4}", m.code_entropy_bits);
+        out!("bits_per_value    {:.4}", m.bits_per_value);
         for note in &a.notes {
-            println!("note              {note}");
+            out!("note              {note}");
         }
     }
     Ok(())
@@ -561,12 +579,21 @@ fn run_info(args: &InfoArgs) -> Result<()> {
         rows.push(info_row(t)?);
     }
     if args.json {
-        println!("{}", json!({ "tensors": rows }));
+        out!("{}", json!({ "tensors": rows }));
         return Ok(());
     }
-    println!(
+    out!(
         "{:<48} {:<6} {:<16} {:>10} {:>11} {:>11} {:>11} {:>11} {:>8} {:>9}",
-        "name", "dtype", "shape", "n", "min", "max", "mean", "std", "nan/inf", "max/std"
+        "name",
+        "dtype",
+        "shape",
+        "n",
+        "min",
+        "max",
+        "mean",
+        "std",
+        "nan/inf",
+        "max/std"
     );
     let cell = |v: &serde_json::Value| v.as_f64().map_or("-".to_string(), |x| format!("{x:.4e}"));
     for r in &rows {
@@ -579,7 +606,7 @@ fn run_info(args: &InfoArgs) -> Result<()> {
                     .join("x")
             })
             .unwrap_or_default();
-        println!(
+        out!(
             "{:<48} {:<6} {:<16} {:>10} {:>11} {:>11} {:>11} {:>11} {:>8} {:>9}",
             r["name"].as_str().unwrap_or(""),
             r["dtype"].as_str().unwrap_or(""),
@@ -607,7 +634,7 @@ fn run_report(args: &ReportArgs) -> Result<()> {
     let tensors = source::tensors_of(&args.files)?;
     let (rows, total) = report::report(&tensors, &config);
     if args.json {
-        println!(
+        out!(
             "{}",
             json!({ "tensors": rows, "total": total, "config": config })
         );

@@ -210,9 +210,16 @@ pub fn print_table(rows: &[Row], total: &Total) {
         .max()
         .unwrap_or(4)
         .clamp(4, 60);
-    println!(
+    out!(
         "{:<width$} {:<16} {:>10} {:>11} {:>9} {:>11} {:>9} {:>8}",
-        "name", "shape", "n", "mse", "sqnr_db", "max_abs_err", "clipped", "bits/val"
+        "name",
+        "shape",
+        "n",
+        "mse",
+        "sqnr_db",
+        "max_abs_err",
+        "clipped",
+        "bits/val"
     );
     for r in rows {
         let shape = r
@@ -222,13 +229,15 @@ pub fn print_table(rows: &[Row], total: &Total) {
             .collect::<Vec<_>>()
             .join("x");
         if let Some(why) = &r.skipped {
-            println!(
+            out!(
                 "{:<width$} {:<16} {:>10} skipped: {why}",
-                r.name, shape, r.n
+                r.name,
+                shape,
+                r.n
             );
             continue;
         }
-        println!(
+        out!(
             "{:<width$} {:<16} {:>10} {:>11} {:>9} {:>11} {:>9} {:>8}",
             r.name,
             shape,
@@ -242,7 +251,7 @@ pub fn print_table(rows: &[Row], total: &Total) {
                 .map_or("-".to_string(), |x| format!("{x:.4}")),
         );
     }
-    println!(
+    out!(
         "{:<width$} {:<16} {:>10} {:>11} {:>9} {:>11} {:>9} {:>8}",
         "TOTAL",
         format!("{} tensors", total.quantized),
@@ -258,7 +267,7 @@ pub fn print_table(rows: &[Row], total: &Total) {
             .map_or("-".to_string(), |x| format!("{x:.4}")),
     );
     if total.skipped > 0 {
-        println!("({} tensors skipped, see above)", total.skipped);
+        out!("({} tensors skipped, see above)", total.skipped);
     }
 }
 
@@ -272,7 +281,7 @@ pub fn print_csv(rows: &[Row], total: &Total) -> Result<()> {
         }
     };
     let num = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
-    println!(
+    out!(
         "file,name,dtype,shape,n,mse,sqnr_db,max_abs_error,clipped_fraction,bits_per_value,skipped"
     );
     for r in rows {
@@ -282,7 +291,7 @@ pub fn print_csv(rows: &[Row], total: &Total) -> Result<()> {
             .map(|d| d.to_string())
             .collect::<Vec<_>>()
             .join("x");
-        println!(
+        out!(
             "{},{},{},{},{},{},{},{},{},{},{}",
             quote(&r.file),
             quote(&r.name),
@@ -297,7 +306,7 @@ pub fn print_csv(rows: &[Row], total: &Total) -> Result<()> {
             quote(r.skipped.as_deref().unwrap_or(""))
         );
     }
-    println!(
+    out!(
         ",TOTAL,,,{},{},{},,,{},",
         total.n,
         num(total.mse),
