@@ -541,6 +541,61 @@ describe("Quantscope in the browser", () => {
     mkdirSync("target", { recursive: true });
     writeFileSync(join("target", "e2e-bench.txt"), line + "\n");
     assert.equal(timings.length, 20);
+
+    // Each format at 1M values: select it, wait for the bits per value to change (a figure, not a
+    // pass/fail threshold; docs/performance.md records it).
+    const formats = [
+      ["fp8-e4m3", "8.000032"],
+      ["nf4", null],
+      ["q4_0", "4.5"],
+      ["kmeans", null],
+    ];
+    const lines = [];
+    for (const [format] of formats) {
+      const ms = await app.page.evaluate(async (value) => {
+        const select = document.querySelector('[data-testid="format"]');
+        const target = document.querySelector('[data-testid="metric-bpv"]');
+        const before = target.textContent;
+        const t0 = performance.now();
+        const changed = new Promise((ok) => {
+          const obs = new MutationObserver(() => {
+            if (target.textContent !== before) {
+              obs.disconnect();
+              ok(performance.now());
+            }
+          });
+          obs.observe(target, { childList: true, characterData: true, subtree: true });
+        });
+        select.value = value;
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+        return (await changed) - t0;
+      }, format);
+      lines.push(`bench: switching to ${format} at 1,000,000 values: metrics after ${ms.toFixed(1)} ms`);
+    }
+    const vq = await app.page.evaluate(async () => {
+      const input = document.querySelector('[data-testid="vector-dim"]');
+      const target = document.querySelector('[data-testid="metric-bpv"]');
+      const before = target.textContent;
+      const t0 = performance.now();
+      const changed = new Promise((ok) => {
+        const obs = new MutationObserver(() => {
+          if (target.textContent !== before) {
+            obs.disconnect();
+            ok(performance.now());
+          }
+        });
+        obs.observe(target, { childList: true, characterData: true, subtree: true });
+      });
+      input.value = "2";
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+      return (await changed) - t0;
+    });
+    lines.push(`bench: a 16-centroid 2-D codebook at 1,000,000 values: metrics after ${vq.toFixed(1)} ms`);
+    assert.ok((await app.text("metric-bpv")).startsWith("2.0"));
+    for (const l of lines) console.log(l);
+    writeFileSync(join("target", "e2e-bench.txt"), [line, ...lines].join("\n") + "\n");
+    assert.equal(lines.length, formats.length + 1);
+    assert.deepEqual(app.errors, []);
     await app.page.close();
   });
 });
