@@ -175,10 +175,12 @@ fn weighted_range(
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(not(target_arch = "wasm32"))]
     use crate::config::Signedness;
     use crate::synth::{generate, Distribution};
 
     /// Exact Σ (r − Q(r))² on the raw values.
+    #[cfg(not(target_arch = "wasm32"))]
     fn exact_sse(values: &[f32], lo: f32, hi: f32, c: &QuantizerConfig) -> f64 {
         let p = AffineParams::from_range(lo, hi, c);
         values
