@@ -90,6 +90,8 @@ pub struct AppState {
     pub file_dataset: RwSignal<Option<Shared<Dataset>>>,
     pub config: RwSignal<QuantizerConfig>,
     pub display_group: RwSignal<usize>,
+    /// The value followed through the formulas and the bit inspector (`None`: a default).
+    pub probe: RwSignal<Option<f32>>,
     pub log_y: RwSignal<bool>,
     pub error: RwSignal<Option<String>>,
     pub notice: RwSignal<Option<String>>,
@@ -120,6 +122,7 @@ impl AppState {
         let file_dataset = RwSignal::new(None::<Shared<Dataset>>);
         let config = RwSignal::new(QuantizerConfig::default());
         let display_group = RwSignal::new(0usize);
+        let probe = RwSignal::new(None::<f32>);
         let log_y = RwSignal::new(false);
         let error = RwSignal::new(None::<String>);
         let notice = RwSignal::new(None::<String>);
@@ -178,6 +181,7 @@ impl AppState {
             file_dataset,
             config,
             display_group,
+            probe,
             log_y,
             error,
             notice,

@@ -83,8 +83,9 @@ fn default_probe(state: crate::state::AppState) -> Option<f32> {
 #[component]
 pub fn FormulaPanel() -> impl IntoView {
     let state = use_app_state();
-    // The value followed through the formulas; `None` means [`default_probe`].
-    let probe = RwSignal::new(None::<f32>);
+    // The value followed through the formulas; `None` means [`default_probe`]. Clicking the
+    // histogram sets it too.
+    let probe = state.probe;
     let probe_value = Signal::derive(move || {
         probe
             .get()

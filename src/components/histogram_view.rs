@@ -77,6 +77,9 @@ pub fn HistogramView() -> impl IntoView {
                 let _ = c.set_pointer_capture(ev.pointer_id());
             }
             ev.prevent_default();
+        } else if let Some(m) = map.get_value() {
+            // Anywhere else: inspect the value under the pointer (formulas and bit inspector).
+            state.probe.set(Some(m.value_at(x)));
         }
     };
     let on_move = move |ev: leptos::ev::PointerEvent| {
@@ -128,7 +131,7 @@ pub fn HistogramView() -> impl IntoView {
                 <li><span class="swatch input"></span>"input values"</li>
                 <li><span class="swatch output"></span>"dequantized values r̂ (each level's count spread over its bucket)"</li>
                 <li><span class="swatch threshold"></span>"bucket thresholds"</li>
-                <li><span class="swatch clip"></span>"clipping range [α, β] (drag the edges)"</li>
+                <li><span class="swatch clip"></span>"clipping range [α, β] (drag the edges; click elsewhere to inspect a value)"</li>
             </ul>
             <p class="help" data-testid="threshold-note">{move || chart_note.get()}</p>
             <ul class="notes" data-testid="analysis-notes">
