@@ -447,7 +447,7 @@ describe("Quantscope in the browser", () => {
     // Clicking the histogram away from the range edges inspects the value under the pointer.
     await app.select("granularity", "tensor");
     const box = await app.id("histogram").boundingBox();
-    await app.page.mouse.click(box.x + box.width * 0.4, box.y + box.height / 2);
+    await app.id("histogram").click({ position: { x: box.width * 0.4, y: box.height / 2 } });
     await app.until(async () => (await app.text("probe")) !== "0.25", "a value picked on the histogram");
     assert.notEqual((await app.text("bits-source")).replace(/\s/g, ""), "00111110100000000000000000000000");
     assert.equal(await app.text("calibration"), "minmax", "a click is not a drag");
