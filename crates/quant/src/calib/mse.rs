@@ -13,8 +13,9 @@
 //! Within a bin every value is treated as its centre, so the result is an approximation of the true
 //! optimum; the tests compare it with a brute-force search on the raw values (within 0.5 %).
 
-use crate::affine::AffineParams;
-use crate::config::{QuantizerConfig, Rounding, Scheme};
+use crate::affine::{round_half_even, AffineParams};
+use crate::config::{QuantizerConfig, Scheme};
+use crate::metrics::LANES;
 
 /// Histogram bins of the MSE search.
 pub const MSE_BINS: usize = 4096;
@@ -54,17 +55,29 @@ impl Points {
     /// are clipped and 1 otherwise (γ = 1: the plain squared error).
     fn sse(&self, lo: f32, hi: f32, config: &QuantizerConfig, gamma: f64) -> f64 {
         let p = AffineParams::from_range(lo, hi, config);
-        let inv = p.inv_scale();
-        self.xs
-            .iter()
-            .zip(&self.ws)
-            .map(|(&x, &w)| {
-                let (q, clipped) = p.code_from_real(x, inv, Rounding::NearestEven, 0.0);
-                let d = f64::from(x - p.real_from_code(q));
-                let weight = if clipped { gamma } else { 1.0 };
-                w * weight * d * d
-            })
-            .sum()
+        // Called for every candidate of every group, so it dominates per-channel MSE calibration:
+        // the shared quantizer arithmetic (`Coder`) inlined, no per-value rounding-mode dispatch,
+        // and LANES independent partial sums instead of one serial chain of additions.
+        let coder = p.coder(p.inv_scale());
+        let (scale, zero) = (p.scale, p.zero_point as f32);
+        let mut sums = [0f64; LANES];
+        let mut xs = self.xs.chunks_exact(LANES);
+        let mut ws = self.ws.chunks_exact(LANES);
+        let term = |x: f32, w: f64| {
+            let (q, clipped) = coder.code(x, round_half_even);
+            let d = f64::from(x - (q as f32 - zero) * scale);
+            let weight = if clipped { gamma } else { 1.0 };
+            w * weight * d * d
+        };
+        for (x, w) in (&mut xs).zip(&mut ws) {
+            for k in 0..LANES {
+                sums[k] += term(x[k], w[k]);
+            }
+        }
+        for (k, (&x, &w)) in xs.remainder().iter().zip(ws.remainder()).enumerate() {
+            sums[k] += term(x, w);
+        }
+        sums.iter().sum()
     }
 }
 
@@ -176,7 +189,7 @@ fn weighted_range(
 mod tests {
     use super::*;
     #[cfg(not(target_arch = "wasm32"))]
-    use crate::config::Signedness;
+    use crate::config::{Rounding, Signedness};
     use crate::synth::{generate, Distribution};
 
     /// Exact Σ (r − Q(r))² on the raw values.
