@@ -18,7 +18,7 @@ use crate::config::{ConfigError, QuantizerConfig, Rounding, Scheme};
 use crate::dataset::{Dataset, Summary};
 use crate::granularity::{GroupLayout, LayoutError};
 use crate::histogram::Histogram;
-use crate::metrics::{bits_per_value, code_usage, ErrorAccumulator, Metrics, LANES};
+use crate::metrics::{bits_per_value, ErrorAccumulator, Metrics, LANES};
 
 /// Largest per-group code table (entries of u32) the fused pass keeps: 4 MiB.
 const MAX_CODE_TABLE: usize = 1 << 20;
@@ -377,31 +377,17 @@ pub fn analyze(
         }
     }
 
-    let e = acc.finish();
-    let (levels_used, code_entropy_bits) = code_usage(&code_counts);
     let zero_point_bits = match config.scheme {
         Scheme::Symmetric => 0,
         Scheme::Asymmetric => u32::from(config.bits),
     };
-    let metrics = Metrics {
-        n: e.n,
-        mse: e.mse,
-        rmse: e.rmse,
-        sqnr_db: e.sqnr_db,
-        max_abs_error: e.max_abs_error,
-        mean_abs_error: e.mean_abs_error,
-        cosine_similarity: e.cosine_similarity,
-        clipped_fraction: e.clipped_fraction,
-        levels_used,
-        code_entropy_bits,
-        bits_per_value: bits_per_value(
-            config.bits,
-            groups.len(),
-            config.scale_format.bits() + zero_point_bits,
-            dataset.len(),
-        ) + f64::from(config.scale_format.tensor_bits())
-            / dataset.len().max(1) as f64,
-    };
+    let bits = bits_per_value(
+        config.bits,
+        groups.len(),
+        config.scale_format.bits() + zero_point_bits,
+        dataset.len(),
+    ) + f64::from(config.scale_format.tensor_bits()) / dataset.len().max(1) as f64;
+    let metrics = Metrics::from_parts(&acc, &code_counts, bits);
     Ok(Analysis {
         config: config.clone(),
         display_group,

@@ -34,6 +34,28 @@ pub struct Metrics {
     pub bits_per_value: f64,
 }
 
+impl Metrics {
+    /// The metrics from the error sums, the code counts (levels used, entropy) and the bits per
+    /// value the caller worked out for its format.
+    pub fn from_parts(acc: &ErrorAccumulator, code_counts: &[u64], bits_per_value: f64) -> Self {
+        let e = acc.finish();
+        let (levels_used, code_entropy_bits) = code_usage(code_counts);
+        Self {
+            n: e.n,
+            mse: e.mse,
+            rmse: e.rmse,
+            sqnr_db: e.sqnr_db,
+            max_abs_error: e.max_abs_error,
+            mean_abs_error: e.mean_abs_error,
+            cosine_similarity: e.cosine_similarity,
+            clipped_fraction: e.clipped_fraction,
+            levels_used,
+            code_entropy_bits,
+            bits_per_value,
+        }
+    }
+}
+
 /// Independent partial sums in the accumulator: element i goes to lane i mod LANES (or a block of
 /// LANES values at once), which breaks the loop-carried dependency of a single running sum and lets
 /// the compiler use SIMD.

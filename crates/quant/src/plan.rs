@@ -23,7 +23,7 @@ use crate::format::{Element, Format};
 use crate::granularity::{GroupLayout, LayoutError};
 use crate::histogram::Histogram;
 use crate::kmeans;
-use crate::metrics::{code_usage, ErrorAccumulator, Metrics};
+use crate::metrics::{ErrorAccumulator, Metrics};
 use crate::pq::{self, TrainBudget, VectorCodebook};
 
 /// How one block maps values to elements and back.
@@ -526,7 +526,7 @@ pub fn analyze_plan(
         counts[code as usize] += 1;
         output_hist.counts[binner.bin(r_hat)] += 1;
     });
-    let metrics = metrics_of(&acc, &counts, plan.bits_per_value);
+    let metrics = Metrics::from_parts(&acc, &counts, plan.bits_per_value);
     Ok(Analysis {
         config: config.clone(),
         groups: group_params(&plan),
@@ -541,24 +541,6 @@ pub fn analyze_plan(
         notes: plan.notes,
         vector: None,
     })
-}
-
-fn metrics_of(acc: &ErrorAccumulator, counts: &[u64], bits_per_value: f64) -> Metrics {
-    let e = acc.finish();
-    let (levels_used, code_entropy_bits) = code_usage(counts);
-    Metrics {
-        n: e.n,
-        mse: e.mse,
-        rmse: e.rmse,
-        sqnr_db: e.sqnr_db,
-        max_abs_error: e.max_abs_error,
-        mean_abs_error: e.mean_abs_error,
-        cosine_similarity: e.cosine_similarity,
-        clipped_fraction: e.clipped_fraction,
-        levels_used,
-        code_entropy_bits,
-        bits_per_value,
-    }
 }
 
 /// [`crate::quantize`] for every format but `int`. Codes are the format's bit patterns (minifloats,
@@ -714,7 +696,7 @@ fn analyze_vectors(
     let n = dataset.len().max(1) as f64;
     let bits = f64::from(config.levels).log2() / dim as f64
         + f64::from(config.levels) * dim as f64 * 32.0 / n;
-    let metrics = metrics_of(&acc, &counts, bits);
+    let metrics = Metrics::from_parts(&acc, &counts, bits);
     let vector = (dim == 2).then(|| {
         let subs = dataset.len() / 2;
         let step = subs.div_ceil(2000).max(1);
