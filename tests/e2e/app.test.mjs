@@ -517,51 +517,11 @@ describe("Quantscope in the browser", () => {
     const app = await freshPage();
     await app.set("synth-n", 1000000);
     await app.until(async () => (await app.text("data-name")).includes("N = 1000000"), "1M values", 30000);
-    const timings = await app.page.evaluate(async () => {
-      const input = document.querySelector('[data-testid="bits"]');
-      const target = document.querySelector('[data-testid="metric-mse"]');
-      const runs = [];
-      for (let i = 0; i < 20; i++) {
-        const bits = i % 2 === 0 ? "7" : "8";
-        const t0 = performance.now();
-        const changed = new Promise((ok) => {
-          const obs = new MutationObserver(() => {
-            obs.disconnect();
-            ok(performance.now());
-          });
-          obs.observe(target, { childList: true, characterData: true, subtree: true });
-        });
-        input.value = bits;
-        input.dispatchEvent(new Event("input", { bubbles: true }));
-        const tDom = await changed;
-        await new Promise((ok) => requestAnimationFrame(() => ok()));
-        const tFrame = performance.now();
-        runs.push([tDom - t0, tFrame - t0]);
-      }
-      return runs;
-    });
-    const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-    const dom = median(timings.map((t) => t[0]));
-    const frame = median(timings.map((t) => t[1]));
-    const line = `bench: knob change at 1,000,000 values: metrics in DOM after ${dom.toFixed(1)} ms (median of ${timings.length}), next frame painted after ${frame.toFixed(1)} ms`;
-    console.log(line);
-    mkdirSync("target", { recursive: true });
-    writeFileSync(join("target", "e2e-bench.txt"), line + "\n");
-    assert.equal(timings.length, 20);
-
-    // Each format at 1M values: select it, wait for the bits per value to change (a figure, not a
-    // pass/fail threshold; docs/performance.md records it).
-    const formats = [
-      ["fp8-e4m3", "8.000032"],
-      ["nf4", null],
-      ["q4_0", "4.5"],
-      ["kmeans", null],
-    ];
-    const lines = [];
-    for (const [format] of formats) {
-      const ms = await app.page.evaluate(async (value) => {
-        const select = document.querySelector('[data-testid="format"]');
-        const target = document.querySelector('[data-testid="metric-bpv"]');
+    // In the page: set a field's value, fire its event, and time until `watch` shows new text.
+    await app.page.evaluate(() => {
+      window.__timeChange = async (testid, value, event, watch) => {
+        const field = document.querySelector(`[data-testid="${testid}"]`);
+        const target = document.querySelector(`[data-testid="${watch}"]`);
         const before = target.textContent;
         const t0 = performance.now();
         const changed = new Promise((ok) => {
@@ -573,35 +533,35 @@ describe("Quantscope in the browser", () => {
           });
           obs.observe(target, { childList: true, characterData: true, subtree: true });
         });
-        select.value = value;
-        select.dispatchEvent(new Event("change", { bubbles: true }));
-        return (await changed) - t0;
-      }, format);
+        field.value = value;
+        field.dispatchEvent(new Event(event, { bubbles: true }));
+        const tDom = await changed;
+        await new Promise((ok) => requestAnimationFrame(() => ok()));
+        return [tDom - t0, performance.now() - t0];
+      };
+    });
+    const time = (testid, value, event, watch) =>
+      app.page.evaluate(([t, v, e, w]) => window.__timeChange(t, v, e, w), [testid, value, event, watch]);
+    const timings = [];
+    for (let i = 0; i < 20; i++) timings.push(await time("bits", i % 2 === 0 ? "7" : "8", "input", "metric-mse"));
+    const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const dom = median(timings.map((t) => t[0]));
+    const frame = median(timings.map((t) => t[1]));
+    const line = `bench: knob change at 1,000,000 values: metrics in DOM after ${dom.toFixed(1)} ms (median of ${timings.length}), next frame painted after ${frame.toFixed(1)} ms`;
+    assert.equal(timings.length, 20);
+
+    // Each format at 1M values, then a 2-D codebook (figures for docs/performance.md, not thresholds).
+    const lines = [line];
+    for (const format of ["fp8-e4m3", "nf4", "q4_0", "kmeans"]) {
+      const [ms] = await time("format", format, "change", "metric-bpv");
       lines.push(`bench: switching to ${format} at 1,000,000 values: metrics after ${ms.toFixed(1)} ms`);
     }
-    const vq = await app.page.evaluate(async () => {
-      const input = document.querySelector('[data-testid="vector-dim"]');
-      const target = document.querySelector('[data-testid="metric-bpv"]');
-      const before = target.textContent;
-      const t0 = performance.now();
-      const changed = new Promise((ok) => {
-        const obs = new MutationObserver(() => {
-          if (target.textContent !== before) {
-            obs.disconnect();
-            ok(performance.now());
-          }
-        });
-        obs.observe(target, { childList: true, characterData: true, subtree: true });
-      });
-      input.value = "2";
-      input.dispatchEvent(new Event("change", { bubbles: true }));
-      return (await changed) - t0;
-    });
+    const [vq] = await time("vector-dim", "2", "change", "metric-bpv");
     lines.push(`bench: a 16-centroid 2-D codebook at 1,000,000 values: metrics after ${vq.toFixed(1)} ms`);
     assert.ok((await app.text("metric-bpv")).startsWith("2.0"));
     for (const l of lines) console.log(l);
-    writeFileSync(join("target", "e2e-bench.txt"), [line, ...lines].join("\n") + "\n");
-    assert.equal(lines.length, formats.length + 1);
+    mkdirSync("target", { recursive: true });
+    writeFileSync(join("target", "e2e-bench.txt"), lines.join("\n") + "\n");
     assert.deepEqual(app.errors, []);
     await app.page.close();
   });
