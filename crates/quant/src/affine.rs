@@ -173,8 +173,12 @@ impl Coder {
         // their exact range (|x| < 2^22) and does not change which values are clipped.
         let q = round((r * self.inv_scale).clamp(self.lo, self.hi)) + self.zero_point;
         let clamped = q.clamp(self.qmin, self.qmax);
-        // `clamped` is an integer in [qmin, qmax] ⊂ [−2^15, 2^16): exact in f32 and in i32.
-        (clamped as i32, clamped != q)
+        // `clamped` is an integer in [qmin, qmax] ⊂ [−2^15, 2^16). Its i32 value is read from the
+        // bits of clamped + 1.5·2^23 (exact: the sum's low mantissa bits are the integer in two's
+        // complement) rather than with `as i32`, whose saturating checks (NaN, range) keep the
+        // conversion scalar; this one vectorises and gives the same number.
+        let code = (clamped + ROUND_MAGIC).to_bits().wrapping_sub(ROUND_MAGIC.to_bits()) as i32;
+        (code, clamped != q)
     }
 }
 
