@@ -177,7 +177,9 @@ impl Coder {
         // bits of clamped + 1.5·2^23 (exact: the sum's low mantissa bits are the integer in two's
         // complement) rather than with `as i32`, whose saturating checks (NaN, range) keep the
         // conversion scalar; this one vectorises and gives the same number.
-        let code = (clamped + ROUND_MAGIC).to_bits().wrapping_sub(ROUND_MAGIC.to_bits()) as i32;
+        let code = (clamped + ROUND_MAGIC)
+            .to_bits()
+            .wrapping_sub(ROUND_MAGIC.to_bits()) as i32;
         (code, clamped != q)
     }
 }
