@@ -210,10 +210,12 @@ fn for_each_quantized(
 
 /// The fused pass over one chunk with deterministic rounding, LANES values at a time: the codes
 /// and errors of a block are computed without branches (non-finite values are masked), so the
-/// compiler vectorises them; only the code counting is scalar (into two interleaved copies of the
-/// table: `counts` has 2 · n_levels entries, added up by the caller). The arithmetic is
-/// [`Coder::code`](crate::affine::Coder::code), shared with every other path. The last partial block is padded with NaN
-/// (masked out).
+/// compiler vectorises them. Each block's table indices go to a small buffer that is counted in a
+/// separate tight loop — keeping the scattered increments out of the vector code. The table holds two
+/// interleaved copies (even and odd lanes, so runs of equal codes do not serialise on one counter)
+/// and one spare slot at the end where masked lanes are counted and then ignored: `counts` has
+/// 2 · n_levels + 1 entries. The arithmetic is [`Coder::code`](crate::affine::Coder::code), shared
+/// with every other path. The last partial block is padded with NaN (masked out).
 #[inline]
 fn fused_chunk(
     values: &[f32],
@@ -222,36 +224,41 @@ fn fused_chunk(
     acc: &mut ErrorAccumulator,
     counts: &mut [u32],
 ) {
+    /// Blocks whose indices are buffered before counting.
+    const BATCH: usize = 64;
     let coder = p.coder(p.inv_scale());
+    let n_levels = (counts.len() - 1) / 2;
+    let spare = (2 * n_levels) as u32;
     // A local accumulator the compiler can keep in registers; merged into `acc` at the end.
     let mut local = ErrorAccumulator::default();
-    let mut block_of = |block: &[f32; LANES]| {
+    let mut indices = [0u32; BATCH * LANES];
+    let mut block_of = |block: &[f32; LANES], out: &mut [u32]| {
         let mut r = [0f32; LANES];
         let mut r_hat = [0f32; LANES];
         let mut finite = [false; LANES];
         let mut clipped = [false; LANES];
-        let mut codes = [0i32; LANES];
         for k in 0..LANES {
             finite[k] = block[k].is_finite();
             r[k] = if finite[k] { block[k] } else { 0.0 };
-            (codes[k], clipped[k]) = coder.code(r[k], round);
-            r_hat[k] = p.real_from_code(codes[k]);
+            let (code, c) = coder.code(r[k], round);
+            clipped[k] = c;
+            r_hat[k] = p.real_from_code(code);
+            let idx = (k & 1) as u32 * n_levels as u32 + (code - p.qmin) as u32;
+            out[k] = if finite[k] { idx } else { spare };
         }
         local.add_block(&r, &r_hat, &finite, &clipped);
-        // Branch-free counting into two interleaved copies of the table (even and odd lanes), so
-        // that runs of equal codes — the common case — do not serialise on one counter. A masked
-        // lane adds 0 to its (valid) zero-point code.
-        let n_levels = counts.len() / 2;
-        for k in 0..LANES {
-            let idx = (k & 1) * n_levels + (codes[k] - p.qmin) as usize;
-            counts[idx] += u32::from(finite[k]);
-        }
     };
-    // One call site, so the block body is inlined into this loop.
-    for block in values.chunks(LANES) {
-        let mut b = [f32::NAN; LANES];
-        b[..block.len()].copy_from_slice(block);
-        block_of(&b);
+    for batch in values.chunks(BATCH * LANES) {
+        let mut used = 0;
+        for block in batch.chunks(LANES) {
+            let mut b = [f32::NAN; LANES];
+            b[..block.len()].copy_from_slice(block);
+            block_of(&b, &mut indices[used..used + LANES]);
+            used += LANES;
+        }
+        for &i in &indices[..used] {
+            counts[i as usize] += 1;
+        }
     }
     acc.merge(&local);
 }
@@ -319,9 +326,11 @@ pub fn analyze(
     ];
     let mut acc = ErrorAccumulator::default();
     if per_group && config.rounding != Rounding::Stochastic {
-        let mut doubled = vec![0u32; 2 * counts.len()];
+        // Per group: two interleaved copies of the code table and a spare slot (see fused_chunk).
+        let stride = 2 * n_levels + 1;
+        let mut doubled = vec![0u32; groups.len() * stride];
         for (g, range) in layout.chunks() {
-            let table = &mut doubled[2 * g * n_levels..2 * (g + 1) * n_levels];
+            let table = &mut doubled[g * stride..(g + 1) * stride];
             let (chunk, p) = (&values[range], groups[g].params);
             // One monomorphised kernel per rounding mode, so the rounding is inlined and vectorised.
             match config.rounding {
@@ -332,7 +341,7 @@ pub fn analyze(
                 _ => fused_chunk(chunk, p, crate::affine::round_half_even, &mut acc, table),
             }
         }
-        for (g, pair) in doubled.chunks(2 * n_levels).enumerate() {
+        for (g, pair) in doubled.chunks(stride).enumerate() {
             for (l, c) in counts[g * n_levels..(g + 1) * n_levels]
                 .iter_mut()
                 .enumerate()
