@@ -109,8 +109,8 @@ pub fn FormatsTable() -> impl IntoView {
                             {r.pareto.then_some(view! { <span class="star" title="on the Pareto front">" ★"</span> })}
                         </td>
                         <td class="num" data-testid="format-bpv">{format::number(r.bits_per_value, 4)}</td>
-                        <td class="num">{format::number(r.mse, 4)}</td>
                         <td class="num" data-testid="format-sqnr">{sqnr}</td>
+                        <td class="num">{format::number(r.mse, 4)}</td>
                         <td>
                             {(!is_yours).then(|| {
                                 let n = name.clone();
@@ -154,7 +154,7 @@ pub fn FormatsTable() -> impl IntoView {
             <div class="table-scroll">
                 <table class="formats" data-testid="formats-table">
                     <thead>
-                        <tr><th>"format"</th><th class="num">"bits / value"</th><th class="num">"MSE"</th><th class="num">"SQNR (dB)"</th><th></th></tr>
+                        <tr><th>"format"</th><th class="num">"bits / value"</th><th class="num">"SQNR (dB)"</th><th class="num">"MSE"</th><th></th></tr>
                     </thead>
                     <tbody>{body}</tbody>
                 </table>
