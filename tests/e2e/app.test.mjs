@@ -503,6 +503,11 @@ describe("Quantscope in the browser", () => {
     });
     assert.ok(inked > 2000, `the chart is drawn (${inked} dark pixels)`);
 
+    // On a phone the table scrolls inside its panel; the page itself never scrolls sideways.
+    await app.page.setViewportSize({ width: 390, height: 844 });
+    await app.page.waitForTimeout(200);
+    assert.ok(await app.page.evaluate(() => document.documentElement.scrollWidth <= 390), "no sideways scroll at 390 px");
+    await app.page.setViewportSize({ width: 1280, height: 800 });
     await app.page.locator('[data-name="nvfp4"] button.use').click();
     await app.until(async () => (await app.text("format")) === "fp4-e2m1", "nvfp4 applied");
     assert.equal(await app.text("scale-format"), "e4m3");
