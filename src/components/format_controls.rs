@@ -2,7 +2,7 @@
 //! size and sub-vector length, fixed-point widths.
 
 use leptos::prelude::*;
-use quantscope_core::presets::{preset, PRESETS};
+use quantscope_core::presets::{apply, PRESETS};
 use quantscope_core::{Format, ScaleFormat, ScaleRounding, Scheme, Signedness};
 
 use super::fields::{parse, Edit, NumberField, SelectField};
@@ -69,15 +69,8 @@ pub fn FormatControls() -> impl IntoView {
         v
     });
     let on_preset = Callback::new(move |v: String| {
-        if let Some(p) = preset(&v) {
-            state.try_config(|c| {
-                *c = quantscope_core::QuantizerConfig {
-                    calibration: c.calibration,
-                    rounding: c.rounding,
-                    seed: c.seed,
-                    ..p
-                }
-            });
+        if let Some(p) = apply(&v, &state.config.get_untracked()) {
+            state.try_config(|c| *c = p);
             state.display_group.set(0);
         }
     });

@@ -4,7 +4,7 @@
 
 use leptos::html::Canvas;
 use leptos::prelude::*;
-use quantscope_core::presets::{preset, rank, Comparison};
+use quantscope_core::presets::{apply, rank, Comparison};
 use quantscope_core::{analyze, AnalysisOptions};
 
 use super::canvas::{draw_each_frame, fit_canvas};
@@ -74,15 +74,8 @@ pub fn FormatsTable() -> impl IntoView {
     draw_each_frame(track, draw);
 
     let apply = move |name: String| {
-        if let Some(p) = preset(&name) {
-            state.try_config(|c| {
-                *c = quantscope_core::QuantizerConfig {
-                    calibration: c.calibration,
-                    rounding: c.rounding,
-                    seed: c.seed,
-                    ..p
-                }
-            });
+        if let Some(p) = apply(&name, &state.config.get_untracked()) {
+            state.try_config(|c| *c = p);
             state.display_group.set(0);
         }
     };

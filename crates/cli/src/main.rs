@@ -315,12 +315,9 @@ impl QuantizerFlags {
         };
         // A preset replaces the format's layout; calibration, rounding and seed still apply.
         let config = match &self.preset {
-            Some(name) => QuantizerConfig {
-                calibration: config.calibration,
-                rounding: config.rounding,
-                seed: config.seed,
-                ..presets::preset(name).with_context(|| format!("unknown preset {name}"))?
-            },
+            Some(name) => {
+                presets::apply(name, &config).with_context(|| format!("unknown preset {name}"))?
+            }
             None => config,
         };
         config.validate()?;

@@ -153,12 +153,9 @@ fn quantize_one(t: &TensorRef, config: &QuantizerConfig) -> Row {
     };
     let result = source::load(t).and_then(|d| {
         let a = analyze(&d, config, &AnalysisOptions::default())?;
-        let sum_sq_ref: f64 = d
-            .values()
-            .iter()
-            .filter(|v| v.is_finite())
-            .map(|&v| f64::from(v) * f64::from(v))
-            .sum();
+        // Σ r² = n (σ² + μ²) from the summary made at load, instead of another pass.
+        let s = d.summary();
+        let sum_sq_ref = s.finite as f64 * (s.std * s.std + s.mean * s.mean);
         Ok((a.metrics, sum_sq_ref))
     });
     match result {
@@ -198,6 +195,15 @@ fn total_of(rows: &[Row], n_tensors: usize) -> Total {
     }
 }
 
+/// "384x1536".
+fn shape_text(shape: &[usize]) -> String {
+    shape
+        .iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join("x")
+}
+
 fn cell(v: Option<f64>, precision: usize) -> String {
     v.map_or("-".to_string(), |x| format!("{x:.precision$e}"))
 }
@@ -222,12 +228,7 @@ pub fn print_table(rows: &[Row], total: &Total) {
         "bits/val"
     );
     for r in rows {
-        let shape = r
-            .shape
-            .iter()
-            .map(|d| d.to_string())
-            .collect::<Vec<_>>()
-            .join("x");
+        let shape = shape_text(&r.shape);
         if let Some(why) = &r.skipped {
             out!(
                 "{:<width$} {:<16} {:>10} skipped: {why}",
@@ -285,12 +286,7 @@ pub fn print_csv(rows: &[Row], total: &Total) -> Result<()> {
         "file,name,dtype,shape,n,mse,sqnr_db,max_abs_error,clipped_fraction,bits_per_value,skipped"
     );
     for r in rows {
-        let shape = r
-            .shape
-            .iter()
-            .map(|d| d.to_string())
-            .collect::<Vec<_>>()
-            .join("x");
+        let shape = shape_text(&r.shape);
         out!(
             "{},{},{},{},{},{},{},{},{},{},{}",
             quote(&r.file),

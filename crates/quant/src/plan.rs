@@ -322,6 +322,16 @@ fn group_values<'a>(values: &'a [f32], layout: &GroupLayout) -> Vec<std::borrow:
 fn ggml_plan(values: &[f32], layout: GroupLayout, format: Format) -> Plan {
     let f16 = |x: f32| half::f16::from_f32(x).to_f32();
     let inv = |d: f32| if d != 0.0 { 1.0 / d } else { 0.0 };
+    // Q8_0 and Q4_0: code with x · (1/d), store d as f16, no offset.
+    let scaled = |d: f32, amax: f32| Block {
+        enc_scale: inv(d),
+        multiply: true,
+        enc_offset: 0.0,
+        dec_scale: f16(d),
+        dec_offset: 0.0,
+        element: 0,
+        clip: (-amax, amax),
+    };
     let mut blocks = Vec::with_capacity(layout.n_groups);
     for (_, range) in layout.chunks() {
         let block = &values[range];
@@ -329,16 +339,7 @@ fn ggml_plan(values: &[f32], layout: GroupLayout, format: Format) -> Plan {
         let b = match format {
             Format::Q8_0 => {
                 let amax = finite().fold(0f32, |a, v| a.max(v.abs()));
-                let d = amax / 127.0;
-                Block {
-                    enc_scale: inv(d),
-                    multiply: true,
-                    enc_offset: 0.0,
-                    dec_scale: f16(d),
-                    dec_offset: 0.0,
-                    element: 0,
-                    clip: (-amax, amax),
-                }
+                scaled(amax / 127.0, amax)
             }
             Format::Q4_0 => {
                 let (mut amax, mut max) = (0f32, 0f32);
@@ -348,16 +349,7 @@ fn ggml_plan(values: &[f32], layout: GroupLayout, format: Format) -> Plan {
                         max = v;
                     }
                 }
-                let d = max / -8.0;
-                Block {
-                    enc_scale: inv(d),
-                    multiply: true,
-                    enc_offset: 0.0,
-                    dec_scale: f16(d),
-                    dec_offset: 0.0,
-                    element: 0,
-                    clip: (-amax, amax),
-                }
+                scaled(max / -8.0, amax)
             }
             _ => {
                 let (min, max) =

@@ -114,6 +114,18 @@ pub fn preset(name: &str) -> Option<QuantizerConfig> {
     })
 }
 
+/// `current` switched to preset `name`: the preset's format, blocks, scales and scheme, with the
+/// user's calibration, rounding and seed kept (they are choices a preset does not make). `None` for
+/// an unknown name.
+pub fn apply(name: &str, current: &QuantizerConfig) -> Option<QuantizerConfig> {
+    Some(QuantizerConfig {
+        calibration: current.calibration,
+        rounding: current.rounding,
+        seed: current.seed,
+        ..preset(name)?
+    })
+}
+
 /// The presets whose block layout fits a tensor whose last axis has length `last` (group sizes
 /// must divide it).
 pub fn fitting(last: usize) -> Vec<(&'static str, QuantizerConfig)> {
@@ -277,6 +289,22 @@ mod tests {
             assert_eq!(c.validate(), Ok(()), "{name}");
         }
         assert!(preset("fp3").is_none());
+        // Applying a preset keeps the user's calibration, rounding and seed, and nothing else.
+        let mine = QuantizerConfig {
+            bits: 3,
+            calibration: crate::config::Calibration::Percentile { p: 99.0 },
+            rounding: crate::config::Rounding::Floor,
+            seed: 9,
+            ..Default::default()
+        };
+        let applied = apply("nvfp4", &mine).unwrap_or_default();
+        assert_eq!(
+            (applied.calibration, applied.rounding, applied.seed),
+            (mine.calibration, mine.rounding, 9)
+        );
+        assert_eq!(applied.scale_format, ScaleFormat::E4m3);
+        assert_eq!(applied.bits, QuantizerConfig::default().bits);
+        assert!(apply("fp3", &mine).is_none());
         // A last axis of 64 fits everything but int4-g128.
         let names: Vec<&str> = fitting(64).into_iter().map(|(n, _)| n).collect();
         assert!(!names.contains(&"int4-g128") && names.contains(&"mxfp4"));
