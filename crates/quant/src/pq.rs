@@ -66,20 +66,7 @@ impl VectorCodebook {
         &self.centroids[k * self.dim..(k + 1) * self.dim]
     }
 
-    /// Index of the nearest centroid and its squared distance.
-    #[inline]
-    pub fn nearest(&self, v: &[f32]) -> (usize, f32) {
-        let mut best = (0, f32::INFINITY);
-        for (k, c) in self.centroids.chunks_exact(self.dim).enumerate() {
-            let d: f32 = c.iter().zip(v).map(|(a, b)| (a - b) * (a - b)).sum();
-            if d < best.1 {
-                best = (k, d);
-            }
-        }
-        best
-    }
-
-    /// A search structure for many [`nearest`](Self::nearest) queries.
+    /// A search structure for many [`Searcher::nearest`] queries.
     pub fn searcher(&self) -> Searcher {
         Searcher::new(self)
     }
@@ -90,8 +77,7 @@ const W: usize = 8;
 
 /// Nearest-centroid search laid out for SIMD: coordinates stored per dimension (structure of
 /// arrays), so each step compares one query coordinate against W centroids at once, with W
-/// running minima. Same result as the scalar search except when two centroids are at exactly
-/// the same distance (then either may win).
+/// running minima. Of two centroids at exactly the same distance, the lower index wins.
 pub struct Searcher {
     dim: usize,
     /// dim rows of `padded` coordinates each.
@@ -305,13 +291,55 @@ mod tests {
             .collect();
         found.sort_unstable();
         assert_eq!(found, vec![(-5, -5), (-5, 5), (5, -5), (5, 5)]);
-        assert_eq!(book.nearest(&[4.0, -6.0]).0, {
+        assert_eq!(book.searcher().nearest(&[4.0, -6.0]).0, {
             let k = book
                 .centroids
                 .chunks(2)
                 .position(|c| c[0] > 0.0 && c[1] < 0.0);
             k.unwrap_or(usize::MAX)
         });
+    }
+
+    /// The lane-parallel search gives the brute-force answer (lowest index on a tie), for K not a
+    /// multiple of the lane count too.
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn searcher_matches_brute_force() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for (k, dim) in [(1, 1), (5, 2), (13, 3), (64, 4)] {
+            let mut centroids: Vec<f32> = (0..k * dim)
+                .map(|_| rng.random_range(-2.0f32..2.0))
+                .collect();
+            if k > 1 {
+                // A duplicate centroid: the lower index must win.
+                let first = centroids[..dim].to_vec();
+                centroids[dim..2 * dim].copy_from_slice(&first);
+            }
+            let book = VectorCodebook {
+                dim,
+                centroids,
+                trained_on: 0,
+            };
+            let search = book.searcher();
+            for _ in 0..500 {
+                let v: Vec<f32> = (0..dim).map(|_| rng.random_range(-3.0f32..3.0)).collect();
+                let brute = (0..k)
+                    .map(|c| {
+                        let d: f32 = book
+                            .centroid(c)
+                            .iter()
+                            .zip(&v)
+                            .map(|(a, b)| (a - b) * (a - b))
+                            .sum();
+                        (c, d)
+                    })
+                    .fold(
+                        (0, f32::INFINITY),
+                        |best, x| if x.1 < best.1 { x } else { best },
+                    );
+                assert_eq!(search.nearest(&v), brute, "k {k} dim {dim}");
+            }
+        }
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
