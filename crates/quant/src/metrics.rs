@@ -104,16 +104,15 @@ impl ErrorAccumulator {
         self.dot[k] += r * q;
     }
 
-    /// Adds a block of LANES pairs at once (the vectorisable path); lanes with `finite[k] == false`
-    /// contribute nothing. The caller keeps `self.n` a multiple of LANES between blocks or accepts
-    /// that lanes are filled unevenly (only the summation order changes).
+    /// Adds the sums of a block of LANES pairs at once (the vectorisable path); lanes with
+    /// `finite[k] == false` contribute nothing. The counts of values and clipped values are added
+    /// separately ([`add_counts`](Self::add_counts)), so the caller can keep them in integer lanes.
     #[inline(always)]
-    pub fn add_block(
+    pub fn add_block_sums(
         &mut self,
         r: &[f32; LANES],
         r_hat: &[f32; LANES],
         finite: &[bool; LANES],
-        clipped: &[bool; LANES],
     ) {
         for k in 0..LANES {
             let (rv, qv) = if finite[k] {
@@ -132,8 +131,12 @@ impl ErrorAccumulator {
             self.sum_sq_ref[k] += rv * rv;
             self.dot[k] += rv * qv;
         }
-        self.n += finite.iter().filter(|&&f| f).count();
-        self.clipped += finite.iter().zip(clipped).filter(|(&f, &c)| f && c).count();
+    }
+
+    /// Adds `n` values of which `clipped` were clipped (with [`add_block_sums`](Self::add_block_sums)).
+    pub fn add_counts(&mut self, n: usize, clipped: usize) {
+        self.n += n;
+        self.clipped += clipped;
     }
 
     /// Adds the sums of `other` (lane by lane).
