@@ -173,15 +173,20 @@ impl Coder {
         // their exact range (|x| < 2^22) and does not change which values are clipped.
         let q = round((r * self.inv_scale).clamp(self.lo, self.hi)) + self.zero_point;
         let clamped = q.clamp(self.qmin, self.qmax);
-        // `clamped` is an integer in [qmin, qmax] ⊂ [−2^15, 2^16). Its i32 value is read from the
-        // bits of clamped + 1.5·2^23 (exact: the sum's low mantissa bits are the integer in two's
-        // complement) rather than with `as i32`, whose saturating checks (NaN, range) keep the
-        // conversion scalar; this one vectorises and gives the same number.
-        let code = (clamped + ROUND_MAGIC)
-            .to_bits()
-            .wrapping_sub(ROUND_MAGIC.to_bits()) as i32;
-        (code, clamped != q)
+        // `clamped` is an integer in [qmin, qmax] ⊂ [−2^15, 2^16).
+        (int_of(clamped), clamped != q)
     }
+}
+
+/// The i32 value of an integer-valued f32 with |x| < 2^22, read from the bits of x + 1.5·2^23
+/// (exact: the sum's low mantissa bits are the integer in two's complement) rather than with
+/// `as i32`, whose saturating checks (NaN, range) keep a conversion scalar; this one vectorises and
+/// gives the same number. Outside that domain (NaN included) the result is meaningless but defined.
+#[inline(always)]
+pub(crate) fn int_of(x: f32) -> i32 {
+    (x + ROUND_MAGIC)
+        .to_bits()
+        .wrapping_sub(ROUND_MAGIC.to_bits()) as i32
 }
 
 /// 1.5 · 2^23 (bit pattern 0x4B40_0000): adding and subtracting it rounds an f32 of magnitude below

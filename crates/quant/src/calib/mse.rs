@@ -34,13 +34,20 @@ struct Points {
 
 impl Points {
     fn of(values: &[f32], lo: f32, hi: f32) -> Self {
-        let finite = values.iter().filter(|v| v.is_finite()).count();
-        if finite <= MSE_BINS || hi <= lo {
+        let exact = || {
             let xs: Vec<f32> = values.iter().copied().filter(|v| v.is_finite()).collect();
             let ws = vec![1.0; xs.len()];
-            return Self { xs, ws };
+            Self { xs, ws }
+        };
+        if values.len() <= MSE_BINS || hi <= lo {
+            return exact();
         }
         let h = crate::histogram::Histogram::of(values, lo, hi, MSE_BINS, false);
+        // Few finite values among many NaN/Inf: value by value after all (the histogram counted
+        // the finite ones, so no separate pass is needed to find out).
+        if h.total() <= MSE_BINS as u64 {
+            return exact();
+        }
         let (xs, ws) = h
             .counts
             .iter()
