@@ -77,6 +77,16 @@ impl Histogram {
     /// spare slot past the tables), a batch of them is buffered, then counted in a tight loop: the
     /// scattered increments stay out of the vector code (as in the fused pass).
     pub fn of(values: &[f32], lo: f32, hi: f32, bins: usize, abs: bool) -> Self {
+        // One monomorphised loop per mode: a run-time `abs` inside it kept the loop from
+        // vectorising when the call was not inlined (measured 50 ms instead of 20 at 16M).
+        if abs {
+            Self::of_values::<true>(values, lo, hi, bins)
+        } else {
+            Self::of_values::<false>(values, lo, hi, bins)
+        }
+    }
+
+    fn of_values<const ABS: bool>(values: &[f32], lo: f32, hi: f32, bins: usize) -> Self {
         let (mut h, binner) = Self::empty(lo, hi, bins);
         let n_bins = h.counts.len();
         let spare = (SUB * n_bins) as u32;
@@ -85,7 +95,7 @@ impl Histogram {
         let mut sub = vec![0u32; SUB * n_bins + 1];
         let mut indices = [0u32; BATCH * LANES];
         let index = |k: usize, v: f32| {
-            let v = if abs { v.abs() } else { v };
+            let v = if ABS { v.abs() } else { v };
             let i = (k % SUB) as u32 * n_bins as u32 + binner.bin_u32(v);
             if v.is_finite() {
                 i
