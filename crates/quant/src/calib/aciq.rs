@@ -16,6 +16,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::Scheme;
+use crate::metrics::LANES;
 
 /// The distribution ACIQ fits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -80,32 +81,51 @@ pub fn gauss_alpha(bits: u8) -> f64 {
     (lo + hi) / 2.0
 }
 
-/// The ACIQ clipping range of `values`, or `None` without finite values.
-pub fn aciq_range(values: &[f32], bits: u8, fit: AciqFit, scheme: Scheme) -> Option<(f32, f32)> {
-    let (min, max) = super::finite_min_max(values)?;
-    let (mut n, mut sum) = (0usize, 0f64);
-    for &v in values.iter().filter(|v| v.is_finite()) {
-        n += 1;
-        sum += f64::from(v);
+/// Σ f(v) over the finite values of `values` and their count, in LANES independent partial sums
+/// (one serial chain of f64 additions is latency-bound; lanes let the compiler vectorise, and
+/// non-finite values are masked without a branch).
+fn finite_sum(values: &[f32], f: impl Fn(f64) -> f64) -> (f64, usize) {
+    let mut sums = [0f64; LANES];
+    let mut counts = [0usize; LANES];
+    let mut add = |k: usize, v: f32| {
+        let finite = v.is_finite();
+        sums[k] += if finite { f(f64::from(v)) } else { 0.0 };
+        counts[k] += usize::from(finite);
+    };
+    let mut blocks = values.chunks_exact(LANES);
+    for block in &mut blocks {
+        for (k, &v) in block.iter().enumerate() {
+            add(k, v);
+        }
+    }
+    for (k, &v) in blocks.remainder().iter().enumerate() {
+        add(k, v);
+    }
+    (sums.iter().sum(), counts.iter().sum())
+}
+
+/// The ACIQ clipping range of `values`, or `None` without finite values. `known` is the finite
+/// (min, max) when the caller has it (it saves a pass).
+pub fn aciq_range(
+    values: &[f32],
+    bits: u8,
+    fit: AciqFit,
+    scheme: Scheme,
+    known: Option<(f32, f32)>,
+) -> Option<(f32, f32)> {
+    let (min, max) = known.or_else(|| super::finite_min_max(values))?;
+    let (sum, n) = finite_sum(values, |v| v);
+    if n == 0 {
+        return None;
     }
     let mu = sum / n as f64;
     let spread = match fit {
         AciqFit::Laplace => {
-            let b = values
-                .iter()
-                .filter(|v| v.is_finite())
-                .map(|&v| (f64::from(v) - mu).abs())
-                .sum::<f64>()
-                / n as f64;
+            let b = finite_sum(values, |v| (v - mu).abs()).0 / n as f64;
             b * laplace_alpha(bits)
         }
         AciqFit::Gauss => {
-            let var = values
-                .iter()
-                .filter(|v| v.is_finite())
-                .map(|&v| (f64::from(v) - mu).powi(2))
-                .sum::<f64>()
-                / n as f64;
+            let var = finite_sum(values, |v| (v - mu) * (v - mu)).0 / n as f64;
             var.sqrt() * gauss_alpha(bits)
         }
     };
@@ -161,14 +181,55 @@ mod tests {
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn fit_statistics_skip_non_finite_values_and_match_a_serial_sum() {
+        // Laplace, by hand: [1, 2, 3, 6] and NaN/Inf → μ = 3, b = (2 + 1 + 0 + 3)/4 = 1.5.
+        let v = [1.0, f32::NAN, 2.0, 3.0, f32::INFINITY, 6.0];
+        let b = 1.5 * laplace_alpha(2);
+        let want = ((3.0 - b) as f32, (3.0 + b) as f32);
+        let got = aciq_range(
+            &v,
+            2,
+            AciqFit::Laplace,
+            Scheme::Asymmetric,
+            Some((-10.0, 10.0)),
+        );
+        assert_eq!(got, Some(want));
+        // The lane sums against one serial sum over 10,007 values (a partial last block).
+        let mut v = generate(Distribution::Normal, 10_007, 5).unwrap_or_default();
+        v[17] = f32::NAN;
+        v[4000] = f32::NEG_INFINITY;
+        let finite: Vec<f64> = v
+            .iter()
+            .filter(|x| x.is_finite())
+            .map(|&x| f64::from(x))
+            .collect();
+        let mu = finite.iter().sum::<f64>() / finite.len() as f64;
+        let var = finite.iter().map(|x| (x - mu) * (x - mu)).sum::<f64>() / finite.len() as f64;
+        let want = (mu + var.sqrt() * gauss_alpha(3)) as f32;
+        let (_, hi) =
+            aciq_range(&v, 3, AciqFit::Gauss, Scheme::Asymmetric, None).unwrap_or_default();
+        assert!(
+            (hi - want).abs() <= 2.0 * f32::EPSILON * want.abs(),
+            "{hi} vs {want}"
+        );
+        assert_eq!(
+            aciq_range(&[f32::NAN], 4, AciqFit::Gauss, Scheme::Symmetric, None),
+            None
+        );
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn fitted_clip_on_laplace_data() {
         // Unit-variance Laplace has b = 1/√2; 4 bits → α ≈ 5.03 / √2 ≈ 3.56.
         let v = generate(Distribution::Laplace, 200_000, 2).unwrap_or_default();
-        let (lo, hi) = aciq_range(&v, 4, AciqFit::Laplace, Scheme::Symmetric).unwrap_or((0.0, 0.0));
+        let (lo, hi) =
+            aciq_range(&v, 4, AciqFit::Laplace, Scheme::Symmetric, None).unwrap_or((0.0, 0.0));
         assert!((hi - 3.56).abs() < 0.05 && lo == -hi, "{lo}, {hi}");
         // Gauss fit on normal data, 8 bits: 3.92 σ.
         let n = generate(Distribution::Normal, 200_000, 2).unwrap_or_default();
-        let (_, hi) = aciq_range(&n, 8, AciqFit::Gauss, Scheme::Asymmetric).unwrap_or((0.0, 0.0));
+        let (_, hi) =
+            aciq_range(&n, 8, AciqFit::Gauss, Scheme::Asymmetric, None).unwrap_or((0.0, 0.0));
         assert!((hi - 3.92).abs() < 0.05, "{hi}");
         assert!(erfc(0.0) - 1.0 < 1e-7 && (erfc(1.0) - 0.157_299_207).abs() < 1e-7);
     }

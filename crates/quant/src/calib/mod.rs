@@ -42,7 +42,9 @@ pub fn clip_range_known(
         Calibration::Mse => mse::mse_range(values, config, known),
         Calibration::Sqnr { gamma } => mse::sqnr_range(values, config, known, gamma),
         Calibration::Kl => kl::kl_range(values, config, known),
-        Calibration::Aciq { fit } => aciq::aciq_range(values, config.bits, fit, config.scheme),
+        Calibration::Aciq { fit } => {
+            aciq::aciq_range(values, config.bits, fit, config.scheme, known)
+        }
         Calibration::Manual { lo, hi } => Some((lo, hi)),
     }
 }
