@@ -12,8 +12,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use quantscope_core::calib::aciq::AciqFit;
 use quantscope_core::io::npy;
 use quantscope_core::{
-    analyze, presets, quantize, AnalysisOptions, Calibration, Dataset, Format, Granularity,
-    QuantizerConfig, Rounding, ScaleFormat, ScaleRounding, Scheme, Signedness,
+    analyze, analyze_and_quantize, presets, AnalysisOptions, Calibration, Dataset, Format,
+    Granularity, QuantizerConfig, Rounding, ScaleFormat, ScaleRounding, Scheme, Signedness,
 };
 use serde_json::json;
 
@@ -365,7 +365,14 @@ fn num(v: f64) -> serde_json::Value {
 fn run_quantize(args: &QuantizeArgs) -> Result<()> {
     let config = args.quantizer.config()?;
     let dataset = read_dataset(&args.input, args.tensor.as_deref())?;
-    let a = analyze(&dataset, &config, &AnalysisOptions::default())?;
+    let options = AnalysisOptions::default();
+    // Codes wanted too: both from one calibration (block scales, trained codebook).
+    let (a, quantized) = if args.dequantized.is_some() || args.codes.is_some() {
+        let (a, q) = analyze_and_quantize(&dataset, &config, &options)?;
+        (a, Some(q))
+    } else {
+        (analyze(&dataset, &config, &options)?, None)
+    };
     let m = &a.metrics;
     let s = &a.summary;
     let per_tensor = a.groups.len() == 1;
@@ -393,8 +400,7 @@ fn run_quantize(args: &QuantizeArgs) -> Result<()> {
             .collect::<Vec<_>>())
     };
 
-    if args.dequantized.is_some() || args.codes.is_some() {
-        let q = quantize(&dataset, &config)?;
+    if let Some(q) = quantized {
         if let Some(path) = &args.dequantized {
             std::fs::write(path, npy::write_f32(dataset.shape(), &q.dequantized))
                 .with_context(|| format!("{}: cannot write", path.display()))?;

@@ -349,11 +349,31 @@ pub fn analyze(
     if config.format != crate::format::Format::Int {
         return crate::plan::analyze_plan(dataset, config, options);
     }
+    let (layout, groups) = calibrate_int(dataset, config)?;
+    Ok(analyze_int(dataset, config, options, &layout, groups))
+}
+
+/// The integer format's layout and calibrated groups.
+fn calibrate_int(
+    dataset: &Dataset,
+    config: &QuantizerConfig,
+) -> Result<(GroupLayout, Vec<GroupParams>), AnalyzeError> {
     let layout = GroupLayout::new(config.granularity, dataset.shape())?;
+    let known = Some((dataset.summary().min, dataset.summary().max));
+    let groups = calibrate_groups(dataset.values(), &layout, config, known);
+    Ok((layout, groups))
+}
+
+/// [`analyze`] for the integer format with the groups calibrated.
+fn analyze_int(
+    dataset: &Dataset,
+    config: &QuantizerConfig,
+    options: &AnalysisOptions,
+    layout: &GroupLayout,
+    groups: Vec<GroupParams>,
+) -> Analysis {
     let values = dataset.values();
     let summary = *dataset.summary();
-    let known = Some((dataset.summary().min, dataset.summary().max));
-    let groups = calibrate_groups(values, &layout, config, known);
     let display_group = options.display_group.min(groups.len() - 1);
     let shown = groups[display_group].params;
 
@@ -418,7 +438,7 @@ pub fn analyze(
     } else if per_group {
         for_each_quantized(
             values,
-            &layout,
+            layout,
             &groups,
             config,
             |_, g, r, q, r_hat, clipped| {
@@ -429,7 +449,7 @@ pub fn analyze(
     } else {
         for_each_quantized(
             values,
-            &layout,
+            layout,
             &groups,
             config,
             |_, _, r, q, r_hat, clipped| {
@@ -463,7 +483,7 @@ pub fn analyze(
         dataset.len(),
     ) + f64::from(config.scale_format.tensor_bits()) / dataset.len().max(1) as f64;
     let metrics = Metrics::from_parts(&acc, &code_counts, bits);
-    Ok(Analysis {
+    Analysis {
         config: config.clone(),
         display_group,
         levels: shown.levels(),
@@ -476,7 +496,7 @@ pub fn analyze(
         notes: Vec::new(),
         vector: None,
         display_block: None,
-    })
+    }
 }
 
 /// Codes and reconstruction of every value, for writing out.
@@ -495,24 +515,55 @@ pub fn quantize(dataset: &Dataset, config: &QuantizerConfig) -> Result<Quantized
     if config.format != crate::format::Format::Int {
         return crate::plan::quantize_plan(dataset, config);
     }
-    let layout = GroupLayout::new(config.granularity, dataset.shape())?;
+    let (layout, groups) = calibrate_int(dataset, config)?;
+    Ok(quantize_int(dataset, config, &layout, groups))
+}
+
+/// [`analyze`] and [`quantize`] from one calibration (one set of block scales, one trained
+/// codebook): what a caller that wants both the metrics and the codes should use.
+pub fn analyze_and_quantize(
+    dataset: &Dataset,
+    config: &QuantizerConfig,
+    options: &AnalysisOptions,
+) -> Result<(Analysis, Quantized), AnalyzeError> {
+    config.validate()?;
+    if config.format != crate::format::Format::Int {
+        let prepared = crate::plan::prepare(dataset, config, options.interactive)?;
+        return Ok((
+            crate::plan::analyze_prepared(dataset, config, options, &prepared),
+            crate::plan::quantize_prepared(dataset, config, &prepared),
+        ));
+    }
+    let (layout, groups) = calibrate_int(dataset, config)?;
+    let quantized = quantize_int(dataset, config, &layout, groups.clone());
+    Ok((
+        analyze_int(dataset, config, options, &layout, groups),
+        quantized,
+    ))
+}
+
+/// [`quantize`] for the integer format with the groups calibrated.
+fn quantize_int(
+    dataset: &Dataset,
+    config: &QuantizerConfig,
+    layout: &GroupLayout,
+    groups: Vec<GroupParams>,
+) -> Quantized {
     let values = dataset.values();
-    let known = Some((dataset.summary().min, dataset.summary().max));
-    let groups = calibrate_groups(values, &layout, config, known);
     let mut dequantized = values.to_vec();
     let mut codes = vec![0i32; values.len()];
     for (g, range) in layout.chunks() {
         codes[range].fill(groups[g].params.zero_point);
     }
-    for_each_quantized(values, &layout, &groups, config, |i, _, _, q, r_hat, _| {
+    for_each_quantized(values, layout, &groups, config, |i, _, _, q, r_hat, _| {
         codes[i] = q;
         dequantized[i] = r_hat;
     });
-    Ok(Quantized {
+    Quantized {
         codes,
         dequantized,
         groups,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -666,6 +717,53 @@ mod tests {
             analyze(&d, &c, &AnalysisOptions::default()),
             Err(AnalyzeError::Config(ConfigError::Bits(0)))
         ));
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn one_calibration_for_metrics_and_codes_equals_two() {
+        let mut v: Vec<f32> = crate::synth::generate(crate::synth::Distribution::Laplace, 4096, 3)
+            .unwrap_or_default();
+        v[5] = f32::NAN;
+        let d = dataset(vec![32, 128], v);
+        let mut configs: Vec<QuantizerConfig> = [
+            "int8", "int4-g32", "mxfp4", "nvfp4", "nf4", "q4_0", "kmeans16",
+        ]
+        .iter()
+        .map(|name| crate::presets::preset(name).unwrap_or_else(|| panic!("{name}")))
+        .collect();
+        configs.push(QuantizerConfig {
+            format: crate::format::Format::Kmeans,
+            vector_dim: 2,
+            calibration: Calibration::MinMax,
+            ..Default::default()
+        });
+        configs.push(QuantizerConfig {
+            calibration: Calibration::Mse,
+            granularity: Granularity::Channel { axis: 0 },
+            ..Default::default()
+        });
+        let options = AnalysisOptions::default();
+        for c in configs {
+            let (a, q) = analyze_and_quantize(&d, &c, &options).unwrap_or_else(|e| panic!("{e}"));
+            let a2 = analyze(&d, &c, &options).unwrap_or_else(|e| panic!("{e}"));
+            let q2 = quantize(&d, &c).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(a, a2, "{:?}", c.format);
+            assert_eq!(q.codes, q2.codes, "{:?}", c.format);
+            assert_eq!(
+                q.dequantized
+                    .iter()
+                    .map(|x| x.to_bits())
+                    .collect::<Vec<_>>(),
+                q2.dequantized
+                    .iter()
+                    .map(|x| x.to_bits())
+                    .collect::<Vec<_>>(),
+                "{:?}",
+                c.format
+            );
+            assert_eq!(q.groups, q2.groups);
+        }
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]

@@ -25,7 +25,8 @@ pub mod synth;
 
 pub use affine::AffineParams;
 pub use analyze::{
-    analyze, quantize, Analysis, AnalysisOptions, AnalyzeError, GroupParams, Quantized,
+    analyze, analyze_and_quantize, quantize, Analysis, AnalysisOptions, AnalyzeError, GroupParams,
+    Quantized,
 };
 pub use block::{ScaleFormat, ScaleRounding};
 pub use config::{Calibration, Granularity, QuantizerConfig, Rounding, Scheme, Signedness};

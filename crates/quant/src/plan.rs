@@ -477,32 +477,72 @@ fn group_params(plan: &Plan) -> Vec<GroupParams> {
         .collect()
 }
 
+/// What a format fixes for a dataset before any value is coded: the blocks' scales and element
+/// coders, or a trained vector codebook. Built once, it serves both [`analyze_prepared`] and
+/// [`quantize_prepared`] (the CLI writes codes and reports metrics from one calibration).
+pub enum Prepared {
+    Blocks(Plan),
+    Vectors {
+        book: VectorCodebook,
+        dim: usize,
+        notes: Vec<String>,
+    },
+}
+
+/// Calibrates, builds block scales or trains a codebook for `config` on `dataset` (every format but
+/// `int`); `interactive` as in [`AnalysisOptions`].
+pub fn prepare(
+    dataset: &Dataset,
+    config: &QuantizerConfig,
+    interactive: bool,
+) -> Result<Prepared, AnalyzeError> {
+    if config.format == Format::Kmeans && config.vector_dim > 1 {
+        let (book, dim, notes) = train_vectors(dataset, config, interactive)?;
+        return Ok(Prepared::Vectors { book, dim, notes });
+    }
+    let plan = build_plan(
+        dataset.values(),
+        dataset.shape(),
+        dataset.summary(),
+        config,
+        interactive,
+    )?;
+    Ok(Prepared::Blocks(plan))
+}
+
 /// [`crate::analyze`] for every format but `int`.
 pub fn analyze_plan(
     dataset: &Dataset,
     config: &QuantizerConfig,
     options: &AnalysisOptions,
 ) -> Result<Analysis, AnalyzeError> {
-    if config.format == Format::Kmeans && config.vector_dim > 1 {
-        return analyze_vectors(dataset, config, options);
-    }
+    let prepared = prepare(dataset, config, options.interactive)?;
+    Ok(analyze_prepared(dataset, config, options, &prepared))
+}
+
+/// [`analyze_plan`] with the preparation done.
+pub fn analyze_prepared(
+    dataset: &Dataset,
+    config: &QuantizerConfig,
+    options: &AnalysisOptions,
+    prepared: &Prepared,
+) -> Analysis {
+    let plan = match prepared {
+        Prepared::Blocks(plan) => plan,
+        Prepared::Vectors { book, dim, notes } => {
+            return analyze_vectors(dataset, config, options, book, *dim, notes.clone())
+        }
+    };
     let values = dataset.values();
     let summary = *dataset.summary();
-    let plan = build_plan(
-        values,
-        dataset.shape(),
-        &summary,
-        config,
-        options.interactive,
-    )?;
     let display_group = options.display_group.min(plan.blocks.len() - 1);
-    let (levels_all, _) = block_levels(&plan, display_group, (summary.min, summary.max));
+    let (levels_all, _) = block_levels(plan, display_group, (summary.min, summary.max));
     let rep = match (levels_all.first(), levels_all.last()) {
         (Some(&a), Some(&b)) => (a, b),
         _ => (summary.min, summary.max),
     };
     let (lo, hi) = histogram_range(&summary, plan.blocks[display_group].clip, rep);
-    let (levels, thresholds) = block_levels(&plan, display_group, (lo, hi));
+    let (levels, thresholds) = block_levels(plan, display_group, (lo, hi));
     let input_hist = dataset.histogram(lo, hi, options.bins);
     let (mut output_hist, binner) = Histogram::empty(lo, hi, options.bins);
     let n_codes = plan
@@ -513,15 +553,15 @@ pub fn analyze_plan(
         .unwrap_or(1);
     let mut counts = vec![0u64; n_codes];
     let mut acc = ErrorAccumulator::default();
-    for_each_coded(values, &plan, |_, _, r, code, r_hat, clipped| {
+    for_each_coded(values, plan, |_, _, r, code, r_hat, clipped| {
         acc.add(r, r_hat, clipped);
         counts[code as usize] += 1;
         output_hist.counts[binner.bin(r_hat)] += 1;
     });
     let metrics = Metrics::from_parts(&acc, &counts, plan.bits_per_value);
-    Ok(Analysis {
+    Analysis {
         config: config.clone(),
-        groups: group_params(&plan),
+        groups: group_params(plan),
         display_group,
         levels,
         thresholds,
@@ -530,9 +570,9 @@ pub fn analyze_plan(
         metrics,
         summary,
         display_block: Some(plan.blocks[display_group]),
-        notes: plan.notes,
+        notes: plan.notes.clone(),
         vector: None,
-    })
+    }
 }
 
 /// [`crate::quantize`] for every format but `int`. Codes are the format's bit patterns (minifloats,
@@ -541,34 +581,48 @@ pub fn quantize_plan(
     dataset: &Dataset,
     config: &QuantizerConfig,
 ) -> Result<Quantized, AnalyzeError> {
+    Ok(quantize_prepared(
+        dataset,
+        config,
+        &prepare(dataset, config, false)?,
+    ))
+}
+
+/// [`quantize_plan`] with the preparation done.
+pub fn quantize_prepared(
+    dataset: &Dataset,
+    config: &QuantizerConfig,
+    prepared: &Prepared,
+) -> Quantized {
     let values = dataset.values();
     let mut codes = vec![0i32; values.len()];
     let mut dequantized = values.to_vec();
-    if config.format == Format::Kmeans && config.vector_dim > 1 {
-        let (book, dim, _) = train_vectors(dataset, config, false)?;
-        let search = book.searcher();
-        for (i, v) in values.chunks_exact(dim).enumerate() {
-            let (k, clean) = nearest_finite(&search, v);
-            for d in 0..dim {
-                codes[i * dim + d] = k as i32;
-                if clean[d] {
-                    dequantized[i * dim + d] = book.centroid(k)[d];
+    let plan = match prepared {
+        Prepared::Blocks(plan) => plan,
+        Prepared::Vectors { book, dim, .. } => {
+            let (search, dim) = (book.searcher(), *dim);
+            for (i, v) in values.chunks_exact(dim).enumerate() {
+                let (k, clean) = nearest_finite(&search, v);
+                for d in 0..dim {
+                    codes[i * dim + d] = k as i32;
+                    if clean[d] {
+                        dequantized[i * dim + d] = book.centroid(k)[d];
+                    }
                 }
             }
+            return Quantized {
+                codes,
+                dequantized,
+                groups: Vec::new(),
+            };
         }
-        return Ok(Quantized {
-            codes,
-            dequantized,
-            groups: Vec::new(),
-        });
-    }
-    let plan = build_plan(values, dataset.shape(), dataset.summary(), config, false)?;
+    };
     let signed = matches!(config.format, Format::Fixed | Format::Q8_0);
     let bits = match config.format {
         Format::Fixed => 1 + u32::from(config.int_bits) + u32::from(config.frac_bits),
         _ => 8,
     };
-    for_each_coded(values, &plan, |i, _, _, code, r_hat, _| {
+    for_each_coded(values, plan, |i, _, _, code, r_hat, _| {
         codes[i] = if signed {
             // Sign-extend the two's complement code.
             ((code << (32 - bits)) as i32) >> (32 - bits)
@@ -577,11 +631,11 @@ pub fn quantize_plan(
         };
         dequantized[i] = r_hat;
     });
-    Ok(Quantized {
+    Quantized {
         codes,
         dequantized,
-        groups: group_params(&plan),
-    })
+        groups: group_params(plan),
+    }
 }
 
 /// Trains the vector codebook of `config` on `dataset`'s sub-vectors (those with a non-finite
@@ -643,8 +697,10 @@ fn analyze_vectors(
     dataset: &Dataset,
     config: &QuantizerConfig,
     options: &AnalysisOptions,
-) -> Result<Analysis, AnalyzeError> {
-    let (book, dim, notes) = train_vectors(dataset, config, options.interactive)?;
+    book: &VectorCodebook,
+    dim: usize,
+    notes: Vec<String>,
+) -> Analysis {
     /// Distance evaluations an interactive analysis may spend on coding.
     const INTERACTIVE_DISTANCES: usize = 1 << 24;
     let summary = *dataset.summary();
@@ -703,7 +759,7 @@ fn analyze_vectors(
                 .collect(),
         }
     });
-    Ok(Analysis {
+    Analysis {
         config: config.clone(),
         groups: vec![GroupParams {
             clip: rep,
@@ -724,7 +780,7 @@ fn analyze_vectors(
         display_block: None,
         notes,
         vector,
-    })
+    }
 }
 
 #[cfg(test)]
