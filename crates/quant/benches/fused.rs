@@ -42,6 +42,7 @@ fn benches(c: &mut Criterion) {
             ("minmax", Calibration::MinMax),
             ("percentile", Calibration::Percentile { p: 99.9 }),
             ("mse", Calibration::Mse),
+            ("sqnr_gamma3", Calibration::Sqnr { gamma: 3.0 }),
             ("kl", Calibration::Kl),
             (
                 "aciq",
