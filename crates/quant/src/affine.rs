@@ -108,6 +108,7 @@ impl AffineParams {
             zero_point: self.zero_point as f32,
             qmin: self.qmin as f32,
             qmax: self.qmax as f32,
+            scale: self.scale,
         }
     }
 
@@ -163,6 +164,7 @@ pub struct Coder {
     zero_point: f32,
     qmin: f32,
     qmax: f32,
+    scale: f32,
 }
 
 impl Coder {
@@ -175,6 +177,16 @@ impl Coder {
         let clamped = q.clamp(self.qmin, self.qmax);
         // `clamped` is an integer in [qmin, qmax] ⊂ [−2^15, 2^16).
         (int_of(clamped), clamped != q)
+    }
+
+    /// The reconstruction r̂ = S · (q − Z) of [`code`](Self::code)'s q, and whether r was
+    /// clipped, without the integer: q − Z is an integer below 2^17 in magnitude, exact in f32,
+    /// so this equals [`AffineParams::real_from_code`] bit for bit.
+    #[inline(always)]
+    pub fn real(&self, r: f32, round: impl Fn(f32) -> f32) -> (f32, bool) {
+        let q = round((r * self.inv_scale).clamp(self.lo, self.hi)) + self.zero_point;
+        let clamped = q.clamp(self.qmin, self.qmax);
+        ((clamped - self.zero_point) * self.scale, clamped != q)
     }
 }
 
@@ -449,6 +461,18 @@ mod proptests {
     }
 
     proptest! {
+        /// The integer-free reconstruction used by the MSE search is the dequantized code, to
+        /// the bit, and agrees on clipping.
+        #[test]
+        fn coder_real_is_the_dequantized_code(cfg in any_config(), (lo, hi) in range(), r in -1e6f32..1e6) {
+            let p = AffineParams::from_range(lo, hi, &cfg);
+            let coder = p.coder(p.inv_scale());
+            let (q, clipped) = coder.code(r, round_half_even);
+            let (r_hat, clipped_too) = coder.real(r, round_half_even);
+            prop_assert_eq!(r_hat.to_bits(), p.real_from_code(q).to_bits());
+            prop_assert_eq!(clipped, clipped_too);
+        }
+
         #[test]
         fn codes_stay_in_range(cfg in any_config(), (lo, hi) in range(), r in -1e6f32..1e6) {
             let p = AffineParams::from_range(lo, hi, &cfg);

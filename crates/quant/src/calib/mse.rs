@@ -30,6 +30,8 @@ const ROUNDS: usize = 3;
 struct Points {
     xs: Vec<f32>,
     ws: Vec<f64>,
+    /// Every weight is 1 (the raw values of a small group).
+    unit_weights: bool,
 }
 
 impl Points {
@@ -37,7 +39,11 @@ impl Points {
         let exact = || {
             let xs: Vec<f32> = values.iter().copied().filter(|v| v.is_finite()).collect();
             let ws = vec![1.0; xs.len()];
-            Self { xs, ws }
+            Self {
+                xs,
+                ws,
+                unit_weights: true,
+            }
         };
         if values.len() <= MSE_BINS || hi <= lo {
             return exact();
@@ -55,26 +61,53 @@ impl Points {
             .filter(|(_, &c)| c > 0)
             .map(|(i, &c)| (h.bin_center(i), c as f64))
             .unzip();
-        Self { xs, ws }
+        Self {
+            xs,
+            ws,
+            unit_weights: false,
+        }
     }
 
     /// Σ w · γ_x · (x − Q(x))² for the clipping range [lo, hi], where γ_x = `gamma` for values that
     /// are clipped and 1 otherwise (γ = 1: the plain squared error).
     fn sse(&self, lo: f32, hi: f32, config: &QuantizerConfig, gamma: f64) -> f64 {
+        // One monomorphised loop per case, so the common ones (raw values of a small group, plain
+        // MSE) carry no multiplications by 1.
+        match (self.unit_weights, gamma == 1.0) {
+            (true, true) => self.sse_with::<false, false>(lo, hi, config, gamma),
+            (true, false) => self.sse_with::<false, true>(lo, hi, config, gamma),
+            (false, true) => self.sse_with::<true, false>(lo, hi, config, gamma),
+            (false, false) => self.sse_with::<true, true>(lo, hi, config, gamma),
+        }
+    }
+
+    #[inline(always)]
+    fn sse_with<const WEIGHTED: bool, const GAMMA: bool>(
+        &self,
+        lo: f32,
+        hi: f32,
+        config: &QuantizerConfig,
+        gamma: f64,
+    ) -> f64 {
         let p = AffineParams::from_range(lo, hi, config);
         // Called for every candidate of every group, so it dominates per-channel MSE calibration:
         // the shared quantizer arithmetic (`Coder`) inlined, no per-value rounding-mode dispatch,
         // and LANES independent partial sums instead of one serial chain of additions.
         let coder = p.coder(p.inv_scale());
-        let (scale, zero) = (p.scale, p.zero_point as f32);
         let mut sums = [0f64; LANES];
         let mut xs = self.xs.chunks_exact(LANES);
         let mut ws = self.ws.chunks_exact(LANES);
         let term = |x: f32, w: f64| {
-            let (q, clipped) = coder.code(x, round_half_even);
-            let d = f64::from(x - (q as f32 - zero) * scale);
-            let weight = if clipped { gamma } else { 1.0 };
-            w * weight * d * d
+            let (r_hat, clipped) = coder.real(x, round_half_even);
+            let d = f64::from(x - r_hat);
+            let mut e = d * d;
+            if GAMMA && clipped {
+                e *= gamma;
+            }
+            if WEIGHTED {
+                e *= w;
+            }
+            e
         };
         for (x, w) in (&mut xs).zip(&mut ws) {
             for k in 0..LANES {
