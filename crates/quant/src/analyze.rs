@@ -289,6 +289,7 @@ fn fused_chunk<const CHECK_FINITE: bool>(
         let (mut n, mut clipped) = ([0u32; LANES], [0u32; LANES]);
         let mut blocks = batch.chunks_exact(LANES);
         for block in &mut blocks {
+            // chunks_exact: always LANES long (the fallback, all masked, is never taken).
             let block = block.try_into().unwrap_or(&[f32::NAN; LANES]);
             let idx = kernel.run::<CHECK_FINITE>(block, &mut local, &mut n, &mut clipped);
             if BUFFERED {
