@@ -171,12 +171,18 @@ impl Coder {
     /// q = clamp(round(r · (1/S)) + Z, qmin, qmax) and whether the clamp changed it.
     #[inline(always)]
     pub fn code(&self, r: f32, round: impl Fn(f32) -> f32) -> (i32, bool) {
+        let (q, clamped) = self.rounded(r, round);
+        // `clamped` is an integer in [qmin, qmax] ⊂ [−2^15, 2^16).
+        (int_of(clamped), clamped != q)
+    }
+
+    /// round(r · (1/S)) + Z as an f32 integer, before and after clamping to [qmin, qmax].
+    #[inline(always)]
+    fn rounded(&self, r: f32, round: impl Fn(f32) -> f32) -> (f32, f32) {
         // Limit r/S to one step beyond the code range first: this keeps the rounding helpers in
         // their exact range (|x| < 2^22) and does not change which values are clipped.
         let q = round((r * self.inv_scale).clamp(self.lo, self.hi)) + self.zero_point;
-        let clamped = q.clamp(self.qmin, self.qmax);
-        // `clamped` is an integer in [qmin, qmax] ⊂ [−2^15, 2^16).
-        (int_of(clamped), clamped != q)
+        (q, q.clamp(self.qmin, self.qmax))
     }
 
     /// The reconstruction r̂ = S · (q − Z) of [`code`](Self::code)'s q, and whether r was
@@ -184,8 +190,7 @@ impl Coder {
     /// so this equals [`AffineParams::real_from_code`] bit for bit.
     #[inline(always)]
     pub fn real(&self, r: f32, round: impl Fn(f32) -> f32) -> (f32, bool) {
-        let q = round((r * self.inv_scale).clamp(self.lo, self.hi)) + self.zero_point;
-        let clamped = q.clamp(self.qmin, self.qmax);
+        let (q, clamped) = self.rounded(r, round);
         ((clamped - self.zero_point) * self.scale, clamped != q)
     }
 }

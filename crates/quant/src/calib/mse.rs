@@ -313,6 +313,20 @@ mod tests {
             .sum()
     }
 
+    /// The least exact error over a 150 × 150 grid of ranges (α, β) = (i·min/150, j·max/150).
+    #[cfg(not(target_arch = "wasm32"))]
+    fn brute_force_asymmetric(values: &[f32], c: &QuantizerConfig) -> f64 {
+        let (min, max) = super::super::finite_min_max(values).unwrap_or((0.0, 0.0));
+        let mut brute = f64::INFINITY;
+        for i in 1..=150 {
+            for j in 1..=150 {
+                let (a, b) = (min * i as f32 / 150.0, max * j as f32 / 150.0);
+                brute = brute.min(exact_sse(values, a, b, c));
+            }
+        }
+        brute
+    }
+
     // Native only: the brute-force reference takes minutes in a browser.
     #[cfg(not(target_arch = "wasm32"))]
     #[test]
@@ -360,14 +374,7 @@ mod tests {
         };
         let (lo, hi) = mse_range(&v, &c, None).unwrap_or((0.0, 0.0));
         let found = exact_sse(&v, lo, hi, &c);
-        let (min, max) = super::super::finite_min_max(&v).unwrap_or((0.0, 0.0));
-        let mut brute = f64::INFINITY;
-        for i in 1..=150 {
-            for j in 1..=150 {
-                let (a, b) = (min * i as f32 / 150.0, max * j as f32 / 150.0);
-                brute = brute.min(exact_sse(&v, a, b, &c));
-            }
-        }
+        let brute = brute_force_asymmetric(&v, &c);
         assert!(found <= brute * 1.005, "{found} vs brute {brute}");
     }
 
@@ -398,14 +405,7 @@ mod tests {
             };
             let (lo, hi) = mse_range(&v, &c, None).unwrap_or((0.0, 0.0));
             let found = exact_sse(&v, lo, hi, &c);
-            let (min, max) = super::super::finite_min_max(&v).unwrap_or((0.0, 0.0));
-            let mut brute = f64::INFINITY;
-            for i in 1..=150 {
-                for j in 1..=150 {
-                    let (a, b) = (min * i as f32 / 150.0, max * j as f32 / 150.0);
-                    brute = brute.min(exact_sse(&v, a, b, &c));
-                }
-            }
+            let brute = brute_force_asymmetric(&v, &c);
             assert!(
                 found <= brute * 1.005,
                 "seed {seed}, {bits} bits: {found} vs brute {brute}"
