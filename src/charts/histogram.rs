@@ -36,23 +36,43 @@ fn height(count: u64, log_y: bool) -> f64 {
 /// Chart data for `analysis` on a plot `plot_width_px` CSS pixels wide.
 pub fn histogram_chart(analysis: &Analysis, plot_width_px: f64, log_y: bool) -> HistogramChart {
     let h = &analysis.input_hist;
+    // Bin edges in f64: the bins of [−f32::MAX, f32::MAX] are wider than f32 can add.
     let w = h.bin_width();
-    let step = analysis.groups[analysis.display_group].params.scale;
-    let spread = f64::from((w / step).min(1.0));
-    let bars = |counts: &[u64], factor: f64| -> Vec<(f32, f32, f64)> {
+    let edge = |i: usize| (f64::from(h.lo) + i as f64 * w) as f32;
+    // GGML stores d = 0 for a zero block, a negative d for Q4_0 and Inf where it overflows.
+    let step = f64::from(analysis.groups[analysis.display_group].params.scale.abs());
+    let spread = if step.is_finite() && step > 0.0 {
+        (w / step).min(1.0)
+    } else {
+        1.0
+    };
+    let bars = |counts: &[u64], factor: f64, min_width: f64| -> Vec<(f32, f32, f64)> {
         counts
             .iter()
             .enumerate()
             .filter(|(_, &c)| c > 0)
             .map(|(i, &c)| {
                 let spread_count = (c as f64 * factor).round().max(1.0) as u64;
-                let left = h.lo + i as f32 * w;
-                (left, left + w, height(spread_count, log_y))
+                let (a, b) = (edge(i), edge(i + 1));
+                let (a, b) = if min_width > w {
+                    // A bar at least `min_width` wide around the bin's centre.
+                    let mid = (f64::from(a) + f64::from(b)) / 2.0;
+                    let half = min_width / 2.0;
+                    ((mid - half) as f32, (mid + half) as f32)
+                } else {
+                    (a, b)
+                };
+                (a, b, height(spread_count, log_y))
             })
             .collect()
     };
-    let input = bars(&h.counts, 1.0);
-    let output = bars(&analysis.output_hist.counts, spread);
+    let input = bars(&h.counts, 1.0, 0.0);
+    // Reconstructions sit on few levels: keep each bar visible (1/800 of the axis at least).
+    let output = bars(
+        &analysis.output_hist.counts,
+        spread,
+        super::span((h.lo, h.hi)) / 800.0,
+    );
     let y_max = input
         .iter()
         .chain(output.iter())
@@ -110,7 +130,7 @@ pub fn draw_histogram(
         .x_labels(7)
         .y_labels(5)
         .y_label_formatter(&|v: &f64| compact_count(if log_y { 10f64.powf(*v) } else { *v }))
-        .x_label_formatter(&|v: &f32| super::axis_label(*v, x1 - x0))
+        .x_label_formatter(&|v: &f32| super::axis_label(*v, super::span((x0, x1))))
         .draw()
         .map_err(|e| e.to_string())?;
 
@@ -135,14 +155,12 @@ pub fn draw_histogram(
             .map(|&t| PathElement::new(vec![(t, 0.0), (t, chart.y_max * 1.05)], th_style)),
     )
     .map_err(|e| e.to_string())?;
-    cc.draw_series(chart.output.iter().map(|&(a, b, h)| {
-        let mid = (a + b) / 2.0;
-        let half = ((b - a) / 2.0).max((x1 - x0) / 800.0);
-        Rectangle::new(
-            [(mid - half, 0.0), (mid + half, h)],
-            OUTPUT_COLOR.mix(0.6).filled(),
-        )
-    }))
+    cc.draw_series(
+        chart
+            .output
+            .iter()
+            .map(|&(a, b, h)| Rectangle::new([(a, 0.0), (b, h)], OUTPUT_COLOR.mix(0.6).filled())),
+    )
     .map_err(|e| e.to_string())?;
     let edge = CLIP_COLOR.stroke_width(scale.px(2.0));
     for c in [c0, c1] {
@@ -226,7 +244,7 @@ mod tests {
         );
         let c = histogram_chart(&a, 600.0, false);
         let out_total: f64 = c.output.iter().map(|b| b.2).sum();
-        let w = f64::from(a.input_hist.bin_width());
+        let w = a.input_hist.bin_width();
         let s = f64::from(a.groups[0].params.scale);
         assert!((out_total - 3000.0 * w / s).abs() < 4.0, "{out_total}");
         // each output bar is about as tall as the input density around it

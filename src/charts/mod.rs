@@ -87,10 +87,41 @@ pub fn thin_thresholds(
 }
 
 /// An axis label; a value within a millionth of the axis span of 0 is 0 (not −1.4e−17, which
-/// the float steps of a tick loop produce).
-pub fn axis_label(v: f32, span: f32) -> String {
-    let v = if v.abs() < span.abs() * 1e-6 { 0.0 } else { v };
+/// the float steps of a tick loop produce). The span is an f64: that of [−f32::MAX, f32::MAX] is
+/// not an f32.
+pub fn axis_label(v: f32, span: f64) -> String {
+    let v = if f64::from(v.abs()) < span.abs() * 1e-6 {
+        0.0
+    } else {
+        v
+    };
     crate::format::number(f64::from(v), 3)
+}
+
+/// The span of an axis range, in f64.
+pub fn span(range: (f32, f32)) -> f64 {
+    f64::from(range.1) - f64::from(range.0)
+}
+
+/// An axis range: [lo, hi] widened by `frac` of its span on each side, computed in f64 and kept
+/// inside the finite f32 range; an empty, inverted or non-finite range is first made a proper one
+/// as the histogram does ([`normalized_range`]). Every range a chart hands plotters comes from
+/// here or from a histogram, so it is finite with lo < hi — plotters' tick search assumes that.
+///
+/// [`normalized_range`]: quantscope_core::histogram::normalized_range
+pub fn padded_range(lo: f32, hi: f32, frac: f64) -> (f32, f32) {
+    let (lo, hi) = quantscope_core::histogram::normalized_range(lo, hi);
+    let pad = span((lo, hi)) * frac;
+    let max = f64::from(f32::MAX);
+    (
+        (f64::from(lo) - pad).max(-max) as f32,
+        (f64::from(hi) + pad).min(max) as f32,
+    )
+}
+
+/// `a + t · (b − a)` in f64, as an f32 (no overflow for any finite a, b).
+pub fn lerp(a: f32, b: f32, t: f64) -> f32 {
+    (f64::from(a) + t * (f64::from(b) - f64::from(a))) as f32
 }
 
 /// Sizes that scale with the device pixel ratio.
@@ -111,6 +142,23 @@ mod tests {
     fn axis_labels_snap_float_noise_to_zero() {
         assert_eq!(axis_label(-1.39e-17, 0.2), "0");
         assert_eq!(axis_label(0.05, 0.2), crate::format::number(0.05, 3));
+        // The whole f32 line: labels are not all snapped to 0.
+        assert_eq!(axis_label(1e38, span((-f32::MAX, f32::MAX))), "1e38");
+    }
+
+    #[test]
+    fn padded_ranges_are_finite_and_proper() {
+        assert_eq!(padded_range(0.0, 1.0, 0.25), (-0.25, 1.25));
+        assert_eq!(padded_range(2.0, 2.0, 0.0), (1.5, 2.5));
+        assert_eq!(
+            padded_range(-f32::MAX, f32::MAX, 0.1),
+            (-f32::MAX, f32::MAX)
+        );
+        let (a, b) = padded_range(0.0, 2e-41, 0.1);
+        assert!(a < 0.0 && b > 2e-41);
+        let (a, b) = padded_range(f32::NAN, f32::INFINITY, 0.1);
+        assert!(a.is_finite() && b.is_finite() && a < b);
+        assert_eq!(lerp(-f32::MAX, f32::MAX, 0.5), 0.0);
     }
 
     #[test]
@@ -141,7 +189,100 @@ mod tests {
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod proptests {
+    use plotters::coord::ranged1d::Ranged;
+    use plotters::coord::types::RangedCoordf32;
     use proptest::prelude::*;
+    use quantscope_core::{
+        analyze, AnalysisOptions, Calibration, Dataset, Format, Granularity, QuantizerConfig,
+    };
+
+    /// An f32 from every class: ±0, subnormals, normals of every exponent, ±f32::MAX, ±Inf, NaN.
+    fn any_f32() -> impl Strategy<Value = f32> {
+        prop_oneof![
+            4 => any::<u32>().prop_map(f32::from_bits),
+            2 => -10f32..10.0,
+            1 => (0u32..0x0080_0000).prop_map(f32::from_bits),
+            1 => prop_oneof![Just(0.0f32), Just(-0.0), Just(f32::MAX), Just(f32::MIN),
+                             Just(f32::INFINITY), Just(f32::NAN), Just(f32::from_bits(1))],
+        ]
+    }
+
+    /// What plotters needs of an axis: finite ends, lo < hi, a tick search that ends.
+    fn check_axis(name: &str, (lo, hi): (f32, f32)) -> Result<(), TestCaseError> {
+        prop_assert!(
+            lo.is_finite() && hi.is_finite() && lo < hi,
+            "{} [{}, {}]",
+            name,
+            lo,
+            hi
+        );
+        let ticks = RangedCoordf32::from(lo..hi).key_points(7);
+        prop_assert!(ticks.iter().all(|t| t.is_finite()), "{} ticks", name);
+        prop_assert!(super::span((lo, hi)).is_finite());
+        Ok(())
+    }
+
+    fn all_finite(name: &str, xs: impl IntoIterator<Item = f64>) -> Result<(), TestCaseError> {
+        for x in xs {
+            prop_assert!(x.is_finite(), "{}: {}", name, x);
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Every chart-data function turns any analysis of arbitrary bit patterns into finite
+        /// coordinates on proper axes.
+        #[test]
+        fn chart_data_of_odd_values_is_drawable(
+            values in proptest::collection::vec(any_f32(), 1..64),
+            format in proptest::sample::select(Format::ALL.to_vec()),
+            per_group in any::<bool>(),
+            calibration in prop_oneof![Just(Calibration::MinMax), Just(Calibration::Mse),
+                                       Just(Calibration::Percentile { p: 99.0 })],
+            bits in 1u8..=16,
+            log_y in any::<bool>(),
+        ) {
+            prop_assume!(values.iter().any(|v| v.is_finite()));
+            let n = values.len();
+            let d = Dataset::new("t", vec![n], values).unwrap_or_else(|e| panic!("{e}"));
+            let c = QuantizerConfig {
+                format,
+                bits,
+                calibration,
+                granularity: if per_group { Granularity::Group { size: 1 } } else { Granularity::Tensor },
+                levels: 4,
+                vector_dim: if format == Format::Kmeans && n % 2 == 0 && !per_group { 2 } else { 1 },
+                ..Default::default()
+            };
+            let Ok(a) = analyze(&d, &c, &AnalysisOptions::default()) else {
+                return Ok(());
+            };
+            let h = super::histogram::histogram_chart(&a, 600.0, log_y);
+            check_axis("histogram x", h.x_range)?;
+            all_finite("histogram bars", h.input.iter().chain(&h.output)
+                .flat_map(|b| [f64::from(b.0), f64::from(b.1), b.2]))?;
+            prop_assert!(h.input.iter().chain(&h.output).all(|b| b.0 <= b.1));
+            prop_assert!(h.y_max.is_finite() && h.y_max >= 1.0);
+            all_finite("thresholds", h.thresholds.iter().map(|&t| f64::from(t)))?;
+            let t = super::transfer::transfer_chart(&a, 600.0);
+            check_axis("transfer x", t.x_range)?;
+            check_axis("transfer y", t.y_range)?;
+            all_finite("steps", t.steps.iter().flat_map(|p| [f64::from(p.0), f64::from(p.1)]))?;
+            if let Some(view) = &a.vector {
+                let v = super::voronoi::voronoi_chart(view);
+                check_axis("voronoi x", v.x_range)?;
+                check_axis("voronoi y", v.y_range)?;
+                prop_assert!(v.cells.iter().all(|&k| (k as usize) < view.centroids.len().max(1)));
+            }
+            let map = super::PixelMap { x_px: (50.0, 650.0), x_range: h.x_range };
+            for px in [0.0, 50.0, 300.0, 650.0, 1e9] {
+                prop_assert!(map.value_at(px).is_finite());
+            }
+            prop_assert!(map.pixel_of(h.x_range.1).is_finite());
+        }
+    }
 
     proptest! {
         #[test]

@@ -4,7 +4,7 @@ use plotters::prelude::*;
 use quantscope_core::Analysis;
 
 use super::histogram::{CLIP_COLOR, OUTPUT_COLOR};
-use super::{axis_label, canvas_root, pixel_map, PixelMap, Scale};
+use super::{axis_label, canvas_root, pixel_map, span, PixelMap, Scale};
 
 /// What the transfer chart draws.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,8 +30,7 @@ pub fn transfer_chart(analysis: &Analysis, plot_width_px: f64) -> TransferChart 
     // staircase is about; the whole data range would squash it flat.
     let (c0, c1) = analysis.groups[analysis.display_group].clip;
     let (x0, x1) = if analysis.groups.len() > 1 && c1 > c0 {
-        let pad = (c1 - c0) * 0.25;
-        (c0 - pad, c1 + pad)
+        super::padded_range(c0, c1, 0.25)
     } else {
         (analysis.input_hist.lo, analysis.input_hist.hi)
     };
@@ -52,7 +51,7 @@ pub fn transfer_chart(analysis: &Analysis, plot_width_px: f64) -> TransferChart 
     } else {
         let n = (plot_width_px * 2.0).max(2.0) as usize;
         for i in 1..n {
-            let x = x0 + (x1 - x0) * i as f32 / n as f32;
+            let x = super::lerp(x0, x1, i as f64 / n as f64);
             steps.push((x, reconstruct(levels, thresholds, x)));
         }
     }
@@ -61,7 +60,8 @@ pub fn transfer_chart(analysis: &Analysis, plot_width_px: f64) -> TransferChart 
     let hi = steps.iter().map(|p| p.1).fold(x1, f32::max);
     TransferChart {
         x_range: (x0, x1),
-        y_range: (lo, hi),
+        // 4 % of air above and below the staircase.
+        y_range: super::padded_range(lo, hi, 0.04),
         steps,
         exact,
         clip: analysis.groups[analysis.display_group].clip,
@@ -77,12 +77,11 @@ pub fn draw_transfer(
     let root = canvas_root(canvas)?;
     let (x0, x1) = chart.x_range;
     let (y0, y1) = chart.y_range;
-    let pad = (y1 - y0).max(f32::EPSILON) * 0.04;
     let mut cc = ChartBuilder::on(&root)
         .margin(scale.px(8.0))
         .x_label_area_size(scale.px(34.0))
         .y_label_area_size(scale.px(58.0))
-        .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))
+        .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(|e| e.to_string())?;
     let font = ("sans-serif", scale.px(12.0)).into_font();
     cc.configure_mesh()
@@ -92,14 +91,14 @@ pub fn draw_transfer(
         .axis_desc_style(font)
         .x_labels(7)
         .y_labels(6)
-        .x_label_formatter(&|v: &f32| axis_label(*v, x1 - x0))
-        .y_label_formatter(&|v: &f32| axis_label(*v, y1 - y0))
+        .x_label_formatter(&|v: &f32| axis_label(*v, span((x0, x1))))
+        .y_label_formatter(&|v: &f32| axis_label(*v, span((y0, y1))))
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(|e| e.to_string())?;
     let (c0, c1) = chart.clip;
     cc.draw_series(std::iter::once(Rectangle::new(
-        [(c0.max(x0), y0 - pad), (c1.min(x1), y1 + pad)],
+        [(c0.max(x0), y0), (c1.min(x1), y1)],
         CLIP_COLOR.mix(0.07).filled(),
     )))
     .map_err(|e| e.to_string())?;

@@ -33,13 +33,13 @@ pub fn voronoi_chart(view: &VectorView) -> VoronoiChart {
     if x0 > x1 {
         (x0, x1, y0, y1) = (-1.0, 1.0, -1.0, 1.0);
     }
-    let (mx, my) = (((x1 - x0) * 0.05).max(1e-6), ((y1 - y0) * 0.05).max(1e-6));
-    let (x0, x1, y0, y1) = (x0 - mx, x1 + mx, y0 - my, y1 + my);
+    let (x0, x1) = super::padded_range(x0, x1, 0.05);
+    let (y0, y1) = super::padded_range(y0, y1, 0.05);
     let mut cells = Vec::with_capacity(GRID * GRID);
     for j in 0..GRID {
-        let y = y0 + (j as f32 + 0.5) / GRID as f32 * (y1 - y0);
+        let y = super::lerp(y0, y1, (j as f64 + 0.5) / GRID as f64);
         for i in 0..GRID {
-            let x = x0 + (i as f32 + 0.5) / GRID as f32 * (x1 - x0);
+            let x = super::lerp(x0, x1, (i as f64 + 0.5) / GRID as f64);
             cells.push(nearest(&view.centroids, x, y));
         }
     }
@@ -53,9 +53,14 @@ pub fn voronoi_chart(view: &VectorView) -> VoronoiChart {
 }
 
 fn nearest(centroids: &[[f32; 2]], x: f32, y: f32) -> u32 {
-    let mut best = (0u32, f32::INFINITY);
+    let mut best = (0u32, f64::INFINITY);
     for (k, c) in centroids.iter().enumerate() {
-        let d = (c[0] - x) * (c[0] - x) + (c[1] - y) * (c[1] - y);
+        // In f64: squared distances of large coordinates overflow f32.
+        let (dx, dy) = (
+            f64::from(c[0]) - f64::from(x),
+            f64::from(c[1]) - f64::from(y),
+        );
+        let d = dx * dx + dy * dy;
         if d < best.1 {
             best = (k as u32, d);
         }
@@ -98,16 +103,15 @@ pub fn draw_voronoi(
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(|e| e.to_string())?;
     let font = ("sans-serif", scale.px(12.0)).into_font();
-    let (dx, dy) = ((x1 - x0) / GRID as f32, (y1 - y0) / GRID as f32);
-    cc.draw_series(chart.cells.iter().enumerate().map(|(idx, &k)| {
-        let (i, j) = ((idx % GRID) as f32, (idx / GRID) as f32);
-        Rectangle::new(
-            [
-                (x0 + i * dx, y0 + j * dy),
-                (x0 + (i + 1.0) * dx, y0 + (j + 1.0) * dy),
-            ],
-            cell_color(k).filled(),
+    let at = |i: usize, j: usize| {
+        (
+            super::lerp(x0, x1, i as f64 / GRID as f64),
+            super::lerp(y0, y1, j as f64 / GRID as f64),
         )
+    };
+    cc.draw_series(chart.cells.iter().enumerate().map(|(idx, &k)| {
+        let (i, j) = (idx % GRID, idx / GRID);
+        Rectangle::new([at(i, j), at(i + 1, j + 1)], cell_color(k).filled())
     }))
     .map_err(|e| e.to_string())?;
     cc.configure_mesh()
@@ -115,8 +119,8 @@ pub fn draw_voronoi(
         .y_desc("second value")
         .label_style(font.clone())
         .axis_desc_style(font)
-        .x_label_formatter(&|v: &f32| axis_label(*v, x1 - x0))
-        .y_label_formatter(&|v: &f32| axis_label(*v, y1 - y0))
+        .x_label_formatter(&|v: &f32| axis_label(*v, super::span((x0, x1))))
+        .y_label_formatter(&|v: &f32| axis_label(*v, super::span((y0, y1))))
         .disable_mesh()
         .draw()
         .map_err(|e| e.to_string())?;

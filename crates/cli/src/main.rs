@@ -362,6 +362,16 @@ fn num(v: f64) -> serde_json::Value {
     }
 }
 
+/// An f32 for people: as written (shortest round trip) in a readable range, else in exponent
+/// form (3.4e38, not 39 digits; 1e-41, not 40 zeros).
+fn real(x: f32) -> String {
+    if x == 0.0 || (1e-4..1e7).contains(&x.abs()) {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
+    }
+}
+
 fn run_quantize(args: &QuantizeArgs) -> Result<()> {
     let config = args.quantizer.config()?;
     let dataset = read_dataset(&args.input, args.tensor.as_deref())?;
@@ -416,6 +426,7 @@ fn run_quantize(args: &QuantizeArgs) -> Result<()> {
             "tensor": dataset.name(),
             "shape": dataset.shape(),
             "n": m.n,
+            "overflowed": m.overflowed,
             "mse": num(m.mse),
             "rmse": num(m.rmse),
             "sqnr_db": num(m.sqnr_db),
@@ -443,7 +454,7 @@ fn run_quantize(args: &QuantizeArgs) -> Result<()> {
         out!("tensor            {} {:?}", dataset.name(), dataset.shape());
         out!(
             "values            {} finite, {} NaN, {} Inf",
-            m.n,
+            s.finite,
             s.nan_count,
             s.inf_count
         );
@@ -462,11 +473,17 @@ fn run_quantize(args: &QuantizeArgs) -> Result<()> {
         }
         if per_tensor {
             let g = a.groups[0];
-            out!("clip              [{}, {}]", g.clip.0, g.clip.1);
+            out!("clip              [{}, {}]", real(g.clip.0), real(g.clip.1));
             out!(
                 "scale, zero-point {}, {}",
-                g.params.scale,
+                real(g.params.scale),
                 g.params.zero_point
+            );
+        }
+        if m.overflowed > 0 {
+            out!(
+                "overflowed        {} (reconstructed as ±Inf or NaN)",
+                m.overflowed
             );
         }
         out!("mse               {:.6e}", m.mse);

@@ -33,6 +33,9 @@ pub struct Row {
     pub max_abs_error: Option<f64>,
     pub clipped_fraction: Option<f64>,
     pub bits_per_value: Option<f64>,
+    /// Finite values the format cannot hold (reconstructed as ±Inf or NaN): their error is
+    /// unbounded, so mse and sqnr_db are null.
+    pub overflowed: usize,
     /// Why the tensor was not quantized (a layout that does not fit, no finite values, …).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
@@ -54,6 +57,9 @@ pub struct Total {
     pub mse: Option<f64>,
     pub sqnr_db: Option<f64>,
     pub bits_per_value: Option<f64>,
+    /// Values of all tensors that overflowed (see [`Row::overflowed`]); mse and sqnr_db are null
+    /// when there are any.
+    pub overflowed: usize,
 }
 
 fn finite(v: f64) -> Option<f64> {
@@ -146,6 +152,7 @@ fn quantize_one(t: &TensorRef, config: &QuantizerConfig) -> Row {
         max_abs_error: None,
         clipped_fraction: None,
         bits_per_value: None,
+        overflowed: 0,
         skipped: None,
         sum_sq_ref: 0.0,
         sum_sq_err: 0.0,
@@ -165,6 +172,7 @@ fn quantize_one(t: &TensorRef, config: &QuantizerConfig) -> Row {
             row.max_abs_error = finite(m.max_abs_error);
             row.clipped_fraction = finite(m.clipped_fraction);
             row.bits_per_value = finite(m.bits_per_value);
+            row.overflowed = m.overflowed;
             row.sum_sq_ref = sum_sq_ref;
             row.sum_sq_err = m.mse * m.n as f64;
             row.finite = m.n;
@@ -178,6 +186,7 @@ fn total_of(rows: &[Row], n_tensors: usize) -> Total {
     let done: Vec<&Row> = rows.iter().filter(|r| r.skipped.is_none()).collect();
     let n: usize = done.iter().map(|r| r.n).sum();
     let finite_n: usize = done.iter().map(|r| r.finite).sum();
+    let overflowed: usize = done.iter().map(|r| r.overflowed).sum();
     let err: f64 = done.iter().map(|r| r.sum_sq_err).sum();
     let reference: f64 = done.iter().map(|r| r.sum_sq_ref).sum();
     let bits: f64 = done
@@ -189,9 +198,10 @@ fn total_of(rows: &[Row], n_tensors: usize) -> Total {
         quantized: done.len(),
         skipped: rows.len() - done.len(),
         n,
-        mse: (finite_n > 0).then(|| err / finite_n as f64),
-        sqnr_db: (err > 0.0).then(|| 10.0 * (reference / err).log10()),
+        mse: (finite_n > 0 && overflowed == 0).then(|| err / finite_n as f64),
+        sqnr_db: (err > 0.0 && overflowed == 0).then(|| 10.0 * (reference / err).log10()),
         bits_per_value: (n > 0).then(|| bits / n as f64),
+        overflowed,
     }
 }
 
@@ -202,6 +212,15 @@ fn shape_text(shape: &[usize]) -> String {
         .map(|d| d.to_string())
         .collect::<Vec<_>>()
         .join("x")
+}
+
+/// SQNR for the table: "exact" for an exact reconstruction, "overflow" where values overflowed.
+fn sqnr_text(sqnr_db: Option<f64>, overflowed: usize) -> String {
+    match sqnr_db {
+        _ if overflowed > 0 => "overflow".to_string(),
+        Some(x) => format!("{x:.2}"),
+        None => "exact".to_string(),
+    }
 }
 
 fn cell(v: Option<f64>, precision: usize) -> String {
@@ -243,8 +262,12 @@ pub fn print_table(rows: &[Row], total: &Total) {
             r.name,
             shape,
             r.n,
-            cell(r.mse, 4),
-            r.sqnr_db.map_or("exact".to_string(), |x| format!("{x:.2}")),
+            if r.overflowed > 0 {
+                "∞".to_string()
+            } else {
+                cell(r.mse, 4)
+            },
+            sqnr_text(r.sqnr_db, r.overflowed),
             cell(r.max_abs_error, 3),
             r.clipped_fraction
                 .map_or("-".to_string(), |x| format!("{x:.5}")),
@@ -257,10 +280,12 @@ pub fn print_table(rows: &[Row], total: &Total) {
         "TOTAL",
         format!("{} tensors", total.quantized),
         total.n,
-        cell(total.mse, 4),
-        total
-            .sqnr_db
-            .map_or("exact".to_string(), |x| format!("{x:.2}")),
+        if total.overflowed > 0 {
+            "∞".to_string()
+        } else {
+            cell(total.mse, 4)
+        },
+        sqnr_text(total.sqnr_db, total.overflowed),
         "",
         "",
         total
@@ -269,6 +294,12 @@ pub fn print_table(rows: &[Row], total: &Total) {
     );
     if total.skipped > 0 {
         out!("({} tensors skipped, see above)", total.skipped);
+    }
+    if total.overflowed > 0 {
+        out!(
+            "({} values overflow the format: reconstructed as ±Inf or NaN, their error is unbounded)",
+            total.overflowed
+        );
     }
 }
 
@@ -283,12 +314,12 @@ pub fn print_csv(rows: &[Row], total: &Total) -> Result<()> {
     };
     let num = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
     out!(
-        "file,name,dtype,shape,n,mse,sqnr_db,max_abs_error,clipped_fraction,bits_per_value,skipped"
+        "file,name,dtype,shape,n,mse,sqnr_db,max_abs_error,clipped_fraction,bits_per_value,overflowed,skipped"
     );
     for r in rows {
         let shape = shape_text(&r.shape);
         out!(
-            "{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{}",
             quote(&r.file),
             quote(&r.name),
             r.dtype,
@@ -299,15 +330,17 @@ pub fn print_csv(rows: &[Row], total: &Total) -> Result<()> {
             num(r.max_abs_error),
             num(r.clipped_fraction),
             num(r.bits_per_value),
+            r.overflowed,
             quote(r.skipped.as_deref().unwrap_or(""))
         );
     }
     out!(
-        ",TOTAL,,,{},{},{},,,{},",
+        ",TOTAL,,,{},{},{},,,{},{},",
         total.n,
         num(total.mse),
         num(total.sqnr_db),
-        num(total.bits_per_value)
+        num(total.bits_per_value),
+        total.overflowed
     );
     Ok(())
 }

@@ -600,3 +600,128 @@ fn info_reads_shards_header_first_and_lists_integer_tensors() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(String::from_utf8_lossy(&out.stderr).contains("float tensors only"));
 }
+
+/// Issue 17's grid: odd but legal float32 files × 9 formats × 6 calibrations through the binary.
+/// Each ends with a result (exit 0) or a one-line error (exit 1), never a panic (exit 101).
+#[test]
+fn odd_values_end_with_a_result_or_one_line_never_a_panic() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let inputs: [(&str, Vec<f32>); 9] = [
+        ("sub", vec![0.0, 1e-41, 2.2e-41, 1.5e-41]),
+        ("max", [3.4e38, -3.4e38, 1.0, 0.0].repeat(256)),
+        (
+            "limits",
+            [f32::MAX, f32::MIN, f32::MIN_POSITIVE, 1.0].repeat(8),
+        ),
+        ("tiny_huge", [1e-41, 3e38, -1e-30, 1.0].repeat(16)),
+        ("zeros", vec![0.0, -0.0, 0.0, -0.0]),
+        ("one", vec![1.5]),
+        ("nan_inf", [f32::NAN, 1.0, f32::INFINITY, -2.0].repeat(8)),
+        ("mask", [f32::MIN, 0.0, 0.0, 0.0].repeat(16)),
+        (
+            "floor",
+            (0..64).map(|i| 1e-10 * (i as f32 - 32.0)).collect(),
+        ),
+    ];
+    let formats = [
+        "int", "fp8-e4m3", "fp4-e2m1", "nf4", "fp16", "q8_0", "q4_1", "kmeans", "log2",
+    ];
+    let calibrations = ["minmax", "percentile", "mse", "sqnr", "kl", "aciq"];
+    let mut failures = Vec::new();
+    for (name, values) in &inputs {
+        let path = write(
+            &dir,
+            &format!("{name}.npy"),
+            &npy::write_f32(&[values.len()], values),
+        );
+        for format in formats {
+            for calibration in calibrations {
+                let out = quantscope()
+                    .args(["quantize", "--json", "--format", format])
+                    .args(["--calibration", calibration])
+                    .arg(&path)
+                    .output()
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let err = String::from_utf8_lossy(&out.stderr);
+                let ok = match out.status.code() {
+                    Some(0) => serde_json::from_slice::<Value>(&out.stdout)
+                        .map(|v| {
+                            // null only for ±∞; where nothing overflowed, only SQNR of an
+                            // exact reconstruction may be.
+                            let overflow = v["overflowed"].as_u64().unwrap_or(0) > 0;
+                            v["mse"].is_number() || overflow
+                        })
+                        .unwrap_or(false),
+                    Some(1) => err.lines().count() == 1 && !err.contains("panicked"),
+                    _ => false,
+                };
+                if !ok {
+                    failures.push(format!(
+                        "{name} {format} {calibration}: exit {:?}: {}",
+                        out.status.code(),
+                        err.lines().next().unwrap_or("")
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+    // The human-readable output names the floor and the overflow.
+    let out = quantscope()
+        .arg("quantize")
+        .arg(dir.path().join("floor.npy"))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("below the smallest scale"), "{text}");
+    let out = quantscope()
+        .args(["quantize", "--format", "fp16"])
+        .arg(dir.path().join("max.npy"))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("overflowed        512"), "{text}");
+    assert!(text.contains("beyond fp16's largest value"), "{text}");
+    assert!(
+        text.contains("clip              [-3.4e38, 3.4e38]"),
+        "{text}"
+    );
+}
+
+/// `report` on a checkpoint holding odd tensors (a mask at f32::MIN, subnormals) reports every
+/// tensor and marks the overflow instead of calling it exact.
+#[test]
+fn report_survives_odd_tensors_and_names_the_overflow() {
+    use quantscope_core::io::safetensors::write_f32;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mask = [f32::MIN, 0.0, 0.0, 0.0].repeat(8);
+    let sub = [0.0, 1e-41, 2.2e-41, 1.5e-41];
+    let st = write_f32(&[
+        ("mask", &[4, 8][..], &mask[..]),
+        ("sub", &[2, 2][..], &sub[..]),
+    ]);
+    let input = write(&dir, "odd.safetensors", &st);
+    let out = quantscope()
+        .args(["report", "--format", "fp16"])
+        .arg(&input)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mask_row = text.lines().find(|l| l.starts_with("mask")).unwrap_or("");
+    assert!(
+        mask_row.contains("overflow") && !mask_row.contains("exact"),
+        "{text}"
+    );
+    assert!(text.contains("8 values overflow the format"), "{text}");
+    let v = json_of(quantscope().args(["report", "--json"]).arg(&input));
+    let rows = v["tensors"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), 2, "{v}");
+    assert!(rows.iter().all(|r| r["mse"].is_number()), "{v}");
+}

@@ -52,6 +52,11 @@ impl AffineParams {
             Scheme::Symmetric => min_neg.abs().max(max_pos) / (span / 2.0),
             Scheme::Asymmetric => (max_pos - min_neg) / span,
         };
+        if !scale.is_finite() {
+            // β − α overflows f32 (a range near ±f32::MAX): the same formula in f64.
+            scale = ((f64::from(max_pos) - f64::from(min_neg)) / f64::from(span))
+                .min(f64::from(f32::MAX)) as f32;
+        }
         scale = scale.max(MIN_SCALE);
         if config.power_of_two_scale {
             scale = pow2_ceil(scale);
@@ -65,10 +70,24 @@ impl AffineParams {
             }
         };
         Self {
-            scale,
+            scale: cap_scale(
+                scale,
+                (zero_point - qmin).max(qmax - zero_point),
+                config.power_of_two_scale,
+            ),
             zero_point,
             qmin,
             qmax,
+        }
+    }
+
+    /// These parameters with the scale `scale` (a stored, rounded scale), lowered where a level
+    /// would overflow f32 as in [`from_range`](Self::from_range).
+    pub fn with_scale(self, scale: f32, power_of_two: bool) -> Self {
+        let reach = (self.zero_point - self.qmin).max(self.qmax - self.zero_point);
+        Self {
+            scale: cap_scale(scale, reach, power_of_two),
+            ..self
         }
     }
 
@@ -241,8 +260,32 @@ pub fn round_half_away(x: f32) -> f32 {
     }
 }
 
-/// The smallest power of two ≥ `s` (for positive, finite `s`).
+/// `scale`, lowered where needed so that every level S·(q − Z), |q − Z| ≤ `reach`, is a finite
+/// f32 (a power of two again with power-of-two scales). This changes nothing unless the range
+/// reaches within a step of ±f32::MAX (e.g. symmetric int8 of [−f32::MAX, f32::MAX], whose level
+/// −128·S would be −1.004·f32::MAX: PyTorch gives −Inf there; the capped scale clips instead).
+pub(crate) fn cap_scale(scale: f32, reach: i32, power_of_two: bool) -> f32 {
+    let reach = reach.max(1) as f32;
+    if (scale * reach).is_finite() {
+        return scale;
+    }
+    let mut s = if power_of_two {
+        2f32.powi(crate::block::floor_log2(f32::MAX / reach))
+    } else {
+        f32::MAX / reach
+    };
+    // Division rounds to nearest and may round up: step down until the product fits.
+    while !(s * reach).is_finite() {
+        s = f32::from_bits(s.to_bits() - 1);
+    }
+    s
+}
+
+/// The smallest power of two ≥ `s` (for positive, finite `s`), at most 2^127.
 fn pow2_ceil(s: f32) -> f32 {
+    if s > 2f32.powi(126) {
+        return 2f32.powi(127);
+    }
     let p = s.log2().ceil();
     let v = 2f32.powi(p as i32);
     // log2 can be off by one ulp near exact powers; correct in both directions.

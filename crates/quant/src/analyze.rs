@@ -110,7 +110,7 @@ pub fn calibrate_groups(
         .map(|range| {
             // A group without finite values gets the range [0, 0] (its values are all skipped).
             let (lo, hi) = range.unwrap_or((0.0, 0.0));
-            let mut params = AffineParams::from_range(lo, hi, config);
+            let params = AffineParams::from_range(lo, hi, config);
             let clip = match config.scheme {
                 Scheme::Symmetric => {
                     let a = lo.min(0.0).abs().max(hi.max(0.0));
@@ -118,7 +118,7 @@ pub fn calibrate_groups(
                 }
                 Scheme::Asymmetric => (lo.min(0.0), hi.max(0.0)),
             };
-            params.scale = match config.scale_format {
+            let stored = match config.scale_format {
                 ScaleFormat::F32 => params.scale,
                 // The scale itself rounded to the storage format.
                 ScaleFormat::F16 | ScaleFormat::Bf16 => stored_scale(
@@ -133,6 +133,9 @@ pub fn calibrate_groups(
                     stored_scale(clip.1, elem, config.scale_format, config.scale_rounding, t)
                 }
             };
+            let power_of_two =
+                config.power_of_two_scale || config.scale_format == ScaleFormat::E8m0;
+            let params = params.with_scale(stored, power_of_two);
             GroupParams { clip, params }
         })
         .collect()
@@ -323,21 +326,27 @@ fn fused_chunk<const CHECK_FINITE: bool>(
 /// width, so the part beyond the data is snapped outward to 1/32 of the span: a change of bit
 /// width then usually keeps the range, and the input histogram comes from the dataset's cache.
 pub(crate) fn histogram_range(summary: &Summary, clip: (f32, f32), rep: (f32, f32)) -> (f32, f32) {
-    let span = summary.max - summary.min;
-    let grid = (span / 32.0).max(f32::MIN_POSITIVE);
-    let want_lo = clip.0.min(rep.0).max(summary.min - span);
-    let want_hi = clip.1.max(rep.1).min(summary.max + span);
-    let lo = if want_lo < summary.min {
-        summary.min - ((summary.min - want_lo) / grid).ceil() * grid
+    // In f64: the data span of values near ±f32::MAX, and the ends one span beyond, are not f32s.
+    let (min, max) = (f64::from(summary.min), f64::from(summary.max));
+    let span = max - min;
+    let grid = span / 32.0;
+    let want_lo = f64::from(clip.0.min(rep.0)).max(min - span);
+    let want_hi = f64::from(clip.1.max(rep.1)).min(max + span);
+    let lo = if want_lo < min && grid > 0.0 {
+        min - ((min - want_lo) / grid).ceil() * grid
     } else {
-        summary.min
+        min
     };
-    let hi = if want_hi > summary.max {
-        summary.max + ((want_hi - summary.max) / grid).ceil() * grid
+    let hi = if want_hi > max && grid > 0.0 {
+        max + ((want_hi - max) / grid).ceil() * grid
     } else {
-        summary.max
+        max
     };
-    (lo, hi)
+    let f32_max = f64::from(f32::MAX);
+    (
+        lo.clamp(-f32_max, f32_max) as f32,
+        hi.clamp(-f32_max, f32_max) as f32,
+    )
 }
 
 /// Quantizes, measures and bins `dataset` with `config` (see the module docs).
@@ -484,6 +493,9 @@ fn analyze_int(
         dataset.len(),
     ) + f64::from(config.scale_format.tensor_bits()) / dataset.len().max(1) as f64;
     let metrics = Metrics::from_parts(&acc, &code_counts, bits);
+    let notes = scale_floor_note(config, &groups, metrics.levels_used)
+        .into_iter()
+        .collect();
     Analysis {
         config: config.clone(),
         display_group,
@@ -494,10 +506,47 @@ fn analyze_int(
         output_hist,
         metrics,
         summary,
-        notes: Vec::new(),
+        notes,
         vector: None,
         display_block: None,
     }
+}
+
+/// What to say when a clipping range is too narrow for the smallest scale PyTorch allows
+/// ([`MIN_SCALE`](crate::affine::MIN_SCALE), 2^−23): the scale is raised to that floor, so the
+/// values use few levels — none but the zero-point when the range is far below it.
+fn scale_floor_note(
+    config: &QuantizerConfig,
+    groups: &[GroupParams],
+    levels_used: usize,
+) -> Option<String> {
+    let (qmin, qmax) = config.code_range();
+    let span = (qmax - qmin) as f32;
+    let floored = groups
+        .iter()
+        .filter(|g| {
+            let width = f64::from(g.clip.1) - f64::from(g.clip.0);
+            width > 0.0 && width / f64::from(span) < f64::from(crate::affine::MIN_SCALE)
+        })
+        .count();
+    if floored == 0 {
+        return None;
+    }
+    let which = if groups.len() == 1 {
+        "The clipping range is".to_string()
+    } else {
+        format!("{floored} of {} groups have a clipping range", groups.len())
+    };
+    let effect = if levels_used <= 1 {
+        "every value rounds to the zero-point, so the reconstruction is 0 (SQNR 0 dB)".to_string()
+    } else {
+        format!("only {levels_used} of {} levels are used", qmax - qmin + 1)
+    };
+    Some(format!(
+        "{which} below the smallest scale, 2^-23 ≈ 1.19e-7 per step (PyTorch's floor, kept here): \
+         {effect}. A power-of-two scale does not help (it only rounds up); fp8-e4m3, whose f32 \
+         scale has no floor, or a bf16 cast keeps such small values"
+    ))
 }
 
 /// Codes and reconstruction of every value, for writing out.
@@ -650,6 +699,62 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(a.metrics.mse, 0.0);
         assert_eq!(a.metrics.sqnr_db, f64::INFINITY);
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn a_range_below_the_scale_floor_says_so() {
+        // 1e-10-sized values: S = 2^-23 ≫ the range, so every value rounds to the zero-point.
+        let d = dataset(vec![4], vec![1e-10, -2e-10, 3e-10, 0.0]);
+        let a = analyze(&d, &QuantizerConfig::default(), &AnalysisOptions::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a.groups[0].params.scale, crate::affine::MIN_SCALE);
+        assert_eq!(a.metrics.levels_used, 1);
+        assert_eq!(a.metrics.sqnr_db, 0.0);
+        assert!(
+            a.notes.iter().any(
+                |n| n.contains("below the smallest scale") && n.contains("reconstruction is 0")
+            ),
+            "{:?}",
+            a.notes
+        );
+        // An ordinary range has no such note; fp8 keeps the small values.
+        let ok = dataset(vec![3], vec![1.0, -2.0, 3.0]);
+        let a = analyze(
+            &ok,
+            &QuantizerConfig::default(),
+            &AnalysisOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(a.notes.is_empty());
+        let fp8 = QuantizerConfig {
+            format: crate::format::Format::Fp8E4m3,
+            ..Default::default()
+        };
+        let a = analyze(&d, &fp8, &AnalysisOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(a.metrics.sqnr_db > 20.0, "{}", a.metrics.sqnr_db);
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn ranges_near_the_f32_limits_stay_finite() {
+        // Symmetric int8 of ±f32::MAX: PyTorch's S = MAX/127.5 would put level −128 at
+        // −1.004·MAX (−Inf); the scale is lowered to MAX/128 so every level is a number.
+        let d = dataset(vec![4], vec![f32::MAX, -f32::MAX, 1.0, 0.0]);
+        let c = QuantizerConfig {
+            scheme: Scheme::Symmetric,
+            ..Default::default()
+        };
+        let a = analyze(&d, &c, &AnalysisOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(a.groups[0].params.scale, f32::MAX / 128.0);
+        assert!(a.levels.iter().all(|l| l.is_finite()));
+        assert!(a.metrics.mse.is_finite() && a.metrics.sqnr_db.is_finite());
+        assert_eq!(a.metrics.overflowed, 0);
+        // Asymmetric: β − α overflows f32, the scale is computed in f64.
+        let a = analyze(&d, &QuantizerConfig::default(), &AnalysisOptions::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(a.groups[0].params.scale.is_finite());
+        assert!(a.metrics.cosine_similarity > 0.99);
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]

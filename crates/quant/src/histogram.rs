@@ -14,31 +14,54 @@ pub struct Histogram {
 pub const MAX_BINS: usize = 1 << 20;
 
 /// Precomputed binning of a range, used inside hot loops.
+///
+/// ```text
+/// bin(v) = clamp(⌊(v·p − lo·p) · (1/w)⌋, 0, bins − 1),   w = (hi·p − lo·p) / bins
+/// ```
+/// p is a power of two that keeps every term a normal, finite f32 whatever the range: 1 for
+/// ordinary ranges (so the arithmetic is the plain (v − lo)/w), ½ for a span beyond f32::MAX
+/// (e.g. [−3.4e38, 3.4e38], whose hi − lo overflows), and 2^100 for spans below 2^−100
+/// (subnormal data, whose bin width would underflow to 0 and make 1/w infinite). Multiplying by a
+/// power of two is exact for every value that matters, so the bins are the true equal-width bins of
+/// [lo, hi]. The final clamp is on the integer, so no value — not even NaN — yields an index
+/// outside the table.
 #[derive(Clone, Copy, Debug)]
 pub struct Binner {
+    pre: f32,
     lo: f32,
     inv_width: f32,
-    last: usize,
+    last: u32,
     /// `last` as f32 (exact: bin counts are far below 2^24).
     last_f: f32,
 }
 
+/// Spans below this, 2^−100, are binned after scaling by [`TINY_PRE`].
+const TINY_SPAN: f64 = 1.0 / (1u128 << 100) as f64;
+/// 2^100 (bit pattern 0x7180_0000): brings a span of 2^−149 (one subnormal step) to 2^−49.
+const TINY_PRE: f32 = (1u128 << 100) as f32;
+
 impl Binner {
-    /// A binner for `bins` bins (clamped to 1..=[`MAX_BINS`]) over [lo, hi]; an empty range is
-    /// widened by ±0.5 around it.
+    /// A binner for `bins` bins (clamped to 1..=[`MAX_BINS`]) over [lo, hi] (finite); returns it
+    /// with the range it bins, which is [lo, hi] unless that range is empty or not finite (see
+    /// [`normalized_range`]).
     pub fn new(lo: f32, hi: f32, bins: usize) -> (Self, f32, f32) {
-        let (lo, hi) = if hi > lo {
-            (lo, hi)
-        } else {
-            (lo - 0.5, lo + 0.5)
-        };
+        let (lo, hi) = normalized_range(lo, hi);
         let bins = bins.clamp(1, MAX_BINS);
-        let width = (hi - lo) / bins as f32;
+        let span = f64::from(hi) - f64::from(lo);
+        let pre = if span > f64::from(f32::MAX) {
+            0.5
+        } else if span < TINY_SPAN {
+            TINY_PRE
+        } else {
+            1.0
+        };
+        let width = (hi * pre - lo * pre) / bins as f32;
         (
             Self {
-                lo,
+                pre,
+                lo: lo * pre,
                 inv_width: 1.0 / width,
-                last: bins - 1,
+                last: (bins - 1) as u32,
                 last_f: (bins - 1) as f32,
             },
             lo,
@@ -49,17 +72,39 @@ impl Binner {
     /// The bin of a finite value (any other value gets some valid bin).
     #[inline]
     pub fn bin(&self, v: f32) -> usize {
-        (self.bin_u32(v) as usize).min(self.last)
+        self.bin_u32(v) as usize
     }
 
-    /// The bin of a finite value, branch-free so a block of them vectorises: clamped in floating
-    /// point to [0, last] first, then floor and an exact integer read (truncation and floor agree
-    /// on non-negative values; `as u32` would add saturation checks). Meaningless for NaN.
+    /// The bin of a value, branch-free so a block of them vectorises: clamped in floating point
+    /// to [0, last] first, then floor and an exact integer read (truncation and floor agree on
+    /// non-negative values; `as u32` would add saturation checks), then clamped again as an
+    /// integer, which is what keeps a NaN (meaningless, but possible for a non-finite `v`) inside
+    /// the table.
     #[inline(always)]
     fn bin_u32(&self, v: f32) -> u32 {
-        let x = ((v - self.lo) * self.inv_width).clamp(0.0, self.last_f);
-        crate::affine::int_of(crate::affine::floor(x)) as u32
+        let x = ((v * self.pre - self.lo) * self.inv_width).clamp(0.0, self.last_f);
+        (crate::affine::int_of(crate::affine::floor(x)) as u32).min(self.last)
     }
+}
+
+/// The range a histogram of [lo, hi] bins: [lo, hi] itself when lo < hi (non-finite ends are
+/// brought to ±f32::MAX); an empty range widened around its value by ±½, or by ±1/64 of its
+/// magnitude where ½ would be lost in rounding, kept inside the finite f32 range.
+pub fn normalized_range(lo: f32, hi: f32) -> (f32, f32) {
+    let finite = |x: f32| {
+        if x.is_nan() {
+            0.0
+        } else {
+            x.clamp(-f32::MAX, f32::MAX)
+        }
+    };
+    let (lo, hi) = (finite(lo), finite(hi));
+    if hi > lo {
+        return (lo, hi);
+    }
+    let w = 0.5f32.max(lo.abs() / 64.0);
+    let (a, b) = (lo - w, lo + w);
+    (a.max(-f32::MAX), b.min(f32::MAX))
 }
 
 /// Interleaved partial histograms in [`Histogram::of`]: consecutive values go to different copies,
@@ -142,14 +187,14 @@ impl Histogram {
         )
     }
 
-    /// Width of one bin.
-    pub fn bin_width(&self) -> f32 {
-        (self.hi - self.lo) / self.counts.len() as f32
+    /// Width of one bin, in f64 (the span of [−f32::MAX, f32::MAX] is not an f32).
+    pub fn bin_width(&self) -> f64 {
+        (f64::from(self.hi) - f64::from(self.lo)) / self.counts.len() as f64
     }
 
-    /// Centre of bin `i`.
+    /// Centre of bin `i` (computed in f64, so it is finite for every range).
     pub fn bin_center(&self, i: usize) -> f32 {
-        self.lo + (i as f32 + 0.5) * self.bin_width()
+        (f64::from(self.lo) + (i as f64 + 0.5) * self.bin_width()) as f32
     }
 
     /// Total count.

@@ -10,7 +10,10 @@
 //! levels used = distinct codes that occur
 //! code entropy H = −Σ_q p_q log2 p_q over the code frequencies p_q, in bits
 //! bits per value = b + n_groups · (32 + z_bits) / N
+//! overflowed = finite r_i whose r̂_i is ±Inf or NaN (the format cannot hold them)
 //! ```
+//! An overflowed value is left out of n and of every sum; when there is one, MSE, RMSE, max and
+//! mean abs error are +∞ and SQNR −∞ (its error is unbounded), and the cosine describes the others.
 //! where N counts every value (a stored tensor keeps its NaNs too), the scale is stored as f32
 //! (32 bits) and the zero-point takes b bits for asymmetric schemes and none for symmetric ones.
 //! Sums are accumulated in f64.
@@ -32,6 +35,9 @@ pub struct Metrics {
     pub levels_used: usize,
     pub code_entropy_bits: f64,
     pub bits_per_value: f64,
+    /// Finite values whose reconstruction is ±Inf or NaN (see the module docs).
+    #[serde(default)]
+    pub overflowed: usize,
 }
 
 impl Metrics {
@@ -52,6 +58,7 @@ impl Metrics {
             levels_used,
             code_entropy_bits,
             bits_per_value,
+            overflowed: e.overflowed,
         }
     }
 }
@@ -66,6 +73,7 @@ pub const LANES: usize = 8;
 pub struct ErrorAccumulator {
     n: usize,
     clipped: usize,
+    overflowed: usize,
     sum_sq_err: [f64; LANES],
     sum_abs_err: [f64; LANES],
     max_abs_err: [f64; LANES],
@@ -84,12 +92,17 @@ pub struct ErrorMetrics {
     pub mean_abs_error: f64,
     pub cosine_similarity: f64,
     pub clipped_fraction: f64,
+    pub overflowed: usize,
 }
 
 impl ErrorAccumulator {
-    /// Adds one finite pair.
+    /// Adds one pair with a finite `r`; a non-finite `r_hat` is counted as overflowed.
     #[inline]
     pub fn add(&mut self, r: f32, r_hat: f32, clipped: bool) {
+        if !r_hat.is_finite() {
+            self.overflowed += 1;
+            return;
+        }
         let (r, q) = (f64::from(r), f64::from(r_hat));
         let d = r - q;
         let k = self.n % LANES;
@@ -143,6 +156,7 @@ impl ErrorAccumulator {
     pub fn merge(&mut self, other: &Self) {
         self.n += other.n;
         self.clipped += other.clipped;
+        self.overflowed += other.overflowed;
         for k in 0..LANES {
             self.sum_sq_err[k] += other.sum_sq_err[k];
             self.sum_abs_err[k] += other.sum_abs_err[k];
@@ -166,29 +180,45 @@ impl ErrorAccumulator {
         let sum_sq_out = (sum_sq_err - sum_sq_ref + 2.0 * dot).max(0.0);
         let max_abs_err = self.max_abs_err.iter().copied().fold(0.0, f64::max);
         let n = self.n.max(1) as f64;
-        let mse = sum_sq_err / n;
-        let sqnr_db = if sum_sq_err == 0.0 {
+        let unbounded = self.overflowed > 0;
+        let mse = if unbounded {
+            f64::INFINITY
+        } else {
+            sum_sq_err / n
+        };
+        let sqnr_db = if unbounded {
+            f64::NEG_INFINITY
+        } else if sum_sq_err == 0.0 {
             f64::INFINITY
         } else {
             10.0 * (sum_sq_ref / sum_sq_err).log10()
         };
         let norms = sum_sq_ref.sqrt() * sum_sq_out.sqrt();
-        let cosine_similarity = if norms > 0.0 {
-            dot / norms
+        let cosine_similarity = if unbounded && self.n == 0 {
+            0.0 // nothing was measured
+        } else if norms > 0.0 {
+            // |cos| ≤ 1 exactly; the sums' rounding may step past it.
+            (dot / norms).clamp(-1.0, 1.0)
         } else if sum_sq_ref == sum_sq_out {
             1.0
         } else {
             0.0
+        };
+        let (max_abs_error, mean_abs_error) = if unbounded {
+            (f64::INFINITY, f64::INFINITY)
+        } else {
+            (max_abs_err, sum_abs_err / n)
         };
         ErrorMetrics {
             n: self.n,
             mse,
             rmse: mse.sqrt(),
             sqnr_db,
-            max_abs_error: max_abs_err,
-            mean_abs_error: sum_abs_err / n,
+            max_abs_error,
+            mean_abs_error,
             cosine_similarity,
             clipped_fraction: self.clipped as f64 / n,
+            overflowed: self.overflowed,
         }
     }
 }
@@ -264,6 +294,28 @@ mod tests {
         assert_eq!(m.sqnr_db, f64::INFINITY);
         assert_eq!(m.cosine_similarity, 1.0);
         assert_eq!(m.mse, 0.0);
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn an_overflowed_reconstruction_makes_the_error_unbounded() {
+        // r = [1, 2, 3], r̂ = [1, +Inf, 2]: the Inf is counted, not summed.
+        let mut acc = ErrorAccumulator::default();
+        acc.add(1.0, 1.0, false);
+        acc.add(2.0, f32::INFINITY, true);
+        acc.add(3.0, 2.0, false);
+        let m = acc.finish();
+        assert_eq!((m.n, m.overflowed), (2, 1));
+        assert_eq!(m.mse, f64::INFINITY);
+        assert_eq!(m.sqnr_db, f64::NEG_INFINITY);
+        assert_eq!(m.max_abs_error, f64::INFINITY);
+        // The cosine of the measured pairs: (1 + 6) / (√10 · √5)
+        assert!((m.cosine_similarity - 7.0 / (10.0f64 * 5.0).sqrt()).abs() < 1e-12);
+        assert_eq!(m.clipped_fraction, 0.0);
+        let mut nan = ErrorAccumulator::default();
+        nan.add(0.0, f32::NAN, false);
+        assert_eq!(nan.finish().overflowed, 1);
+        assert!(!nan.finish().cosine_similarity.is_nan());
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]

@@ -254,6 +254,8 @@ pub fn build_plan(
                 .iter()
                 .map(|&amax| {
                     let s = stored_scale(amax, elem, scale_format, rounding, t);
+                    // A subnormal scale has no finite reciprocal: divide instead.
+                    let multiply = multiply && (1.0 / s).is_finite();
                     Block {
                         enc_scale: if multiply { 1.0 / s } else { s },
                         multiply,
@@ -321,7 +323,17 @@ fn group_values<'a>(values: &'a [f32], layout: &GroupLayout) -> Vec<std::borrow:
 /// (1/d is taken as 0 when d = 0, as ggml does.)
 fn ggml_plan(values: &[f32], layout: GroupLayout, format: Format) -> Plan {
     let f16 = |x: f32| half::f16::from_f32(x).to_f32();
-    let inv = |d: f32| if d != 0.0 { 1.0 / d } else { 0.0 };
+    // ggml's `d ? 1.0f/d : 0.0f`. A subnormal d has no finite reciprocal; llama.cpp then codes
+    // x · Inf (NaN for 0) into an undefined integer, but stores f16(d) = 0, so every value
+    // reconstructs to 0 whatever its code: taking 1/d as 0 gives that reconstruction with code 0.
+    let inv = |d: f32| {
+        let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+        if id.is_finite() {
+            id
+        } else {
+            0.0
+        }
+    };
     // Q8_0 and Q4_0: code with x · (1/d), store d as f16, no offset.
     let scaled = |d: f32, amax: f32| Block {
         enc_scale: inv(d),
@@ -453,6 +465,10 @@ fn block_levels(plan: &Plan, g: usize, range: (f32, f32)) -> (Vec<f32>, Vec<f32>
                 .collect(),
         ),
     };
+    // A stored scale that overflowed (GGML's f16 d) makes levels that are not numbers: they
+    // cannot be drawn, and the metrics count the values they take as overflowed.
+    levels.retain(|l| l.is_finite());
+    thresholds.retain(|t| t.is_finite());
     // A negative scale (Q4_0 with a positive extreme) reverses the order.
     levels.sort_by(f32::total_cmp);
     thresholds.sort_by(f32::total_cmp);
@@ -556,9 +572,15 @@ pub fn analyze_prepared(
     for_each_coded(values, plan, |_, _, r, code, r_hat, clipped| {
         acc.add(r, r_hat, clipped);
         counts[code as usize] += 1;
-        output_hist.counts[binner.bin(r_hat)] += 1;
+        if r_hat.is_finite() {
+            output_hist.counts[binner.bin(r_hat)] += 1;
+        }
     });
     let metrics = Metrics::from_parts(&acc, &counts, plan.bits_per_value);
+    let mut notes = plan.notes.clone();
+    if metrics.overflowed > 0 {
+        notes.push(overflow_note(config, metrics.overflowed, summary.finite));
+    }
     Analysis {
         config: config.clone(),
         groups: group_params(plan),
@@ -570,9 +592,28 @@ pub fn analyze_prepared(
         metrics,
         summary,
         display_block: Some(plan.blocks[display_group]),
-        notes: plan.notes.clone(),
+        notes,
         vector: None,
     }
+}
+
+/// Why `overflowed` of `finite` values have no finite reconstruction in `config`'s format.
+fn overflow_note(config: &QuantizerConfig, overflowed: usize, finite: usize) -> String {
+    let why = match config.format {
+        Format::Fp16 => {
+            "they lie beyond fp16's largest value, ±65504, and the cast gives ±Inf".into()
+        }
+        Format::Q8_0 | Format::Q4_0 | Format::Q4_1 => format!(
+            "their block's scale (or minimum) exceeds f16's largest value, 65504, so {} stores \
+             it as Inf, as llama.cpp does",
+            config.format.name()
+        ),
+        _ => format!("{} cannot represent them", config.format.name()),
+    };
+    format!(
+        "{overflowed} of {finite} values overflow: {why}. Their error is unbounded, so MSE is \
+         reported as ∞ and SQNR as −∞; the cosine describes the other values"
+    )
 }
 
 /// [`crate::quantize`] for every format but `int`. Codes are the format's bit patterns (minifloats,

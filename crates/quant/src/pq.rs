@@ -78,28 +78,51 @@ const W: usize = 8;
 /// Nearest-centroid search laid out for SIMD: coordinates stored per dimension (structure of
 /// arrays), so each step compares one query coordinate against W centroids at once, with W
 /// running minima. Of two centroids at exactly the same distance, the lower index wins.
+///
+/// Distances are computed on coordinates scaled by a power of two, `norm`, chosen so that the
+/// largest centroid coordinate is near 1 when it is beyond 2^±60: squared distances of values near
+/// f32::MAX would overflow to +∞, and those of subnormal values underflow to 0, and every
+/// centroid would tie. Scaling by a power of two is exact, so the order of distances is the true
+/// one. Ordinary data gets `norm` = 1.
 pub struct Searcher {
     dim: usize,
-    /// dim rows of `padded` coordinates each.
+    /// dim rows of `padded` coordinates each (times `norm`).
     coords: Vec<f32>,
     padded: usize,
+    norm: f32,
 }
 
 impl Searcher {
     fn new(book: &VectorCodebook) -> Self {
         let (dim, k) = (book.dim, book.k());
         let padded = k.div_ceil(W) * W;
+        let amax = book
+            .centroids
+            .iter()
+            .filter(|c| c.is_finite())
+            .fold(0f32, |m, c| m.max(c.abs()));
+        let e = if amax > 0.0 {
+            crate::block::floor_log2(amax)
+        } else {
+            0
+        };
+        let norm = if e.abs() > 60 {
+            2f32.powi((-e).clamp(-126, 126))
+        } else {
+            1.0
+        };
         // Padding centroids sit at +∞ distance.
         let mut coords = vec![f32::INFINITY; dim * padded];
         for c in 0..k {
             for d in 0..dim {
-                coords[d * padded + c] = book.centroids[c * dim + d];
+                coords[d * padded + c] = book.centroids[c * dim + d] * norm;
             }
         }
         Self {
             dim,
             coords,
             padded,
+            norm,
         }
     }
 
@@ -112,6 +135,7 @@ impl Searcher {
             let mut dist = [0f32; W];
             for (d, &x) in v.iter().enumerate().take(self.dim) {
                 let row = &self.coords[d * self.padded + block * W..][..W];
+                let x = x * self.norm;
                 for l in 0..W {
                     let t = row[l] - x;
                     dist[l] += t * t;
@@ -207,7 +231,7 @@ fn plus_plus(data: &[f32], dim: usize, k: usize, rng: &mut ChaCha8Rng) -> Vec<f3
     let dist = |a: &[f32], b: &[f32]| -> f64 {
         a.iter()
             .zip(b)
-            .map(|(x, y)| f64::from(x - y) * f64::from(x - y))
+            .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
             .sum()
     };
     let mut d2: Vec<f64> = data

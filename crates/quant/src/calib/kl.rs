@@ -120,7 +120,9 @@ pub fn kl_threshold(
             best = (i, d);
         }
     }
-    Some(best.0 as f32 * amax / KL_BINS as f32)
+    // In f64: i · amax overflows f32 for amax near f32::MAX. The result is the same number (the
+    // division by 2^11 is exact), and never exceeds amax.
+    Some((best.0 as f64 * f64::from(amax) / KL_BINS as f64) as f32)
 }
 
 /// The KL clipping range for `config`.
