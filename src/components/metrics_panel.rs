@@ -111,7 +111,7 @@ pub fn MetricsPanel() -> impl IntoView {
         state.analysis.get().map(|a| {
             let s = a.summary;
             let skipped = s.nan_count + s.inf_count;
-            if skipped > 0 {
+            let measured = if skipped > 0 {
                 format!(
                     "Measured over {} finite values; {} NaN and {} ±Inf left out.",
                     format::count(a.metrics.n),
@@ -120,6 +120,14 @@ pub fn MetricsPanel() -> impl IntoView {
                 )
             } else {
                 format!("Measured over all {} values.", format::count(a.metrics.n))
+            };
+            match a.metrics.overflowed {
+                0 => measured,
+                k => format!(
+                    "{measured} {} more overflow this format (reconstructed as ±Inf or NaN), so \
+                     the error is unbounded: MSE Infinity, SQNR -Infinity.",
+                    format::count(k)
+                ),
             }
         })
     };
@@ -127,7 +135,7 @@ pub fn MetricsPanel() -> impl IntoView {
         <section class="panel order-metrics" aria-labelledby="metrics-title">
             <h2 id="metrics-title">"Error"</h2>
             <dl class="metrics">{rows}</dl>
-            <p class="help">{measured}</p>
+            <p class="help" data-testid="metrics-measured">{measured}</p>
         </section>
     }
 }

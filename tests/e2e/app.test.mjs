@@ -379,6 +379,35 @@ describe("Quantscope in the browser", () => {
     await app.page.close();
   });
 
+  test("odd values (subnormals, ±3.4e38) end in numbers and a note, never the panic report", async () => {
+    const app = await freshPage();
+    // Issue 17's files: these reached the panic hook and froze the page.
+    const sub = npyF32([4], [0.0, 1e-41, 2.2e-41, 1.5e-41]);
+    const subPath = join(work, "sub.npy");
+    writeFileSync(subPath, sub);
+    await app.upload("sub.npy", sub);
+    await app.until(async () => (await app.text("data-name")).includes("sub.npy"), "subnormal file");
+    assertSameMetrics(await app.metrics(), cli(subPath), "subnormals");
+    await app.until(async () => (await app.text("analysis-notes")).includes("below the smallest scale"), "scale-floor note");
+
+    const max = npyF32([1024], Array.from({ length: 1024 }, (_, i) => [3.4e38, -3.4e38, 1, 0][i % 4]));
+    const maxPath = join(work, "max.npy");
+    writeFileSync(maxPath, max);
+    await app.upload("max.npy", max);
+    await app.until(async () => (await app.text("data-name")).includes("max.npy"), "near-limit file");
+    assertSameMetrics(await app.metrics(), cli(maxPath), "±3.4e38, int8");
+    // fp16 cannot hold ±3.4e38: the page says so and reports the error as unbounded.
+    await app.select("format", "fp16");
+    await app.until(async () => (await app.text("metrics-measured")).includes("overflow"), "overflow count");
+    assert.equal(await app.number("metric-mse"), Infinity);
+    assert.equal(await app.number("metric-sqnr"), -Infinity);
+    assert.match(await app.text("analysis-notes"), /512 of 1024 values overflow/);
+    assert.equal(cli(maxPath, ["--format", "fp16"]).overflowed, 512);
+    assert.equal(await app.page.$eval("#panic-report", (e) => e.hidden), true, "the panic report stays hidden");
+    assert.deepEqual(app.errors, []);
+    await app.page.close();
+  });
+
   test("axis and group size switch granularity; synthetic settings take the source back from a file", async () => {
     const app = await freshPage();
     await app.upload("w.npy", npyF32([8, 32], values(256, 11)));

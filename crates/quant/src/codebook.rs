@@ -150,9 +150,15 @@ fn count_less(t: &[f32], x: f32) -> usize {
     base + usize::from(t[base] < x)
 }
 
-/// (a + b)/2 without overflow, in f32.
+/// (a + b)/2 without overflow, in f32: a + (b − a)/2, or a/2 + b/2 where b − a itself overflows
+/// (levels of opposite sign near ±f32::MAX).
 fn midpoint(a: f32, b: f32) -> f32 {
-    a + (b - a) / 2.0
+    let d = b - a;
+    if d.is_finite() {
+        a + d / 2.0
+    } else {
+        a / 2.0 + b / 2.0
+    }
 }
 
 fn mirror(v: &[f32], signed: bool) -> Vec<f32> {
@@ -218,6 +224,15 @@ pub fn log2(bits: u32) -> LevelTable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn thresholds_between_levels_near_the_f32_limits_are_numbers() {
+        let t = LevelTable::indexed(vec![-f32::MAX, f32::MAX], Tie::Lower);
+        assert_eq!(t.thresholds, vec![0.0]);
+        assert_eq!(t.encode(3e38).1, f32::MAX);
+        assert_eq!(midpoint(1.0, 2.0), 1.5);
+    }
     use crate::minifloat::{FP4_E2M1, FP6_E2M3, FP6_E3M2, FP8_E4M3, FP8_E5M2};
 
     /// Every finite code decodes to a value that encodes back to the same code, and the
