@@ -3,13 +3,16 @@
 # Only package registries are used (crates.io, npm, Debian); nothing else is downloaded.
 #   scripts/setup.sh            toolchain for building and serving the app
 #   scripts/setup.sh --browser  also Chromium and ChromeDriver for the browser tests
+#   scripts/setup.sh --fuzz     also cargo-fuzz, when a nightly toolchain is installed
 # Source it (`. scripts/setup.sh`) to get the tools on PATH in the calling shell.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 want_browser=false
+want_fuzz=false
 for arg in "$@"; do
   [ "$arg" = "--browser" ] && want_browser=true
+  [ "$arg" = "--fuzz" ] && want_fuzz=true
 done
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
@@ -70,4 +73,11 @@ fi
 # 5. Chromium and its driver from Debian, for the browser tests only.
 if $want_browser && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; }; then
   apt_install chromium chromium-driver
+fi
+
+# 6. cargo-fuzz, for the fuzz smoke run, only where a nightly toolchain exists (libFuzzer's
+#    sanitizer flags need it; none is downloaded).
+if $want_fuzz && cargo +nightly --version >/dev/null 2>&1 && ! cargo fuzz --version >/dev/null 2>&1; then
+  say "installing cargo-fuzz (about 2 minutes)"
+  cargo install cargo-fuzz --version 0.13.2 --locked
 fi

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test of Quantscope (installs missing tools first):
 #   formatting and lints, native unit/property/CLI tests, the core's tests on wasm32 in headless
-#   Chromium, a release build of the app, and the browser end-to-end tests against it.
+#   Chromium, a release build of the app, the browser end-to-end tests against it, and a short run
+#   of every fuzz target when a nightly toolchain is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
-. scripts/setup.sh --browser
+. scripts/setup.sh --browser --fuzz
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -24,6 +25,13 @@ trunk build --release
 
 step "browser end-to-end tests"
 QUANTSCOPE_BIN="$PWD/target/debug/quantscope" node --test tests/e2e/
+
+step "fuzz smoke run (every target, 30 s, all at once)"
+if cargo +nightly --version >/dev/null 2>&1 && cargo fuzz --version >/dev/null 2>&1; then
+  scripts/fuzz.sh 30
+else
+  echo "skipped: no nightly toolchain (cargo +nightly), which cargo-fuzz needs"
+fi
 
 echo
 echo "all tests passed in $(( $(date +%s) - start )) s"

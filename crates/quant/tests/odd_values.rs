@@ -6,7 +6,11 @@
 //! The grid test runs every combination and reports every failure at once (each run is caught, so
 //! one panic does not hide the others); the property test feeds arbitrary bit patterns.
 
+#[cfg(not(target_arch = "wasm32"))]
 use std::panic::{catch_unwind, AssertUnwindSafe};
+
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use quantscope_core::calib::{aciq::AciqFit, percentile_range};
 use quantscope_core::{
@@ -170,18 +174,23 @@ fn run(d: &Dataset, c: &QuantizerConfig, interactive: bool) -> Result<(), String
         ..Default::default()
     };
     let finite = d.summary().finite;
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
+    let all = || {
         let a = analyze(d, c, &options);
         let q = quantize(d, c);
         let both = analyze_and_quantize(d, c, &options);
         (a, q, both)
-    }));
-    let (a, q, both) = outcome.map_err(|p| {
+    };
+    // Natively a panic is caught and reported with the others; wasm32 aborts on panic, so there
+    // a panic fails the test directly.
+    #[cfg(not(target_arch = "wasm32"))]
+    let (a, q, both) = catch_unwind(AssertUnwindSafe(all)).map_err(|p| {
         p.downcast_ref::<String>()
             .cloned()
             .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
             .map_or("panic".to_string(), |s| format!("panic: {s}"))
     })?;
+    #[cfg(target_arch = "wasm32")]
+    let (a, q, both) = all();
     match (a, q, both) {
         (Ok(a), Ok(q), Ok((a2, _))) => {
             check_analysis(&a, finite)?;
@@ -211,6 +220,7 @@ fn run(d: &Dataset, c: &QuantizerConfig, interactive: bool) -> Result<(), String
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn configs() -> Vec<QuantizerConfig> {
     let mut out = Vec::new();
     for format in Format::ALL {
@@ -273,6 +283,33 @@ fn configs() -> Vec<QuantizerConfig> {
     out
 }
 
+/// The odd inputs through every format and calibration, per tensor — the part of the grid that
+/// also runs in WebAssembly (the wasm build must compute the same guarded arithmetic).
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn odd_inputs_per_tensor_in_every_format_and_calibration() {
+    let mut failures = Vec::new();
+    for (name, shape, values) in odd_inputs() {
+        let d = Dataset::new(name, shape, values).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for format in Format::ALL {
+            for calibration in calibrations() {
+                let c = QuantizerConfig {
+                    format,
+                    calibration,
+                    bits: 4,
+                    levels: 4,
+                    ..Default::default()
+                };
+                if let Err(e) = run(&d, &c, true) {
+                    failures.push(format!("{name} {} {calibration:?}: {e}", format.name()));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 #[test]
 fn odd_inputs_never_panic_and_give_numbers_in_every_configuration() {
     let configs = configs();
@@ -338,7 +375,8 @@ fn odd_inputs_never_panic_and_give_numbers_in_every_configuration() {
 
 /// The histogram bins every finite value somewhere in range, for ranges from subnormal to the
 /// whole f32 line, and its bins are real numbers.
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn histogram_bins_every_range() {
     let ranges = [
         (0.0, 2.2e-41),
@@ -380,7 +418,8 @@ fn histogram_bins_every_range() {
     assert_eq!(h.counts, vec![1, 0, 1, 1]);
 }
 
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn percentiles_of_odd_values() {
     for (name, _, values) in odd_inputs() {
         // Long enough to take the narrowing path as well as the direct one.
@@ -407,6 +446,7 @@ fn percentiles_of_odd_values() {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 mod properties {
     use super::*;
     use proptest::prelude::*;
