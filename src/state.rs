@@ -150,6 +150,7 @@ impl AppState {
                 bins: HISTOGRAM_BINS,
                 display_group: display_group.get(),
                 interactive: true,
+                all_groups: false,
             };
             match analyze(&data, &cfg, &options) {
                 Ok(a) => Some(Shared::new(a)),
@@ -169,6 +170,7 @@ impl AppState {
                 bins: 16,
                 display_group: 0,
                 interactive: true,
+                all_groups: false,
             };
             Some(Shared::new(compare(&sample, &[], &options)))
         });

@@ -40,7 +40,7 @@ pub fn histogram_chart(analysis: &Analysis, plot_width_px: f64, log_y: bool) -> 
     let w = h.bin_width();
     let edge = |i: usize| (f64::from(h.lo) + i as f64 * w) as f32;
     // GGML stores d = 0 for a zero block, a negative d for Q4_0 and Inf where it overflows.
-    let step = f64::from(analysis.groups[analysis.display_group].params.scale.abs());
+    let step = f64::from(analysis.display.params.scale.abs());
     let spread = if step.is_finite() && step > 0.0 {
         (w / step).min(1.0)
     } else {
@@ -88,7 +88,7 @@ pub fn histogram_chart(analysis: &Analysis, plot_width_px: f64, log_y: bool) -> 
         output,
         y_max,
         log_y,
-        clip: analysis.groups[analysis.display_group].clip,
+        clip: analysis.display.clip,
         thresholds,
         threshold_stride,
         visible_thresholds,

@@ -28,8 +28,8 @@ fn reconstruct(levels: &[f32], thresholds: &[f32], x: f32) -> f32 {
 pub fn transfer_chart(analysis: &Analysis, plot_width_px: f64) -> TransferChart {
     // With many groups, the display group's own range (plus a quarter on each side) is what its
     // staircase is about; the whole data range would squash it flat.
-    let (c0, c1) = analysis.groups[analysis.display_group].clip;
-    let (x0, x1) = if analysis.groups.len() > 1 && c1 > c0 {
+    let (c0, c1) = analysis.display.clip;
+    let (x0, x1) = if analysis.n_groups > 1 && c1 > c0 {
         super::padded_range(c0, c1, 0.25)
     } else {
         (analysis.input_hist.lo, analysis.input_hist.hi)
@@ -64,7 +64,7 @@ pub fn transfer_chart(analysis: &Analysis, plot_width_px: f64) -> TransferChart 
         y_range: super::padded_range(lo, hi, 0.04),
         steps,
         exact,
-        clip: analysis.groups[analysis.display_group].clip,
+        clip: analysis.display.clip,
     }
 }
 

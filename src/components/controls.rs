@@ -233,7 +233,7 @@ fn GranularityControls() -> impl IntoView {
             _ => {}
         },
     );
-    let n_groups = move || state.analysis.get().map(|a| a.groups.len()).unwrap_or(1);
+    let n_groups = move || state.analysis.get().map(|a| a.n_groups).unwrap_or(1);
     let shown_value = Signal::derive(move || state.display_group.get().to_string());
     let on_shown = Callback::new(
         move |(text, edit): (String, Edit)| match parse::<usize>(&text) {
@@ -324,7 +324,7 @@ fn CalibrationControls() -> impl IntoView {
         state
             .analysis
             .get_untracked()
-            .map(|a| a.groups[a.display_group].clip)
+            .map(|a| a.display.clip)
             .unwrap_or((-1.0, 1.0))
     };
     let on_select = Callback::new(move |v: String| {
@@ -372,7 +372,7 @@ fn CalibrationControls() -> impl IntoView {
                 .analysis
                 .get()
                 .map(|a| {
-                    let (lo_v, hi_v) = a.groups[a.display_group].clip;
+                    let (lo_v, hi_v) = a.display.clip;
                     format::number(f64::from(if hi { hi_v } else { lo_v }), 6)
                 })
                 .unwrap_or_default()

@@ -35,6 +35,7 @@ pub fn FormatsTable() -> impl IntoView {
             bins: 16,
             display_group: 0,
             interactive: true,
+            all_groups: false,
         };
         let a = analyze(&sample, &config, &options).ok()?;
         Some(Comparison {

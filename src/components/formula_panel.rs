@@ -16,7 +16,7 @@ fn n(v: f64) -> String {
 fn format_formulas(a: &Analysis) -> impl IntoView {
     let cfg = &a.config;
     let f = cfg.format;
-    let g = a.groups[a.display_group];
+    let g = a.display;
     let s = f64::from(g.params.scale);
     let storage = match cfg.scale_format {
         ScaleFormat::F32 => "f32",
@@ -74,7 +74,7 @@ fn default_probe(state: crate::state::AppState) -> Option<f32> {
     state
         .analysis
         .get()
-        .map(|a| a.groups[a.display_group].clip.1)
+        .map(|a| a.display.clip.1)
         .filter(|b| *b > 0.0)
         .or_else(|| state.dataset.get().map(|d| d.summary().max))
 }
@@ -108,7 +108,7 @@ pub fn FormulaPanel() -> impl IntoView {
         if a.config.format != Format::Int {
             return Some(format_formulas(&a).into_any());
         }
-        let g = a.groups[a.display_group];
+        let g = a.display;
         let p = g.params;
         let cfg = &a.config;
         let (alpha, beta) = g.clip;

@@ -61,7 +61,7 @@ pub fn HistogramView() -> impl IntoView {
         if !a.config.format.uses_scales() {
             return None;
         }
-        let (lo, hi) = a.groups[a.display_group].clip;
+        let (lo, hi) = a.display.clip;
         let (dlo, dhi) = ((m.pixel_of(lo) - x).abs(), (m.pixel_of(hi) - x).abs());
         if dlo.min(dhi) > GRAB_PX {
             None
@@ -100,7 +100,7 @@ pub fn HistogramView() -> impl IntoView {
             return;
         };
         let v = m.value_at(x);
-        let (lo, hi) = a.groups[a.display_group].clip;
+        let (lo, hi) = a.display.clip;
         let (lo, hi) = if hi_edge { (lo, v) } else { (v, hi) };
         if lo < hi {
             state.try_config(|c| c.calibration = Calibration::Manual { lo, hi });

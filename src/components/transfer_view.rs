@@ -46,8 +46,8 @@ pub fn TransferView() -> impl IntoView {
                 "Each flat step is one code: every input inside a bucket comes back as the same value. "
                 "The grey diagonal is a perfect reconstruction; outside the shaded range the steps stop and values are clipped."
                 {move || (!exact.get()).then_some(" (Too many steps to draw one by one at this width: the curve is sampled.)")}
-                {move || state.analysis.get().filter(|a| a.groups.len() > 1).map(|a| format!(
-                    " Shown for group #{} of {} over its own range.", a.display_group, a.groups.len()
+                {move || state.analysis.get().filter(|a| a.n_groups > 1).map(|a| format!(
+                    " Shown for group #{} of {} over its own range.", a.display_group, a.n_groups
                 ))}
             </p>
         </section>

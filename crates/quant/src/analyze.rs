@@ -7,7 +7,8 @@
 //!   3. one pass over the values: q = Q(r), r̂ = S(q − Z), accumulate the metrics, count the codes,
 //!      bin r and r̂ into histograms over the same edges
 //! ```
-//! Non-finite values are counted in the dataset summary and skipped by every step.
+//! Non-finite values are counted in the dataset summary and skipped by every step. The work can be
+//! split across workers and merged exactly: see [`crate::share`]; [`analyze`] is one share.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,7 +19,8 @@ use crate::config::{ConfigError, QuantizerConfig, Rounding, Scheme};
 use crate::dataset::{Dataset, Summary};
 use crate::granularity::{GroupLayout, LayoutError};
 use crate::histogram::Histogram;
-use crate::metrics::{bits_per_value, ErrorAccumulator, Metrics, LANES};
+use crate::metrics::{bits_per_value, ErrorAccumulator, LANES};
+use crate::share::{PartialAnalysis, Share};
 
 /// Largest per-group code table (entries of u32) the fused pass keeps: 4 MiB.
 const MAX_CODE_TABLE: usize = 1 << 20;
@@ -30,10 +32,13 @@ pub enum AnalyzeError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Layout(#[from] LayoutError),
+    #[error("share {} of {} does not exist", .0.index, .0.count)]
+    Share(Share),
 }
 
 /// Presentation options that do not change the numbers.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct AnalysisOptions {
     /// Histogram bins.
     pub bins: usize,
@@ -42,6 +47,10 @@ pub struct AnalysisOptions {
     /// Keep the work interactive (tens of milliseconds): learned codebooks are trained on a
     /// sample or a coarser summary, and a note says so. The CLI leaves this off.
     pub interactive: bool,
+    /// Report every group's parameters in [`Analysis::groups`] (the CLI's JSON does); the page
+    /// draws only the display group and leaves this off, so half a million groups are not sent
+    /// to it on every change.
+    pub all_groups: bool,
 }
 
 impl Default for AnalysisOptions {
@@ -50,6 +59,7 @@ impl Default for AnalysisOptions {
             bins: 160,
             display_group: 0,
             interactive: false,
+            all_groups: true,
         }
     }
 }
@@ -66,8 +76,14 @@ pub struct GroupParams {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Analysis {
     pub config: QuantizerConfig,
-    pub groups: Vec<GroupParams>,
+    /// How many tensors, channels or groups have their own parameters.
+    pub n_groups: usize,
     pub display_group: usize,
+    /// The parameters of the display group.
+    pub display: GroupParams,
+    /// Every group's parameters, in group order, when [`AnalysisOptions::all_groups`] is set;
+    /// empty otherwise.
+    pub groups: Vec<GroupParams>,
     /// Reconstruction levels of the display group, ascending.
     pub levels: Vec<f32>,
     /// Decision thresholds of the display group, ascending (levels.len() − 1 of them).
@@ -76,7 +92,7 @@ pub struct Analysis {
     pub input_hist: Histogram,
     /// Histogram of the reconstructions, over the same bins.
     pub output_hist: Histogram,
-    pub metrics: Metrics,
+    pub metrics: crate::metrics::Metrics,
     pub summary: Summary,
     /// What a person should know about how the numbers were found (a codebook trained on a
     /// sample or a summary, a format ignoring the granularity, …).
@@ -87,24 +103,45 @@ pub struct Analysis {
     pub display_block: Option<crate::plan::Block>,
 }
 
-/// The calibrated parameters of every group (step 1 and 2 above). `known` is the finite (min, max)
-/// of the whole tensor when the caller has it (a [`Dataset`]'s summary); it saves a pass for a
-/// per-tensor calibration.
+/// Calibrated parameters of the consecutive groups `first..first + params.len()`.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct GroupTable {
+    pub first: usize,
+    pub params: Vec<GroupParams>,
+}
+
+impl GroupTable {
+    /// The parameters of group `g` (which the table holds).
+    #[inline]
+    pub fn get(&self, g: usize) -> GroupParams {
+        self.params[g - self.first]
+    }
+
+    pub fn groups(&self) -> std::ops::Range<usize> {
+        self.first..self.first + self.params.len()
+    }
+}
+
+/// The calibrated parameters of the groups `groups` (step 1 and 2 above). `known` is the finite
+/// (min, max) of the whole tensor when the caller has it (a [`Dataset`]'s summary); it saves a
+/// pass for a per-tensor calibration.
 pub fn calibrate_groups(
     values: &[f32],
     layout: &GroupLayout,
     config: &QuantizerConfig,
     known: Option<(f32, f32)>,
+    groups: std::ops::Range<usize>,
 ) -> Vec<GroupParams> {
-    let ranges = calibrate_ranges(values, layout, config, known);
+    let ranges = calibrate_ranges(values, layout, config, known, groups.clone());
     // Two-level (e4m3) scales need the whole tensor's bound first.
     let (qmin, qmax) = config.code_range();
     let elem = ElementRange::of(qmax.max(-qmin).max(1) as f32);
-    let tensor_amax = ranges
-        .iter()
-        .flatten()
-        .fold(0f32, |a, &(lo, hi)| a.max(lo.abs()).max(hi.abs()));
-    let t = tensor_scale(config.scale_format, tensor_amax, elem);
+    let t = if config.scale_format == ScaleFormat::E4m3 {
+        let amax = tensor_amax(values, layout, config, known, &ranges, groups);
+        tensor_scale(config.scale_format, amax, elem)
+    } else {
+        1.0
+    };
     ranges
         .into_iter()
         .map(|range| {
@@ -141,15 +178,65 @@ pub fn calibrate_groups(
         .collect()
 }
 
-/// The calibrated clipping range of every group (`None` for a group with no finite value).
+/// The bound of two-level scales: the largest |α|, |β| of every group's calibrated range. Taken
+/// from `ranges` when they are every group's; from the tensor's (min, max) for min–max
+/// calibration (the same number: the largest group bound is the largest |x|); otherwise every
+/// group is calibrated.
+pub(crate) fn tensor_amax(
+    values: &[f32],
+    layout: &GroupLayout,
+    config: &QuantizerConfig,
+    known: Option<(f32, f32)>,
+    ranges: &[Option<(f32, f32)>],
+    groups: std::ops::Range<usize>,
+) -> f32 {
+    let fold = |ranges: &[Option<(f32, f32)>]| {
+        ranges
+            .iter()
+            .flatten()
+            .fold(0f32, |a, &(lo, hi)| a.max(lo.abs()).max(hi.abs()))
+    };
+    if groups == (0..layout.n_groups) {
+        return fold(ranges);
+    }
+    match (config.calibration, known) {
+        (crate::config::Calibration::MinMax, Some((lo, hi))) => lo.abs().max(hi.abs()),
+        _ => fold(&calibrate_ranges(
+            values,
+            layout,
+            config,
+            known,
+            0..layout.n_groups,
+        )),
+    }
+}
+
+/// The calibrated clipping range of each group of `groups` (`None` for a group with no finite
+/// value).
 pub fn calibrate_ranges(
     values: &[f32],
     layout: &GroupLayout,
     config: &QuantizerConfig,
     known: Option<(f32, f32)>,
+    groups: std::ops::Range<usize>,
 ) -> Vec<Option<(f32, f32)>> {
     if layout.n_groups == 1 {
-        return vec![clip_range_known(values, config, known)];
+        return groups
+            .map(|_| clip_range_known(values, config, known))
+            .collect();
+    }
+    // Each group is one chunk (per-group, or per-channel on the first axis): calibrate the
+    // slices in place.
+    if layout.is_contiguous() {
+        return groups
+            .map(|g| {
+                let chunk = &values[layout.chunk_of(g)];
+                match config.calibration {
+                    crate::config::Calibration::MinMax => finite_min_max(chunk),
+                    _ => clip_range(chunk, config),
+                }
+            })
+            .collect();
     }
     match config.calibration {
         // Min-max needs no gathering: one pass over the chunks.
@@ -163,36 +250,33 @@ pub fn calibrate_ranges(
                     });
                 }
             }
-            ranges
+            ranges[groups].to_vec()
         }
-        // Each group is one chunk (per-group, or per-channel on the last axis): calibrate the
-        // slices in place.
-        _ if layout.chunk_len * layout.n_groups >= layout.n => layout
-            .chunks()
-            .map(|(_, range)| clip_range(&values[range], config))
-            .collect(),
-        // Groups interleave (per-channel on an outer axis): gather them all in one pass.
-        _ => layout
-            .gather_all(values)
-            .iter()
-            .map(|g| clip_range(g, config))
-            .collect(),
+        // Groups interleave (per-channel on an inner axis): gather them all in one pass.
+        _ => {
+            let gathered = layout.gather_all(values);
+            gathered[groups]
+                .iter()
+                .map(|g| clip_range(g, config))
+                .collect()
+        }
     }
 }
 
-/// Runs the quantizer over every value, calling `visit(index, group, r, code, r̂, clipped)` for each
-/// finite value. This is the one loop shared by [`analyze`] and [`quantize`].
+/// Runs the quantizer over the values of `span`, calling `visit(index, group, r, code, r̂,
+/// clipped)` for each finite value. This is the one loop shared by [`analyze`] and [`quantize`].
 #[inline]
 fn for_each_quantized(
     values: &[f32],
     layout: &GroupLayout,
-    groups: &[GroupParams],
+    span: std::ops::Range<usize>,
+    groups: &GroupTable,
     config: &QuantizerConfig,
     mut visit: impl FnMut(usize, usize, f32, i32, f32, bool),
 ) {
     let rounding = config.rounding;
-    for (g, range) in layout.chunks() {
-        let p = groups[g].params;
+    for (g, range) in layout.chunks_in(span) {
+        let p = groups.get(g).params;
         let inv = p.inv_scale();
         let start = range.start;
         for (offset, &r) in values[range].iter().enumerate() {
@@ -349,74 +433,99 @@ pub(crate) fn histogram_range(summary: &Summary, clip: (f32, f32), rep: (f32, f3
     )
 }
 
-/// Quantizes, measures and bins `dataset` with `config` (see the module docs).
+/// Quantizes, measures and bins `dataset` with `config` (see the module docs): the analysis as one
+/// share, merged.
 pub fn analyze(
     dataset: &Dataset,
     config: &QuantizerConfig,
     options: &AnalysisOptions,
 ) -> Result<Analysis, AnalyzeError> {
-    config.validate()?;
-    if config.format != crate::format::Format::Int {
-        return crate::plan::analyze_plan(dataset, config, options);
-    }
-    let (layout, groups) = calibrate_int(dataset, config)?;
-    Ok(analyze_int(dataset, config, options, &layout, groups))
+    let part = crate::share::analyze_share(dataset, config, options, Share::WHOLE)?;
+    Ok(merge_one(part))
 }
 
-/// The integer format's layout and calibrated groups.
+/// The analysis of a single whole share.
+pub(crate) fn merge_one(part: PartialAnalysis) -> Analysis {
+    crate::share::combine(part, Vec::new())
+}
+
+/// The calibrated parameters of the groups `groups` of the integer format.
 fn calibrate_int(
     dataset: &Dataset,
+    layout: &GroupLayout,
     config: &QuantizerConfig,
-) -> Result<(GroupLayout, Vec<GroupParams>), AnalyzeError> {
-    let layout = GroupLayout::new(config.granularity, dataset.shape())?;
+    groups: std::ops::Range<usize>,
+) -> GroupTable {
     let known = Some((dataset.summary().min, dataset.summary().max));
-    let groups = calibrate_groups(dataset.values(), &layout, config, known);
-    Ok((layout, groups))
+    GroupTable {
+        first: groups.start,
+        params: calibrate_groups(dataset.values(), layout, config, known, groups),
+    }
 }
 
-/// [`analyze`] for the integer format with the groups calibrated.
-fn analyze_int(
+/// Share `share` of the integer format's analysis; `calibrated` holds groups already calibrated
+/// (by [`analyze_and_quantize`]).
+pub(crate) fn analyze_int_share(
     dataset: &Dataset,
     config: &QuantizerConfig,
     options: &AnalysisOptions,
+    share: Share,
+) -> Result<PartialAnalysis, AnalyzeError> {
+    let layout = GroupLayout::new(config.granularity, dataset.shape())?;
+    let span = share.span(&layout, 1);
+    let groups = calibrate_int(
+        dataset,
+        &layout,
+        config,
+        layout.groups_meeting(span.clone()),
+    );
+    Ok(analyze_int_part(
+        dataset, config, options, share, &layout, &groups,
+    ))
+}
+
+/// [`analyze_int_share`] with the groups calibrated (`groups` holds every group the share's span
+/// meets).
+fn analyze_int_part(
+    dataset: &Dataset,
+    config: &QuantizerConfig,
+    options: &AnalysisOptions,
+    share: Share,
     layout: &GroupLayout,
-    groups: Vec<GroupParams>,
-) -> Analysis {
+    groups: &GroupTable,
+) -> PartialAnalysis {
     let values = dataset.values();
     let summary = *dataset.summary();
-    let display_group = options.display_group.min(groups.len() - 1);
-    let shown = groups[display_group].params;
+    let span = share.span(layout, 1);
+    let display_group = options.display_group.min(layout.n_groups.max(1) - 1);
+    let shown_group = if groups.groups().contains(&display_group) {
+        groups.get(display_group)
+    } else {
+        calibrate_int(dataset, layout, config, display_group..display_group + 1).get(display_group)
+    };
+    let shown = shown_group.params;
 
-    let (lo, hi) = histogram_range(
-        &summary,
-        groups[display_group].clip,
-        shown.representable_range(),
-    );
-    let input_hist = dataset.histogram(lo, hi, options.bins);
+    let (lo, hi) = histogram_range(&summary, shown_group.clip, shown.representable_range());
+    let input_hist = dataset.histogram_of(span.clone(), lo, hi, options.bins);
     let (mut output_hist, binner) = Histogram::empty(lo, hi, options.bins);
 
     // Codes are counted per group when that table is small, and the reconstructions are binned
     // from the counts afterwards (one bin lookup per used code instead of per value).
     let (qmin, qmax) = config.code_range();
     let n_levels = (qmax - qmin + 1) as usize;
-    let per_group = groups.len().saturating_mul(n_levels) <= MAX_CODE_TABLE;
-    let mut counts = vec![
-        0u32;
-        if per_group {
-            groups.len() * n_levels
-        } else {
-            n_levels
-        }
-    ];
+    let met = groups.params.len();
+    let per_group = met.saturating_mul(n_levels) <= MAX_CODE_TABLE;
+    let mut counts = vec![0u32; if per_group { met * n_levels } else { n_levels }];
     let mut acc = ErrorAccumulator::default();
     if per_group && config.rounding != Rounding::Stochastic {
         // Per group: two interleaved copies of the code table and a spare slot (see fused_chunk).
         let stride = 2 * n_levels + 1;
         let all_finite = summary.finite == summary.n;
-        let mut doubled = vec![0u32; groups.len() * stride];
-        for (g, range) in layout.chunks() {
-            let table = &mut doubled[g * stride..(g + 1) * stride];
-            let (chunk, p) = (&values[range], groups[g].params);
+        let mut doubled = vec![0u32; met * stride];
+        for (g, range) in layout.chunks_in(span.clone()) {
+            let local = g - groups.first;
+            let table = &mut doubled[local * stride..(local + 1) * stride];
+            let (chunk, p) = (&values[range], groups.get(g).params);
             // One monomorphised kernel per rounding mode, so the rounding is inlined and vectorised.
             match config.rounding {
                 Rounding::NearestAway if all_finite => {
@@ -449,18 +558,20 @@ fn analyze_int(
         for_each_quantized(
             values,
             layout,
-            &groups,
+            span.clone(),
+            groups,
             config,
             |_, g, r, q, r_hat, clipped| {
                 acc.add(r, r_hat, clipped);
-                counts[g * n_levels + (q - qmin) as usize] += 1;
+                counts[(g - groups.first) * n_levels + (q - qmin) as usize] += 1;
             },
         );
     } else {
         for_each_quantized(
             values,
             layout,
-            &groups,
+            span.clone(),
+            groups,
             config,
             |_, _, r, q, r_hat, clipped| {
                 acc.add(r, r_hat, clipped);
@@ -474,8 +585,8 @@ fn analyze_int(
         code_counts[k % n_levels] += u64::from(c);
     }
     if per_group {
-        for (g, table) in counts.chunks(n_levels).enumerate() {
-            let p = groups[g].params;
+        for (local, table) in counts.chunks(n_levels).enumerate() {
+            let p = groups.params[local].params;
             for (k, &c) in table.iter().enumerate().filter(|(_, &c)| c > 0) {
                 output_hist.counts[binner.bin(p.real_from_code(qmin + k as i32))] += u64::from(c);
             }
@@ -488,54 +599,68 @@ fn analyze_int(
     };
     let bits = bits_per_value(
         config.bits,
-        groups.len(),
+        layout.n_groups,
         config.scale_format.bits() + zero_point_bits,
         dataset.len(),
     ) + f64::from(config.scale_format.tensor_bits()) / dataset.len().max(1) as f64;
-    let metrics = Metrics::from_parts(&acc, &code_counts, bits);
-    let notes = scale_floor_note(config, &groups, metrics.levels_used)
-        .into_iter()
-        .collect();
-    Analysis {
+    let owned = layout.groups_starting_in(span);
+    let (qmin_f, qmax_f) = (qmin, qmax);
+    let floored_groups = owned
+        .clone()
+        .filter(|&g| below_scale_floor(groups.get(g).clip, qmin_f, qmax_f))
+        .count();
+    let owned_groups = if options.all_groups {
+        owned.map(|g| groups.get(g)).collect()
+    } else {
+        Vec::new()
+    };
+    PartialAnalysis {
+        share,
         config: config.clone(),
+        n_groups: layout.n_groups,
         display_group,
+        display: shown_group,
         levels: shown.levels(),
         thresholds: shown.thresholds(config.rounding),
-        groups,
+        owned_groups,
         input_hist,
         output_hist,
-        metrics,
+        acc,
+        code_counts,
+        bits_per_value: bits,
         summary,
-        notes,
+        notes: Vec::new(),
+        floored_groups,
         vector: None,
         display_block: None,
     }
 }
 
-/// What to say when a clipping range is too narrow for the smallest scale PyTorch allows
-/// ([`MIN_SCALE`](crate::affine::MIN_SCALE), 2^−23): the scale is raised to that floor, so the
-/// values use few levels — none but the zero-point when the range is far below it.
-fn scale_floor_note(
+/// Whether a clipping range is too narrow for the smallest scale PyTorch allows
+/// ([`MIN_SCALE`](crate::affine::MIN_SCALE), 2^−23): its ideal step is below that floor.
+fn below_scale_floor(clip: (f32, f32), qmin: i32, qmax: i32) -> bool {
+    let width = f64::from(clip.1) - f64::from(clip.0);
+    let span = f64::from(qmax - qmin);
+    width > 0.0 && width / span < f64::from(crate::affine::MIN_SCALE)
+}
+
+/// What to say when clipping ranges are too narrow for the smallest scale: the scale is raised to
+/// that floor, so the values use few levels — none but the zero-point when the range is far below
+/// it. `floored` of `n_groups` groups are.
+pub(crate) fn scale_floor_note(
     config: &QuantizerConfig,
-    groups: &[GroupParams],
+    n_groups: usize,
+    floored: usize,
     levels_used: usize,
 ) -> Option<String> {
-    let (qmin, qmax) = config.code_range();
-    let span = (qmax - qmin) as f32;
-    let floored = groups
-        .iter()
-        .filter(|g| {
-            let width = f64::from(g.clip.1) - f64::from(g.clip.0);
-            width > 0.0 && width / f64::from(span) < f64::from(crate::affine::MIN_SCALE)
-        })
-        .count();
-    if floored == 0 {
+    if floored == 0 || config.format != crate::format::Format::Int {
         return None;
     }
-    let which = if groups.len() == 1 {
+    let (qmin, qmax) = config.code_range();
+    let which = if n_groups == 1 {
         "The clipping range is".to_string()
     } else {
-        format!("{floored} of {} groups have a clipping range", groups.len())
+        format!("{floored} of {n_groups} groups have a clipping range")
     };
     let effect = if levels_used <= 1 {
         "every value rounds to the zero-point, so the reconstruction is 0 (SQNR 0 dB)".to_string()
@@ -565,7 +690,8 @@ pub fn quantize(dataset: &Dataset, config: &QuantizerConfig) -> Result<Quantized
     if config.format != crate::format::Format::Int {
         return crate::plan::quantize_plan(dataset, config);
     }
-    let (layout, groups) = calibrate_int(dataset, config)?;
+    let layout = GroupLayout::new(config.granularity, dataset.shape())?;
+    let groups = calibrate_int(dataset, &layout, config, 0..layout.n_groups);
     Ok(quantize_int(dataset, config, &layout, groups))
 }
 
@@ -584,35 +710,43 @@ pub fn analyze_and_quantize(
             crate::plan::quantize_prepared(dataset, config, &prepared),
         ));
     }
-    let (layout, groups) = calibrate_int(dataset, config)?;
-    let quantized = quantize_int(dataset, config, &layout, groups.clone());
+    let layout = GroupLayout::new(config.granularity, dataset.shape())?;
+    let groups = calibrate_int(dataset, &layout, config, 0..layout.n_groups);
+    let part = analyze_int_part(dataset, config, options, Share::WHOLE, &layout, &groups);
     Ok((
-        analyze_int(dataset, config, options, &layout, groups),
-        quantized,
+        merge_one(part),
+        quantize_int(dataset, config, &layout, groups),
     ))
 }
 
-/// [`quantize`] for the integer format with the groups calibrated.
+/// [`quantize`] for the integer format with every group calibrated.
 fn quantize_int(
     dataset: &Dataset,
     config: &QuantizerConfig,
     layout: &GroupLayout,
-    groups: Vec<GroupParams>,
+    groups: GroupTable,
 ) -> Quantized {
     let values = dataset.values();
     let mut dequantized = values.to_vec();
     let mut codes = vec![0i32; values.len()];
     for (g, range) in layout.chunks() {
-        codes[range].fill(groups[g].params.zero_point);
+        codes[range].fill(groups.get(g).params.zero_point);
     }
-    for_each_quantized(values, layout, &groups, config, |i, _, _, q, r_hat, _| {
-        codes[i] = q;
-        dequantized[i] = r_hat;
-    });
+    for_each_quantized(
+        values,
+        layout,
+        0..values.len(),
+        &groups,
+        config,
+        |i, _, _, q, r_hat, _| {
+            codes[i] = q;
+            dequantized[i] = r_hat;
+        },
+    );
     Quantized {
         codes,
         dequantized,
-        groups,
+        groups: groups.params,
     }
 }
 
@@ -969,7 +1103,7 @@ mod proptests {
                 acc.add(r, q.dequantized[i], clipped);
                 counts[(code - qmin) as usize] += 1;
             }
-            let want = Metrics::from_parts(&acc, &counts, a.metrics.bits_per_value);
+            let want = crate::metrics::Metrics::from_parts(&acc, &counts, a.metrics.bits_per_value);
             prop_assert_eq!(a.metrics.n, want.n);
             prop_assert_eq!(a.metrics.clipped_fraction, want.clipped_fraction);
             prop_assert_eq!(a.metrics.levels_used, want.levels_used);

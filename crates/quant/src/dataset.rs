@@ -77,6 +77,9 @@ pub enum DatasetError {
     NoFiniteValues { nan: usize, inf: usize },
 }
 
+/// The last histogram asked for, with the span of values it counts.
+type CachedHistogram = (std::ops::Range<usize>, Histogram);
+
 /// A named tensor: flat C-order values, its shape and its summary.
 ///
 /// It also remembers the last histogram of its values, so that a knob change that keeps the plotted
@@ -87,7 +90,7 @@ pub struct Dataset {
     shape: Vec<usize>,
     values: Vec<f32>,
     summary: Summary,
-    histogram_cache: Arc<Mutex<Option<Histogram>>>,
+    histogram_cache: Arc<Mutex<Option<CachedHistogram>>>,
 }
 
 impl PartialEq for Dataset {
@@ -154,17 +157,32 @@ impl Dataset {
     /// The histogram of the finite values in `bins` bins over [lo, hi] (values outside go to the end
     /// bins). The last one asked for is kept and returned again without a pass over the data.
     pub fn histogram(&self, lo: f32, hi: f32, bins: usize) -> Histogram {
+        self.histogram_of(0..self.values.len(), lo, hi, bins)
+    }
+
+    /// [`histogram`](Self::histogram) of the values in `span` only (one share's).
+    pub fn histogram_of(
+        &self,
+        span: std::ops::Range<usize>,
+        lo: f32,
+        hi: f32,
+        bins: usize,
+    ) -> Histogram {
         // The range as the histogram normalises it (an empty range is widened).
         let (empty, _) = Histogram::empty(lo, hi, bins);
+        let span = span.start.min(self.values.len())..span.end.min(self.values.len());
         let cached = self.histogram_cache.lock().ok().and_then(|c| c.clone());
-        if let Some(h) = cached.filter(|h| {
-            h.lo == empty.lo && h.hi == empty.hi && h.counts.len() == empty.counts.len()
+        if let Some((_, h)) = cached.filter(|(s, h)| {
+            *s == span
+                && h.lo == empty.lo
+                && h.hi == empty.hi
+                && h.counts.len() == empty.counts.len()
         }) {
             return h;
         }
-        let h = Histogram::of(&self.values, lo, hi, bins, false);
+        let h = Histogram::of(&self.values[span.clone()], lo, hi, bins, false);
         if let Ok(mut c) = self.histogram_cache.lock() {
-            *c = Some(h.clone());
+            *c = Some((span, h.clone()));
         }
         h
     }

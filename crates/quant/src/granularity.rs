@@ -86,6 +86,60 @@ impl GroupLayout {
         })
     }
 
+    /// Number of chunks, ⌈n / chunk_len⌉.
+    pub fn n_chunks(&self) -> usize {
+        self.n.div_ceil(self.chunk_len.max(1))
+    }
+
+    /// Whether each group is one contiguous chunk (per tensor, per group, per channel on the
+    /// first axis), rather than chunks that cycle through the groups (channels of an inner axis).
+    pub fn is_contiguous(&self) -> bool {
+        self.n_chunks() <= self.n_groups
+    }
+
+    /// The element range of group `g`'s values when the layout is contiguous.
+    pub fn chunk_of(&self, g: usize) -> std::ops::Range<usize> {
+        let start = (g * self.chunk_len).min(self.n);
+        start..(start + self.chunk_len).min(self.n)
+    }
+
+    /// (group, element range) of the chunks that meet `span`, each cut to it, in buffer order.
+    pub fn chunks_in(
+        &self,
+        span: std::ops::Range<usize>,
+    ) -> impl Iterator<Item = (usize, std::ops::Range<usize>)> + '_ {
+        let cl = self.chunk_len.max(1);
+        let end = span.end.min(self.n);
+        let first = span.start / cl;
+        let last = end.div_ceil(cl);
+        (first..last).filter_map(move |k| {
+            let lo = (k * cl).max(span.start);
+            let hi = ((k + 1) * cl).min(end);
+            (lo < hi).then_some((k % self.n_groups.max(1), lo..hi))
+        })
+    }
+
+    /// The groups whose values meet `span`: a contiguous range of groups for contiguous layouts,
+    /// every group otherwise (cycling chunks meet them all).
+    pub fn groups_meeting(&self, span: std::ops::Range<usize>) -> std::ops::Range<usize> {
+        if !self.is_contiguous() {
+            return 0..self.n_groups;
+        }
+        let cl = self.chunk_len.max(1);
+        let first = (span.start / cl).min(self.n_groups);
+        let last = span.end.min(self.n).div_ceil(cl).min(self.n_groups);
+        first..last.max(first)
+    }
+
+    /// The groups whose first value lies in `span`: shares whose spans cover the tensor own
+    /// every group exactly once. (Group g's first value is chunk g's first, g · chunk_len.)
+    pub fn groups_starting_in(&self, span: std::ops::Range<usize>) -> std::ops::Range<usize> {
+        let cl = self.chunk_len.max(1);
+        let first = span.start.div_ceil(cl).min(self.n_groups);
+        let last = span.end.div_ceil(cl).min(self.n_groups);
+        first..last.max(first)
+    }
+
     /// The values of every group, gathered in buffer order in one pass.
     pub fn gather_all(&self, values: &[f32]) -> Vec<Vec<f32>> {
         let per_group = self.n / self.n_groups.max(1);
@@ -143,6 +197,37 @@ mod tests {
             GroupLayout::new(Granularity::Channel { axis: 2 }, &[2, 4]),
             Err(LayoutError::Axis { axis: 2, rank: 2 })
         );
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn spans_cut_chunks_and_name_their_groups() {
+        let rows =
+            GroupLayout::new(Granularity::Channel { axis: 0 }, &[4, 3]).unwrap_or(GroupLayout {
+                chunk_len: 0,
+                n_groups: 0,
+                n: 0,
+            });
+        assert!(rows.is_contiguous());
+        // Values 2..7 meet rows 0, 1 and 2 (cut), and rows 1 and 2 start inside.
+        let cut: Vec<_> = rows.chunks_in(2..7).collect();
+        assert_eq!(cut, vec![(0, 2..3), (1, 3..6), (2, 6..7)]);
+        assert_eq!(rows.groups_meeting(2..7), 0..3);
+        assert_eq!(rows.groups_starting_in(2..7), 1..3);
+        assert_eq!(rows.groups_starting_in(0..12), 0..4);
+        let cols = GroupLayout::new(Granularity::Channel { axis: 1 }, &[4, 3]).unwrap_or(rows);
+        assert!(!cols.is_contiguous());
+        assert_eq!(cols.groups_meeting(5..6), 0..3);
+        assert_eq!(
+            cols.chunks_in(4..6).collect::<Vec<_>>(),
+            vec![(1, 4..5), (2, 5..6)]
+        );
+        // Owned groups of consecutive spans partition the groups.
+        let owned: Vec<usize> = [0..5, 5..9, 9..12]
+            .into_iter()
+            .flat_map(|s| cols.groups_starting_in(s))
+            .collect();
+        assert_eq!(owned, vec![0, 1, 2]);
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]

@@ -90,7 +90,7 @@ pub fn inspect(value: f32, analysis: &Analysis) -> Option<Inspection> {
     let config = &analysis.config;
     let source = f32_fields(value);
     if config.format == Format::Int {
-        let p = analysis.groups[analysis.display_group].params;
+        let p = analysis.display.params;
         // Stochastic rounding is shown for its expected case, u = ½.
         let (q, clipped) = p.code_from_real(value, p.inv_scale(), config.rounding, 0.5);
         let b = u32::from(config.bits);

@@ -21,6 +21,7 @@ pub mod minifloat;
 pub mod plan;
 pub mod pq;
 pub mod presets;
+pub mod share;
 pub mod synth;
 
 pub use affine::AffineParams;
@@ -34,6 +35,7 @@ pub use dataset::{Dataset, DatasetError, Summary};
 pub use format::Format;
 pub use histogram::Histogram;
 pub use metrics::Metrics;
+pub use share::{analyze_share, merge, MergeError, PartialAnalysis, Share};
 
 // The unit tests also run on wasm32 in headless Chromium (scripts/test.sh), proving the WebAssembly
 // build computes the same numbers.

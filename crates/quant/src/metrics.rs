@@ -68,8 +68,9 @@ impl Metrics {
 /// the compiler use SIMD.
 pub const LANES: usize = 8;
 
-/// Running sums for the error metrics; `add` one pair at a time, then `finish`.
-#[derive(Clone, Copy, Debug, Default)]
+/// Running sums for the error metrics; `add` one pair at a time, then `finish`. Sums of separate
+/// parts [`merge`](Self::merge) into the sums of the whole (the parallel shares of an analysis).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ErrorAccumulator {
     n: usize,
     clipped: usize,

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::affine::AffineParams;
 use crate::analyze::{calibrate_ranges, histogram_range, Analysis, AnalysisOptions, AnalyzeError};
-use crate::analyze::{GroupParams, Quantized};
+use crate::analyze::{merge_one, tensor_amax, GroupParams, Quantized};
 use crate::block::{stored_scale, tensor_scale, ElementRange, ScaleFormat, ScaleRounding};
 use crate::codebook::{self, LevelTable, Tie};
 use crate::config::{Granularity, QuantizerConfig, Scheme};
@@ -23,8 +23,9 @@ use crate::format::{Element, Format};
 use crate::granularity::{GroupLayout, LayoutError};
 use crate::histogram::Histogram;
 use crate::kmeans;
-use crate::metrics::{ErrorAccumulator, Metrics};
+use crate::metrics::ErrorAccumulator;
 use crate::pq::{self, TrainBudget, VectorCodebook};
+use crate::share::{PartialAnalysis, Share};
 
 /// How one block maps values to elements and back.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -66,14 +67,29 @@ impl Block {
     }
 }
 
-/// The blocks and element coders of a scalar format.
+/// The blocks and element coders of a scalar format, for the consecutive groups
+/// `first..first + blocks.len()` of its layout (all of them unless built for one share).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Plan {
     pub layout: GroupLayout,
     pub elements: Vec<Element>,
+    pub first: usize,
     pub blocks: Vec<Block>,
     pub bits_per_value: f64,
     pub notes: Vec<String>,
+}
+
+impl Plan {
+    /// The block of group `g` (which the plan holds).
+    #[inline]
+    pub fn block(&self, g: usize) -> &Block {
+        &self.blocks[g - self.first]
+    }
+
+    /// The groups the plan holds.
+    pub fn groups(&self) -> std::ops::Range<usize> {
+        self.first..self.first + self.blocks.len()
+    }
 }
 
 /// The 2-D picture of a vector codebook.
@@ -121,15 +137,19 @@ pub fn check_layout(config: &QuantizerConfig, shape: &[usize]) -> Result<(), Lay
     Ok(())
 }
 
-/// Builds the plan of a scalar (non-`int`, D = 1) format.
+/// Builds the plan of a scalar (non-`int`, D = 1) format for the groups `groups` of its layout
+/// (`None`: every group).
 pub fn build_plan(
     values: &[f32],
     shape: &[usize],
     summary: &Summary,
     config: &QuantizerConfig,
     interactive: bool,
+    groups: Option<std::ops::Range<usize>>,
 ) -> Result<Plan, AnalyzeError> {
     let layout = layout_for(config, shape)?;
+    let groups = groups.unwrap_or(0..layout.n_groups);
+    let first = groups.start;
     let n = values.len().max(1) as f64;
     let n_groups = layout.n_groups as f64;
     let mut notes = Vec::new();
@@ -143,6 +163,7 @@ pub fn build_plan(
             Plan {
                 layout,
                 elements: vec![element],
+                first: 0,
                 blocks: vec![Block::unscaled((summary.min, summary.max), 0)],
                 bits_per_value: 16.0,
                 notes,
@@ -154,28 +175,31 @@ pub fn build_plan(
             Plan {
                 layout,
                 elements: vec![Element::Table(table)],
+                first: 0,
                 blocks: vec![Block::unscaled(clip, 0)],
                 bits_per_value: f64::from(1 + config.int_bits + config.frac_bits),
                 notes,
             }
         }
-        Format::Q8_0 | Format::Q4_0 | Format::Q4_1 => ggml_plan(values, layout, config.format),
+        Format::Q8_0 | Format::Q4_0 | Format::Q4_1 => {
+            ggml_plan(values, layout, config.format, groups)
+        }
         Format::Kmeans => {
             let k = config.levels as usize;
-            let groups = group_values(values, &layout);
+            let group_data = group_values(values, &layout, groups.clone());
             let max_points = kmeans_points(k, interactive);
-            let mut elements = Vec::with_capacity(groups.len());
-            let (mut all_exact, mut largest) = (true, 0);
-            for g in &groups {
+            let mut elements = Vec::with_capacity(group_data.len());
+            let mut all_exact = true;
+            for g in &group_data {
                 let points = kmeans::summarize(g, max_points);
                 all_exact &= points.exact;
-                largest = largest.max(points.len());
                 let (levels, _) = kmeans::optimal_levels(&points, k);
                 elements.push(Element::Table(LevelTable::indexed(levels, Tie::Lower)));
             }
             if !all_exact {
+                // The bound, not the count found: the note reads the same in every share.
                 notes.push(format!(
-                    "The codebook is optimal over a summary of the data in at most {largest} \
+                    "The codebook is optimal over a summary of the data in at most {max_points} \
                      buckets{}",
                     if interactive {
                         " (kept small so the page stays live); `quantscope quantize` searches a finer one"
@@ -196,6 +220,7 @@ pub fn build_plan(
             Plan {
                 layout,
                 elements,
+                first,
                 blocks,
                 bits_per_value: f64::from(config.levels).log2()
                     + n_groups * f64::from(config.levels) * 32.0 / n,
@@ -243,13 +268,17 @@ pub fn build_plan(
                 ..config.clone()
             };
             let known = Some((summary.min, summary.max));
-            let ranges = calibrate_ranges(values, &layout, &symmetric, known);
+            let ranges = calibrate_ranges(values, &layout, &symmetric, known, groups.clone());
             let amaxes: Vec<f32> = ranges
                 .iter()
                 .map(|r| r.map_or(0.0, |(lo, hi)| lo.abs().max(hi.abs())))
                 .collect();
-            let tensor_amax = amaxes.iter().fold(0f32, |a, &b| a.max(b));
-            let t = tensor_scale(scale_format, tensor_amax, elem);
+            let t = if scale_format == ScaleFormat::E4m3 {
+                let amax = tensor_amax(values, &layout, &symmetric, known, &ranges, groups);
+                tensor_scale(scale_format, amax, elem)
+            } else {
+                1.0
+            };
             let blocks = amaxes
                 .iter()
                 .map(|&amax| {
@@ -270,6 +299,7 @@ pub fn build_plan(
             Plan {
                 layout,
                 elements: vec![element],
+                first,
                 blocks,
                 bits_per_value: elem_bits
                     + (n_groups * f64::from(scale_format.bits())
@@ -297,19 +327,19 @@ impl Block {
     }
 }
 
-/// The values of each group, borrowed when a group is one contiguous chunk.
-fn group_values<'a>(values: &'a [f32], layout: &GroupLayout) -> Vec<std::borrow::Cow<'a, [f32]>> {
-    if layout.chunk_len * layout.n_groups >= layout.n {
-        layout
-            .chunks()
-            .map(|(_, r)| std::borrow::Cow::Borrowed(&values[r]))
+/// The values of each group of `groups`, borrowed when a group is one contiguous chunk.
+fn group_values<'a>(
+    values: &'a [f32],
+    layout: &GroupLayout,
+    groups: std::ops::Range<usize>,
+) -> Vec<std::borrow::Cow<'a, [f32]>> {
+    if layout.is_contiguous() {
+        groups
+            .map(|g| std::borrow::Cow::Borrowed(&values[layout.chunk_of(g)]))
             .collect()
     } else {
-        layout
-            .gather_all(values)
-            .into_iter()
-            .map(std::borrow::Cow::Owned)
-            .collect()
+        let mut all = layout.gather_all(values);
+        all.drain(groups).map(std::borrow::Cow::Owned).collect()
     }
 }
 
@@ -321,7 +351,12 @@ fn group_values<'a>(values: &'a [f32], layout: &GroupLayout) -> Vec<std::borrow:
 /// Q4_1: d = (max − min) / 15,             q = min(15, trunc((x − min)/d + 0.5)), x̂ = f16(d) q + f16(min)
 /// ```
 /// (1/d is taken as 0 when d = 0, as ggml does.)
-fn ggml_plan(values: &[f32], layout: GroupLayout, format: Format) -> Plan {
+fn ggml_plan(
+    values: &[f32],
+    layout: GroupLayout,
+    format: Format,
+    groups: std::ops::Range<usize>,
+) -> Plan {
     let f16 = |x: f32| half::f16::from_f32(x).to_f32();
     // ggml's `d ? 1.0f/d : 0.0f`. A subnormal d has no finite reciprocal; llama.cpp then codes
     // x · Inf (NaN for 0) into an undefined integer, but stores f16(d) = 0, so every value
@@ -344,9 +379,10 @@ fn ggml_plan(values: &[f32], layout: GroupLayout, format: Format) -> Plan {
         element: 0,
         clip: (-amax, amax),
     };
-    let mut blocks = Vec::with_capacity(layout.n_groups);
-    for (_, range) in layout.chunks() {
-        let block = &values[range];
+    let first = groups.start;
+    let mut blocks = Vec::with_capacity(groups.len());
+    for g in groups {
+        let block = &values[layout.chunk_of(g)];
         let finite = || block.iter().copied().filter(|v| v.is_finite());
         let b = match format {
             Format::Q8_0 => {
@@ -392,6 +428,7 @@ fn ggml_plan(values: &[f32], layout: GroupLayout, format: Format) -> Plan {
         bits_per_value: elem_bits + layout.n_groups as f64 * overhead / n,
         layout,
         elements: vec![element],
+        first,
         blocks,
         notes: vec![format!(
             "{} always uses blocks of 32 along the last axis with its own scale rule; the \
@@ -401,15 +438,16 @@ fn ggml_plan(values: &[f32], layout: GroupLayout, format: Format) -> Plan {
     }
 }
 
-/// Calls `visit(index, block, r, code, r̂, clipped)` for every finite value.
+/// Calls `visit(index, block, r, code, r̂, clipped)` for every finite value of `span`.
 #[inline]
 fn for_each_coded(
     values: &[f32],
     plan: &Plan,
+    span: std::ops::Range<usize>,
     mut visit: impl FnMut(usize, usize, f32, u32, f32, bool),
 ) {
-    for (g, range) in plan.layout.chunks() {
-        let block = plan.blocks[g];
+    for (g, range) in plan.layout.chunks_in(span) {
+        let block = *plan.block(g);
         let element = &plan.elements[block.element];
         let start = range.start;
         for (offset, &r) in values[range].iter().enumerate() {
@@ -431,7 +469,7 @@ fn for_each_coded(
 
 /// Reconstruction levels and thresholds of one block in real units, ascending.
 fn block_levels(plan: &Plan, g: usize, range: (f32, f32)) -> (Vec<f32>, Vec<f32>) {
-    let block = plan.blocks[g];
+    let block = *plan.block(g);
     let element = &plan.elements[block.element];
     let (mut levels, mut thresholds): (Vec<f32>, Vec<f32>) = match element {
         // 65,536 codes: keep those inside the drawn range.
@@ -475,22 +513,19 @@ fn block_levels(plan: &Plan, g: usize, range: (f32, f32)) -> (Vec<f32>, Vec<f32>
     (levels, thresholds)
 }
 
-fn group_params(plan: &Plan) -> Vec<GroupParams> {
-    plan.blocks
-        .iter()
-        .map(|b| {
-            let n_codes = plan.elements[b.element].n_codes() as i32;
-            GroupParams {
-                clip: b.clip,
-                params: AffineParams {
-                    scale: b.dec_scale,
-                    zero_point: 0,
-                    qmin: 0,
-                    qmax: n_codes - 1,
-                },
-            }
-        })
-        .collect()
+/// The parameters of group `g` as the views show them: the clip, the stored scale, the codes.
+fn group_params(plan: &Plan, g: usize) -> GroupParams {
+    let b = plan.block(g);
+    let n_codes = plan.elements[b.element].n_codes() as i32;
+    GroupParams {
+        clip: b.clip,
+        params: AffineParams {
+            scale: b.dec_scale,
+            zero_point: 0,
+            qmin: 0,
+            qmax: n_codes - 1,
+        },
+    }
 }
 
 /// What a format fixes for a dataset before any value is coded: the blocks' scales and element
@@ -522,83 +557,161 @@ pub fn prepare(
         dataset.summary(),
         config,
         interactive,
+        None,
     )?;
     Ok(Prepared::Blocks(plan))
 }
 
-/// [`crate::analyze`] for every format but `int`.
-pub fn analyze_plan(
+/// Share `share` of [`crate::analyze`] for every format but `int`: the plan of the groups the
+/// share's values meet (a vector codebook is trained on everything, alike in every share).
+pub(crate) fn analyze_plan_share(
     dataset: &Dataset,
     config: &QuantizerConfig,
     options: &AnalysisOptions,
-) -> Result<Analysis, AnalyzeError> {
-    let prepared = prepare(dataset, config, options.interactive)?;
-    Ok(analyze_prepared(dataset, config, options, &prepared))
+    share: Share,
+) -> Result<PartialAnalysis, AnalyzeError> {
+    if config.format == Format::Kmeans && config.vector_dim > 1 {
+        let (book, dim, notes) = train_vectors(dataset, config, options.interactive)?;
+        return Ok(analyze_vectors(
+            dataset, config, options, share, &book, dim, notes,
+        ));
+    }
+    let layout = layout_for(config, dataset.shape())?;
+    let span = share.span(&layout, 1);
+    let build = |groups| {
+        build_plan(
+            dataset.values(),
+            dataset.shape(),
+            dataset.summary(),
+            config,
+            options.interactive,
+            Some(groups),
+        )
+    };
+    let plan = build(layout.groups_meeting(span))?;
+    // The display group's block, from the plan or built alone (the same numbers either way).
+    let display_group = options.display_group.min(layout.n_groups.max(1) - 1);
+    let single = if plan.groups().contains(&display_group) {
+        None
+    } else {
+        Some(build(display_group..display_group + 1)?)
+    };
+    Ok(analyze_blocks(
+        dataset,
+        config,
+        options,
+        share,
+        &plan,
+        single.as_ref().unwrap_or(&plan),
+    ))
 }
 
-/// [`analyze_plan`] with the preparation done.
+/// [`crate::analyze`] of a prepared format (the whole tensor).
 pub fn analyze_prepared(
     dataset: &Dataset,
     config: &QuantizerConfig,
     options: &AnalysisOptions,
     prepared: &Prepared,
 ) -> Analysis {
-    let plan = match prepared {
-        Prepared::Blocks(plan) => plan,
-        Prepared::Vectors { book, dim, notes } => {
-            return analyze_vectors(dataset, config, options, book, *dim, notes.clone())
+    merge_one(match prepared {
+        Prepared::Blocks(plan) => {
+            analyze_blocks(dataset, config, options, Share::WHOLE, plan, plan)
         }
-    };
+        Prepared::Vectors { book, dim, notes } => analyze_vectors(
+            dataset,
+            config,
+            options,
+            Share::WHOLE,
+            book,
+            *dim,
+            notes.clone(),
+        ),
+    })
+}
+
+/// One share of a scalar format's analysis with `plan`, which holds every group the share's
+/// values meet; `shown` holds the display group (`plan` itself, or a plan of that group alone).
+fn analyze_blocks(
+    dataset: &Dataset,
+    config: &QuantizerConfig,
+    options: &AnalysisOptions,
+    share: Share,
+    plan: &Plan,
+    shown: &Plan,
+) -> PartialAnalysis {
     let values = dataset.values();
     let summary = *dataset.summary();
-    let display_group = options.display_group.min(plan.blocks.len() - 1);
-    let (levels_all, _) = block_levels(plan, display_group, (summary.min, summary.max));
+    let layout = plan.layout;
+    let span = share.span(&layout, 1);
+    let display_group = options.display_group.min(layout.n_groups.max(1) - 1);
+    let (levels_all, _) = block_levels(shown, display_group, (summary.min, summary.max));
     let rep = match (levels_all.first(), levels_all.last()) {
         (Some(&a), Some(&b)) => (a, b),
         _ => (summary.min, summary.max),
     };
-    let (lo, hi) = histogram_range(&summary, plan.blocks[display_group].clip, rep);
-    let (levels, thresholds) = block_levels(plan, display_group, (lo, hi));
-    let input_hist = dataset.histogram(lo, hi, options.bins);
+    let (lo, hi) = histogram_range(&summary, shown.block(display_group).clip, rep);
+    let (levels, thresholds) = block_levels(shown, display_group, (lo, hi));
+    let input_hist = dataset.histogram_of(span.clone(), lo, hi, options.bins);
     let (mut output_hist, binner) = Histogram::empty(lo, hi, options.bins);
-    let n_codes = plan
-        .elements
-        .iter()
-        .map(Element::n_codes)
-        .max()
-        .unwrap_or(1);
+    // The code space is the same in every share: a per-group codebook may have fewer levels in
+    // one group than in another.
+    let n_codes = if config.format == Format::Kmeans {
+        config.levels as usize
+    } else {
+        plan.elements
+            .iter()
+            .map(Element::n_codes)
+            .max()
+            .unwrap_or(1)
+    }
+    .max(1);
     let mut counts = vec![0u64; n_codes];
     let mut acc = ErrorAccumulator::default();
-    for_each_coded(values, plan, |_, _, r, code, r_hat, clipped| {
-        acc.add(r, r_hat, clipped);
-        counts[code as usize] += 1;
-        if r_hat.is_finite() {
-            output_hist.counts[binner.bin(r_hat)] += 1;
-        }
-    });
-    let metrics = Metrics::from_parts(&acc, &counts, plan.bits_per_value);
-    let mut notes = plan.notes.clone();
-    if metrics.overflowed > 0 {
-        notes.push(overflow_note(config, metrics.overflowed, summary.finite));
-    }
-    Analysis {
+    for_each_coded(
+        values,
+        plan,
+        span.clone(),
+        |_, _, r, code, r_hat, clipped| {
+            acc.add(r, r_hat, clipped);
+            counts[(code as usize).min(n_codes - 1)] += 1;
+            if r_hat.is_finite() {
+                output_hist.counts[binner.bin(r_hat)] += 1;
+            }
+        },
+    );
+    let owned = layout.groups_starting_in(span);
+    PartialAnalysis {
+        share,
         config: config.clone(),
-        groups: group_params(plan),
+        n_groups: layout.n_groups,
         display_group,
+        display: group_params(shown, display_group),
         levels,
         thresholds,
+        owned_groups: if options.all_groups {
+            owned.map(|g| group_params(plan, g)).collect()
+        } else {
+            Vec::new()
+        },
         input_hist,
         output_hist,
-        metrics,
+        acc,
+        code_counts: counts,
+        bits_per_value: plan.bits_per_value,
         summary,
-        display_block: Some(plan.blocks[display_group]),
-        notes,
+        notes: plan.notes.clone(),
+        floored_groups: 0,
         vector: None,
+        // The index of the block's coder means something only inside its plan.
+        display_block: Some(Block {
+            element: 0,
+            ..*shown.block(display_group)
+        }),
     }
 }
 
 /// Why `overflowed` of `finite` values have no finite reconstruction in `config`'s format.
-fn overflow_note(config: &QuantizerConfig, overflowed: usize, finite: usize) -> String {
+pub(crate) fn overflow_note(config: &QuantizerConfig, overflowed: usize, finite: usize) -> String {
     let why = match config.format {
         Format::Fp16 => {
             "they lie beyond fp16's largest value, ±65504, and the cast gives ±Inf".into()
@@ -663,7 +776,7 @@ pub fn quantize_prepared(
         Format::Fixed => 1 + u32::from(config.int_bits) + u32::from(config.frac_bits),
         _ => 8,
     };
-    for_each_coded(values, plan, |i, _, _, code, r_hat, _| {
+    for_each_coded(values, plan, 0..values.len(), |i, _, _, code, r_hat, _| {
         codes[i] = if signed {
             // Sign-extend the two's complement code.
             ((code << (32 - bits)) as i32) >> (32 - bits)
@@ -675,7 +788,7 @@ pub fn quantize_prepared(
     Quantized {
         codes,
         dequantized,
-        groups: group_params(plan),
+        groups: plan.groups().map(|g| group_params(plan, g)).collect(),
     }
 }
 
@@ -738,19 +851,30 @@ fn analyze_vectors(
     dataset: &Dataset,
     config: &QuantizerConfig,
     options: &AnalysisOptions,
+    share: Share,
     book: &VectorCodebook,
     dim: usize,
     notes: Vec<String>,
-) -> Analysis {
+) -> PartialAnalysis {
     /// Distance evaluations an interactive analysis may spend on coding.
     const INTERACTIVE_DISTANCES: usize = 1 << 24;
     let summary = *dataset.summary();
     let mut levels: Vec<f32> = book.centroids.clone();
     levels.sort_by(f32::total_cmp);
     levels.dedup();
-    let rep = (levels[0], levels[levels.len() - 1]);
+    let rep = match (levels.first(), levels.last()) {
+        (Some(&a), Some(&b)) => (a, b),
+        _ => (summary.min, summary.max),
+    };
     let (lo, hi) = histogram_range(&summary, (summary.min, summary.max), rep);
-    let input_hist = dataset.histogram(lo, hi, options.bins);
+    // Sub-vectors never straddle shares: the split points are multiples of D.
+    let layout = GroupLayout::new(Granularity::Tensor, dataset.shape()).unwrap_or(GroupLayout {
+        chunk_len: dataset.len().max(1),
+        n_groups: 1,
+        n: dataset.len(),
+    });
+    let span = share.span(&layout, dim);
+    let input_hist = dataset.histogram_of(span.clone(), lo, hi, options.bins);
     let (mut output_hist, binner) = Histogram::empty(lo, hi, options.bins);
     let mut counts = vec![0u64; book.k()];
     let mut acc = ErrorAccumulator::default();
@@ -771,7 +895,12 @@ fn analyze_vectors(
             subs.div_ceil(stride)
         ));
     }
-    for v in dataset.values().chunks_exact(dim).step_by(stride) {
+    // This share's sub-vectors i with i ≡ 0 (mod stride), as in a single pass.
+    let (first, end) = (span.start / dim, span.end / dim);
+    let start = first.div_ceil(stride) * stride;
+    let values = dataset.values();
+    for i in (start..end).step_by(stride) {
+        let v = &values[i * dim..(i + 1) * dim];
         let (k, clean) = nearest_finite(&search, v);
         counts[k] += 1;
         for (d, &r) in v.iter().enumerate() {
@@ -785,8 +914,7 @@ fn analyze_vectors(
     let n = dataset.len().max(1) as f64;
     let bits = f64::from(config.levels).log2() / dim as f64
         + f64::from(config.levels) * dim as f64 * 32.0 / n;
-    let metrics = Metrics::from_parts(&acc, &counts, bits);
-    let vector = (dim == 2).then(|| {
+    let vector = (dim == 2 && share.index == 0).then(|| {
         let subs = dataset.len() / 2;
         let step = subs.div_ceil(2000).max(1);
         VectorView {
@@ -800,27 +928,38 @@ fn analyze_vectors(
                 .collect(),
         }
     });
-    Analysis {
+    let display = GroupParams {
+        clip: rep,
+        params: AffineParams {
+            scale: 1.0,
+            zero_point: 0,
+            qmin: 0,
+            qmax: book.k() as i32 - 1,
+        },
+    };
+    PartialAnalysis {
+        share,
         config: config.clone(),
-        groups: vec![GroupParams {
-            clip: rep,
-            params: AffineParams {
-                scale: 1.0,
-                zero_point: 0,
-                qmin: 0,
-                qmax: book.k() as i32 - 1,
-            },
-        }],
+        n_groups: 1,
         display_group: 0,
+        display,
         levels,
         thresholds: Vec::new(),
+        owned_groups: if options.all_groups && share.index == 0 {
+            vec![display]
+        } else {
+            Vec::new()
+        },
         input_hist,
         output_hist,
-        metrics,
+        acc,
+        code_counts: counts,
+        bits_per_value: bits,
         summary,
-        display_block: None,
         notes,
+        floored_groups: 0,
         vector,
+        display_block: None,
     }
 }
 
@@ -852,7 +991,7 @@ mod tests {
             format: Format::Fp8E4m3,
             ..Default::default()
         };
-        let a = analyze_plan(&d, &c, &AnalysisOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        let a = analyze(&d, &c).unwrap_or_else(|e| panic!("{e}"));
         let s = 3.5f32 / 448.0;
         assert_eq!(a.groups[0].params.scale, s);
         // 3.5 → 448 exactly; 1/S = 128 → 1.0 is 128 → exact; 0.01/S = 1.28 → 1.25 (E4M3 step 0.125 at 1)
@@ -874,7 +1013,7 @@ mod tests {
             calibration: Calibration::Percentile { p: 99.0 },
             ..Default::default()
         };
-        let a = analyze_plan(&d, &c, &AnalysisOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        let a = analyze(&d, &c).unwrap_or_else(|e| panic!("{e}"));
         // The 99th percentile of |x| is about 0.99, far below the outlier.
         assert!(a.groups[0].clip.1 < 1.0, "{:?}", a.groups[0].clip);
         assert!(a.metrics.clipped_fraction > 0.0);
@@ -941,7 +1080,7 @@ mod proptests {
                 levels: 6,
                 ..Default::default()
             };
-            let plan = build_plan(d.values(), d.shape(), d.summary(), &c, false)
+            let plan = build_plan(d.values(), d.shape(), d.summary(), &c, false, None)
                 .unwrap_or_else(|e| panic!("{e}"));
             let q = crate::analyze::quantize(&d, &c).unwrap_or_else(|e| panic!("{e}"));
             for (g, range) in plan.layout.chunks() {

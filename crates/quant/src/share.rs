@@ -1,0 +1,442 @@
+//! One analysis split across several workers, and the exact merge of their parts.
+//!
+//! ```text
+//! analyze(d, c, o) = merge([analyze_share(d, c, o, Share { index: k, count: K }) for k in 0..K])
+//! ```
+//! Every share sees the whole dataset and calibrates the groups its values belong to (a per-tensor
+//! calibration is computed by each share alike; it is deterministic), then runs the fused pass
+//! over its own span of values only. The parts hold only sums and counts — error sums, code counts,
+//! histogram counts, overflow and clipping counts — so merging adds them: codes and counts are
+//! identical to a single pass, and the metrics' f64 sums differ only by the order of addition
+//! (relative difference far below 10⁻⁹; a test checks it).
+//!
+//! A share's span is whole chunks (rows, groups, blocks) when there are at least as many chunks as
+//! shares, otherwise an even split of the values (a per-tensor layout), aligned to the sub-vector
+//! length of vector codebooks.
+
+use serde::{Deserialize, Serialize};
+
+use crate::analyze::{Analysis, AnalysisOptions, AnalyzeError, GroupParams};
+use crate::config::QuantizerConfig;
+use crate::dataset::{Dataset, Summary};
+use crate::granularity::GroupLayout;
+use crate::histogram::Histogram;
+use crate::metrics::{ErrorAccumulator, Metrics};
+
+/// Part `index` of `count` equal parts of an analysis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Share {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Share {
+    /// The whole analysis as one part.
+    pub const WHOLE: Self = Self { index: 0, count: 1 };
+
+    /// Whether `index < count`.
+    pub fn is_valid(&self) -> bool {
+        self.index < self.count
+    }
+
+    /// The values this share passes over (see the module docs); consecutive shares' spans
+    /// partition 0..n. `align` > 1 keeps split points on multiples of it (sub-vectors).
+    pub fn span(&self, layout: &GroupLayout, align: usize) -> std::ops::Range<usize> {
+        let (k, count) = (self.index as u64, self.count.max(1) as u64);
+        let n = layout.n as u64;
+        let n_chunks = layout.n_chunks() as u64;
+        let at = |units: u64, unit: u64, i: u64| ((units * i / count) * unit).min(n) as usize;
+        if n_chunks >= count {
+            let cl = layout.chunk_len.max(1) as u64;
+            at(n_chunks, cl, k)..at(n_chunks, cl, k + 1)
+        } else {
+            let align = align.max(1) as u64;
+            let units = n / align;
+            let end = if k + 1 == count {
+                layout.n
+            } else {
+                at(units, align, k + 1)
+            };
+            at(units, align, k)..end
+        }
+    }
+}
+
+/// What one share found: sums and counts that add up across shares, plus the display group's
+/// parameters, levels and thresholds (the same in every share).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PartialAnalysis {
+    pub share: Share,
+    pub config: QuantizerConfig,
+    pub n_groups: usize,
+    pub display_group: usize,
+    pub display: GroupParams,
+    pub levels: Vec<f32>,
+    pub thresholds: Vec<f32>,
+    /// The parameters of the groups whose first value lies in this share's span, in order
+    /// (empty unless [`AnalysisOptions::all_groups`]).
+    pub owned_groups: Vec<GroupParams>,
+    /// Counts of this share's finite inputs over the common histogram range.
+    pub input_hist: Histogram,
+    /// Counts of this share's finite reconstructions over the same bins.
+    pub output_hist: Histogram,
+    pub acc: ErrorAccumulator,
+    /// Occurrences of each code (format-specific numbering).
+    pub code_counts: Vec<u64>,
+    pub bits_per_value: f64,
+    pub summary: Summary,
+    /// Notes about the method (the same text in every share where it applies).
+    pub notes: Vec<String>,
+    /// Owned groups whose clipping range is below the smallest scale (integer format).
+    pub floored_groups: usize,
+    pub vector: Option<crate::plan::VectorView>,
+    pub display_block: Option<crate::plan::Block>,
+}
+
+/// Why parts cannot be merged into one analysis.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MergeError {
+    #[error("no parts to merge")]
+    Empty,
+    #[error("part {index} of {count} is missing or repeated")]
+    Parts { index: usize, count: usize },
+    #[error("the parts were computed with different settings or histogram ranges")]
+    Mismatch,
+}
+
+/// Share `share` of [`analyze`](crate::analyze::analyze) (see the module docs).
+pub fn analyze_share(
+    dataset: &Dataset,
+    config: &QuantizerConfig,
+    options: &AnalysisOptions,
+    share: Share,
+) -> Result<PartialAnalysis, AnalyzeError> {
+    config.validate()?;
+    if !share.is_valid() {
+        return Err(AnalyzeError::Share(share));
+    }
+    if config.format != crate::format::Format::Int {
+        return crate::plan::analyze_plan_share(dataset, config, options, share);
+    }
+    crate::analyze::analyze_int_share(dataset, config, options, share)
+}
+
+/// Adds the parts of one analysis into it. The parts may come in any order; each of
+/// `0..count` must be there once, all with the same settings and histogram bins.
+pub fn merge(mut parts: Vec<PartialAnalysis>) -> Result<Analysis, MergeError> {
+    parts.sort_by_key(|p| p.share.index);
+    let count = parts.first().ok_or(MergeError::Empty)?.share.count;
+    for (i, p) in parts.iter().enumerate() {
+        if p.share != (Share { index: i, count }) {
+            return Err(MergeError::Parts { index: i, count });
+        }
+    }
+    if parts.len() != count {
+        return Err(MergeError::Parts {
+            index: parts.len(),
+            count,
+        });
+    }
+    let mut iter = parts.into_iter();
+    let Some(first) = iter.next() else {
+        return Err(MergeError::Empty);
+    };
+    let rest: Vec<PartialAnalysis> = iter.collect();
+    let same_bins = |a: &Histogram, b: &Histogram| {
+        a.lo == b.lo && a.hi == b.hi && a.counts.len() == b.counts.len()
+    };
+    if rest.iter().any(|p| {
+        p.config != first.config
+            || !same_bins(&p.input_hist, &first.input_hist)
+            || !same_bins(&p.output_hist, &first.output_hist)
+            || p.code_counts.len() != first.code_counts.len()
+    }) {
+        return Err(MergeError::Mismatch);
+    }
+    Ok(combine(first, rest))
+}
+
+/// The analysis of checked parts: `first` plus the sums and counts of `rest`.
+pub(crate) fn combine(mut first: PartialAnalysis, rest: Vec<PartialAnalysis>) -> Analysis {
+    let mut notes = std::mem::take(&mut first.notes);
+    for p in rest {
+        add(&mut first.input_hist.counts, &p.input_hist.counts);
+        add(&mut first.output_hist.counts, &p.output_hist.counts);
+        add(&mut first.code_counts, &p.code_counts);
+        first.acc.merge(&p.acc);
+        first.owned_groups.extend(p.owned_groups);
+        first.floored_groups += p.floored_groups;
+        for note in p.notes {
+            if !notes.contains(&note) {
+                notes.push(note);
+            }
+        }
+    }
+    let metrics = Metrics::from_parts(&first.acc, &first.code_counts, first.bits_per_value);
+    let config = first.config;
+    if let Some(note) = crate::analyze::scale_floor_note(
+        &config,
+        first.n_groups,
+        first.floored_groups,
+        metrics.levels_used,
+    ) {
+        notes.push(note);
+    }
+    if metrics.overflowed > 0 {
+        notes.push(crate::plan::overflow_note(
+            &config,
+            metrics.overflowed,
+            first.summary.finite,
+        ));
+    }
+    Analysis {
+        config,
+        n_groups: first.n_groups,
+        display_group: first.display_group,
+        display: first.display,
+        groups: first.owned_groups,
+        levels: first.levels,
+        thresholds: first.thresholds,
+        input_hist: first.input_hist,
+        output_hist: first.output_hist,
+        metrics,
+        summary: first.summary,
+        notes,
+        vector: first.vector,
+        display_block: first.display_block,
+    }
+}
+
+fn add(into: &mut [u64], from: &[u64]) {
+    for (a, b) in into.iter_mut().zip(from) {
+        *a += b;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Calibration, Granularity, Scheme};
+    use crate::format::Format;
+
+    /// The parts of `count` shares, merged in reverse order.
+    pub(crate) fn merged(
+        d: &Dataset,
+        c: &QuantizerConfig,
+        o: &AnalysisOptions,
+        count: usize,
+    ) -> Result<Analysis, String> {
+        let mut parts = Vec::new();
+        for index in (0..count).rev() {
+            parts.push(analyze_share(d, c, o, Share { index, count }).map_err(|e| e.to_string())?);
+        }
+        merge(parts).map_err(|e| e.to_string())
+    }
+
+    /// Equal but for the order of f64 additions in the error sums.
+    pub(crate) fn assert_same(a: &Analysis, b: &Analysis, what: &str) {
+        let (m, n) = (&a.metrics, &b.metrics);
+        assert_eq!(
+            (m.n, m.levels_used, m.overflowed, m.clipped_fraction),
+            (n.n, n.levels_used, n.overflowed, n.clipped_fraction),
+            "{what}"
+        );
+        assert_eq!(m.max_abs_error, n.max_abs_error, "{what}");
+        assert_eq!(m.code_entropy_bits, n.code_entropy_bits, "{what}");
+        assert_eq!(m.bits_per_value, n.bits_per_value, "{what}");
+        for (x, y) in [
+            (m.mse, n.mse),
+            (m.sqnr_db, n.sqnr_db),
+            (m.mean_abs_error, n.mean_abs_error),
+            (m.cosine_similarity, n.cosine_similarity),
+        ] {
+            let close = x == y || (x - y).abs() <= 1e-9 * x.abs().max(y.abs());
+            assert!(close, "{what}: {x} vs {y}");
+        }
+        assert_eq!(a.input_hist, b.input_hist, "{what}");
+        assert_eq!(a.output_hist, b.output_hist, "{what}");
+        assert_eq!(a.groups, b.groups, "{what}");
+        assert_eq!(a.display, b.display, "{what}");
+        assert_eq!((a.n_groups, a.display_group), (b.n_groups, b.display_group));
+        assert_eq!(a.levels, b.levels, "{what}");
+        assert_eq!(a.thresholds, b.thresholds, "{what}");
+        assert_eq!(a.display_block, b.display_block, "{what}");
+        assert_eq!(a.vector, b.vector, "{what}");
+        let (mut x, mut y) = (a.notes.clone(), b.notes.clone());
+        x.sort();
+        y.sort();
+        assert_eq!(x, y, "{what}");
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn spans_partition_the_values() {
+        let layouts = [
+            GroupLayout::new(Granularity::Tensor, &[10, 7]),
+            GroupLayout::new(Granularity::Channel { axis: 0 }, &[10, 7]),
+            GroupLayout::new(Granularity::Channel { axis: 1 }, &[10, 7]),
+            GroupLayout::new(Granularity::Group { size: 7 }, &[10, 7]),
+        ];
+        for layout in layouts.into_iter().flatten() {
+            for count in 1..=12 {
+                let mut next = 0;
+                for index in 0..count {
+                    let s = Share { index, count }.span(&layout, 1);
+                    assert_eq!(s.start, next, "{layout:?} {index}/{count}");
+                    next = s.end;
+                }
+                assert_eq!(next, 70);
+            }
+        }
+        // Rows stay whole when there are enough of them; sub-vectors stay whole always.
+        let rows = GroupLayout::new(Granularity::Channel { axis: 0 }, &[10, 7]);
+        assert_eq!(
+            rows.map(|l| Share { index: 1, count: 3 }.span(&l, 1)),
+            Ok(21..42)
+        );
+        let flat = GroupLayout::new(Granularity::Tensor, &[10, 8]);
+        assert_eq!(
+            flat.map(|l| Share { index: 1, count: 3 }.span(&l, 4)),
+            Ok(24..52)
+        );
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn merged_shares_equal_one_pass_for_the_presets() {
+        let mut v = crate::synth::generate(
+            crate::synth::Distribution::StudentT { nu: 3.0 },
+            64 * 128,
+            9,
+        )
+        .unwrap_or_default();
+        v[77] = f32::NAN;
+        v[1000] = f32::INFINITY;
+        let d = Dataset::new("t", vec![64, 128], v).unwrap_or_else(|e| panic!("{e}"));
+        let o = AnalysisOptions {
+            display_group: 5,
+            ..Default::default()
+        };
+        for name in crate::presets::PRESETS {
+            let c = crate::presets::preset(name).unwrap_or_default();
+            let one = crate::analyze::analyze(&d, &c, &o).unwrap_or_else(|e| panic!("{e}"));
+            for count in [2, 3, 7] {
+                let many = merged(&d, &c, &o, count).unwrap_or_else(|e| panic!("{name}: {e}"));
+                assert_same(&one, &many, &format!("{name} in {count} shares"));
+            }
+        }
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn merging_refuses_missing_repeated_or_mismatched_parts() {
+        let d = Dataset::new("t", vec![4, 4], (0..16).map(|i| i as f32).collect())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let c = QuantizerConfig::default();
+        let o = AnalysisOptions::default();
+        let part = |index, count| {
+            analyze_share(&d, &c, &o, Share { index, count }).unwrap_or_else(|e| panic!("{e}"))
+        };
+        assert_eq!(merge(vec![]), Err(MergeError::Empty));
+        assert!(matches!(
+            merge(vec![part(0, 2)]),
+            Err(MergeError::Parts { .. })
+        ));
+        assert!(matches!(
+            merge(vec![part(0, 2), part(0, 2)]),
+            Err(MergeError::Parts { .. })
+        ));
+        let mut other = part(1, 2);
+        other.config.bits = 4;
+        assert_eq!(merge(vec![part(0, 2), other]), Err(MergeError::Mismatch));
+        assert!(matches!(
+            analyze_share(&d, &c, &o, Share { index: 2, count: 2 }),
+            Err(AnalyzeError::Share(_))
+        ));
+        // A symmetric per-channel MSE calibration in 3 shares: the same numbers.
+        let c = QuantizerConfig {
+            scheme: Scheme::Symmetric,
+            granularity: Granularity::Channel { axis: 1 },
+            calibration: Calibration::Mse,
+            format: Format::Int,
+            ..Default::default()
+        };
+        let one = crate::analyze::analyze(&d, &c, &o).unwrap_or_else(|e| panic!("{e}"));
+        let many = merged(&d, &c, &o, 3).unwrap_or_else(|e| panic!("{e}"));
+        assert_same(&one, &many, "per-channel mse");
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod proptests {
+    use super::tests::{assert_same, merged};
+    use super::*;
+    use crate::calib::aciq::AciqFit;
+    use crate::config::{Calibration, Granularity, Rounding, Scheme};
+    use crate::format::Format;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        /// Any format, granularity, calibration, scale storage and number of shares: the merged
+        /// parts are the single pass (codes and counts exactly, sums to 1e-9).
+        #[test]
+        fn merged_shares_equal_one_pass(
+            rows in 1usize..9,
+            cols in proptest::sample::select(vec![1usize, 2, 4, 8, 32]),
+            seed in any::<u64>(),
+            specials in proptest::collection::vec((0usize..400, 0u8..4), 0..5),
+            format in proptest::sample::select(Format::ALL.to_vec()),
+            granularity in prop_oneof![
+                Just(Granularity::Tensor),
+                (0usize..2).prop_map(|axis| Granularity::Channel { axis }),
+                proptest::sample::select(vec![1usize, 2, 4]).prop_map(|size| Granularity::Group { size }),
+            ],
+            calibration in proptest::sample::select(vec![
+                Calibration::MinMax, Calibration::Percentile { p: 99.0 }, Calibration::Mse,
+                Calibration::Kl, Calibration::Aciq { fit: AciqFit::Gauss },
+                Calibration::Manual { lo: -1.0, hi: 1.5 },
+            ]),
+            symmetric in any::<bool>(),
+            bits in 1u8..=9,
+            scale_format in proptest::sample::select(crate::block::ScaleFormat::ALL.to_vec()),
+            rounding in proptest::sample::select(vec![Rounding::NearestEven, Rounding::Floor, Rounding::Stochastic]),
+            count in 1usize..6,
+            display_group in 0usize..40,
+            interactive in any::<bool>(),
+            vector in any::<bool>(),
+        ) {
+            let n = rows * cols;
+            let mut v = crate::synth::generate(crate::synth::Distribution::Laplace, n, seed).unwrap_or_default();
+            for (i, kind) in specials {
+                v[i % n] = [f32::NAN, f32::INFINITY, 0.0, 3e38][usize::from(kind)];
+            }
+            prop_assume!(v.iter().any(|x| x.is_finite()));
+            let d = Dataset::new("t", vec![rows, cols], v).unwrap_or_else(|e| panic!("{e}"));
+            let c = QuantizerConfig {
+                format,
+                granularity,
+                calibration,
+                scheme: if symmetric { Scheme::Symmetric } else { Scheme::Asymmetric },
+                bits,
+                scale_format,
+                rounding,
+                levels: 5,
+                vector_dim: if vector && format == Format::Kmeans { 2 } else { 1 },
+                ..Default::default()
+            };
+            let o = AnalysisOptions { display_group, interactive, ..Default::default() };
+            match crate::analyze::analyze(&d, &c, &o) {
+                Ok(one) => {
+                    let many = merged(&d, &c, &o, count).unwrap_or_else(|e| panic!("{e}"));
+                    assert_same(&one, &many, &format!("{c:?} in {count}"));
+                }
+                Err(e) => {
+                    let err = merged(&d, &c, &o, count).err();
+                    prop_assert_eq!(err, Some(e.to_string()));
+                }
+            }
+        }
+    }
+}
