@@ -13,6 +13,8 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+# The browser glue (Web Workers) compiles only for wasm32.
+cargo clippy -p quantscope --target wasm32-unknown-unknown --quiet -- -D warnings
 
 step "native tests (core, app logic, CLI)"
 cargo test --workspace

@@ -8,6 +8,7 @@ use crate::components::error_banner::ErrorBanner;
 use crate::components::formats_table::FormatsTable;
 use crate::components::formula_panel::FormulaPanel;
 use crate::components::histogram_view::HistogramView;
+use crate::components::job_progress::JobProgress;
 use crate::components::metrics_panel::MetricsPanel;
 use crate::components::transfer_view::TransferView;
 use crate::components::vector_view::VectorView;
@@ -16,13 +17,20 @@ use crate::state::provide_app_state;
 /// The whole page.
 #[component]
 pub fn App() -> impl IntoView {
-    provide_app_state();
+    let state = provide_app_state();
+    #[cfg(target_arch = "wasm32")]
+    state.attach(crate::engine::web::start_engine(Box::new(
+        crate::state::PageSink(state),
+    )));
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = state;
     view! {
         <header class="top">
             <h1>"Quantscope"</h1>
             <p class="tagline">"See what quantization does to your numbers — live, in your browser, with nothing uploaded."</p>
         </header>
         <ErrorBanner />
+        <JobProgress />
         <main class="layout">
             <aside class="side">
                 <DataSource />

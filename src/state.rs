@@ -1,28 +1,28 @@
-//! The app's state: a few signals, and the memos that call the core.
+//! The app's state: a few signals, fed by the compute engine.
 //!
 //! ```text
-//! synth settings ─► synthetic dataset ─┐
-//!                                      ├─► current dataset ─┐
-//! file + tensor  ─► file dataset ──────┘                    ├─► analyze() ─► views
-//! config, display group ────────────────────────────────────┘
+//! synth settings ─┐                     ┌─► data (name, shape, summary) ─┐
+//! file, tensor ───┴─► engine.load() ────┘                                ├─► engine.analyze() ─► analysis ─► views
+//! config, display group ─────────────────────────────────────────────────┘
 //! ```
-//! Every user change goes through a `try_*` method that checks it first; a rejected change sets the
-//! error banner and leaves data and settings as they were.
+//! The values live in the compute workers; the page holds what the views draw. Every user change
+//! goes through a `try_*` method that checks it first; a rejected change sets the error banner and
+//! leaves data and settings as they were. A cancelled or failed job leaves the last view, and the
+//! settings return to those it shows.
 
 use std::ops::Deref;
 use std::sync::Arc;
 
 use leptos::prelude::*;
 use quantscope_core::plan::check_layout;
-use quantscope_core::presets::{compare, sample_rows, Comparison};
-use quantscope_core::synth::{self, Distribution};
-use quantscope_core::{
-    analyze, Analysis, AnalysisOptions, Dataset, Format, Granularity, QuantizerConfig,
-};
+use quantscope_core::presets::Comparison;
+use quantscope_core::{Analysis, AnalysisOptions, Format, Granularity, QuantizerConfig};
 
-use crate::loader::LoadedFile;
+use crate::engine::client::{Attachment, Engine, LoadSpec, Progress, Purpose, Sink};
+pub use crate::engine::protocol::{check_synth, SynthSettings, MAX_N, MIN_N};
+use crate::engine::protocol::{DataInfo, FileInfo};
 
-/// An `Arc` compared by identity, so memos holding large values compare in O(1).
+/// An `Arc` compared by identity, so signals holding large values compare in O(1).
 #[derive(Debug)]
 pub struct Shared<T>(pub Arc<T>);
 
@@ -48,28 +48,6 @@ impl<T> Shared<T> {
     }
 }
 
-/// Settings of the synthetic source.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SynthSettings {
-    pub dist: Distribution,
-    pub n: usize,
-    pub seed: u64,
-}
-
-impl Default for SynthSettings {
-    fn default() -> Self {
-        Self {
-            dist: Distribution::Normal,
-            n: 100_000,
-            seed: 1,
-        }
-    }
-}
-
-/// Smallest and largest N offered in the page.
-pub const MIN_N: usize = 1_000;
-pub const MAX_N: usize = 16_000_000;
-
 /// Where the current data comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
@@ -77,17 +55,24 @@ pub enum Source {
     File,
 }
 
+/// The formats table's rows for the current data: one per preset that fits.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PresetRows {
+    pub batch: u64,
+    /// How many rows were asked for.
+    pub expected: usize,
+    pub rows: Vec<Comparison>,
+}
+
 /// The state shared by the components (all fields are `Copy` handles).
 #[derive(Clone, Copy)]
 pub struct AppState {
     pub synth: RwSignal<SynthSettings>,
     pub source: RwSignal<Source>,
-    pub file: RwSignal<Option<Shared<LoadedFile>>>,
-    /// The browser's handle of a safetensors file opened header first (its tensors are read from
-    /// it one at a time). Main-thread only, like every DOM object.
-    pub file_blob: StoredValue<Option<web_sys::File>, LocalStorage>,
+    pub file: RwSignal<Option<Shared<FileInfo>>>,
     pub file_tensor: RwSignal<String>,
-    pub file_dataset: RwSignal<Option<Shared<Dataset>>>,
+    /// Name, shape and statistics of the data the workers hold.
+    pub data: RwSignal<Option<Shared<DataInfo>>>,
     pub config: RwSignal<QuantizerConfig>,
     pub display_group: RwSignal<usize>,
     /// The value followed through the formulas and the bit inspector (`None`: a default).
@@ -95,103 +80,105 @@ pub struct AppState {
     pub log_y: RwSignal<bool>,
     pub error: RwSignal<Option<String>>,
     pub notice: RwSignal<Option<String>>,
-    /// The current dataset (synthetic or file).
-    pub dataset: Memo<Option<Shared<Dataset>>>,
-    /// The latest successful analysis (a failed one keeps the previous view).
-    pub analysis: Memo<Option<Shared<Analysis>>>,
-    /// Whole rows of the dataset, at most [`COMPARISON_VALUES`] values, for the formats table.
-    pub comparison_sample: Memo<Option<Shared<Dataset>>>,
-    /// Every preset that fits, measured on the sample (recomputed only when the data changes).
-    pub preset_rows: Memo<Option<Shared<Vec<Comparison>>>>,
+    /// The latest analysis for the views (a failed or cancelled one keeps the previous view).
+    pub analysis: RwSignal<Option<Shared<Analysis>>>,
+    /// A long job's progress, when one runs.
+    pub progress: RwSignal<Option<Progress>>,
+    /// Every preset that fits the data, measured on all of it (filled in as rows finish).
+    pub preset_rows: RwSignal<Option<PresetRows>>,
+    /// The synthetic settings of the data held (a failed or cancelled load returns to them).
+    held_synth: RwSignal<Option<SynthSettings>>,
+    engine: StoredValue<Option<Engine>, LocalStorage>,
+    next_batch: StoredValue<u64>,
 }
-
-/// Values the "formats side by side" comparison measures (whole rows of the data).
-pub const COMPARISON_VALUES: usize = 65_536;
 
 /// Histogram bins of the views.
 pub const HISTOGRAM_BINS: usize = 160;
 
-impl AppState {
-    /// Creates the signals and memos (call once, inside the reactive owner of the app).
-    pub fn new() -> Self {
-        let synth = RwSignal::new(SynthSettings::default());
-        let source = RwSignal::new(Source::Synthetic);
-        let file = RwSignal::new(None);
-        let file_blob = StoredValue::new_local(None);
-        let file_tensor = RwSignal::new(String::new());
-        let file_dataset = RwSignal::new(None::<Shared<Dataset>>);
-        let config = RwSignal::new(QuantizerConfig::default());
-        let display_group = RwSignal::new(0usize);
-        let probe = RwSignal::new(None::<f32>);
-        let log_y = RwSignal::new(false);
-        let error = RwSignal::new(None::<String>);
-        let notice = RwSignal::new(None::<String>);
+/// The analysis options of the views: interactive, only the display group's parameters.
+pub fn view_options(display_group: usize) -> AnalysisOptions {
+    AnalysisOptions {
+        bins: HISTOGRAM_BINS,
+        display_group,
+        interactive: true,
+        all_groups: false,
+    }
+}
 
-        // Settings are validated before they are stored, so generation cannot fail here; if it ever
-        // did, the previous dataset stays.
-        let synthetic = Memo::new(move |prev: Option<&Option<Shared<Dataset>>>| {
-            let s = synth.get();
-            match synthetic_dataset(&s) {
-                Ok(d) => Some(Shared::new(d)),
-                Err(e) => {
-                    error.set(Some(e));
-                    prev.cloned().flatten()
-                }
+impl AppState {
+    /// Creates the signals (call once, inside the reactive owner of the app); no engine yet.
+    pub fn new() -> Self {
+        Self {
+            synth: RwSignal::new(SynthSettings::default()),
+            source: RwSignal::new(Source::Synthetic),
+            file: RwSignal::new(None),
+            file_tensor: RwSignal::new(String::new()),
+            data: RwSignal::new(None),
+            config: RwSignal::new(QuantizerConfig::default()),
+            display_group: RwSignal::new(0usize),
+            probe: RwSignal::new(None::<f32>),
+            log_y: RwSignal::new(false),
+            error: RwSignal::new(None::<String>),
+            notice: RwSignal::new(None::<String>),
+            analysis: RwSignal::new(None),
+            progress: RwSignal::new(None),
+            preset_rows: RwSignal::new(None),
+            held_synth: RwSignal::new(None),
+            engine: StoredValue::new_local(None),
+            next_batch: StoredValue::new(1),
+        }
+    }
+
+    /// Attaches the compute engine and asks it for the first data and analysis: whenever the
+    /// data, the settings or the display group change, the view's analysis is asked for; when
+    /// the data changes, the formats table's rows are too.
+    pub fn attach(&self, engine: Engine) {
+        self.engine.set_value(Some(engine));
+        let state = *self;
+        Effect::new(move |_| {
+            state.data.track();
+            let config = state.config.get();
+            let options = view_options(state.display_group.get());
+            if state.data.with_untracked(Option::is_some) {
+                state.with_engine(|e| e.analyze(config, options));
             }
         });
-        let dataset = Memo::new(move |_| match source.get() {
-            Source::Synthetic => synthetic.get(),
-            Source::File => file_dataset.get(),
-        });
-        let analysis = Memo::new(move |prev: Option<&Option<Shared<Analysis>>>| {
-            let data = dataset.get()?;
-            let cfg = config.get();
-            let options = AnalysisOptions {
-                bins: HISTOGRAM_BINS,
-                display_group: display_group.get(),
-                interactive: true,
-                all_groups: false,
+        Effect::new(move |_| {
+            let Some(data) = state.data.get() else {
+                return;
             };
-            match analyze(&data, &cfg, &options) {
-                Ok(a) => Some(Shared::new(a)),
-                Err(e) => {
-                    error.set(Some(format!("{e}")));
-                    prev.cloned().flatten()
-                }
-            }
-        });
-        let comparison_sample = Memo::new(move |_| {
-            let d = dataset.get()?;
-            sample_rows(&d, COMPARISON_VALUES).ok().map(Shared::new)
-        });
-        let preset_rows = Memo::new(move |_| {
-            let sample = comparison_sample.get()?;
+            let last = data.shape.last().copied().unwrap_or(data.len());
+            let rows: Vec<(String, QuantizerConfig)> = quantscope_core::presets::fitting(last)
+                .into_iter()
+                .map(|(name, c)| (name.to_string(), c))
+                .collect();
+            let batch = state.next_batch.get_value();
+            state.next_batch.set_value(batch + 1);
+            state.preset_rows.set(Some(PresetRows {
+                batch,
+                expected: rows.len(),
+                rows: Vec::new(),
+            }));
             let options = AnalysisOptions {
                 bins: 16,
-                display_group: 0,
-                interactive: true,
-                all_groups: false,
+                ..view_options(0)
             };
-            Some(Shared::new(compare(&sample, &[], &options)))
+            state.with_engine(|e| e.compare(batch, rows, options));
         });
-        Self {
-            synth,
-            source,
-            file,
-            file_blob,
-            file_tensor,
-            file_dataset,
-            config,
-            display_group,
-            probe,
-            log_y,
-            error,
-            notice,
-            dataset,
-            analysis,
-            comparison_sample,
-            preset_rows,
-        }
+        self.with_engine(|e| e.load(LoadSpec::Synth(self.synth.get_untracked())));
+    }
+
+    fn with_engine(&self, f: impl FnOnce(&Engine)) {
+        self.engine.with_value(|e| {
+            if let Some(e) = e {
+                f(e);
+            }
+        });
+    }
+
+    /// Whether an engine is attached (not in native unit tests).
+    pub fn has_engine(&self) -> bool {
+        self.engine.with_value(Option::is_some)
     }
 
     /// Applies `edit` to the configuration if the result is valid for the current data; otherwise
@@ -199,7 +186,9 @@ impl AppState {
     pub fn try_config(&self, edit: impl FnOnce(&mut QuantizerConfig)) {
         let mut candidate = self.config.get_untracked();
         edit(&mut candidate);
-        let shape = self.dataset.get_untracked().map(|d| d.shape().to_vec());
+        let shape = self
+            .data
+            .with_untracked(|d| d.as_ref().map(|d| d.shape.clone()));
         match check_config(&candidate, shape.as_deref()) {
             Ok(()) => {
                 self.error.set(None);
@@ -215,16 +204,15 @@ impl AppState {
         }
     }
 
-    /// Applies `edit` to the synthetic settings if valid, and makes synthetic data the source.
+    /// Applies `edit` to the synthetic settings if valid, and asks for that data.
     pub fn try_synth(&self, edit: impl FnOnce(&mut SynthSettings)) {
         let mut candidate = self.synth.get_untracked();
         edit(&mut candidate);
         match check_synth(&candidate) {
             Ok(()) => {
                 self.error.set(None);
-                self.adapt_config(&[candidate.n]);
-                self.synth.set(candidate);
-                self.source.set(Source::Synthetic);
+                self.synth.set(candidate.clone());
+                self.with_engine(|e| e.load(LoadSpec::Synth(candidate)));
             }
             Err(e) => {
                 self.error.set(Some(e));
@@ -233,22 +221,81 @@ impl AppState {
         }
     }
 
-    /// Makes `dataset` (tensor `tensor` of `file`) the current data.
-    pub fn use_file_dataset(
-        &self,
-        file: Option<Shared<LoadedFile>>,
-        tensor: String,
-        dataset: Arc<Dataset>,
-    ) {
+    /// Opens a file the user chose or dropped (the workers read it).
+    pub fn open_file(&self, file: web_sys::File, name: String) {
         self.error.set(None);
-        self.adapt_config(dataset.shape());
-        if let Some(f) = file {
-            self.file.set(Some(f));
+        self.with_engine(|e| {
+            e.load(LoadSpec::File {
+                name,
+                attachment: Attachment::File(file),
+                tensor: None,
+            })
+        });
+    }
+
+    /// Opens shipped sample weights from their bytes.
+    pub fn open_bytes(&self, name: String, bytes: Vec<u8>) {
+        self.error.set(None);
+        self.with_engine(|e| {
+            e.load(LoadSpec::File {
+                name,
+                attachment: Attachment::Bytes(std::rc::Rc::new(bytes)),
+                tensor: None,
+            })
+        });
+    }
+
+    /// Shows another tensor of the file open.
+    pub fn open_tensor(&self, tensor: String) {
+        self.with_engine(|e| e.load(LoadSpec::Tensor { tensor }));
+    }
+
+    /// Stops the long job that runs; the view stays.
+    pub fn cancel(&self) {
+        self.with_engine(Engine::cancel);
+    }
+
+    /// The page's test hook (`?debug`): the next analysis makes a worker panic.
+    pub fn crash_next(&self) {
+        self.with_engine(Engine::crash_next);
+    }
+
+    /// The workers now hold `data` (from `file`'s tensor `tensor`, or synthetic).
+    pub fn loaded(&self, data: DataInfo, file: Option<FileInfo>, tensor: Option<String>) {
+        self.error.set(None);
+        self.adapt_config(&data.shape);
+        match file {
+            Some(f) => {
+                self.file.set(Some(Shared::new(f)));
+                self.file_tensor.set(tensor.unwrap_or_default());
+                self.source.set(Source::File);
+                self.held_synth.set(None);
+            }
+            None => {
+                self.source.set(Source::Synthetic);
+                self.held_synth.set(Some(self.synth.get_untracked()));
+            }
         }
-        self.file_tensor.set(tensor);
-        self.file_dataset.set(Some(Shared(dataset)));
         self.display_group.set(0);
-        self.source.set(Source::File);
+        self.data.set(Some(Shared::new(data)));
+    }
+
+    /// A job failed or was cancelled: the settings return to those of the view shown.
+    pub fn revert(&self) {
+        if let Some(a) = self.analysis.get_untracked() {
+            if self.config.get_untracked() != a.config {
+                self.config.set(a.config.clone());
+            }
+            if self.display_group.get_untracked() != a.display_group {
+                self.display_group.set(a.display_group);
+            }
+        }
+        if let Some(s) = self.held_synth.get_untracked() {
+            if self.synth.get_untracked() != s {
+                self.synth.set(s);
+            }
+        }
+        self.file_tensor.notify();
     }
 
     /// Falls back to per-tensor granularity (and, for formats with fixed blocks or sub-vectors,
@@ -289,25 +336,56 @@ impl Default for AppState {
     }
 }
 
-/// Generates the synthetic dataset for `s`.
-pub fn synthetic_dataset(s: &SynthSettings) -> Result<Dataset, String> {
-    let values = synth::generate(s.dist, s.n, s.seed).map_err(|e| e.to_string())?;
-    Dataset::from_vec(
-        format!("synthetic {} (N = {}, seed {})", s.dist.name(), s.n, s.seed),
-        values,
-    )
-    .map_err(|e| e.to_string())
-}
+/// The engine's results, into the page's signals.
+pub struct PageSink(pub AppState);
 
-/// Checks synthetic settings without generating anything.
-pub fn check_synth(s: &SynthSettings) -> Result<(), String> {
-    if !(MIN_N..=MAX_N).contains(&s.n) {
-        return Err(format!(
-            "N must be between {MIN_N} and {MAX_N}, got {}",
-            s.n
-        ));
+impl Sink for PageSink {
+    fn loaded(&self, data: DataInfo, file: Option<FileInfo>, tensor: Option<String>) {
+        self.0.loaded(data, file, tensor);
     }
-    synth::validate(s.dist, s.n).map_err(|e| e.to_string())
+
+    fn analysis(&self, analysis: Analysis, purpose: &Purpose) {
+        let state = self.0;
+        match purpose {
+            Purpose::View => state.analysis.set(Some(Shared::new(analysis))),
+            Purpose::Row { batch, name } => state.preset_rows.update(|rows| {
+                if let Some(r) = rows.as_mut().filter(|r| r.batch == *batch) {
+                    r.rows.push(Comparison {
+                        name: name.clone(),
+                        config: analysis.config.clone(),
+                        bits_per_value: analysis.metrics.bits_per_value,
+                        mse: analysis.metrics.mse,
+                        sqnr_db: analysis.metrics.sqnr_db,
+                        pareto: false,
+                    });
+                }
+            }),
+        }
+    }
+
+    fn error(&self, message: String, purpose: Option<&Purpose>) {
+        let state = self.0;
+        match purpose {
+            // A preset that does not fit the data is left out of the table.
+            Some(Purpose::Row { batch, .. }) => state.preset_rows.update(|rows| {
+                if let Some(r) = rows.as_mut().filter(|r| r.batch == *batch) {
+                    r.expected = r.expected.saturating_sub(1);
+                }
+            }),
+            _ => {
+                state.error.set(Some(message));
+                state.revert();
+            }
+        }
+    }
+
+    fn progress(&self, progress: Option<Progress>) {
+        self.0.progress.set(progress);
+    }
+
+    fn cancelled(&self) {
+        self.0.revert();
+    }
 }
 
 /// Checks a configuration against the current data's shape.
@@ -334,6 +412,7 @@ pub fn use_app_state() -> AppState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use quantscope_core::synth::Distribution;
     use quantscope_core::Calibration;
 
     #[test]
@@ -388,6 +467,40 @@ mod tests {
                 .is_some_and(|e| e.contains("bit width")));
             state.try_synth(|s| s.n = 5);
             assert_eq!(state.synth.get_untracked().n, 100_000);
+        });
+    }
+
+    #[test]
+    fn a_failed_job_returns_the_settings_to_the_view_shown() {
+        let owner = Owner::new();
+        owner.with(|| {
+            let state = AppState::new();
+            let sink = PageSink(state);
+            sink.loaded(
+                DataInfo {
+                    name: "t".into(),
+                    shape: vec![4, 8],
+                    summary: quantscope_core::Summary::of(&[0.0; 32]),
+                },
+                None,
+                None,
+            );
+            let shown = QuantizerConfig {
+                bits: 6,
+                ..Default::default()
+            };
+            let d = quantscope_core::Dataset::new("t", vec![4, 8], vec![0.5; 32])
+                .unwrap_or_else(|e| panic!("{e}"));
+            let a = quantscope_core::analyze(&d, &shown, &view_options(0))
+                .unwrap_or_else(|e| panic!("{e}"));
+            sink.analysis(a, &Purpose::View);
+            state.try_config(|c| c.bits = 2);
+            state.try_synth(|s| s.n = 2_000);
+            sink.cancelled();
+            assert_eq!(state.config.get_untracked().bits, 6);
+            assert_eq!(state.synth.get_untracked().n, 100_000);
+            sink.error("boom".into(), Some(&Purpose::View));
+            assert_eq!(state.error.get_untracked().as_deref(), Some("boom"));
         });
     }
 }

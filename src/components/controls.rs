@@ -168,9 +168,9 @@ fn GranularityControls() -> impl IntoView {
     });
     let shape = move || {
         state
-            .dataset
+            .data
             .get()
-            .map(|d| d.shape().to_vec())
+            .map(|d| d.shape.clone())
             .unwrap_or_default()
     };
     let on_select = Callback::new(move |v: String| {

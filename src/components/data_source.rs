@@ -6,10 +6,10 @@ use leptos::task::spawn_local;
 use quantscope_core::synth::Distribution;
 
 use super::fields::{parse, Edit, NumberField, SelectField};
+use crate::engine::protocol::FileInfo;
 use crate::format;
-use crate::loader::{self, LoadedFile, MAX_FILE_BYTES};
+use crate::loader::MAX_FILE_BYTES;
 use crate::state::{use_app_state, AppState, Shared, Source, MAX_N, MIN_N};
-use quantscope_core::io::safetensors as st;
 use quantscope_core::io::FileKind;
 
 /// Sample weight tensors shipped in `assets/samples` (see the README for their origin and licence).
@@ -180,23 +180,6 @@ fn DistParams(state: AppState) -> impl IntoView {
     }
 }
 
-/// Reads `bytes` as file `name` and makes its first float tensor the current data.
-fn open_bytes(state: AppState, name: String, bytes: Vec<u8>) {
-    let opened = loader::open_file(&name, bytes).and_then(|file| {
-        let tensor = loader::default_tensor(&file)
-            .unwrap_or_default()
-            .to_string();
-        let dataset = loader::load_tensor(&file, &tensor)?;
-        Ok((file, tensor, dataset))
-    });
-    match opened {
-        Ok((file, tensor, dataset)) => {
-            state.use_file_dataset(Some(Shared::new(file)), tensor, dataset)
-        }
-        Err(message) => state.report(message),
-    }
-}
-
 /// The bytes of a JS promise that resolves to an `ArrayBuffer`.
 async fn array_buffer_bytes(promise: js_sys::Promise) -> Result<Vec<u8>, String> {
     let buffer = wasm_bindgen_futures::JsFuture::from(promise)
@@ -205,79 +188,20 @@ async fn array_buffer_bytes(promise: js_sys::Promise) -> Result<Vec<u8>, String>
     Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
-/// The bytes [start, end) of a file, read without touching the rest of it.
-async fn blob_range(file: &web_sys::File, start: u64, end: u64) -> Result<Vec<u8>, String> {
-    let part = file
-        .slice_with_f64_and_f64(start as f64, end as f64)
-        .map_err(|e| format!("{e:?}"))?;
-    array_buffer_bytes(part.array_buffer()).await
-}
-
-/// Opens a safetensors file header first: the 8-byte length, the header, then only the first
-/// float tensor's bytes. Files of any size open this way.
-async fn open_safetensors(state: AppState, file: web_sys::File) -> Result<(), String> {
-    let name = file.name();
-    let size = file.size() as u64;
-    let prefix = blob_range(&file, 0, size.min(8)).await?;
-    let n = st::header_len(&prefix, size).map_err(|e| format!("{name}: {e}"))?;
-    let json = blob_range(&file, 8, 8 + n).await?;
-    let opened = loader::open_safetensors_header(&name, size, &json)?;
-    let tensor = loader::default_tensor(&opened)
-        .unwrap_or_default()
-        .to_string();
-    let (begin, end) = loader::tensor_range(&opened, &tensor)?;
-    let bytes = blob_range(&file, begin, end).await?;
-    let dataset = loader::load_tensor_bytes(&opened, &tensor, &bytes)?;
-    state.file_blob.set_value(Some(file));
-    state.use_file_dataset(Some(Shared::new(opened)), tensor, dataset);
-    Ok(())
-}
-
-/// Reads tensor `tensor` of the safetensors file opened header first.
-async fn read_tensor_from_blob(state: AppState, file: Shared<LoadedFile>, tensor: String) {
-    let result = async {
-        let blob = state
-            .file_blob
-            .get_value()
-            .ok_or_else(|| format!("{}: the file is no longer available", file.name))?;
-        let (begin, end) = loader::tensor_range(&file, &tensor)?;
-        let bytes = blob_range(&blob, begin, end).await?;
-        loader::load_tensor_bytes(&file, &tensor, &bytes)
-    }
-    .await;
-    match result {
-        Ok(d) => state.use_file_dataset(None, tensor, d),
-        Err(e) => {
-            state.report(e);
-            state.file_tensor.notify();
-        }
-    }
-}
-
-/// Reads a user's file in the page.
+/// Hands a user's file to the compute workers, which read it (the page never does). A file too
+/// large to read whole is refused here, before any work.
 fn read_file(state: AppState, file: web_sys::File) {
     let name = file.name();
-    if FileKind::from_file_name(&name) == Some(FileKind::Safetensors) {
-        spawn_local(async move {
-            if let Err(e) = open_safetensors(state, file).await {
-                state.report(e);
-            }
-        });
-        return;
-    }
-    if file.size() > MAX_FILE_BYTES {
+    if FileKind::from_file_name(&name) != Some(FileKind::Safetensors)
+        && file.size() > MAX_FILE_BYTES
+    {
         state.report(format!(
             "{name}: {} MB is more than this page reads at once (1 GB); use the quantscope CLI for it",
             (file.size() / 1e6).round()
         ));
         return;
     }
-    spawn_local(async move {
-        match array_buffer_bytes(file.array_buffer()).await {
-            Ok(bytes) => open_bytes(state, name, bytes),
-            Err(e) => state.report(format!("{name}: could not be read ({e})")),
-        }
-    });
+    state.open_file(file, name);
 }
 
 /// Shipped sample weights, fetched from this page's own origin.
@@ -304,7 +228,7 @@ fn SampleSelect(state: AppState) -> impl IntoView {
             }
             .await;
             match bytes {
-                Ok(bytes) => open_bytes(state, file, bytes),
+                Ok(bytes) => state.open_bytes(file, bytes),
                 Err(e) => state.report(format!("{file}: could not be loaded ({e})")),
             }
         });
@@ -373,20 +297,8 @@ fn TensorPicker(state: AppState) -> impl IntoView {
     let file = state.file;
     let on_change = move |ev: leptos::ev::Event| {
         let name = event_target_value(&ev);
-        let Some(f) = file.get_untracked() else {
-            return;
-        };
-        if f.header.is_some() {
-            spawn_local(read_tensor_from_blob(state, f, name));
-            return;
-        }
-        match loader::load_tensor(&f, &name) {
-            Ok(d) => state.use_file_dataset(None, name, d),
-            Err(e) => {
-                state.report(e);
-                // Put the select back on the tensor still shown.
-                state.file_tensor.notify();
-            }
+        if file.with_untracked(Option::is_some) {
+            state.open_tensor(name);
         }
     };
     let show = move || {
@@ -404,7 +316,7 @@ fn TensorPicker(state: AppState) -> impl IntoView {
                     {move || {
                         let current = state.file_tensor.get();
                         file.get()
-                            .map(|f: Shared<LoadedFile>| {
+                            .map(|f: Shared<FileInfo>| {
                                 f.tensors
                                     .iter()
                                     .map(|t| {
@@ -429,8 +341,8 @@ fn TensorPicker(state: AppState) -> impl IntoView {
 #[component]
 fn DataSummary(state: AppState) -> impl IntoView {
     let info = move || {
-        state.dataset.get().map(|d| {
-            let s = *d.summary();
+        state.data.get().map(|d| {
+            let s = d.summary;
             let has_nonfinite = s.nan_count + s.inf_count > 0;
             let source = match state.source.get() {
                 Source::Synthetic => "synthetic",
@@ -439,9 +351,9 @@ fn DataSummary(state: AppState) -> impl IntoView {
             view! {
                 <dl class="summary" data-testid="data-summary">
                     <dt>"Current data"</dt>
-                    <dd class="data-name" data-testid="data-name">{d.name().to_string()}</dd>
+                    <dd class="data-name" data-testid="data-name">{d.name.clone()}</dd>
                     <dt>"Source"</dt><dd>{source}</dd>
-                    <dt>"Shape"</dt><dd data-testid="data-shape">{format::shape(d.shape())}</dd>
+                    <dt>"Shape"</dt><dd data-testid="data-shape">{format::shape(&d.shape)}</dd>
                     <dt>"Values"</dt><dd>{format::count(s.n)}</dd>
                     <dt>"Range"</dt><dd>{format!("{} … {}", format::number(f64::from(s.min), 4), format::number(f64::from(s.max), 4))}</dd>
                     <dt>"Mean ± std"</dt><dd>{format!("{} ± {}", format::number(s.mean, 4), format::number(s.std, 4))}</dd>

@@ -5,42 +5,22 @@
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use quantscope_core::presets::{apply, rank, Comparison};
-use quantscope_core::{analyze, AnalysisOptions};
 
 use super::canvas::{draw_each_frame, fit_canvas};
 use crate::charts::pareto::{draw_pareto, pareto_chart, YOURS};
 use crate::format;
-use crate::state::{use_app_state, Shared, COMPARISON_VALUES};
+use crate::state::{use_app_state, Shared};
 
 /// The comparison panel.
 #[component]
 pub fn FormatsTable() -> impl IntoView {
     let state = use_app_state();
-    // The user's settings on the same sample, so the rows compare like with like. They follow the
-    // knobs a moment later, so that a knob change reaches the main views first.
-    let deferred = RwSignal::new(state.config.get_untracked());
-    Effect::new(move |_| {
-        let c = state.config.get();
-        set_timeout(
-            move || {
-                deferred.try_set(c);
-            },
-            std::time::Duration::from_millis(100),
-        );
-    });
+    // The user's own row is the Error panel's analysis itself: the same numbers, to the digit.
     let yours = Memo::new(move |_| {
-        let sample = state.comparison_sample.get()?;
-        let config = deferred.get();
-        let options = AnalysisOptions {
-            bins: 16,
-            display_group: 0,
-            interactive: true,
-            all_groups: false,
-        };
-        let a = analyze(&sample, &config, &options).ok()?;
+        let a = state.analysis.get()?;
         Some(Comparison {
             name: YOURS.to_string(),
-            config,
+            config: a.config.clone(),
             bits_per_value: a.metrics.bits_per_value,
             mse: a.metrics.mse,
             sqnr_db: a.metrics.sqnr_db,
@@ -50,8 +30,7 @@ pub fn FormatsTable() -> impl IntoView {
     let rows = Memo::new(move |_| {
         let mut rows: Vec<Comparison> = state
             .preset_rows
-            .get()
-            .map(|r| r.to_vec())
+            .with(|r| r.as_ref().map(|r| r.rows.clone()))
             .unwrap_or_default();
         rows.extend(yours.get());
         rank(&mut rows);
@@ -119,25 +98,27 @@ pub fn FormatsTable() -> impl IntoView {
             .collect_view()
     };
     let note = move || {
-        let n = state.comparison_sample.get().map(|d| d.len()).unwrap_or(0);
-        let total = state.dataset.get().map(|d| d.len()).unwrap_or(0);
-        if n < total {
+        let total = state.data.with(|d| d.as_ref().map_or(0, |d| d.len()));
+        let (done, expected) = state
+            .preset_rows
+            .with(|r| r.as_ref().map_or((0, 0), |r| (r.rows.len(), r.expected)));
+        if done < expected {
             format!(
-                "Measured on {} of the {} values (whole rows, evenly spaced) so the table stays live; the CLI's `quantscope quantize --preset NAME` measures all.",
-                format::count(n),
+                "Measuring every preset on all {} values: {done} of {expected} done.",
                 format::count(total)
             )
         } else {
-            format!("Measured on all {} values.", format::count(n))
+            format!(
+                "Every row measured on all {} values, as the Error panel is.",
+                format::count(total)
+            )
         }
     };
     view! {
         <section class="panel order-formats" aria-labelledby="formats-title">
             <h2 id="formats-title">"Formats side by side"</h2>
             <p class="help">
-                "Each row quantizes the current data with one format (at most "
-                {format::count(COMPARISON_VALUES)}
-                " values). ★ marks the Pareto front: no other format is both smaller and more accurate."
+                "Each row quantizes the current data with one format that fits it. ★ marks the Pareto front: no other format is both smaller and more accurate."
             </p>
             <canvas
                 class="chart chart-short"
@@ -153,7 +134,7 @@ pub fn FormatsTable() -> impl IntoView {
                     <tbody>{body}</tbody>
                 </table>
             </div>
-            <p class="help">{note}</p>
+            <p class="help" data-testid="formats-note">{note}</p>
         </section>
     }
 }

@@ -76,7 +76,7 @@ fn default_probe(state: crate::state::AppState) -> Option<f32> {
         .get()
         .map(|a| a.display.clip.1)
         .filter(|b| *b > 0.0)
-        .or_else(|| state.dataset.get().map(|d| d.summary().max))
+        .or_else(|| state.data.get().map(|d| d.summary.max))
 }
 
 /// Formula panel with a value to follow through the quantizer.

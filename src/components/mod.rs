@@ -10,6 +10,7 @@ pub mod format_controls;
 pub mod formats_table;
 pub mod formula_panel;
 pub mod histogram_view;
+pub mod job_progress;
 pub mod metrics_panel;
 pub mod transfer_view;
 pub mod vector_view;

@@ -1,0 +1,42 @@
+//! A long job's progress bar and its cancel button (the view stays as it was when cancelled).
+
+use leptos::prelude::*;
+
+use crate::state::use_app_state;
+
+/// Shown while a job runs longer than a moment (see `engine::client::LONG_JOB_MS`).
+#[component]
+pub fn JobProgress() -> impl IntoView {
+    let state = use_app_state();
+    let debug = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .is_some_and(|q| q.contains("debug"));
+    view! {
+        <Show when=move || state.progress.with(Option::is_some)>
+            <div class="job-progress" role="status" data-testid="job-progress">
+                <span class="job-what">
+                    {move || state.progress.get().map(|p| p.what).unwrap_or_default()}
+                </span>
+                {move || {
+                    let done = state.progress.get().and_then(|p| p.done);
+                    match done {
+                        Some(d) => view! {
+                            <progress data-testid="progress" max="1" value=d.clamp(0.0, 1.0).to_string()></progress>
+                        }
+                        .into_any(),
+                        // Not measurable: an indeterminate bar.
+                        None => view! { <progress data-testid="progress"></progress> }.into_any(),
+                    }
+                }}
+                <button class="cancel" data-testid="cancel" on:click=move |_| state.cancel()>
+                    "Cancel"
+                </button>
+            </div>
+        </Show>
+        {debug.then(|| view! {
+            <button class="debug" data-testid="debug-crash" on:click=move |_| state.crash_next()>
+                "test: crash a worker on the next change"
+            </button>
+        })}
+    }
+}

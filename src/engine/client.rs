@@ -1,0 +1,1233 @@
+//! The page's side of the compute workers: which worker holds what, which job runs, and what the
+//! views are told.
+//!
+//! ```text
+//! one job at a time, in this order of priority:
+//!   1. a load (synthetic data, a file, another tensor) — to every worker that will hold the data
+//!   2. the view's analysis — the newest wanted one replaces an older wanted one (latest wins),
+//!      and it is issued in an animation frame, so at most one per frame
+//!   3. the rows of the formats table, one configuration at a time, between view analyses
+//! an analysis = one share per holding worker (see quantscope_core::share), merged exactly
+//! ```
+//! Every worker holds the whole dataset (so each can calibrate any group), as many workers as the
+//! memory budget allows. Answers carry their job number and the worker's generation; anything else
+//! is dropped. A worker that panics or dies is reported, every worker is restarted, the last data
+//! is loaded again and the last good view stays; cancelling a long job does the same, silently.
+//!
+//! Platform-neutral: the workers are behind [`Port`] (Web Workers in the page, an in-process
+//! [`Service`](super::service::Service) in native tests), the views behind [`Sink`].
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use quantscope_core::{merge, Analysis, AnalysisOptions, PartialAnalysis, QuantizerConfig, Share};
+
+use super::protocol::{DataInfo, FileInfo, JobId, Request, Response, SynthSettings};
+
+/// Bytes of f32 data all workers together may hold (each holds a whole copy).
+pub const MEMORY_BUDGET: u64 = 1_500_000_000;
+
+/// A job running longer than this (ms) shows progress and a cancel button.
+pub const LONG_JOB_MS: f64 = 300.0;
+
+/// What travels beside a request: the file a worker reads.
+#[derive(Clone, Debug)]
+pub enum Attachment {
+    None,
+    /// Shipped sample weights (fetched by the page).
+    Bytes(Rc<Vec<u8>>),
+    /// A file the user chose or dropped: the worker reads its slices.
+    File(web_sys::File),
+}
+
+impl Attachment {
+    /// Its size in bytes (0 for none).
+    pub fn size(&self) -> u64 {
+        match self {
+            Self::None => 0,
+            Self::Bytes(b) => b.len() as u64,
+            Self::File(f) => file_size(f),
+        }
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn file_size(f: &web_sys::File) -> u64 {
+    f.size() as u64
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn file_size(_: &web_sys::File) -> u64 {
+    0
+}
+
+/// A compute worker as the engine sees it.
+pub trait Port {
+    fn post(&self, request: &Request, attachment: &Attachment);
+    fn terminate(&self);
+}
+
+/// Starts worker `index` of generation `generation`; its answers go to [`Engine::receive`].
+pub type PortFactory = Box<dyn Fn(usize, u32) -> Box<dyn Port>>;
+
+/// Runs a callback in the next animation frame.
+pub type FrameScheduler = Box<dyn Fn(Box<dyn FnOnce()>)>;
+
+/// Where the engine's results go (the page's signals; a recorder in tests).
+pub trait Sink {
+    /// The data every holding worker now holds.
+    fn loaded(&self, data: DataInfo, file: Option<FileInfo>, tensor: Option<String>);
+    /// A merged analysis, for the view or for a row of the formats table.
+    fn analysis(&self, analysis: Analysis, purpose: &Purpose);
+    /// A job was refused (or a worker failed), with the reason.
+    fn error(&self, message: String, purpose: Option<&Purpose>);
+    /// A long job's progress (`None` when nothing long runs).
+    fn progress(&self, progress: Option<Progress>);
+    /// A job was cancelled (or lost to a failed worker): the view stays as it was.
+    fn cancelled(&self);
+}
+
+/// What an analysis is for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Purpose {
+    /// The main views.
+    View,
+    /// Row `name` of formats-table batch `batch`.
+    Row { batch: u64, name: String },
+}
+
+/// A long job's progress.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Progress {
+    pub what: String,
+    /// 0 to 1, when known.
+    pub done: Option<f64>,
+}
+
+/// What to load.
+#[derive(Clone, Debug)]
+pub enum LoadSpec {
+    Synth(SynthSettings),
+    /// A file, and the tensor to show (the first float one when `None`).
+    File {
+        name: String,
+        attachment: Attachment,
+        tensor: Option<String>,
+    },
+    /// Another tensor of the file held.
+    Tensor {
+        tensor: String,
+    },
+}
+
+/// One analysis to run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AnalysisRequest {
+    pub config: QuantizerConfig,
+    pub options: AnalysisOptions,
+    pub purpose: Purpose,
+}
+
+struct Slot {
+    port: Box<dyn Port>,
+    ready: bool,
+    /// Requests posted before the worker was ready.
+    queued: Vec<(Request, Attachment)>,
+}
+
+enum Phase {
+    /// Loading on the first worker alone (to learn the data's size).
+    First,
+    /// Loading on these workers.
+    All,
+}
+
+enum JobKind {
+    Load {
+        spec: LoadSpec,
+        phase: Phase,
+        /// Workers that have answered `Loaded`.
+        done: Vec<bool>,
+        holders: usize,
+        /// A reload after a restart: the views are not told.
+        quiet: bool,
+    },
+    Analyze {
+        request: AnalysisRequest,
+        parts: Vec<Option<PartialAnalysis>>,
+    },
+}
+
+struct Job {
+    id: JobId,
+    kind: JobKind,
+    started: f64,
+    /// Progress reported by the workers, per worker.
+    reported: Vec<f64>,
+    what: String,
+    shown: bool,
+}
+
+struct Inner {
+    slots: Vec<Slot>,
+    generation: u32,
+    next_job: JobId,
+    job: Option<Job>,
+    /// The last data loaded successfully, and the file it came from (for reloads).
+    current: Option<LoadSpec>,
+    holders: usize,
+    load_wanted: Option<LoadSpec>,
+    view_wanted: Option<AnalysisRequest>,
+    batch: VecDeque<AnalysisRequest>,
+    batch_total: usize,
+    /// A view analysis was issued in the current animation frame (the next waits for the next
+    /// frame), and a frame callback is scheduled to clear this.
+    frame_used: bool,
+    frame_pending: bool,
+    /// When the view last asked for an analysis: the formats table waits until the knobs rest.
+    last_view_request: f64,
+    /// Inject a worker panic with the next view analysis (the page's `?fault=panic` test hook).
+    crash_next: bool,
+    faults_in_a_row: u32,
+}
+
+/// Something for the sink, delivered once the engine's state is no longer borrowed.
+enum Event {
+    Loaded(DataInfo, Option<FileInfo>, Option<String>),
+    Analysis(Box<Analysis>, Purpose),
+    Error(String, Option<Purpose>),
+    Progress(Option<Progress>),
+    Cancelled,
+}
+
+/// The engine: cheap to clone (a handle).
+#[derive(Clone)]
+pub struct Engine(Rc<Shared>);
+
+/// The formats table runs its rows only when the view has asked for nothing for this long (ms),
+/// so that a knob being dragged never waits behind a row.
+pub const ROWS_AFTER_IDLE_MS: f64 = 250.0;
+
+struct Shared {
+    this: std::rc::Weak<Shared>,
+    inner: RefCell<Inner>,
+    factory: PortFactory,
+    sink: Box<dyn Sink>,
+    now: Box<dyn Fn() -> f64>,
+    next_frame: FrameScheduler,
+    /// Answers that arrived while the engine was busy (in-process ports answer at once).
+    inbox: RefCell<VecDeque<(usize, u32, Response)>>,
+    busy: RefCell<bool>,
+}
+
+impl Engine {
+    /// An engine with `workers` workers from `factory`.
+    pub fn new(
+        workers: usize,
+        factory: PortFactory,
+        sink: Box<dyn Sink>,
+        now: Box<dyn Fn() -> f64>,
+        next_frame: FrameScheduler,
+    ) -> Self {
+        let workers = workers.max(1);
+        let slots = (0..workers)
+            .map(|i| Slot {
+                port: factory(i, 0),
+                ready: false,
+                queued: Vec::new(),
+            })
+            .collect();
+        Self(Rc::new_cyclic(|this| Shared {
+            this: this.clone(),
+            inner: RefCell::new(Inner {
+                slots,
+                generation: 0,
+                next_job: 1,
+                job: None,
+                current: None,
+                holders: 0,
+                load_wanted: None,
+                view_wanted: None,
+                batch: VecDeque::new(),
+                batch_total: 0,
+                frame_used: false,
+                frame_pending: false,
+                last_view_request: f64::NEG_INFINITY,
+                crash_next: false,
+                faults_in_a_row: 0,
+            }),
+            factory,
+            sink,
+            now,
+            next_frame,
+            inbox: RefCell::new(VecDeque::new()),
+            busy: RefCell::new(false),
+        }))
+    }
+
+    /// Number of workers.
+    pub fn workers(&self) -> usize {
+        self.0.inner.borrow().slots.len()
+    }
+
+    /// Workers holding the current data (the shares of each analysis).
+    pub fn holders(&self) -> usize {
+        self.0.inner.borrow().holders
+    }
+
+    /// Loads data (replacing a load still waiting).
+    pub fn load(&self, spec: LoadSpec) {
+        self.with(|inner, _| {
+            inner.load_wanted = Some(spec);
+            Vec::new()
+        });
+    }
+
+    /// Asks for the view's analysis with `config` and `options` (replacing one still waiting). It
+    /// is issued at once when nothing runs and none was issued in this animation frame, else as
+    /// soon as both hold.
+    pub fn analyze(&self, config: QuantizerConfig, options: AnalysisOptions) {
+        self.with(|inner, shared| {
+            inner.view_wanted = Some(AnalysisRequest {
+                config,
+                options,
+                purpose: Purpose::View,
+            });
+            inner.last_view_request = (shared.now)();
+            Vec::new()
+        });
+    }
+
+    /// Queues the formats table's rows (replacing a batch not yet done).
+    pub fn compare(
+        &self,
+        batch: u64,
+        rows: Vec<(String, QuantizerConfig)>,
+        options: AnalysisOptions,
+    ) {
+        self.with(|inner, _| {
+            inner.batch = rows
+                .into_iter()
+                .map(|(name, config)| AnalysisRequest {
+                    config,
+                    options,
+                    purpose: Purpose::Row { batch, name },
+                })
+                .collect();
+            inner.batch_total = inner.batch.len();
+            Vec::new()
+        });
+    }
+
+    /// The page's fault hook: the next view analysis makes a worker panic.
+    pub fn crash_next(&self) {
+        self.0.inner.borrow_mut().crash_next = true;
+    }
+
+    /// Stops whatever runs: restarts the workers and reloads the data; the view stays.
+    pub fn cancel(&self) {
+        self.with(|inner, shared| {
+            let mut events = vec![Event::Cancelled, Event::Progress(None)];
+            inner.view_wanted = None;
+            inner.batch.clear();
+            restart(inner, shared);
+            events.extend(reload(inner, shared));
+            events
+        });
+    }
+
+    /// Called every ~100 ms: shows a long job's progress.
+    pub fn tick(&self) {
+        self.with(|inner, shared| {
+            let now = (shared.now)();
+            let (total, left) = (inner.batch_total, inner.batch.len());
+            let Some(job) = inner.job.as_mut() else {
+                return Vec::new();
+            };
+            if now - job.started < LONG_JOB_MS {
+                return Vec::new();
+            }
+            job.shown = true;
+            let mut done = if job.reported.is_empty() {
+                None
+            } else {
+                Some(job.reported.iter().sum::<f64>() / job.reported.len() as f64)
+            };
+            let mut what = job.what.clone();
+            if let JobKind::Analyze {
+                request:
+                    AnalysisRequest {
+                        purpose: Purpose::Row { .. },
+                        ..
+                    },
+                ..
+            } = job.kind
+            {
+                let finished = total.saturating_sub(left + 1);
+                done = Some((finished as f64 + done.unwrap_or(0.0)) / total.max(1) as f64);
+                what = format!("Formats side by side: {} of {total}", finished + 1);
+            }
+            vec![Event::Progress(Some(Progress { what, done }))]
+        });
+    }
+
+    /// An answer from worker `index` of generation `generation`.
+    pub fn receive(&self, index: usize, generation: u32, response: Response) {
+        self.0
+            .inbox
+            .borrow_mut()
+            .push_back((index, generation, response));
+        // An in-process port answers while the engine is busy posting: the running call drains
+        // the inbox.
+        if !*self.0.busy.borrow() {
+            self.with(|_, _| Vec::new());
+        }
+    }
+
+    /// Runs `f` on the state, then handles queued answers, starts the next job, and tells the
+    /// sink — with the state no longer borrowed, so the sink may call the engine.
+    fn with(&self, f: impl FnOnce(&mut Inner, &Shared) -> Vec<Event>) {
+        let shared = &*self.0;
+        if shared.busy.replace(true) {
+            // Only a sink or port calling back into a running call gets here; the engine never
+            // does that itself, so there is nothing safe to do but skip.
+            return;
+        }
+        let mut events = {
+            let mut inner = shared.inner.borrow_mut();
+            f(&mut inner, shared)
+        };
+        loop {
+            let next = shared.inbox.borrow_mut().pop_front();
+            let mut inner = shared.inner.borrow_mut();
+            match next {
+                Some((index, generation, response)) => {
+                    events.extend(handle(&mut inner, shared, index, generation, response));
+                }
+                None => {
+                    events.extend(pump(&mut inner, shared));
+                    drop(inner);
+                    if shared.inbox.borrow().is_empty() {
+                        break;
+                    }
+                }
+            }
+        }
+        shared.busy.replace(false);
+        self.deliver(events);
+    }
+
+    fn deliver(&self, events: Vec<Event>) {
+        let sink = &self.0.sink;
+        for e in events {
+            match e {
+                Event::Loaded(d, f, t) => sink.loaded(d, f, t),
+                Event::Analysis(a, p) => sink.analysis(*a, &p),
+                Event::Error(m, p) => sink.error(m, p.as_ref()),
+                Event::Progress(p) => sink.progress(p),
+                Event::Cancelled => sink.cancelled(),
+            }
+        }
+    }
+}
+
+fn post(inner: &mut Inner, index: usize, request: Request, attachment: Attachment) {
+    let slot = &mut inner.slots[index];
+    if slot.ready {
+        slot.port.post(&request, &attachment);
+    } else {
+        slot.queued.push((request, attachment));
+    }
+}
+
+/// Clears `frame_used` in the next animation frame (once) and starts what waits.
+fn schedule_frame(inner: &mut Inner, shared: &Shared) {
+    if std::mem::replace(&mut inner.frame_pending, true) {
+        return;
+    }
+    let Some(me) = shared.this.upgrade() else {
+        return;
+    };
+    (shared.next_frame)(Box::new(move || {
+        let engine = Engine(me);
+        engine.with(|inner, _| {
+            inner.frame_pending = false;
+            inner.frame_used = false;
+            Vec::new()
+        });
+    }));
+}
+
+/// How many workers hold data of `bytes` bytes.
+fn holders_for(bytes: u64, workers: usize) -> usize {
+    ((MEMORY_BUDGET / bytes.max(1)) as usize).clamp(1, workers)
+}
+
+/// Starts the next job if none runs.
+fn pump(inner: &mut Inner, shared: &Shared) -> Vec<Event> {
+    if inner.job.is_some() {
+        return Vec::new();
+    }
+    let id = inner.next_job;
+    if let Some(spec) = inner.load_wanted.take() {
+        inner.next_job += 1;
+        return start_load(inner, shared, id, spec, false);
+    }
+    if inner.holders == 0 {
+        return Vec::new();
+    }
+    let request = if inner.view_wanted.is_some() {
+        if inner.frame_used {
+            // One view analysis per animation frame: this one goes in the next.
+            schedule_frame(inner, shared);
+            return Vec::new();
+        }
+        inner.frame_used = true;
+        schedule_frame(inner, shared);
+        match inner.view_wanted.take() {
+            Some(r) => r,
+            None => return Vec::new(),
+        }
+    } else if (shared.now)() - inner.last_view_request < ROWS_AFTER_IDLE_MS {
+        // The knobs are moving: the table's rows wait (`tick` tries again).
+        return Vec::new();
+    } else {
+        match inner.batch.pop_front() {
+            Some(r) => r,
+            None => return Vec::new(),
+        }
+    };
+    inner.next_job += 1;
+    if request.purpose == Purpose::View && std::mem::take(&mut inner.crash_next) {
+        post(inner, 0, Request::Crash { job: id }, Attachment::None);
+    }
+    let count = inner.holders;
+    for index in 0..count {
+        let r = Request::Analyze {
+            job: id,
+            config: request.config.clone(),
+            options: request.options,
+            share: Share { index, count },
+        };
+        post(inner, index, r, Attachment::None);
+    }
+    let what = match &request.purpose {
+        Purpose::View => "Quantizing the data".to_string(),
+        Purpose::Row { name, .. } => format!("Formats side by side: {name}"),
+    };
+    inner.job = Some(Job {
+        id,
+        kind: JobKind::Analyze {
+            parts: vec![None; count],
+            request,
+        },
+        started: (shared.now)(),
+        reported: vec![0.0; count],
+        what,
+        shown: false,
+    });
+    Vec::new()
+}
+
+fn start_load(
+    inner: &mut Inner,
+    shared: &Shared,
+    id: JobId,
+    spec: LoadSpec,
+    quiet: bool,
+) -> Vec<Event> {
+    let workers = inner.slots.len();
+    let (first_alone, holders) = match &spec {
+        LoadSpec::Synth(s) => (false, holders_for(4 * s.n as u64, workers)),
+        // f16 data doubles as f32: the file's size, doubled, bounds the data.
+        LoadSpec::File { attachment, .. } => {
+            let bytes = 2 * attachment.size();
+            let all = holders_for(bytes, workers) == workers && bytes > 0;
+            (!all, if all { workers } else { 1 })
+        }
+        LoadSpec::Tensor { .. } => (true, 1),
+    };
+    let what = match &spec {
+        LoadSpec::Synth(s) => format!("Generating {} values", s.n),
+        LoadSpec::File { name, .. } => format!("Reading {name}"),
+        LoadSpec::Tensor { tensor } => format!("Reading tensor {tensor}"),
+    };
+    let targets = if first_alone { 1 } else { holders };
+    for index in 0..targets {
+        let (request, attachment) = load_request(inner, id, &spec);
+        post(inner, index, request, attachment);
+    }
+    inner.job = Some(Job {
+        id,
+        kind: JobKind::Load {
+            spec,
+            phase: if first_alone {
+                Phase::First
+            } else {
+                Phase::All
+            },
+            done: vec![false; workers],
+            holders: targets,
+            quiet,
+        },
+        started: (shared.now)(),
+        reported: Vec::new(),
+        what,
+        shown: false,
+    });
+    Vec::new()
+}
+
+/// The request (and attachment) that loads `spec`. Switching tensors of a held file on a worker
+/// that may not hold it: the file's attachment goes along when the engine has it.
+fn load_request(inner: &Inner, job: JobId, spec: &LoadSpec) -> (Request, Attachment) {
+    match spec {
+        LoadSpec::Synth(settings) => (
+            Request::Synth {
+                job,
+                settings: settings.clone(),
+            },
+            Attachment::None,
+        ),
+        LoadSpec::File {
+            name,
+            attachment,
+            tensor,
+        } => (
+            Request::Open {
+                job,
+                name: name.clone(),
+                tensor: tensor.clone(),
+            },
+            attachment.clone(),
+        ),
+        LoadSpec::Tensor { tensor } => match &inner.current {
+            Some(LoadSpec::File {
+                name, attachment, ..
+            }) => (
+                Request::Open {
+                    job,
+                    name: name.clone(),
+                    tensor: Some(tensor.clone()),
+                },
+                attachment.clone(),
+            ),
+            _ => (
+                Request::Open {
+                    job,
+                    name: String::new(),
+                    tensor: Some(tensor.clone()),
+                },
+                Attachment::None,
+            ),
+        },
+    }
+}
+
+/// Handles one answer.
+fn handle(
+    inner: &mut Inner,
+    shared: &Shared,
+    index: usize,
+    generation: u32,
+    response: Response,
+) -> Vec<Event> {
+    if generation != inner.generation || index >= inner.slots.len() {
+        return Vec::new();
+    }
+    match response {
+        Response::Ready => {
+            let slot = &mut inner.slots[index];
+            slot.ready = true;
+            for (request, attachment) in std::mem::take(&mut slot.queued) {
+                slot.port.post(&request, &attachment);
+            }
+            Vec::new()
+        }
+        Response::InitError { message } => {
+            inner.job = None;
+            vec![Event::Error(
+                format!("The compute engine could not start in this browser: {message}"),
+                None,
+            )]
+        }
+        Response::Panic { message } => fault(inner, shared, &message),
+        Response::Progress { job, done, what } => {
+            if let Some(j) = inner.job.as_mut().filter(|j| j.id == job) {
+                if let Some(r) = j.reported.get_mut(index) {
+                    *r = done;
+                }
+                j.what = what;
+            }
+            Vec::new()
+        }
+        Response::Loaded {
+            job,
+            data,
+            file,
+            tensor,
+        } => loaded(inner, index, job, data, file, tensor),
+        Response::Part { job, part } => {
+            let Some(j) = inner.job.as_mut().filter(|j| j.id == job) else {
+                return Vec::new();
+            };
+            let JobKind::Analyze { parts, .. } = &mut j.kind else {
+                return Vec::new();
+            };
+            if let Some(p) = parts.get_mut(index) {
+                *p = Some(*part);
+            }
+            if let Some(r) = j.reported.get_mut(index) {
+                *r = 1.0;
+            }
+            if parts.iter().any(Option::is_none) {
+                return Vec::new();
+            }
+            let Some(Job {
+                kind: JobKind::Analyze { request, parts },
+                shown,
+                ..
+            }) = inner.job.take()
+            else {
+                return Vec::new();
+            };
+            inner.faults_in_a_row = 0;
+            let mut events = Vec::new();
+            if shown && inner.batch.is_empty() {
+                events.push(Event::Progress(None));
+            }
+            match merge(parts.into_iter().flatten().collect()) {
+                Ok(a) => events.push(Event::Analysis(Box::new(a), request.purpose)),
+                Err(e) => events.push(Event::Error(e.to_string(), Some(request.purpose))),
+            }
+            events
+        }
+        Response::Error { job, message } => {
+            let Some(j) = inner.job.take_if(|j| j.id == job) else {
+                return Vec::new();
+            };
+            let mut events = Vec::new();
+            if j.shown {
+                events.push(Event::Progress(None));
+            }
+            match j.kind {
+                JobKind::Load { quiet: true, .. } => {
+                    // The last good data no longer loads (it did before): nothing is held.
+                    inner.holders = 0;
+                    inner.current = None;
+                    events.push(Event::Error(message, None));
+                }
+                JobKind::Load { phase, .. } => {
+                    if matches!(phase, Phase::All) && index > 0 {
+                        // Worker 0 loaded what worker `index` could not (memory): reload the
+                        // last good data everywhere so the workers agree.
+                        events.extend(reload(inner, shared));
+                    }
+                    events.push(Event::Error(message, None));
+                }
+                JobKind::Analyze { request, .. } => {
+                    events.push(Event::Error(message, Some(request.purpose)));
+                }
+            }
+            events
+        }
+    }
+}
+
+fn loaded(
+    inner: &mut Inner,
+    index: usize,
+    job: JobId,
+    data: DataInfo,
+    file: Option<FileInfo>,
+    tensor: Option<String>,
+) -> Vec<Event> {
+    let workers = inner.slots.len();
+    let Some(j) = inner.job.as_mut().filter(|j| j.id == job) else {
+        return Vec::new();
+    };
+    let JobKind::Load {
+        spec,
+        phase,
+        done,
+        holders,
+        ..
+    } = &mut j.kind
+    else {
+        return Vec::new();
+    };
+    done[index] = true;
+    if matches!(phase, Phase::First) {
+        // Now the size is known: the others load in parallel.
+        *phase = Phase::All;
+        *holders = holders_for(data.bytes(), workers);
+        let (spec, count) = (spec.clone(), *holders);
+        for other in 1..count {
+            let (request, attachment) = load_request(inner, job, &spec);
+            post(inner, other, request, attachment);
+        }
+    }
+    let Some(j) = inner.job.as_ref() else {
+        return Vec::new();
+    };
+    let JobKind::Load {
+        done,
+        holders,
+        quiet,
+        ..
+    } = &j.kind
+    else {
+        return Vec::new();
+    };
+    if done.iter().take(*holders).any(|d| !d) {
+        return Vec::new();
+    }
+    let (count, quiet, shown) = (*holders, *quiet, j.shown);
+    let Some(Job {
+        kind: JobKind::Load { spec, .. },
+        ..
+    }) = inner.job.take()
+    else {
+        return Vec::new();
+    };
+    inner.holders = count;
+    // A tensor switch keeps the file it came from, for reloads.
+    inner.current = Some(match (spec, inner.current.take()) {
+        (
+            LoadSpec::Tensor { tensor },
+            Some(LoadSpec::File {
+                name, attachment, ..
+            }),
+        ) => LoadSpec::File {
+            name,
+            attachment,
+            tensor: Some(tensor),
+        },
+        (spec, _) => spec,
+    });
+    // Workers past the holders drop what they held (memory).
+    for other in count..workers {
+        post(inner, other, Request::Release { job }, Attachment::None);
+    }
+    let mut events = Vec::new();
+    if shown {
+        events.push(Event::Progress(None));
+    }
+    if !quiet {
+        events.push(Event::Loaded(data, file, tensor));
+    }
+    events
+}
+
+/// Terminates every worker and starts a new generation.
+fn restart(inner: &mut Inner, shared: &Shared) {
+    for slot in &inner.slots {
+        slot.port.terminate();
+    }
+    inner.generation = inner.generation.wrapping_add(1);
+    let generation = inner.generation;
+    for (i, slot) in inner.slots.iter_mut().enumerate() {
+        *slot = Slot {
+            port: (shared.factory)(i, generation),
+            ready: false,
+            queued: Vec::new(),
+        };
+    }
+    inner.job = None;
+    inner.holders = 0;
+}
+
+/// Loads the last good data again, quietly (after a restart; the views keep what they show).
+fn reload(inner: &mut Inner, shared: &Shared) -> Vec<Event> {
+    match inner.current.clone() {
+        Some(spec) if inner.job.is_none() => {
+            let id = inner.next_job;
+            inner.next_job += 1;
+            start_load(inner, shared, id, spec, true)
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A worker failed: report it, restart, reload, keep the view.
+fn fault(inner: &mut Inner, shared: &Shared, message: &str) -> Vec<Event> {
+    inner.faults_in_a_row += 1;
+    let purpose = match inner.job.as_ref().map(|j| &j.kind) {
+        Some(JobKind::Analyze { request, .. }) => Some(request.purpose.clone()),
+        _ => None,
+    };
+    inner.view_wanted = None;
+    inner.batch.clear();
+    restart(inner, shared);
+    let mut events = vec![Event::Progress(None), Event::Cancelled];
+    if inner.faults_in_a_row > 3 {
+        inner.current = None;
+        events.push(Event::Error(
+            format!("The compute worker keeps failing ({message}); reload the page."),
+            purpose,
+        ));
+        return events;
+    }
+    events.push(Event::Error(
+        format!(
+            "A compute worker stopped ({message}). It was restarted and the data loaded again; \
+             the view shows the last result."
+        ),
+        purpose,
+    ));
+    events.extend(reload(inner, shared));
+    events
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::engine::service::Service;
+    use quantscope_core::synth::Distribution;
+
+    /// Requests posted to in-process workers, answered when the test says so.
+    #[derive(Default)]
+    struct Mailbox {
+        posted: RefCell<Vec<(usize, u32, Request)>>,
+        services: RefCell<Vec<Rc<RefCell<Service>>>>,
+        started: RefCell<usize>,
+        terminated: RefCell<usize>,
+    }
+
+    struct TestPort {
+        index: usize,
+        generation: u32,
+        mail: Rc<Mailbox>,
+    }
+
+    impl Port for TestPort {
+        fn post(&self, request: &Request, _: &Attachment) {
+            self.mail
+                .posted
+                .borrow_mut()
+                .push((self.index, self.generation, request.clone()));
+        }
+        fn terminate(&self) {
+            *self.mail.terminated.borrow_mut() += 1;
+        }
+    }
+
+    #[derive(Default)]
+    struct Record {
+        loaded: RefCell<Vec<DataInfo>>,
+        views: RefCell<Vec<Analysis>>,
+        rows: RefCell<Vec<(String, Analysis)>>,
+        errors: RefCell<Vec<String>>,
+        progress: RefCell<Vec<Option<Progress>>>,
+        cancelled: RefCell<usize>,
+    }
+
+    struct TestSink(Rc<Record>);
+
+    impl Sink for TestSink {
+        fn loaded(&self, data: DataInfo, _: Option<FileInfo>, _: Option<String>) {
+            self.0.loaded.borrow_mut().push(data);
+        }
+        fn analysis(&self, a: Analysis, purpose: &Purpose) {
+            match purpose {
+                Purpose::View => self.0.views.borrow_mut().push(a),
+                Purpose::Row { name, .. } => self.0.rows.borrow_mut().push((name.clone(), a)),
+            }
+        }
+        fn error(&self, message: String, _: Option<&Purpose>) {
+            self.0.errors.borrow_mut().push(message);
+        }
+        fn progress(&self, p: Option<Progress>) {
+            self.0.progress.borrow_mut().push(p);
+        }
+        fn cancelled(&self) {
+            *self.0.cancelled.borrow_mut() += 1;
+        }
+    }
+
+    /// Animation-frame callbacks waiting for the test to run them.
+    type Frames = Rc<RefCell<Vec<Box<dyn FnOnce()>>>>;
+
+    struct Rig {
+        engine: Engine,
+        mail: Rc<Mailbox>,
+        record: Rc<Record>,
+        clock: Rc<RefCell<f64>>,
+        frames: Frames,
+    }
+
+    impl Rig {
+        fn new(workers: usize) -> Self {
+            let mail = Rc::new(Mailbox::default());
+            let record = Rc::new(Record::default());
+            let clock = Rc::new(RefCell::new(0.0));
+            let frames: Frames = Rc::default();
+            let m = Rc::clone(&mail);
+            let factory: PortFactory = Box::new(move |index, generation| {
+                *m.started.borrow_mut() += 1;
+                let mut services = m.services.borrow_mut();
+                if services.len() <= index {
+                    services.resize_with(index + 1, Rc::default);
+                }
+                // A restarted worker starts empty.
+                services[index] = Rc::default();
+                Box::new(TestPort {
+                    index,
+                    generation,
+                    mail: Rc::clone(&m),
+                })
+            });
+            let c = Rc::clone(&clock);
+            let f = Rc::clone(&frames);
+            let engine = Engine::new(
+                workers,
+                factory,
+                Box::new(TestSink(Rc::clone(&record))),
+                Box::new(move || *c.borrow()),
+                Box::new(move |cb| f.borrow_mut().push(cb)),
+            );
+            for i in 0..workers {
+                engine.receive(i, 0, Response::Ready);
+            }
+            Self {
+                engine,
+                mail,
+                record,
+                clock,
+                frames,
+            }
+        }
+
+        /// Runs the pending animation frames.
+        fn frame(&self) {
+            let due: Vec<_> = self.frames.borrow_mut().drain(..).collect();
+            for cb in due {
+                cb();
+            }
+        }
+
+        /// Lets every worker answer what it was sent, until nothing is left.
+        fn settle(&self) {
+            loop {
+                self.frame();
+                let posted: Vec<_> = self.mail.posted.borrow_mut().drain(..).collect();
+                if posted.is_empty() && self.frames.borrow().is_empty() {
+                    break;
+                }
+                for (index, generation, request) in posted {
+                    let service = Rc::clone(&self.mail.services.borrow()[index]);
+                    let response = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        service.borrow_mut().handle(request, None, &mut |_, _| {})
+                    }))
+                    .unwrap_or_else(|_| Response::Panic {
+                        message: "panicked".into(),
+                    });
+                    self.engine.receive(index, generation, response);
+                }
+            }
+        }
+
+        fn synth(&self, n: usize, seed: u64) {
+            self.engine.load(LoadSpec::Synth(SynthSettings {
+                dist: Distribution::Laplace,
+                n,
+                seed,
+            }));
+        }
+    }
+
+    fn bits(b: u8) -> QuantizerConfig {
+        QuantizerConfig {
+            bits: b,
+            ..Default::default()
+        }
+    }
+
+    fn view_options() -> AnalysisOptions {
+        AnalysisOptions {
+            all_groups: false,
+            interactive: true,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn every_worker_holds_the_data_and_shares_merge_to_the_single_pass() {
+        let rig = Rig::new(3);
+        rig.synth(30_000, 4);
+        rig.settle();
+        assert_eq!(rig.record.loaded.borrow().len(), 1);
+        assert_eq!(rig.engine.holders(), 3);
+        rig.engine.analyze(bits(5), view_options());
+        rig.settle();
+        let views = rig.record.views.borrow();
+        assert_eq!(views.len(), 1);
+        let d = crate::engine::protocol::synthetic_dataset(&SynthSettings {
+            dist: Distribution::Laplace,
+            n: 30_000,
+            seed: 4,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        let want = quantscope_core::analyze(&d, &bits(5), &view_options())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let got = &views[0];
+        assert_eq!(got.metrics.n, want.metrics.n);
+        assert_eq!(got.metrics.levels_used, want.metrics.levels_used);
+        assert_eq!(got.input_hist, want.input_hist);
+        assert!((got.metrics.mse - want.metrics.mse).abs() <= 1e-9 * want.metrics.mse);
+        // Three shares were asked for.
+        assert!(rig.record.errors.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_burst_of_changes_ends_on_the_last_and_runs_one_at_a_time() {
+        let rig = Rig::new(2);
+        rig.synth(10_000, 1);
+        rig.settle();
+        // The first change is issued in the next frame; the other 19 arrive while it runs.
+        rig.engine.analyze(bits(2), view_options());
+        rig.frame();
+        for b in 3..=21u8 {
+            rig.engine.analyze(bits(b.min(16)), view_options());
+        }
+        let analyses_sent = |rig: &Rig| {
+            rig.mail
+                .posted
+                .borrow()
+                .iter()
+                .filter(|p| matches!(p.2, Request::Analyze { .. }))
+                .count()
+        };
+        assert_eq!(
+            analyses_sent(&rig),
+            2,
+            "one job (two shares) in flight, the rest waits"
+        );
+        rig.settle();
+        let views = rig.record.views.borrow();
+        // The first change, then only the newest: the 18 in between were replaced unseen.
+        assert_eq!(views.len(), 2);
+        assert_eq!(views[0].config.bits, 2);
+        assert_eq!(views[1].config.bits, 16);
+    }
+
+    #[test]
+    fn stale_answers_are_dropped() {
+        let rig = Rig::new(1);
+        rig.synth(5_000, 1);
+        rig.settle();
+        // An answer from an old generation, and one for a job nobody runs.
+        let part = || {
+            let d = crate::engine::protocol::synthetic_dataset(&SynthSettings::default())
+                .unwrap_or_else(|e| panic!("{e}"));
+            Box::new(
+                quantscope_core::analyze_share(&d, &bits(3), &view_options(), Share::WHOLE)
+                    .unwrap_or_else(|e| panic!("{e}")),
+            )
+        };
+        rig.engine.receive(
+            0,
+            7,
+            Response::Part {
+                job: 1,
+                part: part(),
+            },
+        );
+        rig.engine.receive(
+            0,
+            0,
+            Response::Part {
+                job: 999,
+                part: part(),
+            },
+        );
+        rig.settle();
+        assert!(rig.record.views.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_panicking_worker_is_reported_restarted_and_the_view_kept() {
+        let rig = Rig::new(2);
+        rig.synth(8_000, 2);
+        rig.settle();
+        rig.engine.analyze(bits(4), view_options());
+        rig.settle();
+        assert_eq!(rig.record.views.borrow().len(), 1);
+        rig.engine.crash_next();
+        rig.engine.analyze(bits(6), view_options());
+        rig.settle();
+        // Reported once, every worker restarted, the data reloaded quietly, no new view.
+        let errors = rig.record.errors.borrow().clone();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].contains("restarted"), "{errors:?}");
+        assert_eq!(*rig.mail.terminated.borrow(), 2);
+        assert_eq!(rig.record.views.borrow().len(), 1);
+        assert_eq!(rig.record.loaded.borrow().len(), 1, "the reload is quiet");
+        // Restarted workers are not ready until they say so; then the engine works again.
+        rig.engine.receive(0, 1, Response::Ready);
+        rig.engine.receive(1, 1, Response::Ready);
+        rig.settle();
+        rig.engine.analyze(bits(7), view_options());
+        rig.settle();
+        let views = rig.record.views.borrow();
+        assert_eq!(views.last().map(|a| a.config.bits), Some(7));
+        assert_eq!(views.last().map(|a| a.metrics.n), Some(8_000));
+    }
+
+    #[test]
+    fn cancel_keeps_the_view_and_long_jobs_show_progress() {
+        let rig = Rig::new(2);
+        rig.synth(8_000, 3);
+        rig.settle();
+        rig.engine.analyze(bits(4), view_options());
+        rig.settle();
+        rig.engine.analyze(bits(8), view_options());
+        rig.frame();
+        // The job runs for 400 ms: progress appears.
+        *rig.clock.borrow_mut() = 400.0;
+        rig.engine.tick();
+        assert!(
+            matches!(rig.record.progress.borrow().last(), Some(Some(p)) if p.what.contains("Quantizing"))
+        );
+        rig.engine.cancel();
+        assert_eq!(*rig.record.cancelled.borrow(), 1);
+        assert_eq!(rig.record.progress.borrow().last(), Some(&None));
+        rig.engine.receive(0, 1, Response::Ready);
+        rig.engine.receive(1, 1, Response::Ready);
+        rig.settle();
+        // The cancelled job's answers never became a view; the data is held again.
+        assert_eq!(rig.record.views.borrow().len(), 1);
+        assert_eq!(rig.engine.holders(), 2);
+    }
+
+    #[test]
+    fn formats_rows_run_between_view_changes() {
+        let rig = Rig::new(2);
+        rig.synth(4_096, 5);
+        rig.settle();
+        let rows = vec![("a".to_string(), bits(4)), ("b".to_string(), bits(8))];
+        rig.engine.analyze(bits(3), view_options());
+        rig.engine.compare(1, rows, view_options());
+        rig.settle();
+        assert_eq!(rig.record.views.borrow().len(), 1);
+        // The rows wait while the knobs move, and run once they rest.
+        assert!(rig.record.rows.borrow().is_empty());
+        *rig.clock.borrow_mut() = ROWS_AFTER_IDLE_MS;
+        rig.engine.tick();
+        rig.settle();
+        let rows = rig.record.rows.borrow();
+        assert_eq!(
+            rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        assert!(rows[0].1.metrics.sqnr_db < rows[1].1.metrics.sqnr_db);
+    }
+
+    #[test]
+    fn a_big_dataset_is_held_by_fewer_workers() {
+        assert_eq!(holders_for(64_000_000, 4), 4);
+        assert_eq!(holders_for(600_000_000, 4), 2);
+        assert_eq!(holders_for(4_000_000_000, 4), 1);
+    }
+}

@@ -1,0 +1,168 @@
+//! The messages between the page and its compute workers, and the settings they carry.
+//!
+//! ```text
+//! page ──Request──► worker k          worker k ──Response──► page
+//!   Synth / Open      load the data      Ready, Loaded{info}, Error
+//!   Analyze{share}    one share          Part{partial analysis}, Progress
+//! ```
+//! Every request but the test hook carries a job number; the page drops answers to jobs it no
+//! longer wants (latest wins). A dropped file travels as its `File` handle beside the request (the
+//! worker reads its slices), sample weights as bytes.
+
+use serde::{Deserialize, Serialize};
+
+use quantscope_core::io::{FileKind, TensorInfo};
+use quantscope_core::synth::{self, Distribution};
+use quantscope_core::{AnalysisOptions, Dataset, PartialAnalysis, QuantizerConfig, Share, Summary};
+
+/// A request's number; answers name it.
+pub type JobId = u64;
+
+/// Settings of the synthetic source.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SynthSettings {
+    pub dist: Distribution,
+    pub n: usize,
+    pub seed: u64,
+}
+
+impl Default for SynthSettings {
+    fn default() -> Self {
+        Self {
+            dist: Distribution::Normal,
+            n: 100_000,
+            seed: 1,
+        }
+    }
+}
+
+/// Smallest and largest N offered in the page.
+pub const MIN_N: usize = 1_000;
+pub const MAX_N: usize = 16_000_000;
+
+/// Generates the synthetic dataset for `s`.
+pub fn synthetic_dataset(s: &SynthSettings) -> Result<Dataset, String> {
+    check_synth(s)?;
+    let values = synth::generate(s.dist, s.n, s.seed).map_err(|e| e.to_string())?;
+    Dataset::from_vec(
+        format!("synthetic {} (N = {}, seed {})", s.dist.name(), s.n, s.seed),
+        values,
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// Checks synthetic settings without generating anything.
+pub fn check_synth(s: &SynthSettings) -> Result<(), String> {
+    if !(MIN_N..=MAX_N).contains(&s.n) {
+        return Err(format!(
+            "N must be between {MIN_N} and {MAX_N}, got {}",
+            s.n
+        ));
+    }
+    synth::validate(s.dist, s.n).map_err(|e| e.to_string())
+}
+
+/// What the page asks a worker to do.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Request {
+    /// Generate synthetic data and hold it.
+    Synth { job: JobId, settings: SynthSettings },
+    /// Open a file (its bytes or `File` handle travel beside the request) and hold `tensor`, or
+    /// its first float tensor; without an attachment, switch to `tensor` of the file held.
+    Open {
+        job: JobId,
+        name: String,
+        tensor: Option<String>,
+    },
+    /// Analyse one share of the data held.
+    Analyze {
+        job: JobId,
+        config: QuantizerConfig,
+        options: AnalysisOptions,
+        share: Share,
+    },
+    /// Drop the data and file held (another worker count holds the data now).
+    Release { job: JobId },
+    /// Test hook: panic, as a bug would (the page must report it and recover).
+    Crash { job: JobId },
+}
+
+impl Request {
+    pub fn job(&self) -> JobId {
+        match self {
+            Self::Synth { job, .. }
+            | Self::Open { job, .. }
+            | Self::Analyze { job, .. }
+            | Self::Release { job }
+            | Self::Crash { job } => *job,
+        }
+    }
+}
+
+/// Name, shape and statistics of the data a worker holds (the page keeps no values).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DataInfo {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub summary: Summary,
+}
+
+impl DataInfo {
+    pub fn of(d: &Dataset) -> Self {
+        Self {
+            name: d.name().to_string(),
+            shape: d.shape().to_vec(),
+            summary: *d.summary(),
+        }
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.summary.n
+    }
+
+    /// Always false: an empty dataset cannot be loaded.
+    pub fn is_empty(&self) -> bool {
+        self.summary.n == 0
+    }
+
+    /// Bytes of the values in memory (f32).
+    pub fn bytes(&self) -> u64 {
+        4 * self.summary.n as u64
+    }
+}
+
+/// The table of contents of an opened file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FileInfo {
+    pub name: String,
+    pub kind: FileKind,
+    pub tensors: Vec<TensorInfo>,
+}
+
+/// What a worker answers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Response {
+    /// The worker's WebAssembly started: it takes requests from now on.
+    Ready,
+    /// The data of job `job` is held; `file` and `tensor` when it came from a file.
+    Loaded {
+        job: JobId,
+        data: DataInfo,
+        file: Option<FileInfo>,
+        tensor: Option<String>,
+    },
+    /// One share of an analysis.
+    Part {
+        job: JobId,
+        part: Box<PartialAnalysis>,
+    },
+    /// How far a long job has come (0 to 1), and what it is doing.
+    Progress { job: JobId, done: f64, what: String },
+    /// Job `job` was refused; the worker keeps what it held before.
+    Error { job: JobId, message: String },
+    /// The worker hit a bug and stops (posted from its panic hook).
+    Panic { message: String },
+    /// The worker's WebAssembly failed to start (posted by its loader script).
+    InitError { message: String },
+}

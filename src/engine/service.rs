@@ -1,0 +1,335 @@
+//! What a compute worker holds and how it answers each request. Pure Rust with no DOM, so the
+//! native tests run it in-process; `src/bin/worker.rs` runs it inside a Web Worker, where the
+//! file source is the dropped `File` read slice by slice.
+
+use std::sync::Arc;
+
+use quantscope_core::io::safetensors as st;
+use quantscope_core::io::FileKind;
+use quantscope_core::{analyze_share, Dataset};
+
+use super::protocol::{synthetic_dataset, DataInfo, FileInfo, JobId, Request, Response};
+use crate::loader::{self, LoadedFile, MAX_FILE_BYTES};
+
+/// Random access to the bytes of a file: in the worker a `File` (read with `FileReaderSync`), in
+/// tests and for shipped samples a buffer.
+pub trait ByteSource {
+    fn len(&self) -> u64;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Bytes [start, end).
+    fn read(&self, start: u64, end: u64) -> Result<Vec<u8>, String>;
+}
+
+impl ByteSource for Vec<u8> {
+    fn len(&self) -> u64 {
+        self.len() as u64
+    }
+    fn read(&self, start: u64, end: u64) -> Result<Vec<u8>, String> {
+        let (a, b) = (start as usize, (end as usize).min(self.len()));
+        self.get(a..b)
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| format!("bytes {start}..{end} lie past the end ({})", self.len()))
+    }
+}
+
+/// Bytes read per step of a whole-file read, so progress can be reported between steps.
+const READ_STEP: u64 = 16 << 20;
+
+/// The file a worker holds: its table of contents and, for a safetensors file opened header first,
+/// the source its other tensors are read from.
+struct HeldFile {
+    loaded: Arc<LoadedFile>,
+    source: Option<Box<dyn ByteSource>>,
+}
+
+/// A compute worker's state: the data it holds and the file it came from.
+#[derive(Default)]
+pub struct Service {
+    dataset: Option<Dataset>,
+    file: Option<HeldFile>,
+}
+
+impl Service {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The data held.
+    pub fn dataset(&self) -> Option<&Dataset> {
+        self.dataset.as_ref()
+    }
+
+    /// Answers `request`; `source` is the file that came with an `Open`, `progress` is told how
+    /// far a long job has come. A refused request leaves what the worker held unchanged.
+    pub fn handle(
+        &mut self,
+        request: Request,
+        source: Option<Box<dyn ByteSource>>,
+        progress: &mut dyn FnMut(f64, &str),
+    ) -> Response {
+        let job = request.job();
+        let result = match request {
+            Request::Synth { settings, .. } => synthetic_dataset(&settings).map(|d| {
+                let data = DataInfo::of(&d);
+                self.dataset = Some(d);
+                self.file = None;
+                Response::Loaded {
+                    job,
+                    data,
+                    file: None,
+                    tensor: None,
+                }
+            }),
+            Request::Open { name, tensor, .. } => self.open(job, name, tensor, source, progress),
+            Request::Analyze {
+                config,
+                options,
+                share,
+                ..
+            } => match &self.dataset {
+                None => Err("no data is loaded".to_string()),
+                Some(d) => analyze_share(d, &config, &options, share)
+                    .map(|part| Response::Part {
+                        job,
+                        part: Box::new(part),
+                    })
+                    .map_err(|e| e.to_string()),
+            },
+            Request::Release { .. } => {
+                self.dataset = None;
+                self.file = None;
+                return Response::Progress {
+                    job,
+                    done: 1.0,
+                    what: "released".into(),
+                };
+            }
+            Request::Crash { .. } => crash(),
+        };
+        result.unwrap_or_else(|message| Response::Error { job, message })
+    }
+
+    fn open(
+        &mut self,
+        job: JobId,
+        name: String,
+        tensor: Option<String>,
+        source: Option<Box<dyn ByteSource>>,
+        progress: &mut dyn FnMut(f64, &str),
+    ) -> Result<Response, String> {
+        let (held, tensor, already_held) = match source {
+            Some(source) => {
+                let (held, tensor) = open_source(&name, source, tensor.as_deref(), progress)?;
+                (held, tensor, false)
+            }
+            None => {
+                let held = self
+                    .file
+                    .take()
+                    .ok_or_else(|| format!("{name}: the file is no longer open"))?;
+                (held, tensor.unwrap_or_default(), true)
+            }
+        };
+        let dataset = match read_tensor(&held, &tensor) {
+            Ok(d) => d,
+            Err(e) => {
+                // A tensor that cannot be read: the file and the data held stay as they were.
+                if already_held {
+                    self.file = Some(held);
+                }
+                return Err(e);
+            }
+        };
+        let info = FileInfo {
+            name: held.loaded.name.clone(),
+            kind: held.loaded.kind,
+            tensors: held.loaded.tensors.clone(),
+        };
+        let data = DataInfo::of(&dataset);
+        self.dataset = Some(dataset);
+        self.file = Some(held);
+        Ok(Response::Loaded {
+            job,
+            data,
+            file: Some(info),
+            tensor: Some(tensor),
+        })
+    }
+}
+
+/// Opens a file from `source`: a safetensors file header first (its tensors are read later, one
+/// at a time), any other file whole. Returns it and the tensor to show.
+fn open_source(
+    name: &str,
+    source: Box<dyn ByteSource>,
+    tensor: Option<&str>,
+    progress: &mut dyn FnMut(f64, &str),
+) -> Result<(HeldFile, String), String> {
+    let size = source.len();
+    let loaded = if FileKind::from_file_name(name) == Some(FileKind::Safetensors) {
+        let prefix = source.read(0, size.min(8))?;
+        let n = st::header_len(&prefix, size).map_err(|e| format!("{name}: {e}"))?;
+        let json = source.read(8, 8 + n)?;
+        loader::open_safetensors_header(name, size, &json)?
+    } else {
+        if size as f64 > MAX_FILE_BYTES {
+            return Err(format!(
+                "{name}: {} MB is more than this page reads at once (1 GB); use the quantscope CLI for it",
+                size / 1_000_000
+            ));
+        }
+        let mut bytes = Vec::with_capacity(size as usize);
+        let mut at = 0;
+        while at < size {
+            let end = (at + READ_STEP).min(size);
+            bytes.extend(source.read(at, end)?);
+            at = end;
+            progress(at as f64 / size.max(1) as f64, "reading the file");
+        }
+        loader::open_file(name, bytes)?
+    };
+    let tensor = match tensor {
+        Some(t) => t.to_string(),
+        None => loader::default_tensor(&loaded)
+            .unwrap_or_default()
+            .to_string(),
+    };
+    let is_safetensors = loaded.header.is_some();
+    Ok((
+        HeldFile {
+            loaded: Arc::new(loaded),
+            source: is_safetensors.then_some(source),
+        },
+        tensor,
+    ))
+}
+
+/// Reads `tensor` of a held file: from its source (safetensors, header first) or its bytes.
+fn read_tensor(held: &HeldFile, tensor: &str) -> Result<Dataset, String> {
+    let file = &held.loaded;
+    let dataset = match &held.source {
+        Some(source) => {
+            let (begin, end) = loader::tensor_range(file, tensor)?;
+            let bytes = source.read(begin, end)?;
+            loader::load_tensor_bytes(file, tensor, &bytes)?
+        }
+        None => loader::load_tensor(file, tensor)?,
+    };
+    Ok(Arc::unwrap_or_clone(dataset))
+}
+
+/// The fault the test hook asks for.
+#[allow(clippy::panic)]
+fn crash() -> Result<Response, String> {
+    panic!("a crash requested by the test hook (Request::Crash)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::protocol::SynthSettings;
+    use quantscope_core::io::{npy, safetensors};
+    use quantscope_core::{AnalysisOptions, QuantizerConfig, Share};
+
+    fn none() -> impl FnMut(f64, &str) {
+        |_, _| {}
+    }
+
+    #[test]
+    fn holds_synthetic_data_and_answers_shares() {
+        let mut s = Service::new();
+        let r = s.handle(
+            Request::Synth {
+                job: 1,
+                settings: SynthSettings::default(),
+            },
+            None,
+            &mut none(),
+        );
+        assert!(matches!(r, Response::Loaded { job: 1, ref data, .. } if data.len() == 100_000));
+        let ask = |share| Request::Analyze {
+            job: 2,
+            config: QuantizerConfig::default(),
+            options: AnalysisOptions::default(),
+            share,
+        };
+        let r = s.handle(ask(Share { index: 1, count: 2 }), None, &mut none());
+        let Response::Part { job: 2, part } = r else {
+            panic!("{r:?}")
+        };
+        assert_eq!(part.share, Share { index: 1, count: 2 });
+        assert_eq!(part.acc.finish().n, 50_000);
+        let r = s.handle(ask(Share { index: 2, count: 2 }), None, &mut none());
+        assert!(
+            matches!(r, Response::Error { job: 2, ref message } if message.contains("share 2 of 2"))
+        );
+    }
+
+    #[test]
+    fn opens_files_and_keeps_the_old_data_on_a_bad_one() {
+        let mut s = Service::new();
+        let npy = npy::write_f32(&[2, 3], &[1.0, -2.0, 3.0, 0.5, 0.25, -1.0]);
+        let mut steps = Vec::new();
+        let r = s.handle(
+            Request::Open {
+                job: 1,
+                name: "w.npy".into(),
+                tensor: None,
+            },
+            Some(Box::new(npy)),
+            &mut |f, _| steps.push(f),
+        );
+        assert!(
+            matches!(r, Response::Loaded { ref data, ref file, .. } if data.shape == vec![2, 3] && file.is_some()),
+            "{r:?}"
+        );
+        assert_eq!(steps.last(), Some(&1.0));
+        let r = s.handle(
+            Request::Open {
+                job: 2,
+                name: "bad.npy".into(),
+                tensor: None,
+            },
+            Some(Box::new(b"\x93NUMPY\x01\x00\x05\x00{'de".to_vec())),
+            &mut none(),
+        );
+        assert!(
+            matches!(r, Response::Error { job: 2, ref message } if message.starts_with("bad.npy"))
+        );
+        assert_eq!(s.dataset().map(|d| d.shape().to_vec()), Some(vec![2, 3]));
+    }
+
+    #[test]
+    fn safetensors_tensors_are_read_one_at_a_time() {
+        let mut s = Service::new();
+        let st = safetensors::write_f32(&[("a", &[2], &[1.0, 2.0]), ("b", &[3], &[1.0, 2.0, 4.0])]);
+        let r = s.handle(
+            Request::Open {
+                job: 1,
+                name: "m.safetensors".into(),
+                tensor: None,
+            },
+            Some(Box::new(st)),
+            &mut none(),
+        );
+        assert!(matches!(r, Response::Loaded { ref tensor, .. } if tensor.as_deref() == Some("a")));
+        let switch = |job, tensor: &str| Request::Open {
+            job,
+            name: "m.safetensors".into(),
+            tensor: Some(tensor.into()),
+        };
+        let r = s.handle(switch(2, "b"), None, &mut none());
+        assert!(matches!(r, Response::Loaded { ref data, .. } if data.len() == 3));
+        // A tensor that does not exist is refused; "b" stays, and the file stays open.
+        let r = s.handle(switch(3, "zz"), None, &mut none());
+        assert!(matches!(r, Response::Error { .. }), "{r:?}");
+        assert_eq!(s.dataset().map(Dataset::len), Some(3));
+        let r = s.handle(switch(4, "a"), None, &mut none());
+        assert!(
+            matches!(r, Response::Loaded { ref data, .. } if data.len() == 2),
+            "{r:?}"
+        );
+    }
+}
