@@ -18,7 +18,7 @@ use quantscope_core::plan::check_layout;
 use quantscope_core::presets::Comparison;
 use quantscope_core::{Analysis, AnalysisOptions, Format, Granularity, QuantizerConfig};
 
-use crate::engine::client::{Attachment, Engine, LoadSpec, Progress, Purpose, Sink};
+use crate::engine::client::{Attachment, Engine, JobStats, LoadSpec, Progress, Purpose, Sink};
 pub use crate::engine::protocol::{check_synth, SynthSettings, MAX_N, MIN_N};
 use crate::engine::protocol::{DataInfo, FileInfo};
 
@@ -84,6 +84,8 @@ pub struct AppState {
     pub analysis: RwSignal<Option<Shared<Analysis>>>,
     /// A long job's progress, when one runs.
     pub progress: RwSignal<Option<Progress>>,
+    /// How the view's analysis was computed (time, workers).
+    pub stats: RwSignal<Option<JobStats>>,
     /// Every preset that fits the data, measured on all of it (filled in as rows finish).
     pub preset_rows: RwSignal<Option<PresetRows>>,
     /// The synthetic settings of the data held (a failed or cancelled load returns to them).
@@ -122,6 +124,7 @@ impl AppState {
             notice: RwSignal::new(None::<String>),
             analysis: RwSignal::new(None),
             progress: RwSignal::new(None),
+            stats: RwSignal::new(None),
             preset_rows: RwSignal::new(None),
             held_synth: RwSignal::new(None),
             engine: StoredValue::new_local(None),
@@ -344,10 +347,13 @@ impl Sink for PageSink {
         self.0.loaded(data, file, tensor);
     }
 
-    fn analysis(&self, analysis: Analysis, purpose: &Purpose) {
+    fn analysis(&self, analysis: Analysis, purpose: &Purpose, stats: JobStats) {
         let state = self.0;
         match purpose {
-            Purpose::View => state.analysis.set(Some(Shared::new(analysis))),
+            Purpose::View => {
+                state.stats.set(Some(stats));
+                state.analysis.set(Some(Shared::new(analysis)));
+            }
             Purpose::Row { batch, name } => state.preset_rows.update(|rows| {
                 if let Some(r) = rows.as_mut().filter(|r| r.batch == *batch) {
                     r.rows.push(Comparison {
@@ -493,7 +499,11 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{e}"));
             let a = quantscope_core::analyze(&d, &shown, &view_options(0))
                 .unwrap_or_else(|e| panic!("{e}"));
-            sink.analysis(a, &Purpose::View);
+            let stats = JobStats {
+                compute_ms: 1.0,
+                shares: 1,
+            };
+            sink.analysis(a, &Purpose::View, stats);
             state.try_config(|c| c.bits = 2);
             state.try_synth(|s| s.n = 2_000);
             sink.cancelled();

@@ -136,6 +136,14 @@ pub fn MetricsPanel() -> impl IntoView {
             <h2 id="metrics-title">"Error"</h2>
             <dl class="metrics">{rows}</dl>
             <p class="help" data-testid="metrics-measured">{measured}</p>
+            <p class="help compute" data-testid="compute-time">
+                {move || state.stats.get().map(|s| format!(
+                    "Computed in {} ms by {} worker{} (off the page's main thread).",
+                    format::number(s.compute_ms, 3),
+                    s.shares,
+                    if s.shares == 1 { "" } else { "s" }
+                ))}
+            </p>
         </section>
     }
 }

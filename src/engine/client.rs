@@ -78,14 +78,24 @@ pub type FrameScheduler = Box<dyn Fn(Box<dyn FnOnce()>)>;
 pub trait Sink {
     /// The data every holding worker now holds.
     fn loaded(&self, data: DataInfo, file: Option<FileInfo>, tensor: Option<String>);
-    /// A merged analysis, for the view or for a row of the formats table.
-    fn analysis(&self, analysis: Analysis, purpose: &Purpose);
+    /// A merged analysis, for the view or for a row of the formats table, with how it was
+    /// computed.
+    fn analysis(&self, analysis: Analysis, purpose: &Purpose, stats: JobStats);
     /// A job was refused (or a worker failed), with the reason.
     fn error(&self, message: String, purpose: Option<&Purpose>);
     /// A long job's progress (`None` when nothing long runs).
     fn progress(&self, progress: Option<Progress>);
     /// A job was cancelled (or lost to a failed worker): the view stays as it was.
     fn cancelled(&self);
+}
+
+/// How an analysis was computed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct JobStats {
+    /// The slowest worker's time on its share, in ms (the workers' own clock).
+    pub compute_ms: f64,
+    /// Shares (workers) it was split into.
+    pub shares: usize,
 }
 
 /// What an analysis is for.
@@ -181,6 +191,10 @@ struct Inner {
     view_wanted: Option<AnalysisRequest>,
     batch: VecDeque<AnalysisRequest>,
     batch_total: usize,
+    /// When the batch's first row started (its progress counts from there).
+    batch_started: Option<f64>,
+    /// The slowest share of the last analysis, in ms (the workers' own timing).
+    last_compute_ms: f64,
     /// A view analysis was issued in the current animation frame (the next waits for the next
     /// frame), and a frame callback is scheduled to clear this.
     frame_used: bool,
@@ -195,7 +209,7 @@ struct Inner {
 /// Something for the sink, delivered once the engine's state is no longer borrowed.
 enum Event {
     Loaded(DataInfo, Option<FileInfo>, Option<String>),
-    Analysis(Box<Analysis>, Purpose),
+    Analysis(Box<Analysis>, Purpose, JobStats),
     Error(String, Option<Purpose>),
     Progress(Option<Progress>),
     Cancelled,
@@ -251,6 +265,8 @@ impl Engine {
                 view_wanted: None,
                 batch: VecDeque::new(),
                 batch_total: 0,
+                batch_started: None,
+                last_compute_ms: 0.0,
                 frame_used: false,
                 frame_pending: false,
                 last_view_request: f64::NEG_INFINITY,
@@ -269,6 +285,11 @@ impl Engine {
     /// Number of workers.
     pub fn workers(&self) -> usize {
         self.0.inner.borrow().slots.len()
+    }
+
+    /// The slowest worker's compute time for the last analysis, in ms.
+    pub fn last_compute_ms(&self) -> f64 {
+        self.0.inner.borrow().last_compute_ms
     }
 
     /// Workers holding the current data (the shares of each analysis).
@@ -316,6 +337,7 @@ impl Engine {
                 })
                 .collect();
             inner.batch_total = inner.batch.len();
+            inner.batch_started = None;
             Vec::new()
         });
     }
@@ -423,7 +445,7 @@ impl Engine {
         for e in events {
             match e {
                 Event::Loaded(d, f, t) => sink.loaded(d, f, t),
-                Event::Analysis(a, p) => sink.analysis(*a, &p),
+                Event::Analysis(a, p, stats) => sink.analysis(*a, &p, stats),
                 Event::Error(m, p) => sink.error(m, p.as_ref()),
                 Event::Progress(p) => sink.progress(p),
                 Event::Cancelled => sink.cancelled(),
@@ -516,13 +538,18 @@ fn pump(inner: &mut Inner, shared: &Shared) -> Vec<Event> {
         Purpose::View => "Quantizing the data".to_string(),
         Purpose::Row { name, .. } => format!("Formats side by side: {name}"),
     };
+    let now = (shared.now)();
+    let started = match request.purpose {
+        Purpose::View => now,
+        Purpose::Row { .. } => *inner.batch_started.get_or_insert(now),
+    };
     inner.job = Some(Job {
         id,
         kind: JobKind::Analyze {
             parts: vec![None; count],
             request,
         },
-        started: (shared.now)(),
+        started,
         reported: vec![0.0; count],
         what,
         shown: false,
@@ -668,10 +695,14 @@ fn handle(
             file,
             tensor,
         } => loaded(inner, index, job, data, file, tensor),
-        Response::Part { job, part } => {
+        Response::Part { job, part, ms } => {
             let Some(j) = inner.job.as_mut().filter(|j| j.id == job) else {
                 return Vec::new();
             };
+            if j.reported.iter().all(|&r| r < 1.0) {
+                inner.last_compute_ms = 0.0;
+            }
+            inner.last_compute_ms = inner.last_compute_ms.max(ms);
             let JobKind::Analyze { parts, .. } = &mut j.kind else {
                 return Vec::new();
             };
@@ -697,8 +728,15 @@ fn handle(
             if shown && inner.batch.is_empty() {
                 events.push(Event::Progress(None));
             }
+            if inner.batch.is_empty() {
+                inner.batch_started = None;
+            }
+            let stats = JobStats {
+                compute_ms: inner.last_compute_ms,
+                shares: parts.len(),
+            };
             match merge(parts.into_iter().flatten().collect()) {
-                Ok(a) => events.push(Event::Analysis(Box::new(a), request.purpose)),
+                Ok(a) => events.push(Event::Analysis(Box::new(a), request.purpose, stats)),
                 Err(e) => events.push(Event::Error(e.to_string(), Some(request.purpose))),
             }
             events
@@ -929,7 +967,7 @@ mod tests {
         fn loaded(&self, data: DataInfo, _: Option<FileInfo>, _: Option<String>) {
             self.0.loaded.borrow_mut().push(data);
         }
-        fn analysis(&self, a: Analysis, purpose: &Purpose) {
+        fn analysis(&self, a: Analysis, purpose: &Purpose, _: JobStats) {
             match purpose {
                 Purpose::View => self.0.views.borrow_mut().push(a),
                 Purpose::Row { name, .. } => self.0.rows.borrow_mut().push((name.clone(), a)),
@@ -1132,6 +1170,7 @@ mod tests {
             Response::Part {
                 job: 1,
                 part: part(),
+                ms: 1.0,
             },
         );
         rig.engine.receive(
@@ -1140,6 +1179,7 @@ mod tests {
             Response::Part {
                 job: 999,
                 part: part(),
+                ms: 1.0,
             },
         );
         rig.settle();

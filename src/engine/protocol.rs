@@ -152,10 +152,11 @@ pub enum Response {
         file: Option<FileInfo>,
         tensor: Option<String>,
     },
-    /// One share of an analysis.
+    /// One share of an analysis, and the milliseconds the worker spent on it.
     Part {
         job: JobId,
         part: Box<PartialAnalysis>,
+        ms: f64,
     },
     /// How far a long job has come (0 to 1), and what it is doing.
     Progress { job: JobId, done: f64, what: String },

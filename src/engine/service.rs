@@ -94,6 +94,8 @@ impl Service {
                     .map(|part| Response::Part {
                         job,
                         part: Box::new(part),
+                        // Timed by the caller, which has a clock (see engine::web).
+                        ms: 0.0,
                     })
                     .map_err(|e| e.to_string()),
             },
@@ -256,7 +258,7 @@ mod tests {
             share,
         };
         let r = s.handle(ask(Share { index: 1, count: 2 }), None, &mut none());
-        let Response::Part { job: 2, part } = r else {
+        let Response::Part { job: 2, part, .. } = r else {
             panic!("{r:?}")
         };
         assert_eq!(part.share, Share { index: 1, count: 2 });

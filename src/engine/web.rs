@@ -134,10 +134,21 @@ fn spawn(cell: &Rc<RefCell<Option<Engine>>>, index: usize, generation: u32) -> B
 /// results.
 pub fn start_engine(sink: Box<dyn Sink>) -> Engine {
     let cell: Rc<RefCell<Option<Engine>>> = Rc::default();
-    let workers = web_sys::window()
+    let window = web_sys::window();
+    // `?workers=N` in the address sets the count (benchmarks compare 1 and 2).
+    let asked = window
+        .as_ref()
+        .and_then(|w| w.location().search().ok())
+        .and_then(|q| {
+            q.trim_start_matches('?')
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("workers=")?.parse::<usize>().ok())
+        });
+    let cores = window
+        .as_ref()
         .map(|w| w.navigator().hardware_concurrency() as usize)
-        .unwrap_or(1)
-        .clamp(1, MAX_WORKERS);
+        .unwrap_or(1);
+    let workers = asked.unwrap_or(cores).clamp(1, MAX_WORKERS);
     let factory: PortFactory = {
         let cell = Rc::clone(&cell);
         Box::new(move |index, generation| spawn(&cell, index, generation))
@@ -237,8 +248,10 @@ pub fn worker_main() {
                     None
                 };
             let job = request.job();
-            let started = js_sys::Date::now();
-            let mut last = started;
+            let clock = reply_scope.performance();
+            let now = move || clock.as_ref().map_or_else(js_sys::Date::now, |p| p.now());
+            let started = now();
+            let mut last = js_sys::Date::now();
             let progress_scope = reply_scope.clone();
             let mut progress = move |done: f64, what: &str| {
                 // At most ten reports a second.
@@ -255,7 +268,10 @@ pub fn worker_main() {
                     );
                 }
             };
-            let response = service.borrow_mut().handle(request, source, &mut progress);
+            let mut response = service.borrow_mut().handle(request, source, &mut progress);
+            if let Response::Part { ms, .. } = &mut response {
+                *ms = now() - started;
+            }
             post_to_page(&reply_scope, &response);
         });
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
