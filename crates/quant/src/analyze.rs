@@ -85,8 +85,10 @@ pub struct Analysis {
     /// empty otherwise.
     pub groups: Vec<GroupParams>,
     /// Reconstruction levels of the display group, ascending.
+    #[serde(with = "crate::wire::f32s")]
     pub levels: Vec<f32>,
     /// Decision thresholds of the display group, ascending (levels.len() − 1 of them).
+    #[serde(with = "crate::wire::f32s")]
     pub thresholds: Vec<f32>,
     /// Histogram of the finite inputs.
     pub input_hist: Histogram,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 pub struct Histogram {
     pub lo: f32,
     pub hi: f32,
+    #[serde(with = "crate::wire::u64s")]
     pub counts: Vec<u64>,
 }
 

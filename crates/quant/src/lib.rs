@@ -23,6 +23,7 @@ pub mod pq;
 pub mod presets;
 pub mod share;
 pub mod synth;
+pub mod wire;
 
 pub use affine::AffineParams;
 pub use analyze::{

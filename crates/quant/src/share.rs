@@ -71,7 +71,9 @@ pub struct PartialAnalysis {
     pub n_groups: usize,
     pub display_group: usize,
     pub display: GroupParams,
+    #[serde(with = "crate::wire::f32s")]
     pub levels: Vec<f32>,
+    #[serde(with = "crate::wire::f32s")]
     pub thresholds: Vec<f32>,
     /// The parameters of the groups whose first value lies in this share's span, in order
     /// (empty unless [`AnalysisOptions::all_groups`]).
@@ -82,6 +84,7 @@ pub struct PartialAnalysis {
     pub output_hist: Histogram,
     pub acc: ErrorAccumulator,
     /// Occurrences of each code (format-specific numbering).
+    #[serde(with = "crate::wire::u64s")]
     pub code_counts: Vec<u64>,
     pub bits_per_value: f64,
     pub summary: Summary,
