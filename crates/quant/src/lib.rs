@@ -24,6 +24,8 @@ pub mod presets;
 pub mod share;
 pub mod synth;
 pub mod wire;
+#[cfg(feature = "workloads")]
+pub mod workloads;
 
 pub use affine::AffineParams;
 pub use analyze::{

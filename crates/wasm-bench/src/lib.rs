@@ -1,0 +1,42 @@
+//! The core's benchmark workloads ([`quantscope_core::workloads`]) timed as WebAssembly with the
+//! host's `performance.now()` (Node's V8, the engine of Chromium): the WebAssembly half of
+//! `scripts/bench/wasm.mjs`, whose other half is the native `workloads` example.
+
+use wasm_bindgen::prelude::*;
+
+fn now() -> f64 {
+    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("performance"))
+        .ok()
+        .and_then(|p| {
+            let f = js_sys::Reflect::get(&p, &JsValue::from_str("now")).ok()?;
+            let f: js_sys::Function = f.dyn_into().ok()?;
+            f.call0(&p).ok()?.as_f64()
+        })
+        .unwrap_or_else(js_sys::Date::now)
+}
+
+/// Times every workload over `n` values (median of 15 runs after one warm-up) and returns
+/// `{"name": ms, …}` as JSON text.
+#[wasm_bindgen]
+pub fn run(n: usize) -> String {
+    let mut out = serde_json::Map::new();
+    for w in quantscope_core::workloads::workloads(n) {
+        let mut sink = (w.run)();
+        let mut times: Vec<f64> = (0..15)
+            .map(|_| {
+                let t = now();
+                sink += (w.run)();
+                now() - t
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        out.insert(
+            w.name.to_string(),
+            serde_json::json!(times[times.len() / 2]),
+        );
+        if sink.is_nan() {
+            out.insert("note".into(), serde_json::json!("a workload returned NaN"));
+        }
+    }
+    serde_json::Value::Object(out).to_string()
+}
