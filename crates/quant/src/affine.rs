@@ -204,6 +204,33 @@ impl Coder {
         (q, q.clamp(self.qmin, self.qmax))
     }
 
+    /// [`code`](Self::code) and [`real`](Self::real) of LANES values at once, step by step (see
+    /// `crate::fused::Lanes`): the codes, the reconstructions and whether each was clipped.
+    #[inline(always)]
+    pub(crate) fn code_lanes(
+        &self,
+        r: &[f32; crate::metrics::LANES],
+        round: impl Fn(f32) -> f32,
+    ) -> (
+        [i32; crate::metrics::LANES],
+        [f32; crate::metrics::LANES],
+        [bool; crate::metrics::LANES],
+    ) {
+        const L: usize = crate::metrics::LANES;
+        let mut q = [0f32; L];
+        for k in 0..L {
+            q[k] = round((r[k] * self.inv_scale).clamp(self.lo, self.hi)) + self.zero_point;
+        }
+        let (mut code, mut r_hat, mut clipped) = ([0i32; L], [0f32; L], [false; L]);
+        for k in 0..L {
+            let c = q[k].clamp(self.qmin, self.qmax);
+            clipped[k] = c != q[k];
+            code[k] = int_of(c);
+            r_hat[k] = (c - self.zero_point) * self.scale;
+        }
+        (code, r_hat, clipped)
+    }
+
     /// The reconstruction r̂ = S · (q − Z) of [`code`](Self::code)'s q, and whether r was
     /// clipped, without the integer: q − Z is an integer below 2^17 in magnitude, exact in f32,
     /// so this equals [`AffineParams::real_from_code`] bit for bit.

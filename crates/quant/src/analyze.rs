@@ -517,12 +517,41 @@ fn analyze_int_part(
     let n_levels = (qmax - qmin + 1) as usize;
     let met = groups.params.len();
     let per_group = met.saturating_mul(n_levels) <= MAX_CODE_TABLE;
+    let all_finite = summary.finite == summary.n;
+    // Many small groups: one table for all, each reconstruction binned as it is made.
+    let small_groups = met > 1 && layout.chunk_len < SMALL_GROUP;
+    if config.rounding != Rounding::Stochastic && (small_groups || !per_group) {
+        let (acc, code_counts, bins) = int_tally(
+            values,
+            layout,
+            span.clone(),
+            groups,
+            config,
+            &binner,
+            all_finite,
+        );
+        output_hist.counts = bins;
+        return int_part(
+            dataset,
+            config,
+            options,
+            share,
+            layout,
+            groups,
+            IntResult {
+                shown_group,
+                input_hist,
+                output_hist,
+                acc,
+                code_counts,
+            },
+        );
+    }
     let mut counts = vec![0u32; if per_group { met * n_levels } else { n_levels }];
     let mut acc = ErrorAccumulator::default();
     if per_group && config.rounding != Rounding::Stochastic {
         // Per group: two interleaved copies of the code table and a spare slot (see fused_chunk).
         let stride = 2 * n_levels + 1;
-        let all_finite = summary.finite == summary.n;
         let mut doubled = vec![0u32; met * stride];
         for (g, range) in layout.chunks_in(span.clone()) {
             let local = g - groups.first;
@@ -595,6 +624,121 @@ fn analyze_int_part(
         }
     }
 
+    int_part(
+        dataset,
+        config,
+        options,
+        share,
+        layout,
+        groups,
+        IntResult {
+            shown_group,
+            input_hist,
+            output_hist,
+            acc,
+            code_counts,
+        },
+    )
+}
+
+/// What the integer pass found, before it becomes a part.
+struct IntResult {
+    shown_group: GroupParams,
+    input_hist: Histogram,
+    output_hist: Histogram,
+    acc: ErrorAccumulator,
+    code_counts: Vec<u64>,
+}
+
+/// Groups shorter than this (values) use [`int_tally`] rather than per-group code tables.
+const SMALL_GROUP: usize = 1024;
+
+/// The integer format's fused pass for many small groups (see [`crate::fused`]): error sums, code
+/// counts and the reconstructions binned by `binner`.
+fn int_tally(
+    values: &[f32],
+    layout: &GroupLayout,
+    span: std::ops::Range<usize>,
+    groups: &GroupTable,
+    config: &QuantizerConfig,
+    binner: &crate::histogram::Binner,
+    all_finite: bool,
+) -> (ErrorAccumulator, Vec<u64>, Vec<u64>) {
+    use crate::fused::{IntKernel, Tally};
+    let (qmin, qmax) = config.code_range();
+    let mut tally = Tally::new((qmax - qmin + 1) as usize, binner.bins());
+    for (g, range) in layout.chunks_in(span) {
+        let params = groups.get(g).params;
+        let coder = params.coder(params.inv_scale());
+        let chunk = &values[range];
+        // One monomorphised loop per rounding mode (stochastic rounding does not come here).
+        match config.rounding {
+            Rounding::NearestAway => {
+                let round = crate::affine::round_half_away;
+                tally.chunk(
+                    chunk,
+                    IntKernel {
+                        coder,
+                        params,
+                        round,
+                    },
+                    binner,
+                    all_finite,
+                )
+            }
+            Rounding::Floor => {
+                let round = crate::affine::floor;
+                tally.chunk(
+                    chunk,
+                    IntKernel {
+                        coder,
+                        params,
+                        round,
+                    },
+                    binner,
+                    all_finite,
+                )
+            }
+            Rounding::NearestEven | Rounding::Stochastic => {
+                let round = crate::affine::round_half_even;
+                tally.chunk(
+                    chunk,
+                    IntKernel {
+                        coder,
+                        params,
+                        round,
+                    },
+                    binner,
+                    all_finite,
+                )
+            }
+        }
+    }
+    tally.finish()
+}
+
+/// The part of the integer format's analysis from what its pass found.
+fn int_part(
+    dataset: &Dataset,
+    config: &QuantizerConfig,
+    options: &AnalysisOptions,
+    share: Share,
+    layout: &GroupLayout,
+    groups: &GroupTable,
+    found: IntResult,
+) -> PartialAnalysis {
+    let IntResult {
+        shown_group,
+        input_hist,
+        output_hist,
+        acc,
+        code_counts,
+    } = found;
+    let summary = *dataset.summary();
+    let span = share.span(layout, 1);
+    let shown = shown_group.params;
+    let display_group = options.display_group.min(layout.n_groups.max(1) - 1);
+    let (qmin, qmax) = config.code_range();
     let zero_point_bits = match config.scheme {
         Scheme::Symmetric => 0,
         Scheme::Asymmetric => u32::from(config.bits),
@@ -606,10 +750,9 @@ fn analyze_int_part(
         dataset.len(),
     ) + f64::from(config.scale_format.tensor_bits()) / dataset.len().max(1) as f64;
     let owned = layout.groups_starting_in(span);
-    let (qmin_f, qmax_f) = (qmin, qmax);
     let floored_groups = owned
         .clone()
-        .filter(|&g| below_scale_floor(groups.get(g).clip, qmin_f, qmax_f))
+        .filter(|&g| below_scale_floor(groups.get(g).clip, qmin, qmax))
         .count();
     let owned_groups = if options.all_groups {
         owned.map(|g| groups.get(g)).collect()
@@ -1116,6 +1259,56 @@ mod proptests {
                                 (a.metrics.cosine_similarity, want.cosine_similarity)] {
                 prop_assert!((got - want).abs() <= 1e-12 * want.abs().max(1e-30), "{} vs {}", got, want);
             }
+        }
+
+        /// The small-groups pass (one code table, reconstructions binned one by one) gives the
+        /// numbers of coding each value by the reference path, for every rounding mode but
+        /// stochastic, NaN/±Inf included.
+        #[test]
+        fn small_group_pass_equals_the_per_value_path(
+            rows in 1usize..5,
+            cols in proptest::sample::select(vec![8usize, 24, 64]),
+            group in proptest::sample::select(vec![1usize, 4, 8]),
+            seed in any::<u64>(),
+            bits in 1u8..=10,
+            symmetric in any::<bool>(),
+            scale_format in proptest::sample::select(vec![ScaleFormat::F32, ScaleFormat::F16, ScaleFormat::Bf16]),
+            rounding in prop_oneof![Just(Rounding::NearestEven), Just(Rounding::NearestAway), Just(Rounding::Floor)],
+            specials in proptest::collection::vec((0usize..400, 0u8..3), 0..5),
+        ) {
+            let n = rows * cols;
+            let mut v = crate::synth::generate(crate::synth::Distribution::StudentT { nu: 3.0 }, n, seed).unwrap_or_default();
+            for (i, kind) in specials {
+                v[i % n] = [f32::NAN, f32::INFINITY, 0.0][usize::from(kind)];
+            }
+            prop_assume!(v.iter().any(|x| x.is_finite()));
+            let d = Dataset::new("t", vec![rows, cols], v).unwrap_or_else(|e| panic!("{e}"));
+            let c = QuantizerConfig {
+                bits,
+                rounding,
+                scale_format,
+                scheme: if symmetric { Scheme::Symmetric } else { Scheme::Asymmetric },
+                granularity: Granularity::Group { size: group },
+                ..Default::default()
+            };
+            let layout = GroupLayout::new(c.granularity, d.shape()).unwrap_or_else(|e| panic!("{e}"));
+            let groups = calibrate_int(&d, &layout, &c, 0..layout.n_groups);
+            let (hist, binner) = Histogram::empty(d.summary().min, d.summary().max, 23);
+            let (qmin, qmax) = c.code_range();
+            let mut acc = ErrorAccumulator::default();
+            let mut counts = vec![0u64; (qmax - qmin + 1) as usize];
+            let mut bins = hist.counts.clone();
+            for_each_quantized(d.values(), &layout, 0..n, &groups, &c, |_, _, r, q, r_hat, clipped| {
+                acc.add(r, r_hat, clipped);
+                counts[(q - qmin) as usize] += 1;
+                bins[binner.bin(r_hat)] += 1;
+            });
+            let (got, got_counts, got_bins) = int_tally(d.values(), &layout, 0..n, &groups, &c, &binner, false);
+            prop_assert_eq!(got_counts, counts);
+            prop_assert_eq!(got_bins, bins);
+            let (a, b) = (got.finish(), acc.finish());
+            prop_assert_eq!((a.n, a.clipped_fraction, a.max_abs_error), (b.n, b.clipped_fraction, b.max_abs_error));
+            prop_assert!((a.mse - b.mse).abs() <= 1e-12 * a.mse.abs().max(b.mse.abs()));
         }
 
         #[test]

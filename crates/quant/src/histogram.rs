@@ -70,6 +70,11 @@ impl Binner {
         )
     }
 
+    /// Number of bins.
+    pub fn bins(&self) -> usize {
+        self.last as usize + 1
+    }
+
     /// The bin of a finite value (any other value gets some valid bin).
     #[inline]
     pub fn bin(&self, v: f32) -> usize {
@@ -82,9 +87,29 @@ impl Binner {
     /// integer, which is what keeps a NaN (meaningless, but possible for a non-finite `v`) inside
     /// the table.
     #[inline(always)]
-    fn bin_u32(&self, v: f32) -> u32 {
+    pub(crate) fn bin_u32(&self, v: f32) -> u32 {
         let x = ((v * self.pre - self.lo) * self.inv_width).clamp(0.0, self.last_f);
         (crate::affine::int_of(crate::affine::floor(x)) as u32).min(self.last)
+    }
+}
+
+impl Binner {
+    /// [`bin`](Self::bin) of LANES values, step by step (see [`crate::fused::Lanes`]).
+    #[inline(always)]
+    pub(crate) fn bin_lanes(
+        &self,
+        v: &[f32; crate::metrics::LANES],
+    ) -> [u32; crate::metrics::LANES] {
+        const L: usize = crate::metrics::LANES;
+        let mut x = [0f32; L];
+        for k in 0..L {
+            x[k] = ((v[k] * self.pre - self.lo) * self.inv_width).clamp(0.0, self.last_f);
+        }
+        let mut out = [0u32; L];
+        for k in 0..L {
+            out[k] = (crate::affine::int_of(crate::affine::floor(x[k])) as u32).min(self.last);
+        }
+        out
     }
 }
 

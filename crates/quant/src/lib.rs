@@ -11,6 +11,7 @@ pub mod codebook;
 pub mod config;
 pub mod dataset;
 pub mod format;
+mod fused;
 pub mod granularity;
 pub mod histogram;
 pub mod inspect;

@@ -153,6 +153,11 @@ impl ErrorAccumulator {
         self.clipped += clipped;
     }
 
+    /// Adds `n` values whose reconstruction overflowed (with [`add_block_sums`](Self::add_block_sums)).
+    pub fn add_overflowed(&mut self, n: usize) {
+        self.overflowed += n;
+    }
+
     /// Adds the sums of `other` (lane by lane).
     pub fn merge(&mut self, other: &Self) {
         self.n += other.n;

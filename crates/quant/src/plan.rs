@@ -467,6 +467,115 @@ fn for_each_coded(
     }
 }
 
+/// The fused pass over the blocks of `plan` that meet `span` (see [`crate::fused`]): the error
+/// sums, `n_codes` code counts and the reconstructions binned by `binner`. The same numbers as
+/// coding each value with [`for_each_coded`] (a property test checks it).
+fn fused_blocks(
+    values: &[f32],
+    plan: &Plan,
+    span: std::ops::Range<usize>,
+    binner: &crate::histogram::Binner,
+    n_codes: usize,
+    all_finite: bool,
+) -> (ErrorAccumulator, Vec<u64>, Vec<u64>) {
+    use crate::fused::{AnyCoder, BlockKernel, MiniFloatCoder, Q4Coder, Q8_0Coder, Tally};
+    /// Each element's coder, built once (not per block).
+    #[derive(Clone, Copy)]
+    enum Lanes {
+        Mini(MiniFloatCoder),
+        Q8,
+        Q4(Q4Coder),
+        Any,
+    }
+    let lanes: Vec<Lanes> = plan
+        .elements
+        .iter()
+        .map(|e| match e {
+            Element::MiniFloat(f) => Lanes::Mini(MiniFloatCoder::new(*f)),
+            Element::Q8_0 => Lanes::Q8,
+            Element::Q4_0 => Lanes::Q4(Q4Coder {
+                bias: 8.5,
+                level_offset: 8.0,
+            }),
+            Element::Q4_1 => Lanes::Q4(Q4Coder {
+                bias: 0.5,
+                level_offset: 0.0,
+            }),
+            Element::Table(_) | Element::F16 | Element::Bf16 => Lanes::Any,
+        })
+        .collect();
+    let mut tally = Tally::new(n_codes, binner.bins());
+    for (g, range) in plan.layout.chunks_in(span) {
+        let block = *plan.block(g);
+        let chunk = &values[range];
+        let mut run = |k| match k {
+            // One monomorphised loop per element coder and scaling direction.
+            (Lanes::Mini(e), true) => tally.chunk(
+                chunk,
+                BlockKernel::<_, true> { element: e, block },
+                binner,
+                all_finite,
+            ),
+            (Lanes::Mini(e), false) => tally.chunk(
+                chunk,
+                BlockKernel::<_, false> { element: e, block },
+                binner,
+                all_finite,
+            ),
+            (Lanes::Q8, true) => tally.chunk(
+                chunk,
+                BlockKernel::<_, true> {
+                    element: Q8_0Coder,
+                    block,
+                },
+                binner,
+                all_finite,
+            ),
+            (Lanes::Q8, false) => tally.chunk(
+                chunk,
+                BlockKernel::<_, false> {
+                    element: Q8_0Coder,
+                    block,
+                },
+                binner,
+                all_finite,
+            ),
+            (Lanes::Q4(e), true) => tally.chunk(
+                chunk,
+                BlockKernel::<_, true> { element: e, block },
+                binner,
+                all_finite,
+            ),
+            (Lanes::Q4(e), false) => tally.chunk(
+                chunk,
+                BlockKernel::<_, false> { element: e, block },
+                binner,
+                all_finite,
+            ),
+            (Lanes::Any, multiply) => {
+                let element = AnyCoder(&plan.elements[block.element]);
+                if multiply {
+                    tally.chunk(
+                        chunk,
+                        BlockKernel::<_, true> { element, block },
+                        binner,
+                        all_finite,
+                    )
+                } else {
+                    tally.chunk(
+                        chunk,
+                        BlockKernel::<_, false> { element, block },
+                        binner,
+                        all_finite,
+                    )
+                }
+            }
+        };
+        run((lanes[block.element], block.multiply));
+    }
+    tally.finish()
+}
+
 /// Reconstruction levels and thresholds of one block in real units, ascending.
 fn block_levels(plan: &Plan, g: usize, range: (f32, f32)) -> (Vec<f32>, Vec<f32>) {
     let block = *plan.block(g);
@@ -665,20 +774,10 @@ fn analyze_blocks(
             .unwrap_or(1)
     }
     .max(1);
-    let mut counts = vec![0u64; n_codes];
-    let mut acc = ErrorAccumulator::default();
-    for_each_coded(
-        values,
-        plan,
-        span.clone(),
-        |_, _, r, code, r_hat, clipped| {
-            acc.add(r, r_hat, clipped);
-            counts[(code as usize).min(n_codes - 1)] += 1;
-            if r_hat.is_finite() {
-                output_hist.counts[binner.bin(r_hat)] += 1;
-            }
-        },
-    );
+    let all_finite = summary.finite == summary.n;
+    let (acc, counts, bins) =
+        fused_blocks(values, plan, span.clone(), &binner, n_codes, all_finite);
+    output_hist.counts = bins;
     let owned = layout.groups_starting_in(span);
     PartialAnalysis {
         share,
@@ -1092,6 +1191,70 @@ mod proptests {
                         "{format:?}: {r} (from {}) is not a level of block {g}",
                         d.values()[i]
                     );
+                }
+            }
+        }
+
+        /// The fused block pass gives the numbers of coding each value by the reference path:
+        /// every scalar format, block sizes, scale storage, NaN/±Inf, all-zero and huge blocks.
+        #[test]
+        fn fused_blocks_equal_the_per_value_path(
+            format in formats(),
+            rows in 1usize..4,
+            cols in proptest::sample::select(vec![16usize, 32, 64, 96]),
+            group in proptest::sample::select(vec![1usize, 8, 16, 32]),
+            scale_format in proptest::sample::select(crate::block::ScaleFormat::ALL.to_vec()),
+            seed in any::<u64>(),
+            specials in proptest::collection::vec((0usize..400, 0u8..5), 0..8),
+            zero_block in any::<bool>(),
+        ) {
+            let n = rows * cols;
+            let mut v = crate::synth::generate(crate::synth::Distribution::Laplace, n, seed).unwrap_or_default();
+            for (i, kind) in specials {
+                v[i % n] = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0, 3e38][usize::from(kind)];
+            }
+            if zero_block {
+                v[..16].fill(0.0);
+            }
+            prop_assume!(v.iter().any(|x| x.is_finite()));
+            let d = Dataset::new("t", vec![rows, cols], v).unwrap_or_else(|e| panic!("{e}"));
+            let c = QuantizerConfig {
+                format,
+                granularity: Granularity::Group { size: group },
+                scheme: crate::config::Scheme::Symmetric,
+                scale_format,
+                levels: 5,
+                ..Default::default()
+            };
+            let Ok(plan) = build_plan(d.values(), d.shape(), d.summary(), &c, false, None) else {
+                return Ok(());
+            };
+            let (hist, binner) = Histogram::empty(d.summary().min, d.summary().max, 37);
+            let n_codes = if format == Format::Kmeans {
+                5
+            } else {
+                plan.elements.iter().map(Element::n_codes).max().unwrap_or(1)
+            };
+            // The reference: one value at a time.
+            let mut acc = ErrorAccumulator::default();
+            let mut counts = vec![0u64; n_codes];
+            let mut bins = hist.counts.clone();
+            for_each_coded(d.values(), &plan, 0..n, |_, _, r, code, r_hat, clipped| {
+                acc.add(r, r_hat, clipped);
+                counts[(code as usize).min(n_codes - 1)] += 1;
+                if r_hat.is_finite() {
+                    bins[binner.bin(r_hat)] += 1;
+                }
+            });
+            for all_finite in [false, d.summary().finite == n] {
+                let (got, got_counts, got_bins) = fused_blocks(d.values(), &plan, 0..n, &binner, n_codes, all_finite);
+                prop_assert_eq!(&got_counts, &counts);
+                prop_assert_eq!(&got_bins, &bins);
+                let (a, b) = (got.finish(), acc.finish());
+                prop_assert_eq!((a.n, a.overflowed, a.clipped_fraction), (b.n, b.overflowed, b.clipped_fraction));
+                prop_assert_eq!(a.max_abs_error, b.max_abs_error);
+                for (x, y) in [(a.mse, b.mse), (a.mean_abs_error, b.mean_abs_error), (a.cosine_similarity, b.cosine_similarity)] {
+                    prop_assert!(x == y || (x - y).abs() <= 1e-12 * x.abs().max(y.abs()), "{} vs {}", x, y);
                 }
             }
         }

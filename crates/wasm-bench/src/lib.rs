@@ -19,8 +19,17 @@ fn now() -> f64 {
 /// `{"name": ms, …}` as JSON text.
 #[wasm_bindgen]
 pub fn run(n: usize) -> String {
+    run_only(n, "")
+}
+
+/// [`run`] for the workloads whose name contains `only` (all for "").
+#[wasm_bindgen]
+pub fn run_only(n: usize, only: &str) -> String {
     let mut out = serde_json::Map::new();
-    for w in quantscope_core::workloads::workloads(n) {
+    for w in quantscope_core::workloads::workloads(n)
+        .into_iter()
+        .filter(|w| w.name.contains(only))
+    {
         let mut sink = (w.run)();
         let mut times: Vec<f64> = (0..15)
             .map(|_| {

@@ -19,12 +19,20 @@ pub fn finite_min_max(values: &[f32]) -> Option<(f32, f32)> {
     }
     for &v in blocks.remainder() {
         if v.is_finite() {
-            lo[0] = lo[0].min(v);
-            hi[0] = hi[0].max(v);
+            lo[0] = if v < lo[0] { v } else { lo[0] };
+            hi[0] = if v > hi[0] { v } else { hi[0] };
         }
     }
-    let lo = lo.iter().copied().fold(f32::INFINITY, f32::min);
-    let hi = hi.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    // Compares rather than f32::min/max: no lane holds NaN, and in WebAssembly f32::min is a
+    // call to fminf (this runs once per block of a block format).
+    let lo = lo
+        .iter()
+        .copied()
+        .fold(f32::INFINITY, |a, b| if b < a { b } else { a });
+    let hi = hi
+        .iter()
+        .copied()
+        .fold(f32::NEG_INFINITY, |a, b| if b > a { b } else { a });
     (lo <= hi).then_some((lo, hi))
 }
 

@@ -1,0 +1,671 @@
+//! The fused pass for many small groups and for the block formats: quantize, measure and bin
+//! every value of a span, LANES values at a time, with one set of counters for all the groups.
+//!
+//! ```text
+//! for each chunk (group g, values range):          kernel = the group's coder (its scale, offset)
+//!   for each block of LANES values r:              (branch-free, so the compiler vectorises it)
+//!     (code, r̂, clipped) = kernel(r)               finite r only; NaN/±Inf lanes are masked
+//!     ok = r̂ finite                                 else the value counts as overflowed
+//!     error sums += (r, r̂) where ok                 lane counters: n, clipped, overflowed
+//!     code table[code] += 1, bins[bin(r̂)] += 1      two interleaved copies + a spare slot
+//! ```
+//! The per-tensor integer pass (`analyze::fused_chunk`) bins the reconstructions from per-group
+//! code tables instead; that is cheaper for a few large groups and impossible for 500,000 small
+//! ones, which is where this pass takes over. The element coders here are branch-free forms of
+//! the formats' reference arithmetic — [`MiniFloatCoder`] of [`MiniFloat::encode`], the GGML
+//! coders of [`Element::encode`] — tested equal to them bit for bit.
+
+use crate::affine::{int_of, AffineParams, Coder};
+use crate::format::Element;
+use crate::histogram::Binner;
+use crate::metrics::{ErrorAccumulator, LANES};
+use crate::minifloat::MiniFloat;
+use crate::plan::Block;
+
+/// LANES values side by side: the pass is written as short loops over these, one operation
+/// each, which the compiler turns into vector instructions (one long loop body per lane it left
+/// as a scalar loop — measured: 16 ns a value for MXFP4, natively, before this form).
+pub(crate) type Lanes<T> = [T; LANES];
+
+/// What the pass needs of a group: its values → (code index, r̂, clipped), branch-free.
+pub(crate) trait Kernel: Copy {
+    fn code(&self, r: &Lanes<f32>) -> (Lanes<u32>, Lanes<f32>, Lanes<bool>);
+}
+
+/// The integer quantizer of one group (see [`crate::affine`]), with its rounding.
+#[derive(Clone, Copy)]
+pub(crate) struct IntKernel<R> {
+    pub coder: Coder,
+    pub params: AffineParams,
+    pub round: R,
+}
+
+impl<R: Fn(f32) -> f32 + Copy> Kernel for IntKernel<R> {
+    #[inline(always)]
+    fn code(&self, r: &Lanes<f32>) -> (Lanes<u32>, Lanes<f32>, Lanes<bool>) {
+        let (q, r_hat, clipped) = self.coder.code_lanes(r, self.round);
+        let mut code = [0u32; LANES];
+        for k in 0..LANES {
+            code[k] = q[k].wrapping_sub(self.params.qmin) as u32;
+        }
+        (code, r_hat, clipped)
+    }
+}
+
+/// An element coder in the element domain: scaled value → (code, level, clipped).
+pub(crate) trait ElementCoder: Copy {
+    fn encode(&self, x: f32) -> (u32, f32, bool);
+
+    /// [`encode`](Self::encode) of LANES values (coders with a vector form override it).
+    #[inline(always)]
+    fn encode_lanes(&self, x: &Lanes<f32>) -> (Lanes<u32>, Lanes<f32>, Lanes<bool>) {
+        let (mut code, mut level, mut clipped) = ([0u32; LANES], [0f32; LANES], [false; LANES]);
+        for k in 0..LANES {
+            (code[k], level[k], clipped[k]) = self.encode(x[k]);
+        }
+        (code, level, clipped)
+    }
+}
+
+/// A block of a scalar format: scale (dividing, or multiplying when `MUL`), element, rescale —
+/// the arithmetic of [`Block::scaled`] and [`Block::real_from_level`].
+#[derive(Clone, Copy)]
+pub(crate) struct BlockKernel<E, const MUL: bool> {
+    pub element: E,
+    pub block: Block,
+}
+
+impl<E: ElementCoder, const MUL: bool> Kernel for BlockKernel<E, MUL> {
+    #[inline(always)]
+    fn code(&self, r: &Lanes<f32>) -> (Lanes<u32>, Lanes<f32>, Lanes<bool>) {
+        let b = &self.block;
+        let mut x = [0f32; LANES];
+        for k in 0..LANES {
+            x[k] = if MUL {
+                (r[k] - b.enc_offset) * b.enc_scale
+            } else {
+                (r[k] - b.enc_offset) / b.enc_scale
+            };
+        }
+        let (code, mut level, clipped) = self.element.encode_lanes(&x);
+        for v in &mut level {
+            *v = *v * b.dec_scale + b.dec_offset;
+        }
+        (code, level, clipped)
+    }
+}
+
+/// [`MiniFloat::encode`] with its constants computed once and both of its branches computed and
+/// selected, so a block of them vectorises. Same results bit for bit (tested).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MiniFloatCoder {
+    max: f32,
+    min_normal: f32,
+    step: f32,
+    inv_step: f32,
+    drop: u32,
+    bias: i32,
+    man: u32,
+    man_mask: u32,
+    sign: u32,
+}
+
+/// `a.min(b)` for a finite `b`: `b` when `a` is NaN, as `f32::min` gives. Written as a compare
+/// and select because `f32::min` is a call to `fminf` in WebAssembly (wasm's own `f32.min`
+/// propagates NaN), which profiling found at 7 % of an MXFP4 pass and which cannot vectorise.
+#[inline(always)]
+pub(crate) fn min_nan_last(a: f32, b: f32) -> f32 {
+    if a < b {
+        a
+    } else {
+        b
+    }
+}
+
+/// `a.max(b)` for a finite `b`, likewise (see [`min_nan_last`]).
+#[inline(always)]
+pub(crate) fn max_nan_last(a: f32, b: f32) -> f32 {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// 2^23 (bit pattern 0x4B00_0000): adding and removing it rounds a value in [0, 2^22] to an
+/// integer, half to even, as `MiniFloat::encode` does.
+const TWO_23: f32 = 8_388_608.0;
+
+impl MiniFloatCoder {
+    pub fn new(f: MiniFloat) -> Self {
+        let bias = f.bias();
+        let man = f.man_bits;
+        let pow2 = |e: i32| f32::from_bits(((e + 127) as u32) << 23);
+        let step = pow2(1 - bias - man as i32);
+        Self {
+            max: f.max_value(),
+            min_normal: pow2(1 - bias),
+            step,
+            inv_step: 1.0 / step,
+            drop: 23 - man,
+            bias,
+            man,
+            man_mask: (1 << man) - 1,
+            sign: f.sign_bit(),
+        }
+    }
+}
+
+impl ElementCoder for MiniFloatCoder {
+    #[inline(always)]
+    fn encode(&self, x: f32) -> (u32, f32, bool) {
+        let clipped = x.abs() > self.max;
+        let a = min_nan_last(x.abs(), self.max);
+        // Subnormal: a / step (a power of two: the product is the same number) rounded to even.
+        let k = (a * self.inv_step + TWO_23) - TWO_23;
+        let sub_code = (k + TWO_23).to_bits().wrapping_sub(TWO_23.to_bits());
+        let sub_value = k * self.step;
+        // Normal: round the f32 mantissa to M bits, ties to even.
+        let bits = a.to_bits();
+        let lsb = (bits >> self.drop) & 1;
+        let rounded = (bits + (1 << (self.drop - 1)) - 1 + lsb) & !((1u32 << self.drop) - 1);
+        let exp = ((rounded >> 23) as i32 - 127 + self.bias) as u32;
+        let norm_code = (exp << self.man) | ((rounded >> self.drop) & self.man_mask);
+        let norm_value = f32::from_bits(rounded);
+        let subnormal = a < self.min_normal;
+        let code = if subnormal { sub_code } else { norm_code };
+        let value = if subnormal { sub_value } else { norm_value };
+        let negative = x.to_bits() >> 31 != 0;
+        (
+            if negative { code | self.sign } else { code },
+            if negative { -value } else { value },
+            clipped,
+        )
+    }
+
+    #[inline(always)]
+    fn encode_lanes(&self, x: &Lanes<f32>) -> (Lanes<u32>, Lanes<f32>, Lanes<bool>) {
+        self.lanes(x)
+    }
+}
+
+impl MiniFloatCoder {
+    /// [`ElementCoder::encode`] of LANES values, step by step.
+    #[inline(always)]
+    fn lanes(&self, x: &Lanes<f32>) -> (Lanes<u32>, Lanes<f32>, Lanes<bool>) {
+        let (mut a, mut clipped) = ([0f32; LANES], [false; LANES]);
+        for k in 0..LANES {
+            let ax = x[k].abs();
+            clipped[k] = ax > self.max;
+            a[k] = min_nan_last(ax, self.max);
+        }
+        let (mut sub_code, mut sub_value) = ([0u32; LANES], [0f32; LANES]);
+        for k in 0..LANES {
+            let q = (a[k] * self.inv_step + TWO_23) - TWO_23;
+            sub_code[k] = (q + TWO_23).to_bits().wrapping_sub(TWO_23.to_bits());
+            sub_value[k] = q * self.step;
+        }
+        let mut rounded = [0u32; LANES];
+        for k in 0..LANES {
+            let bits = a[k].to_bits();
+            let lsb = (bits >> self.drop) & 1;
+            rounded[k] = (bits + (1 << (self.drop - 1)) - 1 + lsb) & !((1u32 << self.drop) - 1);
+        }
+        // Both results are selected with bit masks, not `if`: with `if` the compiler branched on
+        // each lane (measured: FP4, half of whose values are subnormal, ran at 11 ns a value).
+        let mut code = [0u32; LANES];
+        let mut value = [0f32; LANES];
+        for k in 0..LANES {
+            let exp = ((rounded[k] >> 23) as i32 - 127 + self.bias) as u32;
+            let norm_code = (exp << self.man) | ((rounded[k] >> self.drop) & self.man_mask);
+            let sub = u32::from(a[k] < self.min_normal).wrapping_neg();
+            let negative = ((x[k].to_bits() as i32) >> 31) as u32;
+            code[k] = ((sub_code[k] & sub) | (norm_code & !sub)) | (negative & self.sign);
+            let magnitude = (sub_value[k].to_bits() & sub) | (rounded[k] & !sub);
+            value[k] = f32::from_bits(magnitude | (negative & 0x8000_0000));
+        }
+        (code, value, clipped)
+    }
+}
+
+/// GGML Q8_0's element, as [`Element::encode`]: roundf (half away from zero), codes −127…127.
+#[derive(Clone, Copy)]
+pub(crate) struct Q8_0Coder;
+
+impl ElementCoder for Q8_0Coder {
+    #[inline(always)]
+    fn encode(&self, x: f32) -> (u32, f32, bool) {
+        // x = v · (1/d) with |v| ≤ the block's amax: |x| ≤ 127, in the helper's exact range.
+        // roundf keeps the sign of a zero result (−0.4 → −0.0); the magic-number rounding does not.
+        let q = crate::affine::round_half_away(x)
+            .copysign(x)
+            .clamp(-127.0, 127.0);
+        ((int_of(q) as u32) & 0xFF, q, x.abs() > 127.5)
+    }
+
+    #[inline(always)]
+    fn encode_lanes(&self, x: &Lanes<f32>) -> (Lanes<u32>, Lanes<f32>, Lanes<bool>) {
+        let (mut code, mut level, mut clipped) = ([0u32; LANES], [0f32; LANES], [false; LANES]);
+        for k in 0..LANES {
+            level[k] = crate::affine::round_half_away(x[k])
+                .copysign(x[k])
+                .clamp(-127.0, 127.0);
+        }
+        for k in 0..LANES {
+            code[k] = (int_of(level[k]) as u32) & 0xFF;
+            clipped[k] = x[k].abs() > 127.5;
+        }
+        (code, level, clipped)
+    }
+}
+
+/// GGML Q4_0 / Q4_1's element: `min(15, (int8_t)(x + bias))` with bias 8.5 (level q − 8) or 0.5
+/// (level q). Truncation then clamping to [0, 15] is flooring the sum clamped at 0: equal for every
+/// finite x, and for NaN (0, not clipped) as C's cast gives here.
+#[derive(Clone, Copy)]
+pub(crate) struct Q4Coder {
+    pub bias: f32,
+    pub level_offset: f32,
+}
+
+// `y >= 16 || y < 0` rather than `!(0.0..16.0).contains(&y)`: NaN must not count as clipped.
+#[allow(clippy::manual_range_contains)]
+impl ElementCoder for Q4Coder {
+    #[inline(always)]
+    fn encode(&self, x: f32) -> (u32, f32, bool) {
+        let y = x + self.bias;
+        // |x| ≤ 8 (Q4_0) or ≤ 15 (Q4_1) in a block: y lies in the helper's exact range.
+        let q = min_nan_last(crate::affine::floor(max_nan_last(y, 0.0)), 15.0);
+        (
+            int_of(q) as u32,
+            q - self.level_offset,
+            y >= 16.0 || y < 0.0,
+        )
+    }
+
+    #[inline(always)]
+    fn encode_lanes(&self, x: &Lanes<f32>) -> (Lanes<u32>, Lanes<f32>, Lanes<bool>) {
+        let (mut code, mut level, mut clipped) = ([0u32; LANES], [0f32; LANES], [false; LANES]);
+        let mut q = [0f32; LANES];
+        for k in 0..LANES {
+            let y = x[k] + self.bias;
+            clipped[k] = (y >= 16.0) | (y < 0.0);
+            q[k] = min_nan_last(crate::affine::floor(max_nan_last(y, 0.0)), 15.0);
+        }
+        for k in 0..LANES {
+            code[k] = int_of(q[k]) as u32;
+            level[k] = q[k] - self.level_offset;
+        }
+        (code, level, clipped)
+    }
+}
+
+/// Any other element, coded one value at a time by its reference code (no vector form).
+#[derive(Clone, Copy)]
+pub(crate) struct AnyCoder<'a>(pub &'a Element);
+
+impl ElementCoder for AnyCoder<'_> {
+    #[inline(always)]
+    fn encode(&self, x: f32) -> (u32, f32, bool) {
+        self.0.encode(x)
+    }
+}
+
+/// Blocks of indices buffered before counting (natively: the scattered increments stay out of
+/// the vector code; in WebAssembly counting at once measured faster, see `analyze::fused_chunk`).
+const BATCH: usize = 64;
+const BUFFERED: bool = !cfg!(target_arch = "wasm32");
+
+/// The counters of one pass.
+pub(crate) struct Tally {
+    lanes: Sums,
+    blocks: u64,
+    n_codes: usize,
+    n_bins: usize,
+    /// Two interleaved copies of the code table and a spare slot for masked lanes.
+    codes: Vec<u32>,
+    /// The same for the reconstruction histogram.
+    bins: Vec<u32>,
+    /// Table indices waiting to be counted (natively), and how many.
+    code_buf: Vec<u32>,
+    bin_buf: Vec<u32>,
+    used: usize,
+}
+
+/// The sums and lane counters, copied into locals for each chunk so the compiler keeps them in
+/// registers.
+#[derive(Clone, Copy, Default)]
+struct Sums {
+    acc: ErrorAccumulator,
+    n: [u32; LANES],
+    clipped: [u32; LANES],
+    overflowed: [u32; LANES],
+}
+
+impl Tally {
+    pub fn new(n_codes: usize, n_bins: usize) -> Self {
+        let (n_codes, n_bins) = (n_codes.max(1), n_bins.max(1));
+        Self {
+            lanes: Sums::default(),
+            blocks: 0,
+            n_codes,
+            n_bins,
+            codes: vec![0; 2 * n_codes + 1],
+            bins: vec![0; 2 * n_bins + 1],
+            code_buf: vec![0; BATCH * LANES],
+            bin_buf: vec![0; BATCH * LANES],
+            used: 0,
+        }
+    }
+
+    /// The pass over one chunk with `kernel`; `all_finite` skips the NaN test on whole blocks.
+    #[inline(always)]
+    pub fn chunk<K: Kernel>(
+        &mut self,
+        values: &[f32],
+        kernel: K,
+        binner: &Binner,
+        all_finite: bool,
+    ) {
+        let mut lanes = self.lanes;
+        let tables = (self.n_codes as u32, self.n_bins as u32);
+        let mut blocks = values.chunks_exact(LANES);
+        for block in &mut blocks {
+            // chunks_exact: always LANES long (the fallback, all masked, is never taken).
+            let block = block.try_into().unwrap_or(&[f32::NAN; LANES]);
+            let (c, b) = if all_finite {
+                lanes.block::<K, false>(block, kernel, binner, tables)
+            } else {
+                lanes.block::<K, true>(block, kernel, binner, tables)
+            };
+            self.push(&c, &b);
+        }
+        let tail = blocks.remainder();
+        if !tail.is_empty() {
+            let mut block = [f32::NAN; LANES];
+            block[..tail.len()].copy_from_slice(tail);
+            let (c, b) = lanes.block::<K, true>(&block, kernel, binner, tables);
+            self.push(&c, &b);
+        }
+        self.lanes = lanes;
+        self.blocks += values.len().div_ceil(LANES) as u64;
+        // Lane counters hold at most 2^32 − 1 each: flush long before.
+        if self.blocks >= 1 << 28 {
+            self.flush();
+        }
+    }
+
+    /// Counts a block's table indices, at once or through the buffer (see [`BUFFERED`]).
+    #[inline(always)]
+    fn push(&mut self, codes: &[u32; LANES], bins: &[u32; LANES]) {
+        if !BUFFERED {
+            for k in 0..LANES {
+                self.codes[codes[k] as usize] += 1;
+                self.bins[bins[k] as usize] += 1;
+            }
+            return;
+        }
+        let at = self.used;
+        self.code_buf[at..at + LANES].copy_from_slice(codes);
+        self.bin_buf[at..at + LANES].copy_from_slice(bins);
+        self.used += LANES;
+        if self.used == self.code_buf.len() {
+            self.drain();
+        }
+    }
+
+    fn drain(&mut self) {
+        for (&c, &b) in self.code_buf[..self.used]
+            .iter()
+            .zip(&self.bin_buf[..self.used])
+        {
+            self.codes[c as usize] += 1;
+            self.bins[b as usize] += 1;
+        }
+        self.used = 0;
+    }
+
+    fn flush(&mut self) {
+        let total = |lanes: &mut [u32; LANES]| {
+            let t = lanes.iter().map(|&c| c as usize).sum();
+            *lanes = [0; LANES];
+            t
+        };
+        let l = &mut self.lanes;
+        let (n, clipped, over) = (
+            total(&mut l.n),
+            total(&mut l.clipped),
+            total(&mut l.overflowed),
+        );
+        l.acc.add_counts(n, clipped);
+        l.acc.add_overflowed(over);
+        self.blocks = 0;
+    }
+
+    /// The error sums, the code counts and the reconstruction histogram's counts.
+    pub fn finish(mut self) -> (ErrorAccumulator, Vec<u64>, Vec<u64>) {
+        self.drain();
+        self.flush();
+        let fold = |table: &[u32], n: usize| -> Vec<u64> {
+            (0..n)
+                .map(|i| u64::from(table[i]) + u64::from(table[n + i]))
+                .collect()
+        };
+        (
+            self.lanes.acc,
+            fold(&self.codes, self.n_codes),
+            fold(&self.bins, self.n_bins),
+        )
+    }
+}
+
+impl Sums {
+    /// One block of LANES values; with `CHECK` each lane is tested for NaN/±Inf (the padded tail
+    /// always is). Returns the code and bin table indices of each lane; `tables` are the sizes
+    /// of one copy of each table (the spare slot follows the two copies).
+    #[inline(always)]
+    fn block<K: Kernel, const CHECK: bool>(
+        &mut self,
+        r: &[f32; LANES],
+        kernel: K,
+        binner: &Binner,
+        (n_codes, n_bins): (u32, u32),
+    ) -> ([u32; LANES], [u32; LANES]) {
+        let mut rr = [0f32; LANES];
+        let mut finite = [true; LANES];
+        for k in 0..LANES {
+            finite[k] = !CHECK || r[k].is_finite();
+            rr[k] = if finite[k] { r[k] } else { 0.0 };
+        }
+        let (code, v, c) = kernel.code(&rr);
+        let mut r_hat = [0f32; LANES];
+        let mut ok = [true; LANES];
+        for k in 0..LANES {
+            let fits = v[k].is_finite();
+            r_hat[k] = if fits { v[k] } else { 0.0 };
+            ok[k] = finite[k] & fits;
+            self.n[k] += u32::from(ok[k]);
+            self.clipped[k] += u32::from(ok[k] & c[k]);
+            self.overflowed[k] += u32::from(finite[k] & !fits);
+        }
+        let bin = binner.bin_lanes(&r_hat);
+        let mut codes = [0u32; LANES];
+        let mut bins = [0u32; LANES];
+        for k in 0..LANES {
+            let copy = (k & 1) as u32;
+            codes[k] = if finite[k] {
+                copy * n_codes + code[k].min(n_codes - 1)
+            } else {
+                2 * n_codes
+            };
+            bins[k] = if ok[k] {
+                copy * n_bins + bin[k]
+            } else {
+                2 * n_bins
+            };
+        }
+        // Lanes not `ok` add nothing (the mask zeroes both values).
+        self.acc.add_block_sums(&rr, &r_hat, &ok);
+        (codes, bins)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::minifloat::{FP4_E2M1, FP6_E2M3, FP6_E3M2, FP8_E4M3, FP8_E5M2};
+
+    /// Every f32 a test meets: each format's levels and midpoints ± one ulp, and a stream of
+    /// random bit patterns of every exponent (NaN and ±Inf included).
+    fn probes(f: MiniFloat) -> Vec<f32> {
+        let t = crate::codebook::LevelTable::minifloat(f);
+        let mut v: Vec<f32> = t.levels.iter().chain(&t.thresholds).copied().collect();
+        let around: Vec<f32> = v
+            .iter()
+            .flat_map(|&x| {
+                [
+                    f32::from_bits(x.to_bits().wrapping_sub(1)),
+                    f32::from_bits(x.to_bits() + 1),
+                ]
+            })
+            .collect();
+        v.extend(around);
+        let mut s = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..300_000 {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            v.push(f32::from_bits(s as u32));
+        }
+        v.extend([
+            0.0,
+            -0.0,
+            f32::MAX,
+            f32::MIN,
+            f32::INFINITY,
+            f32::NAN,
+            f32::from_bits(1),
+        ]);
+        v
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn branch_free_minifloat_equals_the_reference_bit_for_bit() {
+        for f in [FP4_E2M1, FP6_E2M3, FP6_E3M2, FP8_E4M3, FP8_E5M2] {
+            let coder = MiniFloatCoder::new(f);
+            let xs: Vec<f32> = probes(f).into_iter().flat_map(|p| [p, -p]).collect();
+            for x in &xs {
+                let (c1, v1, k1) = f.encode(*x);
+                let (c2, v2, k2) = coder.encode(*x);
+                assert_eq!(
+                    (c1, v1.to_bits(), k1),
+                    (c2, v2.to_bits(), k2),
+                    "{f:?} at {x:e}"
+                );
+            }
+            // The vector form, LANES at a time.
+            for block in xs.chunks_exact(LANES) {
+                let block: &Lanes<f32> = block.try_into().unwrap_or(&[0.0; LANES]);
+                let (codes, values, clipped) = coder.encode_lanes(block);
+                for k in 0..LANES {
+                    let (c, v, cl) = f.encode(block[k]);
+                    assert_eq!(
+                        (codes[k], values[k].to_bits(), clipped[k]),
+                        (c, v.to_bits(), cl),
+                        "{f:?} lanes at {:e}",
+                        block[k]
+                    );
+                }
+            }
+        }
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn branch_free_ggml_elements_equal_the_reference() {
+        // Every value a block can hand them (|x| ≤ 8, 15 or 127), on a fine grid with the ties,
+        // and NaN.
+        let mut xs: Vec<f32> = (-130_000..=130_000).map(|i| i as f32 / 1024.0).collect();
+        xs.extend((-40..=40).map(|i| i as f32 / 2.0 + 0.5));
+        xs.extend([0.5 - 2f32.powi(-25), -0.0, f32::NAN]);
+        for x in xs {
+            let same = |a: (u32, f32, bool), b: (u32, f32, bool)| {
+                a.0 == b.0 && a.1.to_bits() == b.1.to_bits() && a.2 == b.2
+            };
+            if x.abs() <= 127.0 || x.is_nan() {
+                assert!(
+                    same(Q8_0Coder.encode(x), Element::Q8_0.encode(x)) || x.is_nan(),
+                    "q8_0 {x}"
+                );
+            }
+            if x.abs() <= 8.0 || x.is_nan() {
+                let q4_0 = Q4Coder {
+                    bias: 8.5,
+                    level_offset: 8.0,
+                };
+                assert!(same(q4_0.encode(x), Element::Q4_0.encode(x)), "q4_0 {x}");
+            }
+            if (-1.0..=16.0).contains(&x) || x.is_nan() {
+                let q4_1 = Q4Coder {
+                    bias: 0.5,
+                    level_offset: 0.0,
+                };
+                assert!(same(q4_1.encode(x), Element::Q4_1.encode(x)), "q4_1 {x}");
+            }
+        }
+        // The vector forms agree with the scalar ones.
+        let grid: Vec<f32> = (-1024..1024).map(|i| i as f32 / 64.0).collect();
+        for block in grid.chunks_exact(LANES) {
+            let block: &Lanes<f32> = block.try_into().unwrap_or(&[0.0; LANES]);
+            type Coded = (Lanes<u32>, Lanes<f32>, Lanes<bool>);
+            type LaneFn<'a> = &'a dyn Fn(&Lanes<f32>) -> Coded;
+            let coders: [LaneFn; 3] = [
+                &|b| Q8_0Coder.encode_lanes(b),
+                &|b| {
+                    Q4Coder {
+                        bias: 8.5,
+                        level_offset: 8.0,
+                    }
+                    .encode_lanes(b)
+                },
+                &|b| {
+                    Q4Coder {
+                        bias: 0.5,
+                        level_offset: 0.0,
+                    }
+                    .encode_lanes(b)
+                },
+            ];
+            let scalar: [&dyn Fn(f32) -> (u32, f32, bool); 3] = [
+                &|x| Q8_0Coder.encode(x),
+                &|x| {
+                    Q4Coder {
+                        bias: 8.5,
+                        level_offset: 8.0,
+                    }
+                    .encode(x)
+                },
+                &|x| {
+                    Q4Coder {
+                        bias: 0.5,
+                        level_offset: 0.0,
+                    }
+                    .encode(x)
+                },
+            ];
+            for (lanes, one) in coders.iter().zip(scalar) {
+                let (c, v, cl) = lanes(block);
+                for k in 0..LANES {
+                    let (c1, v1, cl1) = one(block[k]);
+                    assert_eq!(
+                        (c[k], v[k].to_bits(), cl[k]),
+                        (c1, v1.to_bits(), cl1),
+                        "lanes at {}",
+                        block[k]
+                    );
+                }
+            }
+        }
+    }
+}
