@@ -33,6 +33,39 @@ fn benches(c: &mut Criterion) {
     }
     g.finish();
 
+    // The block and group formats next to the per-tensor pass, on the same 2-D data.
+    let mut g = c.benchmark_group("blocks");
+    g.sample_size(10);
+    for (label, n) in sizes {
+        let values = generate(Distribution::Normal, n, 42).unwrap_or_default();
+        let d =
+            Dataset::new("bench", vec![n / 1024, 1024], values).unwrap_or_else(|e| panic!("{e}"));
+        g.throughput(Throughput::Elements(n as u64));
+        let opts = AnalysisOptions {
+            interactive: true,
+            all_groups: false,
+            ..Default::default()
+        };
+        for name in [
+            "int8",
+            "int4-g32",
+            "int4-g128",
+            "mxfp4",
+            "mxfp6-e2m3",
+            "mxfp8-e4m3",
+            "nvfp4",
+            "q4_0",
+            "q4_1",
+            "q8_0",
+        ] {
+            let cfg = quantscope_core::presets::preset(name).unwrap_or_default();
+            g.bench_with_input(BenchmarkId::new(name, label), &d, |b, d| {
+                b.iter(|| black_box(analyze(d, &cfg, &opts).map(|a| a.metrics.mse)))
+            });
+        }
+    }
+    g.finish();
+
     let mut g = c.benchmark_group("calibration");
     g.sample_size(10);
     for (label, n) in sizes {
