@@ -13,8 +13,9 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-# The browser glue (Web Workers) compiles only for wasm32.
+# The browser glue (Web Workers) and the core's SIMD128 kernels compile only for wasm32.
 cargo clippy -p quantscope --target wasm32-unknown-unknown --quiet -- -D warnings
+cargo clippy -p quantscope-core --target wasm32-unknown-unknown --all-targets --quiet -- -D warnings
 
 step "native tests (core, app logic, CLI)"
 cargo test --workspace

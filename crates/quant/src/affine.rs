@@ -177,13 +177,13 @@ impl AffineParams {
 /// [`AffineParams::code_from_real`] and inlined into the vectorised fused pass.
 #[derive(Clone, Copy, Debug)]
 pub struct Coder {
-    inv_scale: f32,
-    lo: f32,
-    hi: f32,
-    zero_point: f32,
-    qmin: f32,
-    qmax: f32,
-    scale: f32,
+    pub(crate) inv_scale: f32,
+    pub(crate) lo: f32,
+    pub(crate) hi: f32,
+    pub(crate) zero_point: f32,
+    pub(crate) qmin: f32,
+    pub(crate) qmax: f32,
+    pub(crate) scale: f32,
 }
 
 impl Coder {

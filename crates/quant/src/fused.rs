@@ -22,6 +22,20 @@ use crate::metrics::{ErrorAccumulator, LANES};
 use crate::minifloat::MiniFloat;
 use crate::plan::Block;
 
+#[cfg(target_arch = "wasm32")]
+mod simd;
+
+/// A kernel the fast path takes: in WebAssembly one with a SIMD128 form, natively any (the
+/// portable form, which the compiler vectorises there).
+#[cfg(target_arch = "wasm32")]
+pub(crate) trait FastKernel: simd::SimdKernel {}
+#[cfg(target_arch = "wasm32")]
+impl<K: simd::SimdKernel> FastKernel for K {}
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) trait FastKernel: Kernel {}
+#[cfg(not(target_arch = "wasm32"))]
+impl<K: Kernel> FastKernel for K {}
+
 /// LANES values side by side: the pass is written as short loops over these, one operation
 /// each, which the compiler turns into vector instructions (one long loop body per lane it left
 /// as a scalar loop — measured: 16 ns a value for MXFP4, natively, before this form).
@@ -38,6 +52,22 @@ pub(crate) struct IntKernel<R> {
     pub coder: Coder,
     pub params: AffineParams,
     pub round: R,
+    /// The mode `round` implements (the SIMD form switches on it).
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub rounding: crate::config::Rounding,
+}
+
+#[cfg(target_arch = "wasm32")]
+impl<R: Fn(f32) -> f32 + Copy> simd::SimdKernel for IntKernel<R> {
+    #[inline(always)]
+    fn code_v(&self, r: simd::V) -> (simd::V, simd::V, simd::V) {
+        simd::IntV {
+            coder: self.coder,
+            qmin: self.params.qmin,
+            rounding: self.rounding,
+        }
+        .code_v(r)
+    }
 }
 
 impl<R: Fn(f32) -> f32 + Copy> Kernel for IntKernel<R> {
@@ -134,7 +164,7 @@ pub(crate) fn max_nan_last(a: f32, b: f32) -> f32 {
 
 /// 2^23 (bit pattern 0x4B00_0000): adding and removing it rounds a value in [0, 2^22] to an
 /// integer, half to even, as `MiniFloat::encode` does.
-const TWO_23: f32 = 8_388_608.0;
+pub(crate) const TWO_23: f32 = 8_388_608.0;
 
 impl MiniFloatCoder {
     pub fn new(f: MiniFloat) -> Self {
@@ -392,6 +422,47 @@ impl Tally {
         // Lane counters hold at most 2^32 − 1 each: flush long before.
         if self.blocks >= 1 << 28 {
             self.flush();
+        }
+    }
+
+    /// [`chunk`](Self::chunk) through the fastest form `kernel` has (SIMD128 in WebAssembly).
+    #[inline(always)]
+    pub fn chunk_fast<K: FastKernel>(
+        &mut self,
+        values: &[f32],
+        kernel: K,
+        binner: &Binner,
+        all_finite: bool,
+    ) {
+        #[cfg(not(target_arch = "wasm32"))]
+        self.chunk(values, kernel, binner, all_finite);
+        #[cfg(target_arch = "wasm32")]
+        {
+            let mut state = simd::State::load(&self.lanes);
+            let tables = (self.n_codes as u32, self.n_bins as u32);
+            let code = |r| simd::SimdKernel::code_v(&kernel, r);
+            let mut blocks = values.chunks_exact(LANES);
+            for block in &mut blocks {
+                let block = block.try_into().unwrap_or(&[f32::NAN; LANES]);
+                let (c, b) = if all_finite {
+                    simd::block::<false>(&mut state, block, code, binner, tables)
+                } else {
+                    simd::block::<true>(&mut state, block, code, binner, tables)
+                };
+                self.push(&c, &b);
+            }
+            let tail = blocks.remainder();
+            if !tail.is_empty() {
+                let mut block = [f32::NAN; LANES];
+                block[..tail.len()].copy_from_slice(tail);
+                let (c, b) = simd::block::<true>(&mut state, &block, code, binner, tables);
+                self.push(&c, &b);
+            }
+            state.store(&mut self.lanes);
+            self.blocks += values.len().div_ceil(LANES) as u64;
+            if self.blocks >= 1 << 28 {
+                self.flush();
+            }
         }
     }
 

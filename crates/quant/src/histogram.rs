@@ -75,6 +75,18 @@ impl Binner {
         self.last as usize + 1
     }
 
+    /// (p, lo · p, 1/w) of the binning formula (for the SIMD form of the fused pass).
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn affine(&self) -> (f32, f32, f32) {
+        (self.pre, self.lo, self.inv_width)
+    }
+
+    /// The last bin's index as f32.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn last_f(&self) -> f32 {
+        self.last_f
+    }
+
     /// The bin of a finite value (any other value gets some valid bin).
     #[inline]
     pub fn bin(&self, v: f32) -> usize {

@@ -75,11 +75,11 @@ pub struct ErrorAccumulator {
     n: usize,
     clipped: usize,
     overflowed: usize,
-    sum_sq_err: [f64; LANES],
-    sum_abs_err: [f64; LANES],
-    max_abs_err: [f64; LANES],
-    sum_sq_ref: [f64; LANES],
-    dot: [f64; LANES],
+    pub(crate) sum_sq_err: [f64; LANES],
+    pub(crate) sum_abs_err: [f64; LANES],
+    pub(crate) max_abs_err: [f64; LANES],
+    pub(crate) sum_sq_ref: [f64; LANES],
+    pub(crate) dot: [f64; LANES],
 }
 
 /// The error part of [`Metrics`].
