@@ -15,7 +15,7 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 # The browser glue (Web Workers) and the core's SIMD128 kernels compile only for wasm32.
 cargo clippy -p quantscope --target wasm32-unknown-unknown --quiet -- -D warnings
-cargo clippy -p quantscope-core --target wasm32-unknown-unknown --all-targets --quiet -- -D warnings
+cargo clippy -p quantscope-core --target wasm32-unknown-unknown --lib --tests --quiet -- -D warnings
 
 step "native tests (core, app logic, CLI)"
 cargo test --workspace

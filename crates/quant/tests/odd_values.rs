@@ -15,8 +15,10 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 use quantscope_core::calib::{aciq::AciqFit, percentile_range};
 use quantscope_core::{
     analyze, analyze_and_quantize, quantize, Analysis, AnalysisOptions, Calibration, Dataset,
-    Format, Granularity, Histogram, QuantizerConfig, ScaleFormat, Scheme,
+    Format, Histogram, QuantizerConfig, Scheme,
 };
+#[cfg(not(target_arch = "wasm32"))]
+use quantscope_core::{Granularity, ScaleFormat};
 
 /// The odd but legal inputs of issue 17, each with a 2-D shape so per-channel and per-group
 /// layouts apply.

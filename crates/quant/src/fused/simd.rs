@@ -209,11 +209,7 @@ impl SimdElement for Q4Coder {
             let q = floor(select(f32x4_gt(y, zero), y, zero));
             select(f32x4_lt(q, fifteen), q, fifteen)
         });
-        (
-            map(q, int_of),
-            map(q, |q| f32x4_sub(q, offset)),
-            clipped,
-        )
+        (map(q, int_of), map(q, |q| f32x4_sub(q, offset)), clipped)
     }
 }
 
