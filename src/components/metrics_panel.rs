@@ -1,7 +1,6 @@
 //! The error metrics of the current quantization.
 
 use leptos::prelude::*;
-use quantscope_core::Format;
 
 use crate::format;
 use crate::state::use_app_state;
@@ -80,13 +79,7 @@ pub fn MetricsPanel() -> impl IntoView {
     let state = use_app_state();
     let rows = move || {
         state.analysis.get().map(|a| {
-            let bits = a.config.bits;
-            let levels = match a.config.format {
-                Format::Int => Some(1usize << bits),
-                Format::Kmeans => Some(a.config.levels as usize),
-                Format::Fp16 | Format::Bf16 => None,
-                _ => Some(a.levels.len()),
-            };
+            let levels = Some(a.metrics.levels_available);
             metric_rows(&a.metrics)
                 .into_iter()
                 .map(|(label, id, value, help)| {

@@ -435,6 +435,7 @@ fn run_quantize(args: &QuantizeArgs) -> Result<()> {
             "cosine_similarity": num(m.cosine_similarity),
             "clipped_fraction": num(m.clipped_fraction),
             "levels_used": m.levels_used,
+            "levels_available": m.levels_available,
             "code_entropy_bits": num(m.code_entropy_bits),
             "bits_per_value": num(m.bits_per_value),
             "clip": clip,
@@ -493,11 +494,11 @@ fn run_quantize(args: &QuantizeArgs) -> Result<()> {
         out!("mean_abs_error    {:.6e}", m.mean_abs_error);
         out!("cosine_similarity {:.8}", m.cosine_similarity);
         out!("clipped_fraction  {:.6}", m.clipped_fraction);
-        if config.format == Format::Int {
-            out!("levels_used       {} of {}", m.levels_used, qmax - qmin + 1);
-        } else {
-            out!("levels_used       {}", m.levels_used);
-        }
+        out!(
+            "levels_used       {} of {}",
+            m.levels_used,
+            m.levels_available
+        );
         out!("code_entropy_bits {:.4}", m.code_entropy_bits);
         out!("bits_per_value    {:.4}", m.bits_per_value);
         for note in &a.notes {

@@ -779,6 +779,8 @@ fn int_part(
         summary,
         notes: Vec::new(),
         floored_groups,
+        levels_available: (qmax - qmin + 1) as usize,
+        twin_codes: Vec::new(),
         vector: None,
         display_block: None,
     }

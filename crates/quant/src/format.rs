@@ -221,6 +221,38 @@ impl Element {
         }
     }
 
+    /// How many distinct finite values the element can take (±0 once): the "levels available".
+    pub fn distinct_values(&self) -> usize {
+        match self {
+            Self::Table(t) => t.signed_levels().len(),
+            // Every magnitude code up to the largest finite one, both signs, zero once.
+            Self::MiniFloat(f) => 2 * f.max_code() as usize + 1,
+            // Finite f16: exponent fields 0–30 (31 × 1024 magnitudes), both signs, zero once.
+            Self::F16 => 2 * 31 * 1024 - 1,
+            // Finite bf16: exponent fields 0–254 (255 × 128 magnitudes), likewise.
+            Self::Bf16 => 2 * 255 * 128 - 1,
+            Self::Q8_0 => 255,
+            Self::Q4_0 | Self::Q4_1 => 16,
+        }
+    }
+
+    /// Pairs of codes that stand for the same value — (+0, −0) of sign–magnitude codes — so that
+    /// "levels used" counts values, not codes.
+    pub fn twin_codes(&self) -> Vec<(usize, usize)> {
+        match self {
+            Self::Table(t) => match t.sign_bit {
+                Some(sign) if t.levels.first() == Some(&0.0) => {
+                    let zero = t.codes.first().copied().unwrap_or(0) as usize;
+                    vec![(zero, zero | sign as usize)]
+                }
+                _ => Vec::new(),
+            },
+            Self::MiniFloat(f) => vec![(0, f.sign_bit() as usize)],
+            Self::F16 | Self::Bf16 => vec![(0, 0x8000)],
+            Self::Q8_0 | Self::Q4_0 | Self::Q4_1 => Vec::new(),
+        }
+    }
+
     /// Size of the code space (for counting codes).
     pub fn n_codes(&self) -> usize {
         match self {
@@ -265,6 +297,59 @@ mod tests {
         // Ties to even: 1 + 2^-11 lies halfway between f16 1.0 (0x3C00) and 1.0009765625 (0x3C01).
         assert_eq!(Element::F16.encode(1.0 + 2f32.powi(-11)).0, 0x3C00);
         assert_eq!(Element::F16.encode(1.0 + 3.0 * 2f32.powi(-11)).0, 0x3C02);
+    }
+
+    /// "Levels available" counts distinct values: every finite code's value, ±0 once, by brute
+    /// force over the code space of each element.
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn distinct_values_are_counted_by_value() {
+        use crate::minifloat::{FP4_E2M1, FP6_E2M3, FP6_E3M2, FP8_E4M3, FP8_E5M2};
+        let distinct = |values: Vec<f32>| {
+            let mut v: Vec<u32> = values
+                .into_iter()
+                .filter(|x| x.is_finite())
+                .map(|x| (x + 0.0).to_bits())
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v.len()
+        };
+        for f in [FP4_E2M1, FP6_E2M3, FP6_E3M2, FP8_E4M3, FP8_E5M2] {
+            let all = (0..2 * f.sign_bit()).map(|c| f.real_from_code(c)).collect();
+            assert_eq!(
+                Element::MiniFloat(f).distinct_values(),
+                distinct(all),
+                "{f:?}"
+            );
+        }
+        assert_eq!(FP4_E2M1.max_code(), 7);
+        assert_eq!(Element::MiniFloat(FP4_E2M1).distinct_values(), 15);
+        let f16 = (0..=u16::MAX)
+            .map(|b| half::f16::from_bits(b).to_f32())
+            .collect();
+        assert_eq!(Element::F16.distinct_values(), distinct(f16));
+        let bf16 = (0..=u16::MAX)
+            .map(|b| half::bf16::from_bits(b).to_f32())
+            .collect();
+        assert_eq!(Element::Bf16.distinct_values(), distinct(bf16));
+        for e in [
+            Element::Q8_0,
+            Element::Q4_0,
+            Element::Q4_1,
+            Element::Table(crate::codebook::nf4()),
+            Element::Table(crate::codebook::log2(4)),
+        ] {
+            assert_eq!(e.distinct_values(), distinct(e.levels()), "{e:?}");
+        }
+        // log2's ±0 codes are twins; NF4's indices are not.
+        assert_eq!(
+            Element::Table(crate::codebook::log2(4)).twin_codes(),
+            vec![(0, 8)]
+        );
+        assert!(Element::Table(crate::codebook::nf4())
+            .twin_codes()
+            .is_empty());
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]

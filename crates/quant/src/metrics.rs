@@ -7,7 +7,7 @@
 //! max abs error = max |d_i|              mean abs error = Σ |d_i| / n
 //! cosine = Σ r_i r̂_i / (√Σ r_i² · √Σ r̂_i²)   (1 when both are all zero)
 //! clipped fraction = (values whose code was clamped to qmin or qmax) / n
-//! levels used = distinct codes that occur
+//! levels used = distinct values the codes that occur stand for (±0 once), of levels available
 //! code entropy H = −Σ_q p_q log2 p_q over the code frequencies p_q, in bits
 //! bits per value = b + n_groups · (32 + z_bits) / N
 //! overflowed = finite r_i whose r̂_i is ±Inf or NaN (the format cannot hold them)
@@ -38,6 +38,9 @@ pub struct Metrics {
     /// Finite values whose reconstruction is ±Inf or NaN (see the module docs).
     #[serde(default)]
     pub overflowed: usize,
+    /// Distinct values a code can stand for (±0 once): what `levels_used` is counted against.
+    #[serde(default)]
+    pub levels_available: usize,
 }
 
 impl Metrics {
@@ -59,7 +62,23 @@ impl Metrics {
             code_entropy_bits,
             bits_per_value,
             overflowed: e.overflowed,
+            levels_available: code_counts.len(),
         }
+    }
+
+    /// These metrics with "levels used" counted by value: each pair of `twins` (codes of one
+    /// value, such as ±0) counts once; `available` distinct values exist.
+    pub fn counting_values(
+        mut self,
+        code_counts: &[u64],
+        twins: &[(usize, usize)],
+        available: usize,
+    ) -> Self {
+        let used = |c: usize| code_counts.get(c).is_some_and(|&n| n > 0);
+        let both = twins.iter().filter(|&&(a, b)| used(a) && used(b)).count();
+        self.levels_used -= both.min(self.levels_used);
+        self.levels_available = available;
+        self
     }
 }
 

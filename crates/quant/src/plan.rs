@@ -800,6 +800,20 @@ fn analyze_blocks(
         summary,
         notes: plan.notes.clone(),
         floored_groups: 0,
+        levels_available: if config.format == Format::Kmeans {
+            config.levels as usize
+        } else {
+            plan.elements
+                .iter()
+                .map(Element::distinct_values)
+                .max()
+                .unwrap_or(1)
+        },
+        twin_codes: plan
+            .elements
+            .first()
+            .map(Element::twin_codes)
+            .unwrap_or_default(),
         vector: None,
         // The index of the block's coder means something only inside its plan.
         display_block: Some(Block {
@@ -1057,6 +1071,8 @@ fn analyze_vectors(
         summary,
         notes,
         floored_groups: 0,
+        levels_available: book.k(),
+        twin_codes: Vec::new(),
         vector,
         display_block: None,
     }

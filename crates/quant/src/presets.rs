@@ -126,6 +126,15 @@ pub fn apply(name: &str, current: &QuantizerConfig) -> Option<QuantizerConfig> {
     })
 }
 
+/// The preset `config` is, when it is one: the first whose [`apply`] to `config` gives `config`
+/// back (the user's calibration, rounding and seed are kept by `apply`, so they do not matter).
+pub fn active(config: &QuantizerConfig) -> Option<&'static str> {
+    PRESETS
+        .iter()
+        .copied()
+        .find(|name| apply(name, config).as_ref() == Some(config))
+}
+
 /// The presets whose block layout fits a tensor whose last axis has length `last` (group sizes
 /// must divide it).
 pub fn fitting(last: usize) -> Vec<(&'static str, QuantizerConfig)> {
@@ -305,6 +314,16 @@ mod tests {
         assert_eq!(applied.scale_format, ScaleFormat::E4m3);
         assert_eq!(applied.bits, QuantizerConfig::default().bits);
         assert!(apply("fp3", &mine).is_none());
+        // A configuration that is a preset says which; one changed by hand is none.
+        assert_eq!(active(&applied), Some("nvfp4"));
+        for name in PRESETS {
+            let c = apply(name, &mine).unwrap_or_default();
+            let found = active(&c).unwrap_or("none");
+            // Every preset is found as itself, or as one that applies identically.
+            assert_eq!(apply(found, &mine), Some(c), "{name} found as {found}");
+        }
+        let hand = QuantizerConfig { bits: 5, ..applied };
+        assert_eq!(active(&hand), None);
         // A last axis of 64 fits everything but int4-g128.
         let names: Vec<&str> = fitting(64).into_iter().map(|(n, _)| n).collect();
         assert!(!names.contains(&"int4-g128") && names.contains(&"mxfp4"));

@@ -92,6 +92,9 @@ pub struct PartialAnalysis {
     pub notes: Vec<String>,
     /// Owned groups whose clipping range is below the smallest scale (integer format).
     pub floored_groups: usize,
+    /// Distinct values a code stands for, and the pairs of codes of one value (±0).
+    pub levels_available: usize,
+    pub twin_codes: Vec<(usize, usize)>,
     pub vector: Option<crate::plan::VectorView>,
     pub display_block: Option<crate::plan::Block>,
 }
@@ -175,7 +178,12 @@ pub(crate) fn combine(mut first: PartialAnalysis, rest: Vec<PartialAnalysis>) ->
             }
         }
     }
-    let metrics = Metrics::from_parts(&first.acc, &first.code_counts, first.bits_per_value);
+    let metrics = Metrics::from_parts(&first.acc, &first.code_counts, first.bits_per_value)
+        .counting_values(
+            &first.code_counts,
+            &first.twin_codes,
+            first.levels_available,
+        );
     let config = first.config;
     if let Some(note) = crate::analyze::scale_floor_note(
         &config,

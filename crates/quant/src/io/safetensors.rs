@@ -29,9 +29,9 @@ pub const MAX_HEADER_LEN: u64 = 100_000_000;
 pub enum SafetensorsError {
     #[error("file too short for a safetensors header: {0} bytes, need at least 8")]
     TooShort(u64),
-    #[error("header length {len} exceeds the {MAX_HEADER_LEN}-byte limit")]
+    #[error("not a safetensors file: its first 8 bytes give a header length of {len} bytes, more than any safetensors header ({MAX_HEADER_LEN})")]
     HeaderTooLarge { len: u64 },
-    #[error("header length {len} runs past the end of the {file_len}-byte file")]
+    #[error("not a safetensors file (or a truncated one): its first 8 bytes give a header of {len} bytes, but the file has {file_len}")]
     HeaderPastEnd { len: u64, file_len: u64 },
     #[error("header is not valid UTF-8")]
     HeaderUtf8,
