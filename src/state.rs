@@ -97,12 +97,14 @@ pub struct AppState {
 /// Histogram bins of the views.
 pub const HISTOGRAM_BINS: usize = 160;
 
-/// The analysis options of the views: interactive, only the display group's parameters.
+/// The analysis options of the views: only the display group's parameters. Not `interactive`:
+/// the workers train codebooks and measure errors exactly as the CLI does (a long job shows
+/// progress and can be cancelled), so the page's figures are the CLI's.
 pub fn view_options(display_group: usize) -> AnalysisOptions {
     AnalysisOptions {
         bins: HISTOGRAM_BINS,
         display_group,
-        interactive: true,
+        interactive: false,
         all_groups: false,
     }
 }

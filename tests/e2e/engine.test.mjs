@@ -101,9 +101,12 @@ describe("the compute engine", () => {
     // A 256-centroid codebook of 2-D sub-vectors over 4M values takes seconds.
     await app.select("format", "kmeans");
     await app.until(async () => (await app.text("metric-bpv")).startsWith("4.0"), "the 16-level codebook's view");
+    // Sub-vectors of 2 at 16 centroids first (quick), then 256 centroids: one long job, which
+    // trains on all 2M sub-vectors as the CLI does (seconds in wasm; cancelled well before).
+    await app.set("vector-dim", 2);
+    await app.until(async () => (await app.text("metric-bpv")).startsWith("2.0"), "the 2-D codebook's view");
     const shown = await app.metrics();
     await app.set("levels", 256);
-    await app.set("vector-dim", 2);
     await app.id("progress").waitFor({ timeout: 15000 });
     assert.match(await app.text("job-progress"), /Quantizing|Cancel/);
     await app.id("cancel").click();
@@ -112,7 +115,8 @@ describe("the compute engine", () => {
     const after = await app.metrics();
     assert.deepEqual(after, shown);
     assert.notDeepEqual(after, before);
-    assert.equal(await app.text("vector-dim"), "1");
+    assert.equal(await app.text("levels"), "16");
+    assert.equal(await app.text("vector-dim"), "2");
     // The engine works again.
     await app.select("format", "int");
     await app.until(async () => (await app.text("format")) === "int", "int again");
