@@ -2,7 +2,7 @@
 //! size and sub-vector length, fixed-point widths.
 
 use leptos::prelude::*;
-use quantscope_core::presets::{apply, PRESETS};
+use quantscope_core::presets::{active, apply, fitting, PRESETS};
 use quantscope_core::{Format, ScaleFormat, ScaleRounding, Scheme, Signedness};
 
 use super::fields::{parse, Edit, NumberField, SelectField};
@@ -63,11 +63,24 @@ pub fn FormatControls() -> impl IntoView {
         }
     });
 
-    let preset_options = Signal::derive(|| {
-        let mut v = vec![(String::new(), "— apply a preset —".to_string())];
-        v.extend(PRESETS.iter().map(|p| (p.to_string(), p.to_string())));
+    // Only the presets whose blocks fit the data are offered; the select shows the preset the
+    // settings are, or "custom" once a knob has changed them.
+    let preset_options = Signal::derive(move || {
+        let last = state.data.with(|d| {
+            d.as_ref()
+                .map(|d| d.shape.last().copied().unwrap_or(d.len()))
+        });
+        let mut v = vec![(String::new(), "custom settings".to_string())];
+        v.extend(
+            PRESETS
+                .iter()
+                .filter(|p| last.is_none_or(|l| fitting(l).iter().any(|(f, _)| f == *p)))
+                .map(|p| (p.to_string(), p.to_string())),
+        );
         v
     });
+    let preset_value =
+        Signal::derive(move || config.with(|c| active(c).unwrap_or_default().to_string()));
     let on_preset = Callback::new(move |v: String| {
         if let Some(p) = apply(&v, &state.config.get_untracked()) {
             state.try_config(|c| *c = p);
@@ -175,7 +188,7 @@ pub fn FormatControls() -> impl IntoView {
     view! {
         <SelectField label="Number format" testid="format" options=format_options value=format_value on_select=on_format />
         <p class="help" data-testid="format-description">{describe}</p>
-        <SelectField label="Preset" testid="preset" options=preset_options value=Signal::derive(String::new) on_select=on_preset
+        <SelectField label="Preset" testid="preset" options=preset_options value=preset_value on_select=on_preset
             help="MX: blocks of 32 with a shared power-of-two scale; NVFP4: blocks of 16 with FP8 scales; GGML: llama.cpp's blocks."
         />
         <Show when=has_scales>

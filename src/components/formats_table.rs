@@ -71,7 +71,8 @@ pub fn FormatsTable() -> impl IntoView {
                     _ => "",
                 };
                 let sqnr = if r.sqnr_db.is_finite() {
-                    format::number(r.sqnr_db, 4)
+                    // The Error panel's digits, so "your settings" reads exactly as it does.
+                    format::number(r.sqnr_db, 5)
                 } else {
                     "exact".to_string()
                 };
@@ -83,7 +84,7 @@ pub fn FormatsTable() -> impl IntoView {
                         </td>
                         <td class="num" data-testid="format-bpv">{format::number(r.bits_per_value, 4)}</td>
                         <td class="num" data-testid="format-sqnr">{sqnr}</td>
-                        <td class="num">{format::number(r.mse, 4)}</td>
+                        <td class="num" data-testid="format-mse">{format::number(r.mse, 6)}</td>
                         <td>
                             {(!is_yours).then(|| {
                                 let n = name.clone();

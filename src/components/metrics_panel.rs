@@ -56,7 +56,7 @@ fn metric_rows(
             "Levels used",
             Some("metric-levels"),
             m.levels_used.to_string(),
-            "distinct codes that occur, of those available",
+            "distinct values the codes in use stand for (±0 counts once), of those the format has",
         ),
         (
             "Code entropy (bits)",
@@ -85,13 +85,13 @@ pub fn MetricsPanel() -> impl IntoView {
                 .map(|(label, id, value, help)| {
                     let suffix = levels
                         .filter(|_| id == Some("metric-levels"))
-                        .map(|l| format!(" / {}", format::count(l)));
+                        .map(format::count);
                     view! {
                         <div class="metric">
                             <dt>{label}</dt>
                             <dd>
                                 <span class="value" data-testid=id>{value}</span>
-                                {suffix.map(|s| view! { <span class="of">{s}</span> })}
+                                {suffix.map(|s| view! { <span class="of">" of "<span data-testid="metric-levels-available">{s}</span></span> })}
                             </dd>
                             <dd class="metric-help">{help}</dd>
                         </div>

@@ -452,6 +452,44 @@ describe("Quantscope in the browser", () => {
     await app.page.close();
   });
 
+  test("the table, the preset select and the levels tell the truth about the data (issue 11)", async () => {
+    const app = await freshPage();
+    const rows = app.id("format-row");
+    await app.until(async () => (await app.text("formats-note")).startsWith("Every row measured"), "every row measured");
+    // "your settings" is the Error panel's analysis, digit for digit.
+    const yours = app.page.locator('[data-name="your settings"]');
+    assert.equal(await yours.getByTestId("format-sqnr").textContent(), await app.text("metric-sqnr"));
+    assert.equal(await yours.getByTestId("format-mse").textContent(), await app.text("metric-mse"));
+    // The last axis has 100,000 values: blocks of 64 and 128 do not divide it, so neither the
+    // table nor the preset select offers nf4 or int4-g128, and every row can be applied.
+    const names = (await rows.evaluateAll((rs) => rs.map((r) => r.dataset.name))).filter((n) => n !== "your settings");
+    const offered = (await app.id("preset").locator("option").evaluateAll((os) => os.map((o) => o.value))).filter((v) => v !== "");
+    assert.deepEqual(names.slice().sort(), offered.slice().sort());
+    assert.ok(!offered.includes("nf4") && !offered.includes("int4-g128") && offered.includes("mxfp4"));
+    // Every preset, applied: the select shows it, nothing is refused, and the levels used never
+    // exceed the distinct values the format has.
+    for (const name of offered) {
+      await app.select("preset", name);
+      await app.until(async () => (await app.text("preset")) === name, `${name} shown as the preset`);
+      await app.until(async () => {
+        const row = app.page.locator(`[data-name="${name}"]`).getByTestId("format-sqnr");
+        return (await row.textContent()) === (await app.text("metric-sqnr"));
+      }, `${name}: the Error panel equals its row`);
+      const used = await app.number("metric-levels");
+      const available = Number((await app.text("metric-levels-available")).replace(/,/g, ""));
+      assert.ok(used >= 1 && used <= available, `${name}: levels used ${used} of ${available}`);
+      assert.equal(await app.id("error-banner").count(), 0, `${name} was refused`);
+    }
+    // FP4 has 15 distinct values (±0 are one); MXFP4 on normal data uses all of them at most.
+    await app.select("preset", "mxfp4");
+    await app.until(async () => (await app.text("metric-levels-available")) === "15", "FP4 has 15 values");
+    // A knob turned by hand makes the settings custom.
+    await app.select("scale-format", "f32");
+    await app.until(async () => (await app.text("preset")) === "", "custom settings");
+    assert.deepEqual(app.errors, []);
+    await app.page.close();
+  });
+
   test("benchmark: a knob change at 1M values reaches the metrics in the DOM", async () => {
     const app = await freshPage();
     await app.set("synth-n", 1000000);
