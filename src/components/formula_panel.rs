@@ -38,8 +38,16 @@ fn format_formulas(a: &Analysis) -> impl IntoView {
             ),
             "r̂ = clamp(round(r · 2^n), …) / 2^n — no scale: the binary point is fixed in hardware.".into(),
         ],
+        Format::Kmeans if cfg.vector_dim > 1 => {
+            let (k, d) = (cfg.levels, cfg.vector_dim);
+            vec![
+                format!("K = {k} centroids in D = {d} dimensions, learned from the data's sub-vectors of {d} consecutive values (k-means: k-means++ seeding, then Lloyd rounds)"),
+                "v̂ = the centroid nearest to the sub-vector v (squared distance); one code stands for all D values.".into(),
+                format!("bits per value = log2 K / D = {} plus the codebook: K · D f32 numbers spread over all values", n(f64::from(k).log2() / d as f64)),
+            ]
+        }
         Format::Kmeans => vec![
-            format!("{} levels learned from the data (1-D k-means: the partition of the sorted values with the least squared error)", a.levels.len()),
+            format!("K = {} levels learned from the data (1-D k-means: the partition of the sorted values with the least squared error)", cfg.levels),
             "r̂ = the nearest learned level; the codebook itself is stored next to the codes.".into(),
         ],
         Format::Q8_0 | Format::Q4_0 | Format::Q4_1 => vec![
@@ -62,7 +70,7 @@ fn format_formulas(a: &Analysis) -> impl IntoView {
     };
     view! {
         <p class="help" data-testid="formula-format">{f.describe()}</p>
-        <ol class="formulas">
+        <ol class="formulas" data-testid="formulas">
             {lines.into_iter().map(|l| view! { <li><code>{l}</code></li> }).collect_view()}
         </ol>
     }

@@ -412,6 +412,9 @@ describe("Quantscope in the browser", () => {
     });
     assert.ok(painted > 10, `the cells are painted in several colours (${painted})`);
     assert.equal(await app.id("transfer").count(), 0, "no staircase for pairs");
+    const formulas = await app.text("formulas");
+    assert.match(formulas, /K = 16 centroids in D = 2 dimensions/);
+    assert.doesNotMatch(formulas, /32 levels/);
 
     await app.set("vector-dim", 5);
     await app.until(async () => (await app.text("error-banner")).includes("does not divide"), "refused");

@@ -777,13 +777,64 @@ fn int_part(
         code_counts,
         bits_per_value: bits,
         summary,
-        notes: Vec::new(),
+        notes: calibration_notes(config, &summary, layout.n_groups, shown_group.clip),
         floored_groups,
         levels_available: (qmax - qmin + 1) as usize,
         twin_codes: Vec::new(),
         vector: None,
         display_block: None,
     }
+}
+
+/// What the integer calibration did that the settings alone do not show: a manual range that
+/// excludes 0 is widened to include it (so real 0 has an exact code), and a calibrator whose clip
+/// reaches the data's own range is min–max in effect (per tensor, where the data's range is known
+/// from the summary; `clip` is the tensor's range after including 0).
+fn calibration_notes(
+    config: &QuantizerConfig,
+    summary: &crate::dataset::Summary,
+    n_groups: usize,
+    clip: (f32, f32),
+) -> Vec<String> {
+    use crate::config::Calibration;
+    let mut notes = Vec::new();
+    let name = match config.calibration {
+        Calibration::Manual { lo, hi } => {
+            if lo > 0.0 || hi < 0.0 {
+                let (side, value) = if lo > 0.0 { ("α", lo) } else { ("β", hi) };
+                notes.push(format!(
+                    "The range always includes 0, so that real 0 has an exact code: manual {side} = \
+                     {value} is used as {side} = 0"
+                ));
+            }
+            return notes;
+        }
+        Calibration::MinMax => return notes,
+        Calibration::Percentile { .. } => "percentile",
+        Calibration::Mse => "MSE",
+        Calibration::Sqnr { .. } => "SQNR",
+        Calibration::Kl => "KL",
+        Calibration::Aciq { .. } => "ACIQ",
+    };
+    if n_groups != 1 || summary.finite == 0 {
+        return notes;
+    }
+    let (lo, hi) = (summary.min.min(0.0), summary.max.max(0.0));
+    let full = match config.scheme {
+        Scheme::Symmetric => {
+            let a = lo.abs().max(hi);
+            (-a, a)
+        }
+        Scheme::Asymmetric => (lo, hi),
+    };
+    if clip == full {
+        notes.push(format!(
+            "The {name} clip reaches the data's own range at {} bits, so it equals min–max here \
+             (nothing is clipped)",
+            config.bits
+        ));
+    }
+    notes
 }
 
 /// Whether a clipping range is too narrow for the smallest scale PyTorch allows
@@ -1017,6 +1068,54 @@ mod tests {
         };
         let a = analyze(&d, &fp8, &AnalysisOptions::default()).unwrap_or_else(|e| panic!("{e}"));
         assert!(a.metrics.sqnr_db > 20.0, "{}", a.metrics.sqnr_db);
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn calibration_that_the_settings_do_not_show_is_said() {
+        use crate::calib::aciq::AciqFit;
+        use crate::config::Calibration;
+        let values: Vec<f32> = (0..4000)
+            .map(|i| ((i * 37 % 1000) as f32 - 500.0) / 100.0)
+            .collect();
+        let d = dataset(vec![4000], values);
+        let run = |calibration, bits| {
+            let c = QuantizerConfig {
+                calibration,
+                bits,
+                ..Default::default()
+            };
+            analyze(&d, &c, &AnalysisOptions::default()).unwrap_or_else(|e| panic!("{e}"))
+        };
+        // A manual range above 0 is widened to 0: said, and the clip shows it.
+        let a = run(Calibration::Manual { lo: 2.0, hi: 4.0 }, 8);
+        assert_eq!(a.display.clip, (0.0, 4.0));
+        assert!(
+            a.notes
+                .iter()
+                .any(|n| n.contains("manual α = 2 is used as α = 0")),
+            "{:?}",
+            a.notes
+        );
+        let a = run(Calibration::Manual { lo: -1.0, hi: 4.0 }, 8);
+        assert!(a.notes.is_empty(), "{:?}", a.notes);
+        // ACIQ's Gaussian clip at 8 bits (≈ 3.9 σ) is beyond uniform data's range: min–max in
+        // effect. At 2 bits (≈ 1.7 σ) it clips.
+        let aciq = Calibration::Aciq {
+            fit: AciqFit::Gauss,
+        };
+        let wide = run(aciq, 8);
+        assert_eq!(wide.display.clip, run(Calibration::MinMax, 8).display.clip);
+        assert!(
+            wide.notes
+                .iter()
+                .any(|n| n.contains("ACIQ clip reaches the data's own range at 8 bits")),
+            "{:?}",
+            wide.notes
+        );
+        let narrow = run(aciq, 2);
+        assert!(narrow.metrics.clipped_fraction > 0.0);
+        assert!(narrow.notes.is_empty(), "{:?}", narrow.notes);
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]

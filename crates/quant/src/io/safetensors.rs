@@ -528,6 +528,11 @@ mod tests {
                 file_len: 10
             })
         );
+        // Random bytes (their first 8 give a length of about 6e18) read as "not a safetensors
+        // file", not as a huge header.
+        let random = b"\x07\x3c\xa1\x9e\x55\x2b\xde\x53rest";
+        let message = err(random).map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.starts_with("not a safetensors file"), "{message}");
         assert_eq!(
             err(&file("{\u{0}", b"")).map(|e| matches!(e, E::HeaderJson(_))),
             Some(true)
