@@ -11,9 +11,12 @@ pub struct HistogramChart {
     pub x_range: (f32, f32),
     /// (left edge, right edge, height) of each non-empty input bin.
     pub input: Vec<(f32, f32, f64)>,
-    /// The same for the reconstructed values, each count spread over its bucket's width
-    /// (height × min(1, bin width / S)), so a level's bar lines up with the input density it replaces.
+    /// The reconstructed values as a density in the input's units (see [`output_densities`]), so a
+    /// level's bar lines up with the input density it replaces and never aliases with the bins.
     pub output: Vec<(f32, f32, f64)>,
+    /// The whole tensor's values in the view, scaled to the input's height (drawn faintly behind a
+    /// group's own values; empty per tensor).
+    pub background: Vec<(f32, f32, f64)>,
     pub y_max: f64,
     pub log_y: bool,
     /// The clipping range [α, β] of the displayed group.
@@ -22,37 +25,74 @@ pub struct HistogramChart {
     pub thresholds: Vec<f32>,
     pub threshold_stride: usize,
     pub visible_thresholds: usize,
+    /// Thresholds closer than a few pixels are drawn as short ticks on the axis, not as lines
+    /// through the bars (a barcode).
+    pub threshold_ticks: bool,
 }
 
 /// Height of a bar: the count, or log10(1 + count) on a log axis.
-fn height(count: u64, log_y: bool) -> f64 {
+fn height(count: f64, log_y: bool) -> f64 {
     if log_y {
-        (1.0 + count as f64).log10()
+        (1.0 + count).log10()
     } else {
-        count as f64
+        count
     }
 }
 
-/// Chart data for `analysis` on a plot `plot_width_px` CSS pixels wide.
+/// Thresholds at least this far apart (CSS px) are drawn as full-height lines.
+const LINE_SPACING_PX: f64 = 6.0;
+
+/// The reconstruction histogram `counts` (bins of `edge`) as densities: the count of each bin
+/// times w / (the total width of the buckets of the levels in it), w the bin width. A level alone
+/// in a bin wider than its bucket is lowered to the density of the values it replaces; a bin holding
+/// two levels is not twice as tall as one holding one (the aliasing of 256 levels on 160 bins).
+/// `levels` are the display group's distinct levels, sorted; without any in a bin its count is
+/// kept as it is.
+fn output_densities(counts: &[u64], levels: &[f32], edge: impl Fn(usize) -> f64) -> Vec<f64> {
+    let w = edge(1) - edge(0);
+    let bucket = |k: usize| -> f64 {
+        let at = |j: usize| f64::from(levels[j]);
+        match (k.checked_sub(1), levels.get(k + 1)) {
+            (Some(a), Some(_)) => (at(k + 1) - at(a)) / 2.0,
+            (Some(a), None) => at(k) - at(a),
+            (None, Some(_)) => at(k + 1) - at(k),
+            (None, None) => w,
+        }
+    };
+    counts
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            let (a, b) = (edge(i), edge(i + 1));
+            let first = levels.partition_point(|&l| f64::from(l) < a);
+            let last = levels.partition_point(|&l| f64::from(l) < b);
+            let widths: f64 = (first..last).map(bucket).sum();
+            if c == 0 || widths <= 0.0 || !widths.is_finite() {
+                c as f64
+            } else {
+                c as f64 * w / widths
+            }
+        })
+        .collect()
+}
+
+/// Chart data for `analysis` on a plot `plot_width_px` CSS pixels wide: the display group's own
+/// values when the analysis has them (per channel, per group), else the whole tensor's.
 pub fn histogram_chart(analysis: &Analysis, plot_width_px: f64, log_y: bool) -> HistogramChart {
-    let h = &analysis.input_hist;
+    let (h, out, tensor) = match &analysis.group_hist {
+        Some(g) => (&g.input, &g.output, Some(&g.tensor)),
+        None => (&analysis.input_hist, &analysis.output_hist, None),
+    };
     // Bin edges in f64: the bins of [−f32::MAX, f32::MAX] are wider than f32 can add.
     let w = h.bin_width();
-    let edge = |i: usize| (f64::from(h.lo) + i as f64 * w) as f32;
-    // GGML stores d = 0 for a zero block, a negative d for Q4_0 and Inf where it overflows.
-    let step = f64::from(analysis.display.params.scale.abs());
-    let spread = if step.is_finite() && step > 0.0 {
-        (w / step).min(1.0)
-    } else {
-        1.0
-    };
-    let bars = |counts: &[u64], factor: f64, min_width: f64| -> Vec<(f32, f32, f64)> {
-        counts
+    let edge64 = |i: usize| f64::from(h.lo) + i as f64 * w;
+    let edge = |i: usize| edge64(i) as f32;
+    let bars = |heights: &[f64], min_width: f64| -> Vec<(f32, f32, f64)> {
+        heights
             .iter()
             .enumerate()
-            .filter(|(_, &c)| c > 0)
+            .filter(|(_, &c)| c > 0.0)
             .map(|(i, &c)| {
-                let spread_count = (c as f64 * factor).round().max(1.0) as u64;
                 let (a, b) = (edge(i), edge(i + 1));
                 let (a, b) = if min_width > w {
                     // A bar at least `min_width` wide around the bin's centre.
@@ -62,17 +102,36 @@ pub fn histogram_chart(analysis: &Analysis, plot_width_px: f64, log_y: bool) -> 
                 } else {
                     (a, b)
                 };
-                (a, b, height(spread_count, log_y))
+                (a, b, height(c.max(1.0), log_y))
             })
             .collect()
     };
-    let input = bars(&h.counts, 1.0, 0.0);
+    let counts = |c: &[u64]| c.iter().map(|&c| c as f64).collect::<Vec<f64>>();
+    let input = bars(&counts(&h.counts), 0.0);
+    let mut levels: Vec<f32> = analysis
+        .levels
+        .iter()
+        .copied()
+        .filter(|l| l.is_finite())
+        .collect();
+    levels.sort_by(f32::total_cmp);
+    levels.dedup();
+    let densities = if analysis.config.vector_dim > 1 {
+        counts(&out.counts)
+    } else {
+        output_densities(&out.counts, &levels, edge64)
+    };
     // Reconstructions sit on few levels: keep each bar visible (1/800 of the axis at least).
-    let output = bars(
-        &analysis.output_hist.counts,
-        spread,
-        super::span((h.lo, h.hi)) / 800.0,
-    );
+    let output = bars(&densities, super::span((h.lo, h.hi)) / 800.0);
+    let in_max = h.counts.iter().copied().max().unwrap_or(0) as f64;
+    let background = tensor.map_or_else(Vec::new, |t| {
+        let t_max = t.counts.iter().copied().max().unwrap_or(0) as f64;
+        let k = if t_max > 0.0 { in_max / t_max } else { 0.0 };
+        bars(
+            &t.counts.iter().map(|&c| c as f64 * k).collect::<Vec<_>>(),
+            0.0,
+        )
+    });
     let y_max = input
         .iter()
         .chain(output.iter())
@@ -82,16 +141,19 @@ pub fn histogram_chart(analysis: &Analysis, plot_width_px: f64, log_y: bool) -> 
     let x_range = (h.lo, h.hi);
     let (thresholds, threshold_stride, visible_thresholds) =
         thin_thresholds(&analysis.thresholds, x_range, plot_width_px);
+    let spacing = plot_width_px / (visible_thresholds.max(1) as f64);
     HistogramChart {
         x_range,
         input,
         output,
+        background,
         y_max,
         log_y,
         clip: analysis.display.clip,
         thresholds,
         threshold_stride,
         visible_thresholds,
+        threshold_ticks: spacing < LINE_SPACING_PX,
     }
 }
 
@@ -100,6 +162,8 @@ pub const INPUT_COLOR: RGBColor = RGBColor(70, 120, 190);
 pub const OUTPUT_COLOR: RGBColor = RGBColor(230, 120, 30);
 pub const CLIP_COLOR: RGBColor = RGBColor(200, 40, 60);
 pub const THRESHOLD_COLOR: RGBColor = RGBColor(90, 90, 90);
+/// The whole tensor behind one group's values.
+pub const BACKGROUND_COLOR: RGBColor = RGBColor(222, 222, 228);
 
 /// Draws `chart` on `canvas` (whose backing store is `scale` × its CSS size).
 pub fn draw_histogram(
@@ -142,17 +206,30 @@ pub fn draw_histogram(
     .map_err(|e| e.to_string())?;
     cc.draw_series(
         chart
+            .background
+            .iter()
+            .map(|&(a, b, h)| Rectangle::new([(a, 0.0), (b, h)], BACKGROUND_COLOR.filled())),
+    )
+    .map_err(|e| e.to_string())?;
+    cc.draw_series(
+        chart
             .input
             .iter()
             .map(|&(a, b, h)| Rectangle::new([(a, 0.0), (b, h)], INPUT_COLOR.mix(0.55).filled())),
     )
     .map_err(|e| e.to_string())?;
     let th_style = THRESHOLD_COLOR.mix(0.7).stroke_width(scale.px(1.0));
+    // Dense thresholds: ticks along the axis (4 % of the height), not a barcode over the bars.
+    let top = if chart.threshold_ticks {
+        chart.y_max * 0.04
+    } else {
+        chart.y_max * 1.05
+    };
     cc.draw_series(
         chart
             .thresholds
             .iter()
-            .map(|&t| PathElement::new(vec![(t, 0.0), (t, chart.y_max * 1.05)], th_style)),
+            .map(|&t| PathElement::new(vec![(t, 0.0), (t, top)], th_style)),
     )
     .map_err(|e| e.to_string())?;
     cc.draw_series(
@@ -266,5 +343,68 @@ mod tests {
         assert!(c.threshold_stride > 1);
         assert!(c.thresholds.len() as f64 <= 400.0 / super::super::MIN_THRESHOLD_SPACING_PX + 1.0);
         assert!(c.y_max < 4.0); // log10(1 + count) with count ≤ 1000
+    }
+
+    #[test]
+    fn eight_bits_do_not_alias_and_dense_thresholds_are_ticks() {
+        // 256 levels over 160 bins: each bin holds one or two levels. As densities the
+        // reconstruction follows the (uniform) input instead of alternating between two heights.
+        let v: Vec<f32> = (0..100_000)
+            .map(|i| i as f32 / 99_999.0 * 2.0 - 1.0)
+            .collect();
+        let a = analysis(v, QuantizerConfig::default());
+        assert_eq!(a.input_hist.counts.len(), 160);
+        let c = histogram_chart(&a, 1000.0, false);
+        let inner = &c.output[2..c.output.len() - 2];
+        let (lo, hi) = inner
+            .iter()
+            .fold((f64::MAX, 0.0f64), |(lo, hi), b| (lo.min(b.2), hi.max(b.2)));
+        assert!(hi / lo < 1.05, "output bars between {lo} and {hi}");
+        let in_mean = c.input.iter().map(|b| b.2).sum::<f64>() / c.input.len() as f64;
+        assert!((hi / in_mean - 1.0).abs() < 0.05, "{hi} vs input {in_mean}");
+        // The raw counts do alternate: what the chart used to draw.
+        let raw: Vec<u64> = a.output_hist.counts[2..158].to_vec();
+        let (rlo, rhi) = (
+            raw.iter().min().copied().unwrap_or(0),
+            raw.iter().max().copied().unwrap_or(0),
+        );
+        assert!(rhi as f64 / rlo as f64 > 1.8, "{rlo} {rhi}");
+        // 255 thresholds on 1000 px: ticks, not lines.
+        assert!(c.threshold_ticks);
+        let low = analysis(
+            (0..1000).map(|i| i as f32).collect(),
+            QuantizerConfig {
+                bits: 3,
+                ..Default::default()
+            },
+        );
+        assert!(!histogram_chart(&low, 1000.0, false).threshold_ticks);
+    }
+
+    #[test]
+    fn per_channel_draws_the_channels_own_values_over_the_tensor() {
+        use quantscope_core::Granularity;
+        // Two rows with very different ranges; channel 1 (the second row) is [10, 20].
+        let mut v: Vec<f32> = (0..100).map(|i| i as f32 / 99.0 - 0.5).collect();
+        v.extend((0..100).map(|i| 10.0 + i as f32 / 9.9));
+        let d = Dataset::new("t", vec![2, 100], v).unwrap_or_else(|e| panic!("{e}"));
+        let config = QuantizerConfig {
+            granularity: Granularity::Channel { axis: 0 },
+            bits: 3,
+            ..Default::default()
+        };
+        let options = AnalysisOptions {
+            display_group: 1,
+            ..Default::default()
+        };
+        let a = analyze(&d, &config, &options).unwrap_or_else(|e| panic!("{e}"));
+        let c = histogram_chart(&a, 600.0, false);
+        // The view is the channel's range [0, 20] (the clip includes 0), not the tensor's.
+        assert_eq!(c.x_range, (0.0, 20.0));
+        let total: f64 = c.input.iter().map(|b| b.2).sum();
+        assert_eq!(total, 100.0);
+        assert!(!c.background.is_empty());
+        // All 7 thresholds of the channel's 8 levels lie in the view.
+        assert_eq!(c.visible_thresholds, 7);
     }
 }

@@ -257,8 +257,13 @@ fn GranularityControls() -> impl IntoView {
             on_select=on_select
             help="How many values share one scale and zero-point."
         />
-        <div class="row">
-            <SelectField label="Channel axis" testid="axis" options=axis_options value=axis_value on_select=on_axis />
+        // Each knob only where it applies: the axis per channel, the group size per group.
+        <Show when=move || config.with(|c| matches!(c.granularity, Granularity::Channel { .. }))>
+            <SelectField label="Channel axis" testid="axis" options=axis_options value=axis_value on_select=on_axis
+                help="Each index along this axis gets its own scale (axis 0: the rows, a weight matrix's output channels)."
+            />
+        </Show>
+        <Show when=move || config.with(|c| matches!(c.granularity, Granularity::Group { .. }))>
             <NumberField
                 label="Group size G"
                 testid="group-size"
@@ -268,8 +273,8 @@ fn GranularityControls() -> impl IntoView {
                 step="1"
                 commit_unchanged=true
             />
-        </div>
-        <p class="help">"Choosing an axis switches to per-channel; entering a group size (it must divide the last axis) switches to per-group."</p>
+            <p class="help">"Consecutive values along the last axis; G must divide it."</p>
+        </Show>
         <Show when=move || { n_groups() > 1 }>
             <NumberField
                 label="Show channel / group #"

@@ -35,7 +35,17 @@ pub fn HistogramView() -> impl IntoView {
         };
         let (scale, css_w) = fit_canvas(&canvas);
         let chart = histogram_chart(&a, css_w - 70.0, log_y);
-        chart_note.set(if chart.threshold_stride > 1 {
+        chart_note.set(if chart.threshold_ticks {
+            format!(
+                "{} thresholds inside the view: too close to draw as lines, they are the ticks along the axis{}.",
+                format::count(chart.visible_thresholds),
+                if chart.threshold_stride > 1 {
+                    format!(" (every {})", ordinal(chart.threshold_stride))
+                } else {
+                    String::new()
+                }
+            )
+        } else if chart.threshold_stride > 1 {
             format!(
                 "Showing every {} of the {} thresholds inside the view (too dense to draw all).",
                 ordinal(chart.threshold_stride),
@@ -108,6 +118,25 @@ pub fn HistogramView() -> impl IntoView {
     };
     let on_up = move |_ev: leptos::ev::PointerEvent| dragging.set_value(None);
 
+    // Which values the chart shows: the tensor, or one group (with its own clip and thresholds).
+    let shown = move || {
+        state.analysis.with(|a| {
+            let a = a.as_ref()?;
+            let g = a.group_hist.as_ref()?;
+            let what = match a.config.granularity {
+                _ if a.config.format.ggml_block().is_some() => "block",
+                quantscope_core::Granularity::Channel { .. } => "channel",
+                _ => "group",
+            };
+            Some(format!(
+                "Showing {what} #{} of {}: its {} values, its clipping range and thresholds. The metrics cover all {} values.",
+                a.display_group,
+                format::count(a.n_groups),
+                format::count(g.values),
+                format::count(a.metrics.n),
+            ))
+        })
+    };
     view! {
         <section class="panel chart-panel order-histogram" aria-labelledby="hist-title">
             <div class="chart-head">
@@ -127,8 +156,12 @@ pub fn HistogramView() -> impl IntoView {
                 on:pointerup=on_up
                 on:pointercancel=on_up
             ></canvas>
+            <p class="help shown-group" data-testid="histogram-shown">{shown}</p>
             <ul class="legend">
-                <li><span class="swatch input"></span>"input values"</li>
+                <li><span class="swatch input"></span>{move || if state.analysis.with(|a| a.as_ref().is_some_and(|a| a.group_hist.is_some())) { "this group's values" } else { "input values" }}</li>
+                <Show when=move || state.analysis.with(|a| a.as_ref().is_some_and(|a| a.group_hist.is_some()))>
+                    <li><span class="swatch background"></span>"the whole tensor in this range (scaled to fit)"</li>
+                </Show>
                 <li><span class="swatch output"></span>"dequantized values r̂ (each level's count spread over its bucket)"</li>
                 <li><span class="swatch threshold"></span>"bucket thresholds"</li>
                 <li><span class="swatch clip"></span>"clipping range [α, β] (drag the edges; click elsewhere to inspect a value)"</li>

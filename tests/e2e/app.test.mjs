@@ -314,16 +314,26 @@ describe("Quantscope in the browser", () => {
     await app.page.close();
   });
 
-  test("axis and group size switch granularity; synthetic settings take the source back from a file", async () => {
+  test("axis and group size show only where they apply; synthetic settings take the source back from a file", async () => {
     const app = await freshPage();
     await app.upload("w.npy", npyF32([8, 32], values(256, 11)));
     await app.until(async () => (await app.text("data-shape")) === "8 × 32", "file loaded");
+    // Per tensor neither the axis nor the group size means anything: neither is shown.
+    assert.equal(await app.id("axis").count(), 0);
+    assert.equal(await app.id("group-size").count(), 0);
+    await app.select("granularity", "group");
+    await app.until(async () => (await app.id("group-size").count()) === 1, "group size shown");
+    assert.equal(await app.id("axis").count(), 0);
     await app.set("group-size", 16);
-    await app.until(async () => (await app.id("granularity").inputValue()) === "group", "per-group via size");
     // 16 groups of 16: 8 + 16·40/256 = 10.5 bits per value (f32 scale + 8-bit zero-point each)
     await app.until(async () => (await app.number("metric-bpv")) === 10.5, "per-group bits per value");
+    // The histogram is group #0's own 16 values, and says so.
+    assert.match(await app.text("histogram-shown"), /Showing group #0 of 16: its 16 values/);
+    await app.select("granularity", "channel");
+    await app.until(async () => (await app.id("axis").count()) === 1, "axis shown");
+    assert.equal(await app.id("group-size").count(), 0);
     await app.select("axis", "1");
-    await app.until(async () => (await app.id("granularity").inputValue()) === "channel", "per-channel via axis");
+    await app.until(async () => (await app.text("axis")) === "1", "per-channel on axis 1");
     // 32 channels: 8 + 32·40/256 = 13
     await app.until(async () => (await app.number("metric-bpv")) === 13, "per-channel bits per value");
     const seed = await app.text("synth-seed");

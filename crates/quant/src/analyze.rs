@@ -103,6 +103,9 @@ pub struct Analysis {
     pub vector: Option<crate::plan::VectorView>,
     /// How the display group's values are scaled and coded (formats other than `int`).
     pub display_block: Option<crate::plan::Block>,
+    /// The display group's own values and reconstructions (per-channel and per-group layouts).
+    #[serde(default)]
+    pub group_hist: Option<crate::group_view::GroupHistograms>,
 }
 
 /// Calibrated parameters of the consecutive groups `first..first + params.len()`.
@@ -752,7 +755,26 @@ fn int_part(
         config.scale_format.bits() + zero_point_bits,
         dataset.len(),
     ) + f64::from(config.scale_format.tensor_bits()) / dataset.len().max(1) as f64;
-    let owned = layout.groups_starting_in(span);
+    let owned = layout.groups_starting_in(span.clone());
+    let inv = shown.inv_scale();
+    let rounding = config.rounding;
+    let group_hist = crate::group_view::group_histograms(
+        dataset.values(),
+        layout,
+        display_group,
+        span,
+        shown_group.clip,
+        (input_hist.lo, input_hist.hi),
+        input_hist.counts.len(),
+        |i, r| {
+            let noise = if rounding == Rounding::Stochastic {
+                stochastic_noise(config.seed, i as u64)
+            } else {
+                0.0
+            };
+            shown.real_from_code(shown.code_from_real(r, inv, rounding, noise).0)
+        },
+    );
     let floored_groups = owned
         .clone()
         .filter(|&g| below_scale_floor(groups.get(g).clip, qmin, qmax))
@@ -783,6 +805,7 @@ fn int_part(
         twin_codes: Vec::new(),
         vector: None,
         display_block: None,
+        group_hist,
     }
 }
 

@@ -13,6 +13,7 @@ pub mod dataset;
 pub mod format;
 mod fused;
 pub mod granularity;
+pub mod group_view;
 pub mod histogram;
 pub mod inspect;
 pub mod io;

@@ -778,7 +778,19 @@ fn analyze_blocks(
     let (acc, counts, bins) =
         fused_blocks(values, plan, span.clone(), &binner, n_codes, all_finite);
     output_hist.counts = bins;
-    let owned = layout.groups_starting_in(span);
+    let owned = layout.groups_starting_in(span.clone());
+    let shown_block = *shown.block(display_group);
+    let shown_element = &shown.elements[shown_block.element];
+    let group_hist = crate::group_view::group_histograms(
+        values,
+        &layout,
+        display_group,
+        span,
+        shown_block.clip,
+        (lo, hi),
+        options.bins,
+        |_, r| shown_block.real_from_level(shown_element.encode(shown_block.scaled(r)).1),
+    );
     PartialAnalysis {
         share,
         config: config.clone(),
@@ -818,8 +830,9 @@ fn analyze_blocks(
         // The index of the block's coder means something only inside its plan.
         display_block: Some(Block {
             element: 0,
-            ..*shown.block(display_group)
+            ..shown_block
         }),
+        group_hist,
     }
 }
 
@@ -1075,6 +1088,7 @@ fn analyze_vectors(
         twin_codes: Vec::new(),
         vector,
         display_block: None,
+        group_hist: None,
     }
 }
 

@@ -97,6 +97,9 @@ pub struct PartialAnalysis {
     pub twin_codes: Vec<(usize, usize)>,
     pub vector: Option<crate::plan::VectorView>,
     pub display_block: Option<crate::plan::Block>,
+    /// The display group's histograms over this share's span (see [`crate::group_view`]).
+    #[serde(default)]
+    pub group_hist: Option<crate::group_view::GroupHistograms>,
 }
 
 /// Why parts cannot be merged into one analysis.
@@ -156,6 +159,11 @@ pub fn merge(mut parts: Vec<PartialAnalysis>) -> Result<Analysis, MergeError> {
             || !same_bins(&p.input_hist, &first.input_hist)
             || !same_bins(&p.output_hist, &first.output_hist)
             || p.code_counts.len() != first.code_counts.len()
+            || match (&p.group_hist, &first.group_hist) {
+                (Some(a), Some(b)) => !a.same_bins(b),
+                (None, None) => false,
+                _ => true,
+            }
     }) {
         return Err(MergeError::Mismatch);
     }
@@ -172,6 +180,9 @@ pub(crate) fn combine(mut first: PartialAnalysis, rest: Vec<PartialAnalysis>) ->
         first.acc.merge(&p.acc);
         first.owned_groups.extend(p.owned_groups);
         first.floored_groups += p.floored_groups;
+        if let (Some(into), Some(from)) = (first.group_hist.as_mut(), p.group_hist.as_ref()) {
+            into.add(from);
+        }
         for note in p.notes {
             if !notes.contains(&note) {
                 notes.push(note);
@@ -215,6 +226,7 @@ pub(crate) fn combine(mut first: PartialAnalysis, rest: Vec<PartialAnalysis>) ->
         notes,
         vector: first.vector,
         display_block: first.display_block,
+        group_hist: first.group_hist,
     }
 }
 
