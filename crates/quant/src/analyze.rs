@@ -763,9 +763,11 @@ fn int_part(
         layout,
         display_group,
         span,
-        shown_group.clip,
-        (input_hist.lo, input_hist.hi),
-        input_hist.counts.len(),
+        crate::group_view::Bins {
+            clip: shown_group.clip,
+            within: (input_hist.lo, input_hist.hi),
+            bins: input_hist.counts.len(),
+        },
         |i, r| {
             let noise = if rounding == Rounding::Stochastic {
                 stochastic_noise(config.seed, i as u64)

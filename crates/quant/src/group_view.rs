@@ -59,18 +59,25 @@ pub fn group_chunks(
         .map(move |start| start..(start + cl).min(layout.n))
 }
 
-/// The histograms of group `g` of `layout` over the values of `span`, or `None` under a
-/// per-tensor layout or for a group without finite values. The range is the group's finite
-/// min–max joined with its clip `clip`, kept inside `within` (the tensor histogram's range, over
-/// which the levels and thresholds are reported). `reconstruct(i, r)` is r̂ of value i.
+/// Where a group's histograms are drawn: the group's finite min–max joined with its `clip`, kept
+/// inside `within` (the tensor histogram's range, over which the levels and thresholds are
+/// reported), in `bins` bins.
+#[derive(Clone, Copy, Debug)]
+pub struct Bins {
+    pub clip: (f32, f32),
+    pub within: (f32, f32),
+    pub bins: usize,
+}
+
+/// The histograms of group `g` of `layout` over the values of `span` (see [`Bins`]), or `None`
+/// under a per-tensor layout or for a group without finite values. `reconstruct(i, r)` is r̂ of
+/// value i.
 pub fn group_histograms(
     values: &[f32],
     layout: &GroupLayout,
     g: usize,
     span: std::ops::Range<usize>,
-    clip: (f32, f32),
-    within: (f32, f32),
-    bins: usize,
+    Bins { clip, within, bins }: Bins,
     reconstruct: impl Fn(usize, f32) -> f32,
 ) -> Option<GroupHistograms> {
     if layout.n_groups <= 1 || g >= layout.n_groups {
@@ -97,8 +104,8 @@ pub fn group_histograms(
     let span = span.start.min(values.len())..span.end.min(values.len());
     for range in group_chunks(layout, g) {
         let (a, b) = (range.start.max(span.start), range.end.min(span.end));
-        for i in a..b.max(a) {
-            let r = values[i];
+        for (i, &r) in values[a..b.max(a)].iter().enumerate() {
+            let i = a + i;
             if r.is_finite() {
                 input.counts[binner.bin(r)] += 1;
                 output.counts[binner.bin(reconstruct(i, r))] += 1;
@@ -138,9 +145,11 @@ mod tests {
             &layout,
             1,
             0..24,
-            (0.0, 19.0),
-            (0.0, 23.0),
-            19,
+            Bins {
+                clip: (0.0, 19.0),
+                within: (0.0, 23.0),
+                bins: 19,
+            },
             |_, r| r.round(),
         )
         .unwrap_or_else(|| panic!("a group"));
@@ -156,9 +165,11 @@ mod tests {
             &layout,
             1,
             0..12,
-            (0.0, 19.0),
-            (0.0, 23.0),
-            19,
+            Bins {
+                clip: (0.0, 19.0),
+                within: (0.0, 23.0),
+                bins: 19,
+            },
             |_, r| r.round(),
         )
         .unwrap_or_else(|| panic!("a group"));
@@ -167,9 +178,11 @@ mod tests {
             &layout,
             1,
             12..24,
-            (0.0, 19.0),
-            (0.0, 23.0),
-            19,
+            Bins {
+                clip: (0.0, 19.0),
+                within: (0.0, 23.0),
+                bins: 19,
+            },
             |_, r| r.round(),
         )
         .unwrap_or_else(|| panic!("a group"));
@@ -184,9 +197,11 @@ mod tests {
             &tensor,
             0,
             0..24,
-            (0.0, 1.0),
-            (0.0, 23.0),
-            8,
+            Bins {
+                clip: (0.0, 1.0),
+                within: (0.0, 23.0),
+                bins: 8
+            },
             |_, r| r
         )
         .is_none());

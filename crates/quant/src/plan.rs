@@ -786,9 +786,11 @@ fn analyze_blocks(
         &layout,
         display_group,
         span,
-        shown_block.clip,
-        (lo, hi),
-        options.bins,
+        crate::group_view::Bins {
+            clip: shown_block.clip,
+            within: (lo, hi),
+            bins: options.bins,
+        },
         |_, r| shown_block.real_from_level(shown_element.encode(shown_block.scaled(r)).1),
     );
     PartialAnalysis {
