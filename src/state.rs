@@ -94,6 +94,27 @@ pub struct AppState {
     next_batch: StoredValue<u64>,
 }
 
+/// The data the page opens on: a 128 × 1024 normal matrix with 8 values at ±20σ — what
+/// real weights and activations look like to a quantizer, and the case where it goes wrong.
+pub fn opening_synth() -> SynthSettings {
+    SynthSettings {
+        dist: quantscope_core::synth::Distribution::Outliers {
+            count: 8,
+            magnitude: 20.0,
+        },
+        ..SynthSettings::default()
+    }
+}
+
+/// The settings the page opens with: 4 bits, min–max, per tensor — the outliers stretch the
+/// range and the bulk of the values falls into a few buckets (the opening note says so).
+pub fn opening_config() -> QuantizerConfig {
+    QuantizerConfig {
+        bits: 4,
+        ..QuantizerConfig::default()
+    }
+}
+
 /// Histogram bins of the views.
 pub const HISTOGRAM_BINS: usize = 160;
 
@@ -113,12 +134,12 @@ impl AppState {
     /// Creates the signals (call once, inside the reactive owner of the app); no engine yet.
     pub fn new() -> Self {
         Self {
-            synth: RwSignal::new(SynthSettings::default()),
+            synth: RwSignal::new(opening_synth()),
             source: RwSignal::new(Source::Synthetic),
             file: RwSignal::new(None),
             file_tensor: RwSignal::new(String::new()),
             data: RwSignal::new(None),
-            config: RwSignal::new(QuantizerConfig::default()),
+            config: RwSignal::new(opening_config()),
             display_group: RwSignal::new(0usize),
             probe: RwSignal::new(None::<f32>),
             log_y: RwSignal::new(false),
@@ -474,7 +495,7 @@ mod tests {
                 .get_untracked()
                 .is_some_and(|e| e.contains("bit width")));
             state.try_synth(|s| s.n = 5);
-            assert_eq!(state.synth.get_untracked().n, 100_000);
+            assert_eq!(state.synth.get_untracked().n, 131_072);
         });
     }
 
@@ -507,10 +528,10 @@ mod tests {
             };
             sink.analysis(a, &Purpose::View, stats);
             state.try_config(|c| c.bits = 2);
-            state.try_synth(|s| s.n = 2_000);
+            state.try_synth(|s| s.n = 2_048);
             sink.cancelled();
             assert_eq!(state.config.get_untracked().bits, 6);
-            assert_eq!(state.synth.get_untracked().n, 100_000);
+            assert_eq!(state.synth.get_untracked().n, 131_072);
             sink.error("boom".into(), Some(&Purpose::View));
             assert_eq!(state.error.get_untracked().as_deref(), Some("boom"));
         });

@@ -55,16 +55,82 @@ pub fn DataSource() -> impl IntoView {
             state.try_synth(|s| s.dist = d);
         }
     });
+    // Said when a new N made the columns change (they must divide N).
+    let cols_note = RwSignal::new(None::<String>);
     let n_value = Signal::derive(move || synth.with(|s| s.n.to_string()));
     let on_n = Callback::new(
         move |(text, edit): (String, Edit)| match parse::<usize>(&text) {
-            Some(n) if (MIN_N..=MAX_N).contains(&n) => state.try_synth(|s| s.n = n),
+            Some(n) if (MIN_N..=MAX_N).contains(&n) => state.try_synth(|s| {
+                // Keep a matrix: the largest column count up to the one set that divides N.
+                let cols = crate::engine::protocol::fitting_cols(n, s.cols);
+                if cols != s.cols {
+                    cols_note.set(Some(format!(
+                        "{} columns do not divide N = {}: the data has {} columns now. ",
+                        format::count(s.cols),
+                        format::count(n),
+                        format::count(cols)
+                    )));
+                }
+                s.n = n;
+                s.cols = cols;
+            }),
             _ if edit == Edit::Commit => state.report(format!(
                 "N must be a whole number from {MIN_N} to {MAX_N}, got \"{text}\""
             )),
             _ => {}
         },
     );
+    let cols_value = Signal::derive(move || synth.with(|s| s.cols.to_string()));
+    let on_cols = Callback::new(
+        move |(text, edit): (String, Edit)| match parse::<usize>(&text) {
+            Some(c) if c >= 1 && synth.with_untracked(|s| s.n % c == 0) => {
+                cols_note.set(None);
+                state.try_synth(|s| s.cols = c)
+            }
+            _ if edit == Edit::Commit => state.report(format!(
+                "columns must be a whole number that divides N = {}, got \"{text}\"",
+                synth.with_untracked(|s| s.n)
+            )),
+            _ => {}
+        },
+    );
+    let spread_value = Signal::derive(move || synth.with(|s| format::number(s.row_spread, 4)));
+    let on_spread = Callback::new(
+        move |(text, edit): (String, Edit)| match parse::<f64>(&text) {
+            Some(v) if (0.0..=quantscope_core::synth::MAX_ROW_SPREAD).contains(&v) => {
+                state.try_synth(|s| s.row_spread = v)
+            }
+            _ if edit == Edit::Commit => state.report(format!(
+                "the row scale spread σ must be a number from 0 to 4, got \"{text}\""
+            )),
+            _ => {}
+        },
+    );
+    let shape_note = move || {
+        synth.with(|s| {
+            let shape = s.shape();
+            if shape.len() == 2 {
+                format!(
+                    "A {} × {} matrix: {} rows (channels along axis 0) of {} values each.",
+                    format::count(shape[0]),
+                    format::count(shape[1]),
+                    format::count(shape[0]),
+                    format::count(shape[1])
+                )
+            } else {
+                "One row of N values (columns = 1).".to_string()
+            }
+        })
+    };
+    // Which source's settings are shown: follows the data loaded, and the two tabs.
+    let tab = RwSignal::new(state.source.get_untracked());
+    Effect::new(move |_| tab.set(state.source.get()));
+    let to_synthetic = move |_| {
+        tab.set(Source::Synthetic);
+        if state.source.get_untracked() != Source::Synthetic {
+            state.try_synth(|_| {});
+        }
+    };
     let seed_value = Signal::derive(move || synth.with(|s| s.seed.to_string()));
     let on_seed = Callback::new(
         move |(text, edit): (String, Edit)| match parse::<u64>(&text) {
@@ -80,21 +146,38 @@ pub fn DataSource() -> impl IntoView {
         <section class="panel order-data" aria-labelledby="data-title">
             <h2 id="data-title">"Data"</h2>
             <p class="help">"Everything is computed in this page. Files you open never leave your machine."</p>
-            <SelectField
-                label="Synthetic distribution"
-                testid="dist-select"
-                options=dist_options
-                value=dist_value
-                on_select=on_dist
-            />
-            <DistParams state=state />
-            <div class="row">
-                <NumberField label="Values (N)" testid="synth-n" value=n_value on_edit=on_n min=MIN_N.to_string() max=MAX_N.to_string() step="1000" commit_unchanged=true />
-                <NumberField label="Seed" testid="synth-seed" value=seed_value on_edit=on_seed min="0" step="1" commit_unchanged=true />
+            <div class="tabs" role="tablist" aria-label="Source of the data">
+                <button role="tab" data-testid="source-synthetic" aria-selected=move || (tab.get() == Source::Synthetic).to_string() on:click=to_synthetic>
+                    "Synthetic"
+                </button>
+                <button role="tab" data-testid="source-file" aria-selected=move || (tab.get() == Source::File).to_string() on:click=move |_| tab.set(Source::File)>
+                    "Sample or your file"
+                </button>
             </div>
-            <SampleSelect state=state />
-            <FilePicker state=state />
-            <TensorPicker state=state />
+            <div class="tab-panel" class:hidden=move || tab.get() != Source::Synthetic>
+                <SelectField
+                    label="Synthetic distribution"
+                    testid="dist-select"
+                    options=dist_options
+                    value=dist_value
+                    on_select=on_dist
+                />
+                <DistParams state=state />
+                <div class="row">
+                    <NumberField label="Values (N)" testid="synth-n" value=n_value on_edit=on_n min=MIN_N.to_string() max=MAX_N.to_string() step="1000" commit_unchanged=true />
+                    <NumberField label="Seed" testid="synth-seed" value=seed_value on_edit=on_seed min="0" step="1" commit_unchanged=true />
+                </div>
+                <div class="row">
+                    <NumberField label="Columns" testid="synth-cols" value=cols_value on_edit=on_cols min="1" step="1" />
+                    <NumberField label="Row scale spread σ" testid="synth-row-spread" value=spread_value on_edit=on_spread min="0" max="4" step="0.1" />
+                </div>
+                <p class="help" data-testid="synth-shape">{move || cols_note.get()}{shape_note}" With σ > 0 each row is scaled by its own factor e^(σz), as the rows of trained weight matrices are; per-channel scales then pay off."</p>
+            </div>
+            <div class="tab-panel" class:hidden=move || tab.get() != Source::File>
+                <SampleSelect state=state />
+                <FilePicker state=state />
+                <TensorPicker state=state />
+            </div>
             <DataSummary state=state />
         </section>
     }
@@ -279,6 +362,11 @@ fn FilePicker(state: AppState) -> impl IntoView {
             on:drop=on_drop
         >
             <label for="file-input">"Your tensor file"</label>
+            <Show when=move || state.source.get() == Source::File>
+                <p class="file-open" data-testid="file-open">
+                    {move || state.data.with(|d| d.as_ref().map(|d| format!("Open: {}", d.name)).unwrap_or_default())}
+                </p>
+            </Show>
             <input
                 id="file-input"
                 type="file"

@@ -118,6 +118,12 @@ pub fn HistogramView() -> impl IntoView {
     };
     let on_up = move |_ev: leptos::ev::PointerEvent| dragging.set_value(None);
 
+    // The opening view explains itself until a knob is turned.
+    let opening = move || {
+        state.source.get() == crate::state::Source::Synthetic
+            && state.config.with(|c| *c == crate::state::opening_config())
+            && state.synth.with(|s| *s == crate::state::opening_synth())
+    };
     // Which values the chart shows: the tensor, or one group (with its own clip and thresholds).
     let shown = move || {
         state.analysis.with(|a| {
@@ -156,6 +162,11 @@ pub fn HistogramView() -> impl IntoView {
                 on:pointerup=on_up
                 on:pointercancel=on_up
             ></canvas>
+            <Show when=opening>
+                <p class="opening-note" data-testid="opening-note">
+                    "What goes wrong here: 8 of these 131,072 values lie at ±20σ. Min–max stretches the 16 levels of 4 bits over them, so nearly all values fall into the few buckets near 0 (the orange bars) and the SQNR is a few dB. Try the MSE or percentile calibration, per-channel granularity, or a block format such as MXFP4 — the metrics below and the formats table show what each buys."
+                </p>
+            </Show>
             <p class="help shown-group" data-testid="histogram-shown">{shown}</p>
             <ul class="legend">
                 <li><span class="swatch input"></span>{move || if state.analysis.with(|a| a.as_ref().is_some_and(|a| a.group_hist.is_some())) { "this group's values" } else { "input values" }}</li>

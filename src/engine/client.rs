@@ -1071,6 +1071,8 @@ mod tests {
                 dist: Distribution::Laplace,
                 n,
                 seed,
+                cols: 1,
+                row_spread: 0.0,
             }));
         }
     }
@@ -1105,6 +1107,8 @@ mod tests {
             dist: Distribution::Laplace,
             n: 30_000,
             seed: 4,
+            cols: 1,
+            row_spread: 0.0,
         })
         .unwrap_or_else(|e| panic!("{e}"));
         let want = quantscope_core::analyze(&d, &bits(5), &view_options())

@@ -24,14 +24,32 @@ pub struct SynthSettings {
     pub dist: Distribution,
     pub n: usize,
     pub seed: u64,
+    /// The data is a matrix of N / cols rows (output channels) × `cols` columns.
+    pub cols: usize,
+    /// Each row scaled by exp(σ z), z ~ N(0, 1) (see [`synth::scale_rows`]); 0: no spread.
+    pub row_spread: f64,
 }
 
 impl Default for SynthSettings {
     fn default() -> Self {
+        // 128 × 1024: every preset's blocks divide the rows, and per channel means 128 rows.
         Self {
             dist: Distribution::Normal,
-            n: 100_000,
+            n: 131_072,
             seed: 1,
+            cols: 1024,
+            row_spread: 0.0,
+        }
+    }
+}
+
+impl SynthSettings {
+    /// The shape of the data: rows × columns, or one row of N when `cols` is 1.
+    pub fn shape(&self) -> Vec<usize> {
+        if self.cols <= 1 {
+            vec![self.n]
+        } else {
+            vec![self.n / self.cols, self.cols]
         }
     }
 }
@@ -43,9 +61,21 @@ pub const MAX_N: usize = 16_000_000;
 /// Generates the synthetic dataset for `s`.
 pub fn synthetic_dataset(s: &SynthSettings) -> Result<Dataset, String> {
     check_synth(s)?;
-    let values = synth::generate(s.dist, s.n, s.seed).map_err(|e| e.to_string())?;
-    Dataset::from_vec(
-        format!("synthetic {} (N = {}, seed {})", s.dist.name(), s.n, s.seed),
+    let mut values = synth::generate(s.dist, s.n, s.seed).map_err(|e| e.to_string())?;
+    synth::scale_rows(&mut values, s.cols, s.row_spread, s.seed).map_err(|e| e.to_string())?;
+    let spread = if s.row_spread > 0.0 {
+        format!(", row spread σ = {}", s.row_spread)
+    } else {
+        String::new()
+    };
+    Dataset::new(
+        format!(
+            "synthetic {} (N = {}, seed {}{spread})",
+            s.dist.name(),
+            s.n,
+            s.seed
+        ),
+        s.shape(),
         values,
     )
     .map_err(|e| e.to_string())
@@ -59,7 +89,21 @@ pub fn check_synth(s: &SynthSettings) -> Result<(), String> {
             s.n
         ));
     }
-    synth::validate(s.dist, s.n).map_err(|e| e.to_string())
+    synth::validate(s.dist, s.n).map_err(|e| e.to_string())?;
+    synth::validate_matrix(s.n, s.cols, s.row_spread).map_err(|e| e.to_string())
+}
+
+/// The columns to use for `n` values when `cols` was asked for: `cols` itself when it divides
+/// `n`, else the divisor of `n` below it that the most block sizes (32, 64, 128) divide, the
+/// largest such: 320 for N = 10⁶ (= 2⁶ · 5⁶), so MX, NVFP4, GGML and NF4 blocks fit the rows.
+pub fn fitting_cols(n: usize, cols: usize) -> usize {
+    if cols >= 1 && n % cols == 0 {
+        return cols;
+    }
+    (1..=cols.clamp(1, n.max(1)))
+        .filter(|c| n % c == 0)
+        .max_by_key(|&c| (c.trailing_zeros().min(7), c))
+        .unwrap_or(1)
 }
 
 /// What the page asks a worker to do.
@@ -166,4 +210,22 @@ pub enum Response {
     Panic { message: String },
     /// The worker's WebAssembly failed to start (posted by its loader script).
     InitError { message: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_that_divide_n_and_fit_the_blocks() {
+        assert_eq!(fitting_cols(131_072, 1024), 1024);
+        assert_eq!(fitting_cols(1_000_000, 1024), 320);
+        assert_eq!(fitting_cols(4_000_000, 1024), 640);
+        assert_eq!(fitting_cols(96_000, 1024), 768);
+        assert_eq!(fitting_cols(1_001, 1024), 1001);
+        for (n, c) in [(1_000_000, 1024), (12_345, 1024), (7, 5)] {
+            assert_eq!(n % fitting_cols(n, c), 0);
+            assert!(fitting_cols(n, c) <= c);
+        }
+    }
 }

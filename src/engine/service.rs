@@ -250,7 +250,10 @@ mod tests {
             None,
             &mut none(),
         );
-        assert!(matches!(r, Response::Loaded { job: 1, ref data, .. } if data.len() == 100_000));
+        // The default synthetic data: a 128 × 1024 matrix.
+        assert!(
+            matches!(r, Response::Loaded { job: 1, ref data, .. } if data.len() == 131_072 && data.shape == [128, 1024])
+        );
         let ask = |share| Request::Analyze {
             job: 2,
             config: QuantizerConfig::default(),
@@ -262,7 +265,7 @@ mod tests {
             panic!("{r:?}")
         };
         assert_eq!(part.share, Share { index: 1, count: 2 });
-        assert_eq!(part.acc.finish().n, 50_000);
+        assert_eq!(part.acc.finish().n, 65_536);
         let r = s.handle(ask(Share { index: 2, count: 2 }), None, &mut none());
         assert!(
             matches!(r, Response::Error { job: 2, ref message } if message.contains("share 2 of 2"))

@@ -27,7 +27,8 @@ after(async () => {
   await server?.close();
 });
 
-async function freshPage() {
+/** The page as it opens (outliers at 4 bits: see the first test). */
+async function openingPage() {
   const page = await context.newPage();
   await page.setViewportSize({ width: 1280, height: 800 });
   const app = new Quantscope(page, server.url);
@@ -35,17 +36,44 @@ async function freshPage() {
   return app;
 }
 
+/** The page on plain data: normal values at 8 bits (the CLI's default settings). */
+async function freshPage() {
+  const app = await openingPage();
+  await app.select("dist-select", "normal");
+  await app.set("bits", 8);
+  await app.until(async () => (await app.text("data-name")).includes("synthetic normal"), "normal data");
+  await app.until(async () => (await app.text("metric-levels-available")) === "256", "8 bits");
+  return app;
+}
+
 describe("Quantscope in the browser", () => {
-  test("loads with live metrics, a strict CSP and no request to another origin", async () => {
-    const app = await freshPage();
-    const m = await app.metrics();
-    assert.ok(m.mse > 0 && m.sqnr_db > 30, `8-bit normal data: ${JSON.stringify(m)}`);
+  test("opens on a view that shows something going wrong, with a strict CSP and no request to another origin", async () => {
+    const app = await openingPage();
+    // A 128 × 1024 matrix with 8 outliers at ±20σ, at 4 bits min–max: the CLI's figures on the
+    // same values, a low SQNR, few of the 16 levels used, and a note that says why.
+    await app.until(async () => (await app.text("data-shape")) === "128 × 1024", "the opening data");
+    const file = join(work, "opening.npy");
+    execFileSync(CLI, ["synth", "outliers", "--n", "131072", "--cols", "1024", "--out", file]);
+    const core = cli(file, ["--bits", "4"]);
+    await app.until(async () => Math.abs((await app.number("metric-mse")) - core.mse) <= core.mse * 1e-6, "the opening view");
+    assertSameMetrics(await app.metrics(), core, "opening view");
+    assert.ok(core.sqnr_db < 6, `the outliers ruin 4 bits: ${core.sqnr_db} dB`);
+    assert.ok(core.levels_used < 8, `few levels used: ${core.levels_used}`);
+    assert.match(await app.text("opening-note"), /±20σ/);
+    assert.equal(await app.text("bits"), "4");
+    // Per channel the rows without outliers get their own range: far better, and the note goes.
+    await app.select("granularity", "channel");
+    const channel = cli(file, ["--bits", "4", "--granularity", "channel", "--axis", "0"]);
+    await app.until(async () => Math.abs((await app.number("metric-mse")) - channel.mse) <= channel.mse * 1e-6, "per channel");
+    assert.ok(channel.sqnr_db > core.sqnr_db + 10, `${channel.sqnr_db} vs ${core.sqnr_db}`);
+    assert.equal(await app.id("opening-note").count(), 0);
     const csp = await app.page.$eval('meta[http-equiv="Content-Security-Policy"]', (e) => e.content);
     assert.match(csp, /default-src 'self'/);
     assert.doesNotMatch(csp, /unsafe-inline/);
     const inline = await app.page.$$eval("script:not([src])", (s) => s.length);
     assert.equal(inline, 0, "no inline script");
     // Exercise the page (file read, sample fetch) before checking the requests.
+    await app.id("source-file").click();
     await app.select("sample-select", "minilm-l0-ffn-output.npy");
     await app.until(async () => (await app.text("data-shape")) === "384 × 1536", "sample weights");
     assert.deepEqual(app.foreignRequests, []);
@@ -109,6 +137,7 @@ describe("Quantscope in the browser", () => {
   test("dragging a clipping edge on the histogram sets a manual range", async () => {
     const app = await freshPage();
     const hi0 = await app.number("clip-hi");
+    await app.id("histogram").scrollIntoViewIfNeeded();
     const box = await app.id("histogram").boundingBox();
     // Find the hi edge: the pixel of hi0 in the plotting area, scanning for the grab cursor.
     let edgeX = null;
@@ -336,9 +365,19 @@ describe("Quantscope in the browser", () => {
     await app.until(async () => (await app.text("axis")) === "1", "per-channel on axis 1");
     // 32 channels: 8 + 32·40/256 = 13
     await app.until(async () => (await app.number("metric-bpv")) === 13, "per-channel bits per value");
-    const seed = await app.text("synth-seed");
-    await app.set("synth-seed", seed);
+    // The file is the source: its name is shown by the picker, the synthetic settings are not.
+    assert.equal(await app.text("file-open"), "Open: w.npy");
+    assert.equal(await app.id("source-file").getAttribute("aria-selected"), "true");
+    assert.ok(!(await app.id("synth-n").isVisible()), "synthetic settings hidden under a file");
+    // The synthetic tab takes the source back; per channel on axis 1 fits its 128 × 1024 matrix.
+    await app.id("source-synthetic").click();
     await app.until(async () => (await app.text("data-name")).startsWith("synthetic"), "synthetic again");
+    assert.ok(await app.id("synth-n").isVisible());
+    assert.ok(!(await app.id("file-input").isVisible()), "the file picker is hidden");
+    assert.equal(await app.id("granularity").inputValue(), "channel");
+    // One row of N values has no channels on axis 1: per tensor, and a notice says so.
+    await app.set("synth-cols", 1);
+    await app.until(async () => (await app.text("data-shape")) === "131072", "one row");
     assert.equal(await app.id("granularity").inputValue(), "tensor", "1-D synthetic data falls back to per-tensor");
     assert.match(await app.text("notice"), /per-tensor/);
     assert.deepEqual(app.errors, []);
@@ -459,22 +498,28 @@ describe("Quantscope in the browser", () => {
     await app.until(async () => (await app.text("format")) === "fp4-e2m1", "nvfp4 applied");
     assert.equal(await app.text("scale-format"), "e4m3");
     assert.equal(await app.text("group-size"), "16");
-    // 4 bits + 8 per 16 values + one f32 tensor scale over the 100,000 values.
-    await app.until(async () => Math.abs((await app.number("metric-bpv")) - (4.5 + 32 / 100000)) < 1e-6, "nvfp4 bits");
+    // 4 bits + 8 per 16 values + one f32 tensor scale over the 131,072 values.
+    await app.until(async () => Math.abs((await app.number("metric-bpv")) - (4.5 + 32 / 131072)) < 1e-5, "nvfp4 bits");
     assert.deepEqual(app.errors, []);
     await app.page.close();
   });
 
   test("the table, the preset select and the levels tell the truth about the data (issue 11)", async () => {
     const app = await freshPage();
+    // 1000 × 96: blocks of 32 divide the rows, blocks of 64 and 128 do not.
+    await app.set("synth-n", 96000);
+    await app.until(async () => (await app.text("synth-cols")) === "768", "columns that divide N");
+    assert.match(await app.text("synth-shape"), /1,024 columns do not divide N = 96,000/);
+    await app.set("synth-cols", 96);
+    await app.until(async () => (await app.text("data-shape")) === "1000 × 96", "1000 × 96");
     const rows = app.id("format-row");
-    await app.until(async () => (await app.text("formats-note")).startsWith("Every row measured"), "every row measured");
+    await app.until(async () => (await app.text("formats-note")).startsWith("Every row measured on all 96,000"), "every row measured");
     // "your settings" is the Error panel's analysis, digit for digit.
     const yours = app.page.locator('[data-name="your settings"]');
     assert.equal(await yours.getByTestId("format-sqnr").textContent(), await app.text("metric-sqnr"));
     assert.equal(await yours.getByTestId("format-mse").textContent(), await app.text("metric-mse"));
-    // The last axis has 100,000 values: blocks of 64 and 128 do not divide it, so neither the
-    // table nor the preset select offers nf4 or int4-g128, and every row can be applied.
+    // Blocks of 64 and 128 do not divide the last axis, so neither the table nor the preset
+    // select offers nf4 or int4-g128, and every row can be applied.
     const names = (await rows.evaluateAll((rs) => rs.map((r) => r.dataset.name))).filter((n) => n !== "your settings");
     const offered = (await app.id("preset").locator("option").evaluateAll((os) => os.map((o) => o.value))).filter((v) => v !== "");
     assert.deepEqual(names.slice().sort(), offered.slice().sort());
@@ -525,7 +570,9 @@ describe("Quantscope in the browser", () => {
         });
         field.value = value;
         field.dispatchEvent(new Event(event, { bubbles: true }));
-        const tDom = await changed;
+        // A view that never comes fails the test instead of hanging it.
+        const late = new Promise((_, no) => setTimeout(() => no(new Error(`${testid} = ${value}: ${watch} unchanged after 60 s`)), 60000));
+        const tDom = await Promise.race([changed, late]);
         await new Promise((ok) => requestAnimationFrame(() => ok()));
         return [tDom - t0, performance.now() - t0];
       };

@@ -15,6 +15,7 @@ try {
     await page.goto(server.url + "/");
     await page.getByTestId("metric-mse").waitFor();
     // A real weight tensor with an outlier, at 4 bits: the story the tool tells best.
+    await page.getByTestId("source-file").click();
     await page.getByTestId("sample-select").selectOption("minilm-l0-ffn-output.npy");
     await page.getByTestId("data-shape").filter({ hasText: "384 × 1536" }).waitFor();
     await page.getByTestId("bits").fill("4");

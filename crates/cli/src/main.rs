@@ -97,6 +97,13 @@ struct SynthArgs {
     /// (bimodal), count and magnitude (outliers).
     #[arg(long = "param", value_name = "NAME=VALUE")]
     params: Vec<String>,
+    /// Write an N / COLS × COLS matrix (the page's synthetic data is 1024 columns by default);
+    /// 1 writes a vector of N.
+    #[arg(long, default_value_t = 1)]
+    cols: usize,
+    /// Scale each row by exp(σ z), z ~ N(0, 1), like the rows of a trained weight matrix.
+    #[arg(long, default_value_t = 0.0)]
+    row_spread: f64,
     /// Output .npy file.
     #[arg(long)]
     out: PathBuf,
@@ -542,8 +549,14 @@ fn run_synth(args: &SynthArgs) -> Result<()> {
             (d, other) => bail!("--param {other} does not apply to {}", d.name()),
         };
     }
-    let values = generate(dist, args.n, args.seed)?;
-    std::fs::write(&args.out, npy::write_f32(&[values.len()], &values))
+    let mut values = generate(dist, args.n, args.seed)?;
+    quantscope_core::synth::scale_rows(&mut values, args.cols, args.row_spread, args.seed)?;
+    let shape = if args.cols > 1 {
+        vec![args.n / args.cols, args.cols]
+    } else {
+        vec![args.n]
+    };
+    std::fs::write(&args.out, npy::write_f32(&shape, &values))
         .with_context(|| format!("{}: cannot write", args.out.display()))?;
     Ok(())
 }

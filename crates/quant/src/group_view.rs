@@ -61,7 +61,7 @@ pub fn group_chunks(
 
 /// Where a group's histograms are drawn: the group's finite min–max joined with its `clip`, kept
 /// inside `within` (the tensor histogram's range, over which the levels and thresholds are
-/// reported), in `bins` bins.
+/// reported), in at most `bins` bins.
 #[derive(Clone, Copy, Debug)]
 pub struct Bins {
     pub clip: (f32, f32),
@@ -96,6 +96,11 @@ pub fn group_histograms(
     if count == 0 {
         return None;
     }
+    // A group has few values (16, 32, …): about 2√n bins (at least 16, at most `bins`) keep its
+    // histogram a shape rather than a comb of single counts.
+    let bins = bins
+        .min(((count as f64).sqrt() * 2.0).ceil() as usize)
+        .max(16.min(bins));
     let lo = min.min(clip.0).max(within.0);
     let hi = max.max(clip.1).min(within.1);
     let (mut input, binner) = Histogram::empty(lo.min(hi), hi.max(lo), bins);

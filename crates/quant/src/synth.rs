@@ -215,10 +215,88 @@ pub fn generate(dist: Distribution, n: usize, seed: u64) -> Result<Vec<f32>, Syn
     Ok(out)
 }
 
+/// Largest per-row scale spread σ of [`scale_rows`].
+pub const MAX_ROW_SPREAD: f64 = 4.0;
+
+/// Checks a matrix layout of `n` values: `cols` columns (dividing `n`) and a row scale spread
+/// σ in [0, [`MAX_ROW_SPREAD`]].
+pub fn validate_matrix(n: usize, cols: usize, row_spread: f64) -> Result<(), SynthError> {
+    check(
+        "columns",
+        cols as f64,
+        cols >= 1 && n % cols.max(1) == 0,
+        "a divisor of N",
+    )?;
+    check(
+        "row scale spread σ",
+        row_spread,
+        (0.0..=MAX_ROW_SPREAD).contains(&row_spread),
+        "in [0, 4]",
+    )
+}
+
+/// Gives each row of `cols` values its own scale, as the rows (output channels) of a trained
+/// weight matrix have: row r is multiplied by exp(σ · z_r), z_r ~ N(0, 1) drawn from its own
+/// stream (seeded from `seed`, independent of the values'), so σ = 0 leaves the values as they
+/// are and the same seed gives the same scales.
+pub fn scale_rows(
+    values: &mut [f32],
+    cols: usize,
+    row_spread: f64,
+    seed: u64,
+) -> Result<(), SynthError> {
+    validate_matrix(values.len(), cols, row_spread)?;
+    if row_spread == 0.0 {
+        return Ok(());
+    }
+    // A stream of its own: the values' stream is seeded with `seed` itself.
+    const ROW_STREAM: u64 = 0x726f_7773_6361_6c65; // "rowscale"
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ ROW_STREAM);
+    for row in values.chunks_mut(cols) {
+        let z: f64 = StandardNormal.sample(&mut rng);
+        let k = (row_spread * z).exp() as f32;
+        for v in row {
+            *v *= k;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::dataset::Summary;
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn rows_get_their_own_scales() {
+        let base = generate(Distribution::Normal, 64 * 256, 3).unwrap_or_default();
+        let mut same = base.clone();
+        assert_eq!(scale_rows(&mut same, 256, 0.0, 3), Ok(()));
+        assert_eq!(same, base);
+        let mut spread = base.clone();
+        assert_eq!(scale_rows(&mut spread, 256, 1.0, 3), Ok(()));
+        // Each row is the base row times one positive factor; the factors differ (log-normal, σ = 1).
+        let factors: Vec<f64> = spread
+            .chunks(256)
+            .zip(base.chunks(256))
+            .map(|(s, b)| {
+                let k = f64::from(s[0]) / f64::from(b[0]);
+                assert!(s
+                    .iter()
+                    .zip(b)
+                    .all(|(x, y)| (f64::from(*x) - k * f64::from(*y)).abs()
+                        <= 1e-5 * k.max(1.0) * f64::from(y.abs()).max(1.0)));
+                k.ln()
+            })
+            .collect();
+        let mean = factors.iter().sum::<f64>() / 64.0;
+        let sd = (factors.iter().map(|f| (f - mean).powi(2)).sum::<f64>() / 64.0).sqrt();
+        assert!((0.7..1.3).contains(&sd), "log-scale spread {sd}");
+        // Columns must divide N; σ must be in range.
+        assert!(scale_rows(&mut spread.clone(), 300, 1.0, 3).is_err());
+        assert!(scale_rows(&mut spread, 256, 5.0, 3).is_err());
+    }
 
     fn gen(d: Distribution) -> Vec<f32> {
         generate(d, 200_000, 1).unwrap_or_default()
