@@ -16,6 +16,25 @@ pub struct TransferChart {
     /// Whether `steps` is exact (every step) or sampled (too many steps for the width).
     pub exact: bool,
     pub clip: (f32, f32),
+    /// For the integer format, the codes: r̂ = S · (q − Z), so the right axis reads q, and real 0
+    /// lands on q = Z (marked).
+    pub codes: Option<Codes>,
+}
+
+/// The integer code axis of the transfer chart.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Codes {
+    pub scale: f32,
+    pub zero_point: i32,
+    /// r̂(0): exactly 0 (the range always includes 0 and S · (Z − Z) = 0).
+    pub zero_reconstruction: f32,
+}
+
+impl Codes {
+    /// The code of reconstruction `y` on the right axis.
+    pub fn code_of(&self, y: f32) -> f64 {
+        f64::from(y) / f64::from(self.scale) + f64::from(self.zero_point)
+    }
 }
 
 /// r̂ for input `x`: the level after the last threshold ≤ x.
@@ -58,6 +77,15 @@ pub fn transfer_chart(analysis: &Analysis, plot_width_px: f64) -> TransferChart 
     steps.push((x1, reconstruct(levels, thresholds, x1)));
     let lo = steps.iter().map(|p| p.1).fold(x0, f32::min);
     let hi = steps.iter().map(|p| p.1).fold(x1, f32::max);
+    let p = analysis.display.params;
+    let codes = (analysis.config.format == quantscope_core::Format::Int
+        && p.scale.is_finite()
+        && p.scale > 0.0)
+        .then(|| Codes {
+            scale: p.scale,
+            zero_point: p.zero_point,
+            zero_reconstruction: reconstruct(levels, thresholds, 0.0),
+        });
     TransferChart {
         x_range: (x0, x1),
         // 4 % of air above and below the staircase.
@@ -65,6 +93,7 @@ pub fn transfer_chart(analysis: &Analysis, plot_width_px: f64) -> TransferChart 
         steps,
         exact,
         clip: analysis.display.clip,
+        codes,
     }
 }
 
@@ -77,12 +106,16 @@ pub fn draw_transfer(
     let root = canvas_root(canvas)?;
     let (x0, x1) = chart.x_range;
     let (y0, y1) = chart.y_range;
+    let codes = chart.codes;
+    let (q0, q1) = codes.map_or((0.0, 1.0), |c| (c.code_of(y0), c.code_of(y1)));
     let mut cc = ChartBuilder::on(&root)
         .margin(scale.px(8.0))
         .x_label_area_size(scale.px(34.0))
         .y_label_area_size(scale.px(58.0))
+        .right_y_label_area_size(scale.px(if codes.is_some() { 52.0 } else { 0.0 }))
         .build_cartesian_2d(x0..x1, y0..y1)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?
+        .set_secondary_coord(x0..x1, q0..q1);
     let font = ("sans-serif", scale.px(12.0)).into_font();
     cc.configure_mesh()
         .x_desc("input r")
@@ -112,6 +145,37 @@ pub fn draw_transfer(
         OUTPUT_COLOR.stroke_width(scale.px(2.0)),
     ))
     .map_err(|e| e.to_string())?;
+    if let Some(c) = codes {
+        let font = ("sans-serif", scale.px(12.0)).into_font();
+        cc.configure_secondary_axes()
+            .y_desc("code q")
+            .label_style(font.clone())
+            .axis_desc_style(font.clone())
+            .y_labels(6)
+            .y_label_formatter(&|q: &f64| format!("{}", q.round()))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        // Real 0 lands exactly on a level: the code Z.
+        if (x0..=x1).contains(&0.0) {
+            let at = (0.0f32, c.zero_reconstruction);
+            cc.draw_series(std::iter::once(Circle::new(
+                at,
+                scale.px(5.0),
+                BLACK.stroke_width(scale.px(2.0)),
+            )))
+            .map_err(|e| e.to_string())?;
+            cc.draw_series(std::iter::once(Text::new(
+                format!("r = 0 → q = Z = {}", c.zero_point),
+                at,
+                font.into_text_style(&root)
+                    .pos(plotters::style::text_anchor::Pos::new(
+                        plotters::style::text_anchor::HPos::Left,
+                        plotters::style::text_anchor::VPos::Bottom,
+                    )),
+            )))
+            .map_err(|e| e.to_string())?;
+        }
+    }
     root.present().map_err(|e| e.to_string())?;
     let (px, _) = cc.plotting_area().get_pixel_range();
     Ok(pixel_map(px, chart.x_range, scale))
@@ -166,5 +230,30 @@ mod tests {
             .map(|p| (p.0 - p.1).abs())
             .fold(0.0, f32::max);
         assert!(max_err <= a.groups[0].params.scale, "{max_err}");
+    }
+
+    #[test]
+    fn the_code_axis_puts_real_zero_on_the_zero_point() {
+        // Asymmetric 4 bits over [0, 10]: Z = qmin = −8, and r̂(0) = 0 sits on code −8.
+        let v: Vec<f32> = (0..=100).map(|i| i as f32 / 10.0).collect();
+        let d = Dataset::from_vec("t", v).unwrap_or_else(|e| panic!("{e}"));
+        let c = QuantizerConfig {
+            bits: 4,
+            ..Default::default()
+        };
+        let a = analyze(&d, &c, &AnalysisOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        let codes = transfer_chart(&a, 500.0).codes.unwrap_or_else(|| panic!("int codes"));
+        assert_eq!(codes.zero_point, -8);
+        assert_eq!(codes.zero_reconstruction, 0.0);
+        assert_eq!(codes.code_of(0.0), -8.0);
+        // The top level, 10, is code 7.
+        assert!((codes.code_of(10.0) - 7.0).abs() < 1e-5);
+        // Formats without integer codes have no code axis.
+        let fp8 = QuantizerConfig {
+            format: quantscope_core::Format::Fp8E4m3,
+            ..Default::default()
+        };
+        let a = analyze(&d, &fp8, &AnalysisOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(transfer_chart(&a, 500.0).codes.is_none());
     }
 }

@@ -136,6 +136,13 @@ pub fn FormatsTable() -> impl IntoView {
                 </table>
             </div>
             <p class="help" data-testid="formats-note">{note}</p>
+            {move || {
+                state.progress.get().filter(|p| p.background).map(|p| {
+                    view! {
+                        <progress class="formats-progress" data-testid="formats-progress" max="1" value=p.done.unwrap_or(0.0).clamp(0.0, 1.0).to_string() aria-label=p.what></progress>
+                    }
+                })
+            }}
         </section>
     }
 }

@@ -12,7 +12,7 @@ pub fn JobProgress() -> impl IntoView {
         .and_then(|w| w.location().search().ok())
         .is_some_and(|q| q.contains("debug"));
     view! {
-        <Show when=move || state.progress.with(Option::is_some)>
+        <Show when=move || state.progress.with(|p| p.as_ref().is_some_and(|p| !p.background))>
             <div class="job-progress" role="status" data-testid="job-progress">
                 <span class="job-what">
                     {move || state.progress.get().map(|p| p.what).unwrap_or_default()}

@@ -45,6 +45,10 @@ pub fn TransferView() -> impl IntoView {
             <p class="help">
                 "Each flat step is one code: every input inside a bucket comes back as the same value. "
                 "The grey diagonal is a perfect reconstruction; outside the shaded range the steps stop and values are clipped."
+                {move || state.analysis.get().filter(|a| a.config.format == quantscope_core::Format::Int).map(|a| format!(
+                    " The right axis reads the integer code q; the circle marks where real 0 lands: q = Z = {}, so 0 is stored exactly.",
+                    a.display.params.zero_point
+                ))}
                 {move || (!exact.get()).then_some(" (Too many steps to draw one by one at this width: the curve is sampled.)")}
                 {move || state.analysis.get().filter(|a| a.n_groups > 1).map(|a| format!(
                     " Shown for group #{} of {} over its own range.", a.display_group, a.n_groups

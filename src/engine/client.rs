@@ -113,6 +113,9 @@ pub struct Progress {
     pub what: String,
     /// 0 to 1, when known.
     pub done: Option<f64>,
+    /// Work the page asked for by itself (the formats table's rows): shown in its own panel,
+    /// not over the views.
+    pub background: bool,
 }
 
 /// What to load.
@@ -377,6 +380,7 @@ impl Engine {
                 Some(job.reported.iter().sum::<f64>() / job.reported.len() as f64)
             };
             let mut what = job.what.clone();
+            let mut background = false;
             if let JobKind::Analyze {
                 request:
                     AnalysisRequest {
@@ -389,8 +393,13 @@ impl Engine {
                 let finished = total.saturating_sub(left + 1);
                 done = Some((finished as f64 + done.unwrap_or(0.0)) / total.max(1) as f64);
                 what = format!("Formats side by side: {} of {total}", finished + 1);
+                background = true;
             }
-            vec![Event::Progress(Some(Progress { what, done }))]
+            vec![Event::Progress(Some(Progress {
+                what,
+                done,
+                background,
+            }))]
         });
     }
 

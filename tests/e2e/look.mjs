@@ -12,7 +12,14 @@ try {
     await page.getByTestId("metric-mse").waitFor();
     await page.waitForTimeout(1200);
     await page.screenshot({ path: `${out}/${name}-default.png`, fullPage: true });
+    if (name === "w390") {
+      const h = await page.evaluate(() => document.documentElement.scrollHeight);
+      for (let y = 0, i = 0; y < h && i < 6; y += 1400, i++) {
+        await page.screenshot({ path: `${out}/${name}-part${i}.png`, fullPage: true, clip: { x: 0, y, width: 390, height: Math.min(1400, h - y) } });
+      }
+    }
     if (name === "w1280") {
+      await page.locator(".order-transfer").screenshot({ path: `${out}/${name}-transfer.png` });
       await page.getByTestId("preset").selectOption("mxfp4");
       await page.waitForTimeout(1200);
       await page.getByTestId("histogram").screenshot({ path: `${out}/${name}-mxfp4-hist.png` });
