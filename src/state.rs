@@ -79,6 +79,9 @@ pub struct AppState {
     pub probe: RwSignal<Option<f32>>,
     pub log_y: RwSignal<bool>,
     pub error: RwSignal<Option<String>>,
+    /// The test id of the control last changed: a refused change's message is shown next to it
+    /// too (see `components::fields::FieldError`).
+    pub last_control: RwSignal<Option<String>>,
     pub notice: RwSignal<Option<String>>,
     /// The latest analysis for the views (a failed or cancelled one keeps the previous view).
     pub analysis: RwSignal<Option<Shared<Analysis>>>,
@@ -144,6 +147,7 @@ impl AppState {
             probe: RwSignal::new(None::<f32>),
             log_y: RwSignal::new(false),
             error: RwSignal::new(None::<String>),
+            last_control: RwSignal::new(None::<String>),
             notice: RwSignal::new(None::<String>),
             analysis: RwSignal::new(None),
             progress: RwSignal::new(None),

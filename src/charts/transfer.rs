@@ -148,6 +148,9 @@ pub fn draw_transfer(
     if let Some(c) = codes {
         let font = ("sans-serif", scale.px(12.0)).into_font();
         cc.configure_secondary_axes()
+            // Inward ticks: for outward ones plotters measures the right-hand labels with a
+            // styled DOM element, which the page's CSP (no inline styles) blocks.
+            .set_all_tick_mark_size(-(scale.px(5.0) as i32))
             .y_desc("code q")
             .label_style(font.clone())
             .axis_desc_style(font.clone())
@@ -242,7 +245,9 @@ mod tests {
             ..Default::default()
         };
         let a = analyze(&d, &c, &AnalysisOptions::default()).unwrap_or_else(|e| panic!("{e}"));
-        let codes = transfer_chart(&a, 500.0).codes.unwrap_or_else(|| panic!("int codes"));
+        let codes = transfer_chart(&a, 500.0)
+            .codes
+            .unwrap_or_else(|| panic!("int codes"));
         assert_eq!(codes.zero_point, -8);
         assert_eq!(codes.zero_reconstruction, 0.0);
         assert_eq!(codes.code_of(0.0), -8.0);

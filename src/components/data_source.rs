@@ -291,6 +291,7 @@ fn read_file(state: AppState, file: web_sys::File) {
 #[component]
 fn SampleSelect(state: AppState) -> impl IntoView {
     let on_change = move |ev: leptos::ev::Event| {
+        super::fields::touch("sample-select");
         let file = event_target_value(&ev);
         if file.is_empty() {
             return;
@@ -323,6 +324,7 @@ fn SampleSelect(state: AppState) -> impl IntoView {
                 <option value="">"— choose a sample —"</option>
                 {SAMPLES.iter().map(|(file, label)| view! { <option value=*file>{*label}</option> }).collect_view()}
             </select>
+            <super::fields::FieldError testid="sample-select" />
         </div>
     }
 }
@@ -332,6 +334,7 @@ fn SampleSelect(state: AppState) -> impl IntoView {
 fn FilePicker(state: AppState) -> impl IntoView {
     let dragging = RwSignal::new(false);
     let on_input = move |ev: leptos::ev::Event| {
+        super::fields::touch("file-input");
         let input: web_sys::HtmlInputElement = event_target(&ev);
         if let Some(file) = input.files().and_then(|f| f.get(0)) {
             read_file(state, file);
@@ -340,6 +343,7 @@ fn FilePicker(state: AppState) -> impl IntoView {
         input.set_value("");
     };
     let on_drop = move |ev: leptos::ev::DragEvent| {
+        super::fields::touch("file-input");
         ev.prevent_default();
         dragging.set(false);
         if let Some(file) = ev
@@ -374,6 +378,7 @@ fn FilePicker(state: AppState) -> impl IntoView {
                 accept=".npy,.safetensors,.csv,.txt"
                 on:change=on_input
             />
+            <super::fields::FieldError testid="file-input" />
             <p class="help">".npy (f16/f32/f64), .safetensors (F8/F16/BF16/F32/F64; read header first, then only the tensor you pick, so any size opens) or .csv/.txt numbers — choose or drop it here."</p>
         </div>
     }
@@ -384,6 +389,7 @@ fn FilePicker(state: AppState) -> impl IntoView {
 fn TensorPicker(state: AppState) -> impl IntoView {
     let file = state.file;
     let on_change = move |ev: leptos::ev::Event| {
+        super::fields::touch("tensor-select");
         let name = event_target_value(&ev);
         if file.with_untracked(Option::is_some) {
             state.open_tensor(name);
@@ -420,6 +426,7 @@ fn TensorPicker(state: AppState) -> impl IntoView {
                             })
                     }}
                 </select>
+                <super::fields::FieldError testid="tensor-select" />
             </div>
         </Show>
     }

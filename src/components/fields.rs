@@ -4,6 +4,35 @@
 
 use leptos::prelude::*;
 
+use crate::state::AppState;
+
+/// Records that the control `testid` is being changed, so that a refusal is shown beside it.
+pub fn touch(testid: &str) {
+    if let Some(state) = use_context::<AppState>() {
+        if state.last_control.get_untracked().as_deref() != Some(testid) {
+            state.last_control.set(Some(testid.to_string()));
+        }
+    }
+}
+
+/// The current error, beside the control `testid` when that control caused it (the banner at
+/// the top shows it as well).
+#[component]
+pub fn FieldError(#[prop(into)] testid: String) -> impl IntoView {
+    let state = use_context::<AppState>();
+    let mine = testid.clone();
+    let message = move || {
+        let state = state?;
+        let last = state.last_control.get()?;
+        (last == mine).then(|| state.error.get()).flatten()
+    };
+    view! {
+        {move || message().map(|m| view! {
+            <p class="field-error" role="alert" data-testid=format!("{testid}-error")>{m}</p>
+        })}
+    }
+}
+
 /// Whether an event is a commit (`change`) or a live edit (`input`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Edit {
@@ -32,13 +61,14 @@ pub fn NumberField(
     // on blur when a scripted change preceded it, and by then the field may no longer apply (its
     // panel switched away) — a repeat is not a new edit.
     let last_commit = StoredValue::new(None::<String>);
+    let (field, field_commit) = (testid.clone(), testid.clone());
     view! {
         <div class="field">
             <label for=id.clone()>{label}</label>
             <input
                 id=id
                 type="number"
-                data-testid=testid
+                data-testid=testid.clone()
                 min=min
                 max=max
                 step=step.unwrap_or_else(|| "any".into())
@@ -47,6 +77,7 @@ pub fn NumberField(
                 // fires `change` while being removed, after its reactive scope is gone.
                 on:input=move |ev| {
                     let text = event_target_value(&ev);
+                    touch(&field);
                     if value.try_get_untracked().is_some_and(|v| v != text) {
                         on_edit.try_run((text, Edit::Live));
                     }
@@ -62,6 +93,7 @@ pub fn NumberField(
                     if last.as_deref() == Some(text.as_str()) {
                         return;
                     }
+                    touch(&field_commit);
                     last_commit.try_update_value(|v| *v = Some(text.clone()));
                     // A field can fire `change` on blur after its shown value was updated by the app;
                     // only a value that differs from what is stored is an edit.
@@ -75,6 +107,7 @@ pub fn NumberField(
                     }
                 }
             />
+            <FieldError testid=testid />
             {help.map(|h| view! { <p class="help">{h}</p> })}
         </div>
     }
@@ -91,13 +124,15 @@ pub fn SelectField(
     #[prop(optional, into)] help: Option<String>,
 ) -> impl IntoView {
     let id = format!("field-{testid}");
+    let field = testid.clone();
     view! {
         <div class="field">
             <label for=id.clone()>{label}</label>
             <select
                 id=id
-                data-testid=testid
+                data-testid=testid.clone()
                 on:change=move |ev| {
+                    touch(&field);
                     on_select.try_run(event_target_value(&ev));
                     let select: web_sys::HtmlSelectElement = event_target(&ev);
                     if let Some(now) = value.try_get_untracked() {
@@ -118,6 +153,7 @@ pub fn SelectField(
                         .collect_view()
                 }}
             </select>
+            <FieldError testid=testid />
             {help.map(|h| view! { <p class="help">{h}</p> })}
         </div>
     }

@@ -277,6 +277,8 @@ describe("Quantscope in the browser", () => {
       await app.upload(name, bytes);
       await app.until(async () => (await app.id("error-banner").isVisible()) && (await app.text("error-banner")).includes(expected), `banner for ${name}`);
       assert.ok((await app.text("error-banner")).includes(name), `banner names ${name}`);
+      // The message is also next to what caused it: the file picker.
+      assert.ok((await app.text("error-banner")).startsWith(await app.text("file-input-error")));
       assert.equal(await app.text("data-name"), before.name, "old data stays");
       assert.equal(await app.text("metric-mse"), before.mse, "old metrics stay");
     }
@@ -286,6 +288,8 @@ describe("Quantscope in the browser", () => {
     await app.set("group-size", 7);
     await app.until(async () => (await app.text("error-banner")).includes("does not divide"), "group-size error");
     assert.equal(await app.id("group-size").inputValue(), g0);
+    assert.match(await app.text("group-size-error"), /does not divide/);
+    assert.equal(await app.id("file-input-error").count(), 0, "only beside the control that caused it");
     await app.set("bits", 99);
     await app.until(async () => (await app.text("error-banner")).includes("bit width"), "bits error");
     assert.equal(await app.id("bits").inputValue(), "8");
