@@ -497,6 +497,22 @@ describe("Quantscope in the browser", () => {
     await app.page.setViewportSize({ width: 390, height: 844 });
     await app.page.waitForTimeout(200);
     assert.ok(await app.page.evaluate(() => document.documentElement.scrollWidth <= 390), "no sideways scroll at 390 px");
+    // Every visible control is a tap target of at least 44 px (a checkbox through its label),
+    // and the data comes first.
+    const small = await app.page.evaluate(() => {
+      const out = [];
+      for (const el of document.querySelectorAll("button, select, input, summary")) {
+        const target = el.type === "checkbox" ? el.closest("label") ?? el : el;
+        const r = target.getBoundingClientRect();
+        if (r.width === 0 && r.height === 0) continue; // not shown
+        if (r.height < 44) out.push(`${el.dataset.testid ?? el.tagName + "." + el.className}: ${r.height.toFixed(0)} px`);
+      }
+      return out;
+    });
+    assert.deepEqual(small, [], "tap targets under 44 px");
+    const order = await app.page.evaluate(() =>
+      ["data-title", "hist-title"].map((id) => document.getElementById(id).getBoundingClientRect().top));
+    assert.ok(order[0] < order[1], "the Data panel comes before the histogram on a phone");
     await app.page.setViewportSize({ width: 1280, height: 800 });
     await app.page.locator('[data-name="nvfp4"] button.use').click();
     await app.until(async () => (await app.text("format")) === "fp4-e2m1", "nvfp4 applied");
@@ -548,6 +564,11 @@ describe("Quantscope in the browser", () => {
     // A knob turned by hand makes the settings custom.
     await app.select("scale-format", "f32");
     await app.until(async () => (await app.text("preset")) === "", "custom settings");
+    // "What do the knobs mean?" explains every calibrator and format family, not only integers.
+    const explain = await app.text("explain");
+    for (const term of ["Min–max", "Percentile", "MSE", "SQNR (γ)", "KL", "ACIQ", "FP8 / FP6 / FP4", "E8M0", "NVFP4", "NF4", "GGML", "k-means", "Vector codebooks", "Narrow signed range", "Power-of-two scale"]) {
+      assert.ok(explain.includes(term), `the explanations cover ${term}`);
+    }
     assert.deepEqual(app.errors, []);
     await app.page.close();
   });
