@@ -157,6 +157,58 @@ pub fn histogram_chart(analysis: &Analysis, plot_width_px: f64, log_y: bool) -> 
     }
 }
 
+/// What lies under the pointer at value `x` of the histogram: the bin, its input and
+/// reconstruction counts (of the same histograms the chart draws), and where `x` goes — its code
+/// and r̂ for the integer format, r̂ otherwise.
+pub fn readout(analysis: &Analysis, x: f32) -> String {
+    let (h, out) = match &analysis.group_hist {
+        Some(g) => (&g.input, &g.output),
+        None => (&analysis.input_hist, &analysis.output_hist),
+    };
+    let w = h.bin_width();
+    let bins = h.counts.len();
+    let i = if w > 0.0 {
+        (((f64::from(x) - f64::from(h.lo)) / w).floor().max(0.0) as usize)
+            .min(bins.saturating_sub(1))
+    } else {
+        0
+    };
+    let edge = |i: usize| f64::from(h.lo) + i as f64 * w;
+    let n = crate::format::number;
+    let bin = format!(
+        "bin [{}, {}): {} input values, {} reconstructions",
+        n(edge(i), 4),
+        n(edge(i + 1), 4),
+        crate::format::count(h.counts.get(i).copied().unwrap_or(0) as usize),
+        crate::format::count(out.counts.get(i).copied().unwrap_or(0) as usize),
+    );
+    format!(
+        "value {} → {}; {bin}",
+        n(f64::from(x), 5),
+        where_it_goes(analysis, x)
+    )
+}
+
+/// "code q, r̂ = …" (integer format) or "r̂ = …" for value `x` in the shown group.
+pub fn where_it_goes(analysis: &Analysis, x: f32) -> String {
+    let n = |v: f32| crate::format::number(f64::from(v), 5);
+    if analysis.config.format == quantscope_core::Format::Int {
+        let p = analysis.display.params;
+        let (q, clipped) = p.code_from_real(x, p.inv_scale(), analysis.config.rounding, 0.5);
+        format!(
+            "code {q}, r̂ = {}{}",
+            n(p.real_from_code(q)),
+            if clipped { " (clipped)" } else { "" }
+        )
+    } else {
+        let k = analysis.thresholds.partition_point(|&t| t <= x);
+        match analysis.levels.get(k) {
+            Some(&l) => format!("r̂ = {}", n(l)),
+            None => "r̂ outside the view".to_string(),
+        }
+    }
+}
+
 /// Colours shared with the legend in the page (style/main.css uses the same values).
 pub const INPUT_COLOR: RGBColor = RGBColor(70, 120, 190);
 pub const OUTPUT_COLOR: RGBColor = RGBColor(230, 120, 30);
@@ -406,5 +458,34 @@ mod tests {
         assert!(!c.background.is_empty());
         // All 7 thresholds of the channel's 8 levels lie in the view.
         assert_eq!(c.visible_thresholds, 7);
+    }
+
+    #[test]
+    fn the_readout_names_the_bin_its_counts_and_the_code() {
+        // 3 bits over [−1, 1]: S = 2/7; 0.5 → round(0.5 · 3.5) + Z = 2 + 0 … with Z from α = −1.
+        let v: Vec<f32> = (0..1000).map(|i| i as f32 / 999.0 * 2.0 - 1.0).collect();
+        let a = analysis(
+            v,
+            QuantizerConfig {
+                bits: 3,
+                ..Default::default()
+            },
+        );
+        let p = a.display.params;
+        let (q, _) = p.code_from_real(0.5, p.inv_scale(), a.config.rounding, 0.5);
+        let text = readout(&a, 0.5);
+        assert!(
+            text.starts_with(&format!("value 0.5 → code {q}, r̂ = ")),
+            "{text}"
+        );
+        // The bin of 0.5 holds about 1000 / 160 values: its count is the histogram's.
+        let w = a.input_hist.bin_width();
+        let i = ((0.5 - f64::from(a.input_hist.lo)) / w).floor() as usize;
+        assert!(
+            text.contains(&format!("{} input values", a.input_hist.counts[i])),
+            "{text}"
+        );
+        // Far right: the last bin, never out of bounds.
+        assert!(readout(&a, 1e9).contains("(clipped)"));
     }
 }

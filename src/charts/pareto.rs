@@ -56,12 +56,74 @@ pub fn pareto_chart(rows: &[Comparison]) -> ParetoChart {
     }
 }
 
-/// Draws `chart` on `canvas`.
+/// A point of the drawn chart, in CSS pixels of the canvas, with what a hover tells about it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PointAt {
+    pub x: f64,
+    pub y: f64,
+    pub text: String,
+}
+
+/// A label box in pixels: (left, top, right, bottom).
+type LabelBox = (f64, f64, f64, f64);
+
+fn overlaps(a: LabelBox, b: LabelBox) -> bool {
+    a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3
+}
+
+/// Where each label goes: for each (point, label width, height) in priority order, the first of
+/// four offsets around the point (right-up, right-down, left-up, left-down) whose box overlaps no
+/// label placed before, no other point's marker and stays inside `area`; `None` when no offset is
+/// free (that point is read by hovering instead).
+pub fn place_labels(
+    points: &[(f64, f64)],
+    sizes: &[(f64, f64)],
+    marker: f64,
+    area: LabelBox,
+) -> Vec<Option<(f64, f64)>> {
+    let mut placed: Vec<LabelBox> = Vec::new();
+    let markers: Vec<LabelBox> = points
+        .iter()
+        .map(|&(x, y)| (x - marker, y - marker, x + marker, y + marker))
+        .collect();
+    points
+        .iter()
+        .zip(sizes)
+        .enumerate()
+        .map(|(i, (&(x, y), &(w, h)))| {
+            let gap = marker + 2.0;
+            let candidates = [
+                (x + gap, y - gap - h),
+                (x + gap, y + gap),
+                (x - gap - w, y - gap - h),
+                (x - gap - w, y + gap),
+            ];
+            let free = candidates.into_iter().find(|&(l, t)| {
+                let b = (l, t, l + w, t + h);
+                b.0 >= area.0
+                    && b.1 >= area.1
+                    && b.2 <= area.2
+                    && b.3 <= area.3
+                    && !placed.iter().any(|&p| overlaps(p, b))
+                    && !markers
+                        .iter()
+                        .enumerate()
+                        .any(|(j, &m)| j != i && overlaps(m, b))
+            });
+            if let Some((l, t)) = free {
+                placed.push((l, t, l + w, t + h));
+            }
+            free
+        })
+        .collect()
+}
+
+/// Draws `chart` on `canvas`; returns where each point was drawn (for hover readouts).
 pub fn draw_pareto(
     canvas: web_sys::HtmlCanvasElement,
     chart: &ParetoChart,
     scale: Scale,
-) -> Result<(), String> {
+) -> Result<Vec<PointAt>, String> {
     let root = canvas_root(canvas)?;
     let (x0, x1) = chart.x_range;
     let (y0, y1) = chart.y_range;
@@ -86,8 +148,40 @@ pub fn draw_pareto(
     ))
     .map_err(|e| e.to_string())?;
     let r = scale.px(4.0) as i32;
-    let label_font = ("sans-serif", scale.px(11.0)).into_font();
-    for (x, y, label, front, yours) in &chart.points {
+    let label_px = scale.px(11.0);
+    let label_font = ("sans-serif", label_px).into_font();
+    let pixel = |x: f64, y: f64| {
+        let (px, py) = cc.backend_coord(&(x, y));
+        (f64::from(px), f64::from(py))
+    };
+    // Labels: the user's point first, then the front from left to right; the rest are read by
+    // hovering. Widths are estimated (0.6 em per character) — plotters would measure them with
+    // an inline-styled element, which the CSP blocks.
+    let mut order: Vec<usize> = (0..chart.points.len())
+        .filter(|&i| chart.points[i].3 || chart.points[i].4)
+        .collect();
+    order.sort_by(|&a, &b| {
+        let (pa, pb) = (&chart.points[a], &chart.points[b]);
+        pb.4.cmp(&pa.4).then(pa.0.total_cmp(&pb.0))
+    });
+    let centres: Vec<(f64, f64)> = chart.points.iter().map(|p| pixel(p.0, p.1)).collect();
+    let labelled: Vec<(f64, f64)> = order.iter().map(|&i| centres[i]).collect();
+    let sizes: Vec<(f64, f64)> = order
+        .iter()
+        .map(|&i| {
+            let chars = chart.points[i].2.chars().count() as f64;
+            (chars * f64::from(label_px) * 0.6, f64::from(label_px) * 1.2)
+        })
+        .collect();
+    let (xs, ys) = cc.plotting_area().get_pixel_range();
+    let area = (
+        f64::from(xs.start),
+        f64::from(ys.start),
+        f64::from(xs.end),
+        f64::from(ys.end),
+    );
+    let spots = place_labels(&labelled, &sizes, f64::from(r) + 1.0, area);
+    for (i, (x, y, _, front, yours)) in chart.points.iter().enumerate() {
         let color = if *yours {
             BLACK
         } else if *front {
@@ -95,20 +189,39 @@ pub fn draw_pareto(
         } else {
             INPUT_COLOR
         };
-        // Only the front and the user's point are labelled: the others crowd together.
-        let text = if *front || *yours {
-            label.clone()
-        } else {
-            String::new()
-        };
-        cc.draw_series(std::iter::once(
-            EmptyElement::at((*x, *y))
-                + Circle::new((0, 0), if *yours { r + 2 } else { r }, color.filled())
-                + Text::new(text, (r + 2, -r - 2), label_font.clone().color(&color)),
-        ))
+        cc.draw_series(std::iter::once(Circle::new(
+            (*x, *y),
+            if *yours { r + 2 } else { r },
+            color.filled(),
+        )))
         .map_err(|e| e.to_string())?;
+        if let Some(k) = order.iter().position(|&o| o == i) {
+            if let Some((l, t)) = spots[k] {
+                root.draw(&Text::new(
+                    chart.points[i].2.clone(),
+                    (l as i32, t as i32),
+                    label_font.clone().color(&color),
+                ))
+                .map_err(|e| e.to_string())?;
+            }
+        }
     }
-    root.present().map_err(|e| e.to_string())
+    root.present().map_err(|e| e.to_string())?;
+    Ok(chart
+        .points
+        .iter()
+        .zip(&centres)
+        .map(|(p, &(px, py))| PointAt {
+            x: px / scale.0,
+            y: py / scale.0,
+            text: format!(
+                "{}: {} bits per value, SQNR {} dB",
+                p.2,
+                crate::format::number(p.0, 4),
+                crate::format::number(p.1, 5)
+            ),
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -142,5 +255,36 @@ mod tests {
         assert!(c.points.iter().any(|p| p.4 && p.2 == YOURS));
         assert!(c.x_range.0 < 4.0 && c.x_range.1 > 8.0);
         assert!(c.y_range.0 < 19.0 && c.y_range.1 > 40.0);
+    }
+
+    #[test]
+    fn labels_never_overlap_and_crowded_ones_are_left_to_hover() {
+        // Five points within a few pixels: the labels take free spots or none, never overlapping.
+        let points = [
+            (100.0, 100.0),
+            (104.0, 102.0),
+            (108.0, 99.0),
+            (300.0, 50.0),
+            (101.0, 140.0),
+        ];
+        let sizes = [(60.0, 13.0); 5];
+        let area = (0.0, 0.0, 400.0, 200.0);
+        let spots = place_labels(&points, &sizes, 5.0, area);
+        let boxes: Vec<LabelBox> = spots
+            .iter()
+            .zip(&sizes)
+            .filter_map(|(s, &(w, h))| s.map(|(l, t)| (l, t, l + w, t + h)))
+            .collect();
+        for (i, a) in boxes.iter().enumerate() {
+            assert!(a.0 >= 0.0 && a.1 >= 0.0 && a.2 <= 400.0 && a.3 <= 200.0);
+            for b in &boxes[i + 1..] {
+                assert!(!overlaps(*a, *b), "{a:?} and {b:?}");
+            }
+        }
+        // The lone point is labelled; the first of the crowd is too.
+        assert!(spots[3].is_some() && spots[0].is_some());
+        // Near the right edge the label goes to the left.
+        let edge = place_labels(&[(395.0, 100.0)], &[(60.0, 13.0)], 5.0, area);
+        assert!(edge[0].is_some_and(|(l, _)| l < 395.0));
     }
 }

@@ -38,6 +38,8 @@ pub fn FormatsTable() -> impl IntoView {
     });
 
     let canvas_ref = NodeRef::<Canvas>::new();
+    let points = StoredValue::new(Vec::<crate::charts::pareto::PointAt>::new());
+    let hovered = RwSignal::new(None::<String>);
     let track = move || {
         rows.track();
         canvas_ref.track();
@@ -47,9 +49,22 @@ pub fn FormatsTable() -> impl IntoView {
             return;
         };
         let (scale, _) = fit_canvas(&canvas);
-        if let Err(e) = draw_pareto(canvas, &pareto_chart(&rows.get_untracked()), scale) {
-            leptos::logging::error!("pareto: {e}");
+        match draw_pareto(canvas, &pareto_chart(&rows.get_untracked()), scale) {
+            Ok(p) => points.set_value(p),
+            Err(e) => leptos::logging::error!("pareto: {e}"),
         }
+    };
+    // Hovering a point names it (most points off the front carry no label).
+    let on_move = move |ev: leptos::ev::PointerEvent| {
+        let (x, y) = (f64::from(ev.offset_x()), f64::from(ev.offset_y()));
+        let nearest = points.with_value(|ps| {
+            ps.iter()
+                .map(|p| ((p.x - x).hypot(p.y - y), p.text.clone()))
+                .filter(|(d, _)| *d <= 14.0)
+                .min_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(_, t)| t)
+        });
+        hovered.set(nearest);
     };
     draw_each_frame(track, draw);
 
@@ -126,7 +141,12 @@ pub fn FormatsTable() -> impl IntoView {
                 data-testid="pareto-chart"
                 node_ref=canvas_ref
                 aria-label="SQNR against bits per value for every format, Pareto front joined"
+                on:pointermove=on_move
+                on:pointerleave=move |_| hovered.set(None)
             ></canvas>
+            <p class="readout" data-testid="pareto-readout" aria-live="polite">
+                {move || hovered.get().unwrap_or_else(|| "Point at a dot to name it; the table lists them all.".to_string())}
+            </p>
             <div class="table-scroll">
                 <table class="formats" data-testid="formats-table">
                     <thead>

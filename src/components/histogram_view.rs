@@ -21,6 +21,8 @@ pub fn HistogramView() -> impl IntoView {
     let canvas_ref = NodeRef::<Canvas>::new();
     let map = StoredValue::new(None::<PixelMap>);
     let chart_note = RwSignal::new(String::new());
+    // What lies under the pointer (value, bin counts, code); empty when it is elsewhere.
+    let readout = RwSignal::new(None::<String>);
     let dragging = StoredValue::new(None::<bool>); // Some(true) = hi edge
     let track = move || {
         state.log_y.track();
@@ -98,6 +100,9 @@ pub fn HistogramView() -> impl IntoView {
             return;
         };
         let Some(hi_edge) = dragging.get_value() else {
+            if let (Some(m), Some(a)) = (map.get_value(), state.analysis.get_untracked()) {
+                readout.set(Some(crate::charts::histogram::readout(&a, m.value_at(x))));
+            }
             let cursor = if edge_near(x).is_some() {
                 "ew-resize"
             } else {
@@ -161,7 +166,11 @@ pub fn HistogramView() -> impl IntoView {
                 on:pointermove=on_move
                 on:pointerup=on_up
                 on:pointercancel=on_up
+                on:pointerleave=move |_| readout.set(None)
             ></canvas>
+            <p class="readout" data-testid="histogram-readout" aria-live="polite">
+                {move || readout.get().unwrap_or_else(|| "Point at the chart to read a value, its bin's counts and its code.".to_string())}
+            </p>
             <Show when=opening>
                 <p class="opening-note" data-testid="opening-note">
                     "What goes wrong here: 8 of these 131,072 values lie at ±20σ. Min–max stretches the 16 levels of 4 bits over them, so nearly all values fall into the few buckets near 0 (the orange bars) and the SQNR is a few dB. Try the MSE or percentile calibration, per-channel granularity, or a block format such as MXFP4 — the metrics below and the formats table show what each buys."

@@ -13,6 +13,18 @@ pub fn TransferView() -> impl IntoView {
     let state = use_app_state();
     let canvas_ref = NodeRef::<Canvas>::new();
     let exact = RwSignal::new(true);
+    let map = StoredValue::new(None::<crate::charts::PixelMap>);
+    let readout = RwSignal::new(None::<String>);
+    let on_move = move |ev: leptos::ev::PointerEvent| {
+        if let (Some(m), Some(a)) = (map.get_value(), state.analysis.get_untracked()) {
+            let r = m.value_at(f64::from(ev.offset_x()));
+            readout.set(Some(format!(
+                "r = {} → {}",
+                crate::format::number(f64::from(r), 5),
+                crate::charts::histogram::where_it_goes(&a, r)
+            )));
+        }
+    };
     let track = move || {
         state.analysis.track();
         canvas_ref.track();
@@ -25,8 +37,9 @@ pub fn TransferView() -> impl IntoView {
         let (scale, css_w) = fit_canvas(&canvas);
         let chart = transfer_chart(&a, css_w - 70.0);
         exact.set(chart.exact);
-        if let Err(e) = draw_transfer(canvas, &chart, scale) {
-            leptos::logging::error!("transfer: {e}");
+        match draw_transfer(canvas, &chart, scale) {
+            Ok(m) => map.set_value(Some(m)),
+            Err(e) => leptos::logging::error!("transfer: {e}"),
         }
     };
     draw_each_frame(track, draw);
@@ -41,7 +54,12 @@ pub fn TransferView() -> impl IntoView {
                 data-testid="transfer"
                 node_ref=canvas_ref
                 aria-label="Staircase plot of the reconstruction r-hat against the input r"
+                on:pointermove=on_move
+                on:pointerleave=move |_| readout.set(None)
             ></canvas>
+            <p class="readout" data-testid="transfer-readout" aria-live="polite">
+                {move || readout.get().unwrap_or_else(|| "Point at the staircase to read r, its code and r̂.".to_string())}
+            </p>
             <p class="help">
                 "Each flat step is one code: every input inside a bucket comes back as the same value. "
                 "The grey diagonal is a perfect reconstruction; outside the shaded range the steps stop and values are clipped."

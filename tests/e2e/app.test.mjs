@@ -160,6 +160,40 @@ describe("Quantscope in the browser", () => {
     await app.page.close();
   });
 
+  test("hovering the charts reads out the value, its bin's counts, its code, and a point's name", async () => {
+    const app = await freshPage();
+    await app.set("bits", 3);
+    await app.until(async () => (await app.text("metric-levels-available")) === "8", "3 bits");
+    const hover = async (testid, fx, fy = 0.5) => {
+      await app.id(testid).scrollIntoViewIfNeeded();
+      const box = await app.id(testid).boundingBox();
+      await app.page.mouse.move(box.x + box.width * fx, box.y + box.height * fy);
+    };
+    await hover("histogram", 0.5);
+    await app.until(async () => (await app.text("histogram-readout")).startsWith("value"), "histogram readout");
+    const h = await app.text("histogram-readout");
+    assert.match(h, /→ code -?\d+, r̂ = .*; bin \[.*\): [\d,]+ input values, [\d,]+ reconstructions/);
+    await hover("transfer", 0.5);
+    await app.until(async () => (await app.text("transfer-readout")).startsWith("r = "), "transfer readout");
+    assert.match(await app.text("transfer-readout"), /^r = .* → code -?\d+, r̂ = /);
+    // The Pareto chart: scan until a point is under the pointer; its readout names a format.
+    let named = null;
+    for (let fx = 0.1; fx < 0.95 && !named; fx += 0.01) {
+      for (const fy of [0.2, 0.35, 0.5, 0.65, 0.8]) {
+        await hover("pareto-chart", fx, fy);
+        const t = await app.text("pareto-readout");
+        if (t.includes("bits per value, SQNR")) {
+          named = t;
+          break;
+        }
+      }
+    }
+    assert.ok(named, "a point under the pointer is named");
+    assert.match(named, /^.+: [\d.]+ bits per value, SQNR -?[\d.]+ dB$/);
+    assert.deepEqual(app.errors, []);
+    await app.page.close();
+  });
+
   test("each file type loads, and the shown metrics equal the core's", async () => {
     const app = await freshPage();
     const v = values(4096, 7);
