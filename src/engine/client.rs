@@ -183,6 +183,9 @@ struct Job {
 }
 
 struct Inner {
+    /// A progress bar is on the page (a job ran long); cleared when the work ends, even if the
+    /// job that ends it was not itself long (the last rows of a batch).
+    progress_on_screen: bool,
     slots: Vec<Slot>,
     generation: u32,
     next_job: JobId,
@@ -275,6 +278,7 @@ impl Engine {
                 last_view_request: f64::NEG_INFINITY,
                 crash_next: false,
                 faults_in_a_row: 0,
+                progress_on_screen: false,
             }),
             factory,
             sink,
@@ -374,6 +378,7 @@ impl Engine {
                 return Vec::new();
             }
             job.shown = true;
+            inner.progress_on_screen = true;
             let mut done = if job.reported.is_empty() {
                 None
             } else {
@@ -734,7 +739,8 @@ fn handle(
             };
             inner.faults_in_a_row = 0;
             let mut events = Vec::new();
-            if shown && inner.batch.is_empty() {
+            if (shown || inner.progress_on_screen) && inner.batch.is_empty() {
+                inner.progress_on_screen = false;
                 events.push(Event::Progress(None));
             }
             if inner.batch.is_empty() {
@@ -1275,6 +1281,31 @@ mod tests {
             ["a", "b"]
         );
         assert!(rows[0].1.metrics.sqnr_db < rows[1].1.metrics.sqnr_db);
+    }
+
+    #[test]
+    fn a_batch_whose_first_row_ran_long_clears_its_progress_at_the_end() {
+        let rig = Rig::new(2);
+        rig.synth(4_096, 5);
+        rig.settle();
+        rig.engine.analyze(bits(3), view_options());
+        rig.settle();
+        let rows = vec![("a".to_string(), bits(4)), ("b".to_string(), bits(8))];
+        rig.engine.compare(1, rows, view_options());
+        *rig.clock.borrow_mut() = ROWS_AFTER_IDLE_MS;
+        rig.engine.tick();
+        rig.frame();
+        // Row a runs long: the batch's progress shows, in the background.
+        *rig.clock.borrow_mut() = ROWS_AFTER_IDLE_MS + 400.0;
+        rig.engine.tick();
+        assert!(matches!(
+            rig.record.progress.borrow().last(),
+            Some(Some(p)) if p.background && p.what.contains("Formats side by side")
+        ));
+        // Row b is quick; when it ends, the bar goes.
+        rig.settle();
+        assert_eq!(rig.record.rows.borrow().len(), 2);
+        assert_eq!(rig.record.progress.borrow().last(), Some(&None));
     }
 
     #[test]

@@ -20,6 +20,7 @@ try {
     }
     if (name === "w1280") {
       await page.locator(".order-transfer").screenshot({ path: `${out}/${name}-transfer.png` });
+      await page.locator(".order-formats").screenshot({ path: `${out}/${name}-formats.png` });
       await page.getByTestId("preset").selectOption("mxfp4");
       await page.waitForTimeout(1200);
       await page.getByTestId("histogram").screenshot({ path: `${out}/${name}-mxfp4-hist.png` });
