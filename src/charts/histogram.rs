@@ -14,8 +14,8 @@ pub struct HistogramChart {
     /// The reconstructed values as a density in the input's units (see [`output_densities`]), so a
     /// level's bar lines up with the input density it replaces and never aliases with the bins.
     pub output: Vec<(f32, f32, f64)>,
-    /// The whole tensor's values in the view, scaled to the input's height (drawn faintly behind a
-    /// group's own values; empty per tensor).
+    /// The whole tensor's histogram where it meets the view, scaled to the input's height (drawn
+    /// faintly behind a group's own values; empty per tensor).
     pub background: Vec<(f32, f32, f64)>,
     pub y_max: f64,
     pub log_y: bool,
@@ -80,7 +80,7 @@ fn output_densities(counts: &[u64], levels: &[f32], edge: impl Fn(usize) -> f64)
 /// values when the analysis has them (per channel, per group), else the whole tensor's.
 pub fn histogram_chart(analysis: &Analysis, plot_width_px: f64, log_y: bool) -> HistogramChart {
     let (h, out, tensor) = match &analysis.group_hist {
-        Some(g) => (&g.input, &g.output, Some(&g.tensor)),
+        Some(g) => (&g.input, &g.output, Some(&analysis.input_hist)),
         None => (&analysis.input_hist, &analysis.output_hist, None),
     };
     // Bin edges in f64: the bins of [−f32::MAX, f32::MAX] are wider than f32 can add.
@@ -124,13 +124,27 @@ pub fn histogram_chart(analysis: &Analysis, plot_width_px: f64, log_y: bool) -> 
     // Reconstructions sit on few levels: keep each bar visible (1/800 of the axis at least).
     let output = bars(&densities, super::span((h.lo, h.hi)) / 800.0);
     let in_max = h.counts.iter().copied().max().unwrap_or(0) as f64;
+    // The tensor's own (coarser) bins that meet the view, cut to it and scaled to the group's
+    // height: the shape of everything else behind the group.
     let background = tensor.map_or_else(Vec::new, |t| {
-        let t_max = t.counts.iter().copied().max().unwrap_or(0) as f64;
+        let tw = t.bin_width();
+        let (lo, hi) = (f64::from(h.lo), f64::from(h.hi));
+        let inside: Vec<(f64, f64, u64)> = t
+            .counts
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| {
+                let a = f64::from(t.lo) + i as f64 * tw;
+                (a.max(lo), (a + tw).min(hi), c)
+            })
+            .filter(|&(a, b, c)| b > a && c > 0)
+            .collect();
+        let t_max = inside.iter().map(|b| b.2).max().unwrap_or(0) as f64;
         let k = if t_max > 0.0 { in_max / t_max } else { 0.0 };
-        bars(
-            &t.counts.iter().map(|&c| c as f64 * k).collect::<Vec<_>>(),
-            0.0,
-        )
+        inside
+            .into_iter()
+            .map(|(a, b, c)| (a as f32, b as f32, height((c as f64 * k).max(1.0), log_y)))
+            .collect()
     });
     let y_max = input
         .iter()

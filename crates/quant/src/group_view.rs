@@ -2,9 +2,9 @@
 //!
 //! Under per-channel and per-group layouts every group has its own clip and levels; drawing them
 //! over the whole tensor's histogram compares one group's thresholds with everybody's values. This
-//! bins the display group's own values and reconstructions over the group's range, with the whole
-//! tensor's values in that range as a background. Like the rest of a share's histograms the counts
-//! are of the values in the share's span only, so shares add up.
+//! bins the display group's own values and reconstructions over the group's range (the page draws
+//! the tensor's own histogram behind them). Like the rest of a share's histograms the counts are of
+//! the values in the share's span only, so shares add up. The cost is a pass over one group.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,8 +18,6 @@ pub struct GroupHistograms {
     pub input: Histogram,
     /// Their reconstructions.
     pub output: Histogram,
-    /// Every finite value of the tensor inside [lo, hi] (those outside are not counted).
-    pub tensor: Histogram,
     /// The group's finite values in all (not only this share's).
     pub values: usize,
 }
@@ -36,7 +34,6 @@ impl GroupHistograms {
         for (into, from) in [
             (&mut self.input, &other.input),
             (&mut self.output, &other.output),
-            (&mut self.tensor, &other.tensor),
         ] {
             for (a, b) in into.counts.iter_mut().zip(&from.counts) {
                 *a += b;
@@ -105,7 +102,6 @@ pub fn group_histograms(
     let hi = max.max(clip.1).min(within.1);
     let (mut input, binner) = Histogram::empty(lo.min(hi), hi.max(lo), bins);
     let mut output = input.clone();
-    let mut tensor = input.clone();
     let span = span.start.min(values.len())..span.end.min(values.len());
     for range in group_chunks(layout, g) {
         let (a, b) = (range.start.max(span.start), range.end.min(span.end));
@@ -117,16 +113,9 @@ pub fn group_histograms(
             }
         }
     }
-    let (lo, hi) = (input.lo, input.hi);
-    for &v in &values[span] {
-        if v.is_finite() && v >= lo && v <= hi {
-            tensor.counts[binner.bin(v)] += 1;
-        }
-    }
     Some(GroupHistograms {
         input,
         output,
-        tensor,
         values: count,
     })
 }
@@ -162,8 +151,6 @@ mod tests {
         assert_eq!(whole.values, 4);
         assert_eq!(whole.input.total(), 4);
         assert_eq!(whole.output.total(), 4);
-        // The tensor's values 0..=19 lie in the range; 20..23 do not.
-        assert_eq!(whole.tensor.total(), 20);
         // Two shares split at 12 add up to the whole.
         let mut first = group_histograms(
             &values,
