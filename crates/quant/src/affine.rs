@@ -84,6 +84,10 @@ impl AffineParams {
     /// These parameters with the scale `scale` (a stored, rounded scale), lowered where a level
     /// would overflow f32 as in [`from_range`](Self::from_range).
     pub fn with_scale(self, scale: f32, power_of_two: bool) -> Self {
+        // A stored scale can underflow below every normal f32 (an E4M3 block scale times a tiny
+        // tensor scale): 1/S would then be +∞ and the codes garbage. The smallest normal, 2^−126,
+        // is a power of two with a finite reciprocal; scales below it carry no information anyway.
+        let scale = scale.max(f32::MIN_POSITIVE);
         let reach = (self.zero_point - self.qmin).max(self.qmax - self.zero_point);
         Self {
             scale: cap_scale(scale, reach, power_of_two),
