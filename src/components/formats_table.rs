@@ -99,7 +99,7 @@ pub fn FormatsTable() -> impl IntoView {
                         </td>
                         <td class="num" data-testid="format-bpv">{format::number(r.bits_per_value, 4)}</td>
                         <td class="num" data-testid="format-sqnr">{sqnr}</td>
-                        <td class="num" data-testid="format-mse">{format::number(r.mse, 6)}</td>
+                        <td class="num mse" data-testid="format-mse">{format::number(r.mse, 6)}</td>
                         <td>
                             {(!is_yours).then(|| {
                                 let n = name.clone();
@@ -150,12 +150,12 @@ pub fn FormatsTable() -> impl IntoView {
             <div class="table-scroll">
                 <table class="formats" data-testid="formats-table">
                     <thead>
-                        <tr><th>"format"</th><th class="num">"bits / value"</th><th class="num">"SQNR (dB)"</th><th class="num">"MSE"</th><th></th></tr>
+                        <tr><th>"format"</th><th class="num">"bits / value"</th><th class="num">"SQNR (dB)"</th><th class="num mse">"MSE"</th><th></th></tr>
                     </thead>
                     <tbody>{body}</tbody>
                 </table>
             </div>
-            <p class="help" data-testid="formats-note">{note}</p>
+            <p class="help" data-testid="formats-note">{note}<span class="narrow-only">" (MSE is in the Error panel; the table shows SQNR on narrow screens.)"</span></p>
             {move || {
                 state.progress.get().filter(|p| p.background).map(|p| {
                     view! {

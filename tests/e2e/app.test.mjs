@@ -531,6 +531,9 @@ describe("Quantscope in the browser", () => {
     await app.page.setViewportSize({ width: 390, height: 844 });
     await app.page.waitForTimeout(200);
     assert.ok(await app.page.evaluate(() => document.documentElement.scrollWidth <= 390), "no sideways scroll at 390 px");
+    // The table fits its panel (no hidden columns to scroll to): every row's "use" is in view.
+    const fits = await app.id("formats-table").evaluate((t) => t.scrollWidth <= t.parentElement.clientWidth + 1);
+    assert.ok(fits, "the formats table fits at 390 px");
     // Every visible control is a tap target of at least 44 px (a checkbox through its label),
     // and the data comes first.
     const small = await app.page.evaluate(() => {
