@@ -1,34 +1,36 @@
-// Writes docs/screenshot-laptop.png (1280×800) and docs/screenshot-phone.png (390×844) of the built
-// app: `node tests/e2e/screenshots.mjs` after `trunk build --release`.
+// Writes the README's screenshots of the built app (`node tests/e2e/screenshots.mjs` after
+// `trunk build --release`):
+//   docs/screenshot-laptop.png   1280×800, the page as it opens (outliers at 4 bits)
+//   docs/screenshot-phone.png    390×844, the same, whole page
+//   docs/screenshot-group.png    1280, MiniLM's FFN output weights as MXFP4: block #0's histogram
+//   docs/screenshot-formats.png  1280, the same tensor, whole page (formats table, bit inspector)
+// docs/screenshots/before-issue-11-*.png are the same views before issue 11's changes.
 import { serve } from "./server.mjs";
 import { launch } from "./browser.mjs";
 
 const server = await serve("dist");
 const context = await launch();
+const settle = (page) => page.waitForTimeout(1500);
 try {
-  for (const [name, width, height] of [
-    ["laptop", 1280, 800],
-    ["phone", 390, 844],
+  for (const [name, width, height, full] of [
+    ["laptop", 1280, 800, false],
+    ["phone", 390, 844, true],
   ]) {
     const page = await context.newPage();
     await page.setViewportSize({ width, height });
     await page.goto(server.url + "/");
-    await page.getByTestId("metric-mse").waitFor();
-    // A real weight tensor with an outlier, at 4 bits: the story the tool tells best.
-    await page.getByTestId("source-file").click();
-    await page.getByTestId("sample-select").selectOption("minilm-l0-ffn-output.npy");
-    await page.getByTestId("data-shape").filter({ hasText: "384 × 1536" }).waitFor();
-    await page.getByTestId("bits").fill("4");
-    await page.getByTestId("bits").dispatchEvent("change");
-    await page.getByTestId("log-y").check();
-    await page.waitForTimeout(500);
-    const full = process.argv.includes("--full");
+    await page.getByTestId("opening-note").waitFor();
+    await settle(page);
     await page.screenshot({ path: `docs/screenshot-${name}.png`, fullPage: full });
     if (name === "laptop") {
-      // The same tensor as MXFP4, with the formats table and the bit inspector (whole page).
+      // A real weight tensor with an outlier, as MXFP4: the histogram shows block #0's own values.
+      await page.getByTestId("source-file").click();
+      await page.getByTestId("sample-select").selectOption("minilm-l0-ffn-output.npy");
+      await page.getByTestId("data-shape").filter({ hasText: "384 × 1536" }).waitFor();
       await page.getByTestId("preset").selectOption("mxfp4");
       await page.getByTestId("format").filter({ hasText: "fp4-e2m1" }).waitFor();
-      await page.waitForTimeout(800);
+      await settle(page);
+      await page.locator(".order-histogram").screenshot({ path: "docs/screenshot-group.png" });
       await page.screenshot({ path: "docs/screenshot-formats.png", fullPage: true });
     }
     await page.close();
