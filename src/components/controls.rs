@@ -428,11 +428,25 @@ fn CalibrationControls() -> impl IntoView {
         <Show when=move || matches!(config.with(|c| c.calibration), Calibration::Percentile { .. })>
             <NumberField label="Percentile p" testid="percentile" value=p_value on_edit=on_p min="0" max="100" step="0.1" />
         </Show>
-        <div class="row">
-            <NumberField label="Clip α (lo)" testid="clip-lo" value=clip_text(false) on_edit=on_clip(false) />
-            <NumberField label="Clip β (hi)" testid="clip-hi" value=clip_text(true) on_edit=on_clip(true) />
-        </div>
-        <p class="help">"Editing α or β — or dragging the red edges on the histogram — switches to a manual range."</p>
+        // The bounds are typed only for a manual range; a calibrator's range is shown, not edited.
+        <Show
+            when=move || matches!(config.with(|c| c.calibration), Calibration::Manual { .. })
+            fallback=move || view! {
+                <p class="help clip-range">
+                    "The calibrator's range: α = "
+                    <span class="num" data-testid="clip-lo">{clip_text(false)}</span>
+                    ", β = "
+                    <span class="num" data-testid="clip-hi">{clip_text(true)}</span>
+                    ". Drag the red edges on the histogram, or choose manual, to set it by hand."
+                </p>
+            }
+        >
+            <div class="row">
+                <NumberField label="Clip α (lo)" testid="clip-lo" value=clip_text(false) on_edit=on_clip(false) />
+                <NumberField label="Clip β (hi)" testid="clip-hi" value=clip_text(true) on_edit=on_clip(true) />
+            </div>
+            <p class="help">"The range always includes 0; values outside it are clipped to the end levels."</p>
+        </Show>
     }
 }
 

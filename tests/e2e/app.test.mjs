@@ -93,8 +93,12 @@ describe("Quantscope in the browser", () => {
     assert.ok(m4.sqnr_db < before8.sqnr_db - 10, `4 bits must lose SQNR: ${m4.sqnr_db} vs ${before8.sqnr_db}`);
     assert.equal(m4.clipped_fraction, 0, "min-max clips nothing");
 
+    // Under min–max the range is shown, not editable; "manual" makes the bounds fields.
+    assert.equal(await app.page.locator('input[data-testid="clip-hi"]').count(), 0, "no clip field under min–max");
+    assert.ok((await app.number("clip-hi")) > 0, "the calibrated β is shown");
+    await app.select("calibration", "manual");
+    await app.until(async () => (await app.page.locator('input[data-testid="clip-hi"]').count()) === 1, "manual bounds fields");
     await app.set("clip-hi", 1.5);
-    await app.until(async () => (await app.id("calibration").inputValue()) === "manual", "manual calibration");
     await app.set("clip-lo", -1.5);
     await app.until(async () => (await app.number("metric-clipped")) > 0, "clipping");
     assert.equal(await app.number("clip-hi"), 1.5);
