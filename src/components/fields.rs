@@ -28,7 +28,8 @@ pub fn FieldError(#[prop(into)] testid: String) -> impl IntoView {
     };
     view! {
         {move || message().map(|m| view! {
-            <p class="field-error" role="alert" data-testid=format!("{testid}-error")>{m}</p>
+            // Not an alert itself: the banner announces the same message once.
+            <p class="field-error" data-testid=format!("{testid}-error")>{m}</p>
         })}
     }
 }
