@@ -74,45 +74,53 @@ pub fn FormatsTable() -> impl IntoView {
             state.display_group.set(0);
         }
     };
-    let body = move || {
-        rows.get()
-            .iter()
-            .map(|r| {
-                let name = r.name.clone();
-                let is_yours = r.name == YOURS;
-                let class = match (is_yours, r.pareto) {
-                    (true, _) => "yours",
-                    (false, true) => "front",
-                    _ => "",
-                };
-                let sqnr = if r.sqnr_db.is_finite() {
-                    // The Error panel's digits, so "your settings" reads exactly as it does.
-                    format::number(r.sqnr_db, 5)
-                } else {
-                    "exact".to_string()
-                };
-                view! {
-                    <tr class=class data-testid="format-row" data-name=name.clone()>
-                        <td class="name">
-                            {r.name.clone()}
-                            {r.pareto.then_some(view! { <span class="star" title="on the Pareto front">" ★"</span> })}
-                        </td>
-                        <td class="num" data-testid="format-bpv">{format::number(r.bits_per_value, 4)}</td>
-                        <td class="num" data-testid="format-sqnr">{sqnr}</td>
-                        <td class="num mse" data-testid="format-mse">{format::number(r.mse, 6)}</td>
-                        <td>
-                            {(!is_yours).then(|| {
-                                let n = name.clone();
-                                view! {
-                                    <button class="use" on:click=move |_| apply(n.clone()) aria-label=format!("use {name}")>"use"</button>
-                                }
-                            })}
-                        </td>
-                    </tr>
-                }
-            })
-            .collect_view()
+    // Keyed rows: a row whose figures did not change keeps its DOM while other rows arrive, so a
+    // "use" click is never lost to a re-render of the whole table.
+    let row_view = move |r: Comparison| {
+        let name = r.name.clone();
+        let is_yours = r.name == YOURS;
+        let class = match (is_yours, r.pareto) {
+            (true, _) => "yours",
+            (false, true) => "front",
+            _ => "",
+        };
+        let sqnr = if r.sqnr_db.is_finite() {
+            // The Error panel's digits, so "your settings" reads exactly as it does.
+            format::number(r.sqnr_db, 5)
+        } else {
+            "exact".to_string()
+        };
+        view! {
+            <tr class=class data-testid="format-row" data-name=name.clone()>
+                <td class="name">
+                    {r.name.clone()}
+                    {r.pareto.then_some(view! { <span class="star" title="on the Pareto front">" ★"</span> })}
+                </td>
+                <td class="num" data-testid="format-bpv">{format::number(r.bits_per_value, 4)}</td>
+                <td class="num" data-testid="format-sqnr">{sqnr}</td>
+                <td class="num mse" data-testid="format-mse">{format::number(r.mse, 6)}</td>
+                <td>
+                    {(!is_yours).then(|| {
+                        let n = name.clone();
+                        view! {
+                            <button class="use" on:click=move |_| apply(n.clone()) aria-label=format!("use {name}")>"use"</button>
+                        }
+                    })}
+                </td>
+            </tr>
+        }
     };
+    let each = move || rows.get().iter().cloned().collect::<Vec<_>>();
+    let key = |r: &Comparison| {
+        (
+            r.name.clone(),
+            r.bits_per_value.to_bits(),
+            r.sqnr_db.to_bits(),
+            r.mse.to_bits(),
+            r.pareto,
+        )
+    };
+    let body = move || view! { <For each=each key=key children=row_view /> };
     let note = move || {
         let total = state.data.with(|d| d.as_ref().map_or(0, |d| d.len()));
         let (done, expected) = state

@@ -555,6 +555,7 @@ describe("Quantscope in the browser", () => {
       ["data-title", "hist-title"].map((id) => document.getElementById(id).getBoundingClientRect().top));
     assert.ok(order[0] < order[1], "the Data panel comes before the histogram on a phone");
     await app.page.setViewportSize({ width: 1280, height: 800 });
+    await app.until(async () => (await app.text("formats-note")).startsWith("Every row measured"), "every row measured");
     await app.page.locator('[data-name="nvfp4"] button.use').click();
     await app.until(async () => (await app.text("format")) === "fp4-e2m1", "nvfp4 applied");
     assert.equal(await app.text("scale-format"), "e4m3");
