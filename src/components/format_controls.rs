@@ -70,13 +70,12 @@ pub fn FormatControls() -> impl IntoView {
             d.as_ref()
                 .map(|d| d.shape.last().copied().unwrap_or(d.len()))
         });
+        let names: Vec<&str> = match last {
+            Some(l) => fitting(l).into_iter().map(|(name, _)| name).collect(),
+            None => PRESETS.to_vec(),
+        };
         let mut v = vec![(String::new(), "custom settings".to_string())];
-        v.extend(
-            PRESETS
-                .iter()
-                .filter(|p| last.is_none_or(|l| fitting(l).iter().any(|(f, _)| f == *p)))
-                .map(|p| (p.to_string(), p.to_string())),
-        );
+        v.extend(names.into_iter().map(|p| (p.to_string(), p.to_string())));
         v
     });
     let preset_value =

@@ -134,50 +134,28 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         let chunks: Vec<_> = group_chunks(&layout, 1).collect();
         assert_eq!(chunks, vec![1..2, 7..8, 13..14, 19..20]);
-        let whole = group_histograms(
-            &values,
-            &layout,
-            1,
-            0..24,
-            Bins {
-                clip: (0.0, 19.0),
-                within: (0.0, 23.0),
-                bins: 19,
-            },
-            |_, r| r.round(),
-        )
-        .unwrap_or_else(|| panic!("a group"));
+        let over = |span| {
+            group_histograms(
+                &values,
+                &layout,
+                1,
+                span,
+                Bins {
+                    clip: (0.0, 19.0),
+                    within: (0.0, 23.0),
+                    bins: 19,
+                },
+                |_, r| r.round(),
+            )
+            .unwrap_or_else(|| panic!("a group"))
+        };
+        let whole = over(0..24);
         assert_eq!((whole.input.lo, whole.input.hi), (0.0, 19.0));
         assert_eq!(whole.values, 4);
         assert_eq!(whole.input.total(), 4);
         assert_eq!(whole.output.total(), 4);
         // Two shares split at 12 add up to the whole.
-        let mut first = group_histograms(
-            &values,
-            &layout,
-            1,
-            0..12,
-            Bins {
-                clip: (0.0, 19.0),
-                within: (0.0, 23.0),
-                bins: 19,
-            },
-            |_, r| r.round(),
-        )
-        .unwrap_or_else(|| panic!("a group"));
-        let second = group_histograms(
-            &values,
-            &layout,
-            1,
-            12..24,
-            Bins {
-                clip: (0.0, 19.0),
-                within: (0.0, 23.0),
-                bins: 19,
-            },
-            |_, r| r.round(),
-        )
-        .unwrap_or_else(|| panic!("a group"));
+        let (mut first, second) = (over(0..12), over(12..24));
         assert!(first.same_bins(&second));
         first.add(&second);
         assert_eq!(first, whole);
