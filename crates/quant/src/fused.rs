@@ -44,6 +44,20 @@ pub(crate) type Lanes<T> = [T; LANES];
 /// What the pass needs of a group: its values → (code index, r̂, clipped), branch-free.
 pub(crate) trait Kernel: Copy {
     fn code(&self, r: &Lanes<f32>) -> (Lanes<u32>, Lanes<f32>, Lanes<bool>);
+
+    /// What decides the group's decoding, code → r̂: groups with the same key reconstruct every
+    /// code alike, so their values can be counted by code and binned once per code (see
+    /// [`Tally`]). `None` where the kernel cannot decode a code by itself.
+    fn key(&self) -> Option<[u32; 3]> {
+        None
+    }
+
+    /// The r̂ of code index `code`, bit for bit what [`code`](Self::code) returns with it (only
+    /// asked of kernels with a [`key`](Self::key)).
+    fn recon(&self, code: u32) -> f32 {
+        let _ = code;
+        f32::NAN
+    }
 }
 
 /// The integer quantizer of one group (see [`crate::affine`]), with its rounding.
@@ -80,11 +94,33 @@ impl<R: Fn(f32) -> f32 + Copy> Kernel for IntKernel<R> {
         }
         (code, r_hat, clipped)
     }
+
+    fn key(&self) -> Option<[u32; 3]> {
+        let c = &self.coder;
+        Some([
+            self.params.qmin as u32,
+            c.scale.to_bits(),
+            c.zero_point.to_bits(),
+        ])
+    }
+
+    /// `Coder::code_lanes`'s r̂ = (q − Z) · S of q = code + qmin (an integer below 2^17: exact).
+    fn recon(&self, code: u32) -> f32 {
+        let q = (code as i32).wrapping_add(self.params.qmin) as f32;
+        (q - self.coder.zero_point) * self.coder.scale
+    }
 }
 
 /// An element coder in the element domain: scaled value → (code, level, clipped).
 pub(crate) trait ElementCoder: Copy {
     fn encode(&self, x: f32) -> (u32, f32, bool);
+
+    /// The level of `code`, as [`encode`](Self::encode) returns it with that code (±0 aside:
+    /// both reconstruct and bin alike); `None` for coders without a decoding.
+    fn level(&self, code: u32) -> Option<f32> {
+        let _ = code;
+        None
+    }
 
     /// [`encode`](Self::encode) of LANES values (coders with a vector form override it).
     #[inline(always)]
@@ -122,6 +158,24 @@ impl<E: ElementCoder, const MUL: bool> Kernel for BlockKernel<E, MUL> {
             *v = *v * b.dec_scale + b.dec_offset;
         }
         (code, level, clipped)
+    }
+
+    fn key(&self) -> Option<[u32; 3]> {
+        let b = &self.block;
+        self.element.level(0).map(|_| {
+            [
+                b.element as u32,
+                b.dec_scale.to_bits(),
+                b.dec_offset.to_bits(),
+            ]
+        })
+    }
+
+    fn recon(&self, code: u32) -> f32 {
+        let b = &self.block;
+        self.element
+            .level(code)
+            .map_or(f32::NAN, |l| l * b.dec_scale + b.dec_offset)
     }
 }
 
@@ -187,6 +241,20 @@ impl MiniFloatCoder {
 }
 
 impl ElementCoder for MiniFloatCoder {
+    /// The inverse of `encode`'s code: sign | exponent << M | mantissa; exponent 0 is
+    /// subnormal (mantissa · step), any other the f32 with that exponent and mantissa.
+    fn level(&self, code: u32) -> Option<f32> {
+        let magnitude = code & !self.sign;
+        let (exp, mantissa) = (magnitude >> self.man, magnitude & self.man_mask);
+        let value = if exp == 0 {
+            mantissa as f32 * self.step
+        } else {
+            let e = (exp as i32 - self.bias + 127) as u32;
+            f32::from_bits((e << 23) | (mantissa << self.drop))
+        };
+        Some(if code & self.sign != 0 { -value } else { value })
+    }
+
     #[inline(always)]
     fn encode(&self, x: f32) -> (u32, f32, bool) {
         let clipped = x.abs() > self.max;
@@ -263,6 +331,11 @@ impl MiniFloatCoder {
 pub(crate) struct Q8_0Coder;
 
 impl ElementCoder for Q8_0Coder {
+    /// Codes are the level's two's-complement byte.
+    fn level(&self, code: u32) -> Option<f32> {
+        Some(f32::from(code as u8 as i8))
+    }
+
     #[inline(always)]
     fn encode(&self, x: f32) -> (u32, f32, bool) {
         // x = v · (1/d) with |v| ≤ the block's amax: |x| ≤ 127, in the helper's exact range.
@@ -301,6 +374,10 @@ pub(crate) struct Q4Coder {
 // `y >= 16 || y < 0` rather than `!(0.0..16.0).contains(&y)`: NaN must not count as clipped.
 #[allow(clippy::manual_range_contains)]
 impl ElementCoder for Q4Coder {
+    fn level(&self, code: u32) -> Option<f32> {
+        Some(code as f32 - self.level_offset)
+    }
+
     #[inline(always)]
     fn encode(&self, x: f32) -> (u32, f32, bool) {
         let y = x + self.bias;
@@ -346,20 +423,51 @@ impl ElementCoder for AnyCoder<'_> {
 const BATCH: usize = 64;
 const BUFFERED: bool = !cfg!(target_arch = "wasm32");
 
+/// Where one block's lanes are counted: lane k's code at `code_base + (k & 1)·n_codes + code`
+/// (two interleaved copies), a masked lane at `code_spare`; and, when the pass bins each value,
+/// its bin at `(k & 1)·n_bins + bin` of the reconstruction histogram (spare slot `2·n_bins`).
+#[derive(Clone, Copy)]
+pub(crate) struct Tables {
+    pub code_base: u32,
+    pub n_codes: u32,
+    pub code_spare: u32,
+    pub n_bins: u32,
+}
+
+/// A slot's bin for a code whose r̂ is not finite (counted as a code, not binned).
+const NO_BIN: u32 = u32::MAX;
+
 /// The counters of one pass.
+///
+/// Two ways to count, with the same totals (so chunks may use either):
+/// - *by key*: groups whose kernels share a [`Kernel::key`] reconstruct each code alike, so the
+///   pass counts (key, code) pairs only — one increment a value — and each key's codes are
+///   decoded and binned once, when its slot is reused or at the end. MX blocks share a handful of
+///   power-of-two scales, NVFP4 at most 256, a per-tensor group one: binning each value was a
+///   third of their pass (profiled natively: the binning and the second increment).
+/// - *by value*: each r̂ binned as it is made, for kernels without a decoding and wherever keys
+///   turn over about as often as values arrive (f32-scaled groups, a 256-code format on f16
+///   scales), when decoding every key would cost more than it saves.
 pub(crate) struct Tally {
     lanes: Sums,
     blocks: u64,
     n_codes: usize,
     n_bins: usize,
-    /// Two interleaved copies of the code table and a spare slot for masked lanes.
+    /// By value: two interleaved copies of the code table and a spare slot for masked lanes.
     codes: Vec<u32>,
     /// The same for the reconstruction histogram.
     bins: Vec<u32>,
-    /// Table indices waiting to be counted (natively), and how many.
+    /// By key: slots × two copies of the code table, then the spare slot (empty when off).
+    keyed_counts: Vec<u32>,
+    keyed: Option<Keyed>,
+    /// Codes and bins folded from evicted slots.
+    code_total: Vec<u64>,
+    bin_total: Vec<u64>,
+    /// Table indices waiting to be counted (natively), how many, and whose they are.
     code_buf: Vec<u32>,
     bin_buf: Vec<u32>,
     used: usize,
+    buf_keyed: bool,
 }
 
 /// The sums and lane counters, copied into locals for each chunk so the compiler keeps them in
@@ -372,9 +480,41 @@ struct Sums {
     overflowed: [u32; LANES],
 }
 
+/// The slots of counting by key (see [`Tally`]).
+struct Keyed {
+    /// Each slot's key, `None` while free.
+    tags: Vec<Option<[u32; 3]>>,
+    /// The bin of each slot's codes' r̂ (slots × n_codes), [`NO_BIN`] where it is not finite.
+    bin_of: Vec<u32>,
+    /// log2 of the number of slots.
+    bits: u32,
+    /// Keys evicted to decode another and values counted so far.
+    evictions: u64,
+    values: u64,
+}
+
+/// Keys are given up once this many values have been counted with a key evicted for every
+/// `4 · n_codes` values or fewer: decoding a key costs about `2 · n_codes` steps, and measured
+/// natively, a key per 32-value group with 16 codes (f16-scaled Q4_0, int4-g32) was slower by
+/// key than by value (4.6 against 4.3 ms at 1M values), a key per 128 faster (2.8 against 3.5).
+const KEYED_TRIAL: u64 = 1 << 13;
+
 impl Tally {
     pub fn new(n_codes: usize, n_bins: usize) -> Self {
         let (n_codes, n_bins) = (n_codes.max(1), n_bins.max(1));
+        // Up to 256 slots, the table within 2^16 counters.
+        let bits = if n_codes <= 256 {
+            (((1usize << 15) / n_codes).min(256).ilog2()).max(1)
+        } else {
+            0
+        };
+        let keyed = (bits > 0).then(|| Keyed {
+            tags: vec![None; 1 << bits],
+            bin_of: vec![NO_BIN; (1 << bits) * n_codes],
+            bits,
+            evictions: 0,
+            values: 0,
+        });
         Self {
             lanes: Sums::default(),
             blocks: 0,
@@ -382,9 +522,127 @@ impl Tally {
             n_bins,
             codes: vec![0; 2 * n_codes + 1],
             bins: vec![0; 2 * n_bins + 1],
+            keyed_counts: if keyed.is_some() {
+                vec![0; (1 << bits) * 2 * n_codes + 1]
+            } else {
+                Vec::new()
+            },
+            keyed,
+            code_total: vec![0; n_codes],
+            bin_total: vec![0; n_bins],
             code_buf: vec![0; BATCH * LANES],
             bin_buf: vec![0; BATCH * LANES],
             used: 0,
+            buf_keyed: false,
+        }
+    }
+
+    /// A tally that always counts by value (to test counting by key against).
+    #[cfg(test)]
+    fn by_value(n_codes: usize, n_bins: usize) -> Self {
+        let mut t = Self::new(n_codes, n_bins);
+        t.keyed = None;
+        t.keyed_counts = Vec::new();
+        t
+    }
+
+    /// The tables a chunk of `len` values of `kernel` is counted in: its key's slot (taken now
+    /// if need be) or, with `false`, the by-value tables.
+    fn tables<K: Kernel>(&mut self, kernel: &K, binner: &Binner, len: usize) -> (Tables, bool) {
+        let n = self.n_codes;
+        let by_value = Tables {
+            code_base: 0,
+            n_codes: n as u32,
+            code_spare: 2 * n as u32,
+            n_bins: self.n_bins as u32,
+        };
+        let (Some(keyed), Some(key)) = (self.keyed.as_mut(), kernel.key()) else {
+            self.switch_buffer(false);
+            return (by_value, false);
+        };
+        keyed.values += len as u64;
+        let hash = (key[0] ^ key[1].wrapping_mul(0x9E37_79B1) ^ key[2].wrapping_mul(0x85EB_CA77))
+            .wrapping_mul(0x27D4_EB2F);
+        let slot = (hash >> (32 - keyed.bits)) as usize;
+        if keyed.tags[slot] != Some(key) {
+            // Only evictions count: first uses are at most one per slot.
+            keyed.evictions += u64::from(keyed.tags[slot].is_some());
+            if keyed.values >= KEYED_TRIAL && 4 * keyed.evictions * n as u64 > keyed.values {
+                // Keys turn over as fast as values come: count by value from here on.
+                self.drain();
+                self.evict_all();
+                self.keyed = None;
+                self.keyed_counts = Vec::new();
+                self.switch_buffer(false);
+                return (by_value, false);
+            }
+            // Buffered increments may be this slot's: count them before it is folded.
+            self.drain();
+            self.evict(slot);
+            if let Some(keyed) = self.keyed.as_mut() {
+                keyed.tags[slot] = Some(key);
+                for (c, bin) in keyed.bin_of[slot * n..(slot + 1) * n]
+                    .iter_mut()
+                    .enumerate()
+                {
+                    let r = kernel.recon(c as u32);
+                    *bin = if r.is_finite() {
+                        binner.bin_u32(r)
+                    } else {
+                        NO_BIN
+                    };
+                }
+            }
+        }
+        self.switch_buffer(true);
+        let slots = self.keyed_counts.len() / (2 * n);
+        (
+            Tables {
+                code_base: (slot * 2 * n) as u32,
+                n_codes: n as u32,
+                code_spare: (slots * 2 * n) as u32,
+                n_bins: self.n_bins as u32,
+            },
+            true,
+        )
+    }
+
+    /// Drains the buffer when its indices are of the other kind of table.
+    fn switch_buffer(&mut self, keyed: bool) {
+        if self.buf_keyed != keyed {
+            self.drain();
+            self.buf_keyed = keyed;
+        }
+    }
+
+    /// Folds slot `slot`'s counts into the totals and frees it.
+    fn evict(&mut self, slot: usize) {
+        let Some(keyed) = self.keyed.as_mut() else {
+            return;
+        };
+        if keyed.tags[slot].take().is_none() {
+            return;
+        }
+        let n = self.n_codes;
+        let counts = &mut self.keyed_counts[slot * 2 * n..(slot + 1) * 2 * n];
+        let bins = &keyed.bin_of[slot * n..(slot + 1) * n];
+        for c in 0..n {
+            let k = u64::from(counts[c]) + u64::from(counts[n + c]);
+            if k > 0 {
+                self.code_total[c] += k;
+                if let Some(t) = self.bin_total.get_mut(bins[c] as usize) {
+                    *t += k;
+                }
+                counts[c] = 0;
+                counts[n + c] = 0;
+            }
+        }
+    }
+
+    fn evict_all(&mut self) {
+        let slots = self.keyed.as_ref().map_or(0, |k| k.tags.len());
+        for slot in 0..slots {
+            self.evict(slot);
         }
     }
 
@@ -397,29 +655,47 @@ impl Tally {
         binner: &Binner,
         all_finite: bool,
     ) {
+        match self.tables(&kernel, binner, values.len()) {
+            (t, true) => self.chunk_in::<K, false>(values, kernel, binner, all_finite, t),
+            (t, false) => self.chunk_in::<K, true>(values, kernel, binner, all_finite, t),
+        }
+    }
+
+    #[inline(always)]
+    fn chunk_in<K: Kernel, const BINS: bool>(
+        &mut self,
+        values: &[f32],
+        kernel: K,
+        binner: &Binner,
+        all_finite: bool,
+        tables: Tables,
+    ) {
         let mut lanes = self.lanes;
-        let tables = (self.n_codes as u32, self.n_bins as u32);
         let mut blocks = values.chunks_exact(LANES);
         for block in &mut blocks {
             // chunks_exact: always LANES long (the fallback, all masked, is never taken).
             let block = block.try_into().unwrap_or(&[f32::NAN; LANES]);
             let (c, b) = if all_finite {
-                lanes.block::<K, false>(block, kernel, binner, tables)
+                lanes.block::<K, false, BINS>(block, kernel, binner, tables)
             } else {
-                lanes.block::<K, true>(block, kernel, binner, tables)
+                lanes.block::<K, true, BINS>(block, kernel, binner, tables)
             };
-            self.push(&c, &b);
+            self.push::<BINS>(&c, &b);
         }
         let tail = blocks.remainder();
         if !tail.is_empty() {
             let mut block = [f32::NAN; LANES];
             block[..tail.len()].copy_from_slice(tail);
-            let (c, b) = lanes.block::<K, true>(&block, kernel, binner, tables);
-            self.push(&c, &b);
+            let (c, b) = lanes.block::<K, true, BINS>(&block, kernel, binner, tables);
+            self.push::<BINS>(&c, &b);
         }
         self.lanes = lanes;
-        self.blocks += values.len().div_ceil(LANES) as u64;
-        // Lane counters hold at most 2^32 − 1 each: flush long before.
+        self.count_blocks(values.len());
+    }
+
+    /// Lane counters hold at most 2^32 − 1 each: flush long before.
+    fn count_blocks(&mut self, len: usize) {
+        self.blocks += len.div_ceil(LANES) as u64;
         if self.blocks >= 1 << 28 {
             self.flush();
         }
@@ -437,48 +713,65 @@ impl Tally {
         #[cfg(not(target_arch = "wasm32"))]
         self.chunk(values, kernel, binner, all_finite);
         #[cfg(target_arch = "wasm32")]
-        {
-            let mut state = simd::State::load(&self.lanes);
-            let tables = (self.n_codes as u32, self.n_bins as u32);
-            let code = |r| simd::SimdKernel::code_v(&kernel, r);
-            let mut blocks = values.chunks_exact(LANES);
-            for block in &mut blocks {
-                let block = block.try_into().unwrap_or(&[f32::NAN; LANES]);
-                let (c, b) = if all_finite {
-                    simd::block::<false>(&mut state, block, code, binner, tables)
-                } else {
-                    simd::block::<true>(&mut state, block, code, binner, tables)
-                };
-                self.push(&c, &b);
-            }
-            let tail = blocks.remainder();
-            if !tail.is_empty() {
-                let mut block = [f32::NAN; LANES];
-                block[..tail.len()].copy_from_slice(tail);
-                let (c, b) = simd::block::<true>(&mut state, &block, code, binner, tables);
-                self.push(&c, &b);
-            }
-            state.store(&mut self.lanes);
-            self.blocks += values.len().div_ceil(LANES) as u64;
-            if self.blocks >= 1 << 28 {
-                self.flush();
-            }
+        match self.tables(&kernel, binner, values.len()) {
+            (t, true) => self.chunk_simd::<K, false>(values, kernel, binner, all_finite, t),
+            (t, false) => self.chunk_simd::<K, true>(values, kernel, binner, all_finite, t),
         }
     }
 
-    /// Counts a block's table indices, at once or through the buffer (see [`BUFFERED`]).
+    #[cfg(target_arch = "wasm32")]
     #[inline(always)]
-    fn push(&mut self, codes: &[u32; LANES], bins: &[u32; LANES]) {
+    fn chunk_simd<K: FastKernel, const BINS: bool>(
+        &mut self,
+        values: &[f32],
+        kernel: K,
+        binner: &Binner,
+        all_finite: bool,
+        tables: Tables,
+    ) {
+        let mut state = simd::State::load(&self.lanes);
+        let code = |r| simd::SimdKernel::code_v(&kernel, r);
+        let mut blocks = values.chunks_exact(LANES);
+        for block in &mut blocks {
+            let block = block.try_into().unwrap_or(&[f32::NAN; LANES]);
+            let (c, b) = if all_finite {
+                simd::block::<false, BINS>(&mut state, block, code, binner, tables)
+            } else {
+                simd::block::<true, BINS>(&mut state, block, code, binner, tables)
+            };
+            self.push::<BINS>(&c, &b);
+        }
+        let tail = blocks.remainder();
+        if !tail.is_empty() {
+            let mut block = [f32::NAN; LANES];
+            block[..tail.len()].copy_from_slice(tail);
+            let (c, b) = simd::block::<true, BINS>(&mut state, &block, code, binner, tables);
+            self.push::<BINS>(&c, &b);
+        }
+        state.store(&mut self.lanes);
+        self.count_blocks(values.len());
+    }
+
+    /// Counts a block's table indices, at once or through the buffer (see [`BUFFERED`]); with
+    /// `BINS` the by-value tables' codes and bins, without it the keyed table's codes.
+    #[inline(always)]
+    fn push<const BINS: bool>(&mut self, codes: &[u32; LANES], bins: &[u32; LANES]) {
         if !BUFFERED {
             for k in 0..LANES {
-                self.codes[codes[k] as usize] += 1;
-                self.bins[bins[k] as usize] += 1;
+                if BINS {
+                    self.codes[codes[k] as usize] += 1;
+                    self.bins[bins[k] as usize] += 1;
+                } else {
+                    self.keyed_counts[codes[k] as usize] += 1;
+                }
             }
             return;
         }
         let at = self.used;
         self.code_buf[at..at + LANES].copy_from_slice(codes);
-        self.bin_buf[at..at + LANES].copy_from_slice(bins);
+        if BINS {
+            self.bin_buf[at..at + LANES].copy_from_slice(bins);
+        }
         self.used += LANES;
         if self.used == self.code_buf.len() {
             self.drain();
@@ -486,12 +779,16 @@ impl Tally {
     }
 
     fn drain(&mut self) {
-        for (&c, &b) in self.code_buf[..self.used]
-            .iter()
-            .zip(&self.bin_buf[..self.used])
-        {
-            self.codes[c as usize] += 1;
-            self.bins[b as usize] += 1;
+        let buffered = &self.code_buf[..self.used];
+        if self.buf_keyed {
+            for &c in buffered {
+                self.keyed_counts[c as usize] += 1;
+            }
+        } else {
+            for (&c, &b) in buffered.iter().zip(&self.bin_buf[..self.used]) {
+                self.codes[c as usize] += 1;
+                self.bins[b as usize] += 1;
+            }
         }
         self.used = 0;
     }
@@ -511,36 +808,38 @@ impl Tally {
         l.acc.add_counts(n, clipped);
         l.acc.add_overflowed(over);
         self.blocks = 0;
+        // The keyed counters are u32 too.
+        self.drain();
+        self.evict_all();
     }
 
     /// The error sums, the code counts and the reconstruction histogram's counts.
     pub fn finish(mut self) -> (ErrorAccumulator, Vec<u64>, Vec<u64>) {
         self.drain();
         self.flush();
-        let fold = |table: &[u32], n: usize| -> Vec<u64> {
-            (0..n)
-                .map(|i| u64::from(table[i]) + u64::from(table[n + i]))
-                .collect()
+        let fold = |total: &mut [u64], table: &[u32]| {
+            let n = total.len();
+            for (i, t) in total.iter_mut().enumerate() {
+                *t += u64::from(table[i]) + u64::from(table[n + i]);
+            }
         };
-        (
-            self.lanes.acc,
-            fold(&self.codes, self.n_codes),
-            fold(&self.bins, self.n_bins),
-        )
+        fold(&mut self.code_total, &self.codes);
+        fold(&mut self.bin_total, &self.bins);
+        (self.lanes.acc, self.code_total, self.bin_total)
     }
 }
 
 impl Sums {
     /// One block of LANES values; with `CHECK` each lane is tested for NaN/±Inf (the padded tail
-    /// always is). Returns the code and bin table indices of each lane; `tables` are the sizes
-    /// of one copy of each table (the spare slot follows the two copies).
+    /// always is), with `BINS` each r̂ is binned. Returns the code and bin table indices of each
+    /// lane (see [`Tables`]; the bins are zeros without `BINS`).
     #[inline(always)]
-    fn block<K: Kernel, const CHECK: bool>(
+    fn block<K: Kernel, const CHECK: bool, const BINS: bool>(
         &mut self,
         r: &[f32; LANES],
         kernel: K,
         binner: &Binner,
-        (n_codes, n_bins): (u32, u32),
+        t: Tables,
     ) -> ([u32; LANES], [u32; LANES]) {
         let mut rr = [0f32; LANES];
         let mut finite = [true; LANES];
@@ -559,21 +858,34 @@ impl Sums {
             self.clipped[k] += u32::from(ok[k] & c[k]);
             self.overflowed[k] += u32::from(finite[k] & !fits);
         }
-        let bin = binner.bin_lanes(&r_hat);
+        let bin = if BINS {
+            binner.bin_lanes(&r_hat)
+        } else {
+            [0; LANES]
+        };
         let mut codes = [0u32; LANES];
         let mut bins = [0u32; LANES];
         for k in 0..LANES {
             let copy = (k & 1) as u32;
+            // (By value the base is 0 and the spare follows the two copies: written so, the
+            // compiler keeps the by-value pass as fast as it was before counting by key.)
+            let (base, spare) = if BINS {
+                (0, 2 * t.n_codes)
+            } else {
+                (t.code_base, t.code_spare)
+            };
             codes[k] = if finite[k] {
-                copy * n_codes + code[k].min(n_codes - 1)
+                base + copy * t.n_codes + code[k].min(t.n_codes - 1)
             } else {
-                2 * n_codes
+                spare
             };
-            bins[k] = if ok[k] {
-                copy * n_bins + bin[k]
-            } else {
-                2 * n_bins
-            };
+            if BINS {
+                bins[k] = if ok[k] {
+                    copy * t.n_bins + bin[k]
+                } else {
+                    2 * t.n_bins
+                };
+            }
         }
         // Lanes not `ok` add nothing (the mask zeroes both values).
         self.acc.add_block_sums(&rr, &r_hat, &ok);
@@ -634,6 +946,14 @@ mod tests {
                     (c2, v2.to_bits(), k2),
                     "{f:?} at {x:e}"
                 );
+                // Counting by key decodes the code: the same level (the bits, sign of 0 too).
+                if x.is_finite() {
+                    assert_eq!(
+                        coder.level(c2).map(f32::to_bits),
+                        Some(v2.to_bits()),
+                        "{f:?} decodes code {c2:#x} of {x:e}"
+                    );
+                }
             }
             // The vector form, LANES at a time.
             for block in xs.chunks_exact(LANES) {
@@ -649,6 +969,59 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// Counting by key gives the by-value counts, whether keys repeat (slots reused, and evicted
+    /// where two keys share one) or turn over with every group (then it gives keys up midway),
+    /// through the fast form and the portable one, with NaN/±Inf lanes.
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn counting_by_key_equals_counting_by_value() {
+        use crate::config::{QuantizerConfig, Rounding, Scheme};
+        let mut values =
+            crate::synth::generate(crate::synth::Distribution::Laplace, (1 << 17) + 37, 9)
+                .unwrap_or_default();
+        for (i, x) in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY]
+            .into_iter()
+            .enumerate()
+        {
+            values[i * 40_001 + 5] = x;
+        }
+        let (binner, _, _) = Binner::new(-6.0, 6.0, 97);
+        let config = QuantizerConfig {
+            bits: 4,
+            scheme: Scheme::Asymmetric,
+            ..Default::default()
+        };
+        // 100 keys in 256 slots, groups of 32; a new key every 8 values, more than a 16-code
+        // decoding is worth.
+        for (keys, group, stays_keyed) in [(100, 32, true), (usize::MAX, 8, false)] {
+            let kernel = |g: usize| {
+                let k = (g % keys) as f32;
+                let params = AffineParams::from_range(-1.0 - k * 0.013, 2.0 + k * 0.007, &config);
+                IntKernel {
+                    coder: params.coder(params.inv_scale()),
+                    params,
+                    round: crate::affine::round_half_even,
+                    rounding: Rounding::NearestEven,
+                }
+            };
+            let mut keyed = Tally::new(16, 97);
+            let mut by_value = Tally::by_value(16, 97);
+            for (g, chunk) in values.chunks(group).enumerate() {
+                keyed.chunk_fast(chunk, kernel(g), &binner, false);
+                by_value.chunk(chunk, kernel(g), &binner, false);
+            }
+            assert_eq!(keyed.keyed.is_some(), stays_keyed, "{keys} keys");
+            let (a, codes_a, bins_a) = keyed.finish();
+            let (b, codes_b, bins_b) = by_value.finish();
+            assert_eq!(codes_a, codes_b, "{keys} keys");
+            assert_eq!(bins_a, bins_b, "{keys} keys");
+            assert_eq!(codes_a.iter().sum::<u64>(), values.len() as u64 - 3);
+            let (a, b) = (a.finish(), b.finish());
+            assert_eq!((a.n, a.overflowed), (b.n, b.overflowed));
+            assert_eq!(a.mse.to_bits(), b.mse.to_bits());
         }
     }
 
@@ -670,6 +1043,35 @@ mod tests {
                     "q8_0 {x}"
                 );
             }
+            // Counting by key decodes each code to its level (−0 and +0 alike: they
+            // reconstruct and bin the same).
+            let decodes = |coder: &dyn Fn(f32) -> (u32, f32, bool), level: &dyn Fn(u32) -> f32| {
+                let (c, v, _) = coder(x);
+                x.is_nan() || level(c) == v
+            };
+            let q4_0 = Q4Coder {
+                bias: 8.5,
+                level_offset: 8.0,
+            };
+            let q4_1 = Q4Coder {
+                bias: 0.5,
+                level_offset: 0.0,
+            };
+            let none = f32::NAN;
+            assert!(
+                decodes(&|x| Q8_0Coder.encode(x), &|c| Q8_0Coder
+                    .level(c)
+                    .unwrap_or(none)),
+                "q8_0 decodes {x}"
+            );
+            assert!(
+                decodes(&|x| q4_0.encode(x), &|c| q4_0.level(c).unwrap_or(none)),
+                "q4_0 decodes {x}"
+            );
+            assert!(
+                decodes(&|x| q4_1.encode(x), &|c| q4_1.level(c).unwrap_or(none)),
+                "q4_1 decodes {x}"
+            );
             if x.abs() <= 8.0 || x.is_nan() {
                 let q4_0 = Q4Coder {
                     bias: 8.5,

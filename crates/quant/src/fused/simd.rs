@@ -7,7 +7,7 @@
 
 use core::arch::wasm32::*;
 
-use super::{Kernel, Lanes, MiniFloatCoder, Q4Coder, Q8_0Coder, Sums, TWO_23};
+use super::{Kernel, Lanes, MiniFloatCoder, Q4Coder, Q8_0Coder, Sums, Tables, TWO_23};
 use crate::affine::Coder;
 use crate::config::Rounding;
 use crate::histogram::Binner;
@@ -303,14 +303,14 @@ impl State {
 }
 
 /// One block through a SIMD kernel: the counters of `state` and the table indices, as
-/// `Sums::block` computes them. `tables` are the sizes of one copy of each table.
+/// `Sums::block` computes them (see [`Tables`]; the bins only with `BINS`, zeros without).
 #[inline(always)]
-pub(crate) fn block<const CHECK: bool>(
+pub(crate) fn block<const CHECK: bool, const BINS: bool>(
     state: &mut State,
     r: &Lanes<f32>,
     code_v: impl Fn(V) -> (V, V, V),
     binner: &Binner,
-    (n_codes, n_bins): (u32, u32),
+    t: Tables,
 ) -> (Lanes<u32>, Lanes<u32>) {
     let inf = f32x4_splat(f32::INFINITY);
     let ones = u32x4_splat(u32::MAX);
@@ -333,32 +333,36 @@ pub(crate) fn block<const CHECK: bool>(
     }
     // Table indices: copy k & 1, the spare slot for masked lanes.
     let copy = u32x4(0, 1, 0, 1);
-    let spare_code = u32x4_splat(2 * n_codes);
+    let spare_code = u32x4_splat(t.code_spare);
+    let base = i32x4_add(
+        i32x4_mul(copy, u32x4_splat(t.n_codes)),
+        u32x4_splat(t.code_base),
+    );
     let codes = map2(code, finite, |code, f| {
-        let code = u32x4_min(code, u32x4_splat(n_codes - 1));
-        select(
-            f,
-            i32x4_add(i32x4_mul(copy, u32x4_splat(n_codes)), code),
-            spare_code,
-        )
+        let code = u32x4_min(code, u32x4_splat(t.n_codes - 1));
+        select(f, i32x4_add(base, code), spare_code)
     });
-    let (pre, lo, inv) = binner.affine();
-    let (zero, last) = (f32x4_splat(0.0), f32x4_splat(binner.last_f()));
-    let bins = map2(r_hat, ok, |rh, m| {
-        let x = f32x4_mul(
-            f32x4_sub(f32x4_mul(rh, f32x4_splat(pre)), f32x4_splat(lo)),
-            f32x4_splat(inv),
-        );
-        let b = u32x4_min(
-            int_of(floor(clamp(x, zero, last))),
-            u32x4_splat(binner.bins() as u32 - 1),
-        );
-        select(
-            m,
-            i32x4_add(i32x4_mul(copy, u32x4_splat(n_bins)), b),
-            u32x4_splat(2 * n_bins),
-        )
-    });
+    let bins = if BINS {
+        let (pre, lo, inv) = binner.affine();
+        let (zero, last) = (f32x4_splat(0.0), f32x4_splat(binner.last_f()));
+        map2(r_hat, ok, |rh, m| {
+            let x = f32x4_mul(
+                f32x4_sub(f32x4_mul(rh, f32x4_splat(pre)), f32x4_splat(lo)),
+                f32x4_splat(inv),
+            );
+            let b = u32x4_min(
+                int_of(floor(clamp(x, zero, last))),
+                u32x4_splat(binner.bins() as u32 - 1),
+            );
+            select(
+                m,
+                i32x4_add(i32x4_mul(copy, u32x4_splat(t.n_bins)), b),
+                u32x4_splat(2 * t.n_bins),
+            )
+        })
+    } else {
+        V([u32x4_splat(0); 2])
+    };
     // The error sums, f64 lane k in accumulator lane k as in `ErrorAccumulator::add_block_sums`.
     let rm = map2(rr, ok, |a, b| v128_and(a, b));
     let qm = map2(r_hat, ok, |a, b| v128_and(a, b));
