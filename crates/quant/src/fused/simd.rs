@@ -333,10 +333,16 @@ pub(crate) fn block<const CHECK: bool, const BINS: bool>(
     }
     // Table indices: copy k & 1, the spare slot for masked lanes.
     let copy = u32x4(0, 1, 0, 1);
-    let spare_code = u32x4_splat(t.code_spare);
+    // By value the base is 0 and the spare follows the two copies (constants, as in `Sums::block`).
+    let (code_base, code_spare) = if BINS {
+        (0, 2 * t.n_codes)
+    } else {
+        (t.code_base, t.code_spare)
+    };
+    let spare_code = u32x4_splat(code_spare);
     let base = i32x4_add(
         i32x4_mul(copy, u32x4_splat(t.n_codes)),
-        u32x4_splat(t.code_base),
+        u32x4_splat(code_base),
     );
     let codes = map2(code, finite, |code, f| {
         let code = u32x4_min(code, u32x4_splat(t.n_codes - 1));
