@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use crate::components::calibrator_table::CalibratorTable;
 use crate::components::controls::Controls;
 use crate::components::data_source::DataSource;
 use crate::components::error_banner::ErrorBanner;
@@ -40,6 +41,7 @@ pub fn App() -> impl IntoView {
                 <HistogramView />
                 <MetricsPanel />
                 <TransferView />
+                <CalibratorTable />
                 <VectorView />
                 <FormulaPanel />
                 <FormatsTable />

@@ -18,7 +18,9 @@ use quantscope_core::plan::check_layout;
 use quantscope_core::presets::Comparison;
 use quantscope_core::{Analysis, AnalysisOptions, Format, Granularity, QuantizerConfig};
 
-use crate::engine::client::{Attachment, Engine, JobStats, LoadSpec, Progress, Purpose, Sink};
+use crate::engine::client::{
+    Attachment, Engine, JobStats, LoadSpec, Progress, Purpose, Sink, Table,
+};
 pub use crate::engine::protocol::{check_synth, SynthSettings, MAX_N, MIN_N};
 use crate::engine::protocol::{DataInfo, FileInfo};
 
@@ -64,6 +66,50 @@ pub struct PresetRows {
     pub rows: Vec<Comparison>,
 }
 
+/// One calibration method under the current settings, as measured (on all the data).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CalibratorRow {
+    /// The method's key (`minmax`, `percentile`, …).
+    pub key: String,
+    pub config: QuantizerConfig,
+    /// The display group's clipping range [α, β].
+    pub clip: (f32, f32),
+    pub mse: f64,
+    pub sqnr_db: f64,
+    pub clipped_fraction: f64,
+}
+
+/// The calibrator comparison for the current data and settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CalibratorRows {
+    pub batch: u64,
+    /// The settings the rows vary the calibration of.
+    pub base: QuantizerConfig,
+    pub keys: Vec<&'static str>,
+    /// Rows measured so far, and those refused (key, reason).
+    pub rows: Vec<CalibratorRow>,
+    pub failed: Vec<(String, String)>,
+}
+
+impl CalibratorRows {
+    /// Whether every row has come back.
+    pub fn complete(&self) -> bool {
+        self.rows.len() + self.failed.len() >= self.keys.len()
+    }
+
+    /// The key of the row of least MSE, when every row is in.
+    pub fn best(&self) -> Option<&str> {
+        if !self.complete() {
+            return None;
+        }
+        self.rows
+            .iter()
+            .filter(|r| r.mse.is_finite())
+            .min_by(|a, b| a.mse.total_cmp(&b.mse))
+            .map(|r| r.key.as_str())
+    }
+}
+
 /// The state shared by the components (all fields are `Copy` handles).
 #[derive(Clone, Copy)]
 pub struct AppState {
@@ -91,6 +137,8 @@ pub struct AppState {
     pub stats: RwSignal<Option<JobStats>>,
     /// Every preset that fits the data, measured on all of it (filled in as rows finish).
     pub preset_rows: RwSignal<Option<PresetRows>>,
+    /// Every calibration method under the current settings (formats with a clipping range).
+    pub calibrator_rows: RwSignal<Option<CalibratorRows>>,
     /// The synthetic settings of the data held (a failed or cancelled load returns to them).
     held_synth: RwSignal<Option<SynthSettings>>,
     engine: StoredValue<Option<Engine>, LocalStorage>,
@@ -153,6 +201,7 @@ impl AppState {
             progress: RwSignal::new(None),
             stats: RwSignal::new(None),
             preset_rows: RwSignal::new(None),
+            calibrator_rows: RwSignal::new(None),
             held_synth: RwSignal::new(None),
             engine: StoredValue::new_local(None),
             next_batch: StoredValue::new(1),
@@ -193,7 +242,49 @@ impl AppState {
                 bins: 16,
                 ..view_options(0)
             };
-            state.with_engine(|e| e.compare(batch, rows, options));
+            state.with_engine(|e| e.compare(Table::Formats, batch, rows, options));
+        });
+        // The calibrators, whenever the data or the settings change (after the view's analysis:
+        // the engine runs table rows once the knobs rest).
+        Effect::new(move |_| {
+            state.data.track();
+            let base = state.config.get();
+            let display_group = state.display_group.get();
+            if state.data.with_untracked(Option::is_none) || !base.format.uses_scales() {
+                state.calibrator_rows.set(None);
+                return;
+            }
+            let shown = state
+                .analysis
+                .with_untracked(|a| a.as_ref().map(|a| a.display.clip))
+                .unwrap_or((-1.0, 1.0));
+            let set = quantscope_core::config::calibrators(base.calibration, shown);
+            let batch = state.next_batch.get_value();
+            state.next_batch.set_value(batch + 1);
+            state.calibrator_rows.set(Some(CalibratorRows {
+                batch,
+                base: base.clone(),
+                keys: set.iter().map(|(k, _)| *k).collect(),
+                rows: Vec::new(),
+                failed: Vec::new(),
+            }));
+            let rows = set
+                .into_iter()
+                .map(|(key, calibration)| {
+                    (
+                        key.to_string(),
+                        QuantizerConfig {
+                            calibration,
+                            ..base.clone()
+                        },
+                    )
+                })
+                .collect();
+            let options = AnalysisOptions {
+                bins: 16,
+                ..view_options(display_group)
+            };
+            state.with_engine(|e| e.compare(Table::Calibrators, batch, rows, options));
         });
         self.with_engine(|e| e.load(LoadSpec::Synth(self.synth.get_untracked())));
     }
@@ -381,7 +472,27 @@ impl Sink for PageSink {
                 state.stats.set(Some(stats));
                 state.analysis.set(Some(Shared::new(analysis)));
             }
-            Purpose::Row { batch, name } => state.preset_rows.update(|rows| {
+            Purpose::Row {
+                table: Table::Calibrators,
+                batch,
+                name,
+            } => state.calibrator_rows.update(|rows| {
+                if let Some(r) = rows.as_mut().filter(|r| r.batch == *batch) {
+                    r.rows.push(CalibratorRow {
+                        key: name.clone(),
+                        config: analysis.config.clone(),
+                        clip: analysis.display.clip,
+                        mse: analysis.metrics.mse,
+                        sqnr_db: analysis.metrics.sqnr_db,
+                        clipped_fraction: analysis.metrics.clipped_fraction,
+                    });
+                }
+            }),
+            Purpose::Row {
+                table: Table::Formats,
+                batch,
+                name,
+            } => state.preset_rows.update(|rows| {
                 if let Some(r) = rows.as_mut().filter(|r| r.batch == *batch) {
                     r.rows.push(Comparison {
                         name: name.clone(),
@@ -400,7 +511,20 @@ impl Sink for PageSink {
         let state = self.0;
         match purpose {
             // A preset that does not fit the data is left out of the table.
-            Some(Purpose::Row { batch, .. }) => state.preset_rows.update(|rows| {
+            Some(Purpose::Row {
+                table: Table::Calibrators,
+                batch,
+                name,
+            }) => state.calibrator_rows.update(|rows| {
+                if let Some(r) = rows.as_mut().filter(|r| r.batch == *batch) {
+                    r.failed.push((name.clone(), message));
+                }
+            }),
+            Some(Purpose::Row {
+                table: Table::Formats,
+                batch,
+                ..
+            }) => state.preset_rows.update(|rows| {
                 if let Some(r) = rows.as_mut().filter(|r| r.batch == *batch) {
                     r.expected = r.expected.saturating_sub(1);
                 }

@@ -98,13 +98,53 @@ pub struct JobStats {
     pub shares: usize,
 }
 
+/// A table of analyses the page fills in the background, each row one configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Table {
+    /// Every preset that fits the data ("Formats side by side").
+    Formats,
+    /// The current settings under every calibration method (asked again as the knobs change, so
+    /// its rows run before the formats table's).
+    Calibrators,
+}
+
+impl Table {
+    /// The panel's title, for progress text.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Formats => "Formats side by side",
+            Self::Calibrators => "Calibrators compared",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Self::Formats => 0,
+            Self::Calibrators => 1,
+        }
+    }
+}
+
 /// What an analysis is for.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Purpose {
     /// The main views.
     View,
-    /// Row `name` of formats-table batch `batch`.
-    Row { batch: u64, name: String },
+    /// Row `name` of batch `batch` of `table`.
+    Row {
+        table: Table,
+        batch: u64,
+        name: String,
+    },
+}
+
+impl Purpose {
+    fn table(&self) -> Option<Table> {
+        match self {
+            Self::View => None,
+            Self::Row { table, .. } => Some(*table),
+        }
+    }
 }
 
 /// A long job's progress.
@@ -116,6 +156,8 @@ pub struct Progress {
     /// Work the page asked for by itself (the formats table's rows): shown in its own panel,
     /// not over the views.
     pub background: bool,
+    /// The table whose rows it is, for background work.
+    pub table: Option<Table>,
 }
 
 /// What to load.
@@ -195,8 +237,9 @@ struct Inner {
     holders: usize,
     load_wanted: Option<LoadSpec>,
     view_wanted: Option<AnalysisRequest>,
+    /// Rows of the tables waiting, the calibrators' first; and how many each table's batch had.
     batch: VecDeque<AnalysisRequest>,
-    batch_total: usize,
+    batch_total: [usize; 2],
     /// When the batch's first row started (its progress counts from there).
     batch_started: Option<f64>,
     /// The slowest share of the last analysis, in ms (the workers' own timing).
@@ -270,7 +313,7 @@ impl Engine {
                 load_wanted: None,
                 view_wanted: None,
                 batch: VecDeque::new(),
-                batch_total: 0,
+                batch_total: [0; 2],
                 batch_started: None,
                 last_compute_ms: 0.0,
                 frame_used: false,
@@ -327,23 +370,31 @@ impl Engine {
         });
     }
 
-    /// Queues the formats table's rows (replacing a batch not yet done).
+    /// Queues a table's rows, replacing that table's rows not yet run (the calibrators' go
+    /// before the formats table's: they follow the knobs).
     pub fn compare(
         &self,
+        table: Table,
         batch: u64,
         rows: Vec<(String, QuantizerConfig)>,
         options: AnalysisOptions,
     ) {
         self.with(|inner, _| {
-            inner.batch = rows
-                .into_iter()
-                .map(|(name, config)| AnalysisRequest {
-                    config,
-                    options,
-                    purpose: Purpose::Row { batch, name },
-                })
-                .collect();
-            inner.batch_total = inner.batch.len();
+            inner.batch.retain(|r| r.purpose.table() != Some(table));
+            let requests = rows.into_iter().map(|(name, config)| AnalysisRequest {
+                config,
+                options,
+                purpose: Purpose::Row { table, batch, name },
+            });
+            inner.batch_total[table.index()] = requests.len();
+            match table {
+                Table::Calibrators => {
+                    for (i, r) in requests.enumerate() {
+                        inner.batch.insert(i, r);
+                    }
+                }
+                Table::Formats => inner.batch.extend(requests),
+            }
             inner.batch_started = None;
             Vec::new()
         });
@@ -370,7 +421,18 @@ impl Engine {
     pub fn tick(&self) {
         self.with(|inner, shared| {
             let now = (shared.now)();
-            let (total, left) = (inner.batch_total, inner.batch.len());
+            let table = inner.job.as_ref().and_then(|j| match &j.kind {
+                JobKind::Analyze { request, .. } => request.purpose.table(),
+                _ => None,
+            });
+            let (total, left) = table.map_or((0, 0), |t| {
+                let left = inner
+                    .batch
+                    .iter()
+                    .filter(|r| r.purpose.table() == Some(t))
+                    .count();
+                (inner.batch_total[t.index()], left)
+            });
             let Some(job) = inner.job.as_mut() else {
                 return Vec::new();
             };
@@ -386,24 +448,17 @@ impl Engine {
             };
             let mut what = job.what.clone();
             let mut background = false;
-            if let JobKind::Analyze {
-                request:
-                    AnalysisRequest {
-                        purpose: Purpose::Row { .. },
-                        ..
-                    },
-                ..
-            } = job.kind
-            {
+            if let Some(table) = table {
                 let finished = total.saturating_sub(left + 1);
                 done = Some((finished as f64 + done.unwrap_or(0.0)) / total.max(1) as f64);
-                what = format!("Formats side by side: {} of {total}", finished + 1);
+                what = format!("{}: {} of {total}", table.title(), finished + 1);
                 background = true;
             }
             vec![Event::Progress(Some(Progress {
                 what,
                 done,
                 background,
+                table,
             }))]
         });
     }
@@ -550,7 +605,7 @@ fn pump(inner: &mut Inner, shared: &Shared) -> Vec<Event> {
     }
     let what = match &request.purpose {
         Purpose::View => "Quantizing the data".to_string(),
-        Purpose::Row { name, .. } => format!("Formats side by side: {name}"),
+        Purpose::Row { table, name, .. } => format!("{}: {name}", table.title()),
     };
     let now = (shared.now)();
     let started = match request.purpose {
@@ -1267,7 +1322,7 @@ mod tests {
         rig.settle();
         let rows = vec![("a".to_string(), bits(4)), ("b".to_string(), bits(8))];
         rig.engine.analyze(bits(3), view_options());
-        rig.engine.compare(1, rows, view_options());
+        rig.engine.compare(Table::Formats, 1, rows, view_options());
         rig.settle();
         assert_eq!(rig.record.views.borrow().len(), 1);
         // The rows wait while the knobs move, and run once they rest.
@@ -1291,7 +1346,7 @@ mod tests {
         rig.engine.analyze(bits(3), view_options());
         rig.settle();
         let rows = vec![("a".to_string(), bits(4)), ("b".to_string(), bits(8))];
-        rig.engine.compare(1, rows, view_options());
+        rig.engine.compare(Table::Formats, 1, rows, view_options());
         *rig.clock.borrow_mut() = ROWS_AFTER_IDLE_MS;
         rig.engine.tick();
         rig.frame();

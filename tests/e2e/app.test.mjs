@@ -615,6 +615,66 @@ describe("Quantscope in the browser", () => {
     await app.page.close();
   });
 
+  test("calibrators compared: every method on one histogram, a table equal to the CLI's, a click adopts one", async () => {
+    const app = await freshPage();
+    await app.set("bits", 4);
+    const file = join(work, "calibrators.npy");
+    execFileSync(CLI, ["synth", "normal", "--n", "131072", "--cols", "1024", "--out", file]);
+    const methods = {
+      minmax: ["--calibration", "minmax"],
+      percentile: ["--calibration", "percentile", "--percentile", "99.9"],
+      mse: ["--calibration", "mse"],
+      sqnr: ["--calibration", "sqnr", "--gamma", "3"],
+      kl: ["--calibration", "kl"],
+      aciq: ["--calibration", "aciq", "--aciq-fit", "laplace"],
+    };
+    const cell = (method, col) =>
+      app.page.locator(`[data-testid="calibrator-table"] tr[data-method="${method}"] td[data-col="${col}"]`);
+    const num = async (method, col) => Number(await cell(method, col).textContent());
+    const rowsIn = async () =>
+      (await app.page.locator('[data-testid="calibrator-table"] tbody tr[data-method]').count()) === 7;
+    // Every row for 4 bits: the min–max row is the Error panel's figure.
+    await app.until(async () => (await rowsIn()) && Math.abs((await num("minmax", "mse")) - (await app.number("metric-mse"))) <= 1e-12 + 2e-5 * (await app.number("metric-mse")), "all seven rows at 4 bits", 30000);
+    const keys = await app.page.$$eval('[data-testid="calibrator-table"] tbody tr', (rs) => rs.map((r) => r.dataset.method));
+    assert.deepEqual(keys, ["minmax", "percentile", "mse", "sqnr", "kl", "aciq", "manual"]);
+    for (const [method, flags] of Object.entries(methods)) {
+      const core = cli(file, ["--bits", "4", ...flags]);
+      close(await num(method, "mse"), core.mse, `${method} mse`);
+      close(await num(method, "sqnr"), core.sqnr_db, `${method} sqnr`);
+      close(await num(method, "lo"), core.clip[0], `${method} lo`);
+      close(await num(method, "hi"), core.clip[1], `${method} hi`);
+    }
+    // Manual takes over the range shown now (min–max's), so its row is min–max's.
+    close(await num("manual", "lo"), await num("minmax", "lo"), "manual lo");
+    close(await num("manual", "mse"), await num("minmax", "mse"), "manual mse");
+    // The best row is the one of least MSE, and on normal data at 4 bits it is not min–max.
+    const mses = {};
+    for (const k of keys) mses[k] = await num(k, "mse");
+    const best = Object.entries(mses).sort((a, b) => a[1] - b[1])[0][0];
+    assert.equal(await app.page.locator('[data-testid="calibrator-table"] tr.best').getAttribute("data-method"), best);
+    assert.notEqual(best, "minmax");
+    // The chart is drawn: far from blank.
+    const inked = await app.page.$eval('[data-testid="calibrator-chart"]', (c) => {
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i] < 200 || d[i + 1] < 200 || d[i + 2] < 200) n++;
+      return n;
+    });
+    assert.ok(inked > 2000, `the calibrator chart is drawn (${inked} inked pixels)`);
+    // A knob moves every row: at 6 bits the min–max row follows the Error panel again.
+    await app.set("bits", 6);
+    const core6 = cli(file, ["--bits", "6", "--calibration", "kl"]);
+    await app.until(async () => (await rowsIn()) && Math.abs((await num("kl", "mse")) - core6.mse) <= core6.mse * 2e-5, "the rows at 6 bits", 30000);
+    // Clicking a row adopts its method: the Error panel shows that row's figures.
+    await app.page.locator('[data-testid="calibrator-table"] tr[data-method="mse"] td.name').click();
+    await app.until(async () => (await app.page.locator('[data-testid="calibration"]').inputValue()) === "mse", "MSE calibration chosen");
+    const mse6 = cli(file, ["--bits", "6", "--calibration", "mse"]);
+    await app.until(async () => Math.abs((await app.number("metric-mse")) - mse6.mse) <= mse6.mse * 2e-5, "the MSE row's figures in the Error panel");
+    assert.match(await app.page.locator('[data-testid="calibrator-table"] tr[data-method="mse"]').textContent(), /in use/);
+    assert.deepEqual(app.errors, []);
+    await app.page.close();
+  });
+
   test("benchmark: a knob change at 1M values reaches the metrics in the DOM", async () => {
     const app = await freshPage();
     await app.set("synth-n", 1000000);

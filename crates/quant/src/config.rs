@@ -242,8 +242,74 @@ impl QuantizerConfig {
     }
 }
 
+/// Every calibration method once, for comparing them on the same data: the keys the page and its
+/// tests name them by, and each method with the parameters of `current` where it is that method
+/// (the chosen percentile p, SQNR γ, ACIQ fit), else the defaults; `manual` is `current`'s range
+/// when manual, else `range` (the range shown now, which choosing manual takes over).
+pub fn calibrators(current: Calibration, range: (f32, f32)) -> [(&'static str, Calibration); 7] {
+    let p = match current {
+        Calibration::Percentile { p } => p,
+        _ => 99.9,
+    };
+    let gamma = match current {
+        Calibration::Sqnr { gamma } => gamma,
+        _ => 3.0,
+    };
+    let fit = match current {
+        Calibration::Aciq { fit } => fit,
+        _ => crate::calib::aciq::AciqFit::Laplace,
+    };
+    let manual = match current {
+        Calibration::Manual { lo, hi } => Calibration::Manual { lo, hi },
+        _ => Calibration::Manual {
+            lo: range.0,
+            hi: if range.1 > range.0 {
+                range.1
+            } else {
+                range.0 + 1.0
+            },
+        },
+    };
+    [
+        ("minmax", Calibration::MinMax),
+        ("percentile", Calibration::Percentile { p }),
+        ("mse", Calibration::Mse),
+        ("sqnr", Calibration::Sqnr { gamma }),
+        ("kl", Calibration::Kl),
+        ("aciq", Calibration::Aciq { fit }),
+        ("manual", manual),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_calibrator_once_with_the_current_parameters() {
+        use super::{calibrators, Calibration};
+        let keys: Vec<&str> = calibrators(Calibration::MinMax, (-1.0, 2.0))
+            .iter()
+            .map(|(k, _)| *k)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "minmax",
+                "percentile",
+                "mse",
+                "sqnr",
+                "kl",
+                "aciq",
+                "manual"
+            ]
+        );
+        let set = calibrators(Calibration::Percentile { p: 99.0 }, (-1.0, 2.0));
+        assert_eq!(set[1].1, Calibration::Percentile { p: 99.0 });
+        assert_eq!(set[6].1, Calibration::Manual { lo: -1.0, hi: 2.0 });
+        let set = calibrators(Calibration::Manual { lo: -3.0, hi: 0.5 }, (-1.0, 2.0));
+        assert_eq!(set[6].1, Calibration::Manual { lo: -3.0, hi: 0.5 });
+        assert_eq!(set[3].1, Calibration::Sqnr { gamma: 3.0 });
+    }
+
     use super::*;
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
