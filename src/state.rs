@@ -244,20 +244,17 @@ impl AppState {
             };
             state.with_engine(|e| e.compare(Table::Formats, batch, rows, options));
         });
-        // The calibrators, whenever the data or the settings change (after the view's analysis:
-        // the engine runs table rows once the knobs rest).
+        // The calibrators, for each new view analysis: its settings, display group and range
+        // (the manual row's), so every row varies exactly what the Error panel shows.
         Effect::new(move |_| {
-            state.data.track();
-            let base = state.config.get();
-            let display_group = state.display_group.get();
-            if state.data.with_untracked(Option::is_none) || !base.format.uses_scales() {
+            let Some(a) = state.analysis.get() else {
+                return;
+            };
+            let (base, display_group, shown) = (a.config.clone(), a.display_group, a.display.clip);
+            if !base.format.uses_scales() {
                 state.calibrator_rows.set(None);
                 return;
             }
-            let shown = state
-                .analysis
-                .with_untracked(|a| a.as_ref().map(|a| a.display.clip))
-                .unwrap_or((-1.0, 1.0));
             let set = quantscope_core::config::calibrators(base.calibration, shown);
             let batch = state.next_batch.get_value();
             state.next_batch.set_value(batch + 1);

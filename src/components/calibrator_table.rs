@@ -149,8 +149,8 @@ pub fn CalibratorTable() -> impl IntoView {
                             {is_best.then_some(view! { <span class="star" title="least MSE">" ★ best"</span> })}
                             {in_use.then_some(view! { <span class="in-use">" (in use)"</span> })}
                         </td>
-                        <td class="num" data-col="lo">{format::number(f64::from(lo), 6)}</td>
-                        <td class="num" data-col="hi">{format::number(f64::from(hi), 6)}</td>
+                        <td class="num range" data-col="lo">{format::number(f64::from(lo), 6)}</td>
+                        <td class="num range" data-col="hi">{format::number(f64::from(hi), 6)}</td>
                         <td class="num mse" data-col="mse">{format::number(row.mse, 6)}</td>
                         <td class="num" data-col="sqnr">{sqnr}</td>
                         <td class="num clipped" data-col="clipped">{format::number(100.0 * row.clipped_fraction, 3)}</td>
@@ -238,8 +238,8 @@ pub fn CalibratorTable() -> impl IntoView {
                         <thead>
                             <tr>
                                 <th>"method"</th>
-                                <th class="num">"α (lo)"</th>
-                                <th class="num">"β (hi)"</th>
+                                <th class="num range">"α (lo)"</th>
+                                <th class="num range">"β (hi)"</th>
                                 <th class="num mse">"MSE"</th>
                                 <th class="num">"SQNR (dB)"</th>
                                 <th class="num clipped">"clipped %"</th>
@@ -249,7 +249,7 @@ pub fn CalibratorTable() -> impl IntoView {
                         <tbody>{body}</tbody>
                     </table>
                 </div>
-                <p class="help" data-testid="calibrators-note">{note}" "{group_note}</p>
+                <p class="help" data-testid="calibrators-note">{note}" "{group_note}<span class="narrow-only">" (The ranges are on the chart; a wider screen lists them with MSE and clipped %.)"</span></p>
                 {move || {
                     state.progress.get().filter(|p| p.table == Some(Table::Calibrators)).map(|p| {
                         view! {
