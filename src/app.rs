@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use crate::components::bits_sweep::BitsSweep;
 use crate::components::calibrator_table::CalibratorTable;
 use crate::components::controls::Controls;
 use crate::components::data_source::DataSource;
@@ -42,6 +43,7 @@ pub fn App() -> impl IntoView {
                 <MetricsPanel />
                 <TransferView />
                 <CalibratorTable />
+                <BitsSweep />
                 <VectorView />
                 <FormulaPanel />
                 <FormatsTable />

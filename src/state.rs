@@ -110,6 +110,27 @@ impl CalibratorRows {
     }
 }
 
+/// The current settings at each bit width b = 1…16 (the integer format).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BitRows {
+    pub batch: u64,
+    /// The settings swept (their own bit width is the one marked).
+    pub base: QuantizerConfig,
+    pub expected: usize,
+    /// (b, SQNR in dB, MSE) of each width measured, in arrival order; widths the settings refuse
+    /// are left out.
+    pub points: Vec<(u8, f64, f64)>,
+}
+
+impl BitRows {
+    /// The points in order of b.
+    pub fn sorted(&self) -> Vec<(u8, f64, f64)> {
+        let mut p = self.points.clone();
+        p.sort_by_key(|p| p.0);
+        p
+    }
+}
+
 /// The state shared by the components (all fields are `Copy` handles).
 #[derive(Clone, Copy)]
 pub struct AppState {
@@ -139,6 +160,8 @@ pub struct AppState {
     pub preset_rows: RwSignal<Option<PresetRows>>,
     /// Every calibration method under the current settings (formats with a clipping range).
     pub calibrator_rows: RwSignal<Option<CalibratorRows>>,
+    /// The current settings at every bit width (integer format).
+    pub bit_rows: RwSignal<Option<BitRows>>,
     /// The synthetic settings of the data held (a failed or cancelled load returns to them).
     held_synth: RwSignal<Option<SynthSettings>>,
     engine: StoredValue<Option<Engine>, LocalStorage>,
@@ -202,6 +225,7 @@ impl AppState {
             stats: RwSignal::new(None),
             preset_rows: RwSignal::new(None),
             calibrator_rows: RwSignal::new(None),
+            bit_rows: RwSignal::new(None),
             held_synth: RwSignal::new(None),
             engine: StoredValue::new_local(None),
             next_batch: StoredValue::new(1),
@@ -251,6 +275,11 @@ impl AppState {
                 return;
             };
             let (base, display_group, shown) = (a.config.clone(), a.display_group, a.display.clip);
+            let options = AnalysisOptions {
+                bins: 16,
+                ..view_options(display_group)
+            };
+            state.sweep_bits(&base, options);
             if !base.format.uses_scales() {
                 state.calibrator_rows.set(None);
                 return;
@@ -277,13 +306,37 @@ impl AppState {
                     )
                 })
                 .collect();
-            let options = AnalysisOptions {
-                bins: 16,
-                ..view_options(display_group)
-            };
             state.with_engine(|e| e.compare(Table::Calibrators, batch, rows, options));
         });
         self.with_engine(|e| e.load(LoadSpec::Synth(self.synth.get_untracked())));
+    }
+
+    /// Asks for `base` at every bit width (integer format only; otherwise clears the sweep).
+    fn sweep_bits(&self, base: &QuantizerConfig, options: AnalysisOptions) {
+        if base.format != Format::Int {
+            self.bit_rows.set(None);
+            return;
+        }
+        let rows: Vec<(String, QuantizerConfig)> = (1..=16u8)
+            .map(|bits| {
+                (
+                    bits.to_string(),
+                    QuantizerConfig {
+                        bits,
+                        ..base.clone()
+                    },
+                )
+            })
+            .collect();
+        let batch = self.next_batch.get_value();
+        self.next_batch.set_value(batch + 1);
+        self.bit_rows.set(Some(BitRows {
+            batch,
+            base: base.clone(),
+            expected: rows.len(),
+            points: Vec::new(),
+        }));
+        self.with_engine(|e| e.compare(Table::Bits, batch, rows, options));
     }
 
     fn with_engine(&self, f: impl FnOnce(&Engine)) {
@@ -486,6 +539,19 @@ impl Sink for PageSink {
                 }
             }),
             Purpose::Row {
+                table: Table::Bits,
+                batch,
+                ..
+            } => state.bit_rows.update(|rows| {
+                if let Some(r) = rows.as_mut().filter(|r| r.batch == *batch) {
+                    r.points.push((
+                        analysis.config.bits,
+                        analysis.metrics.sqnr_db,
+                        analysis.metrics.mse,
+                    ));
+                }
+            }),
+            Purpose::Row {
                 table: Table::Formats,
                 batch,
                 name,
@@ -515,6 +581,15 @@ impl Sink for PageSink {
             }) => state.calibrator_rows.update(|rows| {
                 if let Some(r) = rows.as_mut().filter(|r| r.batch == *batch) {
                     r.failed.push((name.clone(), message));
+                }
+            }),
+            Some(Purpose::Row {
+                table: Table::Bits,
+                batch,
+                ..
+            }) => state.bit_rows.update(|rows| {
+                if let Some(r) = rows.as_mut().filter(|r| r.batch == *batch) {
+                    r.expected = r.expected.saturating_sub(1);
                 }
             }),
             Some(Purpose::Row {

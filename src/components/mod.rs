@@ -1,6 +1,7 @@
 //! One public component per file; small shared field helpers in `fields`.
 
 pub mod bit_inspector;
+pub mod bits_sweep;
 pub mod calibrator_table;
 pub mod canvas;
 pub mod controls;

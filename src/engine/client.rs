@@ -106,6 +106,8 @@ pub enum Table {
     /// The current settings under every calibration method (asked again as the knobs change, so
     /// its rows run before the formats table's).
     Calibrators,
+    /// The current settings at every bit width (after the calibrators, before the formats).
+    Bits,
 }
 
 impl Table {
@@ -114,13 +116,16 @@ impl Table {
         match self {
             Self::Formats => "Formats side by side",
             Self::Calibrators => "Calibrators compared",
+            Self::Bits => "Error against bit width",
         }
     }
 
+    /// Its slot in per-table counters, and the order its rows run in (lowest first).
     fn index(self) -> usize {
         match self {
-            Self::Formats => 0,
-            Self::Calibrators => 1,
+            Self::Calibrators => 0,
+            Self::Bits => 1,
+            Self::Formats => 2,
         }
     }
 }
@@ -239,7 +244,7 @@ struct Inner {
     view_wanted: Option<AnalysisRequest>,
     /// Rows of the tables waiting, the calibrators' first; and how many each table's batch had.
     batch: VecDeque<AnalysisRequest>,
-    batch_total: [usize; 2],
+    batch_total: [usize; 3],
     /// When the batch's first row started (its progress counts from there).
     batch_started: Option<f64>,
     /// The slowest share of the last analysis, in ms (the workers' own timing).
@@ -313,7 +318,7 @@ impl Engine {
                 load_wanted: None,
                 view_wanted: None,
                 batch: VecDeque::new(),
-                batch_total: [0; 2],
+                batch_total: [0; 3],
                 batch_started: None,
                 last_compute_ms: 0.0,
                 frame_used: false,
@@ -370,8 +375,8 @@ impl Engine {
         });
     }
 
-    /// Queues a table's rows, replacing that table's rows not yet run (the calibrators' go
-    /// before the formats table's: they follow the knobs).
+    /// Queues a table's rows, replacing that table's rows not yet run (the tables that follow
+    /// the knobs go before the formats table: see [`Table`]).
     pub fn compare(
         &self,
         table: Table,
@@ -387,14 +392,12 @@ impl Engine {
                 purpose: Purpose::Row { table, batch, name },
             });
             inner.batch_total[table.index()] = requests.len();
-            match table {
-                Table::Calibrators => {
-                    for (i, r) in requests.enumerate() {
-                        inner.batch.insert(i, r);
-                    }
-                }
-                Table::Formats => inner.batch.extend(requests),
-            }
+            inner.batch.extend(requests);
+            // Tables in their order, each table's rows in theirs (a stable sort).
+            inner
+                .batch
+                .make_contiguous()
+                .sort_by_key(|r| r.purpose.table().map_or(0, Table::index));
             inner.batch_started = None;
             Vec::new()
         });

@@ -675,6 +675,44 @@ describe("Quantscope in the browser", () => {
     await app.page.close();
   });
 
+  test("error against bit width: SQNR at b = 1…16 equal to the CLI's, the current width marked, a knob moves it", async () => {
+    const app = await freshPage();
+    const file = join(work, "bits.npy");
+    execFileSync(CLI, ["synth", "normal", "--n", "131072", "--cols", "1024", "--out", file]);
+    const cellOf = (b, col) => app.page.locator(`[data-testid="sweep-bits-table"] tr[data-bits="${b}"] td[data-col="${col}"]`);
+    const rows = () => app.page.locator('[data-testid="sweep-bits-table"] tbody tr').count();
+    await app.until(async () => (await rows()) === 16, "16 widths", 30000);
+    for (const b of [1, 3, 8, 16]) {
+      const core = cli(file, ["--bits", String(b)]);
+      close(Number(await cellOf(b, "sqnr").textContent()), core.sqnr_db, `${b} bits sqnr`);
+      close(Number(await cellOf(b, "mse").textContent()), core.mse, `${b} bits mse`);
+    }
+    // The current width's point is the Error panel's figure, and is marked.
+    close(Number(await cellOf(8, "sqnr").textContent()), await app.number("metric-sqnr"), "8 bits = the Error panel");
+    assert.match(await app.page.locator('[data-testid="sweep-bits-table"] tr.yours').textContent(), /^8 \(now\)/);
+    // Each bit adds about 6 dB on normal data at min–max (the line the chart draws).
+    const s6 = Number(await cellOf(6, "sqnr").textContent());
+    const s7 = Number(await cellOf(7, "sqnr").textContent());
+    assert.ok(Math.abs(s7 - s6 - 6.02) < 0.3, `one bit: ${s7 - s6} dB`);
+    const inked = await app.page.$eval('[data-testid="sweep-bits"]', (c) => {
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i] < 200 || d[i + 1] < 200 || d[i + 2] < 200) n++;
+      return n;
+    });
+    assert.ok(inked > 2000, `the sweep is drawn (${inked} inked pixels)`);
+    // A knob moves the whole curve: symmetric quantization at 4 bits, as the CLI computes it.
+    await app.select("scheme", "symmetric");
+    const sym = cli(file, ["--bits", "4", "--symmetric"]);
+    await app.until(async () => (await rows()) === 16 && Math.abs(Number(await cellOf(4, "sqnr").textContent()) - sym.sqnr_db) <= Math.abs(sym.sqnr_db) * 2e-5, "the symmetric sweep", 30000);
+    // Hovering names a width's figures.
+    const box = await app.id("sweep-bits").boundingBox();
+    await app.id("sweep-bits").hover({ position: { x: box.width / 2, y: box.height / 2 } });
+    await app.until(async () => /bits: SQNR .* dB/.test(await app.text("sweep-bits-readout")), "the hover readout");
+    assert.deepEqual(app.errors, []);
+    await app.page.close();
+  });
+
   test("benchmark: a knob change at 1M values reaches the metrics in the DOM", async () => {
     const app = await freshPage();
     await app.set("synth-n", 1000000);

@@ -5,6 +5,7 @@
 //   docs/screenshot-group.png    1280, MiniLM's FFN output weights as MXFP4: block #0's histogram
 //   docs/screenshot-formats.png  1280, the same tensor, whole page (formats table, bit inspector)
 //   docs/screenshot-calibrators-{laptop,phone}.png  the "Calibrators compared" panel as it opens
+//   docs/screenshot-bits-{laptop,phone}.png  the "Error against bit width" panel as it opens
 // docs/screenshots/before-issue-11-*.png are the same views before issue 11's changes.
 import { serve } from "./server.mjs";
 import { launch } from "./browser.mjs";
@@ -26,6 +27,9 @@ try {
     await page.locator('[data-testid="calibrator-table"] tbody tr[data-method="manual"]').waitFor();
     await settle(page);
     await page.locator(".order-calibrators").screenshot({ path: `docs/screenshot-calibrators-${name}.png` });
+    await page.locator('[data-testid="sweep-bits-table"] tbody tr[data-bits="16"]').waitFor({ state: "attached" });
+    await settle(page);
+    await page.locator(".order-bits").screenshot({ path: `docs/screenshot-bits-${name}.png` });
     if (name === "laptop") {
       // A real weight tensor with an outlier, as MXFP4: the histogram shows block #0's own values.
       await page.getByTestId("source-file").click();
