@@ -11,6 +11,7 @@ pub mod engine;
 pub mod format;
 pub mod loader;
 pub mod state;
+pub mod url;
 
 /// Replaces a blank page on panic with a visible report (the code aims never to panic on user data;
 /// this is the safety net, not the error handling).

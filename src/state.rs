@@ -166,6 +166,13 @@ pub struct AppState {
     held_synth: RwSignal<Option<SynthSettings>>,
     engine: StoredValue<Option<Engine>, LocalStorage>,
     next_batch: StoredValue<u64>,
+    /// What a link asked for that the page cannot show by itself: a file (and its tensor) the
+    /// user must open again. Shown until that file is open.
+    pub link_note: RwSignal<Option<String>>,
+    link_file: StoredValue<Option<(String, String)>>,
+    /// When the URL last got a new history entry (ms; changes within a second replace it).
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    last_push: StoredValue<f64>,
 }
 
 /// The data the page opens on: a 128 × 1024 normal matrix with 8 values at ±20σ — what
@@ -229,6 +236,9 @@ impl AppState {
             held_synth: RwSignal::new(None),
             engine: StoredValue::new_local(None),
             next_batch: StoredValue::new(1),
+            link_note: RwSignal::new(None),
+            link_file: StoredValue::new(None),
+            last_push: StoredValue::new(f64::NEG_INFINITY),
         }
     }
 
@@ -308,7 +318,130 @@ impl AppState {
                 .collect();
             state.with_engine(|e| e.compare(Table::Calibrators, batch, rows, options));
         });
+        #[cfg(target_arch = "wasm32")]
+        self.follow_the_url();
         self.with_engine(|e| e.load(LoadSpec::Synth(self.synth.get_untracked())));
+    }
+
+    /// The settings of the page's link, checked as typed ones are: synthetic settings and
+    /// knobs are taken (`initial`: before the first load, which then loads them); a file is
+    /// named in [`link_note`](Self::link_note) for the user to open.
+    pub fn apply_url(&self, url: crate::url::PageUrl, initial: bool) {
+        let synth = url
+            .synth
+            .clone()
+            .unwrap_or_else(|| self.synth.get_untracked());
+        if let Err(e) = check_synth(&synth) {
+            self.report(format!("the link's synthetic settings are refused: {e}"));
+            return;
+        }
+        let shape = match &url.file {
+            None => Some(synth.shape()),
+            // The file's shape is not known until it is open.
+            Some(_) => None,
+        };
+        if let Err(e) = check_config(&url.config, shape.as_deref()) {
+            self.report(format!("the link's settings are refused: {e}"));
+            return;
+        }
+        self.link_file.set_value(url.file.clone());
+        self.link_note.set(url.file.as_ref().map(|(file, tensor)| {
+            format!(
+                "This link shows tensor \"{tensor}\" of {file}: open that file (Data → file) to see it. Nothing of it travels in the link."
+            )
+        }));
+        if initial {
+            if url.synth.is_some() {
+                self.synth.set(synth);
+            }
+            self.config.set(url.config);
+        } else {
+            if url.synth.is_some()
+                && self.source.get_untracked() == Source::Synthetic
+                && self.synth.get_untracked() != synth
+            {
+                self.try_synth(|s| *s = synth);
+            }
+            if self.config.get_untracked() != url.config {
+                self.try_config(|c| *c = url.config);
+            }
+        }
+    }
+
+    /// The link as the settings now are, or `None` before any data is held.
+    pub fn page_url(&self) -> Option<crate::url::PageUrl> {
+        self.data.with(Option::is_some).then_some(())?;
+        let config = self.config.get();
+        Some(match self.source.get() {
+            Source::Synthetic => crate::url::PageUrl {
+                synth: Some(self.synth.get()),
+                file: None,
+                config,
+            },
+            Source::File => crate::url::PageUrl {
+                synth: None,
+                file: Some((
+                    self.file
+                        .with(|f| f.as_ref().map(|f| f.name.clone()).unwrap_or_default()),
+                    self.file_tensor.get(),
+                )),
+                config,
+            },
+        })
+    }
+
+    /// Reads the link's settings now, writes the settings into the link as they change (a new
+    /// history entry, or the same one while the knobs keep moving), and follows back/forward.
+    #[cfg(target_arch = "wasm32")]
+    fn follow_the_url(&self) {
+        match crate::url::PageUrl::from_fragment(&crate::url::current_fragment()) {
+            Ok(Some(url)) => self.apply_url(url, true),
+            Ok(None) => {}
+            Err(e) => self.report(e),
+        }
+        let state = *self;
+        Effect::new(move |_| {
+            let Some(url) = state.page_url() else {
+                return;
+            };
+            let fragment = url.to_fragment();
+            let Some(window) = web_sys::window() else {
+                return;
+            };
+            if window.location().hash().ok().as_deref() == Some(fragment.as_str()) {
+                return;
+            }
+            let Ok(history) = window.history() else {
+                return;
+            };
+            let now = js_sys::Date::now();
+            let first = state.last_push.get_value() == f64::NEG_INFINITY;
+            let result = if first || now - state.last_push.get_value() < 1000.0 {
+                history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&fragment))
+            } else {
+                history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&fragment))
+            };
+            if result.is_ok() {
+                state.last_push.set_value(now);
+            }
+        });
+        let handle = window_event_listener(leptos::ev::popstate, move |_| {
+            match crate::url::PageUrl::from_fragment(&crate::url::current_fragment()) {
+                Ok(Some(url)) => state.apply_url(url, false),
+                Ok(None) => {}
+                Err(e) => state.report(e),
+            }
+        });
+        // The page's listener lives as long as the page.
+        std::mem::forget(handle);
+    }
+
+    /// The tensor a link asked for, when `name` is the file it named.
+    fn linked_tensor(&self, name: &str) -> Option<String> {
+        self.link_file
+            .get_value()
+            .filter(|(file, _)| file == name)
+            .map(|(_, tensor)| tensor)
     }
 
     /// Asks for `base` at every bit width (integer format only; otherwise clears the sweep).
@@ -395,11 +528,12 @@ impl AppState {
     /// Opens a file the user chose or dropped (the workers read it).
     pub fn open_file(&self, file: web_sys::File, name: String) {
         self.error.set(None);
+        let tensor = self.linked_tensor(&name);
         self.with_engine(|e| {
             e.load(LoadSpec::File {
                 name,
                 attachment: Attachment::File(file),
-                tensor: None,
+                tensor,
             })
         });
     }
@@ -407,11 +541,12 @@ impl AppState {
     /// Opens shipped sample weights from their bytes.
     pub fn open_bytes(&self, name: String, bytes: Vec<u8>) {
         self.error.set(None);
+        let tensor = self.linked_tensor(&name);
         self.with_engine(|e| {
             e.load(LoadSpec::File {
                 name,
                 attachment: Attachment::Bytes(std::rc::Rc::new(bytes)),
-                tensor: None,
+                tensor,
             })
         });
     }
@@ -437,6 +572,10 @@ impl AppState {
         self.adapt_config(&data.shape);
         match file {
             Some(f) => {
+                if self.linked_tensor(&f.name).is_some() {
+                    self.link_file.set_value(None);
+                    self.link_note.set(None);
+                }
                 self.file.set(Some(Shared::new(f)));
                 self.file_tensor.set(tensor.unwrap_or_default());
                 self.source.set(Source::File);

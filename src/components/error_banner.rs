@@ -17,6 +17,11 @@ pub fn ErrorBanner() -> impl IntoView {
                 </button>
             </div>
         </Show>
+        <Show when=move || state.link_note.with(Option::is_some)>
+            <div class="notice" role="status" data-testid="link-note">
+                {move || state.link_note.get().unwrap_or_default()}
+            </div>
+        </Show>
         <Show when=move || state.notice.with(Option::is_some)>
             <div class="notice" role="status" data-testid="notice">
                 {move || state.notice.get().unwrap_or_default()}

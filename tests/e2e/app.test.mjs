@@ -713,6 +713,49 @@ describe("Quantscope in the browser", () => {
     await app.page.close();
   });
 
+  test("the URL holds the settings: a fresh tab on a copied link shows the same figures; back and forward work", async () => {
+    const app = await freshPage();
+    await app.select("dist-select", "laplace");
+    await app.set("synth-seed", 9);
+    await app.until(async () => (await app.text("data-name")).includes("seed 9"), "seed 9");
+    // Wait past the second within which changes share one history entry.
+    await app.page.waitForTimeout(1100);
+    await app.set("bits", 5);
+    await app.select("calibration", "mse");
+    await app.until(async () => app.page.url().includes("%22bits%22%3A5") && app.page.url().includes("mse"), "the settings in the URL");
+    const sqnr = await app.text("metric-sqnr");
+    const link = app.page.url();
+    assert.match(link, /#v1=/);
+    assert.doesNotMatch(decodeURIComponent(link), /"values"/, "no data in the link");
+    // A fresh tab on the link: the same data, knobs and figure.
+    const tab = await context.newPage();
+    await tab.setViewportSize({ width: 1280, height: 800 });
+    const other = new Quantscope(tab, server.url);
+    await tab.goto(link);
+    await other.until(async () => (await other.text("metric-sqnr")) === sqnr, `SQNR ${sqnr} in the fresh tab`, 20000);
+    assert.match(await other.text("data-name"), /laplace.*seed 9/);
+    assert.equal(await other.text("bits"), "5");
+    assert.equal(await tab.locator('[data-testid="calibration"]').inputValue(), "mse");
+    // The CLI agrees on the same values and settings.
+    const file = join(work, "link.npy");
+    execFileSync(CLI, ["synth", "laplace", "--n", "131072", "--seed", "9", "--cols", "1024", "--out", file]);
+    const core = cli(file, ["--bits", "5", "--calibration", "mse"]);
+    close(await other.number("metric-sqnr"), core.sqnr_db, "linked view sqnr");
+    // Back returns to the settings before the last history entry (8 bits, min–max), forward again.
+    await app.page.goBack();
+    await app.until(async () => (await app.text("bits")) === "8" && (await app.page.locator('[data-testid="calibration"]').inputValue()) === "minmax", "back: 8 bits, min–max");
+    await app.page.goForward();
+    await app.until(async () => (await app.text("metric-sqnr")) === sqnr, "forward: the linked figure again");
+    // A link whose settings do not parse says so and shows the defaults.
+    const broken = await context.newPage();
+    const bad = new Quantscope(broken, server.url);
+    await broken.goto(server.url + "/#v1=%7B%22config%22%3A%7B%22bits%22%3A%22x%22%7D%7D");
+    await bad.until(async () => /could not be read/.test(await bad.text("error-banner")), "the broken link's message");
+    assert.deepEqual(app.errors, []);
+    assert.deepEqual(other.errors, []);
+    await Promise.all([app.page.close(), tab.close(), broken.close()]);
+  });
+
   test("benchmark: a knob change at 1M values reaches the metrics in the DOM", async () => {
     const app = await freshPage();
     await app.set("synth-n", 1000000);
