@@ -332,7 +332,9 @@ impl AppState {
             .clone()
             .unwrap_or_else(|| self.synth.get_untracked());
         if let Err(e) = check_synth(&synth) {
-            self.report(format!("the link's synthetic settings are refused: {e}"));
+            self.link_note.set(Some(format!(
+                "The link's synthetic settings are refused ({e}); showing the defaults."
+            )));
             return;
         }
         let shape = match &url.file {
@@ -341,7 +343,9 @@ impl AppState {
             Some(_) => None,
         };
         if let Err(e) = check_config(&url.config, shape.as_deref()) {
-            self.report(format!("the link's settings are refused: {e}"));
+            self.link_note.set(Some(format!(
+                "The link's settings are refused ({e}); showing the defaults."
+            )));
             return;
         }
         self.link_file.set_value(url.file.clone());
@@ -397,7 +401,8 @@ impl AppState {
         match crate::url::PageUrl::from_fragment(&crate::url::current_fragment()) {
             Ok(Some(url)) => self.apply_url(url, true),
             Ok(None) => {}
-            Err(e) => self.report(e),
+            // Beside the data, not in the error banner: the first load clears that.
+            Err(e) => self.link_note.set(Some(e)),
         }
         let state = *self;
         Effect::new(move |_| {
@@ -429,7 +434,7 @@ impl AppState {
             match crate::url::PageUrl::from_fragment(&crate::url::current_fragment()) {
                 Ok(Some(url)) => state.apply_url(url, false),
                 Ok(None) => {}
-                Err(e) => state.report(e),
+                Err(e) => state.link_note.set(Some(e)),
             }
         });
         // The page's listener lives as long as the page.

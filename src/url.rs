@@ -40,7 +40,7 @@ impl PageUrl {
             return Ok(None);
         };
         serde_json::from_str(json).map(Some).map_err(|e| {
-            format!("the link's settings could not be read ({e}); showing the defaults")
+            format!("The link's settings could not be read ({e}); showing the defaults.")
         })
     }
 

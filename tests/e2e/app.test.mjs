@@ -750,7 +750,10 @@ describe("Quantscope in the browser", () => {
     const broken = await context.newPage();
     const bad = new Quantscope(broken, server.url);
     await broken.goto(server.url + "/#v1=%7B%22config%22%3A%7B%22bits%22%3A%22x%22%7D%7D");
-    await bad.until(async () => /could not be read/.test(await bad.text("error-banner")), "the broken link's message");
+    await bad.until(async () => /could not be read/.test(await bad.text("link-note")), "the broken link's message");
+    await bad.id("metric-mse").waitFor();
+    await broken.waitForTimeout(300);
+    assert.match(await bad.text("link-note"), /could not be read/, "the message stays after the first load");
     assert.deepEqual(app.errors, []);
     assert.deepEqual(other.errors, []);
     await Promise.all([app.page.close(), tab.close(), broken.close()]);
