@@ -7,6 +7,7 @@ use crate::components::calibrator_table::CalibratorTable;
 use crate::components::controls::Controls;
 use crate::components::data_source::DataSource;
 use crate::components::error_banner::ErrorBanner;
+use crate::components::export_panel::ExportPanel;
 use crate::components::formats_table::FormatsTable;
 use crate::components::formula_panel::FormulaPanel;
 use crate::components::histogram_view::HistogramView;
@@ -47,6 +48,7 @@ pub fn App() -> impl IntoView {
                 <VectorView />
                 <FormulaPanel />
                 <FormatsTable />
+                <ExportPanel />
             </div>
         </main>
         <footer class="foot">

@@ -8,6 +8,7 @@ pub mod app;
 pub mod charts;
 pub mod components;
 pub mod engine;
+pub mod export;
 pub mod format;
 pub mod loader;
 pub mod state;

@@ -7,6 +7,7 @@ pub mod canvas;
 pub mod controls;
 pub mod data_source;
 pub mod error_banner;
+pub mod export_panel;
 pub mod fields;
 pub mod format_controls;
 pub mod formats_table;

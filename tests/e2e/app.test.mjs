@@ -4,7 +4,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -757,6 +757,44 @@ describe("Quantscope in the browser", () => {
     assert.deepEqual(app.errors, []);
     assert.deepEqual(other.errors, []);
     await Promise.all([app.page.close(), tab.close(), broken.close()]);
+  });
+
+  test("exports download the views' figures as JSON and CSV that parse and agree, and the histogram as PNG", async () => {
+    const app = await freshPage();
+    await app.set("bits", 4);
+    await app.until(async () => (await app.page.locator('[data-testid="calibrator-table"] tbody tr[data-method]').count()) === 7, "the calibrator rows", 30000);
+    await app.until(async () => (await app.page.locator('[data-testid="sweep-bits-table"] tbody tr').count()) === 16, "the bit widths", 30000);
+    const download = async (testid) => {
+      const [d] = await Promise.all([app.page.waitForEvent("download"), app.id(testid).click()]);
+      const path = join(work, `${testid}-${d.suggestedFilename()}`);
+      await d.saveAs(path);
+      return { name: d.suggestedFilename(), bytes: readFileSync(path) };
+    };
+    const json = await download("export-json");
+    assert.equal(json.name, "quantscope.json");
+    const doc = JSON.parse(json.bytes.toString("utf8"));
+    close(doc.metrics.mse, await app.number("metric-mse"), "exported mse");
+    assert.equal(doc.config.bits, 4);
+    assert.deepEqual(doc.data.shape, [128, 1024]);
+    assert.equal(doc.calibrators.length, 7);
+    assert.equal(doc.bit_widths.length, 16);
+    assert.equal(doc.values, undefined, "no data in the export");
+    const csv = await download("export-csv");
+    const lines = csv.bytes.toString("utf8").trim().split("\n");
+    assert.equal(lines[0], "table,name,bits_per_value,mse,sqnr_db,clip_lo,clip_hi,clipped_fraction");
+    const view = lines[1].split(",");
+    assert.equal(view[0], "view");
+    close(Number(view[3]), await app.number("metric-mse"), "csv mse");
+    assert.equal(lines.filter((l) => l.startsWith("calibrators,")).length, 7);
+    assert.equal(lines.filter((l) => l.startsWith("bit_widths,")).length, 16);
+    const kl = lines.find((l) => l.startsWith('calibrators,"kl"')).split(",");
+    close(Number(kl[3]), Number(await app.page.locator('[data-testid="calibrator-table"] tr[data-method="kl"] td[data-col="mse"]').textContent()), "csv kl mse");
+    const png = await download("export-png");
+    assert.equal(png.name, "quantscope-histogram.png");
+    assert.deepEqual([...png.bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], "PNG signature");
+    assert.ok(png.bytes.length > 5000, `a real image (${png.bytes.length} bytes)`);
+    assert.deepEqual(app.errors, []);
+    await app.page.close();
   });
 
   test("benchmark: a knob change at 1M values reaches the metrics in the DOM", async () => {
