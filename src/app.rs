@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use crate::components::ab_panel::AbPanel;
 use crate::components::bits_sweep::BitsSweep;
 use crate::components::calibrator_table::CalibratorTable;
 use crate::components::controls::Controls;
@@ -45,6 +46,7 @@ pub fn App() -> impl IntoView {
                 <TransferView />
                 <CalibratorTable />
                 <BitsSweep />
+                <AbPanel />
                 <VectorView />
                 <FormulaPanel />
                 <FormatsTable />

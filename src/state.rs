@@ -162,6 +162,9 @@ pub struct AppState {
     pub calibrator_rows: RwSignal<Option<CalibratorRows>>,
     /// The current settings at every bit width (integer format).
     pub bit_rows: RwSignal<Option<BitRows>>,
+    /// The analysis pinned as "A" for the A/B comparison (the current one is "B"), and the name
+    /// of the data it was made on.
+    pub pinned: RwSignal<Option<(Shared<Analysis>, String)>>,
     /// The synthetic settings of the data held (a failed or cancelled load returns to them).
     held_synth: RwSignal<Option<SynthSettings>>,
     engine: StoredValue<Option<Engine>, LocalStorage>,
@@ -233,6 +236,7 @@ impl AppState {
             preset_rows: RwSignal::new(None),
             calibrator_rows: RwSignal::new(None),
             bit_rows: RwSignal::new(None),
+            pinned: RwSignal::new(None),
             held_synth: RwSignal::new(None),
             engine: StoredValue::new_local(None),
             next_batch: StoredValue::new(1),

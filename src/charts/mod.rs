@@ -3,6 +3,7 @@
 //!
 //! [`Analysis`]: quantscope_core::Analysis
 
+pub mod ab;
 pub mod bits;
 pub mod calibrators;
 pub mod histogram;

@@ -1,5 +1,6 @@
 //! One public component per file; small shared field helpers in `fields`.
 
+pub mod ab_panel;
 pub mod bit_inspector;
 pub mod bits_sweep;
 pub mod calibrator_table;

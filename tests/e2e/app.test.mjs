@@ -797,6 +797,39 @@ describe("Quantscope in the browser", () => {
     await app.page.close();
   });
 
+  test("A/B: pin the view as A, change knobs, both sets of figures with their difference; back to A", async () => {
+    const app = await freshPage();
+    const file = join(work, "ab.npy");
+    execFileSync(CLI, ["synth", "normal", "--n", "131072", "--cols", "1024", "--out", file]);
+    const a = cli(file, ["--bits", "8"]);
+    await app.until(async () => Math.abs((await app.number("metric-mse")) - a.mse) <= a.mse * 2e-5, "8 bits");
+    await app.id("compare-pin").click();
+    await app.set("bits", 4);
+    await app.select("scheme", "symmetric");
+    const b = cli(file, ["--bits", "4", "--symmetric"]);
+    const cell = (metric, col) => app.page.locator(`[data-testid="ab-table"] tr[data-metric="${metric}"] td[data-col="${col}"]`);
+    await app.until(async () => Math.abs(Number(await cell("mse", "b").textContent()) - b.mse) <= b.mse * 2e-5, "B at 4 bits symmetric");
+    close(Number(await cell("mse", "a").textContent()), a.mse, "A mse");
+    close(Number(await cell("sqnr", "a").textContent()), a.sqnr_db, "A sqnr");
+    close(Number(await cell("sqnr", "b").textContent()), b.sqnr_db, "B sqnr");
+    close(Number(await cell("sqnr", "diff").textContent()), b.sqnr_db - a.sqnr_db, "B − A sqnr");
+    close(Number(await cell("mse", "b").textContent()), await app.number("metric-mse"), "B is the Error panel");
+    assert.match(await app.text("ab-a-config"), /8 bits.*asymmetric/);
+    assert.match(await app.text("ab-b-config"), /4 bits.*symmetric/);
+    const inked = await app.page.$eval('[data-testid="ab-chart"]', (c) => {
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i] < 200 || d[i + 1] < 200 || d[i + 2] < 200) n++;
+      return n;
+    });
+    assert.ok(inked > 2000, `the A/B chart is drawn (${inked} inked pixels)`);
+    await app.id("compare-restore").click();
+    await app.until(async () => Math.abs((await app.number("metric-mse")) - a.mse) <= a.mse * 2e-5, "back to A");
+    assert.equal(await app.text("bits"), "8");
+    assert.deepEqual(app.errors, []);
+    await app.page.close();
+  });
+
   test("benchmark: a knob change at 1M values reaches the metrics in the DOM", async () => {
     const app = await freshPage();
     await app.set("synth-n", 1000000);
