@@ -1,16 +1,16 @@
 //! The A/B chart: the input histogram and the reconstructions of two configurations over it.
 
 use plotters::prelude::*;
-use quantscope_core::Analysis;
+use quantscope_core::{Analysis, Histogram};
 
-use super::histogram::{histogram_chart, HistogramChart};
 use super::{canvas_root, Scale};
 
 /// A's colour (vermillion) and B's (blue), from the colour-blind-safe palette.
 pub const A_COLOR: RGBColor = RGBColor(213, 94, 0);
 pub const B_COLOR: RGBColor = RGBColor(0, 114, 178);
 
-/// What the chart draws: B's input and both reconstructions, on a range covering both views.
+/// What the chart draws: B's input and both reconstructions, each over its whole tensor (not
+/// a display group: A and B may have different layouts), heights log10(1 + count).
 #[derive(Clone, Debug, PartialEq)]
 pub struct AbChart {
     pub x_range: (f32, f32),
@@ -20,22 +20,36 @@ pub struct AbChart {
     pub y_max: f64,
 }
 
-/// The chart of `a` (pinned) and `b` (current), `plot_width_px` wide.
-pub fn ab_chart(a: &Analysis, b: &Analysis, plot_width_px: f64) -> AbChart {
-    let ca: HistogramChart = histogram_chart(a, plot_width_px, false);
-    let cb: HistogramChart = histogram_chart(b, plot_width_px, false);
-    let y_max = [&ca.input, &ca.output, &cb.input, &cb.output]
+/// The non-empty bins of `h` as (left, right, log10(1 + count)).
+fn bars(h: &Histogram) -> Vec<(f32, f32, f64)> {
+    let w = h.bin_width();
+    let edge = |i: usize| (f64::from(h.lo) + i as f64 * w) as f32;
+    h.counts
+        .iter()
+        .enumerate()
+        .filter(|(_, &c)| c > 0)
+        .map(|(i, &c)| (edge(i), edge(i + 1), (1.0 + c as f64).log10()))
+        .collect()
+}
+
+/// The chart of `a` (pinned) and `b` (current).
+pub fn ab_chart(a: &Analysis, b: &Analysis) -> AbChart {
+    let (input, oa, ob) = (
+        bars(&b.input_hist),
+        bars(&a.output_hist),
+        bars(&b.output_hist),
+    );
+    let y_max = [&input, &oa, &ob]
         .iter()
         .flat_map(|bars| bars.iter().map(|b| b.2))
         .fold(1.0, f64::max);
+    let lo = a.input_hist.lo.min(b.input_hist.lo);
+    let hi = a.input_hist.hi.max(b.input_hist.hi);
     AbChart {
-        x_range: (
-            ca.x_range.0.min(cb.x_range.0),
-            ca.x_range.1.max(cb.x_range.1),
-        ),
-        input: cb.input,
-        a: ca.output,
-        b: cb.output,
+        x_range: super::padded_range(lo, hi, 0.02),
+        input,
+        a: oa,
+        b: ob,
         y_max,
     }
 }
@@ -57,13 +71,13 @@ pub fn draw_ab(
     let font = ("sans-serif", scale.px(12.0)).into_font();
     cc.configure_mesh()
         .disable_mesh()
-        .y_desc("count (reconstructions: density)")
+        .y_desc("count + 1 (log scale)")
         .x_desc("value")
         .label_style(font.clone())
         .axis_desc_style(font)
         .x_labels(7)
         .y_labels(5)
-        .y_label_formatter(&|v: &f64| super::histogram::compact_count(*v))
+        .y_label_formatter(&|v: &f64| super::histogram::compact_count(10f64.powf(*v)))
         .x_label_formatter(&|v: &f32| super::axis_label(*v, super::span((x0, x1))))
         .draw()
         .map_err(|e| e.to_string())?;
@@ -105,7 +119,7 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"))
         };
         let (a, b) = (run(2), run(4));
-        let c = ab_chart(&a, &b, 600.0);
+        let c = ab_chart(&a, &b);
         // 2 bits: 4 levels; 4 bits: 16 (the bars of each are its own).
         assert!(
             c.a.len() <= 4 && c.b.len() > 8,
@@ -113,6 +127,14 @@ mod tests {
             c.a.len(),
             c.b.len()
         );
+        let total = |bars: &[(f32, f32, f64)]| {
+            bars.iter()
+                .map(|b| 10f64.powf(b.2) - 1.0)
+                .sum::<f64>()
+                .round()
+        };
+        assert_eq!(total(&c.a), 2000.0);
+        assert_eq!(total(&c.b), 2000.0);
         assert!(c.x_range.0 <= -5.0 && c.x_range.1 >= 4.99);
         assert!(c.y_max >= c.input.iter().map(|b| b.2).fold(0.0, f64::max));
     }

@@ -90,8 +90,8 @@ pub fn AbPanel() -> impl IntoView {
         ) else {
             return;
         };
-        let (scale, css_w) = fit_canvas(&canvas);
-        if let Err(e) = draw_ab(canvas, &ab_chart(&a, &b, css_w - 70.0), scale) {
+        let (scale, _) = fit_canvas(&canvas);
+        if let Err(e) = draw_ab(canvas, &ab_chart(&a, &b), scale) {
             leptos::logging::error!("a/b: {e}");
         }
     };
@@ -154,6 +154,7 @@ pub fn AbPanel() -> impl IntoView {
             </Show>
             <Show when=move || same_data() == Some(true)>
                 <canvas class="chart chart-short" data-testid="ab-chart" node_ref=canvas_ref aria-label="Input histogram with A's reconstructions (vermillion) and B's (blue)"></canvas>
+                <p class="help">"Grey: the data; vermillion: A's reconstructed values; blue: B's (the whole tensor for both, counts on a log scale)."</p>
                 {table}
             </Show>
         </section>

@@ -6,6 +6,7 @@
 //   docs/screenshot-formats.png  1280, the same tensor, whole page (formats table, bit inspector)
 //   docs/screenshot-calibrators-{laptop,phone}.png  the "Calibrators compared" panel as it opens
 //   docs/screenshot-bits-{laptop,phone}.png  the "Error against bit width" panel as it opens
+//   docs/screenshot-ab-{laptop,phone}.png  A/B: the opening view pinned as A, B per channel
 // docs/screenshots/before-issue-11-*.png are the same views before issue 11's changes.
 import { serve } from "./server.mjs";
 import { launch } from "./browser.mjs";
@@ -30,6 +31,14 @@ try {
     await page.locator('[data-testid="sweep-bits-table"] tbody tr[data-bits="16"]').waitFor({ state: "attached" });
     await settle(page);
     await page.locator(".order-bits").screenshot({ path: `docs/screenshot-bits-${name}.png` });
+    await page.getByTestId("compare-pin").click();
+    await page.getByTestId("granularity").selectOption("channel");
+    await page.getByTestId("ab-table").waitFor();
+    await settle(page);
+    await page.locator(".order-ab").screenshot({ path: `docs/screenshot-ab-${name}.png` });
+    await page.getByTestId("compare-unpin").click();
+    await page.getByTestId("granularity").selectOption("tensor");
+    await settle(page);
     if (name === "laptop") {
       // A real weight tensor with an outlier, as MXFP4: the histogram shows block #0's own values.
       await page.getByTestId("source-file").click();
