@@ -21,7 +21,7 @@ import { launch } from "../../tests/e2e/browser.mjs";
 import { npyF32 } from "../../tests/e2e/fixtures.mjs";
 
 const quick = process.argv.includes("--quick");
-// `--only synth,channel,long,checkpoint,fused,load` runs those sections.
+// `--only synth,sweeps,channel,long,checkpoint,fused,load` runs those sections.
 const onlyAt = process.argv.indexOf("--only");
 const only = onlyAt > 0 ? new Set(process.argv[onlyAt + 1].split(",")) : null;
 const run = (section) => !only || only.has(section);
@@ -194,6 +194,39 @@ try {
       for (let i = 0; i < 20; i++) bitsChanges.push(["bits", i % 2 ? "8" : "4", "input"]);
       await series(page, `${label} per-group int G=${size} ${scale} scales, bits 4↔8`, bitsChanges);
     }
+    await page.close();
+  }
+
+  // The comparison tables (issue 12): after a change of bits, how long until all 7 calibrator
+  // rows and all 16 bit widths are measured for it (they start once the knobs rest).
+  for (const n of run("sweeps") ? sizes : []) {
+    const label = n === 1_000_000 ? "1M" : "16M";
+    const page = await open(context);
+    await setField(page, "synth-n", n);
+    await until(page, async () => (await text(page, "data-name")).includes(`N = ${n}`));
+    await until(page, () => tableDone(page), 600000);
+    const from = await taskCount(page);
+    const times = [];
+    for (const bits of [4, 6, 5, 7, 3]) {
+      const t0 = Date.now();
+      await setField(page, "bits", bits, "input");
+      await until(page, async () => {
+        const mse = Number(await text(page, "metric-mse"));
+        const row = page.locator('[data-testid="calibrator-table"] tr[data-method="minmax"] td[data-col="mse"]');
+        const cell = page.locator(`[data-testid="sweep-bits-table"] tr[data-bits="${bits}"] td[data-col="mse"]`);
+        if ((await row.count()) === 0 || (await cell.count()) === 0) return false;
+        const same = (t) => Math.abs(Number(t) - mse) <= mse * 2e-5;
+        return (
+          (await page.getByTestId("bits").inputValue()) === String(bits) &&
+          same(await row.textContent()) &&
+          same(await cell.textContent()) &&
+          (await text(page, "calibrators-note")).startsWith("Each row") &&
+          (await text(page, "sweep-bits-note")).startsWith("Each point")
+        );
+      }, 600000);
+      times.push(Date.now() - t0);
+    }
+    say(`${label}: calibrators (7 rows) and bit widths (16) measured for a new bit width in p50 ${pct(times, 50)} ms, max ${Math.max(...times)} ms after the change (wall, incl. the rows' wait for the knobs to rest); longest main-thread task ${fmt(await longest(page, from))} ms`);
     await page.close();
   }
 
