@@ -761,7 +761,31 @@ impl Sink for PageSink {
     }
 
     fn cancelled(&self) {
-        self.0.revert();
+        let state = self.0;
+        state.revert();
+        // Rows not yet run are dropped with the job: say so rather than "measuring" forever.
+        state.calibrator_rows.update(|rows| {
+            if let Some(r) = rows.as_mut() {
+                let missing: Vec<String> = r
+                    .keys
+                    .iter()
+                    .filter(|k| {
+                        !r.rows.iter().any(|row| row.key == **k)
+                            && !r.failed.iter().any(|(f, _)| f == *k)
+                    })
+                    .map(|k| k.to_string())
+                    .collect();
+                for k in missing {
+                    r.failed
+                        .push((k, "cancelled: change a knob to measure again".to_string()));
+                }
+            }
+        });
+        state.bit_rows.update(|rows| {
+            if let Some(r) = rows.as_mut() {
+                r.expected = r.points.len();
+            }
+        });
     }
 }
 
