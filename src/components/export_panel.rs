@@ -45,6 +45,18 @@ fn download_canvas(testid: &str, name: &str) -> Result<(), JsValue> {
     click_link(&canvas.to_data_url()?, name)
 }
 
+/// The charts a PNG can be made of: (canvas test id, label). Those a setting hides (the
+/// vector view, the bit-width sweep for non-integer formats, A/B before a pin) say so when asked.
+const CHARTS: [(&str, &str); 7] = [
+    ("histogram", "histogram"),
+    ("transfer", "transfer function"),
+    ("calibrator-chart", "calibrators compared"),
+    ("sweep-bits", "error against bit width"),
+    ("ab-chart", "A/B"),
+    ("pareto-chart", "formats side by side"),
+    ("voronoi", "2-D codebook"),
+];
+
 /// The panel.
 #[component]
 pub fn ExportPanel() -> impl IntoView {
@@ -74,19 +86,29 @@ pub fn ExportPanel() -> impl IntoView {
     let json =
         move |_| with_report(&|r| download_text("quantscope.json", "application/json", &r.json()));
     let csv = move |_| with_report(&|r| download_text("quantscope.csv", "text/csv", &r.csv()));
+    let chart = RwSignal::new("histogram".to_string());
     let png = move |_| {
-        if let Err(e) = download_canvas("histogram", "quantscope-histogram.png") {
-            state.report(format!("the download failed: {e:?}"));
+        let id = chart.get_untracked();
+        if let Err(e) = download_canvas(&id, &format!("quantscope-{id}.png")) {
+            state.report(format!(
+                "the download failed ({e:?}): is that chart on the page for these settings?"
+            ));
         }
     };
     view! {
         <section class="panel order-export" aria-labelledby="export-title">
             <h2 id="export-title">"Export"</h2>
-            <p class="help">"The figures of every view for the current data and settings (the data itself stays here), or the histogram as an image. The page's link holds the settings: copy it to share the view."</p>
+            <p class="help">"The figures of every view for the current data and settings (the data itself stays here), or a chart as an image. The page's link holds the settings: copy it to share the view."</p>
             <div class="export-buttons">
                 <button data-testid="export-json" on:click=json>"Figures (JSON)"</button>
                 <button data-testid="export-csv" on:click=csv>"Figures (CSV)"</button>
-                <button data-testid="export-png" on:click=png>"Histogram (PNG)"</button>
+                <label class="inline-select">
+                    "Chart "
+                    <select data-testid="export-png-chart" on:change=move |ev| chart.set(event_target_value(&ev))>
+                        {CHARTS.iter().map(|(id, label)| view! { <option value=*id>{*label}</option> }).collect_view()}
+                    </select>
+                </label>
+                <button data-testid="export-png" on:click=png>"Chart (PNG)"</button>
             </div>
         </section>
     }

@@ -793,6 +793,12 @@ describe("Quantscope in the browser", () => {
     assert.equal(png.name, "quantscope-histogram.png");
     assert.deepEqual([...png.bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], "PNG signature");
     assert.ok(png.bytes.length > 5000, `a real image (${png.bytes.length} bytes)`);
+    // Any chart on the page: the bit-width sweep.
+    await app.select("export-png-chart", "sweep-bits");
+    const sweep = await download("export-png");
+    assert.equal(sweep.name, "quantscope-sweep-bits.png");
+    assert.deepEqual([...sweep.bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+    assert.notDeepEqual(sweep.bytes, png.bytes);
     assert.deepEqual(app.errors, []);
     await app.page.close();
   });
