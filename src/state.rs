@@ -91,6 +91,20 @@ pub struct CalibratorRows {
     pub failed: Vec<(String, String)>,
 }
 
+impl CalibratorRow {
+    /// Method `key`'s row from its analysis.
+    pub fn of(key: &str, analysis: &Analysis) -> Self {
+        Self {
+            key: key.to_string(),
+            config: analysis.config.clone(),
+            clip: analysis.display.clip,
+            mse: analysis.metrics.mse,
+            sqnr_db: analysis.metrics.sqnr_db,
+            clipped_fraction: analysis.metrics.clipped_fraction,
+        }
+    }
+}
+
 impl CalibratorRows {
     /// Whether every row has come back.
     pub fn complete(&self) -> bool {
@@ -293,7 +307,7 @@ impl AppState {
                 bins: 16,
                 ..view_options(display_group)
             };
-            state.sweep_bits(&base, options);
+            state.sweep_bits(&a, options);
             if !base.format.uses_scales() {
                 state.calibrator_rows.set(None);
                 return;
@@ -301,15 +315,21 @@ impl AppState {
             let set = quantscope_core::config::calibrators(base.calibration, shown);
             let batch = state.next_batch.get_value();
             state.next_batch.set_value(batch + 1);
+            // The method in use is the view's own analysis: its row is that, not measured again.
+            let in_use = set.iter().find(|(_, c)| *c == base.calibration);
             state.calibrator_rows.set(Some(CalibratorRows {
                 batch,
                 base: base.clone(),
                 keys: set.iter().map(|(k, _)| *k).collect(),
-                rows: Vec::new(),
+                rows: in_use
+                    .map(|(key, _)| CalibratorRow::of(key, &a))
+                    .into_iter()
+                    .collect(),
                 failed: Vec::new(),
             }));
             let rows = set
                 .into_iter()
+                .filter(|(_, c)| *c != base.calibration)
                 .map(|(key, calibration)| {
                     (
                         key.to_string(),
@@ -453,13 +473,16 @@ impl AppState {
             .map(|(_, tensor)| tensor)
     }
 
-    /// Asks for `base` at every bit width (integer format only; otherwise clears the sweep).
-    fn sweep_bits(&self, base: &QuantizerConfig, options: AnalysisOptions) {
+    /// Asks for the settings of `view` at every other bit width (integer format only; otherwise
+    /// clears the sweep); the view's own width is its point.
+    fn sweep_bits(&self, view: &Analysis, options: AnalysisOptions) {
+        let base = &view.config;
         if base.format != Format::Int {
             self.bit_rows.set(None);
             return;
         }
         let rows: Vec<(String, QuantizerConfig)> = (1..=16u8)
+            .filter(|&bits| bits != base.bits)
             .map(|bits| {
                 (
                     bits.to_string(),
@@ -475,8 +498,8 @@ impl AppState {
         self.bit_rows.set(Some(BitRows {
             batch,
             base: base.clone(),
-            expected: rows.len(),
-            points: Vec::new(),
+            expected: rows.len() + 1,
+            points: vec![(base.bits, view.metrics.sqnr_db, view.metrics.mse)],
         }));
         self.with_engine(|e| e.compare(Table::Bits, batch, rows, options));
     }
@@ -676,14 +699,7 @@ impl Sink for PageSink {
                 name,
             } => state.calibrator_rows.update(|rows| {
                 if let Some(r) = rows.as_mut().filter(|r| r.batch == *batch) {
-                    r.rows.push(CalibratorRow {
-                        key: name.clone(),
-                        config: analysis.config.clone(),
-                        clip: analysis.display.clip,
-                        mse: analysis.metrics.mse,
-                        sqnr_db: analysis.metrics.sqnr_db,
-                        clipped_fraction: analysis.metrics.clipped_fraction,
-                    });
+                    r.rows.push(CalibratorRow::of(name, &analysis));
                 }
             }),
             Purpose::Row {

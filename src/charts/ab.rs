@@ -20,16 +20,9 @@ pub struct AbChart {
     pub y_max: f64,
 }
 
-/// The non-empty bins of `h` as (left, right, log10(1 + count)).
+/// The non-empty bins of `h`, heights log10(1 + count).
 fn bars(h: &Histogram) -> Vec<(f32, f32, f64)> {
-    let w = h.bin_width();
-    let edge = |i: usize| (f64::from(h.lo) + i as f64 * w) as f32;
-    h.counts
-        .iter()
-        .enumerate()
-        .filter(|(_, &c)| c > 0)
-        .map(|(i, &c)| (edge(i), edge(i + 1), (1.0 + c as f64).log10()))
-        .collect()
+    super::histogram::bars(h, |c| super::histogram::height(c as f64, true))
 }
 
 /// The chart of `a` (pinned) and `b` (current).
@@ -84,7 +77,7 @@ pub fn draw_ab(
     cc.draw_series(chart.input.iter().map(|&(a, b, h)| {
         Rectangle::new(
             [(a, 0.0), (b, h)],
-            RGBColor(150, 150, 160).mix(0.45).filled(),
+            super::histogram::DATA_GREY.mix(0.45).filled(),
         )
     }))
     .map_err(|e| e.to_string())?;

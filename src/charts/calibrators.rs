@@ -56,23 +56,7 @@ pub fn calibrator_chart(
         .group_hist
         .as_ref()
         .map_or(&analysis.input_hist, |g| &g.input);
-    let w = h.bin_width();
-    let edge = |i: usize| (f64::from(h.lo) + i as f64 * w) as f32;
-    let height = |c: u64| {
-        let c = c as f64;
-        if log_y {
-            (1.0 + c).log10()
-        } else {
-            c
-        }
-    };
-    let input: Vec<(f32, f32, f64)> = h
-        .counts
-        .iter()
-        .enumerate()
-        .filter(|(_, &c)| c > 0)
-        .map(|(i, &c)| (edge(i), edge(i + 1), height(c)))
-        .collect();
+    let input = super::histogram::bars(h, |c| super::histogram::height(c as f64, log_y));
     let y_max = input.iter().map(|b| b.2).fold(0.0, f64::max).max(1.0);
     let finite: Vec<(usize, f32, f32)> = ranges
         .iter()
@@ -134,7 +118,7 @@ pub fn draw_calibrators(
     cc.draw_series(chart.input.iter().map(|&(a, b, h)| {
         Rectangle::new(
             [(a, 0.0), (b, h)],
-            RGBColor(150, 150, 160).mix(0.6).filled(),
+            super::histogram::DATA_GREY.mix(0.6).filled(),
         )
     }))
     .map_err(|e| e.to_string())?;

@@ -31,13 +31,30 @@ pub struct HistogramChart {
 }
 
 /// Height of a bar: the count, or log10(1 + count) on a log axis.
-fn height(count: f64, log_y: bool) -> f64 {
+pub(super) fn height(count: f64, log_y: bool) -> f64 {
     if log_y {
         (1.0 + count).log10()
     } else {
         count
     }
 }
+
+/// The non-empty bins of `h` as (left edge, right edge, `height(count)`), edges in f64 first (the
+/// bins of very wide ranges are wider than f32 can add). For the charts that draw a histogram as
+/// it is (the calibrators', A/B).
+pub fn bars(h: &quantscope_core::Histogram, height: impl Fn(u64) -> f64) -> Vec<(f32, f32, f64)> {
+    let w = h.bin_width();
+    let edge = |i: usize| (f64::from(h.lo) + i as f64 * w) as f32;
+    h.counts
+        .iter()
+        .enumerate()
+        .filter(|(_, &c)| c > 0)
+        .map(|(i, &c)| (edge(i), edge(i + 1), height(c)))
+        .collect()
+}
+
+/// The grey of the data's bars where coloured marks go over them.
+pub const DATA_GREY: RGBColor = RGBColor(150, 150, 160);
 
 /// Thresholds at least this far apart (CSS px) are drawn as full-height lines.
 const LINE_SPACING_PX: f64 = 6.0;

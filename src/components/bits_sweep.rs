@@ -5,6 +5,7 @@ use leptos::html::Canvas;
 use leptos::prelude::*;
 
 use super::canvas::{draw_each_frame, fit_canvas};
+use super::job_progress::TableProgress;
 use crate::charts::bits::{bits_chart, draw_bits, DB_PER_BIT};
 use crate::charts::PixelMap;
 use crate::engine::client::Table;
@@ -129,13 +130,7 @@ pub fn BitsSweep() -> impl IntoView {
                     </table>
                 </details>
                 <p class="help" data-testid="sweep-bits-note">{note}</p>
-                {move || {
-                    state.progress.get().filter(|p| p.table == Some(Table::Bits)).map(|p| {
-                        view! {
-                            <progress class="formats-progress" max="1" value=p.done.unwrap_or(0.0).clamp(0.0, 1.0).to_string() aria-label=p.what></progress>
-                        }
-                    })
-                }}
+                <TableProgress table=Table::Bits testid="bits-progress" />
             </section>
         </Show>
     }

@@ -5,6 +5,7 @@ use leptos::html::Canvas;
 use leptos::prelude::*;
 
 use super::canvas::{draw_each_frame, fit_canvas};
+use super::job_progress::TableProgress;
 use crate::charts::calibrators::{calibrator_chart, draw_calibrators};
 use crate::charts::PixelMap;
 use crate::engine::client::Table;
@@ -250,13 +251,7 @@ pub fn CalibratorTable() -> impl IntoView {
                     </table>
                 </div>
                 <p class="help" data-testid="calibrators-note">{note}" "{group_note}<span class="narrow-only">" (The ranges are on the chart; a wider screen lists them with MSE and clipped %.)"</span></p>
-                {move || {
-                    state.progress.get().filter(|p| p.table == Some(Table::Calibrators)).map(|p| {
-                        view! {
-                            <progress class="formats-progress" data-testid="calibrators-progress" max="1" value=p.done.unwrap_or(0.0).clamp(0.0, 1.0).to_string() aria-label=p.what></progress>
-                        }
-                    })
-                }}
+                <TableProgress table=Table::Calibrators testid="calibrators-progress" />
             </section>
         </Show>
     }

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use quantscope_core::presets::{apply, rank, Comparison};
 
 use super::canvas::{draw_each_frame, fit_canvas};
+use super::job_progress::TableProgress;
 use crate::charts::pareto::{draw_pareto, pareto_chart, YOURS};
 use crate::engine::client::Table;
 use crate::format;
@@ -165,13 +166,7 @@ pub fn FormatsTable() -> impl IntoView {
                 </table>
             </div>
             <p class="help" data-testid="formats-note">{note}<span class="narrow-only">" (MSE is in the Error panel; the table shows SQNR on narrow screens.)"</span></p>
-            {move || {
-                state.progress.get().filter(|p| p.table == Some(Table::Formats)).map(|p| {
-                    view! {
-                        <progress class="formats-progress" data-testid="formats-progress" max="1" value=p.done.unwrap_or(0.0).clamp(0.0, 1.0).to_string() aria-label=p.what></progress>
-                    }
-                })
-            }}
+            <TableProgress table=Table::Formats testid="formats-progress" />
         </section>
     }
 }

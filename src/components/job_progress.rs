@@ -2,7 +2,26 @@
 
 use leptos::prelude::*;
 
+use crate::engine::client::Table;
 use crate::state::use_app_state;
+
+/// The progress of `table`'s rows, inside that table's panel (background work, no Cancel: the
+/// rows give way to any knob change).
+#[component]
+pub fn TableProgress(table: Table, testid: &'static str) -> impl IntoView {
+    let state = use_app_state();
+    move || {
+        state
+            .progress
+            .get()
+            .filter(|p| p.table == Some(table))
+            .map(|p| {
+                view! {
+                    <progress class="formats-progress" data-testid=testid max="1" value=p.done.unwrap_or(0.0).clamp(0.0, 1.0).to_string() aria-label=p.what></progress>
+                }
+            })
+    }
+}
 
 /// Shown while a job runs longer than a moment (see `engine::client::LONG_JOB_MS`).
 #[component]

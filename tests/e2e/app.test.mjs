@@ -654,12 +654,7 @@ describe("Quantscope in the browser", () => {
     assert.equal(await app.page.locator('[data-testid="calibrator-table"] tr.best').getAttribute("data-method"), best);
     assert.notEqual(best, "minmax");
     // The chart is drawn: far from blank.
-    const inked = await app.page.$eval('[data-testid="calibrator-chart"]', (c) => {
-      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-      let n = 0;
-      for (let i = 0; i < d.length; i += 4) if (d[i] < 200 || d[i + 1] < 200 || d[i + 2] < 200) n++;
-      return n;
-    });
+    const inked = await app.inked("calibrator-chart");
     assert.ok(inked > 2000, `the calibrator chart is drawn (${inked} inked pixels)`);
     // A knob moves every row: at 6 bits the min–max row follows the Error panel again.
     await app.set("bits", 6);
@@ -694,12 +689,7 @@ describe("Quantscope in the browser", () => {
     const s6 = Number(await cellOf(6, "sqnr").textContent());
     const s7 = Number(await cellOf(7, "sqnr").textContent());
     assert.ok(Math.abs(s7 - s6 - 6.02) < 0.3, `one bit: ${s7 - s6} dB`);
-    const inked = await app.page.$eval('[data-testid="sweep-bits"]', (c) => {
-      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-      let n = 0;
-      for (let i = 0; i < d.length; i += 4) if (d[i] < 200 || d[i + 1] < 200 || d[i + 2] < 200) n++;
-      return n;
-    });
+    const inked = await app.inked("sweep-bits");
     assert.ok(inked > 2000, `the sweep is drawn (${inked} inked pixels)`);
     // A knob moves the whole curve: symmetric quantization at 4 bits, as the CLI computes it.
     await app.select("scheme", "symmetric");
@@ -822,12 +812,7 @@ describe("Quantscope in the browser", () => {
     close(Number(await cell("mse", "b").textContent()), await app.number("metric-mse"), "B is the Error panel");
     assert.match(await app.text("ab-a-config"), /8 bits.*asymmetric/);
     assert.match(await app.text("ab-b-config"), /4 bits.*symmetric/);
-    const inked = await app.page.$eval('[data-testid="ab-chart"]', (c) => {
-      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-      let n = 0;
-      for (let i = 0; i < d.length; i += 4) if (d[i] < 200 || d[i + 1] < 200 || d[i + 2] < 200) n++;
-      return n;
-    });
+    const inked = await app.inked("ab-chart");
     assert.ok(inked > 2000, `the A/B chart is drawn (${inked} inked pixels)`);
     await app.id("compare-restore").click();
     await app.until(async () => Math.abs((await app.number("metric-mse")) - a.mse) <= a.mse * 2e-5, "back to A");

@@ -52,6 +52,15 @@ export class Quantscope {
   async upload(name, buffer) {
     await this.id("file-input").setInputFiles({ name, mimeType: "application/octet-stream", buffer });
   }
+  /** How many pixels of canvas `testid` are not near-white (a drawn chart has thousands). */
+  async inked(testid) {
+    return this.page.$eval(`[data-testid="${testid}"]`, (c) => {
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i] < 200 || d[i + 1] < 200 || d[i + 2] < 200) n++;
+      return n;
+    });
+  }
   /** Polls `check` until it returns a truthy value (or fails after `ms`). */
   async until(check, what, ms = 10000) {
     const start = Date.now();
