@@ -17,7 +17,7 @@ use crate::analyze::{calibrate_ranges, histogram_range, Analysis, AnalysisOption
 use crate::analyze::{merge_one, tensor_amax, GroupParams, Quantized};
 use crate::block::{stored_scale, tensor_scale, ElementRange, ScaleFormat, ScaleRounding};
 use crate::codebook::{self, LevelTable, Tie};
-use crate::config::{Granularity, QuantizerConfig, Scheme};
+use crate::config::{Calibration, Granularity, QuantizerConfig, Scheme};
 use crate::dataset::{Dataset, Summary};
 use crate::format::{Element, Format};
 use crate::granularity::{GroupLayout, LayoutError};
@@ -268,17 +268,37 @@ pub fn build_plan(
                 ..config.clone()
             };
             let known = Some((summary.min, summary.max));
-            let ranges = calibrate_ranges(values, &layout, &symmetric, known, groups.clone());
-            let amaxes: Vec<f32> = ranges
-                .iter()
-                .map(|r| r.map_or(0.0, |(lo, hi)| lo.abs().max(hi.abs())))
-                .collect();
-            let t = if scale_format == ScaleFormat::E4m3 {
-                let amax = tensor_amax(values, &layout, &symmetric, known, &ranges, groups);
-                tensor_scale(scale_format, amax, elem)
+            let all = groups == (0..layout.n_groups);
+            let (amaxes, amax) = if config.calibration == Calibration::MinMax
+                && layout.is_contiguous()
+                && layout.n_groups > 1
+            {
+                // The blocks of MX, NVFP4 and their kin: each block's bound straight from its
+                // chunk (the same figure as the bound of its min-max range, tested).
+                let amaxes: Vec<f32> = groups
+                    .clone()
+                    .map(|g| crate::calib::finite_abs_max(&values[layout.chunk_of(g)]))
+                    .collect();
+                let amax = if all {
+                    amaxes.iter().fold(0f32, |a, &b| a.max(b))
+                } else {
+                    summary.min.abs().max(summary.max.abs())
+                };
+                (amaxes, amax)
             } else {
-                1.0
+                let ranges = calibrate_ranges(values, &layout, &symmetric, known, groups.clone());
+                let amaxes = ranges
+                    .iter()
+                    .map(|r| r.map_or(0.0, |(lo, hi)| lo.abs().max(hi.abs())))
+                    .collect();
+                let amax = if scale_format == ScaleFormat::E4m3 {
+                    tensor_amax(values, &layout, &symmetric, known, &ranges, groups)
+                } else {
+                    0.0
+                };
+                (amaxes, amax)
             };
+            let t = tensor_scale(scale_format, amax, elem);
             let blocks = amaxes
                 .iter()
                 .map(|&amax| {
