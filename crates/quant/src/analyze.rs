@@ -670,55 +670,31 @@ fn int_tally(
     use crate::fused::{IntKernel, Tally};
     let (qmin, qmax) = config.code_range();
     let mut tally = Tally::new((qmax - qmin + 1) as usize, binner.bins());
-    for (g, range) in layout.chunks_in(span) {
-        let params = groups.get(g).params;
-        let coder = params.coder(params.inv_scale());
-        let chunk = &values[range];
-        // One monomorphised loop per rounding mode (stochastic rounding does not come here).
-        match config.rounding {
-            Rounding::NearestAway => {
-                let round = crate::affine::round_half_away;
-                tally.chunk_fast(
-                    chunk,
-                    IntKernel {
-                        coder,
-                        params,
-                        round,
-                        rounding: config.rounding,
-                    },
-                    binner,
-                    all_finite,
-                )
-            }
-            Rounding::Floor => {
-                let round = crate::affine::floor;
-                tally.chunk_fast(
-                    chunk,
-                    IntKernel {
-                        coder,
-                        params,
-                        round,
-                        rounding: config.rounding,
-                    },
-                    binner,
-                    all_finite,
-                )
-            }
-            Rounding::NearestEven | Rounding::Stochastic => {
-                let round = crate::affine::round_half_even;
-                tally.chunk_fast(
-                    chunk,
-                    IntKernel {
-                        coder,
-                        params,
-                        round,
-                        rounding: config.rounding,
-                    },
-                    binner,
-                    all_finite,
-                )
-            }
-        }
+    // One monomorphised loop per rounding mode (stochastic rounding does not come here).
+    macro_rules! pass {
+        ($round:expr) => {
+            tally.chunks_fast(
+                layout.chunks_in(span).map(|(g, range)| {
+                    let params = groups.get(g).params;
+                    (
+                        &values[range],
+                        IntKernel {
+                            coder: params.coder(params.inv_scale()),
+                            params,
+                            round: $round,
+                            rounding: config.rounding,
+                        },
+                    )
+                }),
+                binner,
+                all_finite,
+            )
+        };
+    }
+    match config.rounding {
+        Rounding::NearestAway => pass!(crate::affine::round_half_away),
+        Rounding::Floor => pass!(crate::affine::floor),
+        Rounding::NearestEven | Rounding::Stochastic => pass!(crate::affine::round_half_even),
     }
     tally.finish()
 }

@@ -158,7 +158,7 @@ pub fn stored_scale(
                     ScaleRounding::Nearest => ideal.log2().round_ties_even() as i32,
                 }
             };
-            (x.clamp(-127, 127) as f32).exp2()
+            pow2(x.clamp(-127, 127))
         }
         ScaleFormat::E4m3 => {
             let (_, block, _) = FP8_E4M3.encode(ideal / tensor_scale);
@@ -173,6 +173,16 @@ pub fn stored_scale(
         s
     } else {
         1.0
+    }
+}
+
+/// 2^e for −127 ≤ e ≤ 127, built from its bits (2^−127 is the subnormal 0x0040_0000): the
+/// value `exp2` gives, without a libm call once per block (profiled at 4 % of an MXFP4 pass).
+fn pow2(e: i32) -> f32 {
+    if e >= -126 {
+        f32::from_bits(((e + 127) as u32) << 23)
+    } else {
+        f32::from_bits(1 << (22 - (-127 - e).min(22)))
     }
 }
 
@@ -191,6 +201,14 @@ pub fn floor_log2(x: f32) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn powers_of_two_from_bits_equal_exp2() {
+        for e in -127..=127 {
+            assert_eq!(pow2(e).to_bits(), (e as f32).exp2().to_bits(), "2^{e}");
+        }
+    }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]

@@ -403,26 +403,36 @@ fn ggml_plan(
     let mut blocks = Vec::with_capacity(groups.len());
     for g in groups {
         let block = &values[layout.chunk_of(g)];
-        let finite = || block.iter().copied().filter(|v| v.is_finite());
+        // The block statistics by the vectorised scans of `calib` rather than filtered folds:
+        // the same figures (a zero bound may be −0 where the fold gave +0; it decodes alike).
         let b = match format {
             Format::Q8_0 => {
-                let amax = finite().fold(0f32, |a, v| a.max(v.abs()));
+                let amax = crate::calib::finite_abs_max(block);
                 scaled(amax / 127.0, amax)
             }
             Format::Q4_0 => {
-                let (mut amax, mut max) = (0f32, 0f32);
-                for v in finite() {
-                    if amax < v.abs() {
-                        amax = v.abs();
-                        max = v;
-                    }
-                }
+                // ggml keeps the first value of the largest magnitude, with its sign.
+                // The value of largest magnitude is the min or the max; on a tie look for the
+                // first.
+                let (lo, hi) = crate::calib::finite_min_max(block).unwrap_or((0.0, 0.0));
+                let amax = (-lo).max(hi);
+                let max = if amax == 0.0 {
+                    0.0
+                } else if -lo > hi {
+                    lo
+                } else if hi > -lo {
+                    hi
+                } else {
+                    block
+                        .iter()
+                        .copied()
+                        .find(|v| v.abs() == amax)
+                        .unwrap_or(0.0)
+                };
                 scaled(max / -8.0, amax)
             }
             _ => {
-                let (min, max) =
-                    finite().fold((f32::MAX, -f32::MAX), |(lo, hi), v| (lo.min(v), hi.max(v)));
-                let (min, max) = if min > max { (0.0, 0.0) } else { (min, max) };
+                let (min, max) = crate::calib::finite_min_max(block).unwrap_or((0.0, 0.0));
                 let d = (max - min) / 15.0;
                 Block {
                     enc_scale: inv(d),
@@ -525,73 +535,42 @@ fn fused_blocks(
         })
         .collect();
     let mut tally = Tally::new(n_codes, binner.bins());
-    for (g, range) in plan.layout.chunks_in(span) {
-        let block = *plan.block(g);
-        let chunk = &values[range];
-        let mut run = |k| match k {
-            // One monomorphised loop per element coder and scaling direction.
-            (Lanes::Mini(e), true) => tally.chunk_fast(
-                chunk,
-                BlockKernel::<_, true> { element: e, block },
-                binner,
-                all_finite,
-            ),
-            (Lanes::Mini(e), false) => tally.chunk_fast(
-                chunk,
-                BlockKernel::<_, false> { element: e, block },
-                binner,
-                all_finite,
-            ),
-            (Lanes::Q8, true) => tally.chunk_fast(
-                chunk,
-                BlockKernel::<_, true> {
-                    element: Q8_0Coder,
-                    block,
-                },
-                binner,
-                all_finite,
-            ),
-            (Lanes::Q8, false) => tally.chunk_fast(
-                chunk,
-                BlockKernel::<_, false> {
-                    element: Q8_0Coder,
-                    block,
-                },
-                binner,
-                all_finite,
-            ),
-            (Lanes::Q4(e), true) => tally.chunk_fast(
-                chunk,
-                BlockKernel::<_, true> { element: e, block },
-                binner,
-                all_finite,
-            ),
-            (Lanes::Q4(e), false) => tally.chunk_fast(
-                chunk,
-                BlockKernel::<_, false> { element: e, block },
-                binner,
-                all_finite,
-            ),
-            (Lanes::Any, multiply) => {
-                let element = AnyCoder(&plan.elements[block.element]);
-                if multiply {
-                    tally.chunk(
-                        chunk,
-                        BlockKernel::<_, true> { element, block },
-                        binner,
-                        all_finite,
-                    )
-                } else {
-                    tally.chunk(
-                        chunk,
-                        BlockKernel::<_, false> { element, block },
-                        binner,
-                        all_finite,
-                    )
-                }
-            }
-        };
-        run((lanes[block.element], block.multiply));
+    // Runs of blocks with one element coder and scaling direction (for MX and NVFP4 the whole
+    // span), each one monomorphised loop.
+    let mut parts = plan.layout.chunks_in(span).peekable();
+    while let Some(&(g0, _)) = parts.peek() {
+        let b0 = *plan.block(g0);
+        let run = std::iter::from_fn(|| {
+            parts.next_if(|&(g, _)| {
+                let b = plan.block(g);
+                b.element == b0.element && b.multiply == b0.multiply
+            })
+        });
+        macro_rules! pass {
+            ($fast:ident, $element:expr, $mul:literal) => {
+                tally.$fast(
+                    run.map(|(g, range)| {
+                        let kernel = BlockKernel::<_, $mul> {
+                            element: $element,
+                            block: *plan.block(g),
+                        };
+                        (&values[range], kernel)
+                    }),
+                    binner,
+                    all_finite,
+                )
+            };
+        }
+        match (lanes[b0.element], b0.multiply) {
+            (Lanes::Mini(e), true) => pass!(chunks_fast, e, true),
+            (Lanes::Mini(e), false) => pass!(chunks_fast, e, false),
+            (Lanes::Q8, true) => pass!(chunks_fast, Q8_0Coder, true),
+            (Lanes::Q8, false) => pass!(chunks_fast, Q8_0Coder, false),
+            (Lanes::Q4(e), true) => pass!(chunks_fast, e, true),
+            (Lanes::Q4(e), false) => pass!(chunks_fast, e, false),
+            (Lanes::Any, true) => pass!(chunks, AnyCoder(&plan.elements[b0.element]), true),
+            (Lanes::Any, false) => pass!(chunks, AnyCoder(&plan.elements[b0.element]), false),
+        }
     }
     tally.finish()
 }
@@ -1131,6 +1110,33 @@ mod tests {
         assert_eq!(t.levels.len(), 1 << 16);
         for (i, &level) in t.levels.iter().enumerate() {
             assert_eq!(t.encode(level), (t.codes[i], level, false));
+        }
+    }
+
+    /// Q4_0's d is the value of largest magnitude over −8, sign kept; on a tie in magnitude
+    /// ggml keeps the first (`amax < |x|` is strict), whether it is the min or the max.
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn q4_0_keeps_the_first_value_of_largest_magnitude() {
+        let config = QuantizerConfig {
+            format: Format::Q4_0,
+            ..Default::default()
+        };
+        for (lead, want) in [
+            ([-3.0, 3.0], -3.0),
+            ([3.0, -3.0], 3.0),
+            ([1.0, -3.0], -3.0),
+            ([f32::NAN, -0.5], -0.5),
+            ([0.5, -0.5], 0.5),
+        ] {
+            let mut v = vec![0.5f32; 32];
+            v[..2].copy_from_slice(&lead);
+            v[20] = -0.25;
+            let d = dataset(vec![32], v);
+            let plan = build_plan(d.values(), d.shape(), d.summary(), &config, false, None)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let f16 = |x: f32| half::f16::from_f32(x).to_f32();
+            assert_eq!(plan.block(0).dec_scale, f16(want / -8.0), "{lead:?}");
         }
     }
 
