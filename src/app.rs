@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use crate::components::ab_panel::AbPanel;
 use crate::components::bits_sweep::BitsSweep;
 use crate::components::calibrator_table::CalibratorTable;
+use crate::components::clip_sweep::ClipSweep;
 use crate::components::controls::Controls;
 use crate::components::data_source::DataSource;
 use crate::components::error_banner::ErrorBanner;
@@ -45,6 +46,7 @@ pub fn App() -> impl IntoView {
                 <MetricsPanel />
                 <TransferView />
                 <CalibratorTable />
+                <ClipSweep />
                 <BitsSweep />
                 <AbPanel />
                 <VectorView />

@@ -145,6 +145,67 @@ impl BitRows {
     }
 }
 
+/// One point of the clip sweep, as measured on all the data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClipPoint {
+    /// The fraction of the data's range kept (see `quantscope_core::config::clip_sweep`).
+    pub fraction: f64,
+    /// The range the analysis used (a manual range is widened to hold 0).
+    pub clip: (f32, f32),
+    pub mse: f64,
+    /// The part of `mse` from clipped values; the rest is rounding (NaN if not measured).
+    pub clipping_mse: f64,
+    pub sqnr_db: f64,
+}
+
+impl ClipPoint {
+    fn of(fraction: f64, a: &Analysis) -> Self {
+        Self {
+            fraction,
+            clip: a.display.clip,
+            mse: a.metrics.mse,
+            clipping_mse: a.metrics.clipping_mse.unwrap_or(f64::NAN),
+            sqnr_db: a.metrics.sqnr_db,
+        }
+    }
+}
+
+/// The current settings at a sweep of clipping ranges (integer format, per tensor).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClipRows {
+    pub batch: u64,
+    pub base: QuantizerConfig,
+    pub symmetric: bool,
+    /// The data's bound the fractions are of: max|x| (symmetric) or half the min–max width.
+    pub half: f64,
+    /// The fractions asked for, by row name (its index).
+    pub grid: Vec<f64>,
+    pub expected: usize,
+    /// Points measured so far, in arrival order.
+    pub points: Vec<ClipPoint>,
+    /// The view's own point (its calibration, whatever it is).
+    pub now: ClipPoint,
+}
+
+impl ClipRows {
+    /// The points in order of the fraction kept.
+    pub fn sorted(&self) -> Vec<ClipPoint> {
+        let mut p = self.points.clone();
+        p.sort_by(|a, b| a.fraction.total_cmp(&b.fraction));
+        p
+    }
+
+    /// The fraction of the data's range a clip `(lo, hi)` keeps, on this sweep's axis.
+    pub fn fraction_of(&self, clip: (f32, f32)) -> f64 {
+        let (lo, hi) = (f64::from(clip.0), f64::from(clip.1));
+        if self.symmetric {
+            lo.abs().max(hi.abs()) / self.half
+        } else {
+            (hi - lo) / (2.0 * self.half)
+        }
+    }
+}
+
 /// The state shared by the components (all fields are `Copy` handles).
 #[derive(Clone, Copy)]
 pub struct AppState {
@@ -176,6 +237,7 @@ pub struct AppState {
     pub calibrator_rows: RwSignal<Option<CalibratorRows>>,
     /// The current settings at every bit width (integer format).
     pub bit_rows: RwSignal<Option<BitRows>>,
+    pub clip_rows: RwSignal<Option<ClipRows>>,
     /// The analysis pinned as "A" for the A/B comparison (the current one is "B"), and the name
     /// of the data it was made on.
     pub pinned: RwSignal<Option<(Shared<Analysis>, String)>>,
@@ -250,6 +312,7 @@ impl AppState {
             preset_rows: RwSignal::new(None),
             calibrator_rows: RwSignal::new(None),
             bit_rows: RwSignal::new(None),
+            clip_rows: RwSignal::new(None),
             pinned: RwSignal::new(None),
             held_synth: RwSignal::new(None),
             engine: StoredValue::new_local(None),
@@ -308,6 +371,7 @@ impl AppState {
                 ..view_options(display_group)
             };
             state.sweep_bits(&a, options);
+            state.sweep_clips(&a, options);
             if !base.format.uses_scales() {
                 state.calibrator_rows.set(None);
                 return;
@@ -502,6 +566,56 @@ impl AppState {
             points: vec![(base.bits, view.metrics.sqnr_db, view.metrics.mse)],
         }));
         self.with_engine(|e| e.compare(Table::Bits, batch, rows, options));
+    }
+
+    /// Asks for the settings of `view` at each clipping range of the sweep (integer format per
+    /// tensor; otherwise clears it).
+    fn sweep_clips(&self, view: &Analysis, options: AnalysisOptions) {
+        let base = &view.config;
+        if base.format != Format::Int || base.granularity != Granularity::Tensor {
+            self.clip_rows.set(None);
+            return;
+        }
+        let symmetric = base.scheme == quantscope_core::Scheme::Symmetric;
+        let (min, max) = (view.summary.min, view.summary.max);
+        let grid = quantscope_core::config::clip_sweep(min, max, symmetric);
+        if grid.is_empty() {
+            self.clip_rows.set(None);
+            return;
+        }
+        let half = if symmetric {
+            f64::from(min.abs().max(max.abs()))
+        } else {
+            (f64::from(max) - f64::from(min)) / 2.0
+        };
+        let rows: Vec<(String, QuantizerConfig)> = grid
+            .iter()
+            .enumerate()
+            .map(|(i, &(_, (lo, hi)))| {
+                (
+                    i.to_string(),
+                    QuantizerConfig {
+                        calibration: quantscope_core::Calibration::Manual { lo, hi },
+                        ..base.clone()
+                    },
+                )
+            })
+            .collect();
+        let batch = self.next_batch.get_value();
+        self.next_batch.set_value(batch + 1);
+        let mut sweep = ClipRows {
+            batch,
+            base: base.clone(),
+            symmetric,
+            half,
+            grid: grid.iter().map(|p| p.0).collect(),
+            expected: rows.len(),
+            points: Vec::new(),
+            now: ClipPoint::of(0.0, view),
+        };
+        sweep.now.fraction = sweep.fraction_of(view.display.clip);
+        self.clip_rows.set(Some(sweep));
+        self.with_engine(|e| e.compare(Table::Clips, batch, rows, options));
     }
 
     fn with_engine(&self, f: impl FnOnce(&Engine)) {
@@ -716,6 +830,17 @@ impl Sink for PageSink {
                 }
             }),
             Purpose::Row {
+                table: Table::Clips,
+                batch,
+                name,
+            } => state.clip_rows.update(|rows| {
+                if let Some(r) = rows.as_mut().filter(|r| r.batch == *batch) {
+                    if let Some(&f) = name.parse::<usize>().ok().and_then(|i| r.grid.get(i)) {
+                        r.points.push(ClipPoint::of(f, &analysis));
+                    }
+                }
+            }),
+            Purpose::Row {
                 table: Table::Formats,
                 batch,
                 name,
@@ -752,6 +877,15 @@ impl Sink for PageSink {
                 batch,
                 ..
             }) => state.bit_rows.update(|rows| {
+                if let Some(r) = rows.as_mut().filter(|r| r.batch == *batch) {
+                    r.expected = r.expected.saturating_sub(1);
+                }
+            }),
+            Some(Purpose::Row {
+                table: Table::Clips,
+                batch,
+                ..
+            }) => state.clip_rows.update(|rows| {
                 if let Some(r) = rows.as_mut().filter(|r| r.batch == *batch) {
                     r.expected = r.expected.saturating_sub(1);
                 }
@@ -798,6 +932,11 @@ impl Sink for PageSink {
             }
         });
         state.bit_rows.update(|rows| {
+            if let Some(r) = rows.as_mut() {
+                r.expected = r.points.len();
+            }
+        });
+        state.clip_rows.update(|rows| {
             if let Some(r) = rows.as_mut() {
                 r.expected = r.points.len();
             }

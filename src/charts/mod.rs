@@ -6,6 +6,7 @@
 pub mod ab;
 pub mod bits;
 pub mod calibrators;
+pub mod clips;
 pub mod histogram;
 pub mod pareto;
 pub mod transfer;

@@ -13,7 +13,7 @@ use crate::format;
 use crate::state::{use_app_state, CalibratorRow};
 
 /// What each method's key stands for.
-fn label(key: &str) -> &'static str {
+pub fn label(key: &str) -> &'static str {
     match key {
         "minmax" => "min–max",
         "percentile" => "percentile",

@@ -17,6 +17,13 @@ fn metric_rows(
             "mean of (r − r̂)²",
         ),
         (
+            "of which clipping",
+            Some("metric-clip-mse"),
+            m.clipping_mse
+                .map_or_else(|| "—".to_string(), |c| format::number(c, 6)),
+            "the MSE's part from values outside the range; the rest is rounding inside it (measured by the per-tensor and per-channel integer passes)",
+        ),
+        (
             "RMSE",
             Some("metric-rmse"),
             format::number(m.rmse, 6),

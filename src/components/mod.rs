@@ -5,6 +5,7 @@ pub mod bit_inspector;
 pub mod bits_sweep;
 pub mod calibrator_table;
 pub mod canvas;
+pub mod clip_sweep;
 pub mod controls;
 pub mod data_source;
 pub mod error_banner;

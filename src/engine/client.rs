@@ -106,8 +106,10 @@ pub enum Table {
     /// The current settings under every calibration method (asked again as the knobs change, so
     /// its rows run before the formats table's).
     Calibrators,
-    /// The current settings at every bit width (after the calibrators, before the formats).
+    /// The current settings at every bit width (after the calibrators, before the clip sweep).
     Bits,
+    /// The current settings at a sweep of manual clipping ranges (before the formats).
+    Clips,
 }
 
 impl Table {
@@ -117,6 +119,7 @@ impl Table {
             Self::Formats => "Formats side by side",
             Self::Calibrators => "Calibrators compared",
             Self::Bits => "Error against bit width",
+            Self::Clips => "Error against the clipping range",
         }
     }
 
@@ -125,7 +128,8 @@ impl Table {
         match self {
             Self::Calibrators => 0,
             Self::Bits => 1,
-            Self::Formats => 2,
+            Self::Clips => 2,
+            Self::Formats => 3,
         }
     }
 }
@@ -223,6 +227,8 @@ struct Job {
     id: JobId,
     kind: JobKind,
     started: f64,
+    /// When this job itself began (`started` of a table's row is its batch's start).
+    began: f64,
     /// Progress reported by the workers, per worker.
     reported: Vec<f64>,
     what: String,
@@ -244,7 +250,7 @@ struct Inner {
     view_wanted: Option<AnalysisRequest>,
     /// Rows of the tables waiting, the calibrators' first; and how many each table's batch had.
     batch: VecDeque<AnalysisRequest>,
-    batch_total: [usize; 3],
+    batch_total: [usize; 4],
     /// When the batch's first row started (its progress counts from there).
     batch_started: Option<f64>,
     /// The slowest share of the last analysis, in ms (the workers' own timing).
@@ -318,7 +324,7 @@ impl Engine {
                 load_wanted: None,
                 view_wanted: None,
                 batch: VecDeque::new(),
-                batch_total: [0; 3],
+                batch_total: [0; 4],
                 batch_started: None,
                 last_compute_ms: 0.0,
                 frame_used: false,
@@ -370,8 +376,9 @@ impl Engine {
                 options,
                 purpose: Purpose::View,
             });
-            inner.last_view_request = (shared.now)();
-            Vec::new()
+            let now = (shared.now)();
+            inner.last_view_request = now;
+            preempt_row(inner, shared, now)
         });
     }
 
@@ -622,6 +629,7 @@ fn pump(inner: &mut Inner, shared: &Shared) -> Vec<Event> {
             request,
         },
         started,
+        began: now,
         reported: vec![0.0; count],
         what,
         shown: false,
@@ -671,6 +679,7 @@ fn start_load(
             quiet,
         },
         started: (shared.now)(),
+        began: (shared.now)(),
         reported: Vec::new(),
         what,
         shown: false,
@@ -928,6 +937,37 @@ fn loaded(
     if !quiet {
         events.push(Event::Loaded(data, file, tensor));
     }
+    events
+}
+
+/// A table's row still running this long (ms) when the view asks for an analysis is stopped:
+/// rows of slow calibrators on big data run for seconds (per-group KL at 16M values), and a knob
+/// must not wait for them. A row at 1M values takes ~12 ms and one at 16M ~90 ms, so only the
+/// long ones are cut; restarting the workers and loading the data again costs less than they
+/// have left.
+pub const PREEMPT_ROW_AFTER_MS: f64 = 300.0;
+
+/// Stops the running row if it has run [`PREEMPT_ROW_AFTER_MS`]: the workers restart, the data
+/// loads again quietly, the view's analysis runs next and the row goes back to the head of its
+/// queue.
+fn preempt_row(inner: &mut Inner, shared: &Shared, now: f64) -> Vec<Event> {
+    let row = match inner.job.as_ref() {
+        Some(Job {
+            kind: JobKind::Analyze { request, .. },
+            began,
+            ..
+        }) if request.purpose != Purpose::View && now - began >= PREEMPT_ROW_AFTER_MS => {
+            request.clone()
+        }
+        _ => return Vec::new(),
+    };
+    inner.batch.push_front(row);
+    restart(inner, shared);
+    let mut events = Vec::new();
+    if std::mem::take(&mut inner.progress_on_screen) {
+        events.push(Event::Progress(None));
+    }
+    events.extend(reload(inner, shared));
     events
 }
 
@@ -1364,6 +1404,53 @@ mod tests {
         rig.settle();
         assert_eq!(rig.record.rows.borrow().len(), 2);
         assert_eq!(rig.record.progress.borrow().last(), Some(&None));
+    }
+
+    #[test]
+    fn a_long_row_gives_way_to_the_view_and_runs_again_later() {
+        let rig = Rig::new(2);
+        rig.synth(4_096, 5);
+        rig.settle();
+        rig.engine.analyze(bits(3), view_options());
+        rig.settle();
+        let rows = vec![("a".to_string(), bits(4)), ("b".to_string(), bits(8))];
+        rig.engine
+            .compare(Table::Calibrators, 1, rows, view_options());
+        *rig.clock.borrow_mut() = ROWS_AFTER_IDLE_MS;
+        rig.engine.tick();
+        rig.frame();
+        // Row a was posted and has not answered; a knob moves soon after: a short row is let be.
+        rig.mail.posted.borrow_mut().clear();
+        *rig.clock.borrow_mut() = ROWS_AFTER_IDLE_MS + 100.0;
+        rig.engine.analyze(bits(5), view_options());
+        assert_eq!(*rig.mail.terminated.borrow(), 0);
+        // Once it has run long, the next change stops it.
+        *rig.clock.borrow_mut() = ROWS_AFTER_IDLE_MS + PREEMPT_ROW_AFTER_MS;
+        rig.engine.analyze(bits(6), view_options());
+        assert_eq!(*rig.mail.terminated.borrow(), 2);
+        rig.engine.receive(0, 1, Response::Ready);
+        rig.engine.receive(1, 1, Response::Ready);
+        rig.settle();
+        // The data is held again and the view ran first, with no row in between.
+        assert_eq!(rig.engine.holders(), 2);
+        assert_eq!(
+            rig.record.views.borrow().last().map(|a| a.config.bits),
+            Some(6)
+        );
+        assert!(rig.record.rows.borrow().is_empty());
+        assert!(rig.record.errors.borrow().is_empty());
+        // When the knobs rest, both rows run, the stopped one first.
+        *rig.clock.borrow_mut() += 2.0 * ROWS_AFTER_IDLE_MS;
+        rig.engine.tick();
+        rig.settle();
+        let names: Vec<String> = rig
+            .record
+            .rows
+            .borrow()
+            .iter()
+            .map(|r| r.0.clone())
+            .collect();
+        assert_eq!(names, ["a", "b"]);
     }
 
     #[test]

@@ -441,6 +441,7 @@ fn run_quantize(args: &QuantizeArgs) -> Result<()> {
             "mean_abs_error": num(m.mean_abs_error),
             "cosine_similarity": num(m.cosine_similarity),
             "clipped_fraction": num(m.clipped_fraction),
+            "clipping_mse": m.clipping_mse.map(num),
             "levels_used": m.levels_used,
             "levels_available": m.levels_available,
             "code_entropy_bits": num(m.code_entropy_bits),
@@ -501,6 +502,9 @@ fn run_quantize(args: &QuantizeArgs) -> Result<()> {
         out!("mean_abs_error    {:.6e}", m.mean_abs_error);
         out!("cosine_similarity {:.8}", m.cosine_similarity);
         out!("clipped_fraction  {:.6}", m.clipped_fraction);
+        if let Some(c) = m.clipping_mse {
+            out!("clipping_mse      {c:.6e}");
+        }
         out!(
             "levels_used       {} of {}",
             m.levels_used,

@@ -327,6 +327,7 @@ impl<R: Fn(f32) -> f32 + Copy> BlockKernel<R> {
         let mut r = [0f32; LANES];
         let mut r_hat = [0f32; LANES];
         let mut finite = [true; LANES];
+        let mut clip = [false; LANES];
         let mut out = [0u32; LANES];
         for k in 0..LANES {
             if CHECK {
@@ -339,8 +340,9 @@ impl<R: Fn(f32) -> f32 + Copy> BlockKernel<R> {
             out[k] = if finite[k] { idx } else { self.spare };
             n[k] += u32::from(finite[k]);
             clipped[k] += u32::from(finite[k] && c);
+            clip[k] = c;
         }
-        sums.add_block_sums(&r, &r_hat, &finite);
+        sums.add_block_sums::<true>(&r, &r_hat, &finite, &clip);
         out
     }
 }
@@ -1423,6 +1425,12 @@ mod proptests {
             // The sums are the same numbers added in another order.
             for (got, want) in [(a.metrics.mse, want.mse), (a.metrics.mean_abs_error, want.mean_abs_error),
                                 (a.metrics.cosine_similarity, want.cosine_similarity)] {
+                prop_assert!((got - want).abs() <= 1e-12 * want.abs().max(1e-30), "{} vs {}", got, want);
+            }
+            // The per-tensor pass splits off the clipped values' error (the small-groups pass of
+            // short rows does not).
+            prop_assert!(per_row || a.metrics.clipping_mse.is_some());
+            if let (Some(got), Some(want)) = (a.metrics.clipping_mse, want.clipping_mse) {
                 prop_assert!((got - want).abs() <= 1e-12 * want.abs().max(1e-30), "{} vs {}", got, want);
             }
         }

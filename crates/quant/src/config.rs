@@ -281,8 +281,62 @@ pub fn calibrators(current: Calibration, range: (f32, f32)) -> [(&'static str, C
     ]
 }
 
+/// Points of the clip sweep ("error against the clipping range"): the fraction f of the data's
+/// range kept, geometric from 1/64 to 1 in quarter octaves (25 points, f = 1 last), and each
+/// point's manual range. Symmetric schemes clip to ±f·max|x|; asymmetric ones scale the min–max
+/// range about its centre. None for data without a range (constant or empty).
+pub fn clip_sweep(min: f32, max: f32, symmetric: bool) -> Vec<(f64, (f32, f32))> {
+    const OCTAVES: i32 = 6;
+    const PER_OCTAVE: i32 = 4;
+    let (centre, half) = if symmetric {
+        (0.0, f64::from(min.abs().max(max.abs())))
+    } else {
+        (
+            (f64::from(min) + f64::from(max)) / 2.0,
+            (f64::from(max) - f64::from(min)) / 2.0,
+        )
+    };
+    if !(half > 0.0 && half.is_finite()) {
+        return Vec::new();
+    }
+    (-OCTAVES * PER_OCTAVE..=0)
+        .map(|i| {
+            let f = (f64::from(i) / f64::from(PER_OCTAVE)).exp2();
+            let (lo, hi) = if i == 0 {
+                // The whole range exactly: the min–max point.
+                if symmetric {
+                    (-half as f32, half as f32)
+                } else {
+                    (min, max)
+                }
+            } else {
+                ((centre - f * half) as f32, (centre + f * half) as f32)
+            };
+            (f, (lo, hi))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_clip_sweep_ends_at_the_min_max_range_and_halves_every_four_points() {
+        let pts = super::clip_sweep(-3.0, 1.0, true);
+        assert_eq!(pts.len(), 25);
+        assert_eq!(pts[24], (1.0, (-3.0, 3.0)));
+        assert_eq!(pts[20].1, (-1.5, 1.5));
+        assert_eq!(pts[0].0, 1.0 / 64.0);
+        let asym = super::clip_sweep(-3.0, 1.0, false);
+        assert_eq!(asym[24].1, (-3.0, 1.0));
+        // About the centre −1: half of the half-width 2.
+        assert_eq!(asym[20].1, (-2.0, 0.0));
+        assert!(super::clip_sweep(2.0, 2.0, false).is_empty());
+        assert!(super::clip_sweep(0.0, 0.0, true).is_empty());
+        assert!(pts
+            .windows(2)
+            .all(|w| w[0].0 < w[1].0 && w[0].1 .1 < w[1].1 .1));
+    }
+
     #[test]
     fn every_calibrator_once_with_the_current_parameters() {
         use super::{calibrators, Calibration};

@@ -860,6 +860,8 @@ impl Tally {
     pub fn finish(mut self) -> (ErrorAccumulator, Vec<u64>, Vec<u64>) {
         self.drain();
         self.flush();
+        // Neither form sums the clipped values' error apart (see `add_block_sums`).
+        self.lanes.acc.mark_unsplit();
         let fold = |total: &mut [u64], table: &[u32]| {
             let n = total.len();
             for (i, t) in total.iter_mut().enumerate() {
@@ -931,7 +933,7 @@ impl Sums {
             }
         }
         // Lanes not `ok` add nothing (the mask zeroes both values).
-        self.acc.add_block_sums(&rr, &r_hat, &ok);
+        self.acc.add_block_sums::<false>(&rr, &r_hat, &ok, &c);
         (codes, bins)
     }
 }

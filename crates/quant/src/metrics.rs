@@ -7,6 +7,8 @@
 //! max abs error = max |d_i|              mean abs error = Σ |d_i| / n
 //! cosine = Σ r_i r̂_i / (√Σ r_i² · √Σ r̂_i²)   (1 when both are all zero)
 //! clipped fraction = (values whose code was clamped to qmin or qmax) / n
+//! clipping MSE = Σ d_i² over the clipped values / n: the part of the MSE from outside the range;
+//!                MSE − clipping MSE is the rounding error of the values inside it
 //! levels used = distinct values the codes that occur stand for (±0 once), of levels available
 //! code entropy H = −Σ_q p_q log2 p_q over the code frequencies p_q, in bits
 //! bits per value = b + n_groups · (32 + z_bits) / N
@@ -41,6 +43,10 @@ pub struct Metrics {
     /// Distinct values a code can stand for (±0 once): what `levels_used` is counted against.
     #[serde(default)]
     pub levels_available: usize,
+    /// The part of `mse` from clipped values (see the module docs); `None` where the pass does
+    /// not measure it (the block and small-group passes, where it cost a quarter of their time).
+    #[serde(default)]
+    pub clipping_mse: Option<f64>,
 }
 
 impl Metrics {
@@ -63,6 +69,7 @@ impl Metrics {
             bits_per_value,
             overflowed: e.overflowed,
             levels_available: code_counts.len(),
+            clipping_mse: e.clipping_mse,
         }
     }
 
@@ -99,6 +106,14 @@ pub struct ErrorAccumulator {
     pub(crate) max_abs_err: [f64; LANES],
     pub(crate) sum_sq_ref: [f64; LANES],
     pub(crate) dot: [f64; LANES],
+    #[serde(default)]
+    pub(crate) sum_sq_clip: [f64; LANES],
+    /// Some values were added without their clipping error (see [`add_block_sums`]): the split
+    /// is unknown.
+    ///
+    /// [`add_block_sums`]: Self::add_block_sums
+    #[serde(default)]
+    pub(crate) unsplit: bool,
 }
 
 /// The error part of [`Metrics`].
@@ -113,6 +128,8 @@ pub struct ErrorMetrics {
     pub cosine_similarity: f64,
     pub clipped_fraction: f64,
     pub overflowed: usize,
+    /// `None` where the pass did not split the error (see [`ErrorAccumulator::add_block_sums`]).
+    pub clipping_mse: Option<f64>,
 }
 
 impl ErrorAccumulator {
@@ -135,17 +152,22 @@ impl ErrorAccumulator {
         }
         self.sum_sq_ref[k] += r * r;
         self.dot[k] += r * q;
+        if clipped {
+            self.sum_sq_clip[k] += d * d;
+        }
     }
 
     /// Adds the sums of a block of LANES pairs at once (the vectorisable path); lanes with
     /// `finite[k] == false` contribute nothing. The counts of values and clipped values are added
     /// separately ([`add_counts`](Self::add_counts)), so the caller can keep them in integer lanes.
+    /// With `SPLIT` the clipped lanes' error is summed apart too (`clipped` is read only then).
     #[inline(always)]
-    pub fn add_block_sums(
+    pub fn add_block_sums<const SPLIT: bool>(
         &mut self,
         r: &[f32; LANES],
         r_hat: &[f32; LANES],
         finite: &[bool; LANES],
+        clipped: &[bool; LANES],
     ) {
         for k in 0..LANES {
             let (rv, qv) = if finite[k] {
@@ -163,7 +185,18 @@ impl ErrorAccumulator {
             };
             self.sum_sq_ref[k] += rv * rv;
             self.dot[k] += rv * qv;
+            if SPLIT {
+                self.sum_sq_clip[k] += if finite[k] & clipped[k] { d * d } else { 0.0 };
+            }
         }
+        if !SPLIT {
+            self.unsplit = true;
+        }
+    }
+
+    /// Says that values were added without their clipping error (the split is unknown).
+    pub fn mark_unsplit(&mut self) {
+        self.unsplit = true;
     }
 
     /// Adds `n` values of which `clipped` were clipped (with [`add_block_sums`](Self::add_block_sums)).
@@ -182,12 +215,14 @@ impl ErrorAccumulator {
         self.n += other.n;
         self.clipped += other.clipped;
         self.overflowed += other.overflowed;
+        self.unsplit |= other.unsplit;
         for k in 0..LANES {
             self.sum_sq_err[k] += other.sum_sq_err[k];
             self.sum_abs_err[k] += other.sum_abs_err[k];
             self.max_abs_err[k] = self.max_abs_err[k].max(other.max_abs_err[k]);
             self.sum_sq_ref[k] += other.sum_sq_ref[k];
             self.dot[k] += other.dot[k];
+            self.sum_sq_clip[k] += other.sum_sq_clip[k];
         }
     }
 
@@ -244,6 +279,13 @@ impl ErrorAccumulator {
             cosine_similarity,
             clipped_fraction: self.clipped as f64 / n,
             overflowed: self.overflowed,
+            clipping_mse: if self.unsplit {
+                None
+            } else if unbounded {
+                Some(f64::INFINITY)
+            } else {
+                Some(total(&self.sum_sq_clip) / n)
+            },
         }
     }
 }
@@ -307,6 +349,37 @@ mod tests {
         // Σr r̂ = 1 + 3 + 6 + 0 = 10; Σr̂² = 1 + 2.25 + 4 + 0.25 = 7.5 → 10 / √(14 · 7.5)
         assert!((m.cosine_similarity - 10.0 / (14.0f64 * 7.5).sqrt()).abs() < 1e-12);
         assert_eq!(m.clipped_fraction, 0.25);
+        // The clipped value's d² = 1 alone: 1 / 4.
+        assert_eq!(m.clipping_mse, Some(0.25));
+        // The block form gives the same sums.
+        let mut block = ErrorAccumulator::default();
+        let mut r = [0f32; LANES];
+        let mut q = [0f32; LANES];
+        let (mut finite, mut clipped) = ([false; LANES], [false; LANES]);
+        for (k, (rv, qv, c)) in [
+            (1.0, 1.0, false),
+            (-2.0, -1.5, false),
+            (3.0, 2.0, true),
+            (0.0, 0.5, false),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            (r[k], q[k], finite[k], clipped[k]) = (rv, qv, true, c);
+        }
+        // A masked lane marked clipped adds nothing.
+        (r[5], q[5], clipped[5]) = (9.0, 0.0, true);
+        let mut unsplit = block;
+        block.add_block_sums::<true>(&r, &q, &finite, &clipped);
+        block.add_counts(4, 1);
+        let b = block.finish();
+        assert_eq!((b.mse, b.clipping_mse), (0.375, Some(0.25)));
+        // Without the split the figure is unknown, and stays so when merged.
+        unsplit.add_block_sums::<false>(&r, &q, &finite, &clipped);
+        unsplit.add_counts(4, 1);
+        assert_eq!(unsplit.finish().clipping_mse, None);
+        block.merge(&unsplit);
+        assert_eq!(block.finish().clipping_mse, None);
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]

@@ -1277,6 +1277,11 @@ mod tests {
                 "{:?}",
                 c.format
             );
+            // The block pass does not split the error; the per-value path does.
+            assert_eq!(a.clipping_mse, None, "{:?}", c.format);
+            assert!(b
+                .clipping_mse
+                .is_some_and(|x| x <= b.mse || b.mse.is_infinite()));
         }
     }
 
