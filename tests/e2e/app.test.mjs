@@ -703,6 +703,43 @@ describe("Quantscope in the browser", () => {
     await app.page.close();
   });
 
+  test("error against the clipping range: 25 ranges equal to the CLI's --clip, MSE split into rounding and clipping, a knob moves it", async () => {
+    const app = await freshPage();
+    const file = join(work, "clips.npy");
+    execFileSync(CLI, ["synth", "normal", "--n", "131072", "--cols", "1024", "--out", file]);
+    await app.set("bits", 4);
+    const table = '[data-testid="sweep-clip-table"]';
+    const rows = () => app.page.locator(`${table} tbody tr`).count();
+    const cell = (f, col) => app.page.locator(`${table} tr[data-fraction="${f}"] td[data-col="${col}"]`).textContent();
+    await app.until(async () => (await rows()) === 25, "25 ranges", 30000);
+    // All of the range is min–max: the CLI's default, with its clipping part.
+    const whole = cli(file, ["--bits", "4"]);
+    close(Number(await cell(1, "mse")), whole.mse, "f = 1 mse");
+    close(await app.number("metric-clip-mse"), whole.clipping_mse, "the Error panel's clipping part");
+    // A narrow range: the CLI on the same manual range gives the same MSE and clipping part.
+    for (const f of [0.125, 0.5]) {
+      const [lo, hi] = [await cell(f, "lo"), await cell(f, "hi")];
+      const core = cli(file, ["--bits", "4", "--calibration", "manual", "--clip", `${lo},${hi}`]);
+      close(Number(await cell(f, "mse")), core.mse, `f = ${f} mse`);
+      close(Number(await cell(f, "clip-mse")), core.clipping_mse, `f = ${f} clipping part`);
+    }
+    // Clipping dominates a narrow range, rounding a wide one.
+    const narrow = Number(await cell(0.125, "clip-mse")) / Number(await cell(0.125, "mse"));
+    assert.ok(narrow > 0.9, `clipping share at 1/8: ${narrow}`);
+    assert.ok(Number(await cell(1, "clip-mse")) < 1e-3 * Number(await cell(1, "mse")), "no clipping at min–max");
+    const inked = await app.inked("sweep-clip");
+    assert.ok(inked > 2000, `the sweep is drawn (${inked} inked pixels)`);
+    // A knob moves it: at 8 bits the whole-range point is the CLI's 8-bit figure.
+    await app.set("bits", 8);
+    const eight = cli(file, ["--bits", "8"]);
+    await app.until(async () => (await rows()) === 25 && Math.abs(Number(await cell(1, "mse")) - eight.mse) <= eight.mse * 2e-5, "the 8-bit sweep", 30000);
+    const box = await app.id("sweep-clip").boundingBox();
+    await app.id("sweep-clip").hover({ position: { x: box.width / 2, y: box.height / 2 } });
+    await app.until(async () => /MSE .* = rounding .* \+ clipping/.test(await app.text("sweep-clip-readout")), "the hover readout");
+    assert.deepEqual(app.errors, []);
+    await app.page.close();
+  });
+
   test("the URL holds the settings: a fresh tab on a copied link shows the same figures; back and forward work", async () => {
     const app = await freshPage();
     await app.select("dist-select", "laplace");

@@ -6,6 +6,7 @@
 //   docs/screenshot-formats.png  1280, the same tensor, whole page (formats table, bit inspector)
 //   docs/screenshot-calibrators-{laptop,phone}.png  the "Calibrators compared" panel as it opens
 //   docs/screenshot-bits-{laptop,phone}.png  the "Error against bit width" panel as it opens
+//   docs/screenshot-clips-{laptop,phone}.png the "Error against the clipping range" panel
 //   docs/screenshot-ab-{laptop,phone}.png  A/B: the opening view pinned as A, B per channel
 // docs/screenshots/before-issue-11-*.png are the same views before issue 11's changes.
 import { serve } from "./server.mjs";
@@ -31,6 +32,9 @@ try {
     await page.locator('[data-testid="sweep-bits-table"] tbody tr[data-bits="16"]').waitFor({ state: "attached" });
     await settle(page);
     await page.locator(".order-bits").screenshot({ path: `docs/screenshot-bits-${name}.png` });
+    await page.locator('[data-testid="sweep-clip-table"] tbody tr[data-fraction="0.015625"]').waitFor({ state: "attached" });
+    await settle(page);
+    await page.locator(".order-clips").screenshot({ path: `docs/screenshot-clips-${name}.png` });
     await page.getByTestId("compare-pin").click();
     await page.getByTestId("granularity").selectOption("channel");
     await page.getByTestId("ab-table").waitFor();
