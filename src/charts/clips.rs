@@ -76,8 +76,8 @@ pub fn clip_chart(
     }
 }
 
-/// "1/8" for log2 f = −3, "1" for 0.
-fn fraction_label(x: f64) -> String {
+/// "1/8" for log2 f = −3, "1" for 0; "" between powers of two.
+pub fn fraction_label(x: f64) -> String {
     let k = x.round();
     if (x - k).abs() > 1e-6 {
         return String::new();
@@ -115,9 +115,9 @@ pub fn draw_clips(
         .bold_line_style(RGBColor(225, 225, 232))
         .light_line_style(WHITE)
         .x_desc(if symmetric {
-            "clip bound β as a fraction of max|x| (log scale)"
+            "clip bound β / max|x| (log)"
         } else {
-            "clip width as a fraction of the min–max range (log scale)"
+            "clip width / min–max width (log)"
         })
         .y_desc("MSE (log scale)")
         .label_style(font.clone())

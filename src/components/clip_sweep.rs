@@ -8,23 +8,23 @@ use leptos::prelude::*;
 use super::calibrator_table::label;
 use super::canvas::{draw_each_frame, fit_canvas};
 use super::job_progress::TableProgress;
-use crate::charts::clips::{clip_chart, draw_clips};
+use crate::charts::clips::{clip_chart, draw_clips, fraction_label};
 use crate::charts::PixelMap;
 use crate::engine::client::Table;
 use crate::format;
-use crate::state::{use_app_state, ClipPoint, ClipRows};
+use crate::state::{use_app_state, CalibratorRows, ClipPoint, ClipRows};
 
-/// "1/8" of a fraction that is a power of two, else its decimal.
+/// "1/8" of a fraction that is a power of two (as the chart's axis labels it), else its decimal.
 fn fraction_text(f: f64) -> String {
-    let k = f.log2();
-    if f > 0.0 && (k - k.round()).abs() < 1e-9 && k <= 0.0 {
-        if k == 0.0 {
-            "1".to_string()
-        } else {
-            format!("1/{}", 2f64.powf(-k.round()) as u64)
-        }
+    let label = if f > 0.0 {
+        fraction_label(f.log2())
     } else {
+        String::new()
+    };
+    if label.is_empty() {
         format::number(f, 3)
+    } else {
+        label
     }
 }
 
@@ -43,21 +43,25 @@ fn describe(p: &ClipPoint) -> String {
     )
 }
 
-/// The calibrators measured for the same settings: (palette index, fraction kept, MSE).
-fn calibrator_marks(state: crate::state::AppState, s: &ClipRows) -> Vec<(usize, f64, f64)> {
-    state.calibrator_rows.with_untracked(|r| {
-        r.as_ref()
-            .filter(|r| r.base == s.base)
-            .map_or_else(Vec::new, |r| {
-                r.rows
-                    .iter()
-                    .map(|row| {
-                        let i = r.keys.iter().position(|k| *k == row.key).unwrap_or(0);
-                        (i, s.fraction_of(row.clip), row.mse)
-                    })
-                    .collect()
-            })
-    })
+/// The calibrators measured for the same settings as the sweep: (palette index, name, fraction
+/// kept, MSE), in palette order.
+fn calibrator_marks(
+    rows: Option<&CalibratorRows>,
+    s: &ClipRows,
+) -> Vec<(usize, &'static str, f64, f64)> {
+    let Some(r) = rows.filter(|r| r.base == s.base) else {
+        return Vec::new();
+    };
+    let mut marks: Vec<_> = r
+        .rows
+        .iter()
+        .map(|row| {
+            let i = r.keys.iter().position(|k| *k == row.key).unwrap_or(0);
+            (i, label(&row.key), s.fraction_of(row.clip), row.mse)
+        })
+        .collect();
+    marks.sort_by_key(|m| m.0);
+    marks
 }
 
 /// The clip sweep panel (integer format, per tensor).
@@ -78,11 +82,13 @@ pub fn ClipSweep() -> impl IntoView {
             return;
         };
         let (scale, _) = fit_canvas(&canvas);
-        let chart = clip_chart(
-            &s.points,
-            &calibrator_marks(state, &s),
-            Some((s.now.fraction, s.now.mse)),
-        );
+        let marks: Vec<(usize, f64, f64)> = state.calibrator_rows.with_untracked(|r| {
+            calibrator_marks(r.as_ref(), &s)
+                .into_iter()
+                .map(|(i, _, f, mse)| (i, f, mse))
+                .collect()
+        });
+        let chart = clip_chart(&s.points, &marks, Some((s.now.fraction, s.now.mse)));
         match draw_clips(canvas, &chart, s.symmetric, scale) {
             Ok(m) => map.set_value(Some(m)),
             Err(e) => leptos::logging::error!("clips: {e}"),
@@ -127,21 +133,7 @@ pub fn ClipSweep() -> impl IntoView {
     let legend = move || {
         sweep.with(|s| {
             s.as_ref().map(|s| {
-                let marks = state.calibrator_rows.with(|r| {
-                    r.as_ref()
-                        .filter(|r| r.base == s.base)
-                        .map_or_else(Vec::new, |r| {
-                            r.rows
-                                .iter()
-                                .map(|row| {
-                                    let i = r.keys.iter().position(|k| *k == row.key).unwrap_or(0);
-                                    (i, label(&row.key))
-                                })
-                                .collect::<Vec<_>>()
-                        })
-                });
-                let mut marks = marks;
-                marks.sort();
+                let marks = state.calibrator_rows.with(|r| calibrator_marks(r.as_ref(), s));
                 view! {
                     <ul class="legend">
                         <li><span class="swatch rounding"></span>"rounding (values inside the range)"</li>
@@ -149,7 +141,7 @@ pub fn ClipSweep() -> impl IntoView {
                         <li><span class="swatch now-ring"></span>"the current setting"</li>
                         {marks
                             .into_iter()
-                            .map(|(i, name)| view! {
+                            .map(|(i, name, _, _)| view! {
                                 <li><span class=format!("swatch dot method-{i}")></span>{name}</li>
                             })
                             .collect_view()}
