@@ -24,6 +24,7 @@ pub mod plan;
 pub mod pq;
 pub mod presets;
 pub mod share;
+pub mod study;
 pub mod synth;
 pub mod wire;
 #[cfg(feature = "workloads")]

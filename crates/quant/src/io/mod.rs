@@ -2,6 +2,7 @@
 //! bytes, this module interprets them).
 
 pub mod csv;
+pub mod export;
 pub mod npy;
 pub mod safetensors;
 

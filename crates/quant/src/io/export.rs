@@ -1,0 +1,279 @@
+//! The quantized tensor as files: dequantized values and codes as `.npy`, and codes with their
+//! scales and zero-points as `.safetensors` (written by the `safetensors` crate, so any reader of
+//! the format takes it).
+
+use std::borrow::Cow;
+
+use safetensors::tensor::{Dtype, View};
+
+use super::npy;
+use crate::analyze::Quantized;
+use crate::config::{Granularity, QuantizerConfig, Signedness};
+use crate::format::Format;
+
+/// The shape of a tensor's per-group parameters: `[]` per tensor, `[channels]` per channel, the
+/// tensor's shape with the last axis divided by the group size per group, `[n_groups]` for the
+/// block formats' blocks.
+pub fn group_shape(shape: &[usize], config: &QuantizerConfig, n_groups: usize) -> Vec<usize> {
+    let fits = |s: &Vec<usize>| s.iter().product::<usize>() == n_groups;
+    let wanted = match (config.format, config.granularity) {
+        (Format::Int, Granularity::Tensor) => vec![],
+        (Format::Int, Granularity::Channel { axis }) => vec![shape.get(axis).copied().unwrap_or(1)],
+        (Format::Int, Granularity::Group { size }) => {
+            let mut s = shape.to_vec();
+            if let Some(last) = s.last_mut() {
+                *last /= size.max(1);
+            }
+            s
+        }
+        _ => {
+            // Blocks run along the last axis: rows × blocks per row when they tile the rows.
+            let n: usize = shape.iter().product();
+            let block = n / n_groups.max(1);
+            match shape.split_last() {
+                Some((&last, rows)) if block > 0 && last % block == 0 => {
+                    rows.iter().copied().chain([last / block]).collect()
+                }
+                _ => vec![n_groups],
+            }
+        }
+    };
+    if fits(&wanted) {
+        wanted
+    } else {
+        vec![n_groups]
+    }
+}
+
+/// The dequantized values, as an f32 `.npy` of the data's shape.
+pub fn dequantized_npy(shape: &[usize], q: &Quantized) -> Vec<u8> {
+    npy::write_f32(shape, &q.dequantized)
+}
+
+/// The codes, as an i32 `.npy` of the data's shape.
+pub fn codes_npy(shape: &[usize], q: &Quantized) -> Vec<u8> {
+    npy::write_i32(shape, &q.codes)
+}
+
+/// The narrowest integer type that holds codes `lo..=hi`, signed when the format's codes are.
+fn code_dtype(signed: bool, lo: i32, hi: i32) -> Dtype {
+    let signed = signed || lo < 0;
+    let fits = |min: i32, max: i32| lo >= min && hi <= max;
+    match signed {
+        true if fits(-128, 127) => Dtype::I8,
+        true if fits(-32768, 32767) => Dtype::I16,
+        false if fits(0, 255) => Dtype::U8,
+        false if fits(0, 65535) => Dtype::U16,
+        _ => Dtype::I32,
+    }
+}
+
+struct Tensor {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    bytes: Vec<u8>,
+}
+
+impl View for &Tensor {
+    fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.bytes)
+    }
+    fn data_len(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+/// `codes` (the narrowest integer type of the format's codes, the data's shape), `scales` (f32)
+/// and, for the integer format, `zero_points` (i32), shaped by [`group_shape`]; the metadata holds
+/// the settings (`config`, as the CLI's JSON writes them), the data's `source` name and how to
+/// decode. A vector codebook has no scales: refused (its codes index centroids; use `.npy`).
+pub fn quantized_safetensors(
+    source: &str,
+    shape: &[usize],
+    config: &QuantizerConfig,
+    q: &Quantized,
+) -> Result<Vec<u8>, String> {
+    if q.groups.is_empty() {
+        return Err(
+            "a vector codebook has no scales or zero-points to write: export its codes and \
+             dequantized values as .npy"
+                .into(),
+        );
+    }
+    let (lo, hi) = q
+        .codes
+        .iter()
+        .fold((0i32, 0i32), |(lo, hi), &c| (lo.min(c), hi.max(c)));
+    let signed = match config.format {
+        Format::Int => config.signedness == Signedness::Signed,
+        Format::Fixed | Format::Q8_0 => true,
+        _ => false,
+    };
+    let dtype = code_dtype(signed, lo, hi);
+    let codes: Vec<u8> = match dtype {
+        Dtype::I8 | Dtype::U8 => q.codes.iter().map(|&c| c as u8).collect(),
+        Dtype::I16 | Dtype::U16 => q
+            .codes
+            .iter()
+            .flat_map(|&c| (c as u16).to_le_bytes())
+            .collect(),
+        _ => q.codes.iter().flat_map(|&c| c.to_le_bytes()).collect(),
+    };
+    let gshape = group_shape(shape, config, q.groups.len());
+    let mut tensors = vec![
+        (
+            "codes",
+            Tensor {
+                dtype,
+                shape: shape.to_vec(),
+                bytes: codes,
+            },
+        ),
+        (
+            "scales",
+            Tensor {
+                dtype: Dtype::F32,
+                shape: gshape.clone(),
+                bytes: q
+                    .groups
+                    .iter()
+                    .flat_map(|g| g.params.scale.to_le_bytes())
+                    .collect(),
+            },
+        ),
+    ];
+    let decode = if config.format == Format::Int {
+        tensors.push((
+            "zero_points",
+            Tensor {
+                dtype: Dtype::I32,
+                shape: gshape,
+                bytes: q
+                    .groups
+                    .iter()
+                    .flat_map(|g| g.params.zero_point.to_le_bytes())
+                    .collect(),
+            },
+        ));
+        "x = (codes - zero_points) * scales, each group's own scale and zero-point"
+    } else {
+        "codes are the format's element bit patterns; x = element value * scales (one scale per block)"
+    };
+    let mut meta = hashbrown::HashMap::new();
+    meta.insert("source".to_string(), source.to_string());
+    meta.insert(
+        "config".to_string(),
+        serde_json::to_string(config).map_err(|e| e.to_string())?,
+    );
+    meta.insert("format".to_string(), config.format.name().to_string());
+    meta.insert("decode".to_string(), decode.to_string());
+    meta.insert(
+        "writer".to_string(),
+        format!("quantscope {}", env!("CARGO_PKG_VERSION")),
+    );
+    safetensors::serialize(tensors.iter().map(|(n, t)| (*n, t)), Some(meta))
+        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::quantize;
+    use crate::dataset::Dataset;
+    use safetensors::SafeTensors;
+
+    fn data() -> Dataset {
+        let v: Vec<f32> = (0..4 * 64)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
+            .collect();
+        Dataset::new("d", vec![4, 64], v).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn read_i32s(bytes: &[u8]) -> Vec<i32> {
+        bytes
+            .chunks_exact(4)
+            .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect()
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn per_group_codes_scales_and_zero_points_decode_to_the_dequantized_values() {
+        let d = data();
+        let config = QuantizerConfig {
+            bits: 4,
+            granularity: Granularity::Group { size: 16 },
+            ..QuantizerConfig::default()
+        };
+        let q = quantize(&d, &config).unwrap_or_else(|e| panic!("{e}"));
+        let bytes =
+            quantized_safetensors("d", d.shape(), &config, &q).unwrap_or_else(|e| panic!("{e}"));
+        let st = SafeTensors::deserialize(&bytes).unwrap_or_else(|e| panic!("{e}"));
+        let codes = st.tensor("codes").unwrap_or_else(|e| panic!("{e}"));
+        let scales = st.tensor("scales").unwrap_or_else(|e| panic!("{e}"));
+        let zps = st.tensor("zero_points").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((codes.dtype(), codes.shape()), (Dtype::I8, &[4, 64][..]));
+        assert_eq!(scales.shape(), &[4, 4]);
+        let scales: Vec<f32> = scales
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        let zps = read_i32s(zps.data());
+        for (i, (&c, &x)) in codes.data().iter().zip(&q.dequantized).enumerate() {
+            let g = i / 16;
+            let decoded = (f32::from(c as i8) - zps[g] as f32) * scales[g];
+            assert_eq!(decoded, x, "value {i}");
+        }
+        let (_, meta) = SafeTensors::read_metadata(&bytes).unwrap_or_else(|e| panic!("{e}"));
+        let meta = meta.metadata().clone().unwrap_or_default();
+        let back: QuantizerConfig =
+            serde_json::from_str(&meta["config"]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, config);
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn layouts_and_code_types() {
+        assert_eq!(
+            group_shape(&[4, 64], &QuantizerConfig::default(), 1),
+            Vec::<usize>::new()
+        );
+        let per_channel = QuantizerConfig {
+            granularity: Granularity::Channel { axis: 0 },
+            ..QuantizerConfig::default()
+        };
+        assert_eq!(group_shape(&[4, 64], &per_channel, 4), vec![4]);
+        let mx = QuantizerConfig {
+            format: Format::Q4_0,
+            ..QuantizerConfig::default()
+        };
+        assert_eq!(group_shape(&[4, 64], &mx, 8), vec![4, 2]);
+        assert_eq!(group_shape(&[4, 63], &mx, 8), vec![8]);
+        assert_eq!(code_dtype(false, 0, 15), Dtype::U8);
+        assert_eq!(code_dtype(true, -8, 7), Dtype::I8);
+        assert_eq!(code_dtype(false, 0, 65535), Dtype::U16);
+        assert_eq!(code_dtype(true, -1, 40000), Dtype::I32);
+        // An unsigned 8-bit int tensor: codes up to 255 in u8, read back exactly.
+        let d = data();
+        let u8cfg = QuantizerConfig {
+            signedness: Signedness::Unsigned,
+            ..QuantizerConfig::default()
+        };
+        let q = quantize(&d, &u8cfg).unwrap_or_else(|e| panic!("{e}"));
+        let bytes =
+            quantized_safetensors("d", d.shape(), &u8cfg, &q).unwrap_or_else(|e| panic!("{e}"));
+        let st = SafeTensors::deserialize(&bytes).unwrap_or_else(|e| panic!("{e}"));
+        let codes = st.tensor("codes").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(codes.dtype(), Dtype::U8);
+        let back: Vec<i32> = codes.data().iter().map(|&c| i32::from(c)).collect();
+        assert_eq!(back, q.codes);
+        assert!(q.codes.contains(&255));
+    }
+}

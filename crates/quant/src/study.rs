@@ -1,0 +1,514 @@
+//! Studies of one tensor beyond the single analysis: where its channels' ranges lie and how much
+//! each channel loses under a shared scale ([`channels`]), and static against dynamic ranges over
+//! a stream of batches ([`stream`]). Both are measured on every value, with the core's own
+//! quantizers, so their figures add up to the Error panel's.
+
+use serde::{Deserialize, Serialize};
+
+use crate::analyze::{analyze, quantize, AnalysisOptions, AnalyzeError};
+use crate::config::{Calibration, Granularity, QuantizerConfig};
+use crate::dataset::Dataset;
+use crate::format::Format;
+use crate::granularity::GroupLayout;
+
+/// Consecutive channels summarised as one (all of them when there are few).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Band {
+    /// The channels `first..=last`.
+    pub first: usize,
+    pub last: usize,
+    /// Smallest and largest finite value of these channels (NaN when none is finite).
+    pub min: f32,
+    pub max: f32,
+    /// The worst channel's SQNR (dB) under each of [`ChannelStudy::series`], and that channel.
+    pub worst_sqnr_db: Vec<f64>,
+    pub worst_channel: Vec<usize>,
+}
+
+/// Per-channel ranges and errors of a tensor of two or more axes (channels along axis 0).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChannelStudy {
+    pub channels: usize,
+    /// Values per channel.
+    pub per_channel: usize,
+    /// The tensor's finite min and max.
+    pub min: f32,
+    pub max: f32,
+    /// The range a single per-tensor scale is calibrated on (the current calibration): what the
+    /// channels share when they share a scale.
+    pub tensor_clip: (f32, f32),
+    /// The channels holding the tensor's extremes: they set a min–max per-tensor scale.
+    pub setters: Vec<usize>,
+    /// What each SQNR series quantizes with (e.g. "per tensor", "per channel").
+    pub series: Vec<String>,
+    /// The overall SQNR of each series (dB): equal to the analysis of that configuration.
+    pub sqnr_db: Vec<f64>,
+    pub bands: Vec<Band>,
+}
+
+/// The configurations a channel study compares: the integer format per tensor and per channel
+/// (whichever the settings are, both), or the current settings alone for other formats.
+pub fn channel_series(config: &QuantizerConfig) -> Vec<(String, QuantizerConfig)> {
+    let with = |granularity| QuantizerConfig {
+        granularity,
+        ..config.clone()
+    };
+    match (config.format, config.granularity) {
+        (Format::Int, Granularity::Group { size }) => vec![
+            ("per tensor".into(), with(Granularity::Tensor)),
+            (format!("per group of {size}"), config.clone()),
+        ],
+        (Format::Int, _) => vec![
+            ("per tensor".into(), with(Granularity::Tensor)),
+            ("per channel".into(), with(Granularity::Channel { axis: 0 })),
+        ],
+        (f, _) => vec![(f.name().to_string(), config.clone())],
+    }
+}
+
+/// Measures every channel of `dataset` (axis 0) under [`channel_series`] of `config`, in at most
+/// `max_bands` bands of consecutive channels (each keeps its extremes and its worst channel).
+pub fn channels(
+    dataset: &Dataset,
+    config: &QuantizerConfig,
+    max_bands: usize,
+) -> Result<ChannelStudy, StudyError> {
+    let shape = dataset.shape();
+    if shape.len() < 2 || shape[0] < 2 {
+        return Err(StudyError::NotMatrix(shape.to_vec()));
+    }
+    let values = dataset.values();
+    let channels = shape[0];
+    let per_channel = values.len() / channels;
+    let series = channel_series(config);
+    // Per channel: signal Σx² and, per series, noise Σ(x − x̂)² (finite inputs only, as the
+    // metrics count them; an infinite reconstruction makes the noise infinite).
+    let mut signal = vec![0.0f64; channels];
+    let mut noise = vec![vec![0.0f64; channels]; series.len()];
+    for (c, row) in values.chunks_exact(per_channel).enumerate() {
+        signal[c] = row
+            .iter()
+            .filter(|x| x.is_finite())
+            .map(|&x| f64::from(x) * f64::from(x))
+            .sum();
+    }
+    let mut tensor_clip = (dataset.summary().min, dataset.summary().max);
+    for (s, (_, cfg)) in series.iter().enumerate() {
+        let q = quantize(dataset, cfg)?;
+        if cfg.granularity == Granularity::Tensor {
+            if let Some(g) = q.groups.first() {
+                tensor_clip = g.clip;
+            }
+        }
+        let rows = values
+            .chunks_exact(per_channel)
+            .zip(q.dequantized.chunks_exact(per_channel));
+        for (c, (row, out)) in rows.enumerate() {
+            noise[s][c] = row
+                .iter()
+                .zip(out)
+                .filter(|(x, _)| x.is_finite())
+                .map(|(&x, &y)| {
+                    let e = f64::from(x) - f64::from(y);
+                    e * e
+                })
+                .sum();
+        }
+    }
+    let sqnr = |sig: f64, err: f64| {
+        if err.is_nan() || err == f64::INFINITY {
+            f64::NEG_INFINITY
+        } else if err == 0.0 {
+            f64::INFINITY
+        } else {
+            10.0 * (sig / err).log10()
+        }
+    };
+    let ranges: Vec<(f32, f32)> = values
+        .chunks_exact(per_channel)
+        .map(|row| crate::calib::finite_min_max(row).unwrap_or((f32::NAN, f32::NAN)))
+        .collect();
+    let (min, max) = (dataset.summary().min, dataset.summary().max);
+    let mut setters: Vec<usize> = [
+        ranges.iter().position(|r| r.0 == min),
+        ranges.iter().position(|r| r.1 == max),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    setters.dedup();
+    let per_band = channels.div_ceil(max_bands.max(1));
+    let bands = (0..channels)
+        .step_by(per_band)
+        .map(|first| {
+            let last = (first + per_band).min(channels) - 1;
+            let (lo, hi) = ranges[first..=last]
+                .iter()
+                .fold((f32::NAN, f32::NAN), |(lo, hi), r| {
+                    (lo.min(r.0), hi.max(r.1))
+                });
+            let mut worst_sqnr_db = Vec::new();
+            let mut worst_channel = Vec::new();
+            for n in &noise {
+                let (c, db) = (first..=last)
+                    .map(|c| (c, sqnr(signal[c], n[c])))
+                    .min_by(|a, b| a.1.total_cmp(&b.1))
+                    .unwrap_or((first, f64::NAN));
+                worst_sqnr_db.push(db);
+                worst_channel.push(c);
+            }
+            Band {
+                first,
+                last,
+                min: lo,
+                max: hi,
+                worst_sqnr_db,
+                worst_channel,
+            }
+        })
+        .collect();
+    let total_signal: f64 = signal.iter().sum();
+    Ok(ChannelStudy {
+        channels,
+        per_channel,
+        min,
+        max,
+        tensor_clip,
+        setters,
+        sqnr_db: noise
+            .iter()
+            .map(|n| sqnr(total_signal, n.iter().sum()))
+            .collect(),
+        series: series.into_iter().map(|(name, _)| name).collect(),
+        bands,
+    })
+}
+
+/// How a stream of batches is made from the data held.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StreamSpec {
+    /// Batches: consecutive row blocks of the data (consecutive runs of values for 1-D data).
+    pub batches: usize,
+    /// The static range is calibrated once on the first `calibrate_on` batches.
+    pub calibrate_on: usize,
+    /// Batch t is scaled by e^(drift · t / (batches − 1)): activations whose range grows (0: the
+    /// data as it is).
+    pub drift: f64,
+}
+
+/// One batch under a static and a dynamic range.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StreamBatch {
+    /// The batch's own finite min and max (after the drift).
+    pub min: f32,
+    pub max: f32,
+    pub static_mse: f64,
+    pub static_sqnr_db: f64,
+    /// Fraction of the batch's values outside the static range.
+    pub static_clipped: f64,
+    /// The range the batch's own calibration chose.
+    pub dynamic_clip: (f32, f32),
+    pub dynamic_mse: f64,
+    pub dynamic_sqnr_db: f64,
+}
+
+/// Static against dynamic quantization of a stream of batches.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StreamStudy {
+    pub spec: StreamSpec,
+    /// Values per batch.
+    pub batch_len: usize,
+    /// The static range (calibrated on the first batches, then fixed).
+    pub static_clip: (f32, f32),
+    pub batches: Vec<StreamBatch>,
+    /// Milliseconds the dynamic ranges took to find (one calibration per batch) and the batches
+    /// took to quantize, when the caller gave a clock.
+    pub range_ms: Option<f64>,
+    pub quantize_ms: Option<f64>,
+}
+
+/// Refusals of a study.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum StudyError {
+    #[error("channel ranges need a tensor of two or more axes with 2 or more rows (channels); this one is {0:?}")]
+    NotMatrix(Vec<usize>),
+    #[error(
+        "static against dynamic ranges compares the integer format's clipping range; pick int"
+    )]
+    Format,
+    #[error("{batches} batches need at least {batches} rows (or values), the data has {have}")]
+    TooFew { batches: usize, have: usize },
+    #[error("calibrate on 1 to {batches} batches, not {calibrate_on}")]
+    CalibrateOn { batches: usize, calibrate_on: usize },
+    #[error("drift must be a number from −5 to 5, got {0}")]
+    Drift(f64),
+    #[error(transparent)]
+    Analyze(#[from] AnalyzeError),
+    #[error("{0}")]
+    Data(#[from] crate::dataset::DatasetError),
+}
+
+/// Quantizes `dataset` as a stream of batches (see [`StreamSpec`]) with the settings of `config`
+/// per tensor: once with a range calibrated on the first batches and kept (static), once with
+/// each batch's own range (dynamic). `now` (ms) times the two, when given.
+pub fn stream(
+    dataset: &Dataset,
+    config: &QuantizerConfig,
+    spec: StreamSpec,
+    now: Option<&dyn Fn() -> f64>,
+) -> Result<StreamStudy, StudyError> {
+    if config.format != Format::Int {
+        return Err(StudyError::Format);
+    }
+    let shape = dataset.shape();
+    let units = if shape.len() >= 2 {
+        shape[0]
+    } else {
+        dataset.len()
+    };
+    let unit = dataset.len() / units;
+    let batches = spec.batches;
+    if batches < 2 || batches > units {
+        return Err(StudyError::TooFew {
+            batches: batches.max(2),
+            have: units,
+        });
+    }
+    if spec.calibrate_on == 0 || spec.calibrate_on > batches {
+        return Err(StudyError::CalibrateOn {
+            batches,
+            calibrate_on: spec.calibrate_on,
+        });
+    }
+    if !spec.drift.is_finite() || spec.drift.abs() > 5.0 {
+        return Err(StudyError::Drift(spec.drift));
+    }
+    // Equal batches of whole rows; rows left over at the end are not used.
+    let batch_len = units / batches * unit;
+    let per_tensor = QuantizerConfig {
+        granularity: Granularity::Tensor,
+        ..config.clone()
+    };
+    let options = AnalysisOptions {
+        bins: 8,
+        all_groups: false,
+        ..AnalysisOptions::default()
+    };
+    let scaled: Vec<Dataset> = dataset.values()[..batch_len * batches]
+        .chunks_exact(batch_len)
+        .enumerate()
+        .map(|(t, chunk)| {
+            let m = (spec.drift * t as f64 / (batches - 1) as f64).exp() as f32;
+            let values: Vec<f32> = chunk.iter().map(|&x| x * m).collect();
+            Dataset::new(format!("batch {t}"), vec![values.len()], values)
+        })
+        .collect::<Result<_, _>>()?;
+    let first: Vec<f32> = scaled[..spec.calibrate_on]
+        .iter()
+        .flat_map(|d| d.values().iter().copied())
+        .collect();
+    let calibration_set = Dataset::new("calibration batches", vec![first.len()], first)?;
+    let static_clip = analyze(&calibration_set, &per_tensor, &options)?
+        .display
+        .clip;
+    let fixed = QuantizerConfig {
+        calibration: Calibration::Manual {
+            lo: static_clip.0,
+            hi: static_clip.1,
+        },
+        ..per_tensor.clone()
+    };
+    let clock = |f: &mut Option<f64>, start: Option<f64>| {
+        if let (Some(now), Some(s)) = (now, start) {
+            *f.get_or_insert(0.0) += now() - s;
+        }
+    };
+    let (mut range_ms, mut quantize_ms) = (None, None);
+    let layout = GroupLayout::new(Granularity::Tensor, &[batch_len])
+        .map_err(|e| StudyError::Analyze(e.into()))?;
+    let mut out = Vec::with_capacity(batches);
+    for d in &scaled {
+        let t0 = now.map(|n| n());
+        let s = analyze(d, &fixed, &options)?;
+        clock(&mut quantize_ms, t0);
+        // What dynamic quantization adds at run time: finding each batch's range.
+        let t1 = now.map(|n| n());
+        let found = crate::analyze::calibrate_ranges(d.values(), &layout, &per_tensor, None, 0..1);
+        clock(&mut range_ms, t1);
+        std::hint::black_box(found);
+        let dynamic = analyze(d, &per_tensor, &options)?;
+        out.push(StreamBatch {
+            min: d.summary().min,
+            max: d.summary().max,
+            static_mse: s.metrics.mse,
+            static_sqnr_db: s.metrics.sqnr_db,
+            static_clipped: s.metrics.clipped_fraction,
+            dynamic_clip: dynamic.display.clip,
+            dynamic_mse: dynamic.metrics.mse,
+            dynamic_sqnr_db: dynamic.metrics.sqnr_db,
+        });
+    }
+    Ok(StreamStudy {
+        spec,
+        batch_len,
+        static_clip,
+        batches: out,
+        range_ms,
+        quantize_ms,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::{generate, scale_rows, Distribution};
+
+    /// A 64 × 256 normal matrix with rows spread like trained weights and one outlier in row 5.
+    fn matrix() -> Dataset {
+        let mut v = generate(Distribution::Normal, 64 * 256, 3).unwrap_or_default();
+        let _ = scale_rows(&mut v, 256, 0.5, 3);
+        v[5 * 256 + 17] = 40.0;
+        v[9 * 256 + 1] = f32::NAN;
+        Dataset::new("m", vec![64, 256], v).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn int4() -> QuantizerConfig {
+        QuantizerConfig {
+            bits: 4,
+            ..QuantizerConfig::default()
+        }
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn channel_errors_add_up_to_the_analysis_of_each_series() {
+        let d = matrix();
+        let study = channels(&d, &int4(), 1000).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((study.channels, study.per_channel), (64, 256));
+        assert_eq!(study.series, ["per tensor", "per channel"]);
+        assert_eq!(study.bands.len(), 64);
+        for ((_, cfg), db) in channel_series(&int4()).iter().zip(&study.sqnr_db) {
+            let a = analyze(&d, cfg, &AnalysisOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+            assert!(
+                (a.metrics.sqnr_db - db).abs() < 1e-9,
+                "{db} vs {}",
+                a.metrics.sqnr_db
+            );
+        }
+        // The outlier's row sets the per-tensor max, and sharing its scale hurts the others.
+        assert_eq!(study.setters.last(), Some(&5));
+        assert_eq!(study.bands[5].max, 40.0);
+        assert_eq!(study.tensor_clip.1, 40.0);
+        let b = &study.bands[20];
+        assert!(b.worst_sqnr_db[1] > b.worst_sqnr_db[0] + 10.0, "{b:?}");
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn bands_keep_the_extremes_and_the_worst_channel() {
+        let d = matrix();
+        let all = channels(&d, &int4(), 1000).unwrap_or_else(|e| panic!("{e}"));
+        let few = channels(&d, &int4(), 10).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(few.bands.len(), 10); // 7 channels a band, the last has 1
+        assert_eq!((few.bands[9].first, few.bands[9].last), (63, 63));
+        for b in &few.bands {
+            let part = &all.bands[b.first..=b.last];
+            let lo = part.iter().map(|p| p.min).fold(f32::INFINITY, f32::min);
+            let hi = part.iter().map(|p| p.max).fold(f32::NEG_INFINITY, f32::max);
+            assert_eq!((b.min, b.max), (lo, hi));
+            for s in 0..2 {
+                let worst = part
+                    .iter()
+                    .map(|p| p.worst_sqnr_db[s])
+                    .fold(f64::INFINITY, f64::min);
+                assert_eq!(b.worst_sqnr_db[s], worst);
+                assert_eq!(all.bands[b.worst_channel[s]].worst_sqnr_db[s], worst);
+            }
+        }
+        let flat = Dataset::from_vec("v", vec![1.0, 2.0, 3.0]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            channels(&flat, &int4(), 10),
+            Err(StudyError::NotMatrix(_))
+        ));
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn a_drifting_stream_clips_under_a_static_range_and_not_under_dynamic_ones() {
+        let d = matrix();
+        let spec = StreamSpec {
+            batches: 8,
+            calibrate_on: 2,
+            drift: 1.0,
+        };
+        let s = stream(&d, &int4(), spec, None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((s.batch_len, s.batches.len()), (8 * 256, 8));
+        // The static range is min–max of the first two batches, as they were scaled.
+        let m1 = (1.0f64 / 7.0).exp() as f32;
+        let first: Vec<f32> = d.values()[..2048]
+            .iter()
+            .copied()
+            .chain(d.values()[2048..4096].iter().map(|&x| x * m1))
+            .collect();
+        let (lo, hi) = crate::calib::finite_min_max(&first).unwrap_or_default();
+        assert_eq!(s.static_clip, (lo.min(0.0), hi.max(0.0)));
+        let last = &s.batches[7];
+        assert!(last.static_clipped > 0.0);
+        assert!(last.dynamic_sqnr_db > last.static_sqnr_db);
+        // Each dynamic figure is the batch's own analysis.
+        let values: Vec<f32> = d.values()[7 * 2048..8 * 2048]
+            .iter()
+            .map(|&x| x * 1.0f64.exp() as f32)
+            .collect();
+        let batch = Dataset::from_vec("b", values).unwrap_or_else(|e| panic!("{e}"));
+        let own =
+            analyze(&batch, &int4(), &AnalysisOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(last.dynamic_mse, own.metrics.mse);
+        assert_eq!(
+            (last.min, last.max),
+            (batch.summary().min, batch.summary().max)
+        );
+        // Calibrated on every batch with no drift, the static range is min–max of the data
+        // used and clips nothing.
+        let whole = StreamSpec {
+            batches: 8,
+            calibrate_on: 8,
+            drift: 0.0,
+        };
+        let s = stream(&d, &int4(), whole, None).unwrap_or_else(|e| panic!("{e}"));
+        let (lo, hi) = (d.summary().min, d.summary().max);
+        assert_eq!(s.static_clip, (lo, hi));
+        assert!(s.batches.iter().all(|b| b.static_clipped == 0.0));
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn stream_settings_are_checked() {
+        let d = matrix();
+        let spec = |batches, calibrate_on, drift| StreamSpec {
+            batches,
+            calibrate_on,
+            drift,
+        };
+        let mx = QuantizerConfig {
+            format: Format::Fp8E4m3,
+            ..int4()
+        };
+        assert_eq!(
+            stream(&d, &mx, spec(8, 1, 0.0), None),
+            Err(StudyError::Format)
+        );
+        assert!(matches!(
+            stream(&d, &int4(), spec(65, 1, 0.0), None),
+            Err(StudyError::TooFew { .. })
+        ));
+        assert!(matches!(
+            stream(&d, &int4(), spec(8, 9, 0.0), None),
+            Err(StudyError::CalibrateOn { .. })
+        ));
+        assert!(matches!(
+            stream(&d, &int4(), spec(8, 1, f64::NAN), None),
+            Err(StudyError::Drift(_))
+        ));
+    }
+}
