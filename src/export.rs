@@ -6,7 +6,8 @@ use quantscope_core::Analysis;
 use serde_json::{json, Value};
 
 use crate::engine::protocol::DataInfo;
-use crate::state::{BitRows, CalibratorRows, PresetRows};
+use crate::engine::protocol::ExportKind;
+use crate::state::{BitRows, CalibratorRows, ClipRows, GroupRows, PresetRows};
 
 /// The views' figures for the current data and settings.
 pub struct Report<'a> {
@@ -14,6 +15,8 @@ pub struct Report<'a> {
     pub analysis: &'a Analysis,
     pub calibrators: Option<&'a CalibratorRows>,
     pub bits: Option<&'a BitRows>,
+    pub clips: Option<&'a ClipRows>,
+    pub groups: Option<&'a GroupRows>,
     pub formats: Option<&'a PresetRows>,
 }
 
@@ -52,6 +55,29 @@ impl Report<'_> {
                 .map(|(bits, sqnr, mse)| json!({"bits": bits, "sqnr_db": num(sqnr), "mse": num(mse)}))
                 .collect()
         });
+        let clips: Vec<Value> = self.clips.map_or_else(Vec::new, |c| {
+            c.sorted()
+                .into_iter()
+                .map(|p| {
+                    json!({
+                        "fraction": p.fraction, "clip": [p.clip.0, p.clip.1], "mse": num(p.mse),
+                        "clipping_mse": num(p.clipping_mse), "sqnr_db": num(p.sqnr_db),
+                    })
+                })
+                .collect()
+        });
+        let groups: Vec<Value> = self.groups.map_or_else(Vec::new, |g| {
+            g.sorted()
+                .into_iter()
+                .map(|p| {
+                    json!({
+                        "granularity": p.name, "values_per_scale": p.span,
+                        "bits_per_value": p.bits_per_value, "mse": num(p.mse),
+                        "sqnr_db": num(p.sqnr_db),
+                    })
+                })
+                .collect()
+        });
         let formats: Vec<Value> = self.formats.map_or_else(Vec::new, |f| {
             f.rows
                 .iter()
@@ -76,6 +102,8 @@ impl Report<'_> {
             },
             "calibrators": calibrators,
             "bit_widths": bits,
+            "clip_ranges": clips,
+            "granularity": groups,
             "formats": formats,
         });
         serde_json::to_string_pretty(&doc).unwrap_or_default()
@@ -129,6 +157,34 @@ impl Report<'_> {
                 [None, Some(mse), Some(sqnr), None, None, None],
             );
         }
+        for p in self.clips.map(ClipRows::sorted).unwrap_or_default() {
+            row(
+                "clip_ranges",
+                &p.fraction.to_string(),
+                [
+                    None,
+                    Some(p.mse),
+                    Some(p.sqnr_db),
+                    Some(f64::from(p.clip.0)),
+                    Some(f64::from(p.clip.1)),
+                    None,
+                ],
+            );
+        }
+        for p in self.groups.map(GroupRows::sorted).unwrap_or_default() {
+            row(
+                "granularity",
+                &p.name,
+                [
+                    Some(p.bits_per_value),
+                    Some(p.mse),
+                    Some(p.sqnr_db),
+                    None,
+                    None,
+                    None,
+                ],
+            );
+        }
         for r in self.formats.map_or(&[][..], |f| &f.rows[..]) {
             row(
                 "formats",
@@ -145,6 +201,59 @@ impl Report<'_> {
         }
         out
     }
+}
+
+/// The name of a quantized-tensor file: the data's name and the settings, made safe for a file
+/// system, then what the file holds (`minilm-ffn-int4-g128-quantized.safetensors`).
+pub fn tensor_file_name(
+    data: &str,
+    config: &quantscope_core::QuantizerConfig,
+    kind: ExportKind,
+) -> String {
+    use quantscope_core::{Format, Granularity};
+    let mut settings = match config.format {
+        Format::Int => format!("int{}", config.bits),
+        f => f.name().to_string(),
+    };
+    match config.granularity {
+        Granularity::Group { size } if config.format == Format::Int => {
+            settings.push_str(&format!("-g{size}"))
+        }
+        Granularity::Channel { .. } if config.format == Format::Int => settings.push_str("-pc"),
+        _ => {}
+    }
+    let safe = |s: &str| {
+        let mut out = String::new();
+        for c in s.chars() {
+            let c = if c.is_ascii_alphanumeric() || c == '.' || c == '_' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            };
+            if !(c == '-' && (out.is_empty() || out.ends_with('-'))) {
+                out.push(c);
+            }
+        }
+        out.trim_end_matches('-')
+            .chars()
+            .take(60)
+            .collect::<String>()
+    };
+    let stem = safe(
+        data.rsplit_once('.')
+            .filter(|(_, ext)| ext.len() <= 12)
+            .map_or(data, |(s, _)| s),
+    );
+    format!(
+        "{}{}-{}",
+        if stem.is_empty() {
+            "tensor".to_string()
+        } else {
+            stem
+        },
+        format!("-{}", safe(&settings)),
+        kind.suffix()
+    )
 }
 
 #[cfg(test)]
@@ -172,6 +281,8 @@ mod tests {
             analysis: &a,
             calibrators: None,
             bits: Some(&bits),
+            clips: None,
+            groups: None,
             formats: None,
         };
         let doc: Value = serde_json::from_str(&r.json()).unwrap_or_default();
@@ -187,5 +298,31 @@ mod tests {
         assert_eq!(view[0], "view");
         assert_eq!(view[3].parse::<f64>().ok(), Some(a.metrics.mse));
         assert_eq!(lines[2], "bit_widths,\"2\",,0.2,8.25,,,");
+    }
+
+    #[test]
+    fn tensor_files_are_named_after_the_data_and_the_settings() {
+        use quantscope_core::Granularity;
+        let g128 = QuantizerConfig {
+            bits: 4,
+            granularity: Granularity::Group { size: 128 },
+            ..QuantizerConfig::default()
+        };
+        assert_eq!(
+            tensor_file_name("model.safetensors", &g128, ExportKind::Safetensors),
+            "model-int4-g128-quantized.safetensors"
+        );
+        assert_eq!(
+            tensor_file_name(
+                "synthetic normal (N = 1000, seed 1)",
+                &QuantizerConfig::default(),
+                ExportKind::Codes
+            ),
+            "synthetic-normal-n-1000-seed-1-int8-codes.npy"
+        );
+        assert_eq!(
+            tensor_file_name("/", &QuantizerConfig::default(), ExportKind::Dequantized),
+            "tensor-int8-dequantized.npy"
+        );
     }
 }

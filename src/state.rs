@@ -22,7 +22,8 @@ use crate::engine::client::{
     Attachment, Engine, JobStats, LoadSpec, Progress, Purpose, Sink, Table,
 };
 pub use crate::engine::protocol::{check_synth, SynthSettings, MAX_N, MIN_N};
-use crate::engine::protocol::{DataInfo, FileInfo};
+use crate::engine::protocol::{DataInfo, ExportKind, FileInfo, Study, StudyKind, StudyResult};
+use quantscope_core::study::{ChannelStudy, StreamSpec, StreamStudy};
 
 /// An `Arc` compared by identity, so signals holding large values compare in O(1).
 #[derive(Debug)]
@@ -206,6 +207,78 @@ impl ClipRows {
     }
 }
 
+/// A study the page keeps up to date: its last result, or why it could not be made.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Studied<T> {
+    /// Not asked for (the data or settings do not allow it), with the reason to show.
+    Off(String),
+    /// Asked for; the last result (if any) is kept meanwhile.
+    Waiting(Option<Shared<T>>),
+    Ready(Shared<T>),
+    Failed(String),
+}
+
+impl<T> Studied<T> {
+    /// The result to draw (a stale one while a new one is measured).
+    pub fn result(&self) -> Option<&Shared<T>> {
+        match self {
+            Self::Waiting(r) => r.as_ref(),
+            Self::Ready(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    fn waiting(&self) -> Self {
+        Self::Waiting(self.result().cloned())
+    }
+
+    /// What is shown when the job measuring it was lost (cancelled, or a worker failed).
+    fn settle(&mut self) {
+        if let Self::Waiting(r) = self {
+            *self = match r.take() {
+                Some(r) => Self::Ready(r),
+                None => Self::Failed("cancelled: change a knob to measure again".into()),
+            };
+        }
+    }
+}
+
+/// Bands of channels the channel study sends (about one per pixel column of a laptop's chart).
+pub const CHANNEL_BANDS: usize = 512;
+
+/// The group sizes of the granularity sweep.
+pub const GROUP_SIZES: [usize; 8] = [8, 16, 32, 64, 128, 256, 512, 1024];
+
+/// One configuration of the granularity sweep.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupPoint {
+    /// "tensor", "channel" or the group size.
+    pub name: String,
+    /// Values sharing one scale (the group size; a channel's or the tensor's length).
+    pub span: usize,
+    pub bits_per_value: f64,
+    pub sqnr_db: f64,
+    pub mse: f64,
+}
+
+/// The current settings at every granularity that fits (integer format).
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupRows {
+    pub batch: u64,
+    pub base: QuantizerConfig,
+    pub expected: usize,
+    pub points: Vec<GroupPoint>,
+}
+
+impl GroupRows {
+    /// The points from the most values per scale to the fewest.
+    pub fn sorted(&self) -> Vec<GroupPoint> {
+        let mut p = self.points.clone();
+        p.sort_by(|a, b| b.span.cmp(&a.span));
+        p
+    }
+}
+
 /// The state shared by the components (all fields are `Copy` handles).
 #[derive(Clone, Copy)]
 pub struct AppState {
@@ -238,6 +311,16 @@ pub struct AppState {
     /// The current settings at every bit width (integer format).
     pub bit_rows: RwSignal<Option<BitRows>>,
     pub clip_rows: RwSignal<Option<ClipRows>>,
+    /// The current settings per tensor, per channel and per group of each size.
+    pub group_rows: RwSignal<Option<GroupRows>>,
+    /// Per-channel ranges and SQNR of the data under the current settings.
+    pub channels: RwSignal<Studied<ChannelStudy>>,
+    /// How the dynamic-vs-static view makes its stream of batches.
+    pub stream_spec: RwSignal<StreamSpec>,
+    pub stream: RwSignal<Studied<StreamStudy>>,
+    /// The export being written, and the last export's failure.
+    pub exporting: RwSignal<Option<ExportKind>>,
+    pub export_error: RwSignal<Option<String>>,
     /// The analysis pinned as "A" for the A/B comparison (the current one is "B"), and the name
     /// of the data it was made on.
     pub pinned: RwSignal<Option<(Shared<Analysis>, String)>>,
@@ -313,6 +396,16 @@ impl AppState {
             calibrator_rows: RwSignal::new(None),
             bit_rows: RwSignal::new(None),
             clip_rows: RwSignal::new(None),
+            group_rows: RwSignal::new(None),
+            channels: RwSignal::new(Studied::Off(String::new())),
+            stream_spec: RwSignal::new(StreamSpec {
+                batches: 32,
+                calibrate_on: 4,
+                drift: 1.0,
+            }),
+            stream: RwSignal::new(Studied::Off(String::new())),
+            exporting: RwSignal::new(None),
+            export_error: RwSignal::new(None),
             pinned: RwSignal::new(None),
             held_synth: RwSignal::new(None),
             engine: StoredValue::new_local(None),
@@ -372,6 +465,8 @@ impl AppState {
             };
             state.sweep_bits(&a, options);
             state.sweep_clips(&a, options);
+            state.sweep_groups(&a, options);
+            state.study_channels(&a);
             if !base.format.uses_scales() {
                 state.calibrator_rows.set(None);
                 return;
@@ -405,6 +500,14 @@ impl AppState {
                 })
                 .collect();
             state.with_engine(|e| e.compare(Table::Calibrators, batch, rows, options));
+        });
+        // The stream follows the view's settings and its own.
+        Effect::new(move |_| {
+            let spec = state.stream_spec.get();
+            let Some(a) = state.analysis.get() else {
+                return;
+            };
+            state.study_stream(&a, spec);
         });
         #[cfg(target_arch = "wasm32")]
         self.follow_the_url();
@@ -616,6 +719,121 @@ impl AppState {
         sweep.now.fraction = sweep.fraction_of(view.display.clip);
         self.clip_rows.set(Some(sweep));
         self.with_engine(|e| e.compare(Table::Clips, batch, rows, options));
+    }
+
+    /// Asks for the settings of `view` per tensor, per channel and per group of every size in
+    /// [`GROUP_SIZES`] that divides the last axis (integer format; otherwise clears the sweep).
+    fn sweep_groups(&self, view: &Analysis, options: AnalysisOptions) {
+        let base = &view.config;
+        let shape = self
+            .data
+            .with_untracked(|d| d.as_ref().map(|d| d.shape.clone()))
+            .unwrap_or_default();
+        if base.format != Format::Int || shape.is_empty() {
+            self.group_rows.set(None);
+            return;
+        }
+        let n: usize = shape.iter().product();
+        let last = shape.last().copied().unwrap_or(n);
+        let mut rows: Vec<(String, QuantizerConfig, usize)> =
+            vec![("tensor".into(), Granularity::Tensor, n)]
+                .into_iter()
+                .chain((shape.len() >= 2).then(|| {
+                    (
+                        "channel".into(),
+                        Granularity::Channel { axis: 0 },
+                        n / shape[0],
+                    )
+                }))
+                .chain(
+                    GROUP_SIZES
+                        .iter()
+                        .filter(|&&g| last % g == 0 && g < last)
+                        .map(|&g| (g.to_string(), Granularity::Group { size: g }, g)),
+                )
+                .map(|(name, granularity, span)| {
+                    (
+                        name,
+                        QuantizerConfig {
+                            granularity,
+                            ..base.clone()
+                        },
+                        span,
+                    )
+                })
+                .collect();
+        let batch = self.next_batch.get_value();
+        self.next_batch.set_value(batch + 1);
+        let mut points = Vec::new();
+        if let Some(i) = rows
+            .iter()
+            .position(|r| r.1.granularity == base.granularity)
+        {
+            let (name, _, span) = rows.remove(i);
+            points.push(GroupPoint {
+                name,
+                span,
+                bits_per_value: view.metrics.bits_per_value,
+                sqnr_db: view.metrics.sqnr_db,
+                mse: view.metrics.mse,
+            });
+        }
+        self.group_rows.set(Some(GroupRows {
+            batch,
+            base: base.clone(),
+            expected: rows.len() + points.len(),
+            points,
+        }));
+        let rows = rows
+            .into_iter()
+            .map(|(name, config, span)| (format!("{name}/{span}"), config))
+            .collect();
+        self.with_engine(|e| e.compare(Table::Groups, batch, rows, options));
+    }
+
+    /// Asks for the channel study of the data under `view`'s settings (two or more axes).
+    fn study_channels(&self, view: &Analysis) {
+        let shape = self
+            .data
+            .with_untracked(|d| d.as_ref().map(|d| d.shape.clone()))
+            .unwrap_or_default();
+        if shape.len() < 2 || shape[0] < 2 {
+            self.channels.set(Studied::Off(format!(
+                "Channel ranges need a matrix (rows are channels); this data's shape is {shape:?}. \
+                 Give synthetic data more than one column, or open a 2-D tensor."
+            )));
+            return;
+        }
+        self.channels.update(|c| *c = c.waiting());
+        let study = Study::Channels {
+            bands: CHANNEL_BANDS,
+        };
+        self.with_engine(|e| e.study(view.config.clone(), study));
+    }
+
+    /// Asks for the stream study of the data under `view`'s settings and `spec`.
+    fn study_stream(&self, view: &Analysis, spec: StreamSpec) {
+        if view.config.format != Format::Int {
+            self.stream.set(Studied::Off(
+                "Static against dynamic ranges is about the integer format's clipping range: \
+                 choose int to see it."
+                    .into(),
+            ));
+            return;
+        }
+        self.stream.update(|c| *c = c.waiting());
+        self.with_engine(|e| e.study(view.config.clone(), Study::Stream(spec)));
+    }
+
+    /// Writes the quantized tensor under the view's settings as `kind` (the download starts
+    /// when the worker has written it).
+    pub fn export_tensor(&self, kind: ExportKind) {
+        let Some(a) = self.analysis.get_untracked() else {
+            return;
+        };
+        self.export_error.set(None);
+        self.exporting.set(Some(kind));
+        self.with_engine(|e| e.study(a.config.clone(), Study::Export(kind)));
     }
 
     fn with_engine(&self, f: impl FnOnce(&Engine)) {
@@ -841,6 +1059,23 @@ impl Sink for PageSink {
                 }
             }),
             Purpose::Row {
+                table: Table::Groups,
+                batch,
+                name,
+            } => state.group_rows.update(|rows| {
+                if let Some(r) = rows.as_mut().filter(|r| r.batch == *batch) {
+                    let (label, span) = name.split_once('/').unwrap_or((name, "0"));
+                    r.points.push(GroupPoint {
+                        name: label.to_string(),
+                        span: span.parse().unwrap_or(0),
+                        bits_per_value: analysis.metrics.bits_per_value,
+                        sqnr_db: analysis.metrics.sqnr_db,
+                        mse: analysis.metrics.mse,
+                    });
+                }
+            }),
+            Purpose::Study(_) => {}
+            Purpose::Row {
                 table: Table::Formats,
                 batch,
                 name,
@@ -891,6 +1126,23 @@ impl Sink for PageSink {
                 }
             }),
             Some(Purpose::Row {
+                table: Table::Groups,
+                batch,
+                ..
+            }) => state.group_rows.update(|rows| {
+                if let Some(r) = rows.as_mut().filter(|r| r.batch == *batch) {
+                    r.expected = r.expected.saturating_sub(1);
+                }
+            }),
+            Some(Purpose::Study(kind)) => match kind {
+                StudyKind::Channels => state.channels.set(Studied::Failed(message)),
+                StudyKind::Stream => state.stream.set(Studied::Failed(message)),
+                StudyKind::Export => {
+                    state.exporting.set(None);
+                    state.export_error.set(Some(message));
+                }
+            },
+            Some(Purpose::Row {
                 table: Table::Formats,
                 batch,
                 ..
@@ -908,6 +1160,29 @@ impl Sink for PageSink {
 
     fn progress(&self, progress: Option<Progress>) {
         self.0.progress.set(progress);
+    }
+
+    fn studied(&self, result: StudyResult) {
+        let state = self.0;
+        match result {
+            StudyResult::Channels(c) => state.channels.set(Studied::Ready(Shared::new(c))),
+            StudyResult::Stream(s) => state.stream.set(Studied::Ready(Shared::new(s))),
+            StudyResult::File { kind, bytes } => {
+                state.exporting.set(None);
+                let name = state
+                    .data
+                    .with_untracked(|d| d.as_ref().map(|d| d.name.clone()))
+                    .unwrap_or_default();
+                let file =
+                    crate::export::tensor_file_name(&name, &state.config.get_untracked(), kind);
+                #[cfg(not(target_arch = "wasm32"))]
+                let _ = (file, bytes);
+                #[cfg(target_arch = "wasm32")]
+                if let Err(e) = crate::components::export_panel::download_bytes(&file, &bytes) {
+                    state.export_error.set(Some(e));
+                }
+            }
+        }
     }
 
     fn cancelled(&self) {
@@ -941,6 +1216,15 @@ impl Sink for PageSink {
                 r.expected = r.points.len();
             }
         });
+        state.group_rows.update(|rows| {
+            if let Some(r) = rows.as_mut() {
+                r.expected = r.points.len();
+            }
+        });
+        // A study lost with the job: its last result stays, nothing is waited for.
+        state.exporting.set(None);
+        state.channels.update(Studied::settle);
+        state.stream.update(Studied::settle);
     }
 }
 

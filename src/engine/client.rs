@@ -6,7 +6,9 @@
 //!   1. a load (synthetic data, a file, another tensor) — to every worker that will hold the data
 //!   2. the view's analysis — the newest wanted one replaces an older wanted one (latest wins),
 //!      and it is issued in an animation frame, so at most one per frame
-//!   3. the rows of the formats table, one configuration at a time, between view analyses
+//!   3. studies (channel ranges, a batch stream, an export) — on one worker, the newest of each
+//!      kind; the ones that follow the knobs wait until the knobs rest, an export does not
+//!   4. the rows of the tables, one configuration at a time, between view analyses
 //! an analysis = one share per holding worker (see quantscope_core::share), merged exactly
 //! ```
 //! Every worker holds the whole dataset (so each can calibrate any group), as many workers as the
@@ -23,7 +25,9 @@ use std::rc::Rc;
 
 use quantscope_core::{merge, Analysis, AnalysisOptions, PartialAnalysis, QuantizerConfig, Share};
 
-use super::protocol::{DataInfo, FileInfo, JobId, Request, Response, SynthSettings};
+use super::protocol::{
+    DataInfo, FileInfo, JobId, Request, Response, Study, StudyKind, StudyResult, SynthSettings,
+};
 
 /// Bytes of f32 data all workers together may hold (each holds a whole copy).
 pub const MEMORY_BUDGET: u64 = 1_500_000_000;
@@ -87,6 +91,8 @@ pub trait Sink {
     fn progress(&self, progress: Option<Progress>);
     /// A job was cancelled (or lost to a failed worker): the view stays as it was.
     fn cancelled(&self);
+    /// A study's result.
+    fn studied(&self, result: StudyResult);
 }
 
 /// How an analysis was computed.
@@ -110,6 +116,8 @@ pub enum Table {
     Bits,
     /// The current settings at a sweep of manual clipping ranges (before the formats).
     Clips,
+    /// The current settings per tensor, per channel and per group of each size.
+    Groups,
 }
 
 impl Table {
@@ -120,6 +128,7 @@ impl Table {
             Self::Calibrators => "Calibrators compared",
             Self::Bits => "Error against bit width",
             Self::Clips => "Error against the clipping range",
+            Self::Groups => "Granularity",
         }
     }
 
@@ -129,7 +138,8 @@ impl Table {
             Self::Calibrators => 0,
             Self::Bits => 1,
             Self::Clips => 2,
-            Self::Formats => 3,
+            Self::Groups => 3,
+            Self::Formats => 4,
         }
     }
 }
@@ -145,12 +155,14 @@ pub enum Purpose {
         batch: u64,
         name: String,
     },
+    /// A study of this kind.
+    Study(StudyKind),
 }
 
 impl Purpose {
     fn table(&self) -> Option<Table> {
         match self {
-            Self::View => None,
+            Self::View | Self::Study(_) => None,
             Self::Row { table, .. } => Some(*table),
         }
     }
@@ -221,6 +233,10 @@ enum JobKind {
         request: AnalysisRequest,
         parts: Vec<Option<PartialAnalysis>>,
     },
+    Study {
+        config: QuantizerConfig,
+        study: Study,
+    },
 }
 
 struct Job {
@@ -250,7 +266,9 @@ struct Inner {
     view_wanted: Option<AnalysisRequest>,
     /// Rows of the tables waiting, the calibrators' first; and how many each table's batch had.
     batch: VecDeque<AnalysisRequest>,
-    batch_total: [usize; 4],
+    batch_total: [usize; 5],
+    /// Studies waiting, at most one of each kind.
+    studies: VecDeque<(QuantizerConfig, Study)>,
     /// When the batch's first row started (its progress counts from there).
     batch_started: Option<f64>,
     /// The slowest share of the last analysis, in ms (the workers' own timing).
@@ -273,6 +291,7 @@ enum Event {
     Error(String, Option<Purpose>),
     Progress(Option<Progress>),
     Cancelled,
+    Studied(Box<StudyResult>),
 }
 
 /// The engine: cheap to clone (a handle).
@@ -324,7 +343,8 @@ impl Engine {
                 load_wanted: None,
                 view_wanted: None,
                 batch: VecDeque::new(),
-                batch_total: [0; 4],
+                batch_total: [0; 5],
+                studies: VecDeque::new(),
                 batch_started: None,
                 last_compute_ms: 0.0,
                 frame_used: false,
@@ -406,6 +426,16 @@ impl Engine {
                 .make_contiguous()
                 .sort_by_key(|r| r.purpose.table().map_or(0, Table::index));
             inner.batch_started = None;
+            Vec::new()
+        });
+    }
+
+    /// Asks for `study` of the data under `config` (replacing one of its kind still waiting).
+    pub fn study(&self, config: QuantizerConfig, study: Study) {
+        self.with(|inner, _| {
+            let kind = study.kind();
+            inner.studies.retain(|(_, s)| s.kind() != kind);
+            inner.studies.push_back((config, study));
             Vec::new()
         });
     }
@@ -528,6 +558,7 @@ impl Engine {
                 Event::Error(m, p) => sink.error(m, p.as_ref()),
                 Event::Progress(p) => sink.progress(p),
                 Event::Cancelled => sink.cancelled(),
+                Event::Studied(r) => sink.studied(*r),
             }
         }
     }
@@ -590,6 +621,15 @@ fn pump(inner: &mut Inner, shared: &Shared) -> Vec<Event> {
             Some(r) => r,
             None => return Vec::new(),
         }
+    } else if let Some(i) = inner.studies.iter().position(|(_, s)| {
+        s.kind() == StudyKind::Export
+            || (shared.now)() - inner.last_view_request >= ROWS_AFTER_IDLE_MS
+    }) {
+        let Some((config, study)) = inner.studies.remove(i) else {
+            return Vec::new();
+        };
+        inner.next_job += 1;
+        return start_study(inner, shared, id, config, study);
     } else if (shared.now)() - inner.last_view_request < ROWS_AFTER_IDLE_MS {
         // The knobs are moving: the table's rows wait (`tick` tries again).
         return Vec::new();
@@ -614,12 +654,12 @@ fn pump(inner: &mut Inner, shared: &Shared) -> Vec<Event> {
         post(inner, index, r, Attachment::None);
     }
     let what = match &request.purpose {
-        Purpose::View => "Quantizing the data".to_string(),
+        Purpose::View | Purpose::Study(_) => "Quantizing the data".to_string(),
         Purpose::Row { table, name, .. } => format!("{}: {name}", table.title()),
     };
     let now = (shared.now)();
     let started = match request.purpose {
-        Purpose::View => now,
+        Purpose::View | Purpose::Study(_) => now,
         Purpose::Row { .. } => *inner.batch_started.get_or_insert(now),
     };
     inner.job = Some(Job {
@@ -632,6 +672,38 @@ fn pump(inner: &mut Inner, shared: &Shared) -> Vec<Event> {
         began: now,
         reported: vec![0.0; count],
         what,
+        shown: false,
+    });
+    Vec::new()
+}
+
+/// Posts a study to the first worker (it holds all the data).
+fn start_study(
+    inner: &mut Inner,
+    shared: &Shared,
+    id: JobId,
+    config: QuantizerConfig,
+    study: Study,
+) -> Vec<Event> {
+    let what = match study.kind() {
+        StudyKind::Channels => "Measuring every channel",
+        StudyKind::Stream => "Quantizing the stream of batches",
+        StudyKind::Export => "Writing the quantized tensor",
+    };
+    let request = Request::Study {
+        job: id,
+        config: config.clone(),
+        study: study.clone(),
+    };
+    post(inner, 0, request, Attachment::None);
+    let now = (shared.now)();
+    inner.job = Some(Job {
+        id,
+        kind: JobKind::Study { config, study },
+        started: now,
+        began: now,
+        reported: vec![0.0],
+        what: what.to_string(),
         shown: false,
     });
     Vec::new()
@@ -823,6 +895,19 @@ fn handle(
             }
             events
         }
+        Response::Studied { job, result } => {
+            let Some(j) = inner.job.take_if(|j| j.id == job) else {
+                return Vec::new();
+            };
+            inner.faults_in_a_row = 0;
+            let mut events = Vec::new();
+            if j.shown {
+                inner.progress_on_screen = false;
+                events.push(Event::Progress(None));
+            }
+            events.push(Event::Studied(result));
+            events
+        }
         Response::Error { job, message } => {
             let Some(j) = inner.job.take_if(|j| j.id == job) else {
                 return Vec::new();
@@ -848,6 +933,9 @@ fn handle(
                 }
                 JobKind::Analyze { request, .. } => {
                     events.push(Event::Error(message, Some(request.purpose)));
+                }
+                JobKind::Study { study, .. } => {
+                    events.push(Event::Error(message, Some(Purpose::Study(study.kind()))));
                 }
             }
             events
@@ -951,17 +1039,26 @@ pub const PREEMPT_ROW_AFTER_MS: f64 = 300.0;
 /// loads again quietly, the view's analysis runs next and the row goes back to the head of its
 /// queue.
 fn preempt_row(inner: &mut Inner, shared: &Shared, now: f64) -> Vec<Event> {
-    let row = match inner.job.as_ref() {
+    match inner.job.as_ref() {
         Some(Job {
             kind: JobKind::Analyze { request, .. },
             began,
             ..
         }) if request.purpose != Purpose::View && now - began >= PREEMPT_ROW_AFTER_MS => {
-            request.clone()
+            inner.batch.push_front(request.clone());
+        }
+        Some(Job {
+            kind: JobKind::Study { config, study },
+            began,
+            ..
+        }) if study.kind() != StudyKind::Export && now - began >= PREEMPT_ROW_AFTER_MS => {
+            let kind = study.kind();
+            if !inner.studies.iter().any(|(_, s)| s.kind() == kind) {
+                inner.studies.push_front((config.clone(), study.clone()));
+            }
         }
         _ => return Vec::new(),
-    };
-    inner.batch.push_front(row);
+    }
     restart(inner, shared);
     let mut events = Vec::new();
     if std::mem::take(&mut inner.progress_on_screen) {
@@ -1072,6 +1169,8 @@ mod tests {
         errors: RefCell<Vec<String>>,
         progress: RefCell<Vec<Option<Progress>>>,
         cancelled: RefCell<usize>,
+        studied: RefCell<Vec<StudyResult>>,
+        study_errors: RefCell<Vec<(StudyKind, String)>>,
     }
 
     struct TestSink(Rc<Record>);
@@ -1084,10 +1183,18 @@ mod tests {
             match purpose {
                 Purpose::View => self.0.views.borrow_mut().push(a),
                 Purpose::Row { name, .. } => self.0.rows.borrow_mut().push((name.clone(), a)),
+                Purpose::Study(_) => panic!("a study answered as an analysis"),
             }
         }
-        fn error(&self, message: String, _: Option<&Purpose>) {
+        fn error(&self, message: String, purpose: Option<&Purpose>) {
+            if let Some(Purpose::Study(kind)) = purpose {
+                self.0.study_errors.borrow_mut().push((*kind, message));
+                return;
+            }
             self.0.errors.borrow_mut().push(message);
+        }
+        fn studied(&self, result: StudyResult) {
+            self.0.studied.borrow_mut().push(result);
         }
         fn progress(&self, p: Option<Progress>) {
             self.0.progress.borrow_mut().push(p);
@@ -1451,6 +1558,77 @@ mod tests {
             .map(|r| r.0.clone())
             .collect();
         assert_eq!(names, ["a", "b"]);
+    }
+
+    #[test]
+    fn studies_run_on_one_worker_when_the_knobs_rest_and_the_newest_of_a_kind_wins() {
+        use crate::engine::protocol::ExportKind;
+        use quantscope_core::study::StreamSpec;
+        let rig = Rig::new(2);
+        rig.synth(4_096, 5);
+        rig.settle();
+        let spec = |batches| {
+            Study::Stream(StreamSpec {
+                batches,
+                calibrate_on: 1,
+                drift: 0.5,
+            })
+        };
+        rig.engine.analyze(bits(4), view_options());
+        rig.engine.study(bits(4), spec(8));
+        rig.engine.study(bits(4), spec(16));
+        rig.settle();
+        assert_eq!(rig.record.views.borrow().len(), 1);
+        assert!(
+            rig.record.studied.borrow().is_empty(),
+            "waits for the knobs to rest"
+        );
+        *rig.clock.borrow_mut() = ROWS_AFTER_IDLE_MS;
+        rig.engine.tick();
+        let posted: Vec<usize> = rig
+            .mail
+            .posted
+            .borrow()
+            .iter()
+            .filter(|p| matches!(p.2, Request::Study { .. }))
+            .map(|p| p.0)
+            .collect();
+        assert_eq!(posted, [0]);
+        rig.settle();
+        let studied = rig
+            .record
+            .studied
+            .borrow_mut()
+            .drain(..)
+            .collect::<Vec<_>>();
+        assert!(matches!(&studied[..], [StudyResult::Stream(s)] if s.batches.len() == 16));
+        // An export does not wait: it was asked for.
+        rig.engine.analyze(bits(5), view_options());
+        rig.engine.study(bits(5), Study::Export(ExportKind::Codes));
+        rig.settle();
+        let studied = rig.record.studied.borrow();
+        let Some(StudyResult::File { kind, bytes }) = studied.first() else {
+            panic!("no file: {studied:?}");
+        };
+        assert_eq!(*kind, ExportKind::Codes);
+        let (shape, _) = quantscope_core::io::npy::read_header(bytes)
+            .map(|h| (h.shape.clone(), h))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(shape, [4_096]);
+        // A refused study reaches its panel, not the page's error banner.
+        let mx = QuantizerConfig {
+            format: quantscope_core::Format::Fp8E4m3,
+            ..bits(8)
+        };
+        rig.engine.study(mx, spec(8));
+        *rig.clock.borrow_mut() = 2.0 * ROWS_AFTER_IDLE_MS;
+        rig.engine.tick();
+        rig.settle();
+        assert!(rig.record.errors.borrow().is_empty());
+        assert!(matches!(
+            &rig.record.study_errors.borrow()[..],
+            [(StudyKind::Stream, m)] if m.contains("int")
+        ));
     }
 
     #[test]

@@ -12,6 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 use quantscope_core::io::{FileKind, TensorInfo};
+use quantscope_core::study::{ChannelStudy, StreamSpec, StreamStudy};
 use quantscope_core::synth::{self, Distribution};
 use quantscope_core::{AnalysisOptions, Dataset, PartialAnalysis, QuantizerConfig, Share, Summary};
 
@@ -125,6 +126,12 @@ pub enum Request {
         options: AnalysisOptions,
         share: Share,
     },
+    /// Study the data held beyond one analysis (one worker does it; see [`Study`]).
+    Study {
+        job: JobId,
+        config: QuantizerConfig,
+        study: Study,
+    },
     /// Drop the data and file held (another worker count holds the data now).
     Release { job: JobId },
     /// Test hook: panic, as a bug would (the page must report it and recover).
@@ -137,10 +144,75 @@ impl Request {
             Self::Synth { job, .. }
             | Self::Open { job, .. }
             | Self::Analyze { job, .. }
+            | Self::Study { job, .. }
             | Self::Release { job }
             | Self::Crash { job } => *job,
         }
     }
+}
+
+/// What a [`Request::Study`] asks for.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Study {
+    /// Per-channel ranges and SQNR (`quantscope_core::study::channels`), in at most `bands`.
+    Channels { bands: usize },
+    /// Static against dynamic ranges over a stream of batches (`study::stream`).
+    Stream(StreamSpec),
+    /// The quantized tensor as a file.
+    Export(ExportKind),
+}
+
+impl Study {
+    /// Which kind of study: a newer request of the same kind replaces one still waiting.
+    pub fn kind(&self) -> StudyKind {
+        match self {
+            Self::Channels { .. } => StudyKind::Channels,
+            Self::Stream(_) => StudyKind::Stream,
+            Self::Export(_) => StudyKind::Export,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StudyKind {
+    Channels,
+    Stream,
+    Export,
+}
+
+/// Which file of the quantized tensor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExportKind {
+    /// The dequantized values, f32 `.npy` of the data's shape.
+    Dequantized,
+    /// The integer codes, i32 `.npy`.
+    Codes,
+    /// Codes, scales and zero-points, `.safetensors`.
+    Safetensors,
+}
+
+impl ExportKind {
+    /// The end of the file's name.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Self::Dequantized => "dequantized.npy",
+            Self::Codes => "codes.npy",
+            Self::Safetensors => "quantized.safetensors",
+        }
+    }
+}
+
+/// A study's result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum StudyResult {
+    Channels(ChannelStudy),
+    Stream(StreamStudy),
+    /// A file's bytes (a `Uint8Array` on the way, its buffer transferred, not copied).
+    File {
+        kind: ExportKind,
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
 }
 
 /// Name, shape and statistics of the data a worker holds (the page keeps no values).
@@ -201,6 +273,11 @@ pub enum Response {
         job: JobId,
         part: Box<PartialAnalysis>,
         ms: f64,
+    },
+    /// A study's result.
+    Studied {
+        job: JobId,
+        result: Box<StudyResult>,
     },
     /// How far a long job has come (0 to 1), and what it is doing.
     Progress { job: JobId, done: f64, what: String },

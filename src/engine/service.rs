@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use quantscope_core::io::safetensors as st;
 use quantscope_core::io::FileKind;
-use quantscope_core::{analyze_share, Dataset};
+use quantscope_core::{analyze_share, Dataset, QuantizerConfig};
 
-use super::protocol::{synthetic_dataset, DataInfo, FileInfo, JobId, Request, Response};
+use super::protocol::{
+    synthetic_dataset, DataInfo, ExportKind, FileInfo, JobId, Request, Response, Study, StudyResult,
+};
 use crate::loader::{self, LoadedFile, MAX_FILE_BYTES};
 
 /// Random access to the bytes of a file: in the worker a `File` (read with `FileReaderSync`), in
@@ -49,11 +51,19 @@ struct HeldFile {
 pub struct Service {
     dataset: Option<Dataset>,
     file: Option<HeldFile>,
+    /// Milliseconds from some origin (the worker's `performance.now()`), for studies that time
+    /// what they do.
+    clock: Option<Box<dyn Fn() -> f64>>,
 }
 
 impl Service {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Gives the service a clock (ms).
+    pub fn set_clock(&mut self, clock: Box<dyn Fn() -> f64>) {
+        self.clock = Some(clock);
     }
 
     /// The data held.
@@ -98,6 +108,15 @@ impl Service {
                         ms: 0.0,
                     })
                     .map_err(|e| e.to_string()),
+            },
+            Request::Study { config, study, .. } => match &self.dataset {
+                None => Err("no data is loaded".to_string()),
+                Some(d) => run_study(d, &config, study, self.clock.as_deref()).map(|result| {
+                    Response::Studied {
+                        job,
+                        result: Box::new(result),
+                    }
+                }),
             },
             Request::Release { .. } => {
                 self.dataset = None;
@@ -224,6 +243,35 @@ fn read_tensor(held: &HeldFile, tensor: &str) -> Result<Dataset, String> {
 
 /// The fault the test hook asks for.
 #[allow(clippy::panic)]
+/// Runs `study` on the data held.
+fn run_study(
+    d: &Dataset,
+    config: &QuantizerConfig,
+    study: Study,
+    clock: Option<&dyn Fn() -> f64>,
+) -> Result<StudyResult, String> {
+    use quantscope_core::io::export;
+    match study {
+        Study::Channels { bands } => quantscope_core::study::channels(d, config, bands)
+            .map(StudyResult::Channels)
+            .map_err(|e| e.to_string()),
+        Study::Stream(spec) => quantscope_core::study::stream(d, config, spec, clock)
+            .map(StudyResult::Stream)
+            .map_err(|e| e.to_string()),
+        Study::Export(kind) => {
+            let q = quantscope_core::quantize(d, config).map_err(|e| e.to_string())?;
+            let bytes = match kind {
+                ExportKind::Dequantized => export::dequantized_npy(d.shape(), &q),
+                ExportKind::Codes => export::codes_npy(d.shape(), &q),
+                ExportKind::Safetensors => {
+                    export::quantized_safetensors(d.name(), d.shape(), config, &q)?
+                }
+            };
+            Ok(StudyResult::File { kind, bytes })
+        }
+    }
+}
+
 fn crash() -> Result<Response, String> {
     panic!("a crash requested by the test hook (Request::Crash)")
 }
