@@ -8,10 +8,12 @@ use crate::components::calibrator_table::CalibratorTable;
 use crate::components::clip_sweep::ClipSweep;
 use crate::components::controls::Controls;
 use crate::components::data_source::DataSource;
+use crate::components::dynamic_static::DynamicStatic;
 use crate::components::error_banner::ErrorBanner;
 use crate::components::export_panel::ExportPanel;
 use crate::components::formats_table::FormatsTable;
 use crate::components::formula_panel::FormulaPanel;
+use crate::components::granularity_view::GranularityView;
 use crate::components::histogram_view::HistogramView;
 use crate::components::job_progress::JobProgress;
 use crate::components::metrics_panel::MetricsPanel;
@@ -48,6 +50,8 @@ pub fn App() -> impl IntoView {
                 <CalibratorTable />
                 <ClipSweep />
                 <BitsSweep />
+                <GranularityView />
+                <DynamicStatic />
                 <AbPanel />
                 <VectorView />
                 <FormulaPanel />

@@ -245,13 +245,13 @@ pub fn tensor_file_name(
             .map_or(data, |(s, _)| s),
     );
     format!(
-        "{}{}-{}",
+        "{}-{}-{}",
         if stem.is_empty() {
             "tensor".to_string()
         } else {
             stem
         },
-        format!("-{}", safe(&settings)),
+        safe(&settings),
         kind.suffix()
     )
 }

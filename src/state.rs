@@ -274,7 +274,7 @@ impl GroupRows {
     /// The points from the most values per scale to the fewest.
     pub fn sorted(&self) -> Vec<GroupPoint> {
         let mut p = self.points.clone();
-        p.sort_by(|a, b| b.span.cmp(&a.span));
+        p.sort_by_key(|p| std::cmp::Reverse(p.span));
         p
     }
 }
@@ -872,6 +872,32 @@ impl AppState {
         }
     }
 
+    /// Applies `edit` to the stream settings if the data allows them; otherwise says why and
+    /// keeps the old ones.
+    pub fn try_stream(&self, edit: impl FnOnce(&mut StreamSpec)) {
+        let mut candidate = self.stream_spec.get_untracked();
+        edit(&mut candidate);
+        let units = self.data.with_untracked(|d| {
+            d.as_ref().map(|d| {
+                d.shape
+                    .first()
+                    .copied()
+                    .filter(|_| d.shape.len() >= 2)
+                    .unwrap_or(d.len())
+            })
+        });
+        match check_stream(&candidate, units) {
+            Ok(()) => {
+                self.error.set(None);
+                self.stream_spec.set(candidate);
+            }
+            Err(e) => {
+                self.error.set(Some(e));
+                self.stream_spec.notify();
+            }
+        }
+    }
+
     /// Applies `edit` to the synthetic settings if valid, and asks for that data.
     pub fn try_synth(&self, edit: impl FnOnce(&mut SynthSettings)) {
         let mut candidate = self.synth.get_untracked();
@@ -1227,6 +1253,30 @@ impl Sink for PageSink {
         state.stream.update(Studied::settle);
     }
 }
+
+/// Checks stream settings against the rows (or values) of the data, `units`.
+pub fn check_stream(spec: &StreamSpec, units: Option<usize>) -> Result<(), String> {
+    let most = units.unwrap_or(usize::MAX).min(MAX_BATCHES);
+    if spec.batches < 2 || spec.batches > most {
+        return Err(format!(
+            "batches must be from 2 to {most} (at most one per row of the data, and {MAX_BATCHES}), got {}",
+            spec.batches
+        ));
+    }
+    if spec.calibrate_on == 0 || spec.calibrate_on > spec.batches {
+        return Err(format!(
+            "calibrate on 1 to {} batches (the stream has {}), got {}",
+            spec.batches, spec.batches, spec.calibrate_on
+        ));
+    }
+    if !spec.drift.is_finite() || spec.drift.abs() > 5.0 {
+        return Err(format!("drift must be from −5 to 5, got {}", spec.drift));
+    }
+    Ok(())
+}
+
+/// The most batches the stream view makes (one SQNR point each).
+pub const MAX_BATCHES: usize = 256;
 
 /// Checks a configuration against the current data's shape.
 pub fn check_config(cfg: &QuantizerConfig, shape: Option<&[usize]>) -> Result<(), String> {

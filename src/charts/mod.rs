@@ -6,9 +6,12 @@
 pub mod ab;
 pub mod bits;
 pub mod calibrators;
+pub mod channels;
 pub mod clips;
+pub mod groups;
 pub mod histogram;
 pub mod pareto;
+pub mod stream;
 pub mod transfer;
 pub mod voronoi;
 
