@@ -155,10 +155,23 @@ pub fn DynamicStatic() -> impl IntoView {
         })
     };
     let cost = move || {
+        let (bits, calibration) = state.analysis.with(|a| {
+            a.as_ref().map_or((0, String::new()), |a| {
+                let c = a.config.calibration;
+                let key = quantscope_core::config::calibrators(c, a.display.clip)
+                    .into_iter()
+                    .find(|(_, x)| std::mem::discriminant(x) == std::mem::discriminant(&c))
+                    .map_or("", |(k, _)| k);
+                (
+                    a.config.bits,
+                    super::calibrator_table::label(key).to_string(),
+                )
+            })
+        });
         study.get().map(|s| {
             let measured = match (s.range_ms, s.quantize_ms) {
                 (Some(r), Some(q)) if q > 0.0 => format!(
-                    " Measured here: finding the {} ranges took {} ms against {} ms to quantize the batches ({:.0} % more).",
+                    " Measured here: finding the {} ranges took {} ms against {} ms to quantize and measure them ({:.0} % more).",
                     s.batches.len(),
                     format::number(r, 3),
                     format::number(q, 3),
@@ -167,11 +180,13 @@ pub fn DynamicStatic() -> impl IntoView {
                 _ => String::new(),
             };
             format!(
-                "The stream: {} batches of {} values (consecutive rows of the data), batch t scaled by e^({}·t/{}). Static quantization fixes the range found on the first {} (shaded) and clips what later leaves it; dynamic quantization finds each batch's range at run time — one more pass over its {} values (a min–max scan, or the chosen calibrator) before any is quantized, and a new scale per batch.{measured}",
+                "The stream: {} batches of {} values (consecutive rows of the data), batch t scaled by e^({}·t/{}), at {} bits with {} calibration both ways. Static quantization fixes the range found on the first {} (shaded) and clips what later leaves it; dynamic quantization finds each batch's range at run time — one more pass over its {} values before any is quantized, and a new scale per batch. A batch's own range is not always better: one outlier stretches it, where a static range clips it.{measured}",
                 s.batches.len(),
                 format::count(s.batch_len),
                 s.spec.drift,
                 s.batches.len().saturating_sub(1),
+                bits,
+                calibration,
                 s.spec.calibrate_on,
                 format::count(s.batch_len),
             )
@@ -204,7 +219,8 @@ pub fn DynamicStatic() -> impl IntoView {
                     {move || readout.get().unwrap_or_else(|| "Point at the chart to read a batch.".to_string())}
                 </p>
                 <table class="calibrators" data-testid="stream-table">
-                    <thead><tr><th>"after calibration"</th><th class="num">"mean SQNR (dB)"</th><th class="num">"worst SQNR (dB)"</th><th class="num">"most clipped"</th></tr></thead>
+                    <caption>"SQNR of the batches after the calibration ones"</caption>
+                    <thead><tr><th>"range"</th><th class="num">"mean (dB)"</th><th class="num">"worst (dB)"</th><th class="num">"max clipped"</th></tr></thead>
                     <tbody>{summary_rows}</tbody>
                 </table>
                 <p class="help" data-testid="stream-note">{cost}</p>

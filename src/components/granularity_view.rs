@@ -82,6 +82,8 @@ pub fn GranularityView() -> impl IntoView {
     let groups_ref = NodeRef::<Canvas>::new();
     let map = StoredValue::new(None::<PixelMap>);
     let readout = RwSignal::new(None::<String>);
+    let groups_map = StoredValue::new(None::<PixelMap>);
+    let groups_readout = RwSignal::new(None::<String>);
     let study = Memo::new(move |_| state.channels.with(|c| c.result().cloned()));
     let sweep = Memo::new(move |_| state.group_rows.get());
     draw_each_frame(
@@ -122,9 +124,9 @@ pub fn GranularityView() -> impl IntoView {
                 return;
             };
             let (scale, _) = fit_canvas(&canvas);
-            if let Err(e) = draw_groups(canvas, &groups_chart(&s.sorted(), &current_name()), scale)
-            {
-                leptos::logging::error!("groups: {e}");
+            match draw_groups(canvas, &groups_chart(&s.sorted(), &current_name()), scale) {
+                Ok(m) => groups_map.set_value(Some(m)),
+                Err(e) => leptos::logging::error!("groups: {e}"),
             }
         },
     );
@@ -134,6 +136,27 @@ pub fn GranularityView() -> impl IntoView {
         };
         let c = f64::from(m.value_at(f64::from(ev.offset_x())));
         readout.set(study.with_untracked(|s| describe_band(s.as_ref()?, c)));
+    };
+    let on_groups_move = move |ev: leptos::ev::PointerEvent| {
+        let Some(m) = groups_map.get_value() else {
+            return;
+        };
+        let x = f64::from(m.value_at(f64::from(ev.offset_x())));
+        groups_readout.set(sweep.with_untracked(|s| {
+            let p = s.as_ref()?.points.iter().min_by(|a, b| {
+                (a.bits_per_value - x)
+                    .abs()
+                    .total_cmp(&(b.bits_per_value - x).abs())
+            })?;
+            Some(format!(
+                "{}: one scale per {} values, {} bits per value, SQNR {} dB, MSE {}.",
+                short_label(&p.name),
+                format::count(p.span),
+                format::number(p.bits_per_value, 5),
+                db(p.sqnr_db),
+                format::number(p.mse, 5)
+            ))
+        }));
     };
     let status = move || {
         state.channels.with(|c| match c {
@@ -264,7 +287,12 @@ pub fn GranularityView() -> impl IntoView {
                         data-testid="sweep-groups"
                         node_ref=groups_ref
                         aria-label="SQNR against bits per value, scales included, per tensor, per channel and per group of 8 to 1024 values"
+                        on:pointermove=on_groups_move
+                        on:pointerleave=move |_| groups_readout.set(None)
                     ></canvas>
+                    <p class="readout" data-testid="sweep-groups-readout" aria-live="polite">
+                        {move || groups_readout.get().unwrap_or_else(|| "Point at the chart to read a granularity's figures; the circle is the current one.".to_string())}
+                    </p>
                     <details>
                         <summary>"The numbers"</summary>
                         <table class="calibrators" data-testid="sweep-groups-table">

@@ -237,6 +237,10 @@ struct QuantizeArgs {
     /// Write the integer codes as an i32 .npy with the input's shape.
     #[arg(long, value_name = "OUT.npy")]
     codes: Option<PathBuf>,
+    /// Write the codes with their scales and zero-points (and the settings, as metadata) as one
+    /// .safetensors file — the page's "Codes + scales" export.
+    #[arg(long, value_name = "OUT.safetensors")]
+    safetensors: Option<PathBuf>,
 }
 
 fn parse_clip(s: &str) -> Result<(f32, f32), String> {
@@ -384,12 +388,13 @@ fn run_quantize(args: &QuantizeArgs) -> Result<()> {
     let dataset = read_dataset(&args.input, args.tensor.as_deref())?;
     let options = AnalysisOptions::default();
     // Codes wanted too: both from one calibration (block scales, trained codebook).
-    let (a, quantized) = if args.dequantized.is_some() || args.codes.is_some() {
-        let (a, q) = analyze_and_quantize(&dataset, &config, &options)?;
-        (a, Some(q))
-    } else {
-        (analyze(&dataset, &config, &options)?, None)
-    };
+    let (a, quantized) =
+        if args.dequantized.is_some() || args.codes.is_some() || args.safetensors.is_some() {
+            let (a, q) = analyze_and_quantize(&dataset, &config, &options)?;
+            (a, Some(q))
+        } else {
+            (analyze(&dataset, &config, &options)?, None)
+        };
     let m = &a.metrics;
     let s = &a.summary;
     let per_tensor = a.groups.len() == 1;
@@ -424,6 +429,17 @@ fn run_quantize(args: &QuantizeArgs) -> Result<()> {
         }
         if let Some(path) = &args.codes {
             std::fs::write(path, npy::write_i32(dataset.shape(), &q.codes))
+                .with_context(|| format!("{}: cannot write", path.display()))?;
+        }
+        if let Some(path) = &args.safetensors {
+            let bytes = quantscope_core::io::export::quantized_safetensors(
+                dataset.name(),
+                dataset.shape(),
+                &config,
+                &q,
+            )
+            .map_err(anyhow::Error::msg)?;
+            std::fs::write(path, bytes)
                 .with_context(|| format!("{}: cannot write", path.display()))?;
         }
     }

@@ -136,6 +136,7 @@ pub fn channels(
     .into_iter()
     .flatten()
     .collect();
+    setters.sort_unstable();
     setters.dedup();
     let per_band = channels.div_ceil(max_bands.max(1));
     let bands = (0..channels)

@@ -165,18 +165,17 @@ pub fn quantized_safetensors(
     } else {
         "codes are the format's element bit patterns; x = element value * scales (one scale per block)"
     };
+    // One metadata entry holding an ordered JSON object: a map of several entries would be
+    // written in hash order, and the same tensor would not give the same bytes twice.
+    let about = serde_json::json!({
+        "writer": format!("quantscope {}", env!("CARGO_PKG_VERSION")),
+        "source": source,
+        "format": config.format.name(),
+        "config": config,
+        "decode": decode,
+    });
     let mut meta = hashbrown::HashMap::new();
-    meta.insert("source".to_string(), source.to_string());
-    meta.insert(
-        "config".to_string(),
-        serde_json::to_string(config).map_err(|e| e.to_string())?,
-    );
-    meta.insert("format".to_string(), config.format.name().to_string());
-    meta.insert("decode".to_string(), decode.to_string());
-    meta.insert(
-        "writer".to_string(),
-        format!("quantscope {}", env!("CARGO_PKG_VERSION")),
-    );
+    meta.insert("quantscope".to_string(), about.to_string());
     safetensors::serialize(tensors.iter().map(|(n, t)| (*n, t)), Some(meta))
         .map_err(|e| e.to_string())
 }
@@ -233,9 +232,16 @@ mod tests {
         }
         let (_, meta) = SafeTensors::read_metadata(&bytes).unwrap_or_else(|e| panic!("{e}"));
         let meta = meta.metadata().clone().unwrap_or_default();
+        let about: serde_json::Value =
+            serde_json::from_str(&meta["quantscope"]).unwrap_or_else(|e| panic!("{e}"));
         let back: QuantizerConfig =
-            serde_json::from_str(&meta["config"]).unwrap_or_else(|e| panic!("{e}"));
+            serde_json::from_value(about["config"].clone()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(back, config);
+        assert_eq!(about["source"], "d");
+        // The same tensor gives the same bytes.
+        let again =
+            quantized_safetensors("d", d.shape(), &config, &q).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(again, bytes);
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
