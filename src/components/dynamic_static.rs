@@ -23,6 +23,15 @@ fn db(v: f64) -> String {
     }
 }
 
+/// A figure for a table cell: six significant digits, ∞ spelt out.
+fn cell(v: f64) -> String {
+    if v.is_finite() {
+        format::number(v, 6)
+    } else {
+        db(v)
+    }
+}
+
 /// Mean of the finite values (∞ SQNRs of exact batches are left out).
 fn mean_finite(v: impl Iterator<Item = f64>) -> Option<f64> {
     let (sum, n) = v
@@ -145,9 +154,38 @@ pub fn DynamicStatic() -> impl IntoView {
                     view! {
                         <tr data-mode=name>
                             <td><span class=format!("swatch stream-{name}")></span>{name}</td>
-                            <td class="num" data-col="mean-sqnr">{mean.map(db)}</td>
-                            <td class="num" data-col="worst-sqnr">{db(worst)}</td>
+                            <td class="num" data-col="mean-sqnr">{mean.map(cell)}</td>
+                            <td class="num" data-col="worst-sqnr">{cell(worst)}</td>
                             <td class="num" data-col="clipped">{format!("{:.2} %", clipped * 100.0)}</td>
+                        </tr>
+                    }
+                })
+                .collect_view()
+        })
+    };
+    let static_range = move || {
+        study.get().map(|s| {
+            format!(
+                "Static range [{}, {}], from the first {} batches",
+                s.static_clip.0, s.static_clip.1, s.spec.calibrate_on
+            )
+        })
+    };
+    let batch_rows = move || {
+        study.get().map(|s| {
+            s.batches
+                .iter()
+                .enumerate()
+                .map(|(t, b)| {
+                    view! {
+                        <tr data-batch=t.to_string()>
+                            <td class="num">{t}</td>
+                            <td class="num" data-col="min">{b.min.to_string()}</td>
+                            <td class="num" data-col="max">{b.max.to_string()}</td>
+                            <td class="num" data-col="static-sqnr">{cell(b.static_sqnr_db)}</td>
+                            <td class="num" data-col="clipped">{cell(b.static_clipped)}</td>
+                            <td class="num">{format!("[{}, {}]", format::number(f64::from(b.dynamic_clip.0), 4), format::number(f64::from(b.dynamic_clip.1), 4))}</td>
+                            <td class="num" data-col="dynamic-sqnr">{cell(b.dynamic_sqnr_db)}</td>
                         </tr>
                     }
                 })
@@ -223,6 +261,14 @@ pub fn DynamicStatic() -> impl IntoView {
                     <thead><tr><th>"range"</th><th class="num">"mean (dB)"</th><th class="num">"worst (dB)"</th><th class="num">"max clipped"</th></tr></thead>
                     <tbody>{summary_rows}</tbody>
                 </table>
+                <details>
+                    <summary>"Every batch"</summary>
+                    <table class="calibrators" data-testid="stream-batches-table">
+                        <caption data-testid="stream-static-range">{static_range}</caption>
+                        <thead><tr><th class="num">"batch"</th><th class="num">"min"</th><th class="num">"max"</th><th class="num">"static SQNR"</th><th class="num">"clipped (fraction)"</th><th class="num">"own range"</th><th class="num">"dynamic SQNR"</th></tr></thead>
+                        <tbody>{batch_rows}</tbody>
+                    </table>
+                </details>
                 <p class="help" data-testid="stream-note">{cost}</p>
             </Show>
             <p class="help" data-testid="stream-status">{status}</p>

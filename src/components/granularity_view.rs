@@ -25,6 +25,15 @@ fn db(v: f64) -> String {
     }
 }
 
+/// A figure for a table cell: six significant digits, ∞ spelt out.
+fn cell(v: f64) -> String {
+    if v.is_finite() {
+        format::number(v, 6)
+    } else {
+        db(v)
+    }
+}
+
 /// The band under channel `c`, in words.
 fn describe_band(s: &ChannelStudy, c: f64) -> Option<String> {
     let b = s
@@ -202,7 +211,7 @@ pub fn GranularityView() -> impl IntoView {
                     view! {
                         <tr data-series=name.clone()>
                             <td><span class=format!("swatch channel-series-{i}")></span>{name.clone()}</td>
-                            <td class="num" data-col="sqnr">{db(*v)}</td>
+                            <td class="num" data-col="sqnr">{cell(*v)}</td>
                             <td class="num" data-col="worst">{worst.map(|w| format!("{} (channel {})", db(w.0), w.1))}</td>
                         </tr>
                     }
@@ -221,8 +230,8 @@ pub fn GranularityView() -> impl IntoView {
                         <tr data-granularity=p.name.clone() class=if current { "yours" } else { "" }>
                             <td>{short_label(&p.name)}{current.then_some(" (now)")}</td>
                             <td class="num">{format::count(p.span)}</td>
-                            <td class="num" data-col="bpv">{format::number(p.bits_per_value, 5)}</td>
-                            <td class="num" data-col="sqnr">{db(p.sqnr_db)}</td>
+                            <td class="num" data-col="bpv">{format::number(p.bits_per_value, 6)}</td>
+                            <td class="num" data-col="sqnr">{cell(p.sqnr_db)}</td>
                             <td class="num" data-col="mse">{format::number(p.mse, 6)}</td>
                         </tr>
                     }

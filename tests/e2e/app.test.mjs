@@ -786,6 +786,164 @@ describe("Quantscope in the browser", () => {
     await Promise.all([app.page.close(), tab.close(), broken.close()]);
   });
 
+  test("granularity: per-channel ranges and SQNR equal the CLI per tensor and per channel, the outliers' rows set the range, group sizes too", async () => {
+    const app = await openingPage();
+    const file = join(work, "channels.npy");
+    execFileSync(CLI, ["synth", "outliers", "--n", "131072", "--cols", "1024", "--out", file]);
+    const series = (name, col) => app.page.locator(`[data-testid="channel-sqnr-table"] tr[data-series="${name}"] td[data-col="${col}"]`).textContent();
+    await app.until(async () => (await app.page.locator('[data-testid="channel-sqnr-table"] tbody tr').count()) === 2, "the channel study", 30000);
+    const tensor = cli(file, ["--bits", "4"]);
+    const channel = cli(file, ["--bits", "4", "--granularity", "channel", "--axis", "0"]);
+    close(Number(await series("per tensor", "sqnr")), tensor.sqnr_db, "per-tensor SQNR from the channels");
+    close(Number(await series("per channel", "sqnr")), channel.sqnr_db, "per-channel SQNR from the channels");
+    close(Number(await series("per tensor", "sqnr")), await app.number("metric-sqnr"), "the Error panel's SQNR");
+    // The rows holding the data's min and max set the per-tensor range (read from the file).
+    const bytes = readFileSync(file);
+    const start = 10 + bytes.readUInt16LE(8);
+    const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + bytes.length));
+    let [lo, hi] = [0, 0];
+    for (let i = 0; i < data.length; i++) {
+      if (data[i] < data[lo]) lo = i;
+      if (data[i] > data[hi]) hi = i;
+    }
+    const setters = [...new Set([Math.floor(lo / 1024), Math.floor(hi / 1024)])].sort((a, b) => a - b);
+    assert.match(await app.text("channel-summary"), new RegExp(`set by channels? ${setters.join(" and ")} `));
+    assert.ok((await app.inked("channel-ranges")) > 3000, "the channel ranges are drawn");
+    const box = await app.id("channel-ranges").boundingBox();
+    await app.id("channel-ranges").hover({ position: { x: box.width / 2, y: box.height / 4 } });
+    await app.until(async () => /^Channels? \d+.*values in \[.*worst SQNR per tensor/.test(await app.text("channel-readout")), "the hover readout");
+    // Group sizes: every size that divides the rows, each the CLI's figure with its scale storage.
+    const group = (g, col) => app.page.locator(`[data-testid="sweep-groups-table"] tr[data-granularity="${g}"] td[data-col="${col}"]`).textContent();
+    await app.until(async () => (await app.page.locator('[data-testid="sweep-groups-table"] tbody tr').count()) === 9, "tensor, channel and 7 group sizes", 30000);
+    for (const g of [32, 128]) {
+      const core = cli(file, ["--bits", "4", "--granularity", "group", "--group-size", String(g)]);
+      close(Number(await group(g, "sqnr")), core.sqnr_db, `g${g} SQNR`);
+      close(Number(await group(g, "bpv")), core.bits_per_value, `g${g} bits per value`);
+    }
+    close(Number(await group("channel", "sqnr")), channel.sqnr_db, "the sweep's per-channel point");
+    assert.ok((await app.inked("sweep-groups")) > 1500, "the group sweep is drawn");
+    // A knob moves both: at 8 bits the per-tensor figure is the CLI's 8-bit one.
+    await app.set("bits", 8);
+    const eight = cli(file, ["--bits", "8"]);
+    await app.until(async () => Math.abs(Number(await series("per tensor", "sqnr")) - eight.sqnr_db) <= Math.abs(eight.sqnr_db) * 2e-5, "the 8-bit channel study", 30000);
+    await app.until(async () => Math.abs(Number(await group("tensor", "sqnr")) - eight.sqnr_db) <= Math.abs(eight.sqnr_db) * 2e-5, "the 8-bit group sweep", 30000);
+    // One row of values is no matrix: the panel says why.
+    await app.set("synth-cols", 1);
+    await app.until(async () => /need a matrix/.test(await app.text("channel-status")), "the 1-D message", 20000);
+    assert.equal(await app.id("channel-ranges").count(), 0);
+    assert.deepEqual(app.errors, []);
+    await app.page.close();
+  });
+
+  test("dynamic vs static: a drifting stream clips under the static range, each batch equals the CLI, bad settings are refused next to the field", async () => {
+    const app = await freshPage();
+    const file = join(work, "stream.npy");
+    execFileSync(CLI, ["synth", "normal", "--n", "131072", "--cols", "1024", "--out", file]);
+    await app.set("bits", 4);
+    await app.set("stream-drift", 2);
+    await app.set("stream-calibrate", 2);
+    const mode = (m, col) => app.page.locator(`[data-testid="stream-table"] tr[data-mode="${m}"] td[data-col="${col}"]`).textContent();
+    const batch = (t, col) => app.page.locator(`[data-testid="stream-batches-table"] tr[data-batch="${t}"] td[data-col="${col}"]`).textContent();
+    const range = async () => (await app.text("stream-static-range")).match(/\[(\S+), (\S+)\], from the first (\d+)/);
+    await app.until(async () => (await range())?.[3] === "2" && (await app.page.locator('[data-testid="stream-batches-table"] tbody tr').count()) === 32, "a stream of 32 batches calibrated on 2", 30000);
+    // "10.42 %": the most clipped batch after calibration.
+    await app.until(async () => parseFloat(await mode("static", "clipped")) > 0, "later batches clipped");
+    assert.ok(Number(await mode("dynamic", "mean-sqnr")) > Number(await mode("static", "mean-sqnr")) + 3, "dynamic ranges follow the drift");
+    assert.ok((await app.inked("dynamic-static")) > 3000, "the stream is drawn");
+    // Batch 20 is rows 80..83 scaled by e^(2·20/31): the CLI on those values, with the static
+    // range as a manual clip and with its own min–max, gives the page's two figures.
+    const bytes = readFileSync(file);
+    const start = 10 + bytes.readUInt16LE(8);
+    const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + bytes.length));
+    const m = Math.fround(Math.exp((2 * 20) / 31));
+    const rows = Array.from(all.subarray(20 * 4096, 21 * 4096), (x) => Math.fround(x * m));
+    const batchFile = join(work, "batch20.npy");
+    writeFileSync(batchFile, npyF32([4096], rows));
+    const [, lo, hi] = await range();
+    close(Number(await batch(20, "dynamic-sqnr")), cli(batchFile, ["--bits", "4"]).sqnr_db, "batch 20 dynamic");
+    const fixed = cli(batchFile, ["--bits", "4", "--calibration", "manual", "--clip", `${lo},${hi}`]);
+    close(Number(await batch(20, "static-sqnr")), fixed.sqnr_db, "batch 20 static");
+    close(Number(await batch(20, "clipped")), fixed.clipped_fraction, "batch 20 clipped");
+    assert.match(await app.text("stream-note"), /Measured here: finding the 32 ranges took [\d.]+ ms/);
+    // Calibrated on every batch of an undrifting stream, the static range clips nothing.
+    await app.set("stream-drift", 0);
+    await app.set("stream-calibrate", 32);
+    await app.until(async () => (await range())?.[3] === "32" && parseFloat(await mode("static", "clipped")) === 0, "no clipping", 30000);
+    // More calibration batches than batches: refused next to the field, the stream kept.
+    await app.set("stream-calibrate", 40);
+    await app.until(async () => /calibrate on 1 to 32 batches/.test(await app.text("stream-calibrate-error")), "the message next to the field");
+    assert.equal(await app.text("stream-calibrate"), "32");
+    assert.equal((await range())[3], "32");
+    // A format without a clipping range to fix: the panel says so.
+    await app.select("format", "fp8-e4m3");
+    await app.until(async () => /integer format/.test(await app.text("stream-status")), "not for fp8", 20000);
+    assert.deepEqual(app.errors.filter((e) => !/calibrate on/.test(e)), []);
+    await app.page.close();
+  });
+
+  test("the quantized tensor downloads as .npy (the CLI's --dequantized and --codes, byte for byte) and as .safetensors (the CLI's --safetensors tensors)", async () => {
+    const app = await freshPage();
+    const file = join(work, "tensor.npy");
+    execFileSync(CLI, ["synth", "normal", "--n", "131072", "--cols", "1024", "--out", file]);
+    await app.set("bits", 4);
+    await app.select("granularity", "group");
+    await app.set("group-size", 64);
+    const flags = ["--bits", "4", "--granularity", "group", "--group-size", "64"];
+    await app.until(async () => Math.abs((await app.number("metric-mse")) - cli(file, flags).mse) <= cli(file, flags).mse * 2e-5, "int4 g64");
+    const download = async (testid) => {
+      const [d] = await Promise.all([app.page.waitForEvent("download"), app.id(testid).click()]);
+      const path = join(work, `${testid}-${d.suggestedFilename()}`);
+      await d.saveAs(path);
+      return { name: d.suggestedFilename(), bytes: readFileSync(path) };
+    };
+    const out = (name) => join(work, `cli-${name}`);
+    execFileSync(CLI, ["quantize", file, ...flags, "--dequantized", out("d.npy"), "--codes", out("c.npy"), "--safetensors", out("q.safetensors")]);
+    const dq = await download("export-npy");
+    assert.match(dq.name, /^synthetic-normal.*-int4-g64-dequantized\.npy$/);
+    assert.ok(dq.bytes.equals(readFileSync(out("d.npy"))), "the dequantized values are the CLI's");
+    assert.match(dq.bytes.subarray(0, 128).toString("latin1"), /'shape': \(128, 1024\)/);
+    const codes = await download("export-npy-codes");
+    assert.ok(codes.bytes.equals(readFileSync(out("c.npy"))), "the codes are the CLI's");
+    const st = await download("export-safetensors");
+    assert.match(st.name, /-int4-g64-quantized\.safetensors$/);
+    const parse = (b) => {
+      const n = Number(b.readBigUInt64LE(0));
+      const header = JSON.parse(b.subarray(8, 8 + n).toString("utf8"));
+      const tensor = (name) => {
+        const t = header[name];
+        return { ...t, bytes: b.subarray(8 + n + t.data_offsets[0], 8 + n + t.data_offsets[1]) };
+      };
+      return { header, tensor };
+    };
+    const page = parse(st.bytes);
+    const core = parse(readFileSync(out("q.safetensors")));
+    assert.deepEqual(Object.keys(page.header).sort(), ["__metadata__", "codes", "scales", "zero_points"]);
+    for (const name of ["codes", "scales", "zero_points"]) {
+      const [a, b] = [page.tensor(name), core.tensor(name)];
+      assert.equal(a.dtype, b.dtype, `${name} dtype`);
+      assert.deepEqual(a.shape, b.shape, `${name} shape`);
+      assert.ok(a.bytes.equals(b.bytes), `${name} bytes`);
+    }
+    assert.equal(page.tensor("codes").dtype, "I8");
+    assert.deepEqual(page.tensor("scales").shape, [128, 16]);
+    const about = JSON.parse(page.header.__metadata__.quantscope);
+    assert.deepEqual(about.config.granularity, { kind: "group", size: 64 });
+    assert.match(about.source, /synthetic normal/);
+    // Decoding the file gives the dequantized download.
+    const dqStart = 10 + dq.bytes.readUInt16LE(8);
+    const dqValues = new Float32Array(dq.bytes.buffer.slice(dq.bytes.byteOffset + dqStart, dq.bytes.byteOffset + dq.bytes.length));
+    const c = new Int8Array(page.tensor("codes").bytes.buffer, page.tensor("codes").bytes.byteOffset, 131072);
+    const sc = page.tensor("scales").bytes;
+    const zp = page.tensor("zero_points").bytes;
+    for (const i of [0, 1, 64, 70_000, 131_071]) {
+      const g = Math.floor(i / 64);
+      const x = Math.fround((c[i] - zp.readInt32LE(4 * g)) * sc.readFloatLE(4 * g));
+      assert.equal(x, dqValues[i], `value ${i} decodes`);
+    }
+    assert.deepEqual(app.errors, []);
+    await app.page.close();
+  });
+
   test("exports download the views' figures as JSON and CSV that parse and agree, and the histogram as PNG", async () => {
     const app = await freshPage();
     await app.set("bits", 4);

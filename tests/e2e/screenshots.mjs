@@ -7,6 +7,8 @@
 //   docs/screenshot-calibrators-{laptop,phone}.png  the "Calibrators compared" panel as it opens
 //   docs/screenshot-bits-{laptop,phone}.png  the "Error against bit width" panel as it opens
 //   docs/screenshot-clips-{laptop,phone}.png the "Error against the clipping range" panel
+//   docs/screenshot-granularity-{laptop,phone}.png channel ranges and the group-size sweep
+//   docs/screenshot-stream-{laptop,phone}.png  dynamic vs static ranges over a drifting stream
 //   docs/screenshot-ab-{laptop,phone}.png  A/B: the opening view pinned as A, B per channel
 // docs/screenshots/before-issue-11-*.png are the same views before issue 11's changes.
 import { serve } from "./server.mjs";
@@ -35,6 +37,13 @@ try {
     await page.locator('[data-testid="sweep-clip-table"] tbody tr[data-fraction="0.015625"]').waitFor({ state: "attached" });
     await settle(page);
     await page.locator(".order-clips").screenshot({ path: `docs/screenshot-clips-${name}.png` });
+    await page.locator('[data-testid="sweep-groups-table"] tbody tr[data-granularity="8"]').waitFor({ state: "attached" });
+    await page.getByTestId("channel-ranges").waitFor();
+    await settle(page);
+    await page.locator(".order-granularity").screenshot({ path: `docs/screenshot-granularity-${name}.png` });
+    await page.getByTestId("dynamic-static").waitFor();
+    await settle(page);
+    await page.locator(".order-stream").screenshot({ path: `docs/screenshot-stream-${name}.png` });
     await page.getByTestId("compare-pin").click();
     await page.getByTestId("granularity").selectOption("channel");
     await page.getByTestId("ab-table").waitFor();
