@@ -457,10 +457,17 @@ impl Engine {
         });
     }
 
-    /// Called every ~100 ms: shows a long job's progress.
+    /// Called every ~100 ms: shows a long job's progress, and stops a background job that has
+    /// run long while the view waits (it may have been young when the view asked).
     pub fn tick(&self) {
         self.with(|inner, shared| {
             let now = (shared.now)();
+            if inner.view_wanted.is_some() {
+                let events = preempt_row(inner, shared, now);
+                if !events.is_empty() || inner.job.is_none() {
+                    return events;
+                }
+            }
             let table = inner.job.as_ref().and_then(|j| match &j.kind {
                 JobKind::Analyze { request, .. } => request.purpose.table(),
                 _ => None,
@@ -1629,6 +1636,47 @@ mod tests {
             &rig.record.study_errors.borrow()[..],
             [(StudyKind::Stream, m)] if m.contains("int")
         ));
+    }
+
+    #[test]
+    fn a_row_young_when_the_view_asked_is_stopped_once_it_runs_long() {
+        let rig = Rig::new(2);
+        rig.synth(4_096, 5);
+        rig.settle();
+        rig.engine.analyze(bits(3), view_options());
+        rig.settle();
+        let rows = vec![("a".to_string(), bits(4)), ("b".to_string(), bits(8))];
+        rig.engine.compare(Table::Formats, 1, rows, view_options());
+        *rig.clock.borrow_mut() = ROWS_AFTER_IDLE_MS;
+        rig.engine.tick();
+        rig.frame();
+        // Row a is posted and unanswered; the view asks 50 ms in: the row is let be …
+        rig.mail.posted.borrow_mut().clear();
+        *rig.clock.borrow_mut() = ROWS_AFTER_IDLE_MS + 50.0;
+        rig.engine.analyze(bits(5), view_options());
+        assert_eq!(*rig.mail.terminated.borrow(), 0);
+        // … until it has run long: the tick stops it, and the view runs first.
+        *rig.clock.borrow_mut() = ROWS_AFTER_IDLE_MS + PREEMPT_ROW_AFTER_MS;
+        rig.engine.tick();
+        assert_eq!(*rig.mail.terminated.borrow(), 2);
+        rig.engine.receive(0, 1, Response::Ready);
+        rig.engine.receive(1, 1, Response::Ready);
+        rig.settle();
+        assert_eq!(
+            rig.record.views.borrow().last().map(|v| v.config.bits),
+            Some(5)
+        );
+        *rig.clock.borrow_mut() = 10.0 * ROWS_AFTER_IDLE_MS;
+        rig.engine.tick();
+        rig.settle();
+        let names: Vec<String> = rig
+            .record
+            .rows
+            .borrow()
+            .iter()
+            .map(|r| r.0.clone())
+            .collect();
+        assert_eq!(names, ["a", "b"]);
     }
 
     #[test]
