@@ -24,6 +24,7 @@ use crate::state::provide_app_state;
 /// The whole page.
 #[component]
 pub fn App() -> impl IntoView {
+    crate::theme::Theme::provide();
     let state = provide_app_state();
     #[cfg(target_arch = "wasm32")]
     state.attach(crate::engine::web::start_engine(Box::new(
@@ -35,6 +36,7 @@ pub fn App() -> impl IntoView {
         <header class="top">
             <h1>"Quantscope"</h1>
             <p class="tagline">"See what quantization does to your numbers — live, in your browser, with nothing uploaded."</p>
+            <crate::theme::ThemeToggle />
         </header>
         <ErrorBanner />
         <JobProgress />

@@ -12,6 +12,7 @@ pub mod export;
 pub mod format;
 pub mod loader;
 pub mod state;
+pub mod theme;
 pub mod url;
 
 /// Replaces a blank page on panic with a visible report (the code aims never to panic on user data;

@@ -61,8 +61,9 @@ pub fn draw_ab(
         .y_label_area_size(scale.px(62.0))
         .build_cartesian_2d(x0..x1, 0.0..chart.y_max * 1.05)
         .map_err(|e| e.to_string())?;
-    let font = ("sans-serif", scale.px(12.0)).into_font();
+    let font = super::text(scale.px(12.0));
     cc.configure_mesh()
+        .axis_style(super::palette().fg)
         .disable_mesh()
         .y_desc("count + 1 (log scale)")
         .x_desc("value")

@@ -71,11 +71,12 @@ pub fn draw_bits(
         .y_label_area_size(scale.px(52.0))
         .build_cartesian_2d(0.5f32..16.5f32, y0..y1)
         .map_err(|e| e.to_string())?;
-    let font = ("sans-serif", scale.px(12.0)).into_font();
+    let font = super::text(scale.px(12.0));
     cc.configure_mesh()
+        .axis_style(super::palette().fg)
         .disable_x_mesh()
-        .bold_line_style(RGBColor(225, 225, 232))
-        .light_line_style(WHITE)
+        .bold_line_style(super::palette().grid)
+        .light_line_style(super::palette().bg)
         .x_desc("bit width b")
         .y_desc("SQNR (dB)")
         .label_style(font.clone())

@@ -9,6 +9,14 @@ use super::{canvas_root, padded_range, pixel_map, PixelMap, Scale};
 /// Okabe and Ito's colour-blind-safe palette without its yellow (too pale on white), one colour
 /// per method in the order of `quantscope_core::config::calibrators` (the table's swatches are
 /// the same colours, `.swatch.method-k` in style/main.css).
+/// Method `i`'s colour in the current theme (min–max, black on white, is the ink colour).
+pub fn method_color(i: usize) -> RGBColor {
+    match i % METHOD_COLORS.len() {
+        0 => super::palette().fg,
+        k => METHOD_COLORS[k],
+    }
+}
+
 pub const METHOD_COLORS: [RGBColor; 7] = [
     RGBColor(0, 0, 0),       // min–max: black
     RGBColor(230, 159, 0),   // percentile: orange
@@ -89,10 +97,11 @@ pub fn draw_calibrators(
         .y_label_area_size(scale.px(62.0))
         .build_cartesian_2d(x0..x1, 0.0..top)
         .map_err(|e| e.to_string())?;
-    let font = ("sans-serif", scale.px(12.0)).into_font();
+    let font = super::text(scale.px(12.0));
     let log_y = chart.log_y;
     let y_max = chart.y_max;
     cc.configure_mesh()
+        .axis_style(super::palette().fg)
         .disable_mesh()
         .y_desc(if log_y {
             "count + 1 (log scale)"
@@ -123,7 +132,7 @@ pub fn draw_calibrators(
     }))
     .map_err(|e| e.to_string())?;
     for &(i, a, b) in &chart.ranges {
-        let color = METHOD_COLORS[i % METHOD_COLORS.len()];
+        let color = super::calibrators::method_color(i);
         let line = color.mix(0.55).stroke_width(scale.px(1.5));
         let y = chart.bar_y(i);
         for c in [a, b] {

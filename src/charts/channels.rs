@@ -86,7 +86,7 @@ pub fn draw_channels(
 ) -> Result<PixelMap, String> {
     let root = canvas_root(canvas)?;
     let (top, bottom) = root.split_vertically(root.dim_in_pixel().1 * 11 / 20);
-    let font = ("sans-serif", scale.px(12.0)).into_font();
+    let font = super::text(scale.px(12.0));
     let (x0, x1) = chart.x_range;
     let (y0, y1) = chart.y_range;
     let mut cc = ChartBuilder::on(&top)
@@ -96,9 +96,10 @@ pub fn draw_channels(
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(|e| e.to_string())?;
     cc.configure_mesh()
+        .axis_style(super::palette().fg)
         .disable_x_mesh()
-        .bold_line_style(RGBColor(225, 225, 232))
-        .light_line_style(WHITE)
+        .bold_line_style(super::palette().grid)
+        .light_line_style(super::palette().bg)
         .y_desc("value")
         .label_style(font.clone())
         .axis_desc_style(font.clone())
@@ -131,9 +132,10 @@ pub fn draw_channels(
         .map_err(|e| e.to_string())?;
     lower
         .configure_mesh()
+        .axis_style(super::palette().fg)
         .disable_x_mesh()
-        .bold_line_style(RGBColor(225, 225, 232))
-        .light_line_style(WHITE)
+        .bold_line_style(super::palette().grid)
+        .light_line_style(super::palette().bg)
         .x_desc("channel (row)")
         .y_desc("SQNR (dB)")
         .label_style(font.clone())

@@ -8,7 +8,6 @@
 
 use plotters::prelude::*;
 
-use super::calibrators::METHOD_COLORS;
 use super::{canvas_root, pixel_map, PixelMap, Scale};
 use crate::state::ClipPoint;
 
@@ -109,11 +108,12 @@ pub fn draw_clips(
         .y_label_area_size(scale.px(56.0))
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(|e| e.to_string())?;
-    let font = ("sans-serif", scale.px(12.0)).into_font();
+    let font = super::text(scale.px(12.0));
     let decades = (y1.floor() - y0.ceil()).max(1.0) as usize + 1;
     cc.configure_mesh()
-        .bold_line_style(RGBColor(225, 225, 232))
-        .light_line_style(WHITE)
+        .axis_style(super::palette().fg)
+        .bold_line_style(super::palette().grid)
+        .light_line_style(super::palette().bg)
         .x_desc(if symmetric {
             "clip bound β / max|x| (log)"
         } else {
@@ -153,10 +153,13 @@ pub fn draw_clips(
         )))
         .map_err(|e| e.to_string())?;
     }
-    cc.draw_series(LineSeries::new(total, BLACK.stroke_width(scale.px(2.0))))
-        .map_err(|e| e.to_string())?;
+    cc.draw_series(LineSeries::new(
+        total,
+        super::palette().fg.stroke_width(scale.px(2.0)),
+    ))
+    .map_err(|e| e.to_string())?;
     for &(i, x, y) in &chart.marks {
-        let colour = METHOD_COLORS[i % METHOD_COLORS.len()];
+        let colour = super::calibrators::method_color(i);
         cc.draw_series(std::iter::once(Circle::new(
             (x, y),
             scale.px(5.0),
@@ -168,7 +171,7 @@ pub fn draw_clips(
         cc.draw_series(std::iter::once(Circle::new(
             (x, y),
             scale.px(8.0),
-            BLACK.stroke_width(scale.px(2.0)),
+            super::palette().fg.stroke_width(scale.px(2.0)),
         )))
         .map_err(|e| e.to_string())?;
     }

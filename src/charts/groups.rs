@@ -84,10 +84,11 @@ pub fn draw_groups(
         .y_label_area_size(scale.px(52.0))
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(|e| e.to_string())?;
-    let font = ("sans-serif", scale.px(12.0)).into_font();
+    let font = super::text(scale.px(12.0));
     cc.configure_mesh()
-        .bold_line_style(RGBColor(225, 225, 232))
-        .light_line_style(WHITE)
+        .axis_style(super::palette().fg)
+        .bold_line_style(super::palette().grid)
+        .light_line_style(super::palette().bg)
         .x_desc("bits per value, scales included")
         .y_desc("SQNR (dB)")
         .label_style(font.clone())
@@ -113,7 +114,7 @@ pub fn draw_groups(
     .map_err(|e| e.to_string())?;
     // Labels where they do not overlap one already drawn (coarse granularities first); the
     // table and the readout name every point.
-    let label_font = font.color(&RGBColor(40, 40, 48));
+    let label_font = font.clone();
     let (char_w, line_h) = (f64::from(scale.px(7.0)), f64::from(scale.px(14.0)));
     let mut taken: Vec<(f64, f64, f64, f64)> = Vec::new();
     for (x, y, label) in &chart.points {

@@ -15,6 +15,51 @@ pub mod stream;
 pub mod transfer;
 pub mod voronoi;
 
+thread_local! {
+    static DARK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Draws the charts that follow in the dark palette (`true`) or the light one.
+pub fn set_dark(dark: bool) {
+    DARK.with(|d| d.set(dark));
+}
+
+/// The theme's colours for what is not data: background, ink (axes, text, black series), grid.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Palette {
+    pub bg: plotters::style::RGBColor,
+    pub fg: plotters::style::RGBColor,
+    pub grid: plotters::style::RGBColor,
+    /// The faint minor grid.
+    pub faint: plotters::style::RGBColor,
+}
+
+/// The current theme's [`Palette`] (the panels' background, so a chart sits in its panel).
+pub fn palette() -> Palette {
+    use plotters::style::RGBColor;
+    if DARK.with(std::cell::Cell::get) {
+        Palette {
+            bg: RGBColor(28, 33, 41),
+            fg: RGBColor(228, 232, 239),
+            grid: RGBColor(58, 66, 80),
+            faint: RGBColor(40, 46, 56),
+        }
+    } else {
+        Palette {
+            bg: RGBColor(255, 255, 255),
+            fg: RGBColor(0, 0, 0),
+            grid: RGBColor(225, 225, 232),
+            faint: RGBColor(235, 235, 235),
+        }
+    }
+}
+
+/// Chart text of `px` pixels in the theme's ink.
+pub fn text(px: u32) -> plotters::style::TextStyle<'static> {
+    use plotters::style::IntoFont;
+    ("sans-serif", px).into_font().color(&palette().fg)
+}
+
 /// Where the plotting area sits on the canvas, for mapping the pointer back to data values.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PixelMap {
@@ -60,7 +105,7 @@ pub fn canvas_root(
     let backend = plotters_canvas::CanvasBackend::with_canvas_object(canvas)
         .ok_or("no 2-D canvas context")?;
     let root = backend.into_drawing_area();
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    root.fill(&palette().bg).map_err(|e| e.to_string())?;
     Ok(root)
 }
 

@@ -133,13 +133,14 @@ pub fn draw_pareto(
         .y_label_area_size(scale.px(48.0))
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(|e| e.to_string())?;
-    let font = ("sans-serif", scale.px(12.0)).into_font();
+    let font = super::text(scale.px(12.0));
     cc.configure_mesh()
+        .axis_style(super::palette().fg)
         .x_desc("bits per value")
         .y_desc("SQNR (dB)")
         .label_style(font.clone())
         .axis_desc_style(font.clone())
-        .light_line_style(RGBColor(235, 235, 235))
+        .light_line_style(super::palette().faint)
         .draw()
         .map_err(|e| e.to_string())?;
     cc.draw_series(LineSeries::new(
@@ -149,7 +150,7 @@ pub fn draw_pareto(
     .map_err(|e| e.to_string())?;
     let r = scale.px(4.0) as i32;
     let label_px = scale.px(11.0);
-    let label_font = ("sans-serif", label_px).into_font();
+    let label_font = super::text(label_px);
     let pixel = |x: f64, y: f64| {
         let (px, py) = cc.backend_coord(&(x, y));
         (f64::from(px), f64::from(py))
@@ -183,7 +184,7 @@ pub fn draw_pareto(
     let spots = place_labels(&labelled, &sizes, f64::from(r) + 1.0, area);
     for (i, (x, y, _, front, yours)) in chart.points.iter().enumerate() {
         let color = if *yours {
-            BLACK
+            super::palette().fg
         } else if *front {
             OUTPUT_COLOR
         } else {

@@ -86,7 +86,7 @@ pub fn draw_stream(
 ) -> Result<PixelMap, String> {
     let root = canvas_root(canvas)?;
     let (top, bottom) = root.split_vertically(root.dim_in_pixel().1 / 2);
-    let font = ("sans-serif", scale.px(12.0)).into_font();
+    let font = super::text(scale.px(12.0));
     let (x0, x1) = (-0.5, chart.batches as f64 - 0.5);
     let (y0, y1) = chart.y_range;
     let mut cc = ChartBuilder::on(&top)
@@ -96,9 +96,10 @@ pub fn draw_stream(
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(|e| e.to_string())?;
     cc.configure_mesh()
+        .axis_style(super::palette().fg)
         .disable_x_mesh()
-        .bold_line_style(RGBColor(225, 225, 232))
-        .light_line_style(WHITE)
+        .bold_line_style(super::palette().grid)
+        .light_line_style(super::palette().bg)
         .y_desc("batch range")
         .label_style(font.clone())
         .axis_desc_style(font.clone())
@@ -139,9 +140,10 @@ pub fn draw_stream(
         .map_err(|e| e.to_string())?;
     lower
         .configure_mesh()
+        .axis_style(super::palette().fg)
         .disable_x_mesh()
-        .bold_line_style(RGBColor(225, 225, 232))
-        .light_line_style(WHITE)
+        .bold_line_style(super::palette().grid)
+        .light_line_style(super::palette().bg)
         .x_desc("batch")
         .y_desc("SQNR (dB)")
         .label_style(font.clone())

@@ -116,8 +116,9 @@ pub fn draw_transfer(
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(|e| e.to_string())?
         .set_secondary_coord(x0..x1, q0..q1);
-    let font = ("sans-serif", scale.px(12.0)).into_font();
+    let font = super::text(scale.px(12.0));
     cc.configure_mesh()
+        .axis_style(super::palette().fg)
         .x_desc("input r")
         .y_desc("reconstruction r̂")
         .label_style(font.clone())
@@ -126,7 +127,7 @@ pub fn draw_transfer(
         .y_labels(6)
         .x_label_formatter(&|v: &f32| axis_label(*v, span((x0, x1))))
         .y_label_formatter(&|v: &f32| axis_label(*v, span((y0, y1))))
-        .light_line_style(RGBColor(235, 235, 235))
+        .light_line_style(super::palette().faint)
         .draw()
         .map_err(|e| e.to_string())?;
     let (c0, c1) = chart.clip;
@@ -137,7 +138,7 @@ pub fn draw_transfer(
     .map_err(|e| e.to_string())?;
     cc.draw_series(LineSeries::new(
         [(x0, x0), (x1, x1)],
-        BLACK.mix(0.35).stroke_width(scale.px(1.0)),
+        super::palette().fg.mix(0.35).stroke_width(scale.px(1.0)),
     ))
     .map_err(|e| e.to_string())?;
     cc.draw_series(LineSeries::new(
@@ -146,7 +147,7 @@ pub fn draw_transfer(
     ))
     .map_err(|e| e.to_string())?;
     if let Some(c) = codes {
-        let font = ("sans-serif", scale.px(12.0)).into_font();
+        let font = super::text(scale.px(12.0));
         cc.configure_secondary_axes()
             // Inward ticks: for outward ones plotters measures the right-hand labels with a
             // styled DOM element, which the page's CSP (no inline styles) blocks.
@@ -164,7 +165,7 @@ pub fn draw_transfer(
             cc.draw_series(std::iter::once(Circle::new(
                 at,
                 scale.px(5.0),
-                BLACK.stroke_width(scale.px(2.0)),
+                super::palette().fg.stroke_width(scale.px(2.0)),
             )))
             .map_err(|e| e.to_string())?;
             cc.draw_series(std::iter::once(Text::new(

@@ -102,7 +102,7 @@ pub fn draw_voronoi(
         .y_label_area_size(scale.px(52.0))
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(|e| e.to_string())?;
-    let font = ("sans-serif", scale.px(12.0)).into_font();
+    let font = super::text(scale.px(12.0));
     let at = |i: usize, j: usize| {
         (
             super::lerp(x0, x1, i as f64 / GRID as f64),
@@ -115,6 +115,7 @@ pub fn draw_voronoi(
     }))
     .map_err(|e| e.to_string())?;
     cc.configure_mesh()
+        .axis_style(super::palette().fg)
         .x_desc("first value of the pair")
         .y_desc("second value")
         .label_style(font.clone())
@@ -133,12 +134,13 @@ pub fn draw_voronoi(
     )
     .map_err(|e| e.to_string())?;
     let arm = scale.px(5.0) as i32;
-    cc.draw_series(
-        chart
-            .centroids
-            .iter()
-            .map(|c| Cross::new((c[0], c[1]), arm, BLACK.stroke_width(scale.px(2.0)))),
-    )
+    cc.draw_series(chart.centroids.iter().map(|c| {
+        Cross::new(
+            (c[0], c[1]),
+            arm,
+            super::palette().fg.stroke_width(scale.px(2.0)),
+        )
+    }))
     .map_err(|e| e.to_string())?;
     root.present().map_err(|e| e.to_string())
 }

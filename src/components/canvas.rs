@@ -27,8 +27,12 @@ pub fn draw_each_frame(track: impl Fn() + 'static, draw: impl Fn() + Clone + 'st
     let handle = window_event_listener(leptos::ev::resize, move |_| set_tick.update(|t| *t += 1));
     on_cleanup(move || handle.remove());
     let pending = StoredValue::new(false);
+    let theme = use_context::<crate::theme::Theme>();
     Effect::new(move |_| {
         tick.track();
+        if let Some(t) = theme {
+            t.dark.track();
+        }
         track();
         if !pending.get_value() {
             pending.set_value(true);

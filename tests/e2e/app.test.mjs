@@ -944,6 +944,79 @@ describe("Quantscope in the browser", () => {
     await app.page.close();
   });
 
+  test("every control has an accessible name in Chromium's accessibility tree and is reached by Tab", async () => {
+    const app = await openingPage();
+    await app.until(async () => (await app.page.locator('[data-testid="sweep-groups-table"] tbody tr').count()) > 5, "the panels filled", 30000);
+    const cdp = await app.page.context().newCDPSession(app.page);
+    const { nodes } = await cdp.send("Accessibility.getFullAXTree");
+    const controls = ["button", "combobox", "spinbutton", "textbox", "slider", "checkbox", "radio", "tab", "link", "DisclosureTriangle"];
+    const unnamed = nodes
+      .filter((n) => !n.ignored && controls.includes(n.role?.value))
+      .filter((n) => !(n.name?.value ?? "").trim())
+      .map((n) => `${n.role.value} #${n.backendDOMNodeId}`);
+    const named = nodes.filter((n) => !n.ignored && controls.includes(n.role?.value)).length;
+    assert.ok(named > 30, `the tree holds the page's controls (${named})`);
+    assert.deepEqual(unnamed, [], "controls without an accessible name");
+    // Tab through the page: every visible, enabled control gets the focus once.
+    const wanted = await app.page.$$eval("button, select, input, summary, a[href], [tabindex]", (els) =>
+      els
+        .filter((e) => !e.disabled && e.tabIndex >= 0 && e.getClientRects().length > 0 && getComputedStyle(e).visibility !== "hidden")
+        .map((e, i) => (e.dataset.qsTab = String(i))),
+    );
+    const reached = new Set();
+    await app.page.locator("body").focus();
+    for (let i = 0; i < wanted.length + 20; i++) {
+      await app.page.keyboard.press("Tab");
+      const id = await app.page.evaluate(() => document.activeElement?.dataset?.qsTab);
+      if (id !== undefined) reached.add(id);
+    }
+    const missed = wanted.filter((id) => !reached.has(id));
+    const what = await app.page.$$eval("[data-qs-tab]", (els, ids) => els.filter((e) => ids.includes(e.dataset.qsTab)).map((e) => e.outerHTML.slice(0, 80)), missed);
+    assert.deepEqual(what, [], "controls Tab does not reach");
+    // The theme toggle is one of them, and its name says what it does.
+    const toggle = nodes.find((n) => n.role?.value === "button" && /colour theme/.test(n.name?.value ?? ""));
+    assert.ok(toggle, "the theme toggle is in the tree");
+    assert.deepEqual(app.errors, []);
+    await app.page.close();
+  });
+
+  test("light and dark themes: the system's setting by default, the toggle overrides it and is remembered; charts follow", async () => {
+    const page = await context.newPage();
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.emulateMedia({ colorScheme: "dark" });
+    const app = new Quantscope(page, server.url);
+    await app.open();
+    await app.id("histogram").waitFor();
+    await page.waitForTimeout(500);
+    const bg = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const corner = () =>
+      page.$eval('[data-testid="histogram"]', (c) => Array.from(c.getContext("2d").getImageData(2, 2, 1, 1).data.slice(0, 3)));
+    const dark = (rgb) => rgb.reduce((a, b) => a + b, 0) < 200;
+    assert.match(await app.text("theme-toggle"), /system \(dark\)/);
+    assert.ok(dark((await bg()).match(/\d+/g).map(Number)), `dark page: ${await bg()}`);
+    await app.until(async () => dark(await corner()), "the histogram drawn dark");
+    // system → light: the page and the charts turn light, even though the system is dark.
+    await app.id("theme-toggle").click();
+    await app.until(async () => (await app.text("theme-toggle")) === "Theme: light", "light chosen");
+    await app.until(async () => !dark((await bg()).match(/\d+/g).map(Number)), "a light page");
+    await app.until(async () => (await corner()).every((c) => c > 240), "the histogram drawn light");
+    // Remembered in a new tab.
+    const again = await context.newPage();
+    await again.emulateMedia({ colorScheme: "dark" });
+    const other = new Quantscope(again, server.url);
+    await other.open();
+    await other.until(async () => (await other.text("theme-toggle")) === "Theme: light", "the choice remembered");
+    await again.close();
+    // light → dark → system (dark here).
+    await app.id("theme-toggle").click();
+    await app.until(async () => (await app.text("theme-toggle")) === "Theme: dark", "dark chosen");
+    await app.id("theme-toggle").click();
+    await app.until(async () => /system/.test(await app.text("theme-toggle")), "back to the system's");
+    await app.until(async () => dark(await corner()), "dark again");
+    assert.deepEqual(app.errors, []);
+    await page.close();
+  });
+
   test("exports download the views' figures as JSON and CSV that parse and agree, and the histogram as PNG", async () => {
     const app = await freshPage();
     await app.set("bits", 4);
