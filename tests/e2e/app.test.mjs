@@ -988,7 +988,7 @@ describe("Quantscope in the browser", () => {
     await app.open();
     await app.id("histogram").waitFor();
     await page.waitForTimeout(500);
-    const bg = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const bg = () => page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
     const corner = () =>
       page.$eval('[data-testid="histogram"]', (c) => Array.from(c.getContext("2d").getImageData(2, 2, 1, 1).data.slice(0, 3)));
     const dark = (rgb) => rgb.reduce((a, b) => a + b, 0) < 200;
