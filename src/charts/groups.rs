@@ -119,9 +119,10 @@ pub fn draw_groups(
     let mut taken: Vec<(f64, f64, f64, f64)> = Vec::new();
     for (x, y, label) in &chart.points {
         let (px, py) = cc.backend_coord(&(*x, *y));
+        // Right of its point, centred on it: a label above would sit by the next point up.
         let (left, top) = (
-            f64::from(px) + f64::from(scale.px(5.0)),
-            f64::from(py) - line_h - 2.0,
+            f64::from(px) + f64::from(scale.px(7.0)),
+            f64::from(py) - line_h / 2.0,
         );
         let bx = (left, top, left + char_w * label.len() as f64, top + line_h);
         let overlaps = taken
@@ -135,7 +136,7 @@ pub fn draw_groups(
             EmptyElement::at((*x, *y))
                 + Text::new(
                     label.clone(),
-                    (scale.px(5.0) as i32, -(line_h as i32) - 2),
+                    (scale.px(7.0) as i32, -(line_h as i32) / 2),
                     label_font.clone(),
                 ),
         ))

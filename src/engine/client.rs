@@ -6,8 +6,10 @@
 //!   1. a load (synthetic data, a file, another tensor) — to every worker that will hold the data
 //!   2. the view's analysis — the newest wanted one replaces an older wanted one (latest wins),
 //!      and it is issued in an animation frame, so at most one per frame
-//!   3. studies (channel ranges, a batch stream, an export) — on one worker, the newest of each
-//!      kind; the ones that follow the knobs wait until the knobs rest, an export does not
+//!   3. studies (channel ranges, a batch stream, an export) — on the first worker alone, the
+//!      newest of each kind; the ones that follow the knobs wait until the knobs rest, an export
+//!      does not. While one runs, analyses go to the other holders, so a knob never waits for
+//!      a study (with one holder, a long study gives way as a long row does)
 //!   4. the rows of the tables, one configuration at a time, between view analyses
 //! an analysis = one share per holding worker (see quantscope_core::share), merged exactly
 //! ```
@@ -242,6 +244,9 @@ enum JobKind {
 struct Job {
     id: JobId,
     kind: JobKind,
+    /// The first worker of its shares (workers `first..first + count`): 1 while a study holds
+    /// worker 0.
+    first: usize,
     started: f64,
     /// When this job itself began (`started` of a table's row is its batch's start).
     began: f64,
@@ -259,6 +264,8 @@ struct Inner {
     generation: u32,
     next_job: JobId,
     job: Option<Job>,
+    /// The study running on worker 0, beside `job`.
+    study: Option<Job>,
     /// The last data loaded successfully, and the file it came from (for reloads).
     current: Option<LoadSpec>,
     holders: usize,
@@ -345,6 +352,7 @@ impl Engine {
                 batch: VecDeque::new(),
                 batch_total: [0; 5],
                 studies: VecDeque::new(),
+                study: None,
                 batch_started: None,
                 last_compute_ms: 0.0,
                 frame_used: false,
@@ -611,9 +619,17 @@ fn pump(inner: &mut Inner, shared: &Shared) -> Vec<Event> {
     let id = inner.next_job;
     if let Some(spec) = inner.load_wanted.take() {
         inner.next_job += 1;
+        // A study of the old data is forgotten (its answer will be dropped); worker 0 loads
+        // once it has finished.
+        inner.study = None;
         return start_load(inner, shared, id, spec, false);
     }
     if inner.holders == 0 {
+        return Vec::new();
+    }
+    // Worker 0 is the study's while one runs; with no other holder, analyses wait for it.
+    let first = usize::from(inner.study.is_some());
+    if first >= inner.holders {
         return Vec::new();
     }
     let request = if inner.view_wanted.is_some() {
@@ -632,6 +648,9 @@ fn pump(inner: &mut Inner, shared: &Shared) -> Vec<Event> {
         s.kind() == StudyKind::Export
             || (shared.now)() - inner.last_view_request >= ROWS_AFTER_IDLE_MS
     }) {
+        if inner.study.is_some() {
+            return Vec::new();
+        }
         let Some((config, study)) = inner.studies.remove(i) else {
             return Vec::new();
         };
@@ -650,7 +669,7 @@ fn pump(inner: &mut Inner, shared: &Shared) -> Vec<Event> {
     if request.purpose == Purpose::View && std::mem::take(&mut inner.crash_next) {
         post(inner, 0, Request::Crash { job: id }, Attachment::None);
     }
-    let count = inner.holders;
+    let count = inner.holders - first;
     for index in 0..count {
         let r = Request::Analyze {
             job: id,
@@ -658,7 +677,7 @@ fn pump(inner: &mut Inner, shared: &Shared) -> Vec<Event> {
             options: request.options,
             share: Share { index, count },
         };
-        post(inner, index, r, Attachment::None);
+        post(inner, first + index, r, Attachment::None);
     }
     let what = match &request.purpose {
         Purpose::View | Purpose::Study(_) => "Quantizing the data".to_string(),
@@ -675,6 +694,7 @@ fn pump(inner: &mut Inner, shared: &Shared) -> Vec<Event> {
             parts: vec![None; count],
             request,
         },
+        first,
         started,
         began: now,
         reported: vec![0.0; count],
@@ -704,9 +724,10 @@ fn start_study(
     };
     post(inner, 0, request, Attachment::None);
     let now = (shared.now)();
-    inner.job = Some(Job {
+    inner.study = Some(Job {
         id,
         kind: JobKind::Study { config, study },
+        first: 0,
         started: now,
         began: now,
         reported: vec![0.0],
@@ -757,6 +778,7 @@ fn start_load(
             holders: targets,
             quiet,
         },
+        first: 0,
         started: (shared.now)(),
         began: (shared.now)(),
         reported: Vec::new(),
@@ -842,7 +864,10 @@ fn handle(
         Response::Panic { message } => fault(inner, shared, &message),
         Response::Progress { job, done, what } => {
             if let Some(j) = inner.job.as_mut().filter(|j| j.id == job) {
-                if let Some(r) = j.reported.get_mut(index) {
+                if let Some(r) = index
+                    .checked_sub(j.first)
+                    .and_then(|k| j.reported.get_mut(k))
+                {
                     *r = done;
                 }
                 j.what = what;
@@ -863,13 +888,16 @@ fn handle(
                 inner.last_compute_ms = 0.0;
             }
             inner.last_compute_ms = inner.last_compute_ms.max(ms);
+            let Some(share) = index.checked_sub(j.first) else {
+                return Vec::new();
+            };
             let JobKind::Analyze { parts, .. } = &mut j.kind else {
                 return Vec::new();
             };
-            if let Some(p) = parts.get_mut(index) {
+            if let Some(p) = parts.get_mut(share) {
                 *p = Some(*part);
             }
-            if let Some(r) = j.reported.get_mut(index) {
+            if let Some(r) = j.reported.get_mut(share) {
                 *r = 1.0;
             }
             if parts.iter().any(Option::is_none) {
@@ -910,7 +938,7 @@ fn handle(
             events
         }
         Response::Studied { job, result } => {
-            let Some(j) = inner.job.take_if(|j| j.id == job) else {
+            let Some(j) = inner.study.take_if(|j| j.id == job) else {
                 return Vec::new();
             };
             inner.faults_in_a_row = 0;
@@ -923,6 +951,13 @@ fn handle(
             events
         }
         Response::Error { job, message } => {
+            if let Some(Job {
+                kind: JobKind::Study { study, .. },
+                ..
+            }) = inner.study.take_if(|j| j.id == job)
+            {
+                return vec![Event::Error(message, Some(Purpose::Study(study.kind())))];
+            }
             let Some(j) = inner.job.take_if(|j| j.id == job) else {
                 return Vec::new();
             };
@@ -1061,17 +1096,23 @@ fn preempt_row(inner: &mut Inner, shared: &Shared, now: f64) -> Vec<Event> {
         }) if request.purpose != Purpose::View && now - began >= PREEMPT_ROW_AFTER_MS => {
             inner.batch.push_front(request.clone());
         }
-        Some(Job {
-            kind: JobKind::Study { config, study },
-            began,
-            ..
-        }) if study.kind() != StudyKind::Export && now - began >= PREEMPT_ROW_AFTER_MS => {
-            let kind = study.kind();
-            if !inner.studies.iter().any(|(_, s)| s.kind() == kind) {
-                inner.studies.push_front((config.clone(), study.clone()));
+        _ => match inner.study.as_ref() {
+            // With one holder the view has no other worker: a long study gives way.
+            Some(Job {
+                kind: JobKind::Study { config, study },
+                began,
+                ..
+            }) if inner.holders <= 1
+                && study.kind() != StudyKind::Export
+                && now - began >= PREEMPT_ROW_AFTER_MS =>
+            {
+                let kind = study.kind();
+                if !inner.studies.iter().any(|(_, s)| s.kind() == kind) {
+                    inner.studies.push_front((config.clone(), study.clone()));
+                }
             }
-        }
-        _ => return Vec::new(),
+            _ => return Vec::new(),
+        },
     }
     restart(inner, shared);
     let mut events = Vec::new();
@@ -1097,6 +1138,7 @@ fn restart(inner: &mut Inner, shared: &Shared) {
         };
     }
     inner.job = None;
+    inner.study = None;
     inner.holders = 0;
 }
 
@@ -1706,6 +1748,75 @@ mod tests {
         rig.engine.tick();
         rig.settle();
         assert_eq!(rig.record.rows.borrow().len(), 1);
+    }
+
+    #[test]
+    fn while_a_study_holds_worker_0_the_view_runs_on_the_others() {
+        use quantscope_core::study::StreamSpec;
+        let rig = Rig::new(2);
+        rig.synth(4_096, 5);
+        rig.settle();
+        rig.engine.analyze(bits(4), view_options());
+        rig.settle();
+        let spec = StreamSpec {
+            batches: 8,
+            calibrate_on: 1,
+            drift: 0.5,
+        };
+        rig.engine.study(bits(4), Study::Stream(spec));
+        *rig.clock.borrow_mut() = ROWS_AFTER_IDLE_MS;
+        rig.engine.tick();
+        // The study is on worker 0 and has not answered; a knob moves.
+        let held: Vec<_> = rig.mail.posted.borrow_mut().drain(..).collect();
+        assert!(
+            matches!(&held[..], [(0, _, Request::Study { .. })]),
+            "{held:?}"
+        );
+        rig.engine.analyze(bits(6), view_options());
+        let posted: Vec<(usize, Share)> = rig
+            .mail
+            .posted
+            .borrow()
+            .iter()
+            .filter_map(|(i, _, r)| match r {
+                Request::Analyze { share, .. } => Some((*i, *share)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(posted, [(1, Share { index: 0, count: 1 })]);
+        rig.settle();
+        assert_eq!(
+            rig.record.views.borrow().last().map(|v| v.config.bits),
+            Some(6)
+        );
+        assert_eq!(*rig.mail.terminated.borrow(), 0, "nothing was stopped");
+        // The view from one worker is the two-share one (sums in another order: to the last
+        // few bits, as the CLI's single pass is).
+        rig.engine.analyze(bits(4), view_options());
+        rig.settle();
+        // The study's answer arrives late and is delivered.
+        for (index, generation, request) in held {
+            let service = Rc::clone(&rig.mail.services.borrow()[index]);
+            let response = service.borrow_mut().handle(request, None, &mut |_, _| {});
+            rig.engine.receive(index, generation, response);
+        }
+        assert!(matches!(
+            &rig.record.studied.borrow()[..],
+            [StudyResult::Stream(_)]
+        ));
+        let views = rig.record.views.borrow();
+        assert_eq!(views.len(), 3);
+        let (a, b) = (&views[0].metrics, &views[2].metrics);
+        assert!(
+            (a.mse - b.mse).abs() <= a.mse * 1e-12,
+            "{} vs {}",
+            a.mse,
+            b.mse
+        );
+        assert_eq!(
+            (a.levels_used, a.max_abs_error),
+            (b.levels_used, b.max_abs_error)
+        );
     }
 
     #[test]
