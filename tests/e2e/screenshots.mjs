@@ -9,6 +9,7 @@
 //   docs/screenshot-clips-{laptop,phone}.png the "Error against the clipping range" panel
 //   docs/screenshot-granularity-{laptop,phone}.png channel ranges and the group-size sweep
 //   docs/screenshot-stream-{laptop,phone}.png  dynamic vs static ranges over a drifting stream
+//   docs/screenshot-dark-laptop.png  the opening view in the dark theme
 //   docs/screenshot-ab-{laptop,phone}.png  A/B: the opening view pinned as A, B per channel
 // docs/screenshots/before-issue-11-*.png are the same views before issue 11's changes.
 import { serve } from "./server.mjs";
@@ -53,6 +54,15 @@ try {
     await page.getByTestId("granularity").selectOption("tensor");
     await settle(page);
     if (name === "laptop") {
+      // The same view in the dark theme (the system's setting).
+      const dark = await context.newPage();
+      await dark.emulateMedia({ colorScheme: "dark" });
+      await dark.setViewportSize({ width, height });
+      await dark.goto(server.url + "/");
+      await dark.getByTestId("opening-note").waitFor();
+      await settle(dark);
+      await dark.screenshot({ path: "docs/screenshot-dark-laptop.png" });
+      await dark.close();
       // A real weight tensor with an outlier, as MXFP4: the histogram shows block #0's own values.
       await page.getByTestId("source-file").click();
       await page.getByTestId("sample-select").selectOption("minilm-l0-ffn-output.npy");
