@@ -397,7 +397,8 @@ mod tests {
             );
         }
         // The outlier's row sets the per-tensor max, and sharing its scale hurts the others.
-        assert_eq!(study.setters.last(), Some(&5));
+        assert!(study.setters.contains(&5), "{:?}", study.setters);
+        assert!(study.setters.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(study.bands[5].max, 40.0);
         assert_eq!(study.tensor_clip.1, 40.0);
         let b = &study.bands[20];
