@@ -154,8 +154,8 @@ pub fn DynamicStatic() -> impl IntoView {
                     view! {
                         <tr data-mode=name>
                             <td><span class=format!("swatch stream-{name}")></span>{name}</td>
-                            <td class="num" data-col="mean-sqnr">{mean.map(cell)}</td>
-                            <td class="num" data-col="worst-sqnr">{cell(worst)}</td>
+                            <td class="num" data-col="mean-sqnr">{mean.map(db)}</td>
+                            <td class="num" data-col="worst-sqnr">{db(worst)}</td>
                             <td class="num" data-col="clipped">{format!("{:.2} %", clipped * 100.0)}</td>
                         </tr>
                     }
@@ -231,47 +231,49 @@ pub fn DynamicStatic() -> impl IntoView {
         })
     };
     view! {
-        <section class="panel order-stream" aria-labelledby="stream-title">
-            <h2 id="stream-title">"Dynamic vs static ranges"</h2>
-            <div class="field-row">
-                <SelectField label="Batches" testid="stream-batches" options=batch_options value=batches_value on_select=on_batches />
-                <NumberField label="Calibrate on the first" testid="stream-calibrate" value=calib_value on_edit=on_calib min="1" step="1" />
-                <NumberField label="Range drift d" testid="stream-drift" value=drift_value on_edit=on_drift min="-5" max="5" step="0.25" />
-            </div>
-            <Show when=move || study.with(Option::is_some)>
-                <canvas
-                    class="chart"
-                    data-testid="dynamic-static"
-                    node_ref=canvas_ref
-                    aria-label="Each batch's range with the static range dashed across, the calibration batches shaded; below, each batch's SQNR with the static range and with its own"
-                    on:pointermove=on_move
-                    on:pointerleave=move |_| readout.set(None)
-                ></canvas>
-                <ul class="legend">
-                    <li><span class="swatch stream-batch"></span>"a batch's min…max"</li>
-                    <li><span class="swatch stream-calibration"></span>"calibration batches"</li>
-                    <li><span class="swatch stream-static"></span>"static range, and its SQNR"</li>
-                    <li><span class="swatch stream-dynamic"></span>"dynamic (each batch's own range)"</li>
-                </ul>
-                <p class="readout" data-testid="stream-readout" aria-live="polite">
-                    {move || readout.get().unwrap_or_else(|| "Point at the chart to read a batch.".to_string())}
-                </p>
-                <table class="calibrators" data-testid="stream-table">
-                    <caption>"SQNR of the batches after the calibration ones"</caption>
-                    <thead><tr><th>"range"</th><th class="num">"mean (dB)"</th><th class="num">"worst (dB)"</th><th class="num">"max clipped"</th></tr></thead>
-                    <tbody>{summary_rows}</tbody>
-                </table>
-                <details>
-                    <summary>"Every batch"</summary>
-                    <table class="calibrators" data-testid="stream-batches-table">
-                        <caption data-testid="stream-static-range">{static_range}</caption>
-                        <thead><tr><th class="num">"batch"</th><th class="num">"min"</th><th class="num">"max"</th><th class="num">"static SQNR"</th><th class="num">"clipped (fraction)"</th><th class="num">"own range"</th><th class="num">"dynamic SQNR"</th></tr></thead>
-                        <tbody>{batch_rows}</tbody>
+            <section class="panel order-stream" aria-labelledby="stream-title">
+                <h2 id="stream-title">"Dynamic vs static ranges"</h2>
+                <div class="field-row">
+                    <SelectField label="Batches" testid="stream-batches" options=batch_options value=batches_value on_select=on_batches />
+                    <NumberField label="Calibrate on the first" testid="stream-calibrate" value=calib_value on_edit=on_calib min="1" step="1" />
+                    <NumberField label="Range drift d" testid="stream-drift" value=drift_value on_edit=on_drift min="-5" max="5" step="0.25" />
+                </div>
+                <Show when=move || study.with(Option::is_some)>
+                    <canvas
+                        class="chart"
+                        data-testid="dynamic-static"
+                        node_ref=canvas_ref
+                        aria-label="Each batch's range with the static range dashed across, the calibration batches shaded; below, each batch's SQNR with the static range and with its own"
+                        on:pointermove=on_move
+                        on:pointerleave=move |_| readout.set(None)
+                    ></canvas>
+                    <ul class="legend">
+                        <li><span class="swatch stream-batch"></span>"a batch's min…max"</li>
+                        <li><span class="swatch stream-calibration"></span>"calibration batches"</li>
+                        <li><span class="swatch stream-static"></span>"static range, and its SQNR"</li>
+                        <li><span class="swatch stream-dynamic"></span>"dynamic (each batch's own range)"</li>
+                    </ul>
+                    <p class="readout" data-testid="stream-readout" aria-live="polite">
+                        {move || readout.get().unwrap_or_else(|| "Point at the chart to read a batch.".to_string())}
+                    </p>
+    <div class="table-scroll">
+                    <table class="calibrators stream-summary" data-testid="stream-table">
+                        <caption>"SQNR (dB) of the batches after calibration"</caption>
+                        <thead><tr><th>"range"</th><th class="num">"mean"</th><th class="num">"worst"</th><th class="num">"most clipped"</th></tr></thead>
+                        <tbody>{summary_rows}</tbody>
                     </table>
-                </details>
-                <p class="help" data-testid="stream-note">{cost}</p>
-            </Show>
-            <p class="help" data-testid="stream-status">{status}</p>
-        </section>
-    }
+                    </div>
+                    <details>
+                        <summary>"Every batch"</summary>
+                        <table class="calibrators" data-testid="stream-batches-table">
+                            <caption data-testid="stream-static-range">{static_range}</caption>
+                            <thead><tr><th class="num">"batch"</th><th class="num">"min"</th><th class="num">"max"</th><th class="num">"static SQNR"</th><th class="num">"clipped (fraction)"</th><th class="num">"own range"</th><th class="num">"dynamic SQNR"</th></tr></thead>
+                            <tbody>{batch_rows}</tbody>
+                        </table>
+                    </details>
+                    <p class="help" data-testid="stream-note">{cost}</p>
+                </Show>
+                <p class="help" data-testid="stream-status">{status}</p>
+            </section>
+        }
 }

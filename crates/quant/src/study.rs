@@ -319,24 +319,33 @@ pub fn stream(
         },
         ..per_tensor.clone()
     };
-    let clock = |f: &mut Option<f64>, start: Option<f64>| {
-        if let (Some(now), Some(s)) = (now, start) {
-            *f.get_or_insert(0.0) += now() - s;
-        }
+    // Timed as two loops over every batch, not summed per batch: one batch's pass can be
+    // shorter than the clock's resolution (a worker's is 0.1 ms).
+    let timed = |f: &mut dyn FnMut() -> Result<(), StudyError>| -> Result<Option<f64>, StudyError> {
+        let t0 = now.map(|n| n());
+        f()?;
+        Ok(now.zip(t0).map(|(n, t0)| n() - t0))
     };
-    let (mut range_ms, mut quantize_ms) = (None, None);
     let layout = GroupLayout::new(Granularity::Tensor, &[batch_len])
         .map_err(|e| StudyError::Analyze(e.into()))?;
+    // What dynamic quantization adds at run time: finding each batch's range.
+    let range_ms = timed(&mut || {
+        for d in &scaled {
+            let found =
+                crate::analyze::calibrate_ranges(d.values(), &layout, &per_tensor, None, 0..1);
+            std::hint::black_box(found);
+        }
+        Ok(())
+    })?;
+    let mut fixed_runs = Vec::with_capacity(batches);
+    let quantize_ms = timed(&mut || {
+        for d in &scaled {
+            fixed_runs.push(analyze(d, &fixed, &options)?);
+        }
+        Ok(())
+    })?;
     let mut out = Vec::with_capacity(batches);
-    for d in &scaled {
-        let t0 = now.map(|n| n());
-        let s = analyze(d, &fixed, &options)?;
-        clock(&mut quantize_ms, t0);
-        // What dynamic quantization adds at run time: finding each batch's range.
-        let t1 = now.map(|n| n());
-        let found = crate::analyze::calibrate_ranges(d.values(), &layout, &per_tensor, None, 0..1);
-        clock(&mut range_ms, t1);
-        std::hint::black_box(found);
+    for (d, s) in scaled.iter().zip(fixed_runs) {
         let dynamic = analyze(d, &per_tensor, &options)?;
         out.push(StreamBatch {
             min: d.summary().min,
