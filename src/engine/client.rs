@@ -677,10 +677,19 @@ fn pump(inner: &mut Inner, shared: &Shared) -> Vec<Event> {
         return Vec::new();
     }
     let rested = (shared.now)() - inner.last_view_request >= ROWS_AFTER_IDLE_MS;
+    // The calibrator and bit-width rows (a few fast ones, at the top of the page) before the
+    // studies; the studies before the longer tables.
+    let quick_rows_first = rested
+        && inner.batch.front().is_some_and(|r| {
+            matches!(
+                r.purpose.table(),
+                Some(Table::Calibrators) | Some(Table::Bits)
+            )
+        });
     if let Some(i) = inner
         .studies
         .iter()
-        .position(|(_, s)| s.kind() == StudyKind::Export || rested)
+        .position(|(_, s)| s.kind() == StudyKind::Export || (rested && !quick_rows_first))
     {
         let Some((config, study)) = inner.studies.remove(i) else {
             return Vec::new();
@@ -1898,6 +1907,55 @@ mod tests {
             (a.levels_used, a.max_abs_error),
             (b.levels_used, b.max_abs_error)
         );
+    }
+
+    #[test]
+    fn the_calibrator_rows_run_before_a_study_and_the_formats_after() {
+        use quantscope_core::study::StreamSpec;
+        let rig = Rig::new(2);
+        rig.synth(4_096, 5);
+        rig.settle();
+        rig.engine.analyze(bits(4), view_options());
+        rig.settle();
+        rig.engine.compare(
+            Table::Formats,
+            1,
+            vec![("f".into(), bits(2))],
+            view_options(),
+        );
+        rig.engine.compare(
+            Table::Calibrators,
+            2,
+            vec![("c".into(), bits(3))],
+            view_options(),
+        );
+        let spec = StreamSpec {
+            batches: 4,
+            calibrate_on: 1,
+            drift: 0.0,
+        };
+        rig.engine.study(bits(4), Study::Stream(spec));
+        *rig.clock.borrow_mut() = ROWS_AFTER_IDLE_MS;
+        rig.engine.tick();
+        // Answer one request at a time, noting what each was.
+        let mut order = Vec::new();
+        loop {
+            let posted: Vec<_> = rig.mail.posted.borrow_mut().drain(..).collect();
+            if posted.is_empty() {
+                break;
+            }
+            for (index, generation, request) in posted {
+                order.push(match &request {
+                    Request::Study { .. } => "study".to_string(),
+                    Request::Analyze { config, .. } => format!("bits {}", config.bits),
+                    other => format!("{other:?}"),
+                });
+                let service = Rc::clone(&rig.mail.services.borrow()[index]);
+                let response = service.borrow_mut().handle(request, None, &mut |_, _| {});
+                rig.engine.receive(index, generation, response);
+            }
+        }
+        assert_eq!(order, ["bits 3", "study", "bits 2"]);
     }
 
     #[test]
