@@ -881,7 +881,7 @@ describe("Quantscope in the browser", () => {
     await app.page.close();
   });
 
-  test("the quantized tensor downloads as .npy (the CLI's --dequantized and --codes, byte for byte) and as .safetensors (the CLI's --safetensors tensors)", async () => {
+  test("the quantized tensor downloads as .npy (the CLI's --dequantized and --codes, byte for byte) and as .safetensors (the CLI's --safetensors tensors, read by the safetensors crate)", async () => {
     const app = await freshPage();
     const file = join(work, "tensor.npy");
     execFileSync(CLI, ["synth", "normal", "--n", "131072", "--cols", "1024", "--out", file]);
@@ -906,6 +906,12 @@ describe("Quantscope in the browser", () => {
     assert.ok(codes.bytes.equals(readFileSync(out("c.npy"))), "the codes are the CLI's");
     const st = await download("export-safetensors");
     assert.match(st.name, /-int4-g64-quantized\.safetensors$/);
+    // The reference implementation (the safetensors crate, in `quantscope info`) reads the file.
+    const stPath = join(work, "page-export.safetensors");
+    writeFileSync(stPath, st.bytes);
+    const info = JSON.parse(execFileSync(CLI, ["info", stPath, "--json"], { encoding: "utf8" }));
+    assert.deepEqual(info.checked_by_safetensors_crate, [stPath]);
+    assert.deepEqual(info.tensors.map((t) => `${t.name}:${t.dtype}`).sort(), ["codes:I8", "scales:F32", "zero_points:I32"]);
     const parse = (b) => {
       const n = Number(b.readBigUInt64LE(0));
       const header = JSON.parse(b.subarray(8, 8 + n).toString("utf8"));

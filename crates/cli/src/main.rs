@@ -626,14 +626,42 @@ fn info_row(t: &source::TensorRef) -> Result<serde_json::Value> {
     Ok(row)
 }
 
+/// Safetensors files up to this size are also read whole by the `safetensors` crate, as a second
+/// opinion on the header-first reader (any file the page exports is far smaller).
+const CRATE_CHECK_MAX_BYTES: u64 = 1 << 30;
+
+/// The `.safetensors` files of `files` that the `safetensors` crate was given and accepted.
+fn check_with_the_crate(files: &[PathBuf]) -> Result<Vec<String>> {
+    let mut checked = Vec::new();
+    for f in files {
+        let is_st = f
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("safetensors"));
+        let small = std::fs::metadata(f).is_ok_and(|m| m.len() <= CRATE_CHECK_MAX_BYTES);
+        if !(is_st && small) {
+            continue;
+        }
+        let bytes = std::fs::read(f).with_context(|| format!("{}: cannot read", f.display()))?;
+        safetensors::SafeTensors::deserialize(&bytes).map_err(|e| {
+            anyhow::anyhow!("{}: the safetensors crate refuses it: {e}", f.display())
+        })?;
+        checked.push(f.display().to_string());
+    }
+    Ok(checked)
+}
+
 fn run_info(args: &InfoArgs) -> Result<()> {
     // One tensor in memory at a time.
     let mut rows = Vec::new();
     for t in &source::tensors_of(&args.files)? {
         rows.push(info_row(t)?);
     }
+    let checked = check_with_the_crate(&args.files)?;
     if args.json {
-        out!("{}", json!({ "tensors": rows }));
+        out!(
+            "{}",
+            json!({ "tensors": rows, "checked_by_safetensors_crate": checked })
+        );
         return Ok(());
     }
     out!(
