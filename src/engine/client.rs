@@ -8,7 +8,8 @@
 //!      and it is issued in an animation frame, so at most one per frame
 //!   3. background work on the first worker alone, once the knobs rest: studies (channel ranges,
 //!      a batch stream; the newest of each kind; an export does not wait for the rest), then
-//!      the tables' rows one configuration at a time. While it runs, the view goes to the other
+//!      the tables' rows — a table's next rows in one message, as many as make ~8M values (8 rows
+//!      at 1M, one at 16M), so a sweep is not mostly messaging. While it runs, the view goes to the other
 //!      holders, so a knob never waits for it (with one holder, a long one gives way: the
 //!      workers restart and it runs again later)
 //! an analysis = one share per holding worker (see quantscope_core::share), merged exactly
@@ -239,6 +240,8 @@ enum JobKind {
         config: QuantizerConfig,
         study: Study,
     },
+    /// Consecutive rows of one table's batch, analysed in one message on worker 0.
+    Sweep { rows: Vec<AnalysisRequest> },
 }
 
 struct Job {
@@ -271,6 +274,8 @@ struct Inner {
     /// The last data loaded successfully, and the file it came from (for reloads).
     current: Option<LoadSpec>,
     holders: usize,
+    /// Values of the data held (sizes a sweep's message).
+    data_len: usize,
     load_wanted: Option<LoadSpec>,
     view_wanted: Option<AnalysisRequest>,
     /// Rows of the tables waiting, the calibrators' first; and how many each table's batch had.
@@ -354,6 +359,7 @@ impl Engine {
                 batch: VecDeque::new(),
                 batch_total: [0; 5],
                 studies: VecDeque::new(),
+                data_len: 0,
                 bg: None,
                 batch_started: None,
                 last_compute_ms: 0.0,
@@ -481,14 +487,18 @@ impl Engine {
             // The foreground job's progress, else the background row's (a study's is shown by
             // its own panel).
             let fg = inner.job.is_some();
-            let table = inner
-                .job
-                .as_ref()
-                .or(inner.bg.as_ref())
-                .and_then(|j| match &j.kind {
-                    JobKind::Analyze { request, .. } => request.purpose.table(),
-                    _ => None,
-                });
+            let (table, running) =
+                inner
+                    .job
+                    .as_ref()
+                    .or(inner.bg.as_ref())
+                    .map_or((None, 1), |j| match &j.kind {
+                        JobKind::Analyze { request, .. } => (request.purpose.table(), 1),
+                        JobKind::Sweep { rows } => {
+                            (rows.first().and_then(|r| r.purpose.table()), rows.len())
+                        }
+                        _ => (None, 1),
+                    });
             let (total, left) = table.map_or((0, 0), |t| {
                 let left = inner
                     .batch
@@ -518,9 +528,9 @@ impl Engine {
             let mut what = job.what.clone();
             let mut background = false;
             if let Some(table) = table {
-                let finished = total.saturating_sub(left + 1);
+                let finished = total.saturating_sub(left + running);
                 done = Some((finished as f64 + done.unwrap_or(0.0)) / total.max(1) as f64);
-                what = format!("{}: {} of {total}", table.title(), finished + 1);
+                what = format!("{}: {} of {total}", table.title(), finished + running);
                 background = true;
             }
             vec![Event::Progress(Some(Progress {
@@ -636,13 +646,7 @@ fn pump(inner: &mut Inner, shared: &Shared) -> Vec<Event> {
         inner.next_job += 1;
         // Background work on the old data is forgotten (its answer will be dropped); worker 0
         // loads once it has finished.
-        if let Some(Job {
-            kind: JobKind::Analyze { request, .. },
-            ..
-        }) = inner.bg.take()
-        {
-            inner.batch.push_front(request);
-        }
+        requeue_bg(inner);
         return start_load(inner, shared, id, spec, false);
     }
     if inner.holders == 0 {
@@ -705,9 +709,76 @@ fn pump(inner: &mut Inner, shared: &Shared) -> Vec<Event> {
         return Vec::new();
     };
     inner.next_job += 1;
-    let job = start_analysis(inner, shared, id, request, 0, 1);
-    inner.bg = Some(job);
+    // The same table's next rows with it, as many as keep the message short.
+    let most = (SWEEP_VALUES / inner.data_len.max(1)).clamp(1, MAX_SWEEP_ROWS);
+    let mut rows = vec![request];
+    while rows.len() < most
+        && inner.batch.front().is_some_and(|r| {
+            r.purpose.table() == rows[0].purpose.table() && r.options == rows[0].options
+        })
+    {
+        rows.extend(inner.batch.pop_front());
+    }
+    if rows.len() == 1 {
+        let request = rows.remove(0);
+        let job = start_analysis(inner, shared, id, request, 0, 1);
+        inner.bg = Some(job);
+        return Vec::new();
+    }
+    let sweep = Request::Sweep {
+        job: id,
+        rows: rows
+            .iter()
+            .map(|r| (row_name(&r.purpose), r.config.clone()))
+            .collect(),
+        options: rows[0].options,
+    };
+    post(inner, 0, sweep, Attachment::None);
+    let now = (shared.now)();
+    let table = rows[0].purpose.table().map_or("", Table::title);
+    inner.bg = Some(Job {
+        id,
+        what: format!("{table}: {} rows", rows.len()),
+        kind: JobKind::Sweep { rows },
+        ms: 0.0,
+        first: 0,
+        started: *inner.batch_started.get_or_insert(now),
+        began: now,
+        reported: vec![0.0],
+        shown: false,
+    });
     Vec::new()
+}
+
+/// Values one sweep message analyses at most (rows × values): at 1M values, 8 rows; at 16M, one.
+pub const SWEEP_VALUES: usize = 8_000_000;
+/// Rows one sweep message holds at most.
+pub const MAX_SWEEP_ROWS: usize = 32;
+
+fn row_name(purpose: &Purpose) -> String {
+    match purpose {
+        Purpose::Row { name, .. } => name.clone(),
+        _ => String::new(),
+    }
+}
+
+/// Puts the background job's rows (or study) back at the head of their queue, forgetting the job.
+fn requeue_bg(inner: &mut Inner) {
+    match inner.bg.take().map(|j| j.kind) {
+        Some(JobKind::Analyze { request, .. }) => inner.batch.push_front(request),
+        Some(JobKind::Sweep { rows }) => {
+            for r in rows.into_iter().rev() {
+                inner.batch.push_front(r);
+            }
+        }
+        Some(JobKind::Study { config, study }) if study.kind() != StudyKind::Export => {
+            let kind = study.kind();
+            if !inner.studies.iter().any(|(_, s)| s.kind() == kind) {
+                inner.studies.push_front((config, study));
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Posts `request` as `count` shares to workers `first..first + count`.
@@ -991,6 +1062,41 @@ fn handle(
             }
             events
         }
+        Response::Swept {
+            job,
+            rows: parts,
+            ms,
+        } => {
+            let Some(Job {
+                kind: JobKind::Sweep { rows },
+                shown,
+                ..
+            }) = inner.bg.take_if(|j| j.id == job)
+            else {
+                return Vec::new();
+            };
+            inner.faults_in_a_row = 0;
+            let mut events = Vec::new();
+            if (shown || inner.progress_on_screen) && inner.batch.is_empty() {
+                inner.progress_on_screen = false;
+                events.push(Event::Progress(None));
+            }
+            if inner.batch.is_empty() {
+                inner.batch_started = None;
+            }
+            let stats = JobStats {
+                compute_ms: ms,
+                shares: 1,
+            };
+            for (request, part) in rows.into_iter().zip(parts) {
+                let merged = part.and_then(|p| merge(vec![*p]).map_err(|e| e.to_string()));
+                events.push(match merged {
+                    Ok(a) => Event::Analysis(Box::new(a), request.purpose, stats),
+                    Err(e) => Event::Error(e, Some(request.purpose)),
+                });
+            }
+            events
+        }
         Response::Studied { job, result } => {
             let Some(j) = inner.bg.take_if(|j| j.id == job) else {
                 return Vec::new();
@@ -1006,12 +1112,16 @@ fn handle(
         }
         Response::Error { job, message } => {
             if let Some(j) = inner.bg.take_if(|j| j.id == job) {
-                let purpose = match j.kind {
-                    JobKind::Study { study, .. } => Purpose::Study(study.kind()),
-                    JobKind::Analyze { request, .. } => request.purpose,
-                    JobKind::Load { .. } => return Vec::new(),
+                let purposes = match j.kind {
+                    JobKind::Study { study, .. } => vec![Purpose::Study(study.kind())],
+                    JobKind::Analyze { request, .. } => vec![request.purpose],
+                    JobKind::Sweep { rows } => rows.into_iter().map(|r| r.purpose).collect(),
+                    JobKind::Load { .. } => Vec::new(),
                 };
-                return vec![Event::Error(message, Some(purpose))];
+                return purposes
+                    .into_iter()
+                    .map(|p| Event::Error(message.clone(), Some(p)))
+                    .collect();
             }
             let Some(j) = inner.job.take_if(|j| j.id == job) else {
                 return Vec::new();
@@ -1040,6 +1150,12 @@ fn handle(
                 }
                 JobKind::Study { study, .. } => {
                     events.push(Event::Error(message, Some(Purpose::Study(study.kind()))));
+                }
+                // Sweeps run in the background slot only (handled above).
+                JobKind::Sweep { rows } => {
+                    for r in rows {
+                        events.push(Event::Error(message.clone(), Some(r.purpose)));
+                    }
                 }
             }
             events
@@ -1104,6 +1220,7 @@ fn loaded(
         return Vec::new();
     };
     inner.holders = count;
+    inner.data_len = data.len();
     // A tensor switch keeps the file it came from, for reloads.
     inner.current = Some(match (spec, inner.current.take()) {
         (
@@ -1148,26 +1265,14 @@ fn preempt_row(inner: &mut Inner, shared: &Shared, now: f64) -> Vec<Event> {
     if inner.holders > 1 || inner.job.is_some() {
         return Vec::new();
     }
-    match inner.bg.as_ref() {
-        Some(Job {
-            kind: JobKind::Analyze { request, .. },
-            began,
-            ..
-        }) if now - began >= PREEMPT_ROW_AFTER_MS => {
-            inner.batch.push_front(request.clone());
-        }
-        Some(Job {
-            kind: JobKind::Study { config, study },
-            began,
-            ..
-        }) if study.kind() != StudyKind::Export && now - began >= PREEMPT_ROW_AFTER_MS => {
-            let kind = study.kind();
-            if !inner.studies.iter().any(|(_, s)| s.kind() == kind) {
-                inner.studies.push_front((config.clone(), study.clone()));
-            }
-        }
-        _ => return Vec::new(),
+    let long = inner.bg.as_ref().is_some_and(|j| {
+        now - j.began >= PREEMPT_ROW_AFTER_MS
+            && !matches!(&j.kind, JobKind::Study { study, .. } if study.kind() == StudyKind::Export)
+    });
+    if !long {
+        return Vec::new();
     }
+    requeue_bg(inner);
     restart(inner, shared);
     let mut events = Vec::new();
     if std::mem::take(&mut inner.progress_on_screen) {
@@ -1956,6 +2061,42 @@ mod tests {
             }
         }
         assert_eq!(order, ["bits 3", "study", "bits 2"]);
+    }
+
+    #[test]
+    fn a_tables_rows_go_in_one_sweep_and_equal_the_views_own_figures() {
+        let rig = Rig::new(2);
+        rig.synth(4_096, 5);
+        rig.settle();
+        rig.engine.analyze(bits(4), view_options());
+        rig.settle();
+        let rows = (2..=5u8).map(|b| (b.to_string(), bits(b))).collect();
+        rig.engine.compare(Table::Bits, 1, rows, view_options());
+        *rig.clock.borrow_mut() = ROWS_AFTER_IDLE_MS;
+        rig.engine.tick();
+        let posted: Vec<(usize, usize)> = rig
+            .mail
+            .posted
+            .borrow()
+            .iter()
+            .filter_map(|(i, _, r)| match r {
+                Request::Sweep { rows, .. } => Some((*i, rows.len())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(posted, [(0, 4)], "one message to worker 0");
+        rig.settle();
+        let rows = rig.record.rows.borrow();
+        assert_eq!(
+            rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+            ["2", "3", "4", "5"]
+        );
+        // Row "4" is the view's own settings: the same figures (to the last bits but the sums'
+        // order, one share against two).
+        let view = &rig.record.views.borrow()[0];
+        let four = &rows[2].1;
+        assert!((four.metrics.mse - view.metrics.mse).abs() <= view.metrics.mse * 1e-12);
+        assert_eq!(four.display, view.display);
     }
 
     #[test]

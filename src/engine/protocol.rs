@@ -126,6 +126,13 @@ pub enum Request {
         options: AnalysisOptions,
         share: Share,
     },
+    /// Analyse the data held under each of `rows` in turn, whole (a table's rows in one message:
+    /// at 1M values a row's pass is a few ms, less than its messaging and rendering).
+    Sweep {
+        job: JobId,
+        rows: Vec<(String, QuantizerConfig)>,
+        options: AnalysisOptions,
+    },
     /// Study the data held beyond one analysis (one worker does it; see [`Study`]).
     Study {
         job: JobId,
@@ -145,6 +152,7 @@ impl Request {
             | Self::Open { job, .. }
             | Self::Analyze { job, .. }
             | Self::Study { job, .. }
+            | Self::Sweep { job, .. }
             | Self::Release { job }
             | Self::Crash { job } => *job,
         }
@@ -272,6 +280,13 @@ pub enum Response {
     Part {
         job: JobId,
         part: Box<PartialAnalysis>,
+        ms: f64,
+    },
+    /// Each row of a sweep, in order: its analysis (one whole share) or why it was refused; and
+    /// the milliseconds the worker spent on all of them.
+    Swept {
+        job: JobId,
+        rows: Vec<Result<Box<PartialAnalysis>, String>>,
         ms: f64,
     },
     /// A study's result.

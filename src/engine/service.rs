@@ -109,6 +109,21 @@ impl Service {
                     })
                     .map_err(|e| e.to_string()),
             },
+            Request::Sweep { rows, options, .. } => match &self.dataset {
+                None => Err("no data is loaded".to_string()),
+                Some(d) => Ok(Response::Swept {
+                    job,
+                    rows: rows
+                        .iter()
+                        .map(|(_, config)| {
+                            analyze_share(d, config, &options, quantscope_core::Share::WHOLE)
+                                .map(Box::new)
+                                .map_err(|e| e.to_string())
+                        })
+                        .collect(),
+                    ms: 0.0,
+                }),
+            },
             Request::Study { config, study, .. } => match &self.dataset {
                 None => Err("no data is loaded".to_string()),
                 Some(d) => run_study(d, &config, study, self.clock.as_deref()).map(|result| {

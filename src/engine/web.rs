@@ -291,7 +291,7 @@ pub fn worker_main() {
                 }
             };
             let mut response = service.borrow_mut().handle(request, source, &mut progress);
-            if let Response::Part { ms, .. } = &mut response {
+            if let Response::Part { ms, .. } | Response::Swept { ms, .. } = &mut response {
                 *ms = now() - started;
             }
             post_to_page(&reply_scope, &response);
