@@ -246,6 +246,28 @@ mod tests {
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn a_vector_codebook_has_no_scales_to_write_and_says_so() {
+        let d = data();
+        let config = QuantizerConfig {
+            format: Format::Kmeans,
+            levels: 8,
+            vector_dim: 2,
+            ..QuantizerConfig::default()
+        };
+        let q = quantize(&d, &config).unwrap_or_else(|e| panic!("{e}"));
+        assert!(q.groups.is_empty());
+        let refused = quantized_safetensors("d", d.shape(), &config, &q);
+        assert!(
+            matches!(&refused, Err(m) if m.contains(".npy")),
+            "{refused:?}"
+        );
+        // Its codes and reconstructions still go as .npy, of the data's shape.
+        let (shape, values) = npy::read_f32(&dequantized_npy(d.shape(), &q)).unwrap_or_default();
+        assert_eq!((shape, values), (vec![4, 64], q.dequantized.clone()));
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn layouts_and_code_types() {
         assert_eq!(
             group_shape(&[4, 64], &QuantizerConfig::default(), 1),
