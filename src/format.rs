@@ -32,6 +32,27 @@ pub fn number(v: f64, sig: usize) -> String {
     }
 }
 
+/// An SQNR in dB to read (4 significant digits); an exact reconstruction's +∞ and an
+/// overflow's −∞ in words.
+pub fn db(v: f64) -> String {
+    if v.is_finite() {
+        number(v, 4)
+    } else if v > 0.0 {
+        "exact (∞)".to_string()
+    } else {
+        "−∞".to_string()
+    }
+}
+
+/// A figure for a table cell: 6 significant digits (what the tests read back), ±∞ as [`db`].
+pub fn db_cell(v: f64) -> String {
+    if v.is_finite() {
+        number(v, 6)
+    } else {
+        db(v)
+    }
+}
+
 fn trim_zeros(s: &str) -> String {
     if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.').to_string()

@@ -319,7 +319,9 @@ pub struct AppState {
     pub stream_spec: RwSignal<StreamSpec>,
     pub stream: RwSignal<Studied<StreamStudy>>,
     /// The export being written, and the last export's failure.
-    pub exporting: RwSignal<Option<ExportKind>>,
+    /// The export being written and the settings it was asked with (the file is named after
+    /// them, not after settings changed meanwhile).
+    pub exporting: RwSignal<Option<(ExportKind, QuantizerConfig)>>,
     pub export_error: RwSignal<Option<String>>,
     /// The analysis pinned as "A" for the A/B comparison (the current one is "B"), and the name
     /// of the data it was made on.
@@ -832,7 +834,7 @@ impl AppState {
             return;
         };
         self.export_error.set(None);
-        self.exporting.set(Some(kind));
+        self.exporting.set(Some((kind, a.config.clone())));
         self.with_engine(|e| e.study(a.config.clone(), Study::Export(kind)));
     }
 
@@ -1194,13 +1196,14 @@ impl Sink for PageSink {
             StudyResult::Channels(c) => state.channels.set(Studied::Ready(Shared::new(c))),
             StudyResult::Stream(s) => state.stream.set(Studied::Ready(Shared::new(s))),
             StudyResult::File { kind, bytes } => {
+                let asked = state.exporting.get_untracked().map(|(_, c)| c);
                 state.exporting.set(None);
                 let name = state
                     .data
                     .with_untracked(|d| d.as_ref().map(|d| d.name.clone()))
                     .unwrap_or_default();
-                let file =
-                    crate::export::tensor_file_name(&name, &state.config.get_untracked(), kind);
+                let config = asked.unwrap_or_else(|| state.config.get_untracked());
+                let file = crate::export::tensor_file_name(&name, &config, kind);
                 #[cfg(not(target_arch = "wasm32"))]
                 let _ = (file, bytes);
                 #[cfg(target_arch = "wasm32")]

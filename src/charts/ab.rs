@@ -62,13 +62,10 @@ pub fn draw_ab(
         .build_cartesian_2d(x0..x1, 0.0..chart.y_max * 1.05)
         .map_err(|e| e.to_string())?;
     let font = super::text(scale.px(12.0));
-    cc.configure_mesh()
-        .axis_style(super::palette().fg)
+    super::themed_mesh(&mut cc.configure_mesh(), &font)
         .disable_mesh()
         .y_desc("count + 1 (log scale)")
         .x_desc("value")
-        .label_style(font.clone())
-        .axis_desc_style(font)
         .x_labels(7)
         .y_labels(5)
         .y_label_formatter(&|v: &f64| super::histogram::compact_count(10f64.powf(*v)))

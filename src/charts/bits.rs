@@ -72,15 +72,10 @@ pub fn draw_bits(
         .build_cartesian_2d(0.5f32..16.5f32, y0..y1)
         .map_err(|e| e.to_string())?;
     let font = super::text(scale.px(12.0));
-    cc.configure_mesh()
-        .axis_style(super::palette().fg)
+    super::themed_mesh(&mut cc.configure_mesh(), &font)
         .disable_x_mesh()
-        .bold_line_style(super::palette().grid)
-        .light_line_style(super::palette().bg)
         .x_desc("bit width b")
         .y_desc("SQNR (dB)")
-        .label_style(font.clone())
-        .axis_desc_style(font)
         .x_labels(16)
         .y_labels(6)
         .x_label_formatter(&|v: &f32| {

@@ -100,8 +100,7 @@ pub fn draw_calibrators(
     let font = super::text(scale.px(12.0));
     let log_y = chart.log_y;
     let y_max = chart.y_max;
-    cc.configure_mesh()
-        .axis_style(super::palette().fg)
+    super::themed_mesh(&mut cc.configure_mesh(), &font)
         .disable_mesh()
         .y_desc(if log_y {
             "count + 1 (log scale)"
@@ -109,8 +108,6 @@ pub fn draw_calibrators(
             "count"
         })
         .x_desc("value")
-        .label_style(font.clone())
-        .axis_desc_style(font)
         .x_labels(7)
         .y_labels(4)
         // No count labels over the method bands.

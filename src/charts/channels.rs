@@ -5,12 +5,12 @@
 use plotters::prelude::*;
 use quantscope_core::study::ChannelStudy;
 
-use super::{canvas_root, padded_range, pixel_map, PixelMap, Scale};
+use super::panes::{draw_panes, Panes, Series};
+use super::{padded_range, palette, PixelMap, Scale};
 
-/// Band bars, the range lines and the setters.
+/// Band bars and the setters (the range lines are in the theme's ink).
 pub const BAND: RGBColor = RGBColor(86, 180, 233);
 pub const SETTER: RGBColor = RGBColor(213, 94, 0);
-pub const TENSOR_RANGE: RGBColor = RGBColor(0, 0, 0);
 /// The SQNR series, in order (per tensor first).
 pub const SERIES: [RGBColor; 2] = [RGBColor(230, 159, 0), RGBColor(0, 114, 178)];
 
@@ -84,80 +84,35 @@ pub fn draw_channels(
     chart: &ChannelsChart,
     scale: Scale,
 ) -> Result<PixelMap, String> {
-    let root = canvas_root(canvas)?;
-    let (top, bottom) = root.split_vertically(root.dim_in_pixel().1 * 11 / 20);
-    let font = super::text(scale.px(12.0));
-    let (x0, x1) = chart.x_range;
-    let (y0, y1) = chart.y_range;
-    let mut cc = ChartBuilder::on(&top)
-        .margin(scale.px(8.0))
-        .x_label_area_size(scale.px(20.0))
-        .y_label_area_size(scale.px(56.0))
-        .build_cartesian_2d(x0..x1, y0..y1)
-        .map_err(|e| e.to_string())?;
-    cc.configure_mesh()
-        .axis_style(super::palette().fg)
-        .disable_x_mesh()
-        .bold_line_style(super::palette().grid)
-        .light_line_style(super::palette().bg)
-        .y_desc("value")
-        .label_style(font.clone())
-        .axis_desc_style(font.clone())
-        .x_labels(8)
-        .y_labels(5)
-        .x_label_formatter(&|v: &f64| format!("{}", v.round()))
-        .y_label_formatter(&|v: &f32| super::axis_label(*v, super::span((y0, y1))))
-        .draw()
-        .map_err(|e| e.to_string())?;
-    cc.draw_series(chart.bars.iter().map(|&(a, b, lo, hi, setter)| {
-        let colour = if setter { SETTER } else { BAND };
-        Rectangle::new([(a, lo), (b, hi)], colour.filled())
-    }))
-    .map_err(|e| e.to_string())?;
-    for y in [chart.tensor_clip.0, chart.tensor_clip.1] {
-        cc.draw_series(DashedLineSeries::new(
-            vec![(x0, y), (x1, y)],
-            scale.px(6.0),
-            scale.px(4.0),
-            TENSOR_RANGE.stroke_width(scale.px(1.5)),
-        ))
-        .map_err(|e| e.to_string())?;
-    }
-    let (s0, s1) = chart.sqnr_range;
-    let mut lower = ChartBuilder::on(&bottom)
-        .margin(scale.px(8.0))
-        .x_label_area_size(scale.px(34.0))
-        .y_label_area_size(scale.px(56.0))
-        .build_cartesian_2d(x0..x1, s0..s1)
-        .map_err(|e| e.to_string())?;
-    lower
-        .configure_mesh()
-        .axis_style(super::palette().fg)
-        .disable_x_mesh()
-        .bold_line_style(super::palette().grid)
-        .light_line_style(super::palette().bg)
-        .x_desc("channel (row)")
-        .y_desc("SQNR (dB)")
-        .label_style(font.clone())
-        .axis_desc_style(font)
-        .x_labels(8)
-        .y_labels(4)
-        .x_label_formatter(&|v: &f64| format!("{}", v.round()))
-        .y_label_formatter(&|v: &f64| format!("{v:.0}"))
-        .draw()
-        .map_err(|e| e.to_string())?;
-    for (s, points) in chart.sqnr.iter().enumerate() {
-        let colour = SERIES[s % SERIES.len()];
-        lower
-            .draw_series(LineSeries::new(
-                points.clone(),
-                colour.stroke_width(scale.px(1.5)),
-            ))
-            .map_err(|e| e.to_string())?;
-    }
-    root.present().map_err(|e| e.to_string())?;
-    let (px, _) = cc.plotting_area().get_pixel_range();
-    Ok(pixel_map(px, (x0 as f32, x1 as f32), scale))
+    let panes = Panes {
+        x_range: chart.x_range,
+        x_desc: "channel (row)",
+        y_desc: "value",
+        y_range: chart.y_range,
+        bars: chart
+            .bars
+            .iter()
+            .map(|&(a, b, lo, hi, setter)| (a, b, lo, hi, if setter { SETTER } else { BAND }))
+            .collect(),
+        lines: [chart.tensor_clip.0, chart.tensor_clip.1]
+            .map(|y| (y, palette().fg, 1.5))
+            .to_vec(),
+        shade: None,
+        upper_twentieths: 11,
+        sqnr_range: chart.sqnr_range,
+        series: chart
+            .sqnr
+            .iter()
+            .enumerate()
+            .map(|(s, points)| Series {
+                points,
+                colour: SERIES[s % SERIES.len()],
+                width: 1.5,
+                dots: false,
+            })
+            .collect(),
+    };
+    draw_panes(canvas, &panes, scale)
 }
 
 #[cfg(test)]

@@ -110,18 +110,13 @@ pub fn draw_clips(
         .map_err(|e| e.to_string())?;
     let font = super::text(scale.px(12.0));
     let decades = (y1.floor() - y0.ceil()).max(1.0) as usize + 1;
-    cc.configure_mesh()
-        .axis_style(super::palette().fg)
-        .bold_line_style(super::palette().grid)
-        .light_line_style(super::palette().bg)
+    super::themed_mesh(&mut cc.configure_mesh(), &font)
         .x_desc(if symmetric {
             "clip bound β / max|x| (log)"
         } else {
             "clip width / min–max width (log)"
         })
         .y_desc("MSE (log scale)")
-        .label_style(font.clone())
-        .axis_desc_style(font)
         .x_labels(7)
         .y_labels(decades.min(8))
         .x_label_formatter(&|v: &f64| fraction_label(*v))

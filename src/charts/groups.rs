@@ -85,14 +85,9 @@ pub fn draw_groups(
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(|e| e.to_string())?;
     let font = super::text(scale.px(12.0));
-    cc.configure_mesh()
-        .axis_style(super::palette().fg)
-        .bold_line_style(super::palette().grid)
-        .light_line_style(super::palette().bg)
+    super::themed_mesh(&mut cc.configure_mesh(), &font)
         .x_desc("bits per value, scales included")
         .y_desc("SQNR (dB)")
-        .label_style(font.clone())
-        .axis_desc_style(font.clone())
         .x_labels(6)
         .y_labels(6)
         .x_label_formatter(&|v: &f64| format!("{v:.2}"))

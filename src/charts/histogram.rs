@@ -264,8 +264,7 @@ pub fn draw_histogram(
         .map_err(|e| e.to_string())?;
     let font = super::text(scale.px(12.0));
     let log_y = chart.log_y;
-    cc.configure_mesh()
-        .axis_style(super::palette().fg)
+    super::themed_mesh(&mut cc.configure_mesh(), &font)
         .disable_mesh()
         .y_desc(if log_y {
             "count + 1 (log scale)"
@@ -273,8 +272,6 @@ pub fn draw_histogram(
             "count"
         })
         .x_desc("value")
-        .label_style(font.clone())
-        .axis_desc_style(font)
         .x_labels(7)
         .y_labels(5)
         .y_label_formatter(&|v: &f64| compact_count(if log_y { 10f64.powf(*v) } else { *v }))

@@ -10,6 +10,7 @@ pub mod channels;
 pub mod clips;
 pub mod groups;
 pub mod histogram;
+pub mod panes;
 pub mod pareto;
 pub mod stream;
 pub mod transfer;
@@ -58,6 +59,27 @@ pub fn palette() -> Palette {
 pub fn text(px: u32) -> plotters::style::TextStyle<'static> {
     use plotters::style::IntoFont;
     ("sans-serif", px).into_font().color(&palette().fg)
+}
+
+/// A chart's mesh in the theme's colours: axes and labels in ink, the grid's major lines in the
+/// grid colour, its minor lines hidden in the background, `font` for labels and axis titles.
+pub fn themed_mesh<'m, 'a, 'b, X, Y, XT, YT, DB>(
+    mesh: &'m mut plotters::chart::MeshStyle<'a, 'b, X, Y, DB>,
+    font: &plotters::style::TextStyle<'b>,
+) -> &'m mut plotters::chart::MeshStyle<'a, 'b, X, Y, DB>
+where
+    X: plotters::coord::ranged1d::Ranged<ValueType = XT>
+        + plotters::coord::ranged1d::ValueFormatter<XT>,
+    Y: plotters::coord::ranged1d::Ranged<ValueType = YT>
+        + plotters::coord::ranged1d::ValueFormatter<YT>,
+    DB: plotters::prelude::DrawingBackend,
+{
+    let p = palette();
+    mesh.axis_style(p.fg)
+        .bold_line_style(p.grid)
+        .light_line_style(p.bg)
+        .label_style(font.clone())
+        .axis_desc_style(font.clone())
 }
 
 /// Where the plotting area sits on the canvas, for mapping the pointer back to data values.

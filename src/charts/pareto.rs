@@ -134,12 +134,9 @@ pub fn draw_pareto(
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(|e| e.to_string())?;
     let font = super::text(scale.px(12.0));
-    cc.configure_mesh()
-        .axis_style(super::palette().fg)
+    super::themed_mesh(&mut cc.configure_mesh(), &font)
         .x_desc("bits per value")
         .y_desc("SQNR (dB)")
-        .label_style(font.clone())
-        .axis_desc_style(font.clone())
         .light_line_style(super::palette().faint)
         .draw()
         .map_err(|e| e.to_string())?;

@@ -4,7 +4,8 @@
 use plotters::prelude::*;
 use quantscope_core::study::StreamStudy;
 
-use super::{canvas_root, padded_range, pixel_map, PixelMap, Scale};
+use super::panes::{draw_panes, Panes, Series};
+use super::{padded_range, PixelMap, Scale};
 
 pub const STATIC: RGBColor = RGBColor(213, 94, 0);
 pub const DYNAMIC: RGBColor = RGBColor(0, 114, 178);
@@ -84,94 +85,33 @@ pub fn draw_stream(
     chart: &StreamChart,
     scale: Scale,
 ) -> Result<PixelMap, String> {
-    let root = canvas_root(canvas)?;
-    let (top, bottom) = root.split_vertically(root.dim_in_pixel().1 / 2);
-    let font = super::text(scale.px(12.0));
-    let (x0, x1) = (-0.5, chart.batches as f64 - 0.5);
-    let (y0, y1) = chart.y_range;
-    let mut cc = ChartBuilder::on(&top)
-        .margin(scale.px(8.0))
-        .x_label_area_size(scale.px(20.0))
-        .y_label_area_size(scale.px(56.0))
-        .build_cartesian_2d(x0..x1, y0..y1)
-        .map_err(|e| e.to_string())?;
-    cc.configure_mesh()
-        .axis_style(super::palette().fg)
-        .disable_x_mesh()
-        .bold_line_style(super::palette().grid)
-        .light_line_style(super::palette().bg)
-        .y_desc("batch range")
-        .label_style(font.clone())
-        .axis_desc_style(font.clone())
-        .x_labels(8)
-        .y_labels(5)
-        .x_label_formatter(&|v: &f64| format!("{}", v.round()))
-        .y_label_formatter(&|v: &f32| super::axis_label(*v, super::span((y0, y1))))
-        .draw()
-        .map_err(|e| e.to_string())?;
-    let shade = (x0, chart.calibrate_on as f64 - 0.5);
-    cc.draw_series(std::iter::once(Rectangle::new(
-        [(shade.0, y0), (shade.1, y1)],
-        CALIBRATION.mix(0.3).filled(),
-    )))
-    .map_err(|e| e.to_string())?;
-    cc.draw_series(
-        chart
+    let x0 = -0.5;
+    let panes = Panes {
+        x_range: (x0, chart.batches as f64 - 0.5),
+        x_desc: "batch",
+        y_desc: "batch range",
+        y_range: chart.y_range,
+        bars: chart
             .ranges
             .iter()
-            .map(|&(t, lo, hi)| Rectangle::new([(t - 0.35, lo), (t + 0.35, hi)], BATCH.filled())),
-    )
-    .map_err(|e| e.to_string())?;
-    for y in [chart.static_clip.0, chart.static_clip.1] {
-        cc.draw_series(DashedLineSeries::new(
-            vec![(x0, y), (x1, y)],
-            scale.px(6.0),
-            scale.px(4.0),
-            STATIC.stroke_width(scale.px(2.0)),
-        ))
-        .map_err(|e| e.to_string())?;
-    }
-    let (s0, s1) = chart.sqnr_range;
-    let mut lower = ChartBuilder::on(&bottom)
-        .margin(scale.px(8.0))
-        .x_label_area_size(scale.px(34.0))
-        .y_label_area_size(scale.px(56.0))
-        .build_cartesian_2d(x0..x1, s0..s1)
-        .map_err(|e| e.to_string())?;
-    lower
-        .configure_mesh()
-        .axis_style(super::palette().fg)
-        .disable_x_mesh()
-        .bold_line_style(super::palette().grid)
-        .light_line_style(super::palette().bg)
-        .x_desc("batch")
-        .y_desc("SQNR (dB)")
-        .label_style(font.clone())
-        .axis_desc_style(font)
-        .x_labels(8)
-        .y_labels(4)
-        .x_label_formatter(&|v: &f64| format!("{}", v.round()))
-        .y_label_formatter(&|v: &f64| format!("{v:.0}"))
-        .draw()
-        .map_err(|e| e.to_string())?;
-    for (points, colour) in [(&chart.static_sqnr, STATIC), (&chart.dynamic_sqnr, DYNAMIC)] {
-        lower
-            .draw_series(LineSeries::new(
-                points.clone(),
-                colour.stroke_width(scale.px(2.0)),
-            ))
-            .map_err(|e| e.to_string())?;
-        lower
-            .draw_series(
-                points
-                    .iter()
-                    .map(|&p| Circle::new(p, scale.px(2.5), colour.filled())),
-            )
-            .map_err(|e| e.to_string())?;
-    }
-    root.present().map_err(|e| e.to_string())?;
-    let (px, _) = cc.plotting_area().get_pixel_range();
-    Ok(pixel_map(px, (x0 as f32, x1 as f32), scale))
+            .map(|&(t, lo, hi)| (t - 0.35, t + 0.35, lo, hi, BATCH))
+            .collect(),
+        lines: [chart.static_clip.0, chart.static_clip.1]
+            .map(|y| (y, STATIC, 2.0))
+            .to_vec(),
+        shade: Some((x0, chart.calibrate_on as f64 - 0.5, CALIBRATION)),
+        upper_twentieths: 10,
+        sqnr_range: chart.sqnr_range,
+        series: [(&chart.static_sqnr, STATIC), (&chart.dynamic_sqnr, DYNAMIC)]
+            .map(|(points, colour)| Series {
+                points,
+                colour,
+                width: 2.0,
+                dots: true,
+            })
+            .to_vec(),
+    };
+    draw_panes(canvas, &panes, scale)
 }
 
 #[cfg(test)]

@@ -117,12 +117,9 @@ pub fn draw_transfer(
         .map_err(|e| e.to_string())?
         .set_secondary_coord(x0..x1, q0..q1);
     let font = super::text(scale.px(12.0));
-    cc.configure_mesh()
-        .axis_style(super::palette().fg)
+    super::themed_mesh(&mut cc.configure_mesh(), &font)
         .x_desc("input r")
         .y_desc("reconstruction r̂")
-        .label_style(font.clone())
-        .axis_desc_style(font)
         .x_labels(7)
         .y_labels(6)
         .x_label_formatter(&|v: &f32| axis_label(*v, span((x0, x1))))

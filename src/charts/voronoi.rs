@@ -114,12 +114,9 @@ pub fn draw_voronoi(
         Rectangle::new([at(i, j), at(i + 1, j + 1)], cell_color(k).filled())
     }))
     .map_err(|e| e.to_string())?;
-    cc.configure_mesh()
-        .axis_style(super::palette().fg)
+    super::themed_mesh(&mut cc.configure_mesh(), &font)
         .x_desc("first value of the pair")
         .y_desc("second value")
-        .label_style(font.clone())
-        .axis_desc_style(font)
         .x_label_formatter(&|v: &f32| axis_label(*v, super::span((x0, x1))))
         .y_label_formatter(&|v: &f32| axis_label(*v, super::span((y0, y1))))
         .disable_mesh()

@@ -13,25 +13,6 @@ use crate::charts::PixelMap;
 use crate::format;
 use crate::state::{use_app_state, Studied};
 
-fn db(v: f64) -> String {
-    if v.is_finite() {
-        format::number(v, 4)
-    } else if v > 0.0 {
-        "exact (∞)".to_string()
-    } else {
-        "−∞".to_string()
-    }
-}
-
-/// A figure for a table cell: six significant digits, ∞ spelt out.
-fn cell(v: f64) -> String {
-    if v.is_finite() {
-        format::number(v, 6)
-    } else {
-        db(v)
-    }
-}
-
 /// Mean of the finite values (∞ SQNRs of exact batches are left out).
 fn mean_finite(v: impl Iterator<Item = f64>) -> Option<f64> {
     let (sum, n) = v
@@ -48,11 +29,11 @@ fn describe(s: &StreamStudy, t: usize) -> Option<String> {
         if t < s.spec.calibrate_on { " (calibration)" } else { "" },
         format::number(f64::from(b.min), 4),
         format::number(f64::from(b.max), 4),
-        db(b.static_sqnr_db),
+        format::db(b.static_sqnr_db),
         b.static_clipped * 100.0,
         format::number(f64::from(b.dynamic_clip.0), 4),
         format::number(f64::from(b.dynamic_clip.1), 4),
-        db(b.dynamic_sqnr_db),
+        format::db(b.dynamic_sqnr_db),
     ))
 }
 
@@ -154,8 +135,8 @@ pub fn DynamicStatic() -> impl IntoView {
                     view! {
                         <tr data-mode=name>
                             <td><span class=format!("swatch stream-{name}")></span>{name}</td>
-                            <td class="num" data-col="mean-sqnr">{mean.map(db)}</td>
-                            <td class="num" data-col="worst-sqnr">{db(worst)}</td>
+                            <td class="num" data-col="mean-sqnr">{mean.map(format::db)}</td>
+                            <td class="num" data-col="worst-sqnr">{format::db(worst)}</td>
                             <td class="num" data-col="clipped">{format!("{:.2} %", clipped * 100.0)}</td>
                         </tr>
                     }
@@ -182,10 +163,10 @@ pub fn DynamicStatic() -> impl IntoView {
                             <td class="num">{t}</td>
                             <td class="num" data-col="min">{b.min.to_string()}</td>
                             <td class="num" data-col="max">{b.max.to_string()}</td>
-                            <td class="num" data-col="static-sqnr">{cell(b.static_sqnr_db)}</td>
-                            <td class="num" data-col="clipped">{cell(b.static_clipped)}</td>
+                            <td class="num" data-col="static-sqnr">{format::db_cell(b.static_sqnr_db)}</td>
+                            <td class="num" data-col="clipped">{format::db_cell(b.static_clipped)}</td>
                             <td class="num">{format!("[{}, {}]", format::number(f64::from(b.dynamic_clip.0), 4), format::number(f64::from(b.dynamic_clip.1), 4))}</td>
-                            <td class="num" data-col="dynamic-sqnr">{cell(b.dynamic_sqnr_db)}</td>
+                            <td class="num" data-col="dynamic-sqnr">{format::db_cell(b.dynamic_sqnr_db)}</td>
                         </tr>
                     }
                 })

@@ -127,7 +127,7 @@ pub fn ExportPanel() -> impl IntoView {
     };
     let busy = move || state.exporting.with(Option::is_some);
     let status = move || {
-        state.exporting.get().map(|k| {
+        state.exporting.get().map(|(k, _)| {
             let n = state.data.with(|d| d.as_ref().map_or(0, |d| d.len()));
             format!(
                 "Writing {} of {} values…",

@@ -15,25 +15,6 @@ use crate::engine::client::Table;
 use crate::format;
 use crate::state::{use_app_state, Studied};
 
-fn db(v: f64) -> String {
-    if v.is_finite() {
-        format::number(v, 4)
-    } else if v > 0.0 {
-        "exact (∞)".to_string()
-    } else {
-        "−∞".to_string()
-    }
-}
-
-/// A figure for a table cell: six significant digits, ∞ spelt out.
-fn cell(v: f64) -> String {
-    if v.is_finite() {
-        format::number(v, 6)
-    } else {
-        db(v)
-    }
-}
-
 /// The band under channel `c`, in words.
 fn describe_band(s: &ChannelStudy, c: f64) -> Option<String> {
     let b = s
@@ -53,7 +34,7 @@ fn describe_band(s: &ChannelStudy, c: f64) -> Option<String> {
         .map(|(i, name)| {
             format!(
                 "{name} {} dB (channel {})",
-                db(b.worst_sqnr_db.get(i).copied().unwrap_or(f64::NAN)),
+                format::db(b.worst_sqnr_db.get(i).copied().unwrap_or(f64::NAN)),
                 b.worst_channel.get(i).copied().unwrap_or(b.first)
             )
         })
@@ -162,7 +143,7 @@ pub fn GranularityView() -> impl IntoView {
                 short_label(&p.name),
                 format::count(p.span),
                 format::number(p.bits_per_value, 5),
-                db(p.sqnr_db),
+                format::db(p.sqnr_db),
                 format::number(p.mse, 5)
             ))
         }));
@@ -211,8 +192,8 @@ pub fn GranularityView() -> impl IntoView {
                     view! {
                         <tr data-series=name.clone()>
                             <td><span class=format!("swatch channel-series-{i}")></span>{name.clone()}</td>
-                            <td class="num" data-col="sqnr">{cell(*v)}</td>
-                            <td class="num" data-col="worst">{worst.map(|w| format!("{} (channel {})", db(w.0), w.1))}</td>
+                            <td class="num" data-col="sqnr">{format::db_cell(*v)}</td>
+                            <td class="num" data-col="worst">{worst.map(|w| format!("{} (channel {})", format::db(w.0), w.1))}</td>
                         </tr>
                     }
                 })
@@ -231,7 +212,7 @@ pub fn GranularityView() -> impl IntoView {
                             <td>{short_label(&p.name)}{current.then_some(" (now)")}</td>
                             <td class="num">{format::count(p.span)}</td>
                             <td class="num" data-col="bpv">{format::number(p.bits_per_value, 6)}</td>
-                            <td class="num" data-col="sqnr">{cell(p.sqnr_db)}</td>
+                            <td class="num" data-col="sqnr">{format::db_cell(p.sqnr_db)}</td>
                             <td class="num" data-col="mse">{format::number(p.mse, 6)}</td>
                         </tr>
                     }

@@ -1488,16 +1488,21 @@ mod tests {
                 if posted.is_empty() && self.frames.borrow().is_empty() {
                     break;
                 }
-                for (index, generation, request) in posted {
-                    let service = Rc::clone(&self.mail.services.borrow()[index]);
-                    let response = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        service.borrow_mut().handle(request, None, &mut |_, _| {})
-                    }))
-                    .unwrap_or_else(|_| Response::Panic {
-                        message: "panicked".into(),
-                    });
-                    self.engine.receive(index, generation, response);
-                }
+                self.answer(posted);
+            }
+        }
+
+        /// Has each worker answer `requests` (held back by a test), in order.
+        fn answer(&self, requests: Vec<(usize, u32, Request)>) {
+            for (index, generation, request) in requests {
+                let service = Rc::clone(&self.mail.services.borrow()[index]);
+                let response = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    service.borrow_mut().handle(request, None, &mut |_, _| {})
+                }))
+                .unwrap_or_else(|_| Response::Panic {
+                    message: "panicked".into(),
+                });
+                self.engine.receive(index, generation, response);
             }
         }
 
@@ -1802,11 +1807,7 @@ mod tests {
             Some(6)
         );
         // The row's answer arrives after the view's, and fills its table.
-        for (index, generation, request) in held {
-            let service = Rc::clone(&rig.mail.services.borrow()[index]);
-            let response = service.borrow_mut().handle(request, None, &mut |_, _| {});
-            rig.engine.receive(index, generation, response);
-        }
+        rig.answer(held);
         let rows = rig.record.rows.borrow();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].1.config.bits, 4);
@@ -1990,11 +1991,7 @@ mod tests {
         rig.engine.analyze(bits(4), view_options());
         rig.settle();
         // The study's answer arrives late and is delivered.
-        for (index, generation, request) in held {
-            let service = Rc::clone(&rig.mail.services.borrow()[index]);
-            let response = service.borrow_mut().handle(request, None, &mut |_, _| {});
-            rig.engine.receive(index, generation, response);
-        }
+        rig.answer(held);
         assert!(matches!(
             &rig.record.studied.borrow()[..],
             [StudyResult::Stream(_)]
@@ -2049,15 +2046,14 @@ mod tests {
             if posted.is_empty() {
                 break;
             }
-            for (index, generation, request) in posted {
-                order.push(match &request {
-                    Request::Study { .. } => "study".to_string(),
-                    Request::Analyze { config, .. } => format!("bits {}", config.bits),
-                    other => format!("{other:?}"),
-                });
-                let service = Rc::clone(&rig.mail.services.borrow()[index]);
-                let response = service.borrow_mut().handle(request, None, &mut |_, _| {});
-                rig.engine.receive(index, generation, response);
+            order.extend(posted.iter().map(|(_, _, request)| match request {
+                Request::Study { .. } => "study".to_string(),
+                Request::Analyze { config, .. } => format!("bits {}", config.bits),
+                other => format!("{other:?}"),
+            }));
+            // One at a time: each answer lets the engine post the next.
+            for one in posted {
+                rig.answer(vec![one]);
             }
         }
         assert_eq!(order, ["bits 3", "study", "bits 2"]);
