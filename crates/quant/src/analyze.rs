@@ -307,6 +307,7 @@ fn for_each_quantized(
 /// then ignored. The counts of values and clipped values go to integer lanes (`n`, `clipped`) rather
 /// than being summed across the block. The arithmetic is [`Coder::code`](crate::affine::Coder::code),
 /// shared with every other path.
+#[cfg_attr(all(target_arch = "wasm32", not(test)), allow(dead_code))] // wasm: fused::int_chunk, tested equal
 struct BlockKernel<R> {
     coder: crate::affine::Coder,
     params: AffineParams,
@@ -315,6 +316,7 @@ struct BlockKernel<R> {
     spare: u32,
 }
 
+#[cfg_attr(all(target_arch = "wasm32", not(test)), allow(dead_code))] // wasm: fused::int_chunk, tested equal
 impl<R: Fn(f32) -> f32 + Copy> BlockKernel<R> {
     #[inline(always)]
     fn run<const CHECK: bool>(
@@ -353,6 +355,7 @@ impl<R: Fn(f32) -> f32 + Copy> BlockKernel<R> {
 /// entries (see [`BlockKernel`]). Without `CHECK_FINITE` (a tensor with no NaN or ±Inf) the
 /// whole blocks skip the finite mask; the last partial block is padded with NaN and always masked.
 #[inline]
+#[cfg_attr(all(target_arch = "wasm32", not(test)), allow(dead_code))] // wasm: fused::int_chunk, tested equal
 fn fused_chunk<const CHECK_FINITE: bool>(
     values: &[f32],
     params: AffineParams,
@@ -562,7 +565,32 @@ fn analyze_int_part(
             let local = g - groups.first;
             let table = &mut doubled[local * stride..(local + 1) * stride];
             let (chunk, p) = (&values[range], groups.get(g).params);
+            // In WebAssembly the hand-written SIMD128 form of the same blocks (see fused::simd).
+            #[cfg(target_arch = "wasm32")]
+            {
+                let coder = p.coder(p.inv_scale());
+                if all_finite {
+                    crate::fused::int_chunk::<false>(
+                        chunk,
+                        coder,
+                        p.qmin,
+                        config.rounding,
+                        &mut acc,
+                        table,
+                    )
+                } else {
+                    crate::fused::int_chunk::<true>(
+                        chunk,
+                        coder,
+                        p.qmin,
+                        config.rounding,
+                        &mut acc,
+                        table,
+                    )
+                }
+            }
             // One monomorphised kernel per rounding mode, so the rounding is inlined and vectorised.
+            #[cfg(not(target_arch = "wasm32"))]
             match config.rounding {
                 Rounding::NearestAway if all_finite => {
                     fused_chunk::<false>(chunk, p, crate::affine::round_half_away, &mut acc, table)
@@ -963,6 +991,115 @@ mod tests {
         match Dataset::new("t", shape, values) {
             Ok(d) => d,
             Err(e) => panic!("test dataset: {e}"),
+        }
+    }
+
+    /// The WebAssembly per-tensor pass (`fused::int_chunk`, SIMD128) gives the portable
+    /// `fused_chunk`'s sums and code counts bit for bit: roundings, schemes, bit widths, clipping,
+    /// NaN/±Inf, ±0 and lengths that leave a partial last block.
+    #[cfg(target_arch = "wasm32")]
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn simd_per_tensor_pass_equals_the_portable_one() {
+        use crate::config::Scheme;
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            (state >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+        };
+        for (case, len) in [1usize, 7, 8, 9, 63, 64, 513, 10_001]
+            .into_iter()
+            .enumerate()
+        {
+            let mut values: Vec<f32> = (0..len).map(|_| next() * 3.0).collect();
+            values[0] = -0.0;
+            if len > 8 {
+                values[3] = 40.0;
+                values[5] = 0.5;
+            }
+            let special = case % 2 == 1 && len > 9;
+            if special {
+                values[1] = f32::NAN;
+                values[4] = f32::INFINITY;
+                values[len - 1] = f32::NEG_INFINITY;
+            }
+            for (bits, signedness, scheme, rounding) in [
+                (
+                    8,
+                    Signedness::Signed,
+                    Scheme::Asymmetric,
+                    Rounding::NearestEven,
+                ),
+                (
+                    4,
+                    Signedness::Signed,
+                    Scheme::Symmetric,
+                    Rounding::NearestAway,
+                ),
+                (3, Signedness::Unsigned, Scheme::Asymmetric, Rounding::Floor),
+                (
+                    2,
+                    Signedness::Signed,
+                    Scheme::Asymmetric,
+                    Rounding::NearestAway,
+                ),
+                (
+                    12,
+                    Signedness::Unsigned,
+                    Scheme::Asymmetric,
+                    Rounding::NearestEven,
+                ),
+            ] {
+                let config = QuantizerConfig {
+                    bits,
+                    signedness,
+                    scheme,
+                    rounding,
+                    ..QuantizerConfig::default()
+                };
+                // A range narrower than the data, so values are clipped on both sides.
+                let p = AffineParams::from_range(-1.7, 2.3, &config);
+                let n_levels = p.n_levels();
+                let (mut want_acc, mut got_acc) =
+                    (ErrorAccumulator::default(), ErrorAccumulator::default());
+                let (mut want, mut got) =
+                    (vec![0u32; 2 * n_levels + 1], vec![0u32; 2 * n_levels + 1]);
+                let round = match rounding {
+                    Rounding::NearestAway => crate::affine::round_half_away,
+                    Rounding::Floor => crate::affine::floor,
+                    _ => crate::affine::round_half_even,
+                };
+                let coder = p.coder(p.inv_scale());
+                if special {
+                    fused_chunk::<true>(&values, p, round, &mut want_acc, &mut want);
+                    crate::fused::int_chunk::<true>(
+                        &values,
+                        coder,
+                        p.qmin,
+                        rounding,
+                        &mut got_acc,
+                        &mut got,
+                    );
+                } else {
+                    fused_chunk::<false>(&values, p, round, &mut want_acc, &mut want);
+                    crate::fused::int_chunk::<false>(
+                        &values,
+                        coder,
+                        p.qmin,
+                        rounding,
+                        &mut got_acc,
+                        &mut got,
+                    );
+                }
+                let what = format!("{len} values, {bits} bits {rounding:?} {scheme:?}");
+                assert_eq!(format!("{got_acc:?}"), format!("{want_acc:?}"), "{what}");
+                assert_eq!(got, want, "{what}");
+                assert!(
+                    want_acc.finish().clipped_fraction > 0.0 || len < 9,
+                    "{what}: nothing was clipped"
+                );
+            }
         }
     }
 

@@ -24,6 +24,8 @@ use crate::plan::Block;
 
 #[cfg(target_arch = "wasm32")]
 mod simd;
+#[cfg(target_arch = "wasm32")]
+pub(crate) use simd::int_chunk;
 
 /// A kernel the fast path takes: in WebAssembly one with a SIMD128 form, natively any (the
 /// portable form, which the compiler vectorises there).
