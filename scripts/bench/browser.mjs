@@ -207,7 +207,31 @@ try {
     await until(page, () => tableDone(page), 600000);
     const from = await taskCount(page);
     const times = [];
+    // Each sweep's own time, from the page's clock: every text change of the metric and the
+    // sweeps' notes is logged, and a sweep's span runs from the end of the work before it (the
+    // view's result plus the 250 ms rest for the calibrators; the widths for the studies; the
+    // studies for the clip ranges) to its note saying it is complete.
+    await page.evaluate(() => {
+      window.__notes = [];
+      const ids = ["metric-mse", "calibrators-note", "sweep-bits-note", "channel-status", "stream-status", "sweep-clip-note"];
+      const seen = {};
+      const look = () => {
+        const t = performance.now();
+        for (const id of ids) {
+          const e = document.querySelector(`[data-testid="${id}"]`);
+          const v = e ? e.textContent : "";
+          if (seen[id] !== v) {
+            seen[id] = v;
+            window.__notes.push([id, t, v]);
+          }
+        }
+      };
+      look();
+      new MutationObserver(look).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    const spans = { calibrators: [], widths: [], studies: [], clips: [] };
     for (const bits of [4, 6, 5, 7, 3]) {
+      const start = await page.evaluate(() => performance.now());
       const t0 = Date.now();
       await setField(page, "bits", bits, "input");
       await until(page, async () => {
@@ -225,7 +249,25 @@ try {
         );
       }, 600000);
       times.push(Date.now() - t0);
+      await until(page, async () => (await text(page, "sweep-clip-note")).startsWith("Each point"), 600000);
+      const log = (await page.evaluate(() => window.__notes)).filter(([, t]) => t >= start);
+      // When `id` last turned to `done` text after `start` (it shows progress while measuring).
+      const doneAt = (id, done) => {
+        const hits = log.filter(([i, , v]) => i === id && done(v));
+        return hits.length ? hits[hits.length - 1][1] : NaN;
+      };
+      const view = log.find(([i]) => i === "metric-mse")?.[1] ?? NaN;
+      const calibrators = doneAt("calibrators-note", (v) => v.startsWith("Each row"));
+      const widths = doneAt("sweep-bits-note", (v) => v.startsWith("Each point"));
+      const studies = Math.max(widths, doneAt("channel-status", (v) => v === ""), doneAt("stream-status", (v) => v === ""));
+      const clips = doneAt("sweep-clip-note", (v) => v.startsWith("Each point"));
+      spans.calibrators.push(calibrators - (view + 250));
+      spans.widths.push(widths - calibrators);
+      spans.studies.push(studies - widths);
+      spans.clips.push(clips - studies);
     }
+    const r = (xs) => xs.map((x) => x.toFixed(0)).join(", ");
+    say(`${label}: each sweep's own time (ms, page clock, ${spans.clips.length} bit changes): calibrators (7 rows, from the view's result + 250 ms rest) ${r(spans.calibrators)}; 16 widths ${r(spans.widths)}; the two studies ${r(spans.studies)}; 25 clip ranges ${r(spans.clips)}`);
     say(`${label}: calibrators (7 rows) and bit widths (16) measured for a new bit width in p50 ${pct(times, 50)} ms, max ${Math.max(...times)} ms after the change (wall, incl. the rows' wait for the knobs to rest); longest main-thread task ${fmt(await longest(page, from))} ms`);
     await page.close();
   }
