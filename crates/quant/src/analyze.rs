@@ -567,28 +567,15 @@ fn analyze_int_part(
             let (chunk, p) = (&values[range], groups.get(g).params);
             // In WebAssembly the hand-written SIMD128 form of the same blocks (see fused::simd).
             #[cfg(target_arch = "wasm32")]
-            {
-                let coder = p.coder(p.inv_scale());
-                if all_finite {
-                    crate::fused::int_chunk::<false>(
-                        chunk,
-                        coder,
-                        p.qmin,
-                        config.rounding,
-                        &mut acc,
-                        table,
-                    )
-                } else {
-                    crate::fused::int_chunk::<true>(
-                        chunk,
-                        coder,
-                        p.qmin,
-                        config.rounding,
-                        &mut acc,
-                        table,
-                    )
-                }
-            }
+            crate::fused::int_chunk(
+                chunk,
+                p.coder(p.inv_scale()),
+                p.qmin,
+                config.rounding,
+                all_finite,
+                &mut acc,
+                table,
+            );
             // One monomorphised kernel per rounding mode, so the rounding is inlined and vectorised.
             #[cfg(not(target_arch = "wasm32"))]
             match config.rounding {
@@ -1070,28 +1057,19 @@ mod tests {
                     Rounding::Floor => crate::affine::floor,
                     _ => crate::affine::round_half_even,
                 };
+                // The portable pass with the finite mask on every block is the reference for
+                // both of the SIMD pass's forms (with and without the mask).
+                fused_chunk::<true>(&values, p, round, &mut want_acc, &mut want);
                 let coder = p.coder(p.inv_scale());
-                if special {
-                    fused_chunk::<true>(&values, p, round, &mut want_acc, &mut want);
-                    crate::fused::int_chunk::<true>(
-                        &values,
-                        coder,
-                        p.qmin,
-                        rounding,
-                        &mut got_acc,
-                        &mut got,
-                    );
-                } else {
-                    fused_chunk::<false>(&values, p, round, &mut want_acc, &mut want);
-                    crate::fused::int_chunk::<false>(
-                        &values,
-                        coder,
-                        p.qmin,
-                        rounding,
-                        &mut got_acc,
-                        &mut got,
-                    );
-                }
+                crate::fused::int_chunk(
+                    &values,
+                    coder,
+                    p.qmin,
+                    rounding,
+                    !special,
+                    &mut got_acc,
+                    &mut got,
+                );
                 let what = format!("{len} values, {bits} bits {rounding:?} {scheme:?}");
                 assert_eq!(format!("{got_acc:?}"), format!("{want_acc:?}"), "{what}");
                 assert_eq!(got, want, "{what}");

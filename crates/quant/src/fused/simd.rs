@@ -401,20 +401,30 @@ pub(crate) fn block<const CHECK: bool, const BINS: bool>(
 /// lane the portable form's arithmetic — `Coder::code`, `AffineParams::real_from_code`,
 /// `ErrorAccumulator::add_block_sums::<true>` (clipping error split included) — with `counts`
 /// holding two interleaved copies of the code table and a spare slot at the end, as there.
-pub(crate) fn int_chunk<const CHECK: bool>(
+/// `all_finite` skips the finite mask on whole blocks (the last partial block is always masked).
+pub(crate) fn int_chunk(
     values: &[f32],
     coder: Coder,
     qmin: i32,
     rounding: Rounding,
+    all_finite: bool,
     acc: &mut crate::metrics::ErrorAccumulator,
     counts: &mut [u32],
 ) {
+    // One monomorphised loop per rounding and finite check, so neither is decided per block.
+    macro_rules! run {
+        ($round:expr) => {
+            if all_finite {
+                int_run::<false>(values, coder, qmin, $round, acc, counts)
+            } else {
+                int_run::<true>(values, coder, qmin, $round, acc, counts)
+            }
+        };
+    }
     match rounding {
-        Rounding::NearestAway => int_run::<CHECK>(values, coder, qmin, round_away, acc, counts),
-        Rounding::Floor => int_run::<CHECK>(values, coder, qmin, floor, acc, counts),
-        Rounding::NearestEven | Rounding::Stochastic => {
-            int_run::<CHECK>(values, coder, qmin, round_even, acc, counts)
-        }
+        Rounding::NearestAway => run!(round_away),
+        Rounding::Floor => run!(floor),
+        Rounding::NearestEven | Rounding::Stochastic => run!(round_even),
     }
 }
 
