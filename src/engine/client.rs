@@ -6,13 +6,19 @@
 //!   1. a load (synthetic data, a file, another tensor) — to every worker that will hold the data
 //!   2. the view's analysis — the newest wanted one replaces an older wanted one (latest wins),
 //!      and it is issued in an animation frame, so at most one per frame
-//!   3. background work on the first worker alone, once the knobs rest: studies (channel ranges,
-//!      a batch stream; the newest of each kind; an export does not wait for the rest), then
-//!      the tables' rows — a table's next rows in one message, as many as make ~8M values (8 rows
-//!      at 1M, one at 16M), so a sweep is not mostly messaging. While it runs, the view goes to the other
-//!      holders, so a knob never waits for it (with one holder, a long one gives way: the
+//!   3. background work, once the knobs rest, on every holding worker that is free:
+//!      - the tables' rows in short slices: a message holds shares of rows making about
+//!        SLICE_VALUES values (several small rows, or one share of a big one: a row of 16M values
+//!        goes in 16 slices), so a worker is never busy with it for long, and the slices of a
+//!        table spread over the workers;
+//!      - on worker 0 only, the long jobs: studies (channel ranges, a batch stream; the newest of
+//!        each kind; an export does not wait for the rest) and rows whose shares would repeat
+//!        whole-tensor work (learned codebooks), run whole.
+//!      A view waits for the slices running (a few ms) and then has every worker; while a long
+//!      job holds worker 0 it runs on the others (with one holder, a long job gives way: the
 //!      workers restart and it runs again later)
-//! an analysis = one share per holding worker (see quantscope_core::share), merged exactly
+//! an analysis = one share per holding worker (see quantscope_core::share), merged exactly; a
+//! table's row = its slices' shares, merged exactly
 //! ```
 //! Every worker holds the whole dataset (so each can calibrate any group), as many workers as the
 //! memory budget allows. Answers carry their job number and the worker's generation; anything else
@@ -26,10 +32,12 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
+use quantscope_core::share::repeats_whole_tensor_work;
 use quantscope_core::{merge, Analysis, AnalysisOptions, PartialAnalysis, QuantizerConfig, Share};
 
 use super::protocol::{
-    DataInfo, FileInfo, JobId, Request, Response, Study, StudyKind, StudyResult, SynthSettings,
+    DataInfo, FileInfo, JobId, Request, Response, Study, StudyKind, StudyResult, SweepRow,
+    SynthSettings,
 };
 
 /// Bytes of f32 data all workers together may hold (each holds a whole copy).
@@ -240,8 +248,33 @@ enum JobKind {
         config: QuantizerConfig,
         study: Study,
     },
-    /// Consecutive rows of one table's batch, analysed in one message on worker 0.
-    Sweep { rows: Vec<AnalysisRequest> },
+    /// Shares of the tables' rows (by [`RowRun::key`]), analysed in one message.
+    Slices { units: Vec<(u64, Share)> },
+}
+
+/// A table's row whose slices are under way.
+struct RowRun {
+    key: u64,
+    request: AnalysisRequest,
+    /// Its shares' analyses, as they come in.
+    parts: Vec<Option<PartialAnalysis>>,
+    /// Shares not yet posted: `next..parts.len()`.
+    next: usize,
+    /// Runs whole on worker 0 (its shares would repeat whole-tensor work).
+    long: bool,
+    /// The worker time its slices took, in ms.
+    ms: f64,
+}
+
+impl RowRun {
+    fn table(&self) -> Option<Table> {
+        self.request.purpose.table()
+    }
+
+    /// Shares answered, as a fraction of its whole.
+    fn done(&self) -> f64 {
+        self.parts.iter().filter(|p| p.is_some()).count() as f64 / self.parts.len().max(1) as f64
+    }
 }
 
 struct Job {
@@ -259,6 +292,9 @@ struct Job {
     reported: Vec<f64>,
     what: String,
     shown: bool,
+    /// A background job that may run long (a study, a row run whole): the view does not wait
+    /// for it.
+    long: bool,
 }
 
 struct Inner {
@@ -269,13 +305,20 @@ struct Inner {
     generation: u32,
     next_job: JobId,
     job: Option<Job>,
-    /// The background job (a table's row or a study) running on worker 0 alone, beside `job`.
-    bg: Option<Job>,
+    /// The background job running on each worker (slices of the tables' rows; on worker 0 also a
+    /// study or a row run whole), beside `job`.
+    bg: Vec<Option<Job>>,
+    /// The rows whose slices are under way, in the tables' order.
+    running: Vec<RowRun>,
+    /// Values a background message holds at most ([`SLICE_VALUES`]; smaller in tests).
+    slice_values: usize,
+    next_row: u64,
     /// The last data loaded successfully, and the file it came from (for reloads).
     current: Option<LoadSpec>,
     holders: usize,
-    /// Values of the data held (sizes a sweep's message).
+    /// Values of the data held (sizes a sweep's message), and its shape.
     data_len: usize,
+    data_shape: Vec<usize>,
     load_wanted: Option<LoadSpec>,
     view_wanted: Option<AnalysisRequest>,
     /// Rows of the tables waiting, the calibrators' first; and how many each table's batch had.
@@ -360,7 +403,11 @@ impl Engine {
                 batch_total: [0; 5],
                 studies: VecDeque::new(),
                 data_len: 0,
-                bg: None,
+                data_shape: Vec::new(),
+                bg: (0..workers).map(|_| None).collect(),
+                running: Vec::new(),
+                slice_values: SLICE_VALUES,
+                next_row: 1,
                 batch_started: None,
                 last_compute_ms: 0.0,
                 frame_used: false,
@@ -429,6 +476,8 @@ impl Engine {
     ) {
         self.with(|inner, _| {
             inner.batch.retain(|r| r.purpose.table() != Some(table));
+            // Its rows under way are forgotten too (their slices' answers will be dropped).
+            inner.running.retain(|r| r.table() != Some(table));
             let requests = rows.into_iter().map(|(name, config)| AnalysisRequest {
                 config,
                 options,
@@ -454,6 +503,11 @@ impl Engine {
             inner.studies.push_back((config, study));
             Vec::new()
         });
+    }
+
+    /// Sets the values one background message holds at most (tests slice small data).
+    pub fn set_slice_values(&self, values: usize) {
+        self.0.inner.borrow_mut().slice_values = values.max(1);
     }
 
     /// The page's fault hook: the next view analysis makes a worker panic.
@@ -484,60 +538,56 @@ impl Engine {
                     return events;
                 }
             }
-            // The foreground job's progress, else the background row's (a study's is shown by
+            // The foreground job's progress, else the background table's (a study's is shown by
             // its own panel).
-            let fg = inner.job.is_some();
-            let (table, running) =
-                inner
-                    .job
-                    .as_ref()
-                    .or(inner.bg.as_ref())
-                    .map_or((None, 1), |j| match &j.kind {
-                        JobKind::Analyze { request, .. } => (request.purpose.table(), 1),
-                        JobKind::Sweep { rows } => {
-                            (rows.first().and_then(|r| r.purpose.table()), rows.len())
-                        }
-                        _ => (None, 1),
-                    });
-            let (total, left) = table.map_or((0, 0), |t| {
-                let left = inner
-                    .batch
-                    .iter()
-                    .filter(|r| r.purpose.table() == Some(t))
-                    .count();
-                (inner.batch_total[t.index()], left)
-            });
-            let job = if fg {
-                inner.job.as_mut()
-            } else {
-                inner.bg.as_mut().filter(|_| table.is_some())
-            };
-            let Some(job) = job else {
+            if let Some(job) = inner.job.as_mut() {
+                if now - job.started < LONG_JOB_MS {
+                    return Vec::new();
+                }
+                job.shown = true;
+                inner.progress_on_screen = true;
+                let done = (!job.reported.is_empty())
+                    .then(|| job.reported.iter().sum::<f64>() / job.reported.len() as f64);
+                return vec![Event::Progress(Some(Progress {
+                    what: job.what.clone(),
+                    done,
+                    background: false,
+                    table: None,
+                }))];
+            }
+            let Some(table) = inner.running.first().and_then(RowRun::table) else {
                 return Vec::new();
             };
-            if now - job.started < LONG_JOB_MS {
+            if inner
+                .batch_started
+                .is_none_or(|started| now - started < LONG_JOB_MS)
+            {
                 return Vec::new();
             }
-            job.shown = true;
             inner.progress_on_screen = true;
-            let mut done = if job.reported.is_empty() {
-                None
-            } else {
-                Some(job.reported.iter().sum::<f64>() / job.reported.len() as f64)
-            };
-            let mut what = job.what.clone();
-            let mut background = false;
-            if let Some(table) = table {
-                let finished = total.saturating_sub(left + running);
-                done = Some((finished as f64 + done.unwrap_or(0.0)) / total.max(1) as f64);
-                what = format!("{}: {} of {total}", table.title(), finished + running);
-                background = true;
-            }
+            let total = inner.batch_total[table.index()];
+            let left = inner
+                .batch
+                .iter()
+                .filter(|r| r.purpose.table() == Some(table))
+                .count();
+            let under_way: Vec<f64> = inner
+                .running
+                .iter()
+                .filter(|r| r.table() == Some(table))
+                .map(RowRun::done)
+                .collect();
+            let finished = total.saturating_sub(left + under_way.len());
+            let done = (finished as f64 + under_way.iter().sum::<f64>()) / total.max(1) as f64;
             vec![Event::Progress(Some(Progress {
-                what,
-                done,
-                background,
-                table,
+                what: format!(
+                    "{}: {} of {total}",
+                    table.title(),
+                    (finished + under_way.len()).min(total)
+                ),
+                done: Some(done),
+                background: true,
+                table: Some(table),
             }))]
         });
     }
@@ -653,10 +703,15 @@ fn pump(inner: &mut Inner, shared: &Shared) -> Vec<Event> {
         return Vec::new();
     }
     if inner.view_wanted.is_some() {
-        // Worker 0 is the background job's while one runs; with no other holder, the view
+        // Slices end within a few ms: the view waits for them and then has every worker. A long
+        // job keeps worker 0 and the view runs on the others; with no other holder, the view
         // waits for it (and `tick` stops it if it runs long).
-        let first = usize::from(inner.bg.is_some());
-        if first >= inner.holders {
+        let holders = inner.holders;
+        if inner.bg[..holders].iter().flatten().any(|j| !j.long) {
+            return Vec::new();
+        }
+        let first = usize::from(inner.bg[0].is_some());
+        if first >= holders {
             return Vec::new();
         }
         if inner.frame_used {
@@ -673,87 +728,182 @@ fn pump(inner: &mut Inner, shared: &Shared) -> Vec<Event> {
         if std::mem::take(&mut inner.crash_next) {
             post(inner, first, Request::Crash { job: id }, Attachment::None);
         }
-        let job = start_analysis(inner, shared, id, request, first, inner.holders - first);
+        let job = start_analysis(inner, shared, id, request, first, holders - first);
         inner.job = Some(job);
         return Vec::new();
     }
-    if inner.bg.is_some() {
-        return Vec::new();
-    }
     let rested = (shared.now)() - inner.last_view_request >= ROWS_AFTER_IDLE_MS;
-    // The calibrator and bit-width rows (a few fast ones, at the top of the page) before the
-    // studies; the studies before the longer tables.
-    let quick_rows_first = rested
-        && inner.batch.front().is_some_and(|r| {
-            matches!(
-                r.purpose.table(),
-                Some(Table::Calibrators) | Some(Table::Bits)
-            )
-        });
-    if let Some(i) = inner
-        .studies
-        .iter()
-        .position(|(_, s)| s.kind() == StudyKind::Export || (rested && !quick_rows_first))
-    {
-        let Some((config, study)) = inner.studies.remove(i) else {
-            return Vec::new();
-        };
-        inner.next_job += 1;
-        return start_study(inner, shared, id, config, study);
+    for worker in 0..inner.holders {
+        if inner.bg[worker].is_none() {
+            start_background(inner, shared, worker, rested);
+        }
     }
-    if !rested {
-        // The knobs are moving: the tables' rows wait (`tick` tries again).
-        return Vec::new();
-    }
-    let Some(request) = inner.batch.pop_front() else {
-        return Vec::new();
-    };
-    inner.next_job += 1;
-    // The same table's next rows with it, as many as keep the message short.
-    let most = (SWEEP_VALUES / inner.data_len.max(1)).clamp(1, MAX_SWEEP_ROWS);
-    let mut rows = vec![request];
-    while rows.len() < most
-        && inner.batch.front().is_some_and(|r| {
-            r.purpose.table() == rows[0].purpose.table() && r.options == rows[0].options
-        })
-    {
-        rows.extend(inner.batch.pop_front());
-    }
-    if rows.len() == 1 {
-        let request = rows.remove(0);
-        let job = start_analysis(inner, shared, id, request, 0, 1);
-        inner.bg = Some(job);
-        return Vec::new();
-    }
-    let sweep = Request::Sweep {
-        job: id,
-        rows: rows
-            .iter()
-            .map(|r| (row_name(&r.purpose), r.config.clone()))
-            .collect(),
-        options: rows[0].options,
-    };
-    post(inner, 0, sweep, Attachment::None);
-    let now = (shared.now)();
-    let table = rows[0].purpose.table().map_or("", Table::title);
-    inner.bg = Some(Job {
-        id,
-        what: format!("{table}: {} rows", rows.len()),
-        kind: JobKind::Sweep { rows },
-        ms: 0.0,
-        first: 0,
-        started: *inner.batch_started.get_or_insert(now),
-        began: now,
-        reported: vec![0.0],
-        shown: false,
-    });
     Vec::new()
 }
 
-/// Values one sweep message analyses at most (rows × values): at 1M values, 8 rows; at 16M, one.
-pub const SWEEP_VALUES: usize = 8_000_000;
-/// Rows one sweep message holds at most.
-pub const MAX_SWEEP_ROWS: usize = 32;
+/// Starts background work on the free worker `worker`: on worker 0 a study when one is due, else
+/// the next slices of the tables' rows (see the module's notes).
+fn start_background(inner: &mut Inner, shared: &Shared, worker: usize, rested: bool) {
+    if worker == 0 {
+        // The calibrator and bit-width rows (a few fast ones, at the top of the page) before
+        // the studies; the studies before the longer tables.
+        let quick = |t: Option<Table>| matches!(t, Some(Table::Calibrators) | Some(Table::Bits));
+        let quick_rows_first = inner
+            .running
+            .iter()
+            .any(|r| r.next < r.parts.len() && quick(r.table()))
+            || inner
+                .batch
+                .front()
+                .is_some_and(|r| quick(r.purpose.table()));
+        if let Some(i) = inner
+            .studies
+            .iter()
+            .position(|(_, s)| s.kind() == StudyKind::Export || (rested && !quick_rows_first))
+        {
+            if let Some((config, study)) = inner.studies.remove(i) {
+                let id = inner.next_job;
+                inner.next_job += 1;
+                start_study(inner, shared, id, config, study);
+            }
+            return;
+        }
+    }
+    if !rested {
+        // The knobs are moving: the tables' rows wait (`tick` tries again).
+        return;
+    }
+    let units = next_slices(inner, worker);
+    if units.is_empty() {
+        return;
+    }
+    let rows: Vec<SweepRow> = units
+        .iter()
+        .filter_map(|&(key, share)| {
+            let run = inner.running.iter().find(|r| r.key == key)?;
+            Some(SweepRow {
+                name: row_name(&run.request.purpose),
+                config: run.request.config.clone(),
+                share,
+            })
+        })
+        .collect();
+    let Some(first) = inner.running.iter().find(|r| r.key == units[0].0) else {
+        return;
+    };
+    let (options, long) = (first.request.options, first.long);
+    let table = first.table().map_or("", Table::title);
+    let what = format!("{table}: {} slices", units.len());
+    let id = inner.next_job;
+    inner.next_job += 1;
+    post(
+        inner,
+        worker,
+        Request::Sweep {
+            job: id,
+            rows,
+            options,
+        },
+        Attachment::None,
+    );
+    let now = (shared.now)();
+    inner.batch_started.get_or_insert(now);
+    inner.bg[worker] = Some(Job {
+        id,
+        kind: JobKind::Slices { units },
+        ms: 0.0,
+        first: worker,
+        started: now,
+        began: now,
+        reported: vec![0.0],
+        what,
+        shown: false,
+        long,
+    });
+}
+
+/// The next shares of the rows for one message to `worker`: about `slice_values` values of one
+/// table's rows with the same options, taken from the rows under way, then from the waiting ones
+/// (which start: a row of n values in ⌈n / slice_values⌉ shares). A row that runs whole goes
+/// alone, and only to worker 0.
+fn next_slices(inner: &mut Inner, worker: usize) -> Vec<(u64, Share)> {
+    let data_len = inner.data_len.max(1);
+    let slice_values = inner.slice_values.max(1);
+    let mut units: Vec<(u64, Share)> = Vec::new();
+    let mut values = 0usize;
+    // The table and options of the message's first slice: the others must have the same.
+    let mut kind: Option<(Option<Table>, AnalysisOptions)> = None;
+    loop {
+        if units.len() >= MAX_SLICES {
+            return units;
+        }
+        let open = inner.running.iter().position(|r| {
+            r.next < r.parts.len()
+                && (!r.long || worker == 0)
+                && kind.is_none_or(|k| k == (r.table(), r.request.options) && !r.long)
+        });
+        let i = match open {
+            Some(i) => i,
+            None => {
+                let Some(request) = inner.batch.front() else {
+                    return units;
+                };
+                if kind.is_some_and(|k| k != (request.purpose.table(), request.options)) {
+                    return units;
+                }
+                let long = repeats_whole_tensor_work(&request.config, &inner.data_shape);
+                if long && (worker != 0 || !units.is_empty()) {
+                    return units;
+                }
+                let Some(request) = inner.batch.pop_front() else {
+                    return units;
+                };
+                let count = if long {
+                    1
+                } else {
+                    data_len.div_ceil(slice_values).max(1)
+                };
+                let key = inner.next_row;
+                inner.next_row += 1;
+                inner.running.push(RowRun {
+                    key,
+                    request,
+                    parts: vec![None; count],
+                    next: 0,
+                    long,
+                    ms: 0.0,
+                });
+                inner.running.len() - 1
+            }
+        };
+        let run = &mut inner.running[i];
+        let count = run.parts.len();
+        let size = data_len.div_ceil(count);
+        if !units.is_empty() && values + size > slice_values {
+            return units;
+        }
+        kind = Some((run.table(), run.request.options));
+        units.push((
+            run.key,
+            Share {
+                index: run.next,
+                count,
+            },
+        ));
+        run.next += 1;
+        values += size;
+        if run.long {
+            return units;
+        }
+    }
+}
+
+/// Values one background message analyses at most, in all its slices: a few ms of a worker's
+/// time, so a view waits little for it (at 16M values, a row goes in 16 slices; at 131,072, 7
+/// rows go in one message).
+pub const SLICE_VALUES: usize = 1 << 20;
+/// Slices one message holds at most.
+pub const MAX_SLICES: usize = 32;
 
 fn row_name(purpose: &Purpose) -> String {
     match purpose {
@@ -762,22 +912,19 @@ fn row_name(purpose: &Purpose) -> String {
     }
 }
 
-/// Puts the background job's rows (or study) back at the head of their queue, forgetting the job.
+/// Forgets the background jobs (their answers will be dropped): the rows under way go back to
+/// the head of the queue, to start again, and a study back to its queue.
 fn requeue_bg(inner: &mut Inner) {
-    match inner.bg.take().map(|j| j.kind) {
-        Some(JobKind::Analyze { request, .. }) => inner.batch.push_front(request),
-        Some(JobKind::Sweep { rows }) => {
-            for r in rows.into_iter().rev() {
-                inner.batch.push_front(r);
-            }
-        }
-        Some(JobKind::Study { config, study }) if study.kind() != StudyKind::Export => {
+    for job in inner.bg.iter_mut() {
+        if let Some(JobKind::Study { config, study }) = job.take().map(|j| j.kind) {
             let kind = study.kind();
-            if !inner.studies.iter().any(|(_, s)| s.kind() == kind) {
+            if kind != StudyKind::Export && !inner.studies.iter().any(|(_, s)| s.kind() == kind) {
                 inner.studies.push_front((config, study));
             }
         }
-        _ => {}
+    }
+    for run in inner.running.drain(..).rev() {
+        inner.batch.push_front(run.request);
     }
 }
 
@@ -821,6 +968,7 @@ fn start_analysis(
         reported: vec![0.0; count],
         what,
         shown: false,
+        long: false,
     }
 }
 
@@ -844,7 +992,7 @@ fn start_study(
     };
     post(inner, 0, request, Attachment::None);
     let now = (shared.now)();
-    inner.bg = Some(Job {
+    inner.bg[0] = Some(Job {
         id,
         kind: JobKind::Study { config, study },
         ms: 0.0,
@@ -854,6 +1002,7 @@ fn start_study(
         reported: vec![0.0],
         what: what.to_string(),
         shown: false,
+        long: true,
     });
     Vec::new()
 }
@@ -906,6 +1055,7 @@ fn start_load(
         reported: Vec::new(),
         what,
         shown: false,
+        long: false,
     });
     Vec::new()
 }
@@ -986,7 +1136,8 @@ fn handle(
         Response::Panic { message } => fault(inner, shared, &message),
         Response::Progress { job, done, what } => {
             let j = inner.job.as_mut().filter(|j| j.id == job);
-            if let Some(j) = j.or(inner.bg.as_mut().filter(|j| j.id == job)) {
+            let bg = inner.bg.get_mut(index).and_then(Option::as_mut);
+            if let Some(j) = j.or(bg.filter(|j| j.id == job)) {
                 if let Some(r) = index
                     .checked_sub(j.first)
                     .and_then(|k| j.reported.get_mut(k))
@@ -1004,9 +1155,8 @@ fn handle(
             tensor,
         } => loaded(inner, index, job, data, file, tensor),
         Response::Part { job, part, ms } => {
-            // The foreground job's part, or the background row's.
-            let in_bg = inner.bg.as_ref().is_some_and(|j| j.id == job);
-            let slot = if in_bg { &mut inner.bg } else { &mut inner.job };
+            // Shares of the view's analysis (background rows come as `Swept`).
+            let slot = &mut inner.job;
             let Some(j) = slot.as_mut().filter(|j| j.id == job) else {
                 return Vec::new();
             };
@@ -1045,12 +1195,9 @@ fn handle(
                 inner.last_view_request = (shared.now)();
             }
             let mut events = Vec::new();
-            if (shown || inner.progress_on_screen) && inner.batch.is_empty() {
+            if shown {
                 inner.progress_on_screen = false;
                 events.push(Event::Progress(None));
-            }
-            if inner.batch.is_empty() && inner.bg.is_none() {
-                inner.batch_started = None;
             }
             let stats = JobStats {
                 compute_ms: ms,
@@ -1068,37 +1215,63 @@ fn handle(
             ms,
         } => {
             let Some(Job {
-                kind: JobKind::Sweep { rows },
-                shown,
+                kind: JobKind::Slices { units },
                 ..
-            }) = inner.bg.take_if(|j| j.id == job)
+            }) = inner
+                .bg
+                .get_mut(index)
+                .and_then(|slot| slot.take_if(|j| j.id == job))
             else {
                 return Vec::new();
             };
             inner.faults_in_a_row = 0;
             let mut events = Vec::new();
-            if (shown || inner.progress_on_screen) && inner.batch.is_empty() {
-                inner.progress_on_screen = false;
-                events.push(Event::Progress(None));
+            let each_ms = ms / units.len().max(1) as f64;
+            for ((key, share), part) in units.into_iter().zip(parts) {
+                // A row no longer wanted (its table was asked again) is gone: drop its slice.
+                let Some(i) = inner.running.iter().position(|r| r.key == key) else {
+                    continue;
+                };
+                let run = &mut inner.running[i];
+                run.ms += each_ms;
+                match part {
+                    Ok(part) => {
+                        if let Some(p) = run.parts.get_mut(share.index) {
+                            *p = Some(*part);
+                        }
+                        if run.parts.iter().any(Option::is_none) {
+                            continue;
+                        }
+                        let run = inner.running.remove(i);
+                        let stats = JobStats {
+                            compute_ms: run.ms,
+                            shares: run.parts.len(),
+                        };
+                        events.push(match merge(run.parts.into_iter().flatten().collect()) {
+                            Ok(a) => Event::Analysis(Box::new(a), run.request.purpose, stats),
+                            Err(e) => Event::Error(e.to_string(), Some(run.request.purpose)),
+                        });
+                    }
+                    Err(message) => {
+                        let run = inner.running.remove(i);
+                        events.push(Event::Error(message, Some(run.request.purpose)));
+                    }
+                }
             }
-            if inner.batch.is_empty() {
+            if inner.batch.is_empty() && inner.running.is_empty() {
                 inner.batch_started = None;
-            }
-            let stats = JobStats {
-                compute_ms: ms,
-                shares: 1,
-            };
-            for (request, part) in rows.into_iter().zip(parts) {
-                let merged = part.and_then(|p| merge(vec![*p]).map_err(|e| e.to_string()));
-                events.push(match merged {
-                    Ok(a) => Event::Analysis(Box::new(a), request.purpose, stats),
-                    Err(e) => Event::Error(e, Some(request.purpose)),
-                });
+                if std::mem::take(&mut inner.progress_on_screen) && inner.job.is_none() {
+                    events.insert(0, Event::Progress(None));
+                }
             }
             events
         }
         Response::Studied { job, result } => {
-            let Some(j) = inner.bg.take_if(|j| j.id == job) else {
+            let Some(j) = inner
+                .bg
+                .get_mut(index)
+                .and_then(|slot| slot.take_if(|j| j.id == job))
+            else {
                 return Vec::new();
             };
             inner.faults_in_a_row = 0;
@@ -1111,11 +1284,21 @@ fn handle(
             events
         }
         Response::Error { job, message } => {
-            if let Some(j) = inner.bg.take_if(|j| j.id == job) {
+            if let Some(j) = inner
+                .bg
+                .get_mut(index)
+                .and_then(|slot| slot.take_if(|j| j.id == job))
+            {
                 let purposes = match j.kind {
                     JobKind::Study { study, .. } => vec![Purpose::Study(study.kind())],
                     JobKind::Analyze { request, .. } => vec![request.purpose],
-                    JobKind::Sweep { rows } => rows.into_iter().map(|r| r.purpose).collect(),
+                    JobKind::Slices { units } => units
+                        .iter()
+                        .filter_map(|(key, _)| {
+                            let i = inner.running.iter().position(|r| r.key == *key)?;
+                            Some(inner.running.remove(i).request.purpose)
+                        })
+                        .collect(),
                     JobKind::Load { .. } => Vec::new(),
                 };
                 return purposes
@@ -1151,12 +1334,8 @@ fn handle(
                 JobKind::Study { study, .. } => {
                     events.push(Event::Error(message, Some(Purpose::Study(study.kind()))));
                 }
-                // Sweeps run in the background slot only (handled above).
-                JobKind::Sweep { rows } => {
-                    for r in rows {
-                        events.push(Event::Error(message.clone(), Some(r.purpose)));
-                    }
-                }
+                // Slices run in the background slots only (handled above).
+                JobKind::Slices { .. } => {}
             }
             events
         }
@@ -1221,6 +1400,7 @@ fn loaded(
     };
     inner.holders = count;
     inner.data_len = data.len();
+    inner.data_shape = data.shape.clone();
     // A tensor switch keeps the file it came from, for reloads.
     inner.current = Some(match (spec, inner.current.take()) {
         (
@@ -1265,8 +1445,9 @@ fn preempt_row(inner: &mut Inner, shared: &Shared, now: f64) -> Vec<Event> {
     if inner.holders > 1 || inner.job.is_some() {
         return Vec::new();
     }
-    let long = inner.bg.as_ref().is_some_and(|j| {
-        now - j.began >= PREEMPT_ROW_AFTER_MS
+    let long = inner.bg[0].as_ref().is_some_and(|j| {
+        j.long
+            && now - j.began >= PREEMPT_ROW_AFTER_MS
             && !matches!(&j.kind, JobKind::Study { study, .. } if study.kind() == StudyKind::Export)
     });
     if !long {
@@ -1297,7 +1478,10 @@ fn restart(inner: &mut Inner, shared: &Shared) {
         };
     }
     inner.job = None;
-    inner.bg = None;
+    for job in &mut inner.bg {
+        *job = None;
+    }
+    inner.running.clear();
     inner.holders = 0;
 }
 
@@ -1524,6 +1708,15 @@ mod tests {
         }
     }
 
+    /// A row that runs whole on worker 0 (a learned codebook: its shares would each train it).
+    fn kmeans(levels: u32) -> QuantizerConfig {
+        QuantizerConfig {
+            format: quantscope_core::Format::Kmeans,
+            levels,
+            ..Default::default()
+        }
+    }
+
     fn view_options() -> AnalysisOptions {
         AnalysisOptions {
             all_groups: false,
@@ -1740,7 +1933,7 @@ mod tests {
         rig.settle();
         rig.engine.analyze(bits(3), view_options());
         rig.settle();
-        let rows = vec![("a".to_string(), bits(4)), ("b".to_string(), bits(8))];
+        let rows = vec![("a".to_string(), kmeans(8)), ("b".to_string(), bits(8))];
         rig.engine
             .compare(Table::Calibrators, 1, rows, view_options());
         *rig.clock.borrow_mut() = ROWS_AFTER_IDLE_MS;
@@ -1786,15 +1979,16 @@ mod tests {
         rig.settle();
         rig.engine.analyze(bits(3), view_options());
         rig.settle();
-        let rows = vec![("a".to_string(), bits(4))];
+        let rows = vec![("a".to_string(), kmeans(4))];
         rig.engine
             .compare(Table::Calibrators, 1, rows, view_options());
         *rig.clock.borrow_mut() = ROWS_AFTER_IDLE_MS;
         rig.engine.tick();
-        // The row is on worker 0 alone and has not answered; a knob moves long after.
+        // The row runs whole on worker 0 and has not answered; a knob moves long after.
         let held: Vec<_> = rig.mail.posted.borrow_mut().drain(..).collect();
         assert!(
-            matches!(&held[..], [(0, _, Request::Analyze { share, .. })] if *share == Share { index: 0, count: 1 }),
+            matches!(&held[..], [(0, _, Request::Sweep { rows, .. })]
+                if rows.len() == 1 && rows[0].share == Share::WHOLE),
             "{held:?}"
         );
         *rig.clock.borrow_mut() = ROWS_AFTER_IDLE_MS + 5.0 * PREEMPT_ROW_AFTER_MS;
@@ -1806,11 +2000,18 @@ mod tests {
             rig.record.views.borrow().last().map(|a| a.config.bits),
             Some(6)
         );
+        // The view ran on worker 1 alone.
+        assert!(rig
+            .record
+            .views
+            .borrow()
+            .iter()
+            .all(|v| v.metrics.n == 4_096));
         // The row's answer arrives after the view's, and fills its table.
         rig.answer(held);
         let rows = rig.record.rows.borrow();
         assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].1.config.bits, 4);
+        assert_eq!(rows[0].1.config.levels, 4);
     }
 
     #[test]
@@ -1891,7 +2092,7 @@ mod tests {
         rig.settle();
         rig.engine.analyze(bits(3), view_options());
         rig.settle();
-        let rows = vec![("a".to_string(), bits(4)), ("b".to_string(), bits(8))];
+        let rows = vec![("a".to_string(), kmeans(8)), ("b".to_string(), bits(8))];
         rig.engine.compare(Table::Formats, 1, rows, view_options());
         *rig.clock.borrow_mut() = ROWS_AFTER_IDLE_MS;
         rig.engine.tick();
@@ -2014,7 +2215,8 @@ mod tests {
     #[test]
     fn the_calibrator_rows_run_before_a_study_and_the_formats_after() {
         use quantscope_core::study::StreamSpec;
-        let rig = Rig::new(2);
+        // One worker: what runs on worker 0, in order (others would take rows beside it).
+        let rig = Rig::new(1);
         rig.synth(4_096, 5);
         rig.settle();
         rig.engine.analyze(bits(4), view_options());
@@ -2046,10 +2248,16 @@ mod tests {
             if posted.is_empty() {
                 break;
             }
-            order.extend(posted.iter().map(|(_, _, request)| match request {
-                Request::Study { .. } => "study".to_string(),
-                Request::Analyze { config, .. } => format!("bits {}", config.bits),
-                other => format!("{other:?}"),
+            order.extend(posted.iter().map(|(_, _, request)| {
+                match request {
+                    Request::Study { .. } => "study".to_string(),
+                    Request::Sweep { rows, .. } => rows
+                        .iter()
+                        .map(|r| format!("bits {}", r.config.bits))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    other => format!("{other:?}"),
+                }
             }));
             // One at a time: each answer lets the engine post the next.
             for one in posted {
@@ -2093,6 +2301,100 @@ mod tests {
         let four = &rows[2].1;
         assert!((four.metrics.mse - view.metrics.mse).abs() <= view.metrics.mse * 1e-12);
         assert_eq!(four.display, view.display);
+    }
+
+    #[test]
+    fn a_big_row_goes_in_slices_over_every_worker_and_the_view_waits_only_for_a_slice() {
+        let rig = Rig::new(2);
+        rig.engine.set_slice_values(1_000);
+        rig.synth(4_096, 5);
+        rig.settle();
+        rig.engine.analyze(bits(3), view_options());
+        rig.settle();
+        let mse = QuantizerConfig {
+            calibration: quantscope_core::Calibration::Mse,
+            ..bits(4)
+        };
+        let rows = vec![("mse".to_string(), mse.clone()), ("b".to_string(), bits(8))];
+        rig.engine
+            .compare(Table::Calibrators, 1, rows, view_options());
+        *rig.clock.borrow_mut() = ROWS_AFTER_IDLE_MS;
+        rig.engine.tick();
+        // 4,096 values in slices of 1,000: five shares a row, one slice to each worker.
+        let first: Vec<(usize, Vec<(u8, Share)>)> = rig
+            .mail
+            .posted
+            .borrow()
+            .iter()
+            .filter_map(|(i, _, r)| match r {
+                Request::Sweep { rows, .. } => {
+                    Some((*i, rows.iter().map(|r| (r.config.bits, r.share)).collect()))
+                }
+                _ => None,
+            })
+            .collect();
+        let share = |index| Share { index, count: 5 };
+        assert_eq!(
+            first,
+            [(0, vec![(4, share(0))]), (1, vec![(4, share(1))])],
+            "{first:?}"
+        );
+        // A knob moves: the view waits for both slices, then runs on both workers.
+        let held: Vec<_> = rig.mail.posted.borrow_mut().drain(..).collect();
+        rig.engine.analyze(bits(6), view_options());
+        rig.frame();
+        assert!(rig.mail.posted.borrow().is_empty(), "the view waits");
+        rig.answer(held);
+        let views: Vec<usize> = rig
+            .mail
+            .posted
+            .borrow()
+            .iter()
+            .filter_map(|(i, _, r)| matches!(r, Request::Analyze { .. }).then_some(*i))
+            .collect();
+        assert_eq!(views, [0, 1], "the view on every worker");
+        rig.settle();
+        assert_eq!(
+            rig.record.views.borrow().last().map(|v| v.config.bits),
+            Some(6)
+        );
+        // The rows wait for the knobs to rest again, then finish; each equals the whole
+        // analysis (sums to the last bits, added in another order).
+        *rig.clock.borrow_mut() += 2.0 * ROWS_AFTER_IDLE_MS;
+        rig.engine.tick();
+        rig.settle();
+        let rows = rig.record.rows.borrow();
+        assert_eq!(
+            rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+            ["mse", "b"]
+        );
+        let d = crate::engine::protocol::synthetic_dataset(&SynthSettings {
+            dist: Distribution::Laplace,
+            n: 4_096,
+            seed: 5,
+            cols: 1,
+            row_spread: 0.0,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        for (row, config) in rows.iter().zip([mse, bits(8)]) {
+            let want = quantscope_core::analyze(&d, &config, &view_options())
+                .unwrap_or_else(|e| panic!("{e}"));
+            let got = &row.1;
+            assert_eq!(got.display, want.display, "{}", row.0);
+            assert_eq!(got.output_hist, want.output_hist, "{}", row.0);
+            assert_eq!(
+                got.metrics.levels_used, want.metrics.levels_used,
+                "{}",
+                row.0
+            );
+            assert_eq!(got.input_hist, want.input_hist, "{}", row.0);
+            assert!(
+                (got.metrics.mse - want.metrics.mse).abs() <= 1e-12 * want.metrics.mse,
+                "{}",
+                row.0
+            );
+        }
+        assert!(rig.record.errors.borrow().is_empty());
     }
 
     #[test]

@@ -126,11 +126,12 @@ pub enum Request {
         options: AnalysisOptions,
         share: Share,
     },
-    /// Analyse the data held under each of `rows` in turn, whole (a table's rows in one message:
-    /// at 1M values a row's pass is a few ms, less than its messaging and rendering).
+    /// Analyse one share of the data held under each of `rows` in turn: background work in
+    /// short slices (several small rows in one message, or one share of a big one), so that the
+    /// view never waits long for a worker.
     Sweep {
         job: JobId,
-        rows: Vec<(String, QuantizerConfig)>,
+        rows: Vec<SweepRow>,
         options: AnalysisOptions,
     },
     /// Study the data held beyond one analysis (one worker does it; see [`Study`]).
@@ -157,6 +158,14 @@ impl Request {
             | Self::Crash { job } => *job,
         }
     }
+}
+
+/// One slice of a table's row: share `share` of the analysis under `config`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepRow {
+    pub name: String,
+    pub config: QuantizerConfig,
+    pub share: Share,
 }
 
 /// What a [`Request::Study`] asks for.
@@ -282,8 +291,8 @@ pub enum Response {
         part: Box<PartialAnalysis>,
         ms: f64,
     },
-    /// Each row of a sweep, in order: its analysis (one whole share) or why it was refused; and
-    /// the milliseconds the worker spent on all of them.
+    /// Each row of a sweep, in order: its share of the analysis or why it was refused; and the
+    /// milliseconds the worker spent on all of them.
     Swept {
         job: JobId,
         rows: Vec<Result<Box<PartialAnalysis>, String>>,

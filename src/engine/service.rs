@@ -115,8 +115,8 @@ impl Service {
                     job,
                     rows: rows
                         .iter()
-                        .map(|(_, config)| {
-                            analyze_share(d, config, &options, quantscope_core::Share::WHOLE)
+                        .map(|row| {
+                            analyze_share(d, &row.config, &options, row.share)
                                 .map(Box::new)
                                 .map_err(|e| e.to_string())
                         })

@@ -127,14 +127,40 @@ impl GroupTable {
     }
 }
 
-/// The calibrated parameters of the groups `groups` (step 1 and 2 above). `known` is the finite
-/// (min, max) of the whole tensor when the caller has it (a [`Dataset`]'s summary); it saves a
-/// pass for a per-tensor calibration.
+/// What a calibration may reuse of the tensor it calibrates.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Known<'a> {
+    /// The finite (min, max) of the whole tensor (a [`Dataset`]'s summary): it saves a pass for a
+    /// per-tensor calibration.
+    pub min_max: Option<(f32, f32)>,
+    /// The dataset the values are, whose memo keeps the whole-tensor ranges of the costly
+    /// calibrators ([`Dataset::tensor_range`]).
+    pub dataset: Option<&'a Dataset>,
+}
+
+impl<'a> Known<'a> {
+    /// Nothing known: every calibration reads the values.
+    pub const NOTHING: Known<'static> = Known {
+        min_max: None,
+        dataset: None,
+    };
+
+    /// Everything `dataset` knows of its values.
+    pub fn of(dataset: &'a Dataset) -> Self {
+        let s = dataset.summary();
+        Self {
+            min_max: Some((s.min, s.max)),
+            dataset: Some(dataset),
+        }
+    }
+}
+
+/// The calibrated parameters of the groups `groups` (step 1 and 2 above).
 pub fn calibrate_groups(
     values: &[f32],
     layout: &GroupLayout,
     config: &QuantizerConfig,
-    known: Option<(f32, f32)>,
+    known: Known<'_>,
     groups: std::ops::Range<usize>,
 ) -> Vec<GroupParams> {
     let ranges = calibrate_ranges(values, layout, config, known, groups.clone());
@@ -191,7 +217,7 @@ pub(crate) fn tensor_amax(
     values: &[f32],
     layout: &GroupLayout,
     config: &QuantizerConfig,
-    known: Option<(f32, f32)>,
+    known: Known<'_>,
     ranges: &[Option<(f32, f32)>],
     groups: std::ops::Range<usize>,
 ) -> f32 {
@@ -204,7 +230,7 @@ pub(crate) fn tensor_amax(
     if groups == (0..layout.n_groups) {
         return fold(ranges);
     }
-    match (config.calibration, known) {
+    match (config.calibration, known.min_max) {
         (crate::config::Calibration::MinMax, Some((lo, hi))) => lo.abs().max(hi.abs()),
         _ => fold(&calibrate_ranges(
             values,
@@ -217,18 +243,29 @@ pub(crate) fn tensor_amax(
 }
 
 /// The calibrated clipping range of each group of `groups` (`None` for a group with no finite
-/// value).
+/// value). `known.dataset`, when given, must be the dataset `values` belong to.
 pub fn calibrate_ranges(
     values: &[f32],
     layout: &GroupLayout,
     config: &QuantizerConfig,
-    known: Option<(f32, f32)>,
+    known: Known<'_>,
     groups: std::ops::Range<usize>,
 ) -> Vec<Option<(f32, f32)>> {
     if layout.n_groups == 1 {
-        return groups
-            .map(|_| clip_range_known(values, config, known))
-            .collect();
+        let calibrate = || clip_range_known(values, config, known.min_max);
+        // Min-max from the known range and a manual range cost nothing; the searches and
+        // percentiles read the whole tensor, which every share of an analysis would repeat.
+        let cheap = matches!(
+            config.calibration,
+            crate::config::Calibration::MinMax | crate::config::Calibration::Manual { .. }
+        );
+        let range = match known.dataset {
+            Some(d) if !cheap && std::ptr::eq(d.values(), values) => {
+                d.tensor_range(config, calibrate)
+            }
+            _ => calibrate(),
+        };
+        return groups.map(|_| range).collect();
     }
     // Each group is one chunk (per-group, or per-channel on the first axis): calibrate the
     // slices in place.
@@ -466,10 +503,9 @@ fn calibrate_int(
     config: &QuantizerConfig,
     groups: std::ops::Range<usize>,
 ) -> GroupTable {
-    let known = Some((dataset.summary().min, dataset.summary().max));
     GroupTable {
         first: groups.start,
-        params: calibrate_groups(dataset.values(), layout, config, known, groups),
+        params: calibrate_groups(dataset.values(), layout, config, Known::of(dataset), groups),
     }
 }
 

@@ -77,20 +77,76 @@ pub enum DatasetError {
     NoFiniteValues { nan: usize, inf: usize },
 }
 
-/// The last histogram asked for, with the span of values it counts.
-type CachedHistogram = (std::ops::Range<usize>, Histogram);
+/// What a histogram was asked for: the span of values, its range and its bins.
+type HistogramKey = (std::ops::Range<usize>, f32, f32, usize);
+/// Recent histograms of a dataset.
+type HistogramMemo = Arc<Mutex<Recent<HistogramKey, Histogram, 8>>>;
+/// Recent whole-tensor clipping ranges of a dataset, by configuration.
+type RangeMemo = Arc<Mutex<Recent<crate::QuantizerConfig, Option<(f32, f32)>, 16>>>;
+
+/// The few results asked for last, newest first: a memo that holds at most `N` entries.
+#[derive(Debug)]
+struct Recent<K, V, const N: usize> {
+    entries: Vec<(K, V)>,
+}
+
+impl<K, V, const N: usize> Default for Recent<K, V, N> {
+    fn default() -> Self {
+        Self {
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<K: PartialEq, V: Clone, const N: usize> Recent<K, V, N> {
+    /// The value kept for `key` (moved to the front), if any.
+    fn get(&mut self, key: &K) -> Option<V> {
+        let i = self.entries.iter().position(|(k, _)| k == key)?;
+        let entry = self.entries.remove(i);
+        let value = entry.1.clone();
+        self.entries.insert(0, entry);
+        Some(value)
+    }
+
+    /// Keeps `value` for `key`, forgetting the oldest entry past `N`.
+    fn put(&mut self, key: K, value: V) {
+        self.entries.retain(|(k, _)| *k != key);
+        self.entries.insert(0, (key, value));
+        self.entries.truncate(N);
+    }
+}
+
+/// `Recent::get`, else `compute` (kept) — with the lock held only to look and to store.
+fn memoized<K: PartialEq, V: Clone, const N: usize>(
+    memo: &Mutex<Recent<K, V, N>>,
+    key: K,
+    compute: impl FnOnce() -> V,
+) -> V {
+    if let Some(v) = memo.lock().ok().and_then(|mut m| m.get(&key)) {
+        return v;
+    }
+    let v = compute();
+    if let Ok(mut m) = memo.lock() {
+        m.put(key, v.clone());
+    }
+    v
+}
 
 /// A named tensor: flat C-order values, its shape and its summary.
 ///
-/// It also remembers the last histogram of its values, so that a knob change that keeps the plotted
-/// range (most do) re-bins nothing; see [`Dataset::histogram`].
+/// It also remembers the last few histograms of its values, so that a knob change that keeps the
+/// plotted range (most do) re-bins nothing (see [`Dataset::histogram`]), and the last few
+/// whole-tensor clipping ranges of the costly calibrators, so that the shares of one analysis
+/// calibrate once (see [`Dataset::tensor_range`]). Clones share both memos (the values are the
+/// same).
 #[derive(Clone, Debug)]
 pub struct Dataset {
     name: String,
     shape: Vec<usize>,
     values: Vec<f32>,
     summary: Summary,
-    histogram_cache: Arc<Mutex<Option<CachedHistogram>>>,
+    histograms: HistogramMemo,
+    ranges: RangeMemo,
 }
 
 impl PartialEq for Dataset {
@@ -129,7 +185,8 @@ impl Dataset {
             shape,
             values,
             summary,
-            histogram_cache: Arc::default(),
+            histograms: Arc::default(),
+            ranges: Arc::default(),
         })
     }
 
@@ -171,20 +228,21 @@ impl Dataset {
         // The range as the histogram normalises it (an empty range is widened).
         let (empty, _) = Histogram::empty(lo, hi, bins);
         let span = span.start.min(self.values.len())..span.end.min(self.values.len());
-        let cached = self.histogram_cache.lock().ok().and_then(|c| c.clone());
-        if let Some((_, h)) = cached.filter(|(s, h)| {
-            *s == span
-                && h.lo == empty.lo
-                && h.hi == empty.hi
-                && h.counts.len() == empty.counts.len()
-        }) {
-            return h;
-        }
-        let h = Histogram::of(&self.values[span.clone()], lo, hi, bins, false);
-        if let Ok(mut c) = self.histogram_cache.lock() {
-            *c = Some((span, h.clone()));
-        }
-        h
+        let key = (span.clone(), empty.lo, empty.hi, empty.counts.len());
+        memoized(&self.histograms, key, || {
+            Histogram::of(&self.values[span], lo, hi, bins, false)
+        })
+    }
+
+    /// The whole tensor's clipping range under `config`'s calibration, computed by `calibrate`
+    /// the first time and remembered (for the costly calibrators; the caller decides). Every share
+    /// of a per-tensor analysis calibrates the whole tensor; with this they do it once per worker.
+    pub fn tensor_range(
+        &self,
+        config: &crate::QuantizerConfig,
+        calibrate: impl FnOnce() -> Option<(f32, f32)>,
+    ) -> Option<(f32, f32)> {
+        memoized(&self.ranges, config.clone(), calibrate)
     }
 
     /// Always false: an empty dataset cannot be built.
@@ -196,6 +254,45 @@ impl Dataset {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn memos_compute_once_per_key_and_forget_the_oldest() {
+        let d = Dataset::from_vec("m", (0..1000).map(|i| i as f32).collect())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let calls = std::cell::Cell::new(0);
+        let config = |bits| crate::QuantizerConfig {
+            bits,
+            ..Default::default()
+        };
+        let range = |bits: u8| {
+            d.tensor_range(&config(bits), || {
+                calls.set(calls.get() + 1);
+                Some((0.0, f32::from(bits)))
+            })
+        };
+        assert_eq!(range(4), Some((0.0, 4.0)));
+        assert_eq!(range(4), Some((0.0, 4.0)));
+        assert_eq!(calls.get(), 1, "the second asks the memo");
+        // Sixteen other settings push the first out.
+        for b in 5..=20 {
+            range(b);
+        }
+        range(20);
+        range(4);
+        range(4);
+        assert_eq!(
+            calls.get(),
+            1 + 16 + 1,
+            "only the forgotten one is computed again"
+        );
+        // The memo's histogram is the one a pass gives, for each of several spans.
+        for span in [0..1000, 0..500, 500..1000] {
+            let fresh = Histogram::of(&d.values()[span.clone()], -1.0, 1000.0, 10, false);
+            assert_eq!(d.histogram_of(span.clone(), -1.0, 1000.0, 10), fresh);
+            assert_eq!(d.histogram_of(span, -1.0, 1000.0, 10), fresh);
+        }
+    }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]

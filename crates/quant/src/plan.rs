@@ -14,11 +14,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::affine::AffineParams;
 use crate::analyze::{calibrate_ranges, histogram_range, Analysis, AnalysisOptions, AnalyzeError};
-use crate::analyze::{merge_one, tensor_amax, GroupParams, Quantized};
+use crate::analyze::{merge_one, tensor_amax, GroupParams, Known, Quantized};
 use crate::block::{stored_scale, tensor_scale, ElementRange, ScaleFormat, ScaleRounding};
 use crate::codebook::{self, LevelTable, Tie};
 use crate::config::{Calibration, Granularity, QuantizerConfig, Scheme};
-use crate::dataset::{Dataset, Summary};
+use crate::dataset::Dataset;
 use crate::format::{Element, Format};
 use crate::granularity::{GroupLayout, LayoutError};
 use crate::histogram::Histogram;
@@ -140,14 +140,13 @@ pub fn check_layout(config: &QuantizerConfig, shape: &[usize]) -> Result<(), Lay
 /// Builds the plan of a scalar (non-`int`, D = 1) format for the groups `groups` of its layout
 /// (`None`: every group).
 pub fn build_plan(
-    values: &[f32],
-    shape: &[usize],
-    summary: &Summary,
+    dataset: &Dataset,
     config: &QuantizerConfig,
     interactive: bool,
     groups: Option<std::ops::Range<usize>>,
 ) -> Result<Plan, AnalyzeError> {
-    let layout = layout_for(config, shape)?;
+    let (values, summary) = (dataset.values(), dataset.summary());
+    let layout = layout_for(config, dataset.shape())?;
     let groups = groups.unwrap_or(0..layout.n_groups);
     let first = groups.start;
     let n = values.len().max(1) as f64;
@@ -267,7 +266,7 @@ pub fn build_plan(
                 scheme: Scheme::Symmetric,
                 ..config.clone()
             };
-            let known = Some((summary.min, summary.max));
+            let known = Known::of(dataset);
             let all = groups == (0..layout.n_groups);
             let (amaxes, amax) = if config.calibration == Calibration::MinMax
                 && layout.is_contiguous()
@@ -659,14 +658,7 @@ pub fn prepare(
         let (book, dim, notes) = train_vectors(dataset, config, interactive)?;
         return Ok(Prepared::Vectors { book, dim, notes });
     }
-    let plan = build_plan(
-        dataset.values(),
-        dataset.shape(),
-        dataset.summary(),
-        config,
-        interactive,
-        None,
-    )?;
+    let plan = build_plan(dataset, config, interactive, None)?;
     Ok(Prepared::Blocks(plan))
 }
 
@@ -686,16 +678,7 @@ pub(crate) fn analyze_plan_share(
     }
     let layout = layout_for(config, dataset.shape())?;
     let span = share.span(&layout, 1);
-    let build = |groups| {
-        build_plan(
-            dataset.values(),
-            dataset.shape(),
-            dataset.summary(),
-            config,
-            options.interactive,
-            Some(groups),
-        )
-    };
+    let build = |groups| build_plan(dataset, config, options.interactive, Some(groups));
     let plan = build(layout.groups_meeting(span))?;
     // The display group's block, from the plan or built alone (the same numbers either way).
     let display_group = options.display_group.min(layout.n_groups.max(1) - 1);
@@ -1133,8 +1116,7 @@ mod tests {
             v[..2].copy_from_slice(&lead);
             v[20] = -0.25;
             let d = dataset(vec![32], v);
-            let plan = build_plan(d.values(), d.shape(), d.summary(), &config, false, None)
-                .unwrap_or_else(|e| panic!("{e}"));
+            let plan = build_plan(&d, &config, false, None).unwrap_or_else(|e| panic!("{e}"));
             let f16 = |x: f32| half::f16::from_f32(x).to_f32();
             assert_eq!(plan.block(0).dec_scale, f16(want / -8.0), "{lead:?}");
         }
@@ -1239,8 +1221,7 @@ mod tests {
             });
         }
         for c in configs {
-            let plan = build_plan(d.values(), d.shape(), d.summary(), &c, false, None)
-                .unwrap_or_else(|e| panic!("{e}"));
+            let plan = build_plan(&d, &c, false, None).unwrap_or_else(|e| panic!("{e}"));
             let (hist, binner) = Histogram::empty(-4.0, 5.0, 41);
             let n_codes = if c.format == Format::Kmeans {
                 c.levels as usize
@@ -1322,7 +1303,7 @@ mod proptests {
                 levels: 6,
                 ..Default::default()
             };
-            let plan = build_plan(d.values(), d.shape(), d.summary(), &c, false, None)
+            let plan = build_plan(&d, &c, false, None)
                 .unwrap_or_else(|e| panic!("{e}"));
             let q = crate::analyze::quantize(&d, &c).unwrap_or_else(|e| panic!("{e}"));
             for (g, range) in plan.layout.chunks() {
@@ -1369,7 +1350,7 @@ mod proptests {
                 levels: 5,
                 ..Default::default()
             };
-            let Ok(plan) = build_plan(d.values(), d.shape(), d.summary(), &c, false, None) else {
+            let Ok(plan) = build_plan(&d, &c, false, None) else {
                 return Ok(());
             };
             let (hist, binner) = Histogram::empty(d.summary().min, d.summary().max, 37);

@@ -62,6 +62,27 @@ impl Share {
     }
 }
 
+/// Whether every share of an analysis under `config` repeats work over the whole tensor that
+/// the dataset's memos do not keep, so that splitting it costs more than it saves: learned
+/// codebooks (trained on all the values they code), and calibrating interleaved groups (channels
+/// of an inner axis) or two-level (E4M3) scales by a method other than min–max. A per-tensor
+/// calibration is not among them: [`Dataset::tensor_range`] keeps it.
+pub fn repeats_whole_tensor_work(config: &QuantizerConfig, shape: &[usize]) -> bool {
+    use crate::config::Calibration;
+    use crate::format::Format;
+    if config.format == Format::Kmeans {
+        return true;
+    }
+    let Ok(layout) = crate::plan::layout_for(config, shape) else {
+        // Refused in every share alike, at once.
+        return false;
+    };
+    let min_max = config.calibration == Calibration::MinMax;
+    let interleaved = !layout.is_contiguous();
+    let two_level = config.scale_format == crate::block::ScaleFormat::E4m3 && layout.n_groups > 1;
+    !min_max && (interleaved || two_level)
+}
+
 /// What one share found: sums and counts that add up across shares, plus the display group's
 /// parameters, levels and thresholds (the same in every share).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

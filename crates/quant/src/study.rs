@@ -331,8 +331,13 @@ pub fn stream(
     // What dynamic quantization adds at run time: finding each batch's range.
     let range_ms = timed(&mut || {
         for d in &scaled {
-            let found =
-                crate::analyze::calibrate_ranges(d.values(), &layout, &per_tensor, None, 0..1);
+            let found = crate::analyze::calibrate_ranges(
+                d.values(),
+                &layout,
+                &per_tensor,
+                crate::analyze::Known::of(d),
+                0..1,
+            );
             std::hint::black_box(found);
         }
         Ok(())
