@@ -12,8 +12,8 @@
 //!        goes in 16 slices), so a worker is never busy with it for long, and the slices of a
 //!        table spread over the workers;
 //!      - on worker 0 only, the long jobs: studies (channel ranges, a batch stream; the newest of
-//!        each kind; an export does not wait for the rest) and rows whose shares would repeat
-//!        whole-tensor work (learned codebooks), run whole.
+//!        each kind; an export does not wait for the rest) and rows that are best run whole
+//!        (`quantscope_core::share::runs_whole`: learned codebooks, search calibrators per group).
 //!      A view waits for the slices running (a few ms) and then has every worker; while a long
 //!      job holds worker 0 it runs on the others (with one holder, a long job gives way: the
 //!      workers restart and it runs again later)
@@ -32,7 +32,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use quantscope_core::share::repeats_whole_tensor_work;
+use quantscope_core::share::runs_whole;
 use quantscope_core::{merge, Analysis, AnalysisOptions, PartialAnalysis, QuantizerConfig, Share};
 
 use super::protocol::{
@@ -738,6 +738,14 @@ fn pump(inner: &mut Inner, shared: &Shared) -> Vec<Event> {
             start_background(inner, shared, worker, rested);
         }
     }
+    let waiting = !inner.batch.is_empty()
+        || !inner.studies.is_empty()
+        || inner.running.iter().any(|r| r.next < r.parts.len());
+    if !rested && waiting {
+        // Look again next frame rather than at the next `tick` (up to 100 ms late): the tables
+        // start within a frame of the knobs coming to rest.
+        schedule_frame(inner, shared);
+    }
     Vec::new()
 }
 
@@ -851,7 +859,7 @@ fn next_slices(inner: &mut Inner, worker: usize) -> Vec<(u64, Share)> {
                 if kind.is_some_and(|k| k != (request.purpose.table(), request.options)) {
                     return units;
                 }
-                let long = repeats_whole_tensor_work(&request.config, &inner.data_shape);
+                let long = runs_whole(&request.config, &inner.data_shape);
                 if long && (worker != 0 || !units.is_empty()) {
                     return units;
                 }
@@ -1664,13 +1672,19 @@ mod tests {
             }
         }
 
-        /// Lets every worker answer what it was sent, until nothing is left.
+        /// Lets every worker answer what it was sent, until nothing is left. (Frames are run
+        /// as long as they bring requests: while the knobs have not rested, the engine asks for
+        /// a frame after every frame, and the test clock stands still.)
         fn settle(&self) {
             loop {
                 self.frame();
                 let posted: Vec<_> = self.mail.posted.borrow_mut().drain(..).collect();
-                if posted.is_empty() && self.frames.borrow().is_empty() {
-                    break;
+                if posted.is_empty() {
+                    self.frame();
+                    if self.mail.posted.borrow().is_empty() {
+                        break;
+                    }
+                    continue;
                 }
                 self.answer(posted);
             }
@@ -2395,6 +2409,31 @@ mod tests {
             );
         }
         assert!(rig.record.errors.borrow().is_empty());
+    }
+
+    #[test]
+    fn the_rows_start_in_the_first_frame_after_the_rest_without_waiting_for_a_tick() {
+        let rig = Rig::new(2);
+        rig.synth(4_096, 5);
+        rig.settle();
+        rig.engine.analyze(bits(3), view_options());
+        rig.engine
+            .compare(Table::Bits, 1, vec![("a".into(), bits(4))], view_options());
+        rig.settle();
+        assert!(rig.record.rows.borrow().is_empty());
+        // The engine keeps asking for frames while the rows wait; the first one after the rest
+        // starts them (no tick is called here).
+        assert!(!rig.frames.borrow().is_empty(), "a frame is asked for");
+        *rig.clock.borrow_mut() = ROWS_AFTER_IDLE_MS;
+        rig.frame();
+        assert!(rig
+            .mail
+            .posted
+            .borrow()
+            .iter()
+            .any(|(_, _, r)| matches!(r, Request::Sweep { .. })));
+        rig.settle();
+        assert_eq!(rig.record.rows.borrow().len(), 1);
     }
 
     #[test]

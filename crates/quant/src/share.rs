@@ -62,12 +62,17 @@ impl Share {
     }
 }
 
-/// Whether every share of an analysis under `config` repeats work over the whole tensor that
-/// the dataset's memos do not keep, so that splitting it costs more than it saves: learned
-/// codebooks (trained on all the values they code), and calibrating interleaved groups (channels
-/// of an inner axis) or two-level (E4M3) scales by a method other than min–max. A per-tensor
-/// calibration is not among them: [`Dataset::tensor_range`] keeps it.
-pub fn repeats_whole_tensor_work(config: &QuantizerConfig, shape: &[usize]) -> bool {
+/// Whether an analysis under `config` is best run whole (as one share) rather than in slices:
+///
+/// - every share would repeat work over the whole tensor that the dataset's memos do not keep:
+///   learned codebooks (trained on all the values they code), and calibrating interleaved groups
+///   (channels of an inner axis) or two-level (E4M3) scales by a method other than min–max;
+/// - or it costs far more than a pass over its values, so that no slice of it is short: a search
+///   calibrator (MSE, SQNR, KL) run per channel or group — natively ~0.7–1.6 s per million values
+///   in groups of 32–1024, against ~5 ms for min–max (`--example time_groups`).
+///
+/// A per-tensor calibration is not among them: [`Dataset::tensor_range`] keeps it.
+pub fn runs_whole(config: &QuantizerConfig, shape: &[usize]) -> bool {
     use crate::config::Calibration;
     use crate::format::Format;
     if config.format == Format::Kmeans {
@@ -80,7 +85,12 @@ pub fn repeats_whole_tensor_work(config: &QuantizerConfig, shape: &[usize]) -> b
     let min_max = config.calibration == Calibration::MinMax;
     let interleaved = !layout.is_contiguous();
     let two_level = config.scale_format == crate::block::ScaleFormat::E4m3 && layout.n_groups > 1;
-    !min_max && (interleaved || two_level)
+    let search = matches!(
+        config.calibration,
+        Calibration::Mse | Calibration::Sqnr { .. } | Calibration::Kl
+    );
+    let calibrated_per_group = layout.n_groups > 1 && config.format.uses_scales();
+    (!min_max && (interleaved || two_level)) || (search && calibrated_per_group)
 }
 
 /// What one share found: sums and counts that add up across shares, plus the display group's
