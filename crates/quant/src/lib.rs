@@ -12,6 +12,7 @@ pub mod config;
 pub mod dataset;
 pub mod format;
 mod fused;
+pub mod ggml;
 pub mod granularity;
 pub mod group_view;
 pub mod histogram;

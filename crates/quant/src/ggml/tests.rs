@@ -1,0 +1,154 @@
+use super::*;
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn names_ids_and_sizes_are_llama_cpps() {
+    for t in GgmlType::ALL {
+        assert_eq!(GgmlType::from_id(t.id()), Some(t));
+        assert_eq!(GgmlType::from_name(t.name()), Some(t));
+    }
+    assert_eq!(
+        GgmlType::from_id(4),
+        None,
+        "4 and 5 were Q4_2/Q4_3, removed"
+    );
+    assert_eq!(GgmlType::from_name("q4_k"), Some(GgmlType::Q4K));
+    // Bits per value with the scales, as llama.cpp documents them.
+    for (t, bpv) in [
+        (GgmlType::Q4_0, 4.5),
+        (GgmlType::Q5_0, 5.5),
+        (GgmlType::Q5_1, 6.0),
+        (GgmlType::Q8_0, 8.5),
+        (GgmlType::Q2K, 2.625),
+        (GgmlType::Q3K, 3.4375),
+        (GgmlType::Q4K, 4.5),
+        (GgmlType::Q5K, 5.5),
+        (GgmlType::Q6K, 6.5625),
+        (GgmlType::Iq4Nl, 4.5),
+        (GgmlType::Iq4Xs, 4.25),
+    ] {
+        assert_eq!(t.bits_per_value(), bpv, "{}", t.name());
+    }
+    // Every codec is its own type's, and every type with a codec can be read.
+    for t in GgmlType::ALL {
+        if let Some(c) = t.codec() {
+            assert_eq!(c.ty(), t);
+            assert!(t.can_dequantize());
+        }
+    }
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn nearest_int_rounds_half_to_even_like_the_c_helper() {
+    for (x, want) in [
+        (0.5f32, 0),
+        (1.5, 2),
+        (2.5, 2),
+        (-0.5, 0),
+        (-1.5, -2),
+        (-2.5, -2),
+        (3.49, 3),
+        (-3.51, -4),
+        (4_194_303.0, 4_194_303),
+        (-4_194_303.0, -4_194_303),
+    ] {
+        assert_eq!(nearest_int(x), want, "{x}");
+    }
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn iq4_best_index_goes_up_at_the_midpoint() {
+    // Between −10 and 1 the midpoint is −4.5: it codes to 1 (index 8); just below, to −10.
+    assert_eq!(iq4::best_index(-4.5), 8);
+    assert_eq!(iq4::best_index(-4.5 - 1e-6), 7);
+    assert_eq!(iq4::best_index(-1000.0), 0);
+    assert_eq!(iq4::best_index(1000.0), 15);
+    for (k, &v) in iq4::KVALUES.iter().enumerate() {
+        assert_eq!(iq4::best_index(f32::from(v)), k);
+    }
+}
+
+/// For every codec on random blocks: the codes and sub-blocks describe the bytes — each value
+/// decodes to its sub-block's level of its code, scaled and offset — and what was quantized
+/// decodes close to the input (within one step of its sub-block unless coded to an end level,
+/// where the stored scales may clip it; exactly for all-zero data).
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn codes_and_sub_blocks_describe_the_bytes() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    for t in GgmlType::ALL {
+        let Some(codec) = t.codec() else {
+            continue;
+        };
+        let b = codec.block_values();
+        for trial in 0..20 {
+            let scale = [1e-3f32, 0.05, 1.0, 300.0][trial % 4];
+            let mut x: Vec<f32> = (0..b)
+                .map(|_| (rng.random::<f32>() - 0.3) * scale)
+                .collect();
+            if trial == 19 {
+                x.fill(0.0);
+            }
+            let bytes = quantize(codec, &x);
+            let mut values = vec![0f32; b];
+            codec.dequantize_block(&bytes, &mut values);
+            let mut codes = vec![0u32; b];
+            codec.codes_block(&bytes, &mut codes);
+            let subs = codec.sub_blocks(&bytes);
+            assert_eq!(subs.iter().map(|s| s.len).sum::<usize>(), b, "{}", t.name());
+            for s in &subs {
+                let step = s.scale.abs()
+                    * s.levels
+                        .windows(2)
+                        .map(|w| (w[1] - w[0]).abs())
+                        .fold(0f32, f32::max);
+                for i in s.start..s.start + s.len {
+                    let level = s.levels[codes[i] as usize];
+                    let want = level * s.scale + s.offset;
+                    assert!(
+                        (values[i] - want).abs() <= 1e-6 * want.abs().max(1e-30),
+                        "{} trial {trial} value {i}: {} vs {want}",
+                        t.name(),
+                        values[i]
+                    );
+                    let lo = s.levels.iter().copied().fold(f32::INFINITY, f32::min);
+                    let hi = s.levels.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    if s.scale != 0.0 && level != lo && level != hi {
+                        assert!(
+                            (values[i] - x[i]).abs() <= step + 1e-6 * scale,
+                            "{} trial {trial} value {i}: {} from {} (step {step})",
+                            t.name(),
+                            values[i],
+                            x[i]
+                        );
+                    }
+                }
+            }
+            if trial == 19 {
+                assert!(values.iter().all(|v| *v == 0.0), "{}", t.name());
+            }
+        }
+    }
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn dequantize_refuses_what_it_cannot_read_and_wrong_lengths() {
+    assert_eq!(
+        dequantize(GgmlType::Iq2Xxs, &[0; 66], 256),
+        Err(DequantizeError::Unsupported("IQ2_XXS"))
+    );
+    assert!(matches!(
+        dequantize(GgmlType::Q4K, &[0; 144], 100),
+        Err(DequantizeError::PartialBlock { .. })
+    ));
+    assert!(matches!(
+        dequantize(GgmlType::Q4K, &[0; 143], 256),
+        Err(DequantizeError::Length { .. })
+    ));
+    let f = dequantize(GgmlType::F16, &[0x00, 0x3C, 0x00, 0xC0], 2);
+    assert_eq!(f, Ok(vec![1.0, -2.0]));
+}
