@@ -561,9 +561,52 @@ def main():
             out["cases"].append({"type": ty.name, "input": name,
                                  "bytes": blocks.hex(), "by": "numpy port of quantize_row_*_ref",
                                  "dequantized": deq.view(np.uint32).tolist()})
-    path = pathlib.Path(__file__).resolve().parents[2] / "crates/quant/tests/golden/ggml.json"
+    golden = pathlib.Path(__file__).resolve().parents[2] / "crates/quant/tests/golden"
+    path = golden / "ggml.json"
     path.write_text(json.dumps(out))
     print(f"wrote {path} ({path.stat().st_size} bytes, {len(out['cases'])} cases)")
+    write_gguf(golden, rng)
+
+
+def write_gguf(golden, rng):
+    """A GGUF file written by llama.cpp's own writer (gguf.GGUFWriter), and what its tensors hold
+    as gguf.quants.dequantize reads them: the reader's interoperability fixture."""
+    from gguf import GGUFWriter
+    path = golden / "gguf-py.gguf"
+    w = GGUFWriter(str(path), "llama")
+    w.add_file_type(15)  # MOSTLY_Q4_K_M
+    w.add_quantization_version(2)
+    w.add_name("quantscope fixture")
+    w.add_array("tokenizer.ggml.tokens", [f"tok{i}" for i in range(100)])
+    expected = {}
+    x = (rng.standard_normal(512) * 0.1).astype(f32)
+    w.add_tensor("f32", x[:6].reshape(2, 3))
+    expected["f32"] = ([2, 3], x[:6])
+    h = x[:32].astype(np.float16).reshape(4, 8)
+    w.add_tensor("f16", h)
+    expected["f16"] = ([4, 8], h.astype(f32).reshape(-1))
+    for ty, name in [(T.Q4_0, "blk.0.attn_q.weight"), (T.Q8_0, "blk.0.attn_k.weight"),
+                     (T.Q5_1, "q5_1"), (T.MXFP4, "mxfp4")]:
+        q = quants.quantize(x.reshape(4, 128), ty)
+        w.add_tensor(name, q, raw_shape=q.shape, raw_dtype=ty)
+        expected[name] = ([4, 128], quants.dequantize(q, ty).reshape(-1))
+    for ty, name in [(T.Q4_K, "blk.0.ffn_down.weight"), (T.IQ4_XS, "iq4_xs"), (T.Q6_K, "output.weight")]:
+        block, fn = OURS[ty]
+        raw = np.frombuffer(b"".join(fn([f32(v) for v in x[i:i + block]]) for i in range(0, 512, block)),
+                            dtype=np.uint8).reshape(2, -1)
+        w.add_tensor(name, raw, raw_shape=raw.shape, raw_dtype=ty)
+        expected[name] = ([2, 256], quants.dequantize(raw, ty).reshape(-1))
+    # A type Quantscope does not read (listed, refused when opened).
+    iq2 = np.zeros((1, 66), dtype=np.uint8)
+    w.add_tensor("iq2_xxs", iq2, raw_shape=iq2.shape, raw_dtype=T.IQ2_XXS)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    (golden / "gguf-py.json").write_text(json.dumps(
+        {name: {"shape": shape, "values": np.asarray(v, dtype=f32).view(np.uint32).tolist()}
+         for name, (shape, v) in expected.items()}))
+    print(f"wrote {path} ({path.stat().st_size} bytes)")
 
 
 if __name__ == "__main__":

@@ -81,3 +81,55 @@ fn every_ggml_type_matches_llama_cpp_byte_for_byte() {
         assert!(seen.contains(t), "{t} has no golden case");
     }
 }
+
+/// A GGUF file written by llama.cpp's own writer (`gguf.GGUFWriter`): every tensor listed with
+/// its type and numpy-order shape, the metadata read, and each tensor decoded bit for bit as
+/// `gguf.quants.dequantize` decodes it; a type Quantscope does not read is listed and refused.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn a_gguf_file_written_by_llama_cpps_writer_reads_as_llama_cpp_reads_it() {
+    use quantscope_core::io::gguf;
+    let file = include_bytes!("golden/gguf-py.gguf");
+    let want: Value =
+        serde_json::from_str(include_str!("golden/gguf-py.json")).unwrap_or_else(|e| panic!("{e}"));
+    let h = gguf::read_header(file).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(h.architecture(), Some("llama"));
+    assert_eq!(h.file_type().as_deref(), Some("MOSTLY_Q4_K_M"));
+    assert_eq!(h.quantization_version(), Some(2));
+    assert_eq!(
+        h.metadata.get("tokenizer.ggml.tokens"),
+        Some(&gguf::Value::LongArray {
+            element_type: 8,
+            len: 100
+        })
+    );
+    let listed: Vec<(String, String)> = h
+        .tensors
+        .iter()
+        .map(|t| (t.name.clone(), t.type_name()))
+        .collect();
+    assert_eq!(listed.len(), 10, "{listed:?}");
+    let Some(want) = want.as_object() else {
+        panic!("expected values")
+    };
+    for (name, w) in want {
+        let (_, shape, values) =
+            gguf::read_f32(file, Some(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let want_shape: Vec<usize> = w["shape"]
+            .as_array()
+            .map(|a| a.iter().map(|d| d.as_u64().unwrap_or(0) as usize).collect())
+            .unwrap_or_default();
+        assert_eq!(shape, want_shape, "{name}");
+        let want_values = f32s(&w["values"]);
+        assert_eq!(values.len(), want_values.len(), "{name}");
+        for (i, (g, w)) in values.iter().zip(&want_values).enumerate() {
+            assert_eq!(g.to_bits(), w.to_bits(), "{name} value {i}");
+        }
+    }
+    let iq2 = h.find("iq2_xxs").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(iq2.type_name(), "IQ2_XXS");
+    assert!(matches!(
+        gguf::read_f32(file, Some("iq2_xxs")),
+        Err(gguf::GgufError::Unreadable { .. })
+    ));
+}

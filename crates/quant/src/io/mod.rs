@@ -3,6 +3,7 @@
 
 pub mod csv;
 pub mod export;
+pub mod gguf;
 pub mod npy;
 pub mod safetensors;
 
@@ -15,6 +16,7 @@ use crate::dataset::{Dataset, DatasetError};
 pub enum FileKind {
     Npy,
     Safetensors,
+    Gguf,
     Csv,
 }
 
@@ -25,6 +27,7 @@ impl FileKind {
         match ext.as_str() {
             "npy" => Some(Self::Npy),
             "safetensors" => Some(Self::Safetensors),
+            "gguf" => Some(Self::Gguf),
             "csv" | "txt" | "tsv" => Some(Self::Csv),
             _ => None,
         }
@@ -44,12 +47,14 @@ pub struct TensorInfo {
 /// Why a file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    #[error("unsupported file type (expected .npy, .safetensors, .csv or .txt)")]
+    #[error("unsupported file type (expected .npy, .safetensors, .gguf, .csv or .txt)")]
     UnknownKind,
     #[error(transparent)]
     Npy(#[from] npy::NpyError),
     #[error(transparent)]
     Safetensors(#[from] safetensors::SafetensorsError),
+    #[error(transparent)]
+    Gguf(#[from] gguf::GgufError),
     #[error(transparent)]
     Csv(#[from] csv::CsvError),
     #[error(transparent)]
@@ -73,6 +78,7 @@ pub fn list_tensors(
             }]
         }
         FileKind::Safetensors => safetensors::list(bytes)?,
+        FileKind::Gguf => gguf::list(bytes)?,
         FileKind::Csv => {
             let (shape, _) = csv::parse(bytes)?;
             vec![TensorInfo {
@@ -97,10 +103,8 @@ pub fn load_tensor(
             let (shape, values) = npy::read_f32(bytes)?;
             (name.to_string(), shape, values)
         }
-        FileKind::Safetensors => {
-            let (label, shape, values) = safetensors::read_f32(bytes, tensor)?;
-            (label, shape, values)
-        }
+        FileKind::Safetensors => safetensors::read_f32(bytes, tensor)?,
+        FileKind::Gguf => gguf::read_f32(bytes, tensor)?,
         FileKind::Csv => {
             let (shape, values) = csv::parse(bytes)?;
             (name.to_string(), shape, values)
