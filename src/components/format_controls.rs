@@ -8,26 +8,9 @@ use quantscope_core::{Format, ScaleFormat, ScaleRounding, Scheme, Signedness};
 use super::fields::{parse, Edit, NumberField, SelectField};
 use crate::state::use_app_state;
 
-/// Short labels for the format select.
+/// The format select's label: the core's name for people and for the CLI.
 fn format_label(f: Format) -> String {
-    let short = match f {
-        Format::Int => "integer (uniform)",
-        Format::Fp8E4m3 => "FP8 E4M3",
-        Format::Fp8E5m2 => "FP8 E5M2",
-        Format::Fp6E3m2 => "FP6 E3M2",
-        Format::Fp6E2m3 => "FP6 E2M3",
-        Format::Fp4E2m1 => "FP4 E2M1",
-        Format::Fp16 => "FP16 cast",
-        Format::Bf16 => "BF16 cast",
-        Format::Nf4 => "NF4 (QLoRA)",
-        Format::Fixed => "fixed point Qm.n",
-        Format::Log2 => "log2 (powers of two)",
-        Format::Kmeans => "k-means codebook",
-        Format::Q8_0 => "GGML Q8_0",
-        Format::Q4_0 => "GGML Q4_0",
-        Format::Q4_1 => "GGML Q4_1",
-    };
-    format!("{short} — {}", f.name())
+    format!("{} — {}", f.label(), f.name())
 }
 
 /// The format panel's fields (inside the quantizer panel).

@@ -50,16 +50,41 @@ fn format_formulas(a: &Analysis) -> impl IntoView {
             format!("K = {} levels learned from the data (1-D k-means: the partition of the sorted values with the least squared error)", cfg.levels),
             "r̂ = the nearest learned level; the codebook itself is stored next to the codes.".into(),
         ],
-        Format::Q8_0 | Format::Q4_0 | Format::Q4_1 => vec![
-            format!("{}: blocks of 32 values along the last axis, each with its own f16 scale d", f.name()),
-            match f {
-                Format::Q8_0 => "d = amax / 127, q = round(r / d), r̂ = d · q".into(),
-                Format::Q4_0 => "d = (value of largest |r|) / −8, q = min(15, ⌊r / d + 8.5⌋), r̂ = d · (q − 8)".into(),
-                _ => "d = (max − min) / 15, q = min(15, ⌊(r − min) / d + 0.5⌋), r̂ = d · q + min".into(),
-            },
-            format!("this block: d = {}", n(s)),
-        ],
-        _ => {
+        Format::Q8_0
+        | Format::Q4_0
+        | Format::Q4_1
+        | Format::Q5_0
+        | Format::Q5_1
+        | Format::Q2K
+        | Format::Q3K
+        | Format::Q4K
+        | Format::Q5K
+        | Format::Q6K
+        | Format::Iq4Nl
+        | Format::Iq4Xs => {
+            let mut lines: Vec<String> = f
+                .ggml_type()
+                .map(|t| t.formula_lines())
+                .unwrap_or_default()
+                .into_iter()
+                .map(str::to_string)
+                .collect();
+            let offset = a.display_block.map_or(0.0, |b| f64::from(b.dec_offset));
+            lines.push(if offset != 0.0 {
+                format!("this block: d = {}, offset = {}", n(s), n(offset))
+            } else {
+                format!("this block: d = {}", n(s))
+            });
+            lines
+        }
+        Format::Int
+        | Format::Fp8E4m3
+        | Format::Fp8E5m2
+        | Format::Fp6E3m2
+        | Format::Fp6E2m3
+        | Format::Fp4E2m1
+        | Format::Nf4
+        | Format::Log2 => {
             let (alpha, beta) = g.clip;
             vec![
                 format!("amax = max(|α|, |β|) = {}   (α = {}, β = {})", n(f64::from(beta.max(-alpha))), n(f64::from(alpha)), n(f64::from(beta))),

@@ -10,6 +10,7 @@
 //! | `log2`      | sign + powers of two 2^−j and 0        | 2^round(log2 amax)                    |
 //! | `kmeans`    | learned levels (exact 1-D optimum) or D-dim centroids | none            |
 //! | `q8_0`, `q4_0`, `q4_1` | llama.cpp/GGML blocks of 32 | f16 d (and f16 m for Q4_1)           |
+//! | `q5_0` … `iq4_xs` | llama.cpp's other blocks, coded by its reference quantizers (see [`crate::ggml`]) | per type |
 
 use serde::{Deserialize, Serialize};
 
@@ -50,10 +51,28 @@ pub enum Format {
     Q4_0,
     #[serde(rename = "q4_1")]
     Q4_1,
+    #[serde(rename = "q5_0")]
+    Q5_0,
+    #[serde(rename = "q5_1")]
+    Q5_1,
+    #[serde(rename = "q2_k")]
+    Q2K,
+    #[serde(rename = "q3_k")]
+    Q3K,
+    #[serde(rename = "q4_k")]
+    Q4K,
+    #[serde(rename = "q5_k")]
+    Q5K,
+    #[serde(rename = "q6_k")]
+    Q6K,
+    #[serde(rename = "iq4_nl")]
+    Iq4Nl,
+    #[serde(rename = "iq4_xs")]
+    Iq4Xs,
 }
 
 impl Format {
-    pub const ALL: [Self; 15] = [
+    pub const ALL: [Self; 24] = [
         Self::Int,
         Self::Fp8E4m3,
         Self::Fp8E5m2,
@@ -69,6 +88,15 @@ impl Format {
         Self::Q8_0,
         Self::Q4_0,
         Self::Q4_1,
+        Self::Q5_0,
+        Self::Q5_1,
+        Self::Q2K,
+        Self::Q3K,
+        Self::Q4K,
+        Self::Q5K,
+        Self::Q6K,
+        Self::Iq4Nl,
+        Self::Iq4Xs,
     ];
 
     /// The name used by the CLI (`--format`), the app and JSON.
@@ -89,11 +117,50 @@ impl Format {
             Self::Q8_0 => "q8_0",
             Self::Q4_0 => "q4_0",
             Self::Q4_1 => "q4_1",
+            Self::Q5_0 => "q5_0",
+            Self::Q5_1 => "q5_1",
+            Self::Q2K => "q2_k",
+            Self::Q3K => "q3_k",
+            Self::Q4K => "q4_k",
+            Self::Q5K => "q5_k",
+            Self::Q6K => "q6_k",
+            Self::Iq4Nl => "iq4_nl",
+            Self::Iq4Xs => "iq4_xs",
         }
     }
 
     pub fn from_name(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|f| f.name() == s)
+    }
+
+    /// A short label for people (selects, legends).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Int => "integer (uniform)",
+            Self::Fp8E4m3 => "FP8 E4M3",
+            Self::Fp8E5m2 => "FP8 E5M2",
+            Self::Fp6E3m2 => "FP6 E3M2",
+            Self::Fp6E2m3 => "FP6 E2M3",
+            Self::Fp4E2m1 => "FP4 E2M1",
+            Self::Fp16 => "FP16 cast",
+            Self::Bf16 => "BF16 cast",
+            Self::Nf4 => "NF4 (QLoRA)",
+            Self::Fixed => "fixed point Qm.n",
+            Self::Log2 => "log2 (powers of two)",
+            Self::Kmeans => "k-means codebook",
+            Self::Q8_0 => "GGML Q8_0",
+            Self::Q4_0 => "GGML Q4_0",
+            Self::Q4_1 => "GGML Q4_1",
+            Self::Q5_0 => "GGML Q5_0",
+            Self::Q5_1 => "GGML Q5_1",
+            Self::Q2K => "GGML Q2_K",
+            Self::Q3K => "GGML Q3_K",
+            Self::Q4K => "GGML Q4_K",
+            Self::Q5K => "GGML Q5_K",
+            Self::Q6K => "GGML Q6_K",
+            Self::Iq4Nl => "GGML IQ4_NL",
+            Self::Iq4Xs => "GGML IQ4_XS",
+        }
     }
 
     /// A one-line description for people.
@@ -116,6 +183,29 @@ impl Format {
             Self::Q8_0 => "llama.cpp Q8_0: blocks of 32, int8 codes, f16 scale (8.5 bits)",
             Self::Q4_0 => "llama.cpp Q4_0: blocks of 32, 4-bit codes, f16 scale (4.5 bits)",
             Self::Q4_1 => "llama.cpp Q4_1: blocks of 32, 4-bit codes, f16 scale and min (5 bits)",
+            Self::Q5_0 => "llama.cpp Q5_0: blocks of 32, 5-bit codes, f16 scale (5.5 bits)",
+            Self::Q5_1 => "llama.cpp Q5_1: blocks of 32, 5-bit codes, f16 scale and min (6 bits)",
+            Self::Q2K => {
+                "llama.cpp Q2_K: super-blocks of 256, 2-bit codes, 4-bit scales and mins of 16 (2.625 bits)"
+            }
+            Self::Q3K => {
+                "llama.cpp Q3_K: super-blocks of 256, 3-bit codes, 6-bit scales of 16 (3.4375 bits)"
+            }
+            Self::Q4K => {
+                "llama.cpp Q4_K: super-blocks of 256, 4-bit codes, 6-bit scales and mins of 32 (4.5 bits)"
+            }
+            Self::Q5K => {
+                "llama.cpp Q5_K: super-blocks of 256, 5-bit codes, 6-bit scales and mins of 32 (5.5 bits)"
+            }
+            Self::Q6K => {
+                "llama.cpp Q6_K: super-blocks of 256, 6-bit codes, 8-bit scales of 16 (6.5625 bits)"
+            }
+            Self::Iq4Nl => {
+                "llama.cpp IQ4_NL: blocks of 32, 4-bit indices into 16 non-uniform levels, f16 scale (4.5 bits)"
+            }
+            Self::Iq4Xs => {
+                "llama.cpp IQ4_XS: super-blocks of 256, IQ4_NL's levels, 6-bit scales of 32 (4.25 bits)"
+            }
         }
     }
 
@@ -131,9 +221,49 @@ impl Format {
         }
     }
 
-    /// The fixed block length of the GGML formats.
+    /// The llama.cpp type of a GGML format.
+    pub fn ggml_type(self) -> Option<crate::ggml::GgmlType> {
+        use crate::ggml::GgmlType;
+        match self {
+            Self::Q8_0 => Some(GgmlType::Q8_0),
+            Self::Q4_0 => Some(GgmlType::Q4_0),
+            Self::Q4_1 => Some(GgmlType::Q4_1),
+            Self::Q5_0 => Some(GgmlType::Q5_0),
+            Self::Q5_1 => Some(GgmlType::Q5_1),
+            Self::Q2K => Some(GgmlType::Q2K),
+            Self::Q3K => Some(GgmlType::Q3K),
+            Self::Q4K => Some(GgmlType::Q4K),
+            Self::Q5K => Some(GgmlType::Q5K),
+            Self::Q6K => Some(GgmlType::Q6K),
+            Self::Iq4Nl => Some(GgmlType::Iq4Nl),
+            Self::Iq4Xs => Some(GgmlType::Iq4Xs),
+            Self::Int
+            | Self::Fp8E4m3
+            | Self::Fp8E5m2
+            | Self::Fp6E3m2
+            | Self::Fp6E2m3
+            | Self::Fp4E2m1
+            | Self::Fp16
+            | Self::Bf16
+            | Self::Nf4
+            | Self::Fixed
+            | Self::Log2
+            | Self::Kmeans => None,
+        }
+    }
+
+    /// The fixed block length of the GGML formats (a super-block for the K and IQ4_XS types).
     pub fn ggml_block(self) -> Option<usize> {
-        matches!(self, Self::Q8_0 | Self::Q4_0 | Self::Q4_1).then_some(32)
+        self.ggml_type().map(|t| t.block_layout().0)
+    }
+
+    /// The GGML formats coded through llama.cpp's byte layout (all but the three legacy ones with
+    /// their own element coders).
+    pub fn ggml_bytes(self) -> Option<crate::ggml::GgmlType> {
+        match self {
+            Self::Q8_0 | Self::Q4_0 | Self::Q4_1 => None,
+            other => other.ggml_type(),
+        }
     }
 
     /// Whether the config's granularity and calibration decide this format's scales.

@@ -23,6 +23,12 @@ pub enum LayoutError {
     ZeroGroup,
     #[error("sub-vector length {dim} does not divide the last axis ({last})")]
     VectorDim { dim: usize, last: usize },
+    #[error("{ty} codes rows in blocks of {block} values: {block} does not divide the last axis ({last})")]
+    Blocks {
+        ty: &'static str,
+        block: usize,
+        last: usize,
+    },
 }
 
 /// The chunk/group structure of a granularity applied to a shape.

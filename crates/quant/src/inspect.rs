@@ -174,7 +174,35 @@ pub fn inspect(value: f32, analysis: &Analysis) -> Option<Inspection> {
             "Q4_1 4-bit code".into(),
             vec![(BitRole::Integer, 4)],
         ),
-        f => {
+        Format::Q5_0
+        | Format::Q5_1
+        | Format::Q2K
+        | Format::Q3K
+        | Format::Q4K
+        | Format::Q5K
+        | Format::Q6K
+        | Format::Iq4Nl
+        | Format::Iq4Xs => {
+            let ty = config.format.ggml_type()?;
+            let (levels, width) = ty.code_levels();
+            let mut sorted = levels.clone();
+            sorted.sort_by(f32::total_cmp);
+            // Codes are the indices of the ascending levels for every one of these types.
+            (
+                Element::Table(LevelTable::indexed(sorted, Tie::EvenCode)),
+                format!(
+                    "{} {width}-bit code of its sub-block (coded here with the stored scales)",
+                    ty.name()
+                ),
+                vec![(BitRole::Index, width)],
+            )
+        }
+        f @ (Format::Int
+        | Format::Fp8E4m3
+        | Format::Fp8E5m2
+        | Format::Fp6E3m2
+        | Format::Fp6E2m3
+        | Format::Fp4E2m1) => {
             let mf = f.minifloat()?;
             (
                 Element::MiniFloat(mf),

@@ -8,7 +8,7 @@ use crate::dataset::Dataset;
 use crate::format::Format;
 
 /// Every preset name, in the order the comparison lists them.
-pub const PRESETS: [&str; 18] = [
+pub const PRESETS: [&str; 27] = [
     "int8",
     "int8-channel",
     "int4-g128",
@@ -25,6 +25,15 @@ pub const PRESETS: [&str; 18] = [
     "q8_0",
     "q4_0",
     "q4_1",
+    "q5_0",
+    "q5_1",
+    "q2_k",
+    "q3_k",
+    "q4_k",
+    "q5_k",
+    "q6_k",
+    "iq4_nl",
+    "iq4_xs",
     "kmeans16",
     "bf16",
 ];
@@ -101,6 +110,14 @@ pub fn preset(name: &str) -> Option<QuantizerConfig> {
             format: Format::Q4_1,
             ..base
         },
+        // llama.cpp's other types: their own blocks and scale rules (the settings above do not
+        // apply to them). `q4_k` is the type of most tensors in a Q4_K_M file, `q6_k` of the rest.
+        "q5_0" | "q5_1" | "q2_k" | "q3_k" | "q4_k" | "q5_k" | "q6_k" | "iq4_nl" | "iq4_xs" => {
+            QuantizerConfig {
+                format: Format::from_name(name)?,
+                ..base
+            }
+        }
         "kmeans16" => QuantizerConfig {
             format: Format::Kmeans,
             levels: 16,

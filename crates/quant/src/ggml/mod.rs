@@ -233,10 +233,141 @@ impl GgmlType {
         }
     }
 
+    /// Values per sub-block: the values that share one decoded scale (the block itself for the
+    /// 32-value types).
+    pub fn sub_block_len(self) -> usize {
+        match self {
+            Self::Q2K | Self::Q3K | Self::Q6K => 16,
+            Self::Q4K | Self::Q5K | Self::Iq4Xs => 32,
+            other => other.block_layout().0,
+        }
+    }
+
     /// Bits per value, the block's scales included.
     pub fn bits_per_value(self) -> f64 {
         let (values, bytes) = self.block_layout();
         8.0 * bytes as f64 / values as f64
+    }
+
+    /// The level of each code, in code order, and the code's width in bits (the types Quantscope
+    /// quantizes to; empty for the others).
+    pub fn code_levels(self) -> (Vec<f32>, u32) {
+        let ints = |lo: i32, hi: i32| (lo..=hi).map(|q| q as f32).collect();
+        match self {
+            Self::Q8_0 => ((0..=255u8).map(|c| f32::from(c as i8)).collect(), 8),
+            Self::Q4_0 => (ints(-8, 7), 4),
+            Self::Q4_1 => (ints(0, 15), 4),
+            Self::Q5_0 => (ints(-16, 15), 5),
+            Self::Q5_1 => (ints(0, 31), 5),
+            Self::Q2K => (ints(0, 3), 2),
+            Self::Q3K => (ints(-4, 3), 3),
+            Self::Q4K => (ints(0, 15), 4),
+            Self::Q5K => (ints(0, 31), 5),
+            Self::Q6K => (ints(-32, 31), 6),
+            Self::Iq4Nl | Self::Iq4Xs => (iq4::KVALUES.iter().map(|&k| f32::from(k)).collect(), 4),
+            Self::F32
+            | Self::F16
+            | Self::Bf16
+            | Self::F64
+            | Self::Mxfp4
+            | Self::Q8_1
+            | Self::Q8K
+            | Self::Iq2Xxs
+            | Self::Iq2Xs
+            | Self::Iq3Xxs
+            | Self::Iq1S
+            | Self::Iq3S
+            | Self::Iq2S
+            | Self::I8
+            | Self::I16
+            | Self::I32
+            | Self::I64
+            | Self::Iq1M
+            | Self::Tq1_0
+            | Self::Tq2_0
+            | Self::Nvfp4
+            | Self::Q1_0 => (Vec::new(), 0),
+        }
+    }
+
+    /// How the type codes a block, in formulas (the formula panel shows these with the shown
+    /// block's numbers); empty for the types Quantscope does not quantize to.
+    pub fn formula_lines(self) -> Vec<&'static str> {
+        match self {
+            Self::Q8_0 => vec!["blocks of 32: d = amax / 127 (f16), q = round(r / d), r̂ = d · q"],
+            Self::Q4_0 => vec![
+                "blocks of 32: d = (value of largest |r|) / −8 (f16)",
+                "q = min(15, ⌊r / d + 8.5⌋), r̂ = d · (q − 8)",
+            ],
+            Self::Q4_1 => vec![
+                "blocks of 32: d = (max − min) / 15 and m = min (f16)",
+                "q = min(15, ⌊(r − min) / d + 0.5⌋), r̂ = d · q + m",
+            ],
+            Self::Q5_0 => vec![
+                "blocks of 32: d = (value of largest |r|) / −16 (f16)",
+                "q = min(31, ⌊r / d + 16.5⌋), r̂ = d · (q − 16)",
+            ],
+            Self::Q5_1 => vec![
+                "blocks of 32: d = (max − min) / 31 and m = min (f16)",
+                "q = ⌊(r − min) / d + 0.5⌋, r̂ = d · q + m",
+            ],
+            Self::Q2K => vec![
+                "super-blocks of 256 = 16 sub-blocks of 16; each sub-block's scale s_j and min m_j fitted by weighted least squares (weights |r|) over 16 candidate scales",
+                "quantized to 4 bits against the largest: sc_j = round(15 · s_j / max s), mn_j = round(15 · m_j / max m); d = max s / 15, dmin = max m / 15 (f16)",
+                "q = clamp(round((r + dmin · mn_j) / (d · sc_j)), 0, 3), r̂ = d · sc_j · q − dmin · mn_j",
+            ],
+            Self::Q3K => vec![
+                "super-blocks of 256 = 16 sub-blocks of 16; each sub-block's signed scale s_j fitted by re-rounding one value at a time while the weighted fit improves (weights r²)",
+                "quantized to 6 bits against the largest |s|: sc_j = clamp(round(−32 · s_j / s_max), −32, 31); d = −s_max / 32 (f16)",
+                "q = clamp(round(r / (d · sc_j)), −4, 3), r̂ = d · sc_j · q",
+            ],
+            Self::Q4K | Self::Q5K => vec![
+                "super-blocks of 256 = 8 sub-blocks of 32; each sub-block's scale s_j and min m_j fitted by weighted least squares (weights √mean(r²) + |r|) over a grid of candidate scales",
+                "quantized to 6 bits against the largest: sc_j = round(63 · s_j / max s), mn_j = round(63 · m_j / max m); d = max s / 63, dmin = max m / 63 (f16)",
+                if self == Self::Q4K {
+                    "q = clamp(round((r + dmin · mn_j) / (d · sc_j)), 0, 15), r̂ = d · sc_j · q − dmin · mn_j"
+                } else {
+                    "q = clamp(round((r + dmin · mn_j) / (d · sc_j)), 0, 31), r̂ = d · sc_j · q − dmin · mn_j"
+                },
+            ],
+            Self::Q6K => vec![
+                "super-blocks of 256 = 16 sub-blocks of 16; each sub-block's signed scale s_j the best of 19 candidates (weights r²)",
+                "quantized to 8 bits against the largest |s|: sc_j = min(127, round(−128 · s_j / s_max)); d = −s_max / 128 (f16)",
+                "q = clamp(round(r / (d · sc_j)), −32, 31), r̂ = d · sc_j · q",
+            ],
+            Self::Iq4Nl => vec![
+                "blocks of 32; levels L = −127, −104, −83, −65, −49, −35, −22, −10, 1, 13, 25, 38, 53, 69, 89, 113",
+                "q = the level nearest to r / d₀, d₀ = (value of largest |r|) / −127; then d = Σ r²·L_q·r / Σ r²·L_q² (least squares, f16)",
+                "r̂ = d · L_q",
+            ],
+            Self::Iq4Xs => vec![
+                "super-blocks of 256 = 8 sub-blocks of 32 with IQ4_NL's 16 levels L; each sub-block's scale s_j the best of 15 candidates (weights r²)",
+                "d = −(largest s) / 32 (f16), l_j = clamp(round(s_j / d), −32, 31) (6 bits)",
+                "q = the level nearest to r / (d · l_j), r̂ = d · l_j · L_q",
+            ],
+            Self::F32
+            | Self::F16
+            | Self::Bf16
+            | Self::F64
+            | Self::Mxfp4
+            | Self::Q8_1
+            | Self::Q8K
+            | Self::Iq2Xxs
+            | Self::Iq2Xs
+            | Self::Iq3Xxs
+            | Self::Iq1S
+            | Self::Iq3S
+            | Self::Iq2S
+            | Self::I8
+            | Self::I16
+            | Self::I32
+            | Self::I64
+            | Self::Iq1M
+            | Self::Tq1_0
+            | Self::Tq2_0
+            | Self::Nvfp4
+            | Self::Q1_0 => Vec::new(),
+        }
     }
 
     /// Whether Quantscope turns this type back into values (and so opens such a tensor).
@@ -375,6 +506,47 @@ pub fn quantize(codec: &dyn BlockCodec, values: &[f32]) -> Vec<u8> {
         codec.quantize_block(&block, y);
     }
     out
+}
+
+/// Blocks of one type quantized from consecutive values of a tensor: blocks `first..` of it
+/// (block b holds values `b·B..(b + 1)·B`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Coded {
+    pub ty: GgmlType,
+    pub first: usize,
+    pub bytes: Vec<u8>,
+}
+
+impl Coded {
+    /// Quantizes blocks `blocks` of `values` (a whole number of blocks; non-finite values coded as
+    /// 0, as [`quantize`] does).
+    pub fn new(codec: &dyn BlockCodec, values: &[f32], blocks: std::ops::Range<usize>) -> Self {
+        let b = codec.block_values();
+        let span = (blocks.start * b).min(values.len())..(blocks.end * b).min(values.len());
+        Self {
+            ty: codec.ty(),
+            first: blocks.start,
+            bytes: quantize(codec, &values[span]),
+        }
+    }
+
+    /// The blocks held.
+    pub fn blocks(&self) -> std::ops::Range<usize> {
+        let (_, s) = self.ty.block_layout();
+        self.first..self.first + self.bytes.len() / s.max(1)
+    }
+
+    /// The bytes of block `b` (which must be held).
+    pub fn block(&self, b: usize) -> &[u8] {
+        let (_, s) = self.ty.block_layout();
+        let at = (b - self.first) * s;
+        &self.bytes[at..at + s]
+    }
+
+    /// The codec of the type (every `Coded` is made by one).
+    pub fn codec(&self) -> Option<&'static dyn BlockCodec> {
+        self.ty.codec()
+    }
 }
 
 /// Why bytes cannot be read as a tensor of a GGML type.

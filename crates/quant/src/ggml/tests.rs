@@ -152,3 +152,93 @@ fn dequantize_refuses_what_it_cannot_read_and_wrong_lengths() {
     let f = dequantize(GgmlType::F16, &[0x00, 0x3C, 0x00, 0xC0], 2);
     assert_eq!(f, Ok(vec![1.0, -2.0]));
 }
+
+/// The analysis of every byte-coded GGML format reconstructs exactly what llama.cpp's bytes
+/// decode to, codes included, in one share or several (shares cut through super-blocks), and
+/// the metrics are those of that reconstruction.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn the_analysis_of_a_ggml_format_is_its_bytes() {
+    use crate::{analyze, merge, quantize as quantize_dataset, AnalysisOptions, Dataset, Format};
+    use crate::{QuantizerConfig, Share};
+    let values: Vec<f32> = (0..8 * 512)
+        .map(|i| ((i as f32 * 0.37).sin() * 0.05) + if i == 700 { 3.0 } else { 0.0 })
+        .collect();
+    let d = Dataset::new("g", vec![8, 512], values.clone()).unwrap_or_else(|e| panic!("{e}"));
+    for format in Format::ALL.into_iter().filter(|f| f.ggml_bytes().is_some()) {
+        let ty = format.ggml_bytes().unwrap_or(GgmlType::F32);
+        let codec = ty.codec().unwrap_or_else(|| panic!("{ty:?} has no codec"));
+        let bytes = quantize(codec, &values);
+        let want = dequantize(ty, &bytes, values.len()).unwrap_or_default();
+        let config = QuantizerConfig {
+            format,
+            ..Default::default()
+        };
+        let q = quantize_dataset(&d, &config).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(q.dequantized, want, "{}", format.name());
+        let b = codec.block_values();
+        for (blk, chunk) in bytes.chunks(codec.block_bytes()).enumerate() {
+            let mut codes = vec![0u32; b];
+            codec.codes_block(chunk, &mut codes);
+            for (k, c) in codes.iter().enumerate() {
+                assert_eq!(
+                    q.codes[blk * b + k],
+                    *c as i32,
+                    "{} code {}",
+                    format.name(),
+                    blk * b + k
+                );
+            }
+        }
+        let opts = AnalysisOptions::default();
+        let whole = analyze(&d, &config, &opts).unwrap_or_else(|e| panic!("{e}"));
+        let sse: f64 = values
+            .iter()
+            .zip(&want)
+            .map(|(&r, &w)| (f64::from(r) - f64::from(w)).powi(2))
+            .sum();
+        let mse = sse / values.len() as f64;
+        assert!(
+            (whole.metrics.mse - mse).abs() <= 1e-12 * mse,
+            "{}",
+            format.name()
+        );
+        assert_eq!(
+            whole.metrics.bits_per_value,
+            ty.bits_per_value(),
+            "{}",
+            format.name()
+        );
+        // Three shares (their spans cut through super-blocks) merge to the same figures.
+        let parts = (0..3)
+            .map(|index| {
+                crate::analyze_share(&d, &config, &opts, Share { index, count: 3 })
+                    .unwrap_or_else(|e| panic!("{e}"))
+            })
+            .collect();
+        let merged = merge(parts).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(merged.output_hist, whole.output_hist, "{}", format.name());
+        assert_eq!(merged.metrics.levels_used, whole.metrics.levels_used);
+        assert!((merged.metrics.mse - mse).abs() <= 1e-12 * mse);
+    }
+    // A row that is not whole super-blocks is refused with the reason.
+    let d = Dataset::new("g", vec![2, 384], vec![0.5; 768]).unwrap_or_else(|e| panic!("{e}"));
+    let config = QuantizerConfig {
+        format: Format::Q4K,
+        ..Default::default()
+    };
+    let e = analyze(&d, &config, &AnalysisOptions::default()).map(|_| ());
+    assert!(
+        matches!(
+            &e,
+            Err(crate::AnalyzeError::Layout(
+                crate::granularity::LayoutError::Blocks {
+                    block: 256,
+                    last: 384,
+                    ..
+                }
+            ))
+        ),
+        "{e:?}"
+    );
+}

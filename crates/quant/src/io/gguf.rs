@@ -40,6 +40,8 @@ const DEFAULT_ALIGNMENT: u64 = 32;
 pub enum GgufError {
     #[error("not a GGUF file: it starts with {0:02x?}, not \"GGUF\"")]
     BadMagic(Vec<u8>),
+    #[error("not a GGUF file: it is only {0} bytes long")]
+    TooShort(u64),
     #[error("GGUF version {0} is not supported (versions 2 and 3 are)")]
     Version(u32),
     #[error("a big-endian GGUF file: only little-endian files are read")]
@@ -446,7 +448,7 @@ pub fn parse_header(prefix: &[u8], file_len: u64) -> Result<Header, GgufError> {
     match parse(prefix, file_len) {
         Err(GgufError::NeedMore { at_least }) if at_least > file_len => {
             if file_len < 4 {
-                Err(GgufError::BadMagic(prefix.to_vec()))
+                Err(GgufError::TooShort(file_len))
             } else {
                 Err(GgufError::HeaderPastEnd { at_least, file_len })
             }
@@ -586,10 +588,12 @@ fn parse(prefix: &[u8], file_len: u64) -> Result<Header, GgufError> {
                 file_len,
             });
         };
-        if end > file_len {
+        // (An unknown type's end is the next tensor's start, or the end of the file: its start
+        // may lie past either.)
+        if end > file_len || begin > end {
             return Err(GgufError::PastEnd {
                 name: tensors[i].name.clone(),
-                end,
+                end: end.max(begin),
                 file_len,
             });
         }
