@@ -12,18 +12,9 @@ use crate::engine::client::Table;
 use crate::format;
 use crate::state::{use_app_state, CalibratorRow};
 
-/// What each method's key stands for.
+/// What each method's key stands for (the core's short label).
 pub fn label(key: &str) -> &'static str {
-    match key {
-        "minmax" => "min–max",
-        "percentile" => "percentile",
-        "mse" => "MSE-optimal",
-        "sqnr" => "SQNR (AIMET)",
-        "kl" => "KL (TensorRT)",
-        "aciq" => "ACIQ",
-        "manual" => "manual",
-        _ => "?",
-    }
+    quantscope_core::Calibration::method_short_label(key)
 }
 
 /// The calibrator panel (formats with a clipping range only).

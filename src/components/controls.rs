@@ -3,21 +3,14 @@
 
 use leptos::prelude::*;
 use quantscope_core::calib::aciq::AciqFit;
-use quantscope_core::config::MAX_BITS;
+use quantscope_core::config::{CalibrationParams, MAX_BITS};
+use quantscope_core::granularity::default_group_size;
 use quantscope_core::{Calibration, Format, Granularity, Rounding, Scheme, Signedness};
 
 use super::fields::{parse, Edit, NumberField, SelectField};
 use super::format_controls::FormatControls;
 use crate::format;
 use crate::state::use_app_state;
-
-fn options(list: &[(&str, &str)]) -> Signal<Vec<(String, String)>> {
-    let v: Vec<(String, String)> = list
-        .iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect();
-    Signal::derive(move || v.clone())
-}
 
 /// The quantizer panel.
 #[component]
@@ -36,38 +29,23 @@ pub fn Controls() -> impl IntoView {
         },
     );
 
-    let signedness_value = Signal::derive(move || {
-        config.with(|c| match c.signedness {
-            Signedness::Signed => "signed".to_string(),
-            Signedness::Unsigned => "unsigned".to_string(),
-        })
-    });
+    let signedness_value = Signal::derive(move || config.with(|c| c.signedness.name().to_string()));
     let on_signedness = Callback::new(move |v: String| {
+        let Some(signedness) = Signedness::from_name(&v) else {
+            return;
+        };
         state.try_config(|c| {
-            c.signedness = if v == "unsigned" {
-                Signedness::Unsigned
-            } else {
-                Signedness::Signed
-            };
+            c.signedness = signedness;
             if c.signedness == Signedness::Unsigned {
                 c.narrow_range = false;
             }
         })
     });
-    let scheme_value = Signal::derive(move || {
-        config.with(|c| match c.scheme {
-            Scheme::Symmetric => "symmetric".to_string(),
-            Scheme::Asymmetric => "asymmetric".to_string(),
-        })
-    });
+    let scheme_value = Signal::derive(move || config.with(|c| c.scheme.name().to_string()));
     let on_scheme = Callback::new(move |v: String| {
-        state.try_config(|c| {
-            c.scheme = if v == "symmetric" {
-                Scheme::Symmetric
-            } else {
-                Scheme::Asymmetric
-            }
-        })
+        if let Some(scheme) = Scheme::from_name(&v) {
+            state.try_config(|c| c.scheme = scheme)
+        }
     });
 
     let code_range = move || {
@@ -115,14 +93,14 @@ pub fn Controls() -> impl IntoView {
                 <SelectField
                     label="Codes"
                     testid="signedness"
-                    options=options(&[("signed", "signed"), ("unsigned", "unsigned")])
+                    options=Signal::derive(|| Signedness::ALL.map(|v| (v.name().to_string(), v.label().to_string())).to_vec())
                     value=signedness_value
                     on_select=on_signedness
                 />
                 <SelectField
                     label="Scheme"
                     testid="scheme"
-                    options=options(&[("asymmetric", "asymmetric"), ("symmetric", "symmetric")])
+                    options=Signal::derive(|| Scheme::ALL.map(|v| (v.name().to_string(), v.label().to_string())).to_vec())
                     value=scheme_value
                     on_select=on_scheme
                 />
@@ -159,13 +137,7 @@ pub fn Controls() -> impl IntoView {
 fn GranularityControls() -> impl IntoView {
     let state = use_app_state();
     let config = state.config;
-    let value = Signal::derive(move || {
-        config.with(|c| match c.granularity {
-            Granularity::Tensor => "tensor".to_string(),
-            Granularity::Channel { .. } => "channel".to_string(),
-            Granularity::Group { .. } => "group".to_string(),
-        })
-    });
+    let value = Signal::derive(move || config.with(|c| c.granularity.kind().to_string()));
     let shape = move || {
         state
             .data
@@ -175,21 +147,12 @@ fn GranularityControls() -> impl IntoView {
     };
     let on_select = Callback::new(move |v: String| {
         let shape = shape();
-        state.try_config(|c| {
-            c.granularity = match v.as_str() {
-                // Default channel axis: the first (output channels of a weight matrix).
-                "channel" => Granularity::Channel { axis: 0 },
-                "group" => {
-                    let last = shape.last().copied().unwrap_or(1);
-                    let size = [128, 64, 32, 16, 8, 4, 2, 1]
-                        .into_iter()
-                        .find(|g| last % g == 0)
-                        .unwrap_or(1);
-                    Granularity::Group { size }
-                }
-                _ => Granularity::Tensor,
-            };
-        });
+        // Default channel axis: the first (output channels of a weight matrix); the group size
+        // the core offers first for this shape.
+        let Some(granularity) = Granularity::from_kind(&v, 0, default_group_size(&shape)) else {
+            return;
+        };
+        state.try_config(|c| c.granularity = granularity);
         state.display_group.set(0);
     });
     let axis_options = Signal::derive(move || {
@@ -252,7 +215,7 @@ fn GranularityControls() -> impl IntoView {
         <SelectField
             label="Granularity"
             testid="granularity"
-            options=options(&[("tensor", "per tensor"), ("channel", "per channel"), ("group", "per group")])
+            options=Signal::derive(|| Granularity::KINDS.map(|k| (k.to_string(), Granularity::kind_label(k).to_string())).to_vec())
             value=value
             on_select=on_select
             help="How many values share one scale and zero-point."
@@ -295,34 +258,16 @@ fn GranularityControls() -> impl IntoView {
     }
 }
 
-/// The largest common group size (128 … 1) that divides the last axis.
-fn default_group_size(shape: &[usize]) -> usize {
-    let last = shape.last().copied().unwrap_or(1);
-    [128, 64, 32, 16, 8, 4, 2, 1]
-        .into_iter()
-        .find(|g| last % g == 0)
-        .unwrap_or(1)
-}
-
 /// Calibration method and the clipping range.
 #[component]
 fn CalibrationControls() -> impl IntoView {
     let state = use_app_state();
     let config = state.config;
+    // The select lists the core's methods, ACIQ once per fit ("aciq" is its Laplace fit).
     let value = Signal::derive(move || {
         config.with(|c| match c.calibration {
-            Calibration::MinMax => "minmax".to_string(),
-            Calibration::Percentile { .. } => "percentile".to_string(),
-            Calibration::Mse => "mse".to_string(),
-            Calibration::Sqnr { .. } => "sqnr".to_string(),
-            Calibration::Kl => "kl".to_string(),
-            Calibration::Aciq {
-                fit: AciqFit::Laplace,
-            } => "aciq".to_string(),
-            Calibration::Aciq {
-                fit: AciqFit::Gauss,
-            } => "aciq-gauss".to_string(),
-            Calibration::Manual { .. } => "manual".to_string(),
+            Calibration::Aciq { fit } if fit != AciqFit::Laplace => format!("aciq-{}", fit.name()),
+            other => other.key().to_string(),
         })
     });
     let current_clip = move || {
@@ -334,25 +279,36 @@ fn CalibrationControls() -> impl IntoView {
     };
     let on_select = Callback::new(move |v: String| {
         let (lo, hi) = current_clip();
-        state.try_config(|c| {
-            c.calibration = match v.as_str() {
-                "percentile" => Calibration::Percentile { p: 99.9 },
-                "mse" => Calibration::Mse,
-                "sqnr" => Calibration::Sqnr { gamma: 3.0 },
-                "kl" => Calibration::Kl,
-                "aciq" => Calibration::Aciq {
-                    fit: AciqFit::Laplace,
-                },
-                "aciq-gauss" => Calibration::Aciq {
-                    fit: AciqFit::Gauss,
-                },
-                "manual" => Calibration::Manual {
-                    lo,
-                    hi: if hi > lo { hi } else { lo + 1.0 },
-                },
-                _ => Calibration::MinMax,
+        let (key, fit) = match v.split_once('-') {
+            Some(("aciq", fit)) => ("aciq", AciqFit::from_name(fit).unwrap_or_default()),
+            _ => (v.as_str(), AciqFit::Laplace),
+        };
+        let params = CalibrationParams {
+            fit,
+            range: (lo, if hi > lo { hi } else { lo + 1.0 }),
+            ..CalibrationParams::default()
+        };
+        if let Some(calibration) = Calibration::from_key(key, &params) {
+            state.try_config(|c| c.calibration = calibration)
+        }
+    });
+    let calibration_options = Signal::derive(|| {
+        let mut list = Vec::new();
+        for key in Calibration::METHODS {
+            if key == "aciq" {
+                for fit in AciqFit::ALL {
+                    let value = if fit == AciqFit::Laplace {
+                        "aciq".to_string()
+                    } else {
+                        format!("aciq-{}", fit.name())
+                    };
+                    list.push((value, format!("ACIQ, {}", fit.label())));
+                }
+            } else {
+                list.push((key.to_string(), Calibration::method_label(key).to_string()));
             }
-        })
+        }
+        list
     });
     let p_value = Signal::derive(move || {
         config.with(|c| match c.calibration {
@@ -412,16 +368,7 @@ fn CalibrationControls() -> impl IntoView {
         <SelectField
             label="Calibration (choosing the clipping range [α, β])"
             testid="calibration"
-            options=options(&[
-                ("minmax", "min–max"),
-                ("percentile", "percentile"),
-                ("mse", "MSE-optimal"),
-                ("sqnr", "SQNR, clipped noise ×3 (AIMET)"),
-                ("kl", "entropy / KL (TensorRT)"),
-                ("aciq", "ACIQ, Laplace fit"),
-                ("aciq-gauss", "ACIQ, Gaussian fit"),
-                ("manual", "manual"),
-            ])
+            options=calibration_options
             value=value
             on_select=on_select
         />
@@ -455,36 +402,17 @@ fn CalibrationControls() -> impl IntoView {
 fn RoundingControls() -> impl IntoView {
     let state = use_app_state();
     let config = state.config;
-    let value = Signal::derive(move || {
-        config
-            .with(|c| match c.rounding {
-                Rounding::NearestEven => "nearest-even",
-                Rounding::NearestAway => "nearest-away",
-                Rounding::Floor => "floor",
-                Rounding::Stochastic => "stochastic",
-            })
-            .to_string()
-    });
+    let value = Signal::derive(move || config.with(|c| c.rounding.name().to_string()));
     let on_select = Callback::new(move |v: String| {
-        state.try_config(|c| {
-            c.rounding = match v.as_str() {
-                "nearest-away" => Rounding::NearestAway,
-                "floor" => Rounding::Floor,
-                "stochastic" => Rounding::Stochastic,
-                _ => Rounding::NearestEven,
-            }
-        })
+        if let Some(rounding) = Rounding::from_name(&v) {
+            state.try_config(|c| c.rounding = rounding)
+        }
     });
     view! {
         <SelectField
             label="Rounding"
             testid="rounding"
-            options=options(&[
-                ("nearest-even", "nearest, ties to even"),
-                ("nearest-away", "nearest, ties away from 0"),
-                ("floor", "floor (truncate toward −∞)"),
-                ("stochastic", "stochastic (seeded)"),
-            ])
+            options=Signal::derive(|| Rounding::ALL.map(|r| (r.name().to_string(), r.label().to_string())).to_vec())
             value=value
             on_select=on_select
         />

@@ -24,20 +24,6 @@ pub const SAMPLES: [(&str, &str); 2] = [
     ),
 ];
 
-fn dist_label(name: &str) -> &'static str {
-    match name {
-        "normal" => "Normal (Gaussian)",
-        "laplace" => "Laplace (peaked, like weights)",
-        "uniform" => "Uniform",
-        "student-t" => "Student-t (heavy tails)",
-        "log-normal" => "Log-normal (skewed, positive)",
-        "bimodal" => "Bimodal mixture",
-        "half-normal" => "Half-normal (post-ReLU activations)",
-        "outliers" => "Normal + injected outliers",
-        _ => "?",
-    }
-}
-
 /// The data panel.
 #[component]
 pub fn DataSource() -> impl IntoView {
@@ -46,7 +32,7 @@ pub fn DataSource() -> impl IntoView {
     let dist_options = Signal::derive(|| {
         Distribution::NAMES
             .iter()
-            .map(|n| (n.to_string(), dist_label(n).to_string()))
+            .map(|n| (n.to_string(), Distribution::label(n).to_string()))
             .collect::<Vec<_>>()
     });
     let dist_value = Signal::derive(move || synth.with(|s| s.dist.name().to_string()));

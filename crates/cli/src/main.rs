@@ -8,12 +8,13 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::builder::PossibleValuesParser;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use quantscope_core::calib::aciq::AciqFit;
 use quantscope_core::io::npy;
 use quantscope_core::{
-    analyze, analyze_and_quantize, presets, AnalysisOptions, Calibration, Dataset, Format,
-    Granularity, QuantizerConfig, Rounding, ScaleFormat, ScaleRounding, Scheme, Signedness,
+    analyze, analyze_and_quantize, config::CalibrationParams, presets, AnalysisOptions,
+    Calibration, Dataset, Format, Granularity, QuantizerConfig, Rounding, ScaleFormat,
+    ScaleRounding, Scheme, Signedness,
 };
 use serde_json::json;
 
@@ -109,38 +110,6 @@ struct SynthArgs {
     out: PathBuf,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum GranularityArg {
-    Tensor,
-    Channel,
-    Group,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum CalibrationArg {
-    Minmax,
-    Percentile,
-    Mse,
-    Sqnr,
-    Kl,
-    Aciq,
-    Manual,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum AciqFitArg {
-    Laplace,
-    Gauss,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum RoundingArg {
-    NearestEven,
-    NearestAway,
-    Floor,
-    Stochastic,
-}
-
 /// Quantizer flags (shared by the commands that quantize).
 #[derive(Args, Clone)]
 struct QuantizerFlags {
@@ -187,30 +156,30 @@ struct QuantizerFlags {
     /// Narrow signed range [−(2^(b−1)−1), 2^(b−1)−1].
     #[arg(long)]
     narrow_range: bool,
-    #[arg(long, value_enum, default_value = "tensor")]
-    granularity: GranularityArg,
+    #[arg(long, default_value = "tensor", value_parser = PossibleValuesParser::new(Granularity::KINDS))]
+    granularity: String,
     /// Channel axis for --granularity channel.
     #[arg(long, default_value_t = 0)]
     axis: usize,
     /// Group size for --granularity group (must divide the last axis).
     #[arg(long)]
     group_size: Option<usize>,
-    #[arg(long, value_enum, default_value = "minmax")]
-    calibration: CalibrationArg,
+    #[arg(long, default_value = "minmax", value_parser = PossibleValuesParser::new(Calibration::METHODS))]
+    calibration: String,
     /// Weight γ of the clipped values' noise for --calibration sqnr (AIMET's default 3).
     #[arg(long, default_value_t = 3.0)]
     gamma: f64,
     /// Distribution fitted by --calibration aciq.
-    #[arg(long, value_enum, default_value = "laplace")]
-    aciq_fit: AciqFitArg,
+    #[arg(long, default_value = "laplace", value_parser = PossibleValuesParser::new(AciqFit::ALL.map(AciqFit::name)))]
+    aciq_fit: String,
     /// Percentile for --calibration percentile, in (0, 100].
     #[arg(long, default_value_t = 99.9)]
     percentile: f64,
     /// Clipping range LO,HI for --calibration manual.
     #[arg(long, value_parser = parse_clip, allow_hyphen_values = true)]
     clip: Option<(f32, f32)>,
-    #[arg(long, value_enum, default_value = "nearest-even")]
-    rounding: RoundingArg,
+    #[arg(long, default_value = "nearest-even", value_parser = PossibleValuesParser::new(Rounding::ALL.map(Rounding::name)))]
+    rounding: String,
     /// Seed of stochastic rounding.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -261,37 +230,27 @@ fn parse_clip(s: &str) -> Result<(f32, f32), String> {
 
 impl QuantizerFlags {
     fn config(&self) -> Result<QuantizerConfig> {
-        let granularity = match self.granularity {
-            GranularityArg::Tensor => Granularity::Tensor,
-            GranularityArg::Channel => Granularity::Channel { axis: self.axis },
-            GranularityArg::Group => Granularity::Group {
-                size: self
-                    .group_size
-                    .context("--granularity group needs --group-size G")?,
-            },
-        };
-        let calibration = match self.calibration {
-            CalibrationArg::Minmax => Calibration::MinMax,
-            CalibrationArg::Percentile => Calibration::Percentile { p: self.percentile },
-            CalibrationArg::Mse => Calibration::Mse,
-            CalibrationArg::Sqnr => Calibration::Sqnr { gamma: self.gamma },
-            CalibrationArg::Kl => Calibration::Kl,
-            CalibrationArg::Aciq => Calibration::Aciq {
-                fit: match self.aciq_fit {
-                    AciqFitArg::Laplace => AciqFit::Laplace,
-                    AciqFitArg::Gauss => AciqFit::Gauss,
-                },
-            },
-            CalibrationArg::Manual => {
-                let (lo, hi) = self
-                    .clip
-                    .context("--calibration manual needs --clip LO,HI")?;
-                Calibration::Manual { lo, hi }
-            }
-        };
-        if self.clip.is_some() && !matches!(self.calibration, CalibrationArg::Manual) {
+        // The parsers above let only the core's names through; the core turns them into values.
+        if self.granularity == "group" && self.group_size.is_none() {
+            bail!("--granularity group needs --group-size G");
+        }
+        let granularity =
+            Granularity::from_kind(&self.granularity, self.axis, self.group_size.unwrap_or(1))
+                .with_context(|| format!("unknown granularity {}", self.granularity))?;
+        if self.calibration == "manual" && self.clip.is_none() {
+            bail!("--calibration manual needs --clip LO,HI");
+        }
+        if self.clip.is_some() && self.calibration != "manual" {
             bail!("--clip is only used with --calibration manual");
         }
+        let params = CalibrationParams {
+            p: self.percentile,
+            gamma: self.gamma,
+            fit: AciqFit::from_name(&self.aciq_fit).unwrap_or_default(),
+            range: self.clip.unwrap_or((0.0, 0.0)),
+        };
+        let calibration = Calibration::from_key(&self.calibration, &params)
+            .with_context(|| format!("unknown calibration {}", self.calibration))?;
         let config = QuantizerConfig {
             bits: self.bits,
             signedness: if self.unsigned {
@@ -307,12 +266,7 @@ impl QuantizerFlags {
             narrow_range: self.narrow_range,
             granularity,
             calibration,
-            rounding: match self.rounding {
-                RoundingArg::NearestEven => Rounding::NearestEven,
-                RoundingArg::NearestAway => Rounding::NearestAway,
-                RoundingArg::Floor => Rounding::Floor,
-                RoundingArg::Stochastic => Rounding::Stochastic,
-            },
+            rounding: Rounding::from_name(&self.rounding).unwrap_or_default(),
             power_of_two_scale: self.power_of_two_scale,
             seed: self.seed,
             // The parsers above only let known names through.

@@ -76,6 +76,211 @@ pub enum Rounding {
     Stochastic,
 }
 
+impl Signedness {
+    pub const ALL: [Self; 2] = [Self::Signed, Self::Unsigned];
+
+    /// The name the CLI, the page and JSON use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Signed => "signed",
+            Self::Unsigned => "unsigned",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.name() == s)
+    }
+
+    /// A label for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Signed => "signed",
+            Self::Unsigned => "unsigned",
+        }
+    }
+}
+
+impl Scheme {
+    pub const ALL: [Self; 2] = [Self::Asymmetric, Self::Symmetric];
+
+    /// The name the CLI, the page and JSON use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Symmetric => "symmetric",
+            Self::Asymmetric => "asymmetric",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.name() == s)
+    }
+
+    /// A label for people.
+    pub fn label(self) -> &'static str {
+        self.name()
+    }
+}
+
+impl Rounding {
+    pub const ALL: [Self; 4] = [
+        Self::NearestEven,
+        Self::NearestAway,
+        Self::Floor,
+        Self::Stochastic,
+    ];
+
+    /// The name the CLI, the page and JSON use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::NearestEven => "nearest-even",
+            Self::NearestAway => "nearest-away",
+            Self::Floor => "floor",
+            Self::Stochastic => "stochastic",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.name() == s)
+    }
+
+    /// A label for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::NearestEven => "nearest, ties to even",
+            Self::NearestAway => "nearest, ties away from 0",
+            Self::Floor => "floor (truncate toward −∞)",
+            Self::Stochastic => "stochastic (seeded)",
+        }
+    }
+}
+
+impl Granularity {
+    /// The kinds, by the name the CLI (`--granularity`) and the page use.
+    pub const KINDS: [&'static str; 3] = ["tensor", "channel", "group"];
+
+    /// This granularity's kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Tensor => "tensor",
+            Self::Channel { .. } => "channel",
+            Self::Group { .. } => "group",
+        }
+    }
+
+    /// A label for people of the kind called `kind`.
+    pub fn kind_label(kind: &str) -> &'static str {
+        match kind {
+            "tensor" => "per tensor",
+            "channel" => "per channel",
+            "group" => "per group",
+            _ => "?",
+        }
+    }
+
+    /// The granularity of kind `kind` with its parameter (the axis or the group size).
+    pub fn from_kind(kind: &str, axis: usize, size: usize) -> Option<Self> {
+        Some(match kind {
+            "tensor" => Self::Tensor,
+            "channel" => Self::Channel { axis },
+            "group" => Self::Group { size },
+            _ => return None,
+        })
+    }
+}
+
+/// The parameters a calibration method may take (each method reads its own).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CalibrationParams {
+    /// Percentile p of `percentile`.
+    pub p: f64,
+    /// γ of `sqnr`.
+    pub gamma: f64,
+    /// The fit of `aciq`.
+    pub fit: crate::calib::aciq::AciqFit,
+    /// The range of `manual`.
+    pub range: (f32, f32),
+}
+
+impl Default for CalibrationParams {
+    fn default() -> Self {
+        Self {
+            p: 99.9,
+            gamma: 3.0,
+            fit: crate::calib::aciq::AciqFit::Laplace,
+            range: (-1.0, 1.0),
+        }
+    }
+}
+
+impl Calibration {
+    /// The methods, by the key the CLI (`--calibration`), the page and the tables use.
+    pub const METHODS: [&'static str; 7] = [
+        "minmax",
+        "percentile",
+        "mse",
+        "sqnr",
+        "kl",
+        "aciq",
+        "manual",
+    ];
+
+    /// This method's key.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Self::MinMax => "minmax",
+            Self::Percentile { .. } => "percentile",
+            Self::Mse => "mse",
+            Self::Sqnr { .. } => "sqnr",
+            Self::Kl => "kl",
+            Self::Aciq { .. } => "aciq",
+            Self::Manual { .. } => "manual",
+        }
+    }
+
+    /// A label for people of the method called `key`.
+    pub fn method_label(key: &str) -> &'static str {
+        match key {
+            "minmax" => "min–max",
+            "percentile" => "percentile",
+            "mse" => "MSE-optimal",
+            "sqnr" => "SQNR, clipped noise ×γ (AIMET)",
+            "kl" => "entropy / KL (TensorRT)",
+            "aciq" => "ACIQ (analytical clipping)",
+            "manual" => "manual",
+            _ => "?",
+        }
+    }
+
+    /// A short label (legends, narrow tables) of the method called `key`.
+    pub fn method_short_label(key: &str) -> &'static str {
+        match key {
+            "sqnr" => "SQNR (AIMET)",
+            "kl" => "KL (TensorRT)",
+            "aciq" => "ACIQ",
+            other => Self::method_label(other),
+        }
+    }
+
+    /// The method called `key` with its parameter from `params`.
+    pub fn from_key(key: &str, params: &CalibrationParams) -> Option<Self> {
+        Some(match key {
+            "minmax" => Self::MinMax,
+            "percentile" => Self::Percentile { p: params.p },
+            "mse" => Self::Mse,
+            "sqnr" => Self::Sqnr {
+                gamma: params.gamma,
+            },
+            "kl" => Self::Kl,
+            "aciq" => Self::Aciq { fit: params.fit },
+            "manual" => Self::Manual {
+                lo: params.range.0,
+                hi: params.range.1,
+            },
+            _ => return None,
+        })
+    }
+}
+
 /// Everything that defines one quantizer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -365,6 +570,67 @@ mod tests {
     }
 
     use super::*;
+
+    /// Each enum's names are its serde names, parse back, and are unique; every calibration
+    /// method's key round-trips with its parameters and is a row of the calibrator table.
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn names_live_once_and_match_serde() {
+        fn serde_name<T: serde::Serialize>(v: T) -> String {
+            serde_json::to_string(&v)
+                .unwrap_or_default()
+                .trim_matches('"')
+                .to_string()
+        }
+        for v in Signedness::ALL {
+            assert_eq!(
+                (serde_name(v), Signedness::from_name(v.name())),
+                (v.name().into(), Some(v))
+            );
+        }
+        for v in Scheme::ALL {
+            assert_eq!(
+                (serde_name(v), Scheme::from_name(v.name())),
+                (v.name().into(), Some(v))
+            );
+        }
+        for v in Rounding::ALL {
+            assert_eq!(
+                (serde_name(v), Rounding::from_name(v.name())),
+                (v.name().into(), Some(v))
+            );
+        }
+        for v in crate::calib::aciq::AciqFit::ALL {
+            assert_eq!(crate::calib::aciq::AciqFit::from_name(v.name()), Some(v));
+        }
+        for kind in Granularity::KINDS {
+            let g = Granularity::from_kind(kind, 1, 32).unwrap_or_default();
+            assert_eq!(g.kind(), kind);
+            assert!(serde_json::to_string(&g).unwrap_or_default().contains(kind));
+            assert_ne!(Granularity::kind_label(kind), "?");
+        }
+        let params = CalibrationParams {
+            p: 99.0,
+            gamma: 2.0,
+            fit: crate::calib::aciq::AciqFit::Gauss,
+            range: (-1.0, 2.0),
+        };
+        let table: Vec<&str> = calibrators(Calibration::MinMax, (-1.0, 1.0))
+            .iter()
+            .map(|r| r.0)
+            .collect();
+        assert_eq!(table, Calibration::METHODS);
+        for key in Calibration::METHODS {
+            let c = Calibration::from_key(key, &params).unwrap_or_default();
+            assert_eq!(c.key(), key);
+            assert_ne!(Calibration::method_label(key), "?");
+        }
+        assert_eq!(
+            Calibration::from_key("sqnr", &params),
+            Some(Calibration::Sqnr { gamma: 2.0 })
+        );
+        assert_eq!(Calibration::from_key("nope", &params), None);
+    }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]

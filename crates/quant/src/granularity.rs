@@ -31,6 +31,16 @@ pub enum LayoutError {
     },
 }
 
+/// The group size offered first for a tensor of `shape`: the largest common size (128 … 1) that
+/// divides its last axis.
+pub fn default_group_size(shape: &[usize]) -> usize {
+    let last = shape.last().copied().unwrap_or(1);
+    [128, 64, 32, 16, 8, 4, 2, 1]
+        .into_iter()
+        .find(|g| last % g == 0)
+        .unwrap_or(1)
+}
+
 /// The chunk/group structure of a granularity applied to a shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GroupLayout {

@@ -63,6 +63,21 @@ impl Distribution {
         }
     }
 
+    /// A label for people of the distribution called `name`.
+    pub fn label(name: &str) -> &'static str {
+        match name {
+            "normal" => "Normal (Gaussian)",
+            "laplace" => "Laplace (peaked, like weights)",
+            "uniform" => "Uniform",
+            "student-t" => "Student-t (heavy tails)",
+            "log-normal" => "Log-normal (skewed, positive)",
+            "bimodal" => "Bimodal mixture",
+            "half-normal" => "Half-normal (post-ReLU activations)",
+            "outliers" => "Normal + injected outliers",
+            _ => "?",
+        }
+    }
+
     /// The distribution called `name`, with default parameters.
     pub fn from_name(name: &str) -> Option<Self> {
         Some(match name {

@@ -27,6 +27,30 @@ pub enum AciqFit {
     Gauss,
 }
 
+impl AciqFit {
+    pub const ALL: [Self; 2] = [Self::Laplace, Self::Gauss];
+
+    /// The name the CLI (`--aciq-fit`) and JSON use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Laplace => "laplace",
+            Self::Gauss => "gauss",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.name() == s)
+    }
+
+    /// A label for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Laplace => "Laplace fit",
+            Self::Gauss => "Gaussian fit",
+        }
+    }
+}
+
 /// α*/b for a Laplace distribution and `bits` bits: W(3 · 4^M) by Newton's method.
 pub fn laplace_alpha(bits: u8) -> f64 {
     let target = 3.0 * 4f64.powi(i32::from(bits));
