@@ -10,7 +10,8 @@ use anyhow::{bail, Context, Result};
 use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand};
 use quantscope_core::calib::aciq::AciqFit;
-use quantscope_core::io::npy;
+use quantscope_core::diff::Pairing;
+use quantscope_core::io::{gguf, npy};
 use quantscope_core::{
     analyze, analyze_and_quantize, config::CalibrationParams, presets, AnalysisOptions,
     Calibration, Dataset, Format, Granularity, QuantizerConfig, Rounding, ScaleFormat,
@@ -57,6 +58,38 @@ enum Command {
     Info(InfoArgs),
     /// Quantize every float tensor of a checkpoint and report each one's error and the total.
     Report(ReportArgs),
+    /// Write one tensor as float32 .npy (dequantizing a GGML type), or quantized in a GGML type
+    /// as a .gguf file.
+    Export(ExportArgs),
+    /// Pair the tensors of an original and a quantized checkpoint (safetensors or GGUF) and
+    /// report what the quantization did to each.
+    Diff(DiffArgs),
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// A .npy, .safetensors, .gguf, .csv or .txt file.
+    input: PathBuf,
+    /// The tensor to read (required when the file holds several).
+    #[arg(long)]
+    tensor: Option<String>,
+    /// For a .gguf output: the GGML type to quantize to (llama.cpp's reference quantizer).
+    #[arg(long, value_parser = PossibleValuesParser::new(Format::ALL.into_iter().filter(|f| f.ggml_type().is_some()).map(Format::name)))]
+    format: Option<String>,
+    /// OUT.npy (float32 values) or OUT.gguf (the tensor in --format's type).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+struct DiffArgs {
+    /// The original checkpoint (.safetensors or .gguf, or a sharded index).
+    original: PathBuf,
+    /// The quantized checkpoint (.gguf or .safetensors).
+    quantized: PathBuf,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -308,7 +341,7 @@ fn read_dataset(path: &Path, tensor: Option<&str>) -> Result<Dataset> {
             ),
         },
     };
-    if !chosen.info.is_float {
+    if !chosen.info.is_float && !chosen.is_gguf() {
         bail!(
             "{name} (tensor \"{}\"): dtype {} cannot be quantized (float tensors only)",
             chosen.info.name,
@@ -611,15 +644,43 @@ fn run_info(args: &InfoArgs) -> Result<()> {
         rows.push(info_row(t)?);
     }
     let checked = check_with_the_crate(&args.files)?;
+    // A GGUF file's metadata: architecture, llama.cpp's file type, quantization version.
+    let mut gguf_files = Vec::new();
+    for path in &args.files {
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
+        {
+            let h = source::read_gguf_header(path)?;
+            gguf_files.push(json!({
+                "file": path.display().to_string(),
+                "version": h.version,
+                "architecture": h.architecture(),
+                "file_type": h.file_type(),
+                "quantization_version": h.quantization_version(),
+                "metadata_entries": h.metadata.len(),
+            }));
+        }
+    }
     if args.json {
         out!(
             "{}",
-            json!({ "tensors": rows, "checked_by_safetensors_crate": checked })
+            json!({ "tensors": rows, "checked_by_safetensors_crate": checked, "gguf": gguf_files })
         );
         return Ok(());
     }
+    for g in &gguf_files {
+        out!(
+            "{}: GGUF v{}, architecture {}, file type {}, quantization version {}",
+            g["file"].as_str().unwrap_or(""),
+            g["version"],
+            g["architecture"].as_str().unwrap_or("-"),
+            g["file_type"].as_str().unwrap_or("-"),
+            g["quantization_version"]
+        );
+    }
     out!(
-        "{:<48} {:<6} {:<16} {:>10} {:>11} {:>11} {:>11} {:>11} {:>8} {:>9}",
+        "{:<48} {:<7} {:<16} {:>10} {:>11} {:>11} {:>11} {:>11} {:>8} {:>9}",
         "name",
         "dtype",
         "shape",
@@ -643,7 +704,7 @@ fn run_info(args: &InfoArgs) -> Result<()> {
             })
             .unwrap_or_default();
         out!(
-            "{:<48} {:<6} {:<16} {:>10} {:>11} {:>11} {:>11} {:>11} {:>8} {:>9}",
+            "{:<48} {:<7} {:<16} {:>10} {:>11} {:>11} {:>11} {:>11} {:>8} {:>9}",
             r["name"].as_str().unwrap_or(""),
             r["dtype"].as_str().unwrap_or(""),
             shape,
@@ -660,6 +721,179 @@ fn run_info(args: &InfoArgs) -> Result<()> {
             r["outlier_ratio"]
                 .as_f64()
                 .map_or("-".to_string(), |x| format!("{x:.1}")),
+        );
+    }
+    Ok(())
+}
+
+fn run_export(args: &ExportArgs) -> Result<()> {
+    let dataset = read_dataset(&args.input, args.tensor.as_deref())?;
+    let out = args.out.display().to_string();
+    let bytes = if out.ends_with(".npy") {
+        if args.format.is_some() {
+            bail!("{out}: a .npy export holds float32 values; --format is for a .gguf output");
+        }
+        npy::write_f32(dataset.shape(), dataset.values())
+    } else if out.ends_with(".gguf") {
+        let name = args
+            .format
+            .as_deref()
+            .context("a .gguf export needs --format (q4_0, q8_0, q4_k, iq4_xs, …)")?;
+        let ty = Format::from_name(name)
+            .and_then(Format::ggml_type)
+            .with_context(|| format!("{name} is not a GGML type"))?;
+        let codec = ty
+            .codec()
+            .with_context(|| format!("{} cannot be written", ty.name()))?;
+        let last = dataset.shape().last().copied().unwrap_or(dataset.len());
+        let block = codec.block_values();
+        if last % block != 0 {
+            bail!(
+                "{}: rows of {last} values are not whole blocks of {block} ({})",
+                dataset.name(),
+                ty.name()
+            );
+        }
+        if dataset.summary().finite != dataset.len() {
+            eprintln!(
+                "quantscope: {} NaN/Inf values are written as 0 (llama.cpp's quantizers expect finite values)",
+                dataset.len() - dataset.summary().finite
+            );
+        }
+        let q = quantscope_core::ggml::quantize(codec, dataset.values());
+        let source = args.input.display().to_string();
+        quantscope_core::io::gguf::write(
+            &[
+                ("general.name", gguf::Meta::Str(dataset.name())),
+                ("quantscope.source", gguf::Meta::Str(&source)),
+            ],
+            &[gguf::TensorOut {
+                name: dataset.name(),
+                shape: dataset.shape(),
+                ty,
+                bytes: &q,
+            }],
+        )
+    } else {
+        bail!("{out}: write .npy (float32) or .gguf (with --format)");
+    };
+    std::fs::write(&args.out, bytes).with_context(|| format!("{out}: cannot write"))?;
+    Ok(())
+}
+
+fn run_diff(args: &DiffArgs) -> Result<()> {
+    use quantscope_core::diff;
+    let original = source::tensors_of(std::slice::from_ref(&args.original))?;
+    let quantized = source::tensors_of(std::slice::from_ref(&args.quantized))?;
+    let names =
+        |ts: &[source::TensorRef]| ts.iter().map(|t| t.info.name.clone()).collect::<Vec<_>>();
+    let (pairs, lone_original, lone_quantized) =
+        diff::pair_names(&names(&original), &names(&quantized));
+    // llama.cpp's converter reorders q/k rows of llama models: the heads from the GGUF side.
+    let heads = source::gguf_heads(&args.quantized).or_else(|| source::gguf_heads(&args.original));
+    let mut rows = Vec::new();
+    for (i, j, how) in pairs {
+        let (a, b) = (&original[i], &quantized[j]);
+        let mut row = json!({
+            "original": a.info.name,
+            "quantized": b.info.name,
+            "paired_by": how,
+            "original_dtype": a.info.dtype,
+            "dtype": b.info.dtype,
+            "shape": b.info.shape,
+        });
+        let n = b.n_elements();
+        row["bits_per_value"] = num(8.0 * b.n_bytes() as f64 / n.max(1) as f64);
+        if a.info.shape != b.info.shape {
+            row["skipped"] = json!(format!(
+                "shapes differ: {:?} vs {:?}",
+                a.info.shape, b.info.shape
+            ));
+            rows.push(row);
+            continue;
+        }
+        let loaded = source::load(a).and_then(|x| Ok((x, source::load(b)?)));
+        match loaded {
+            Ok((x, y)) => {
+                let mut reference = x.values().to_vec();
+                let heads = heads.and_then(|(h, kv)| diff::qk_heads(&a.info.name, h, kv));
+                if let (Some(h), Pairing::LlamaCpp) = (heads, how) {
+                    match diff::permute_qk(&reference, x.shape(), h) {
+                        Some(p) => {
+                            reference = p;
+                            row["permuted"] = json!(true);
+                        }
+                        None => {
+                            row["note"] =
+                                json!("rows do not split into the heads; compared unpermuted")
+                        }
+                    }
+                }
+                let (n, mse, sqnr) = diff::error(&reference, y.values());
+                row["n"] = json!(n);
+                row["mse"] = num(mse);
+                row["sqnr_db"] = num(sqnr);
+            }
+            Err(e) => row["skipped"] = json!(format!("{e:#}")),
+        }
+        rows.push(row);
+    }
+    let lone_a: Vec<&str> = lone_original
+        .iter()
+        .map(|&i| original[i].info.name.as_str())
+        .collect();
+    let lone_b: Vec<&str> = lone_quantized
+        .iter()
+        .map(|&j| quantized[j].info.name.as_str())
+        .collect();
+    if args.json {
+        out!(
+            "{}",
+            json!({ "tensors": rows, "unmatched_original": lone_a, "unmatched_quantized": lone_b })
+        );
+        return Ok(());
+    }
+    out!(
+        "{:<44} {:<28} {:<8} {:>9} {:>12} {:>9}",
+        "original",
+        "quantized",
+        "type",
+        "bits/val",
+        "mse",
+        "sqnr_db"
+    );
+    for r in &rows {
+        let f = |k: &str, digits: usize| {
+            r[k].as_f64()
+                .map_or("-".to_string(), |x| format!("{x:.digits$}"))
+        };
+        out!(
+            "{:<44} {:<28} {:<8} {:>9} {:>12} {:>9}{}",
+            r["original"].as_str().unwrap_or(""),
+            r["quantized"].as_str().unwrap_or(""),
+            r["dtype"].as_str().unwrap_or(""),
+            f("bits_per_value", 4),
+            r["mse"]
+                .as_f64()
+                .map_or("-".to_string(), |x| format!("{x:.4e}")),
+            f("sqnr_db", 2),
+            r["skipped"]
+                .as_str()
+                .map_or(String::new(), |s| format!("  (skipped: {s})"))
+        );
+    }
+    if !lone_a.is_empty() {
+        out!(
+            "unmatched in {}: {}",
+            args.original.display(),
+            lone_a.join(", ")
+        );
+    }
+    if !lone_b.is_empty() {
+        out!(
+            "unmatched in {}: {}",
+            args.quantized.display(),
+            lone_b.join(", ")
         );
     }
     Ok(())
@@ -689,6 +923,8 @@ fn main() -> ExitCode {
         Command::Synth(args) => run_synth(args),
         Command::Info(args) => run_info(args),
         Command::Report(args) => run_report(args),
+        Command::Export(args) => run_export(args),
+        Command::Diff(args) => run_diff(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

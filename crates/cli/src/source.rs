@@ -3,13 +3,16 @@
 //! A `.safetensors` file is opened, its 8-byte length and JSON header read and validated, and each
 //! tensor's bytes read only when it is loaded — in chunks, decoded straight into the f32 buffer —
 //! so a large checkpoint costs its header plus one tensor (per worker). A sharded checkpoint is
-//! opened through its `*.safetensors.index.json`. `.npy` and CSV files hold one tensor and are
-//! read whole.
+//! opened through its `*.safetensors.index.json`. A `.gguf` file is read header first too (its
+//! header has no length: a prefix is read and grown until the header fits), and a tensor's bytes
+//! are read and dequantized as llama.cpp does when it is loaded. `.npy` and CSV files hold one
+//! tensor and are read whole.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
+use quantscope_core::io::gguf;
 use quantscope_core::io::safetensors::{self as st, Entry};
 use quantscope_core::io::{self, FileKind, TensorInfo};
 use quantscope_core::Dataset;
@@ -28,6 +31,7 @@ pub struct TensorRef {
 #[derive(Clone, Debug)]
 enum Place {
     Safetensors(Entry),
+    Gguf(gguf::Entry),
     Whole(FileKind),
 }
 
@@ -40,12 +44,18 @@ impl TensorRef {
     pub fn n_bytes(&self) -> u64 {
         match &self.place {
             Place::Safetensors(e) => e.n_bytes(),
+            Place::Gguf(e) => e.end - e.begin,
             Place::Whole(_) => 4 * self.n_elements() as u64,
         }
     }
 
     pub fn file_name(&self) -> String {
         self.path.display().to_string()
+    }
+
+    /// Whether it is a tensor of a GGUF file (loading refuses a type it cannot read by name).
+    pub fn is_gguf(&self) -> bool {
+        matches!(self.place, Place::Gguf(_))
     }
 }
 
@@ -59,7 +69,7 @@ pub fn tensors_of(paths: &[PathBuf]) -> Result<Vec<TensorRef>> {
             continue;
         }
         let kind = FileKind::from_file_name(&name).with_context(|| {
-            format!("{name}: unsupported file type (use .npy, .safetensors, .safetensors.index.json, .csv or .txt)")
+            format!("{name}: unsupported file type (use .npy, .safetensors, .safetensors.index.json, .gguf, .csv or .txt)")
         })?;
         out.extend(tensors_in(path, kind)?);
     }
@@ -81,7 +91,16 @@ fn tensors_in(path: &Path, kind: FileKind) -> Result<Vec<TensorRef>> {
                 })
                 .collect())
         }
-        _ => {
+        FileKind::Gguf => Ok(read_gguf_header(path)?
+            .tensors
+            .into_iter()
+            .map(|e| TensorRef {
+                path: path.to_path_buf(),
+                info: e.info(),
+                place: Place::Gguf(e),
+            })
+            .collect()),
+        FileKind::Npy | FileKind::Csv => {
             let bytes = std::fs::read(path).with_context(|| format!("{name}: cannot read"))?;
             let list = io::list_tensors(kind, &name, &bytes).with_context(|| name.clone())?;
             Ok(list
@@ -134,6 +153,47 @@ pub fn read_header(path: &Path) -> Result<st::Header> {
     st::parse_header(&json, file_len).with_context(|| name.clone())
 }
 
+/// Reads and validates a GGUF header without reading the data: a prefix of 1 MiB, doubled until
+/// the header fits (the parser says how far it needs to read).
+pub fn read_gguf_header(path: &Path) -> Result<gguf::Header> {
+    let name = path.display().to_string();
+    let file = File::open(path).with_context(|| format!("{name}: cannot open"))?;
+    let file_len = file
+        .metadata()
+        .with_context(|| format!("{name}: cannot stat"))?
+        .len();
+    let mut len = (1u64 << 20).min(file_len);
+    loop {
+        let mut prefix = vec![0u8; len as usize];
+        read_at(&file, &mut prefix, 0).with_context(|| format!("{name}: cannot read"))?;
+        match gguf::parse_header(&prefix, file_len) {
+            Err(gguf::GgufError::NeedMore { at_least }) if len < file_len => {
+                // at_least ≤ the header cap and the file's length (checked by the parser).
+                len = at_least.max(len * 2).min(file_len);
+            }
+            other => return other.with_context(|| name.clone()),
+        }
+    }
+}
+
+/// The attention heads of a llama-family GGUF file (`llama.attention.head_count` and
+/// `head_count_kv`), for undoing the converter's reordering of q/k rows.
+pub fn gguf_heads(path: &Path) -> Option<(usize, usize)> {
+    if FileKind::from_file_name(&path.display().to_string()) != Some(FileKind::Gguf) {
+        return None;
+    }
+    let h = read_gguf_header(path).ok()?;
+    let arch = h.architecture()?.to_string();
+    let get = |k: &str| {
+        h.metadata
+            .get(&format!("{arch}.attention.{k}"))
+            .and_then(gguf::Value::as_u64)
+            .map(|v| v as usize)
+    };
+    let heads = get("head_count")?;
+    Some((heads, get("head_count_kv").unwrap_or(heads)))
+}
+
 /// Loads one tensor as a dataset.
 pub fn load(t: &TensorRef) -> Result<Dataset> {
     let name = t.file_name();
@@ -151,6 +211,17 @@ pub fn load(t: &TensorRef) -> Result<Dataset> {
                 st::decode_into(entry, &buf[..len], &mut values).with_context(context)?;
                 at += len as u64;
             }
+            Ok(
+                Dataset::new(entry.name.clone(), entry.shape.clone(), values)
+                    .with_context(context)?,
+            )
+        }
+        Place::Gguf(entry) => {
+            let file = File::open(&t.path).with_context(|| format!("{name}: cannot open"))?;
+            // The header checked that [begin, end) lies in the file.
+            let mut bytes = vec![0u8; (entry.end - entry.begin) as usize];
+            read_at(&file, &mut bytes, entry.begin).with_context(context)?;
+            let values = gguf::decode(entry, &bytes).with_context(context)?;
             Ok(
                 Dataset::new(entry.name.clone(), entry.shape.clone(), values)
                     .with_context(context)?,

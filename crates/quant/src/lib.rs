@@ -10,6 +10,7 @@ pub mod calib;
 pub mod codebook;
 pub mod config;
 pub mod dataset;
+pub mod diff;
 pub mod format;
 mod fused;
 pub mod ggml;

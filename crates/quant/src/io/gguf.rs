@@ -674,9 +674,16 @@ pub struct TensorOut<'a> {
     pub bytes: &'a [u8],
 }
 
-/// Writes a GGUF version 3 file (alignment 32) with string metadata and `tensors`, as gguf-py's
+/// A metadata value to write.
+#[derive(Clone, Copy, Debug)]
+pub enum Meta<'a> {
+    Str(&'a str),
+    U32(u32),
+}
+
+/// Writes a GGUF version 3 file (alignment 32) with `metadata` and `tensors`, as gguf-py's
 /// `GGUFWriter` lays one out.
-pub fn write(metadata: &[(&str, &str)], tensors: &[TensorOut]) -> Vec<u8> {
+pub fn write(metadata: &[(&str, Meta)], tensors: &[TensorOut]) -> Vec<u8> {
     fn string(out: &mut Vec<u8>, s: &str) {
         out.extend_from_slice(&(s.len() as u64).to_le_bytes());
         out.extend_from_slice(s.as_bytes());
@@ -689,8 +696,16 @@ pub fn write(metadata: &[(&str, &str)], tensors: &[TensorOut]) -> Vec<u8> {
     out.extend_from_slice(&(metadata.len() as u64).to_le_bytes());
     for (k, v) in metadata {
         string(&mut out, k);
-        out.extend_from_slice(&8u32.to_le_bytes());
-        string(&mut out, v);
+        match v {
+            Meta::Str(s) => {
+                out.extend_from_slice(&8u32.to_le_bytes());
+                string(&mut out, s);
+            }
+            Meta::U32(x) => {
+                out.extend_from_slice(&4u32.to_le_bytes());
+                out.extend_from_slice(&x.to_le_bytes());
+            }
+        }
     }
     let mut offset = 0usize;
     for t in tensors {

@@ -97,7 +97,11 @@ fn a_file_written_here_reads_back() {
     let q4k = crate::ggml::quantize(GgmlType::Q4K.codec().unwrap_or_else(|| unreachable!()), &x);
     let f32s: Vec<u8> = x[..6].iter().flat_map(|v| v.to_le_bytes()).collect();
     let file = write(
-        &[("general.architecture", "llama"), ("general.name", "t")],
+        &[
+            ("general.architecture", Meta::Str("llama")),
+            ("general.name", Meta::Str("t")),
+            ("general.file_type", Meta::U32(15)),
+        ],
         &[
             TensorOut {
                 name: "a",
@@ -122,6 +126,7 @@ fn a_file_written_here_reads_back() {
     let h = read_header(&file).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(h.version, 3);
     assert_eq!(h.architecture(), Some("llama"));
+    assert_eq!(h.file_type().as_deref(), Some("MOSTLY_Q4_K_M"));
     let names: Vec<(&str, &str, &[usize])> = h
         .tensors
         .iter()
@@ -352,7 +357,7 @@ mod properties {
                 owned.push((format!("t{i}"), vec![rows, cols], ty, bytes));
             }
             let tensors: Vec<TensorOut> = owned.iter().map(|(name, shape, ty, bytes)| TensorOut { name, shape, ty: *ty, bytes }).collect();
-            let file = write(&[("general.architecture", &arch)], &tensors);
+            let file = write(&[("general.architecture", Meta::Str(&arch))], &tensors);
             let h = read_header(&file).map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert_eq!(h.architecture(), Some(arch.as_str()));
             prop_assert_eq!(h.tensors.len(), owned.len());
