@@ -3,20 +3,54 @@
 
 use std::sync::Arc;
 
+use quantscope_core::io::gguf;
 use quantscope_core::io::safetensors as st;
 use quantscope_core::io::{self, FileKind, TensorInfo};
 use quantscope_core::Dataset;
 
 /// A file the user opened: the tensors it holds, and its bytes — all of them for `.npy` and CSV,
-/// none for a safetensors file opened header first (its tensors are read one at a time).
+/// none for a safetensors or GGUF file opened header first (its tensors are read one at a time).
 #[derive(Debug)]
 pub struct LoadedFile {
     pub name: String,
     pub kind: FileKind,
     pub bytes: Vec<u8>,
     pub tensors: Vec<TensorInfo>,
-    /// The validated header of a safetensors file opened header first.
-    pub header: Option<st::Header>,
+    /// The validated header of a file opened header first.
+    pub header: Option<Header>,
+}
+
+/// The header of a file opened header first.
+#[derive(Debug)]
+pub enum Header {
+    Safetensors(st::Header),
+    Gguf(gguf::Header),
+}
+
+impl LoadedFile {
+    /// What the file says about itself, for people: a GGUF file's architecture, llama.cpp file
+    /// type and quantization version (empty for other files).
+    pub fn description(&self) -> Vec<(String, String)> {
+        match &self.header {
+            Some(Header::Gguf(h)) => {
+                let mut out = vec![("GGUF version".to_string(), h.version.to_string())];
+                if let Some(a) = h.architecture() {
+                    out.push(("architecture".into(), a.to_string()));
+                }
+                if let Some(t) = h.file_type() {
+                    out.push(("file type".into(), t));
+                }
+                if let Some(v) = h.quantization_version() {
+                    out.push(("quantization version".into(), v.to_string()));
+                }
+                if let Some(gguf::Value::Str(n)) = h.metadata.get("general.name") {
+                    out.push(("name".into(), n.clone()));
+                }
+                out
+            }
+            Some(Header::Safetensors(_)) | None => Vec::new(),
+        }
+    }
 }
 
 /// Largest file read whole into the page (`.npy`, CSV).
@@ -42,20 +76,63 @@ pub fn open_safetensors_header(
         kind: FileKind::Safetensors,
         bytes: Vec::new(),
         tensors,
-        header: Some(header),
+        header: Some(Header::Safetensors(header)),
     })
+}
+
+/// Opens a GGUF file from a prefix of it (`Ok(None)`: the header goes on past the prefix; read
+/// at least `at_least` bytes and try again).
+pub fn open_gguf_header(
+    name: &str,
+    file_len: u64,
+    prefix: &[u8],
+) -> Result<Result<LoadedFile, u64>, String> {
+    let header = match gguf::parse_header(prefix, file_len) {
+        Ok(h) => h,
+        Err(gguf::GgufError::NeedMore { at_least }) => return Ok(Err(at_least)),
+        Err(e) => return Err(format!("{name}: {e}")),
+    };
+    let tensors: Vec<TensorInfo> = header.tensors.iter().map(gguf::Entry::info).collect();
+    if !tensors.iter().any(|t| t.is_float) {
+        let types: Vec<String> = tensors.iter().map(|t| t.dtype.clone()).collect();
+        return Err(format!(
+            "{name}: no tensor Quantscope can read (its types: {})",
+            types.join(", ")
+        ));
+    }
+    Ok(Ok(LoadedFile {
+        name: name.to_string(),
+        kind: FileKind::Gguf,
+        bytes: Vec::new(),
+        tensors,
+        header: Some(Header::Gguf(header)),
+    }))
 }
 
 /// The byte range of `tensor` in a file opened header first, after checking it fits the page.
 pub fn tensor_range(file: &LoadedFile, tensor: &str) -> Result<(u64, u64), String> {
-    let header = file
-        .header
-        .as_ref()
-        .ok_or_else(|| format!("{}: not opened header first", file.name))?;
-    let entry = header
-        .find(tensor)
-        .map_err(|e| format!("{}: {e}", file.name))?;
-    let f32_bytes = 4 * entry.n_elements() as u64;
+    let (n, begin, end) = match &file.header {
+        Some(Header::Safetensors(h)) => {
+            let e = h.find(tensor).map_err(|e| format!("{}: {e}", file.name))?;
+            (e.n_elements(), e.begin, e.end)
+        }
+        Some(Header::Gguf(h)) => {
+            let e = h.find(tensor).map_err(|e| format!("{}: {e}", file.name))?;
+            if !e
+                .ty
+                .is_some_and(quantscope_core::ggml::GgmlType::can_dequantize)
+            {
+                return Err(format!(
+                    "{} (tensor \"{tensor}\"): tensors of type {} cannot be read by Quantscope",
+                    file.name,
+                    e.type_name()
+                ));
+            }
+            (e.n_elements(), e.begin, e.end)
+        }
+        None => return Err(format!("{}: not opened header first", file.name)),
+    };
+    let f32_bytes = 4 * n as u64;
     if f32_bytes > MAX_TENSOR_F32_BYTES {
         return Err(format!(
             "{} (tensor \"{tensor}\"): {} MB as f32 is more than this page holds (1 GB); use the quantscope CLI for it",
@@ -63,7 +140,7 @@ pub fn tensor_range(file: &LoadedFile, tensor: &str) -> Result<(u64, u64), Strin
             f32_bytes / 1_000_000
         ));
     }
-    Ok((entry.begin, entry.end))
+    Ok((begin, end))
 }
 
 /// Decodes `tensor` of a file opened header first from its bytes.
@@ -73,13 +150,20 @@ pub fn load_tensor_bytes(
     bytes: &[u8],
 ) -> Result<Arc<Dataset>, String> {
     let context = |e: String| format!("{} (tensor \"{tensor}\"): {e}", file.name);
-    let header = file
-        .header
-        .as_ref()
-        .ok_or_else(|| context("not opened header first".into()))?;
-    let entry = header.find(tensor).map_err(|e| context(e.to_string()))?;
-    let values = st::decode(entry, bytes).map_err(|e| context(e.to_string()))?;
-    Dataset::new(tensor, entry.shape.clone(), values)
+    let (shape, values) = match &file.header {
+        Some(Header::Safetensors(h)) => {
+            let entry = h.find(tensor).map_err(|e| context(e.to_string()))?;
+            let values = st::decode(entry, bytes).map_err(|e| context(e.to_string()))?;
+            (entry.shape.clone(), values)
+        }
+        Some(Header::Gguf(h)) => {
+            let entry = h.find(tensor).map_err(|e| context(e.to_string()))?;
+            let values = gguf::decode(entry, bytes).map_err(|e| context(e.to_string()))?;
+            (entry.shape.clone(), values)
+        }
+        None => return Err(context("not opened header first".into())),
+    };
+    Dataset::new(tensor, shape, values)
         .map(Arc::new)
         .map_err(|e| context(e.to_string()))
 }
@@ -87,7 +171,7 @@ pub fn load_tensor_bytes(
 /// Parses the file's table of contents; the message names the file.
 pub fn open_file(name: &str, bytes: Vec<u8>) -> Result<LoadedFile, String> {
     let kind = FileKind::from_file_name(name).ok_or_else(|| {
-        format!("{name}: unsupported file type (use .npy, .safetensors, .csv or .txt)")
+        format!("{name}: unsupported file type (use .npy, .safetensors, .gguf, .csv or .txt)")
     })?;
     if bytes.is_empty() {
         return Err(format!("{name}: the file is empty"));
@@ -115,12 +199,16 @@ pub fn default_tensor(file: &LoadedFile) -> Option<&str> {
 
 /// Reads tensor `tensor` of `file`; the message names the file and tensor.
 pub fn load_tensor(file: &LoadedFile, tensor: &str) -> Result<Arc<Dataset>, String> {
-    let pick = (file.kind == FileKind::Safetensors).then_some(tensor);
+    let several = matches!(file.kind, FileKind::Safetensors | FileKind::Gguf);
+    let pick = several.then_some(tensor);
     io::load_tensor(file.kind, tensor, &file.bytes, pick)
         .map(Arc::new)
-        .map_err(|e| match file.kind {
-            FileKind::Safetensors => format!("{} (tensor \"{tensor}\"): {e}", file.name),
-            _ => format!("{}: {e}", file.name),
+        .map_err(|e| {
+            if several {
+                format!("{} (tensor \"{tensor}\"): {e}", file.name)
+            } else {
+                format!("{}: {e}", file.name)
+            }
         })
 }
 

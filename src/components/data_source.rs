@@ -261,9 +261,12 @@ async fn array_buffer_bytes(promise: js_sys::Promise) -> Result<Vec<u8>, String>
 /// large to read whole is refused here, before any work.
 fn read_file(state: AppState, file: web_sys::File) {
     let name = file.name();
-    if FileKind::from_file_name(&name) != Some(FileKind::Safetensors)
-        && file.size() > MAX_FILE_BYTES
-    {
+    // Safetensors and GGUF files are read header first, then one tensor: any size opens.
+    let header_first = matches!(
+        FileKind::from_file_name(&name),
+        Some(FileKind::Safetensors | FileKind::Gguf)
+    );
+    if !header_first && file.size() > MAX_FILE_BYTES {
         state.report(format!(
             "{name}: {} MB is more than this page reads at once (1 GB); use the quantscope CLI for it",
             (file.size() / 1e6).round()
@@ -361,11 +364,11 @@ fn FilePicker(state: AppState) -> impl IntoView {
                 id="file-input"
                 type="file"
                 data-testid="file-input"
-                accept=".npy,.safetensors,.csv,.txt"
+                accept=".npy,.safetensors,.gguf,.csv,.txt"
                 on:change=on_input
             />
             <super::fields::FieldError testid="file-input" />
-            <p class="help">".npy (f16/f32/f64), .safetensors (F8/F16/BF16/F32/F64; read header first, then only the tensor you pick, so any size opens) or .csv/.txt numbers — choose or drop it here."</p>
+            <p class="help">".npy (f16/f32/f64), .safetensors (F8/F16/BF16/F32/F64), .gguf (llama.cpp: F32/F16/BF16, Q4_0…Q8_0, Q2_K…Q6_K, IQ4_NL/XS, MXFP4 — dequantized as llama.cpp does) or .csv/.txt numbers — choose or drop it here. Safetensors and GGUF files are read header first, then only the tensor you pick, so any size opens."</p>
         </div>
     }
 }
@@ -384,9 +387,20 @@ fn TensorPicker(state: AppState) -> impl IntoView {
     let show = move || {
         file.with(|f| {
             f.as_ref().is_some_and(|f| {
-                f.tensors.len() > 1 || f.kind == quantscope_core::io::FileKind::Safetensors
+                f.tensors.len() > 1
+                    || matches!(
+                        f.kind,
+                        quantscope_core::io::FileKind::Safetensors
+                            | quantscope_core::io::FileKind::Gguf
+                    )
             })
         })
+    };
+    // A GGUF file's own description: architecture, llama.cpp's file type, quantization version.
+    let description = move || {
+        file.get()
+            .map(|f: Shared<FileInfo>| f.description.clone())
+            .unwrap_or_default()
     };
     view! {
         <Show when=show>
@@ -413,6 +427,14 @@ fn TensorPicker(state: AppState) -> impl IntoView {
                     }}
                 </select>
                 <super::fields::FieldError testid="tensor-select" />
+                <Show when=move || !description().is_empty()>
+                    <dl class="summary file-description" data-testid="file-description">
+                        {move || description()
+                            .into_iter()
+                            .map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> })
+                            .collect_view()}
+                    </dl>
+                </Show>
             </div>
         </Show>
     }

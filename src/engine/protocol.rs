@@ -271,6 +271,9 @@ pub struct FileInfo {
     pub name: String,
     pub kind: FileKind,
     pub tensors: Vec<TensorInfo>,
+    /// What the file says about itself (a GGUF file's architecture, file type, …).
+    #[serde(default)]
+    pub description: Vec<(String, String)>,
 }
 
 /// What a worker answers.

@@ -182,6 +182,7 @@ impl Service {
             name: held.loaded.name.clone(),
             kind: held.loaded.kind,
             tensors: held.loaded.tensors.clone(),
+            description: held.loaded.description(),
         };
         let data = DataInfo::of(&dataset);
         self.dataset = Some(dataset);
@@ -195,8 +196,8 @@ impl Service {
     }
 }
 
-/// Opens a file from `source`: a safetensors file header first (its tensors are read later, one
-/// at a time), any other file whole. Returns it and the tensor to show.
+/// Opens a file from `source`: a safetensors or GGUF file header first (its tensors are read
+/// later, one at a time), any other file whole. Returns it and the tensor to show.
 fn open_source(
     name: &str,
     source: Box<dyn ByteSource>,
@@ -204,11 +205,29 @@ fn open_source(
     progress: &mut dyn FnMut(f64, &str),
 ) -> Result<(HeldFile, String), String> {
     let size = source.len();
-    let loaded = if FileKind::from_file_name(name) == Some(FileKind::Safetensors) {
+    let kind = FileKind::from_file_name(name);
+    let loaded = if kind == Some(FileKind::Safetensors) {
         let prefix = source.read(0, size.min(8))?;
         let n = st::header_len(&prefix, size).map_err(|e| format!("{name}: {e}"))?;
         let json = source.read(8, 8 + n)?;
         loader::open_safetensors_header(name, size, &json)?
+    } else if kind == Some(FileKind::Gguf) {
+        // A GGUF header has no length: read 1 MiB, and more while the parser asks for it (it
+        // asks only within the file and the header cap).
+        let mut len = size.min(1 << 20);
+        loop {
+            let prefix = source.read(0, len)?;
+            progress(0.0, "reading the GGUF header");
+            match loader::open_gguf_header(name, size, &prefix)? {
+                Ok(file) => break file,
+                Err(at_least) if len < size => len = at_least.max(len * 2).min(size),
+                Err(at_least) => {
+                    return Err(format!(
+                        "{name}: the header needs {at_least} bytes but the file has {size}"
+                    ))
+                }
+            }
+        }
     } else {
         if size as f64 > MAX_FILE_BYTES {
             return Err(format!(
@@ -232,11 +251,11 @@ fn open_source(
             .unwrap_or_default()
             .to_string(),
     };
-    let is_safetensors = loaded.header.is_some();
+    let header_first = loaded.header.is_some();
     Ok((
         HeldFile {
             loaded: Arc::new(loaded),
-            source: is_safetensors.then_some(source),
+            source: header_first.then_some(source),
         },
         tensor,
     ))
@@ -399,5 +418,79 @@ mod tests {
             matches!(r, Response::Loaded { ref data, .. } if data.len() == 2),
             "{r:?}"
         );
+    }
+
+    /// A GGUF file opens header first — a header longer than the first read (a 1.5 MB metadata
+    /// string) is read again longer — its metadata reaches the page, a quantized tensor decodes
+    /// as llama.cpp does, and a type the page cannot read is refused by name, the data kept.
+    #[test]
+    fn gguf_files_open_header_first_and_decode_their_tensors() {
+        use quantscope_core::ggml::{self, GgmlType};
+        use quantscope_core::io::gguf::{self, Meta, TensorOut};
+        let x: Vec<f32> = (0..512).map(|i| (i as f32 * 0.3).sin()).collect();
+        let q4k = ggml::quantize(GgmlType::Q4K.codec().unwrap_or_else(|| unreachable!()), &x);
+        let long = "x".repeat(1_500_000);
+        let file = gguf::write(
+            &[
+                ("general.architecture", Meta::Str("llama")),
+                ("general.file_type", Meta::U32(15)),
+                ("general.description", Meta::Str(&long)),
+            ],
+            &[
+                TensorOut {
+                    name: "iq2",
+                    shape: &[256],
+                    ty: GgmlType::Iq2Xxs,
+                    bytes: &[0; 66],
+                },
+                TensorOut {
+                    name: "blk.0.ffn_down.weight",
+                    shape: &[2, 256],
+                    ty: GgmlType::Q4K,
+                    bytes: &q4k,
+                },
+            ],
+        );
+        let mut s = Service::new();
+        let r = s.handle(
+            Request::Open {
+                job: 1,
+                name: "m.gguf".into(),
+                tensor: None,
+            },
+            Some(Box::new(file)),
+            &mut none(),
+        );
+        let Response::Loaded {
+            file: Some(info),
+            tensor,
+            ..
+        } = r
+        else {
+            panic!("{r:?}");
+        };
+        // The first tensor the page can read is shown.
+        assert_eq!(tensor.as_deref(), Some("blk.0.ffn_down.weight"));
+        assert!(info
+            .description
+            .contains(&("file type".into(), "MOSTLY_Q4_K_M".into())));
+        assert_eq!(info.tensors[0].dtype, "IQ2_XXS");
+        assert!(!info.tensors[0].is_float);
+        let want = ggml::dequantize(GgmlType::Q4K, &q4k, 512).unwrap_or_default();
+        assert_eq!(s.dataset().map(|d| d.values().to_vec()), Some(want));
+        let r = s.handle(
+            Request::Open {
+                job: 2,
+                name: "m.gguf".into(),
+                tensor: Some("iq2".into()),
+            },
+            None,
+            &mut none(),
+        );
+        assert!(
+            matches!(&r, Response::Error { message, .. } if message.contains("IQ2_XXS")),
+            "{r:?}"
+        );
+        assert_eq!(s.dataset().map(Dataset::len), Some(512));
     }
 }
