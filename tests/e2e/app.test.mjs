@@ -481,6 +481,51 @@ describe("Quantscope in the browser", () => {
     await app.page.close();
   });
 
+  test("GGUF: a file of llama.cpp's writer opens header first, its tensors are read as llama.cpp reads them, an unreadable type is refused by name; K-quants equal the CLI", async () => {
+    const app = await freshPage();
+    const gguf = readFileSync("crates/quant/tests/golden/gguf-py.gguf");
+    const ggufPath = join(work, "model.gguf");
+    writeFileSync(ggufPath, gguf);
+    await app.upload("model.gguf", gguf);
+    // The first readable tensor (f32 2 × 3) is shown; the picker lists every tensor by type.
+    await app.until(async () => (await app.text("data-shape")) === "2 × 3", "first tensor");
+    const options = await app.id("tensor-select").locator("option").allTextContents();
+    assert.equal(options.length, 10);
+    assert.ok(options.some((o) => o.startsWith("blk.0.ffn_down.weight — Q4_K [2 × 256]")), options.join(" | "));
+    const iq2 = app.id("tensor-select").locator('option[value="iq2_xxs"]');
+    assert.equal(await iq2.getAttribute("disabled"), "", "an unreadable type cannot be picked");
+    const description = await app.text("file-description");
+    assert.match(description, /llama/);
+    assert.match(description, /MOSTLY_Q4_K_M/);
+    // A Q4_K tensor, dequantized as llama.cpp does, quantized again: the CLI's figures.
+    await app.select("tensor-select", "blk.0.ffn_down.weight");
+    await app.until(async () => (await app.text("data-shape")) === "2 × 256", "the Q4_K tensor");
+    assertSameMetrics(await app.metrics(), cli(ggufPath, ["--tensor", "blk.0.ffn_down.weight"]), "gguf tensor, int8");
+    // llama.cpp's own types as formats, on the Q6_K tensor: Q4_K at 4.5 bits, IQ4_XS at 4.25,
+    // Q3_K at 3.4375 (Q6_K again would give its values back exactly).
+    await app.select("tensor-select", "output.weight");
+    await app.until(async () => (await app.text("data-name")) === "output.weight", "the Q6_K tensor");
+    for (const [format, bpv] of [["q4_k", 4.5], ["iq4_xs", 4.25], ["q3_k", 3.4375]]) {
+      await app.select("format", format);
+      await app.until(async () => (await app.number("metric-bpv")) === bpv, `${format} applied`);
+      assertSameMetrics(await app.metrics(), cli(ggufPath, ["--tensor", "output.weight", "--format", format]), format);
+      assert.match(await app.text("formulas"), /super-blocks of 256/);
+    }
+    // A tensor whose rows are not whole super-blocks: the page says why and falls back to int.
+    await app.select("tensor-select", "blk.0.attn_q.weight");
+    await app.until(async () => (await app.text("data-shape")) === "4 × 128", "a 4 × 128 tensor");
+    await app.until(async () => /Q3_K codes rows in blocks of 256 values: 256 does not divide the last axis \(128\)\); switched to per-tensor int/.test(await app.text("notice")), "the reason shown");
+    assert.equal(await app.text("format"), "int");
+    // Q4_0's blocks of 32 fit it — and give llama.cpp's Q4_0 values back exactly, as the CLI does.
+    await app.select("format", "q4_0");
+    await app.until(async () => (await app.number("metric-bpv")) === 4.5, "q4_0 applied");
+    const again = cli(ggufPath, ["--tensor", "blk.0.attn_q.weight", "--format", "q4_0"]);
+    assert.equal(again.mse, 0);
+    assert.equal(await app.number("metric-mse"), 0);
+    assert.deepEqual(app.errors, []);
+    await app.page.close();
+  });
+
   test("vector codebooks: a 2-D view with cells; a sub-vector length that does not divide is refused", async () => {
     const app = await freshPage();
     const npy = npyF32([64, 64], values(4096, 13));
