@@ -57,18 +57,41 @@ pub fn BitInspector(#[prop(into)] value: Signal<Option<f32>>) -> impl IntoView {
                         <td class="bitstring" data-testid="bits-target">{bit_row(i.target.clone())}</td>
                         <td data-testid="bits-code">{format!("code {}", i.code)}</td>
                     </tr>
+                    // A GGML block's scales as stored: the super-block's f16 fields, the
+                    // sub-block's quantized scale and min.
+                    {i.stored.iter().map(|f| view! {
+                        <tr data-testid="bits-stored">
+                            <th>{format!("stored {}", f.name)}</th>
+                            <td class="bitstring"><span class="bits-int">{f.bits.clone()}</span></td>
+                            <td>{format::number(f.value, 7)}</td>
+                        </tr>
+                    }).collect_view()}
                 </table>
                 <p class="worked" data-testid="bits-summary">
-                    {format!(
-                        "r = {} → r / S = {} (S = {}) → stored code {} → r̂ = {}{} (error {}).",
-                        n(v),
-                        n(i.scaled),
-                        n(i.scale),
-                        i.code,
-                        n(i.r_hat),
-                        if i.clipped { ", saturated: r lies beyond the largest level" } else { "" },
-                        n(v - i.r_hat)
-                    )}
+                    {if i.offset != 0.0 {
+                        format!(
+                            "r = {} → (r − o) / S = {} (S = {}, o = {}) → stored code {} → r̂ = {}{} (error {}).",
+                            n(v),
+                            n(i.scaled),
+                            n(i.scale),
+                            n(i.offset),
+                            i.code,
+                            n(i.r_hat),
+                            if i.clipped { ", saturated: r lies beyond the largest level" } else { "" },
+                            n(v - i.r_hat)
+                        )
+                    } else {
+                        format!(
+                            "r = {} → r / S = {} (S = {}) → stored code {} → r̂ = {}{} (error {}).",
+                            n(v),
+                            n(i.scaled),
+                            n(i.scale),
+                            i.code,
+                            n(i.r_hat),
+                            if i.clipped { ", saturated: r lies beyond the largest level" } else { "" },
+                            n(v - i.r_hat)
+                        )
+                    }}
                 </p>
                 <p class="legend">
                     <span class="bits-sign">"sign"</span>" "

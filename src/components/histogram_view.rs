@@ -134,11 +134,7 @@ pub fn HistogramView() -> impl IntoView {
         state.analysis.with(|a| {
             let a = a.as_ref()?;
             let g = a.group_hist.as_ref()?;
-            let what = match a.config.granularity {
-                _ if a.config.format.ggml_block().is_some() => "block",
-                quantscope_core::Granularity::Channel { .. } => "channel",
-                _ => "group",
-            };
+            let what = a.config.group_noun();
             Some(format!(
                 "Showing {what} #{} of {}: its {} values, its clipping range and thresholds. The metrics cover all {} values.",
                 a.display_group,

@@ -510,6 +510,15 @@ describe("Quantscope in the browser", () => {
       await app.until(async () => (await app.number("metric-bpv")) === bpv, `${format} applied`);
       assertSameMetrics(await app.metrics(), cli(ggufPath, ["--tensor", "output.weight", "--format", format]), format);
       assert.match(await app.text("formulas"), /super-blocks of 256/);
+      if (format === "q4_k") {
+        // The bit inspector shows the stored scales: the super-block's f16 d and dmin, the
+        // sub-block's 6-bit scale and min.
+        await app.set("probe", 0.01);
+        await app.until(async () => (await app.id("bits-stored").count()) === 4, "four stored fields");
+        const stored = await app.id("bits-stored").allTextContents();
+        assert.match(stored.join(" | "), /stored d \(f16\).*stored dmin \(f16\).*stored sc_0.*stored m_0/);
+        assert.match(await app.text("bits-summary"), /\(r − o\) \/ S/);
+      }
     }
     // A tensor whose rows are not whole super-blocks: the page says why and falls back to int.
     await app.select("tensor-select", "blk.0.attn_q.weight");

@@ -11,6 +11,8 @@
 //   docs/screenshot-stream-{laptop,phone}.png  dynamic vs static ranges over a drifting stream
 //   docs/screenshot-dark-laptop.png  the opening view in the dark theme
 //   docs/screenshot-ab-{laptop,phone}.png  A/B: the opening view pinned as A, B per channel
+//   docs/screenshot-gguf-{laptop,phone}.png  a GGUF file of llama.cpp's writer: the data panel
+//   docs/screenshot-q4k-{laptop,phone}.png  MiniLM's FFN output weights as Q4_K: histogram, formulas
 // docs/screenshots/before-issue-11-*.png are the same views before issue 11's changes.
 import { serve } from "./server.mjs";
 import { launch } from "./browser.mjs";
@@ -72,6 +74,23 @@ try {
       await settle(page);
       await page.locator(".order-histogram").screenshot({ path: "docs/screenshot-group.png" });
       await page.screenshot({ path: "docs/screenshot-formats.png", fullPage: true });
+    }
+    // llama.cpp: a GGUF file's tensors and description, and a weight matrix as Q4_K.
+    await page.getByTestId("source-file").click();
+    await page.getByTestId("file-input").setInputFiles("crates/quant/tests/golden/gguf-py.gguf");
+    await page.getByTestId("file-description").waitFor();
+    await page.getByTestId("tensor-select").selectOption("blk.0.ffn_down.weight");
+    await page.getByTestId("data-shape").filter({ hasText: "2 × 256" }).waitFor();
+    await settle(page);
+    await page.locator(".order-data").screenshot({ path: `docs/screenshot-gguf-${name}.png` });
+    await page.getByTestId("sample-select").selectOption("minilm-l0-ffn-output.npy");
+    await page.getByTestId("data-shape").filter({ hasText: "384 × 1536" }).waitFor();
+    await page.getByTestId("preset").selectOption("q4_k");
+    await page.getByTestId("metric-bpv").filter({ hasText: "4.5" }).waitFor();
+    await settle(page);
+    const shots = [".order-histogram", ".order-formula"];
+    for (const [i, sel] of shots.entries()) {
+      await page.locator(sel).screenshot({ path: `docs/screenshot-q4k-${name}${i ? "-formula" : ""}.png` });
     }
     await page.close();
   }

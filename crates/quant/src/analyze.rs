@@ -103,6 +103,9 @@ pub struct Analysis {
     pub vector: Option<crate::plan::VectorView>,
     /// How the display group's values are scaled and coded (formats other than `int`).
     pub display_block: Option<crate::plan::Block>,
+    /// The shown group's (super-)block as stored, for the GGML types coded through their bytes.
+    #[serde(default)]
+    pub ggml_block: Option<crate::ggml::ShownBlock>,
     /// The display group's own values and reconstructions (per-channel and per-group layouts).
     #[serde(default)]
     pub group_hist: Option<crate::group_view::GroupHistograms>,
@@ -836,6 +839,7 @@ fn int_part(
         twin_codes: Vec::new(),
         vector: None,
         display_block: None,
+        ggml_block: None,
         group_hist,
     }
 }

@@ -423,6 +423,19 @@ impl QuantizerConfig {
         Ok(())
     }
 
+    /// What one of the groups sharing parameters is called for people: a GGML type's block (or
+    /// the sub-block of a super-block), a channel, or a group.
+    pub fn group_noun(&self) -> &'static str {
+        match self.format.ggml_type() {
+            Some(t) if t.sub_block_len() < t.block_layout().0 => "sub-block",
+            Some(_) => "block",
+            None => match self.granularity {
+                Granularity::Channel { .. } => "channel",
+                Granularity::Tensor | Granularity::Group { .. } => "group",
+            },
+        }
+    }
+
     /// The integer code range [qmin, qmax].
     ///
     /// ```text

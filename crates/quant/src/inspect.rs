@@ -41,6 +41,13 @@ pub struct Inspection {
     /// The value in the element domain, r / S (or the code before the zero-point for `int`).
     pub scaled: f32,
     pub scale: f32,
+    /// What the decoding adds after scaling (a GGML block's −dmin·m or m; 0 for most formats):
+    /// `scaled` is (r − offset) / scale.
+    #[serde(default)]
+    pub offset: f32,
+    /// The block's stored scale fields (GGML types: f16 d, dmin, the sub-block's sc and m).
+    #[serde(default)]
+    pub stored: Vec<crate::ggml::StoredField>,
     pub r_hat: f32,
     pub clipped: bool,
 }
@@ -106,6 +113,8 @@ pub fn inspect(value: f32, analysis: &Analysis) -> Option<Inspection> {
             code: i64::from(q),
             scaled: value * p.inv_scale(),
             scale: p.scale,
+            offset: 0.0,
+            stored: Vec::new(),
             r_hat: p.real_from_code(q),
             clipped,
         });
@@ -230,6 +239,12 @@ pub fn inspect(value: f32, analysis: &Analysis) -> Option<Inspection> {
         code: signed_code,
         scaled,
         scale: block.dec_scale,
+        offset: block.dec_offset,
+        stored: analysis
+            .ggml_block
+            .as_ref()
+            .map(crate::ggml::ShownBlock::stored_fields)
+            .unwrap_or_default(),
         r_hat: block.real_from_level(level),
         clipped,
     })
@@ -274,6 +289,39 @@ mod tests {
         // 500 saturates to 448.
         let i = inspect(500.0, &a).unwrap_or_else(|| panic!("inspection"));
         assert!(i.clipped && i.r_hat == 448.0);
+    }
+
+    /// A Q4_K block: the inspector shows the super-block's f16 d and dmin and the sub-block's
+    /// 6-bit scale and min as stored, and follows a value as (r + dmin·m) / (d·sc).
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn k_quant_scales_as_stored() {
+        let values: Vec<f32> = (0..512)
+            .map(|i| (i as f32 * 0.7).sin() * 0.1 + 0.02)
+            .collect();
+        let a = analysis(
+            QuantizerConfig {
+                format: Format::Q4K,
+                ..Default::default()
+            },
+            values.clone(),
+        );
+        let i = inspect(values[3], &a).unwrap_or_else(|| panic!("inspection"));
+        let names: Vec<&str> = i.stored.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["d (f16)", "dmin (f16)", "sc_0", "m_0"]);
+        assert_eq!(i.stored[0].bits.len(), 16);
+        assert_eq!(i.stored[2].bits.len(), 6);
+        // The sub-block's decode: d · sc and −dmin · m, as the block decodes.
+        let (d, dmin, sc, m) = (
+            i.stored[0].value as f32,
+            i.stored[1].value as f32,
+            i.stored[2].value as f32,
+            i.stored[3].value as f32,
+        );
+        assert_eq!(i.scale, d * sc);
+        assert_eq!(i.offset, -(dmin * m));
+        assert_eq!(i.scaled, (values[3] - i.offset) / i.scale);
+        assert_eq!(i.r_hat, i.code as f32 * i.scale + i.offset);
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]

@@ -1018,6 +1018,15 @@ fn analyze_blocks(
             element: 0,
             ..shown_block
         }),
+        ggml_block: shown.coded.as_ref().and_then(|c| {
+            let per = (c.ty.block_layout().0 / c.ty.sub_block_len()).max(1);
+            let b = display_group / per;
+            c.blocks().contains(&b).then(|| crate::ggml::ShownBlock {
+                ty: c.ty,
+                bytes: c.block(b).to_vec(),
+                sub: display_group % per,
+            })
+        }),
         group_hist,
     }
 }
@@ -1285,6 +1294,7 @@ fn analyze_vectors(
         twin_codes: Vec::new(),
         vector,
         display_block: None,
+        ggml_block: None,
         group_hist: None,
     }
 }

@@ -130,6 +130,8 @@ pub struct PartialAnalysis {
     pub twin_codes: Vec<(usize, usize)>,
     pub vector: Option<crate::plan::VectorView>,
     pub display_block: Option<crate::plan::Block>,
+    #[serde(default)]
+    pub ggml_block: Option<crate::ggml::ShownBlock>,
     /// The display group's histograms over this share's span (see [`crate::group_view`]).
     #[serde(default)]
     pub group_hist: Option<crate::group_view::GroupHistograms>,
@@ -259,6 +261,7 @@ pub(crate) fn combine(mut first: PartialAnalysis, rest: Vec<PartialAnalysis>) ->
         notes,
         vector: first.vector,
         display_block: first.display_block,
+        ggml_block: first.ggml_block.clone(),
         group_hist: first.group_hist,
     }
 }

@@ -549,6 +549,106 @@ impl Coded {
     }
 }
 
+/// The (super-)block a view shows, as stored: its type, bytes and which of its sub-blocks.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShownBlock {
+    pub ty: GgmlType,
+    pub bytes: Vec<u8>,
+    pub sub: usize,
+}
+
+/// One stored scale field of a block: its name, its bits (most significant first) and value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredField {
+    pub name: String,
+    pub bits: String,
+    pub value: f64,
+}
+
+impl ShownBlock {
+    /// The stored scale fields of the block and of the shown sub-block: the f16 super-block
+    /// scale(s), then the sub-block's quantized scale (and min).
+    pub fn stored_fields(&self) -> Vec<StoredField> {
+        let bits = |v: u64, width: u32| -> String {
+            (0..width)
+                .rev()
+                .map(|i| if v >> i & 1 == 1 { '1' } else { '0' })
+                .collect()
+        };
+        let f16_field = |name: &str, at: usize| {
+            let raw = u16::from_le_bytes([self.bytes[at], self.bytes[at + 1]]);
+            StoredField {
+                name: format!("{name} (f16)"),
+                bits: bits(u64::from(raw), 16),
+                value: f64::from(half::f16::from_bits(raw).to_f32()),
+            }
+        };
+        let mut out = Vec::new();
+        let (d, min): (Option<usize>, Option<(usize, &str)>) = match self.ty {
+            GgmlType::Q4_0
+            | GgmlType::Q5_0
+            | GgmlType::Q8_0
+            | GgmlType::Iq4Nl
+            | GgmlType::Iq4Xs => (Some(0), None),
+            GgmlType::Q4_1 | GgmlType::Q5_1 => (Some(0), Some((2, "m"))),
+            GgmlType::Q4K | GgmlType::Q5K => (Some(0), Some((2, "dmin"))),
+            GgmlType::Q2K => (Some(80), Some((82, "dmin"))),
+            GgmlType::Q3K => (Some(108), None),
+            GgmlType::Q6K => (Some(208), None),
+            _ => (None, None),
+        };
+        let enough = self.bytes.len() >= self.ty.block_layout().1;
+        if !enough {
+            return out;
+        }
+        if let Some(at) = d {
+            out.push(f16_field("d", at));
+        }
+        if let Some((at, name)) = min {
+            out.push(f16_field(name, at));
+        }
+        // The sub-block's own quantized scale and min, with their widths.
+        let widths = match self.ty {
+            GgmlType::Q2K => Some((4, 4)),
+            GgmlType::Q3K => Some((6, 0)),
+            GgmlType::Q4K | GgmlType::Q5K => Some((6, 6)),
+            GgmlType::Q6K => Some((8, 0)),
+            GgmlType::Iq4Xs => Some((6, 0)),
+            _ => None,
+        };
+        let sub = self
+            .ty
+            .codec()
+            .and_then(|c| c.sub_blocks(&self.bytes).into_iter().nth(self.sub));
+        if let (Some((ws, wm)), Some(sub)) = (widths, sub) {
+            // Signed scales are stored with a bias (Q3_K, IQ4_XS: +32) or as int8 (Q6_K).
+            let (stored, shown) = match (self.ty, sub.quantized_scale) {
+                (GgmlType::Q3K | GgmlType::Iq4Xs, Some(s)) => {
+                    ((s + 32) as u64, format!("sc_{} + 32", self.sub))
+                }
+                (GgmlType::Q6K, Some(s)) => {
+                    (u64::from(s as i8 as u8), format!("sc_{} (int8)", self.sub))
+                }
+                (_, Some(s)) => (s as u64, format!("sc_{}", self.sub)),
+                (_, None) => (0, String::new()),
+            };
+            out.push(StoredField {
+                name: shown,
+                bits: bits(stored, ws),
+                value: f64::from(sub.quantized_scale.unwrap_or(0)),
+            });
+            if let (Some(m), true) = (sub.quantized_min, wm > 0) {
+                out.push(StoredField {
+                    name: format!("m_{}", self.sub),
+                    bits: bits(m as u64, wm),
+                    value: f64::from(m),
+                });
+            }
+        }
+        out
+    }
+}
+
 /// Why bytes cannot be read as a tensor of a GGML type.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DequantizeError {
