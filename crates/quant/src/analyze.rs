@@ -34,6 +34,8 @@ pub enum AnalyzeError {
     Layout(#[from] LayoutError),
     #[error("share {} of {} does not exist", .0.index, .0.count)]
     Share(Share),
+    #[error("{} has no block plan (it has a pass of its own)", .0.name())]
+    NoPlan(crate::format::Format),
 }
 
 /// Presentation options that do not change the numbers.

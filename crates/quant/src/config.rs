@@ -423,6 +423,38 @@ impl QuantizerConfig {
         Ok(())
     }
 
+    /// Whether the format's codes are two's-complement integers (sign-extended when read):
+    /// signed `int`, fixed point and Q8_0. The others are unsigned integers, bit patterns or
+    /// indices.
+    pub fn signed_codes(&self) -> bool {
+        use crate::format::Format;
+        match self.format {
+            Format::Int => self.signedness == Signedness::Signed,
+            Format::Fixed | Format::Q8_0 => true,
+            Format::Fp8E4m3
+            | Format::Fp8E5m2
+            | Format::Fp6E3m2
+            | Format::Fp6E2m3
+            | Format::Fp4E2m1
+            | Format::Fp16
+            | Format::Bf16
+            | Format::Nf4
+            | Format::Log2
+            | Format::Kmeans
+            | Format::Q4_0
+            | Format::Q4_1
+            | Format::Q5_0
+            | Format::Q5_1
+            | Format::Q2K
+            | Format::Q3K
+            | Format::Q4K
+            | Format::Q5K
+            | Format::Q6K
+            | Format::Iq4Nl
+            | Format::Iq4Xs => false,
+        }
+    }
+
     /// What one of the groups sharing parameters is called for people: a GGML type's block (or
     /// the sub-block of a super-block), a channel, or a group.
     pub fn group_noun(&self) -> &'static str {

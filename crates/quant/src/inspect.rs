@@ -227,9 +227,10 @@ pub fn inspect(value: f32, analysis: &Analysis) -> Option<Inspection> {
     let scaled = block.scaled(value);
     let (code, level, clipped) = element.encode(scaled);
     let width: u32 = layout.iter().map(|p| p.1).sum();
-    let signed_code = match config.format {
-        Format::Fixed | Format::Q8_0 => i64::from(((code << (32 - width)) as i32) >> (32 - width)),
-        _ => i64::from(code),
+    let signed_code = if config.signed_codes() {
+        i64::from(((code << (32 - width)) as i32) >> (32 - width))
+    } else {
+        i64::from(code)
     };
     Some(Inspection {
         value,

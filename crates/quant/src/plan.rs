@@ -199,9 +199,9 @@ pub fn build_plan(
                 coded: None,
             }
         }
-        Format::Q8_0 | Format::Q4_0 | Format::Q4_1 => {
-            ggml_plan(values, layout, config.format, groups)
-        }
+        Format::Q8_0 => ggml_plan(values, layout, Legacy::Q8_0, groups),
+        Format::Q4_0 => ggml_plan(values, layout, Legacy::Q4_0, groups),
+        Format::Q4_1 => ggml_plan(values, layout, Legacy::Q4_1, groups),
         Format::Q5_0
         | Format::Q5_1
         | Format::Q2K
@@ -255,8 +255,28 @@ pub fn build_plan(
                 coded: None,
             }
         }
-        format => {
+        Format::Int => {
+            // The integer format has its own pass (crate::analyze); it has no plan.
+            return Err(AnalyzeError::NoPlan(config.format));
+        }
+        format @ (Format::Nf4
+        | Format::Log2
+        | Format::Fp8E4m3
+        | Format::Fp8E5m2
+        | Format::Fp6E3m2
+        | Format::Fp6E2m3
+        | Format::Fp4E2m1) => {
             // Absmax-scaled formats: minifloats, NF4, log2.
+            let minifloat = |mf: crate::minifloat::MiniFloat| {
+                (
+                    Element::MiniFloat(mf),
+                    ElementRange::of(mf.max_value()),
+                    false,
+                    config.scale_format,
+                    config.scale_rounding,
+                    f64::from(mf.bits()),
+                )
+            };
             let (element, elem, multiply, scale_format, rounding, elem_bits) = match format {
                 Format::Nf4 => (
                     Element::Table(codebook::nf4()),
@@ -274,19 +294,13 @@ pub fn build_plan(
                     ScaleRounding::Nearest,
                     f64::from(config.bits.max(2)),
                 ),
-                _ => {
-                    // Only the minifloats are left; E4M3 stands in should a new format forget
-                    // its own branch.
-                    let mf = format.minifloat().unwrap_or(crate::minifloat::FP8_E4M3);
-                    (
-                        Element::MiniFloat(mf),
-                        ElementRange::of(mf.max_value()),
-                        false,
-                        config.scale_format,
-                        config.scale_rounding,
-                        f64::from(mf.bits()),
-                    )
-                }
+                Format::Fp8E4m3 => minifloat(crate::minifloat::FP8_E4M3),
+                Format::Fp8E5m2 => minifloat(crate::minifloat::FP8_E5M2),
+                Format::Fp6E3m2 => minifloat(crate::minifloat::FP6_E3M2),
+                Format::Fp6E2m3 => minifloat(crate::minifloat::FP6_E2M3),
+                Format::Fp4E2m1 => minifloat(crate::minifloat::FP4_E2M1),
+                // (The arm above lists only the formats matched here.)
+                other => return Err(AnalyzeError::NoPlan(other)),
             };
             if format == Format::Log2 && config.bits < 2 {
                 notes.push("log2 needs at least 2 bits (a sign and a magnitude); using 2".into());
@@ -403,7 +417,7 @@ fn group_values<'a>(
 fn ggml_plan(
     values: &[f32],
     layout: GroupLayout,
-    format: Format,
+    format: Legacy,
     groups: std::ops::Range<usize>,
 ) -> Plan {
     let f16 = |x: f32| half::f16::from_f32(x).to_f32();
@@ -435,11 +449,11 @@ fn ggml_plan(
         // The block statistics by the vectorised scans of `calib` rather than filtered folds:
         // the same figures (a zero bound may be −0 where the fold gave +0; it decodes alike).
         let b = match format {
-            Format::Q8_0 => {
+            Legacy::Q8_0 => {
                 let amax = crate::calib::finite_abs_max(block);
                 scaled(amax / 127.0, amax)
             }
-            Format::Q4_0 => {
+            Legacy::Q4_0 => {
                 // ggml keeps the first value of the largest magnitude, with its sign.
                 // The value of largest magnitude is the min or the max; on a tie look for the
                 // first.
@@ -460,7 +474,7 @@ fn ggml_plan(
                 };
                 scaled(max / -8.0, amax)
             }
-            _ => {
+            Legacy::Q4_1 => {
                 let (min, max) = crate::calib::finite_min_max(block).unwrap_or((0.0, 0.0));
                 let d = (max - min) / 15.0;
                 Block {
@@ -476,12 +490,12 @@ fn ggml_plan(
         };
         blocks.push(b);
     }
-    let (element, overhead) = match format {
-        Format::Q8_0 => (Element::Q8_0, 16.0),
-        Format::Q4_0 => (Element::Q4_0, 16.0),
-        _ => (Element::Q4_1, 32.0),
+    // Element coder, bits of a code, and bits of the stored d (and m) per block.
+    let (element, elem_bits, overhead, name) = match format {
+        Legacy::Q8_0 => (Element::Q8_0, 8.0, 16.0, "q8_0"),
+        Legacy::Q4_0 => (Element::Q4_0, 4.0, 16.0, "q4_0"),
+        Legacy::Q4_1 => (Element::Q4_1, 4.0, 32.0, "q4_1"),
     };
-    let elem_bits = if format == Format::Q8_0 { 8.0 } else { 4.0 };
     let n = layout.n.max(1) as f64;
     Plan {
         bits_per_value: elem_bits + layout.n_groups as f64 * overhead / n,
@@ -490,9 +504,8 @@ fn ggml_plan(
         first,
         blocks,
         notes: vec![format!(
-            "{} always uses blocks of 32 along the last axis with its own scale rule; the \
-             granularity and calibration settings do not apply",
-            format.name()
+            "{name} always uses blocks of 32 along the last axis with its own scale rule; the \
+             granularity and calibration settings do not apply"
         )],
         coded: None,
     }
@@ -615,6 +628,14 @@ fn decode_coded(
             edges.push((lo - gap_lo, hi + gap_hi, sub.scale));
         }
     }
+}
+
+/// The three legacy GGML types with their own vectorised element coders.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Legacy {
+    Q8_0,
+    Q4_0,
+    Q4_1,
 }
 
 /// Calls `visit(index, block, r, code, r̂, clipped)` for every finite value of `span`.
@@ -1103,10 +1124,12 @@ pub fn quantize_prepared(
             };
         }
     };
-    let signed = matches!(config.format, Format::Fixed | Format::Q8_0);
-    let bits = match config.format {
-        Format::Fixed => 1 + u32::from(config.int_bits) + u32::from(config.frac_bits),
-        _ => 8,
+    let signed = config.signed_codes();
+    // The code's width, for sign extension (fixed point's 1 + m + n bits, Q8_0's byte).
+    let bits = if config.format == Format::Fixed {
+        1 + u32::from(config.int_bits) + u32::from(config.frac_bits)
+    } else {
+        8
     };
     for_each_coded(values, plan, 0..values.len(), |i, _, _, code, r_hat, _| {
         codes[i] = if signed {

@@ -8,7 +8,7 @@ use safetensors::tensor::{Dtype, View};
 
 use super::npy;
 use crate::analyze::Quantized;
-use crate::config::{Granularity, QuantizerConfig, Signedness};
+use crate::config::{Granularity, QuantizerConfig};
 use crate::format::Format;
 
 /// The shape of a tensor's per-group parameters: `[]` per tensor, `[channels]` per channel, the
@@ -110,11 +110,7 @@ pub fn quantized_safetensors(
         .codes
         .iter()
         .fold((0i32, 0i32), |(lo, hi), &c| (lo.min(c), hi.max(c)));
-    let signed = match config.format {
-        Format::Int => config.signedness == Signedness::Signed,
-        Format::Fixed | Format::Q8_0 => true,
-        _ => false,
-    };
+    let signed = config.signed_codes();
     let dtype = code_dtype(signed, lo, hi);
     let codes: Vec<u8> = match dtype {
         Dtype::I8 | Dtype::U8 => q.codes.iter().map(|&c| c as u8).collect(),
