@@ -180,6 +180,7 @@ pub fn quantized_safetensors(
 mod tests {
     use super::*;
     use crate::analyze::quantize;
+    use crate::config::Signedness;
     use crate::dataset::Dataset;
     use safetensors::SafeTensors;
 
