@@ -8,6 +8,7 @@ use crate::components::calibrator_table::CalibratorTable;
 use crate::components::clip_sweep::ClipSweep;
 use crate::components::controls::Controls;
 use crate::components::data_source::DataSource;
+use crate::components::diff_panel::DiffPanel;
 use crate::components::dynamic_static::DynamicStatic;
 use crate::components::error_banner::ErrorBanner;
 use crate::components::export_panel::ExportPanel;
@@ -58,6 +59,7 @@ pub fn App() -> impl IntoView {
                 <VectorView />
                 <FormulaPanel />
                 <FormatsTable />
+                <DiffPanel />
                 <ExportPanel />
             </div>
         </main>

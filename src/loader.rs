@@ -28,6 +28,14 @@ pub enum Header {
 }
 
 impl LoadedFile {
+    /// A llama-family GGUF file's attention heads (for undoing the converter's q/k row order).
+    pub fn attention_heads(&self) -> Option<(usize, usize)> {
+        match &self.header {
+            Some(Header::Gguf(h)) => h.attention_heads(),
+            Some(Header::Safetensors(_)) | None => None,
+        }
+    }
+
     /// What the file says about itself, for people: a GGUF file's architecture, llama.cpp file
     /// type and quantization version (empty for other files).
     pub fn description(&self) -> Vec<(String, String)> {

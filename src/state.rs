@@ -323,6 +323,10 @@ pub struct AppState {
     /// them, not after settings changed meanwhile).
     pub exporting: RwSignal<Option<(ExportKind, QuantizerConfig)>>,
     pub export_error: RwSignal<Option<String>>,
+    /// The open file against a quantized copy of it ("What did this quant do?"), with the copy's
+    /// name.
+    pub diff: RwSignal<Studied<quantscope_core::diff::DiffTable>>,
+    pub diff_name: RwSignal<Option<String>>,
     /// The analysis pinned as "A" for the A/B comparison (the current one is "B"), and the name
     /// of the data it was made on.
     pub pinned: RwSignal<Option<(Shared<Analysis>, String)>>,
@@ -407,6 +411,8 @@ impl AppState {
             }),
             stream: RwSignal::new(Studied::Off(String::new())),
             exporting: RwSignal::new(None),
+            diff: RwSignal::new(Studied::Off(String::new())),
+            diff_name: RwSignal::new(None),
             export_error: RwSignal::new(None),
             pinned: RwSignal::new(None),
             held_synth: RwSignal::new(None),
@@ -838,6 +844,22 @@ impl AppState {
         self.with_engine(|e| e.study(a.config.clone(), Study::Export(kind)));
     }
 
+    /// Compares the open file with `file`, a quantized copy of it: every pair of tensors
+    /// measured by the worker that holds the original.
+    pub fn diff_with(&self, file: web_sys::File) {
+        let name = file_name(&file);
+        self.diff_name.set(Some(name.clone()));
+        self.diff.update(|d| *d = d.waiting());
+        let config = self.config.get_untracked();
+        self.with_engine(|e| {
+            e.study_with(
+                config,
+                Study::Diff { quantized: name },
+                crate::engine::client::Attachment::File(file),
+            )
+        });
+    }
+
     fn with_engine(&self, f: impl FnOnce(&Engine)) {
         self.engine.with_value(|e| {
             if let Some(e) = e {
@@ -1169,6 +1191,7 @@ impl Sink for PageSink {
                     state.exporting.set(None);
                     state.export_error.set(Some(message));
                 }
+                StudyKind::Diff => state.diff.set(Studied::Failed(message)),
             },
             Some(Purpose::Row {
                 table: Table::Formats,
@@ -1193,6 +1216,7 @@ impl Sink for PageSink {
     fn studied(&self, result: StudyResult) {
         let state = self.0;
         match result {
+            StudyResult::Diff(d) => state.diff.set(Studied::Ready(Shared::new(d))),
             StudyResult::Channels(c) => state.channels.set(Studied::Ready(Shared::new(c))),
             StudyResult::Stream(s) => state.stream.set(Studied::Ready(Shared::new(s))),
             StudyResult::File { kind, bytes } => {
@@ -1254,6 +1278,7 @@ impl Sink for PageSink {
         state.exporting.set(None);
         state.channels.update(Studied::settle);
         state.stream.update(Studied::settle);
+        state.diff.update(Studied::settle);
     }
 }
 
@@ -1300,6 +1325,16 @@ pub fn provide_app_state() -> AppState {
 /// The state provided by [`provide_app_state`].
 pub fn use_app_state() -> AppState {
     expect_context::<AppState>()
+}
+
+#[cfg(target_arch = "wasm32")]
+fn file_name(f: &web_sys::File) -> String {
+    f.name()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn file_name(_: &web_sys::File) -> String {
+    String::new()
 }
 
 #[cfg(test)]

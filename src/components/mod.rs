@@ -8,6 +8,7 @@ pub mod canvas;
 pub mod clip_sweep;
 pub mod controls;
 pub mod data_source;
+pub mod diff_panel;
 pub mod dynamic_static;
 pub mod error_banner;
 pub mod export_panel;

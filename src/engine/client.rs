@@ -324,8 +324,8 @@ struct Inner {
     /// Rows of the tables waiting, the calibrators' first; and how many each table's batch had.
     batch: VecDeque<AnalysisRequest>,
     batch_total: [usize; 5],
-    /// Studies waiting, at most one of each kind.
-    studies: VecDeque<(QuantizerConfig, Study)>,
+    /// Studies waiting, at most one of each kind, with the file that goes with one.
+    studies: VecDeque<(QuantizerConfig, Study, Attachment)>,
     /// When the batch's first row started (its progress counts from there).
     batch_started: Option<f64>,
     /// The slowest share of the last analysis, in ms (the workers' own timing).
@@ -497,10 +497,15 @@ impl Engine {
 
     /// Asks for `study` of the data under `config` (replacing one of its kind still waiting).
     pub fn study(&self, config: QuantizerConfig, study: Study) {
+        self.study_with(config, study, Attachment::None);
+    }
+
+    /// [`study`](Self::study) with a file for the worker (a comparison's quantized copy).
+    pub fn study_with(&self, config: QuantizerConfig, study: Study, attachment: Attachment) {
         self.with(|inner, _| {
             let kind = study.kind();
-            inner.studies.retain(|(_, s)| s.kind() != kind);
-            inner.studies.push_back((config, study));
+            inner.studies.retain(|(_, s, _)| s.kind() != kind);
+            inner.studies.push_back((config, study, attachment));
             Vec::new()
         });
     }
@@ -767,12 +772,12 @@ fn start_background(inner: &mut Inner, shared: &Shared, worker: usize, rested: b
         if let Some(i) = inner
             .studies
             .iter()
-            .position(|(_, s)| s.kind() == StudyKind::Export || (rested && !quick_rows_first))
+            .position(|(_, s, _)| s.kind().asked() || (rested && !quick_rows_first))
         {
-            if let Some((config, study)) = inner.studies.remove(i) {
+            if let Some((config, study, attachment)) = inner.studies.remove(i) {
                 let id = inner.next_job;
                 inner.next_job += 1;
-                start_study(inner, shared, id, config, study);
+                start_study(inner, shared, id, config, study, attachment);
             }
             return;
         }
@@ -926,8 +931,8 @@ fn requeue_bg(inner: &mut Inner) {
     for job in inner.bg.iter_mut() {
         if let Some(JobKind::Study { config, study }) = job.take().map(|j| j.kind) {
             let kind = study.kind();
-            if kind != StudyKind::Export && !inner.studies.iter().any(|(_, s)| s.kind() == kind) {
-                inner.studies.push_front((config, study));
+            if !kind.asked() && !inner.studies.iter().any(|(_, s, _)| s.kind() == kind) {
+                inner.studies.push_front((config, study, Attachment::None));
             }
         }
     }
@@ -987,18 +992,20 @@ fn start_study(
     id: JobId,
     config: QuantizerConfig,
     study: Study,
+    attachment: Attachment,
 ) -> Vec<Event> {
     let what = match study.kind() {
         StudyKind::Channels => "Measuring every channel",
         StudyKind::Stream => "Quantizing the stream of batches",
         StudyKind::Export => "Writing the quantized tensor",
+        StudyKind::Diff => "Comparing the two files",
     };
     let request = Request::Study {
         job: id,
         config: config.clone(),
         study: study.clone(),
     };
-    post(inner, 0, request, Attachment::None);
+    post(inner, 0, request, attachment);
     let now = (shared.now)();
     inner.bg[0] = Some(Job {
         id,
@@ -1456,7 +1463,7 @@ fn preempt_row(inner: &mut Inner, shared: &Shared, now: f64) -> Vec<Event> {
     let long = inner.bg[0].as_ref().is_some_and(|j| {
         j.long
             && now - j.began >= PREEMPT_ROW_AFTER_MS
-            && !matches!(&j.kind, JobKind::Study { study, .. } if study.kind() == StudyKind::Export)
+            && !matches!(&j.kind, JobKind::Study { study, .. } if study.kind().asked())
     });
     if !long {
         return Vec::new();

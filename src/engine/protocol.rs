@@ -177,6 +177,9 @@ pub enum Study {
     Stream(StreamSpec),
     /// The quantized tensor as a file.
     Export(ExportKind),
+    /// The held file (the original) against a quantized copy, which travels beside the request
+    /// as its attachment: every pair of tensors measured (`quantscope_core::diff`).
+    Diff { quantized: String },
 }
 
 impl Study {
@@ -186,6 +189,7 @@ impl Study {
             Self::Channels { .. } => StudyKind::Channels,
             Self::Stream(_) => StudyKind::Stream,
             Self::Export(_) => StudyKind::Export,
+            Self::Diff { .. } => StudyKind::Diff,
         }
     }
 }
@@ -195,6 +199,18 @@ pub enum StudyKind {
     Channels,
     Stream,
     Export,
+    Diff,
+}
+
+impl StudyKind {
+    /// Asked for by a person (an export, a comparison): it runs as soon as a worker is free, not
+    /// when the knobs rest, and is not restarted when the workers are.
+    pub fn asked(self) -> bool {
+        match self {
+            Self::Export | Self::Diff => true,
+            Self::Channels | Self::Stream => false,
+        }
+    }
 }
 
 /// Which file of the quantized tensor.
@@ -230,6 +246,7 @@ pub enum StudyResult {
         #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
     },
+    Diff(quantscope_core::diff::DiffTable),
 }
 
 /// Name, shape and statistics of the data a worker holds (the page keeps no values).

@@ -124,6 +124,10 @@ impl Service {
                     ms: 0.0,
                 }),
             },
+            Request::Study {
+                study: Study::Diff { quantized },
+                ..
+            } => self.diff(job, &quantized, source, progress),
             Request::Study { config, study, .. } => match &self.dataset {
                 None => Err("no data is loaded".to_string()),
                 Some(d) => run_study(d, &config, study, self.clock.as_deref()).map(|result| {
@@ -145,6 +149,43 @@ impl Service {
             Request::Crash { .. } => crash(),
         };
         result.unwrap_or_else(|message| Response::Error { job, message })
+    }
+
+    /// The held file against `name` (its bytes in `source`): every pair of tensors measured,
+    /// one pair in memory at a time (`quantscope_core::diff`).
+    fn diff(
+        &mut self,
+        job: JobId,
+        name: &str,
+        source: Option<Box<dyn ByteSource>>,
+        progress: &mut dyn FnMut(f64, &str),
+    ) -> Result<Response, String> {
+        let original = self
+            .file
+            .as_ref()
+            .ok_or("open the original checkpoint first, then the quantized copy")?;
+        let source = source.ok_or_else(|| format!("{name}: the file did not arrive"))?;
+        let (quantized, _) = open_source(name, source, None, &mut |_, _| {})?;
+        let heads = quantized
+            .loaded
+            .attention_heads()
+            .or_else(|| original.loaded.attention_heads());
+        let mut from_original =
+            |tensor: &str| read_tensor(original, tensor).map(|d| d.values().to_vec());
+        let mut from_quantized =
+            |tensor: &str| read_tensor(&quantized, tensor).map(|d| d.values().to_vec());
+        let table = quantscope_core::diff::diff_files(
+            &original.loaded.tensors,
+            &quantized.loaded.tensors,
+            heads,
+            &mut from_original,
+            &mut from_quantized,
+            &mut |done| progress(done, "comparing tensor by tensor"),
+        );
+        Ok(Response::Studied {
+            job,
+            result: Box::new(StudyResult::Diff(table)),
+        })
     }
 
     fn open(
@@ -286,6 +327,9 @@ fn run_study(
 ) -> Result<StudyResult, String> {
     use quantscope_core::io::export;
     match study {
+        Study::Diff { quantized } => Err(format!(
+            "{quantized}: a comparison needs the file itself (it is read by the worker that holds the original)"
+        )),
         Study::Channels { bands } => quantscope_core::study::channels(d, config, bands)
             .map(StudyResult::Channels)
             .map_err(|e| e.to_string()),
@@ -492,5 +536,92 @@ mod tests {
             "{r:?}"
         );
         assert_eq!(s.dataset().map(Dataset::len), Some(512));
+    }
+
+    /// The held file against a quantized copy: pairs by llama.cpp's names, reorders q rows as
+    /// its converter does, and measures each pair — the CLI's `diff`, one truth.
+    #[test]
+    fn a_held_checkpoint_is_compared_with_its_quantized_copy() {
+        use quantscope_core::ggml::{self, GgmlType};
+        use quantscope_core::io::gguf::{self, Meta, TensorOut};
+        let (rows, cols) = (8usize, 32usize);
+        let q: Vec<f32> = (0..rows * cols).map(|i| (i as f32 * 0.37).sin()).collect();
+        let original = safetensors::write_f32(&[
+            ("model.layers.0.self_attn.q_proj.weight", &[rows, cols], &q),
+            ("extra", &[2], &[1.0, 2.0]),
+        ]);
+        let permuted = quantscope_core::diff::permute_qk(&q, &[rows, cols], 2)
+            .unwrap_or_else(|| panic!("permutation"));
+        let q8 = ggml::quantize(
+            GgmlType::Q8_0.codec().unwrap_or_else(|| unreachable!()),
+            &permuted,
+        );
+        let copy = gguf::write(
+            &[
+                ("general.architecture", Meta::Str("llama")),
+                ("llama.attention.head_count", Meta::U32(2)),
+            ],
+            &[TensorOut {
+                name: "blk.0.attn_q.weight",
+                shape: &[rows, cols],
+                ty: GgmlType::Q8_0,
+                bytes: &q8,
+            }],
+        );
+        let mut s = Service::new();
+        let r = s.handle(
+            Request::Open {
+                job: 1,
+                name: "model.safetensors".into(),
+                tensor: None,
+            },
+            Some(Box::new(original)),
+            &mut none(),
+        );
+        assert!(matches!(r, Response::Loaded { .. }), "{r:?}");
+        let r = s.handle(
+            Request::Study {
+                job: 2,
+                config: QuantizerConfig::default(),
+                study: Study::Diff {
+                    quantized: "model-q8_0.gguf".into(),
+                },
+            },
+            Some(Box::new(copy)),
+            &mut none(),
+        );
+        let Response::Studied { result, .. } = r else {
+            panic!("{r:?}");
+        };
+        let StudyResult::Diff(table) = *result else {
+            panic!("not a comparison");
+        };
+        assert_eq!(table.rows.len(), 1);
+        let row = &table.rows[0];
+        assert_eq!(
+            (row.quantized.as_str(), row.dtype.as_str(), row.permuted),
+            ("blk.0.attn_q.weight", "Q8_0", true)
+        );
+        let back = ggml::dequantize(GgmlType::Q8_0, &q8, q.len()).unwrap_or_default();
+        let (_, mse, _) = quantscope_core::diff::error(&permuted, &back);
+        assert_eq!(row.mse, mse);
+        assert_eq!(row.bits_per_value, Some(8.5));
+        assert_eq!(table.unmatched_original, ["extra"]);
+        // Without a file held, the comparison says what to do first.
+        let r = Service::new().handle(
+            Request::Study {
+                job: 3,
+                config: QuantizerConfig::default(),
+                study: Study::Diff {
+                    quantized: "x.gguf".into(),
+                },
+            },
+            Some(Box::new(Vec::<u8>::new())),
+            &mut none(),
+        );
+        assert!(
+            matches!(&r, Response::Error { message, .. } if message.contains("open the original")),
+            "{r:?}"
+        );
     }
 }

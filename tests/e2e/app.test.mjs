@@ -535,6 +535,35 @@ describe("Quantscope in the browser", () => {
     await app.page.close();
   });
 
+  test("what did this quant do: the open file against its GGUF copy, every pair equal to the CLI's diff", async () => {
+    const app = await freshPage();
+    // The original (two tensors) and a copy of one of them quantized by the CLI as Q4_K.
+    const a = values(2 * 512, 21, 0.05);
+    const st = safetensorsF32([
+      { name: "w", shape: [2, 512], values: a },
+      { name: "bias", shape: [4], values: values(4, 2) },
+    ]);
+    const dir = mkdtempSync(join(work, "diff-"));
+    writeFileSync(join(dir, "model.safetensors"), st);
+    execFileSync(CLI, ["export", "model.safetensors", "--tensor", "w", "--format", "q4_k", "--out", "w-q4_k.gguf"], { cwd: dir });
+    const cliDiff = JSON.parse(execFileSync(CLI, ["diff", "model.safetensors", "w-q4_k.gguf", "--json"], { cwd: dir, encoding: "utf8" }));
+    await app.upload("model.safetensors", st);
+    await app.until(async () => (await app.text("data-shape")) === "2 × 512", "the original");
+    await app.id("diff-input").setInputFiles(join(dir, "w-q4_k.gguf"));
+    await app.until(async () => (await app.id("diff-table").locator("tbody tr").count()) === 1, "one pair");
+    const row = app.id("diff-table").locator('tbody tr[data-original="w"]');
+    const want = cliDiff.tensors[0];
+    assert.equal(await row.locator('td[data-col="type"]').textContent(), "Q4_K");
+    assert.equal(Number(await row.locator('td[data-col="bpv"]').textContent()), want.bits_per_value);
+    close(Number(await row.locator('td[data-col="mse"]').textContent()), want.mse, "diff mse");
+    close(Number(await row.locator('td[data-col="sqnr"]').textContent()), want.sqnr_db, "diff sqnr");
+    assert.deepEqual(cliDiff.unmatched_original, ["bias"]);
+    assert.match(await app.text("diff-unmatched"), /only in the original: bias/);
+    assert.match(await app.text("diff-status"), /1 pairs; 1 tensors of the original/);
+    assert.deepEqual(app.errors, []);
+    await app.page.close();
+  });
+
   test("vector codebooks: a 2-D view with cells; a sub-vector length that does not divide is refused", async () => {
     const app = await freshPage();
     const npy = npyF32([64, 64], values(4096, 13));

@@ -10,7 +10,6 @@ use anyhow::{bail, Context, Result};
 use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand};
 use quantscope_core::calib::aciq::AciqFit;
-use quantscope_core::diff::Pairing;
 use quantscope_core::io::{gguf, npy};
 use quantscope_core::{
     analyze, analyze_and_quantize, config::CalibrationParams, presets, AnalysisOptions,
@@ -785,71 +784,64 @@ fn run_diff(args: &DiffArgs) -> Result<()> {
     use quantscope_core::diff;
     let original = source::tensors_of(std::slice::from_ref(&args.original))?;
     let quantized = source::tensors_of(std::slice::from_ref(&args.quantized))?;
-    let names =
-        |ts: &[source::TensorRef]| ts.iter().map(|t| t.info.name.clone()).collect::<Vec<_>>();
-    let (pairs, lone_original, lone_quantized) =
-        diff::pair_names(&names(&original), &names(&quantized));
+    let infos = |ts: &[source::TensorRef]| ts.iter().map(|t| t.info.clone()).collect::<Vec<_>>();
     // llama.cpp's converter reorders q/k rows of llama models: the heads from the GGUF side.
     let heads = source::gguf_heads(&args.quantized).or_else(|| source::gguf_heads(&args.original));
-    let mut rows = Vec::new();
-    for (i, j, how) in pairs {
-        let (a, b) = (&original[i], &quantized[j]);
-        let mut row = json!({
-            "original": a.info.name,
-            "quantized": b.info.name,
-            "paired_by": how,
-            "original_dtype": a.info.dtype,
-            "dtype": b.info.dtype,
-            "shape": b.info.shape,
-        });
-        let n = b.n_elements();
-        row["bits_per_value"] = num(8.0 * b.n_bytes() as f64 / n.max(1) as f64);
-        if a.info.shape != b.info.shape {
-            row["skipped"] = json!(format!(
-                "shapes differ: {:?} vs {:?}",
-                a.info.shape, b.info.shape
-            ));
-            rows.push(row);
-            continue;
+    let loader = |ts: &[source::TensorRef]| {
+        let ts = ts.to_vec();
+        move |name: &str| -> std::result::Result<Vec<f32>, String> {
+            let t = ts
+                .iter()
+                .find(|t| t.info.name == name)
+                .ok_or_else(|| format!("no tensor {name}"))?;
+            source::load(t)
+                .map(|d| d.values().to_vec())
+                .map_err(|e| format!("{e:#}"))
         }
-        let loaded = source::load(a).and_then(|x| Ok((x, source::load(b)?)));
-        match loaded {
-            Ok((x, y)) => {
-                let mut reference = x.values().to_vec();
-                let heads = heads.and_then(|(h, kv)| diff::qk_heads(&a.info.name, h, kv));
-                if let (Some(h), Pairing::LlamaCpp) = (heads, how) {
-                    match diff::permute_qk(&reference, x.shape(), h) {
-                        Some(p) => {
-                            reference = p;
-                            row["permuted"] = json!(true);
-                        }
-                        None => {
-                            row["note"] =
-                                json!("rows do not split into the heads; compared unpermuted")
-                        }
+    };
+    let table = diff::diff_files(
+        &infos(&original),
+        &infos(&quantized),
+        heads,
+        &mut loader(&original),
+        &mut loader(&quantized),
+        &mut |_| {},
+    );
+    if args.json {
+        let rows: Vec<serde_json::Value> = table
+            .rows
+            .iter()
+            .map(|r| {
+                let mut v = json!({
+                    "original": r.original,
+                    "quantized": r.quantized,
+                    "paired_by": r.paired_by,
+                    "original_dtype": r.original_dtype,
+                    "dtype": r.dtype,
+                    "shape": r.shape,
+                    "bits_per_value": r.bits_per_value.map_or(serde_json::Value::Null, num),
+                });
+                match &r.skipped {
+                    Some(why) => v["skipped"] = json!(why),
+                    None => {
+                        v["n"] = json!(r.n);
+                        v["mse"] = num(r.mse);
+                        v["sqnr_db"] = num(r.sqnr_db);
                     }
                 }
-                let (n, mse, sqnr) = diff::error(&reference, y.values());
-                row["n"] = json!(n);
-                row["mse"] = num(mse);
-                row["sqnr_db"] = num(sqnr);
-            }
-            Err(e) => row["skipped"] = json!(format!("{e:#}")),
-        }
-        rows.push(row);
-    }
-    let lone_a: Vec<&str> = lone_original
-        .iter()
-        .map(|&i| original[i].info.name.as_str())
-        .collect();
-    let lone_b: Vec<&str> = lone_quantized
-        .iter()
-        .map(|&j| quantized[j].info.name.as_str())
-        .collect();
-    if args.json {
+                if r.permuted {
+                    v["permuted"] = json!(true);
+                }
+                v
+            })
+            .collect();
         out!(
             "{}",
-            json!({ "tensors": rows, "unmatched_original": lone_a, "unmatched_quantized": lone_b })
+            json!({
+                "tensors": rows,
+                "unmatched_original": table.unmatched_original,
+                "unmatched_quantized": table.unmatched_quantized,
+            })
         );
         return Ok(());
     }
@@ -862,38 +854,38 @@ fn run_diff(args: &DiffArgs) -> Result<()> {
         "mse",
         "sqnr_db"
     );
-    for r in &rows {
-        let f = |k: &str, digits: usize| {
-            r[k].as_f64()
-                .map_or("-".to_string(), |x| format!("{x:.digits$}"))
+    for r in &table.rows {
+        let (mse, sqnr) = if r.skipped.is_some() {
+            ("-".to_string(), "-".to_string())
+        } else {
+            (format!("{:.4e}", r.mse), format!("{:.2}", r.sqnr_db))
         };
         out!(
             "{:<44} {:<28} {:<8} {:>9} {:>12} {:>9}{}",
-            r["original"].as_str().unwrap_or(""),
-            r["quantized"].as_str().unwrap_or(""),
-            r["dtype"].as_str().unwrap_or(""),
-            f("bits_per_value", 4),
-            r["mse"]
-                .as_f64()
-                .map_or("-".to_string(), |x| format!("{x:.4e}")),
-            f("sqnr_db", 2),
-            r["skipped"]
-                .as_str()
+            r.original,
+            r.quantized,
+            r.dtype,
+            r.bits_per_value
+                .map_or("-".to_string(), |b| format!("{b:.4}")),
+            mse,
+            sqnr,
+            r.skipped
+                .as_ref()
                 .map_or(String::new(), |s| format!("  (skipped: {s})"))
         );
     }
-    if !lone_a.is_empty() {
+    if !table.unmatched_original.is_empty() {
         out!(
             "unmatched in {}: {}",
             args.original.display(),
-            lone_a.join(", ")
+            table.unmatched_original.join(", ")
         );
     }
-    if !lone_b.is_empty() {
+    if !table.unmatched_quantized.is_empty() {
         out!(
             "unmatched in {}: {}",
             args.quantized.display(),
-            lone_b.join(", ")
+            table.unmatched_quantized.join(", ")
         );
     }
     Ok(())

@@ -182,16 +182,7 @@ pub fn gguf_heads(path: &Path) -> Option<(usize, usize)> {
     if FileKind::from_file_name(&path.display().to_string()) != Some(FileKind::Gguf) {
         return None;
     }
-    let h = read_gguf_header(path).ok()?;
-    let arch = h.architecture()?.to_string();
-    let get = |k: &str| {
-        h.metadata
-            .get(&format!("{arch}.attention.{k}"))
-            .and_then(gguf::Value::as_u64)
-            .map(|v| v as usize)
-    };
-    let heads = get("head_count")?;
-    Some((heads, get("head_count_kv").unwrap_or(heads)))
+    read_gguf_header(path).ok()?.attention_heads()
 }
 
 /// Loads one tensor as a dataset.

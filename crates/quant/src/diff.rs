@@ -143,6 +143,113 @@ pub fn error(original: &[f32], quantized: &[f32]) -> (usize, f64, f64) {
     (m.n, m.mse, m.sqnr_db)
 }
 
+/// What one pair of tensors shows: the published type, its bits per value, and its error.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DiffRow {
+    pub original: String,
+    pub quantized: String,
+    pub paired_by: Pairing,
+    pub original_dtype: String,
+    pub dtype: String,
+    pub shape: Vec<usize>,
+    /// Bits per value of the quantized tensor's type, its scales included (`None` for a type of
+    /// unknown size).
+    pub bits_per_value: Option<f64>,
+    /// Values compared (the original's finite ones).
+    pub n: usize,
+    pub mse: f64,
+    pub sqnr_db: f64,
+    /// The original's q/k rows were reordered as llama.cpp's converter does first.
+    pub permuted: bool,
+    /// Why the pair was not compared (shapes differ, a type that cannot be read, …).
+    pub skipped: Option<String>,
+}
+
+/// Every pair, and the tensors of each side left without a partner.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DiffTable {
+    pub rows: Vec<DiffRow>,
+    pub unmatched_original: Vec<String>,
+    pub unmatched_quantized: Vec<String>,
+}
+
+/// Bits per value of a tensor type named as the readers name them: llama.cpp's types (their
+/// blocks' scales included) and safetensors' dtypes.
+pub fn dtype_bits(dtype: &str) -> Option<f64> {
+    crate::ggml::GgmlType::from_name(dtype)
+        .map(crate::ggml::GgmlType::bits_per_value)
+        .or_else(|| crate::io::safetensors::Dtype::from_name(dtype).map(|d| d.bits() as f64))
+}
+
+/// Compares an original checkpoint with a quantized one: pairs their tensors (see the module
+/// docs), reads each pair with `load_original` / `load_quantized` (one pair in memory at a time)
+/// and measures the quantized one against the original. `heads` are the llama family's
+/// (n_head, n_head_kv), when known, for the q/k rows. `progress` is told the share of pairs done.
+pub fn diff_files(
+    original: &[crate::io::TensorInfo],
+    quantized: &[crate::io::TensorInfo],
+    heads: Option<(usize, usize)>,
+    load_original: &mut dyn FnMut(&str) -> Result<Vec<f32>, String>,
+    load_quantized: &mut dyn FnMut(&str) -> Result<Vec<f32>, String>,
+    progress: &mut dyn FnMut(f64),
+) -> DiffTable {
+    let names =
+        |ts: &[crate::io::TensorInfo]| ts.iter().map(|t| t.name.clone()).collect::<Vec<_>>();
+    let (pairs, lone_a, lone_b) = pair_names(&names(original), &names(quantized));
+    let total = pairs.len().max(1);
+    let mut rows = Vec::with_capacity(pairs.len());
+    for (k, (i, j, how)) in pairs.into_iter().enumerate() {
+        let (a, b) = (&original[i], &quantized[j]);
+        let mut row = DiffRow {
+            original: a.name.clone(),
+            quantized: b.name.clone(),
+            paired_by: how,
+            original_dtype: a.dtype.clone(),
+            dtype: b.dtype.clone(),
+            shape: b.shape.clone(),
+            bits_per_value: dtype_bits(&b.dtype),
+            n: 0,
+            mse: f64::NAN,
+            sqnr_db: f64::NAN,
+            permuted: false,
+            skipped: None,
+        };
+        if a.shape != b.shape {
+            row.skipped = Some(format!("shapes differ: {:?} vs {:?}", a.shape, b.shape));
+        } else if !a.is_float || !b.is_float {
+            row.skipped = Some(format!("{} or {} cannot be read", a.dtype, b.dtype));
+        } else {
+            match load_original(&a.name).and_then(|x| Ok((x, load_quantized(&b.name)?))) {
+                Ok((mut x, y)) => {
+                    let h = heads.and_then(|(n, kv)| qk_heads(&a.name, n, kv));
+                    if let (Some(h), Pairing::LlamaCpp) = (h, how) {
+                        if let Some(p) = permute_qk(&x, &a.shape, h) {
+                            x = p;
+                            row.permuted = true;
+                        }
+                    }
+                    let (n, mse, sqnr) = error(&x, &y);
+                    (row.n, row.mse, row.sqnr_db) = (n, mse, sqnr);
+                }
+                Err(e) => row.skipped = Some(e),
+            }
+        }
+        rows.push(row);
+        progress((k + 1) as f64 / total as f64);
+    }
+    DiffTable {
+        rows,
+        unmatched_original: lone_a
+            .into_iter()
+            .map(|i| original[i].name.clone())
+            .collect(),
+        unmatched_quantized: lone_b
+            .into_iter()
+            .map(|j| quantized[j].name.clone())
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -225,6 +225,20 @@ impl Header {
         Some(file_type_name(id).map_or_else(|| format!("file type {id}"), str::to_string))
     }
 
+    /// The attention heads (`ARCH.attention.head_count`, `ARCH.attention.head_count_kv`,
+    /// which defaults to the first), for undoing llama.cpp's reordering of q/k rows.
+    pub fn attention_heads(&self) -> Option<(usize, usize)> {
+        let arch = self.architecture()?;
+        let get = |k: &str| {
+            self.metadata
+                .get(&format!("{arch}.attention.{k}"))
+                .and_then(Value::as_u64)
+                .and_then(|v| usize::try_from(v).ok())
+        };
+        let heads = get("head_count")?;
+        Some((heads, get("head_count_kv").unwrap_or(heads)))
+    }
+
     pub fn find(&self, name: &str) -> Result<&Entry, GgufError> {
         self.tensors
             .iter()
