@@ -32,6 +32,11 @@ pub fn number(v: f64, sig: usize) -> String {
     }
 }
 
+/// `n` and the noun in its number: "1 pair", "3 pairs".
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{} {}", count(n), if n == 1 { one } else { many })
+}
+
 /// An SQNR in dB to read (4 significant digits); an exact reconstruction's +∞ and an
 /// overflow's −∞ in words.
 pub fn db(v: f64) -> String {

@@ -28,9 +28,13 @@ pub fn DiffPanel() -> impl IntoView {
             "Comparing with {} tensor by tensor…",
             state.diff_name.get().unwrap_or_default()
         ),
+        Studied::Ready(t) if t.unmatched_original.is_empty() && t.unmatched_quantized.is_empty() => format!(
+            "{} compared; every tensor has its partner.",
+            format::plural(t.rows.len(), "pair", "pairs"),
+        ),
         Studied::Ready(t) => format!(
-            "{} pairs; {} tensors of the original and {} of {} have no partner.",
-            t.rows.len(),
+            "{} compared; {} of the original's tensors and {} of {}'s have no partner.",
+            format::plural(t.rows.len(), "pair", "pairs"),
             t.unmatched_original.len(),
             t.unmatched_quantized.len(),
             state.diff_name.get().unwrap_or_default()
@@ -62,7 +66,7 @@ pub fn DiffPanel() -> impl IntoView {
                     view! {
                         <tr data-original=r.original.clone() title=title>
                             <td class="name">{r.original.clone()}</td>
-                            <td class="name">{r.quantized.clone()}</td>
+                            <td class="name copy">{r.quantized.clone()}</td>
                             <td data-col="type">{r.dtype.clone()}</td>
                             <td class="num" data-col="bpv">{bpv}</td>
                             <td class="num" data-col="mse">{mse}</td>
@@ -116,11 +120,11 @@ pub fn DiffPanel() -> impl IntoView {
                         <thead>
                             <tr>
                                 <th>"original"</th>
-                                <th>"copy"</th>
+                                <th class="copy">"copy"</th>
                                 <th>"type"</th>
-                                <th>"bits / value"</th>
-                                <th>"MSE"</th>
-                                <th>"SQNR (dB)"</th>
+                                <th class="num" title="bits per value, the blocks' scales included">"bits"</th>
+                                <th class="num">"MSE"</th>
+                                <th class="num">"SQNR dB"</th>
                             </tr>
                         </thead>
                         <tbody>{rows}</tbody>

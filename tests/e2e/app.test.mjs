@@ -559,7 +559,7 @@ describe("Quantscope in the browser", () => {
     close(Number(await row.locator('td[data-col="sqnr"]').textContent()), want.sqnr_db, "diff sqnr");
     assert.deepEqual(cliDiff.unmatched_original, ["bias"]);
     assert.match(await app.text("diff-unmatched"), /only in the original: bias/);
-    assert.match(await app.text("diff-status"), /1 pairs; 1 tensors of the original/);
+    assert.match(await app.text("diff-status"), /1 pair compared; 1 of the original's tensors/);
     assert.deepEqual(app.errors, []);
     await app.page.close();
   });

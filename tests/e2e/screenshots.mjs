@@ -13,9 +13,21 @@
 //   docs/screenshot-ab-{laptop,phone}.png  A/B: the opening view pinned as A, B per channel
 //   docs/screenshot-gguf-{laptop,phone}.png  a GGUF file of llama.cpp's writer: the data panel
 //   docs/screenshot-q4k-{laptop,phone}.png  MiniLM's FFN output weights as Q4_K: histogram, formulas
+//   docs/screenshot-diff-{laptop,phone}.png "What did this quant do?": the same weights against
+//     their Q4_K GGUF copy written by the CLI (QUANTSCOPE_BIN, default target/debug/quantscope)
 // docs/screenshots/before-issue-11-*.png are the same views before issue 11's changes.
 import { serve } from "./server.mjs";
 import { launch } from "./browser.mjs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, copyFileSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+
+const cli = process.env.QUANTSCOPE_BIN ?? "target/debug/quantscope";
+const work = mkdtempSync(join(tmpdir(), "quantscope-shots-"));
+const sample = join(work, "minilm-l0-ffn-output.npy");
+copyFileSync("assets/samples/minilm-l0-ffn-output.npy", sample);
+execFileSync(cli, ["export", sample, "--format", "q4_k", "--out", join(work, "ffn-q4_k.gguf")]);
 
 const server = await serve("dist");
 const context = await launch();
@@ -92,6 +104,13 @@ try {
     for (const [i, sel] of shots.entries()) {
       await page.locator(sel).screenshot({ path: `docs/screenshot-q4k-${name}${i ? "-formula" : ""}.png` });
     }
+    await page.getByTestId("file-input").setInputFiles(sample);
+    await page.getByTestId("data-shape").filter({ hasText: "384 × 1536" }).waitFor();
+    await page.getByTestId("diff-input").setInputFiles(join(work, "ffn-q4_k.gguf"));
+    await page.locator('[data-testid="diff-table"] tbody tr').first().waitFor();
+    await page.locator(".order-diff").scrollIntoViewIfNeeded();
+    await settle(page);
+    await page.locator(".order-diff").screenshot({ path: `docs/screenshot-diff-${name}.png` });
     await page.close();
   }
 } finally {

@@ -102,7 +102,8 @@ fn tensors_in(path: &Path, kind: FileKind) -> Result<Vec<TensorRef>> {
             .collect()),
         FileKind::Npy | FileKind::Csv => {
             let bytes = std::fs::read(path).with_context(|| format!("{name}: cannot read"))?;
-            let list = io::list_tensors(kind, &name, &bytes).with_context(|| name.clone())?;
+            let list =
+                io::list_tensors(kind, &base_name(path), &bytes).with_context(|| name.clone())?;
             Ok(list
                 .into_iter()
                 .map(|info| TensorRef {
@@ -185,6 +186,15 @@ pub fn gguf_heads(path: &Path) -> Option<(usize, usize)> {
     read_gguf_header(path).ok()?.attention_heads()
 }
 
+/// The name of a whole-file tensor (.npy, .csv): the file's name, not its path, as the page names
+/// it, so `export` writes the name `diff` pairs with the file the copy came from.
+fn base_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |b| b.to_string_lossy().into_owned(),
+    )
+}
+
 /// Loads one tensor as a dataset.
 pub fn load(t: &TensorRef) -> Result<Dataset> {
     let name = t.file_name();
@@ -220,7 +230,7 @@ pub fn load(t: &TensorRef) -> Result<Dataset> {
         }
         Place::Whole(kind) => {
             let bytes = std::fs::read(&t.path).with_context(|| format!("{name}: cannot read"))?;
-            io::load_tensor(*kind, &name, &bytes, None).with_context(|| name.clone())
+            io::load_tensor(*kind, &base_name(&t.path), &bytes, None).with_context(|| name.clone())
         }
     }
 }

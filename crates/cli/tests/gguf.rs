@@ -95,6 +95,8 @@ fn export_writes_npy_and_gguf_that_read_back_exactly() {
         let h = gguf::read_header(&file).unwrap_or_else(|e| panic!("{e}"));
         let t = &h.tensors[0];
         assert_eq!((t.ty, t.shape.as_slice()), (Some(ty), &[2usize, 512][..]));
+        // Named by the file's name, not the path it was given (so `diff` pairs it with w.npy).
+        assert_eq!(t.name, "w.npy");
         let codec = ty.codec().unwrap_or_else(|| panic!("codec"));
         assert_eq!(
             &file[t.begin as usize..t.end as usize],
