@@ -20,6 +20,7 @@ pub mod histogram;
 pub mod inspect;
 pub mod io;
 pub mod kmeans;
+pub mod layer;
 pub mod metrics;
 pub mod minifloat;
 pub mod plan;
