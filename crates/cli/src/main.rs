@@ -33,6 +33,7 @@ macro_rules! out {
     }};
 }
 
+mod layer;
 mod report;
 mod source;
 
@@ -63,6 +64,9 @@ enum Command {
     /// Pair the tensors of an original and a quantized checkpoint (safetensors or GGUF) and
     /// report what the quantization did to each.
     Diff(DiffArgs),
+    /// A linear layer's output error with real activations: round to nearest, GPTQ or AWQ, with
+    /// optional Hadamard rotation, SmoothQuant and activation quantization.
+    Layer(layer::LayerArgs),
 }
 
 #[derive(Args)]
@@ -917,6 +921,7 @@ fn main() -> ExitCode {
         Command::Report(args) => run_report(args),
         Command::Export(args) => run_export(args),
         Command::Diff(args) => run_diff(args),
+        Command::Layer(args) => layer::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
