@@ -55,6 +55,9 @@ pub struct LayerArgs {
     /// GPTQ: visit columns by decreasing H_jj (the reference's --act-order).
     #[arg(long)]
     act_order: bool,
+    /// Calibrate on all tokens but the last N, and measure every error on those N alone.
+    #[arg(long, value_name = "N")]
+    holdout: Option<usize>,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -93,6 +96,7 @@ pub fn run(args: &LayerArgs) -> Result<()> {
             damp: args.gptq_damp,
             act_order: args.act_order,
         },
+        holdout: args.holdout,
     };
     let start = Instant::now();
     let (r, w_hat) = layer::run_with_weights(&l, &config, &options, &mut |_| {})?;
@@ -123,6 +127,7 @@ pub fn run(args: &LayerArgs) -> Result<()> {
             "rotate_seed": options.rotate_seed,
             "smooth_alpha": options.smooth_alpha,
             "act_bits": options.act_bits,
+            "holdout": options.holdout,
             "format": config.format.name(),
             "notes": r.notes,
             "config": config,

@@ -82,6 +82,10 @@ pub struct LayerOptions {
     /// Quantize the activations (per tensor, signed symmetric min–max) at this many bits.
     pub act_bits: Option<u8>,
     pub gptq: GptqOptions,
+    /// Hold out the last this many tokens: everything is calibrated on the tokens before them
+    /// (GPTQ's H, AWQ's search, SmoothQuant's maxima, the activations' range) and the errors are
+    /// measured on them alone — how the method does on inputs it has not seen.
+    pub holdout: Option<usize>,
 }
 
 impl Default for LayerOptions {
@@ -93,6 +97,7 @@ impl Default for LayerOptions {
             smooth_alpha: None,
             act_bits: None,
             gptq: GptqOptions::default(),
+            holdout: None,
         }
     }
 }
@@ -116,6 +121,8 @@ pub enum LayerError {
     SmoothAlpha(f32),
     #[error("activation bits must be 2–16; {0} is not")]
     ActBits(u8),
+    #[error("{holdout} held-out tokens of {tokens}: keep at least one token on each side")]
+    Holdout { holdout: usize, tokens: usize },
     #[error("the smoothed or rotated weights overflow f32")]
     Overflow,
     #[error("GPTQ's block size must be at least 1")]
@@ -329,9 +336,20 @@ impl Rotation {
     }
 }
 
-/// SmoothQuant's s_j = max_t|X_tj|^α / max_o|W_oj|^(1−α), 1 where either maximum is 0.
+/// SmoothQuant's s_j = max_t|X_tj|^α / max_o|W_oj|^(1−α), 1 where either maximum is 0, over
+/// every token.
 pub fn smooth_scales(layer: &Layer, alpha: f32) -> Vec<f64> {
-    let x_max = layer.activation_abs_max();
+    smooth_scales_over(layer, layer.tokens, alpha)
+}
+
+/// [`smooth_scales`] with the maxima over the first `tokens` tokens.
+fn smooth_scales_over(layer: &Layer, tokens: usize, alpha: f32) -> Vec<f64> {
+    let mut x_max = vec![0f32; layer.inputs];
+    for row in layer.x.chunks_exact(layer.inputs).take(tokens) {
+        for (a, &v) in x_max.iter_mut().zip(row) {
+            *a = a.max(v.abs());
+        }
+    }
     let mut w_max = vec![0f32; layer.inputs];
     for row in layer.w.chunks_exact(layer.inputs) {
         for (a, &v) in w_max.iter_mut().zip(row) {
@@ -431,15 +449,44 @@ pub fn run_with_weights(
         Some(b) => Some(activation_config(b)),
         None => None,
     };
+    let held = options.holdout.unwrap_or(0);
+    if options.holdout.is_some() && (held == 0 || held >= tokens) {
+        return Err(LayerError::Holdout {
+            holdout: held,
+            tokens,
+        });
+    }
+    // Calibration tokens [0, cal), measured tokens [tokens − measured, tokens).
+    let cal = tokens - held;
+    let measured = if held > 0 { held } else { tokens };
     let mut notes = Vec::new();
+    let adapts = options.method != Method::Rtn || options.smooth_alpha.is_some() || act.is_some();
+    if held > 0 {
+        notes.push(format!(
+            "Calibrated on the first {cal} tokens; every error is measured on the last {held}, held out"
+        ));
+    } else if adapts {
+        notes.push(
+            "Calibrated and measured on the same tokens: hold some out to see how it does on inputs it has not seen"
+                .to_string(),
+        );
+    }
 
     let w: Vec<f64> = layer.w.iter().map(|&v| f64::from(v)).collect();
     let x: Vec<f64> = layer.x.iter().map(|&v| f64::from(v)).collect();
-    let y = linalg::mul_transposed(&x, &w, tokens, inputs, out);
+    let eval_from = (tokens - measured) * inputs;
+    let y = linalg::mul_transposed(&x[eval_from..], &w, measured, inputs, out);
+    let y_cal = if held > 0 {
+        linalg::mul_transposed(&x[..cal * inputs], &w, cal, inputs, out)
+    } else {
+        y.clone()
+    };
 
     // W' and X'.
     let (mut wt, mut xt) = (w.clone(), x.clone());
-    let smooth = options.smooth_alpha.map(|a| smooth_scales(layer, a));
+    let smooth = options
+        .smooth_alpha
+        .map(|a| smooth_scales_over(layer, cal, a));
     if let Some(s) = &smooth {
         for row in wt.chunks_exact_mut(inputs) {
             row.iter_mut().zip(s).for_each(|(v, s)| *v *= s);
@@ -455,11 +502,22 @@ pub fn run_with_weights(
     let weight_before = Spread::of(&w);
     let weight_quantized = Spread::of(&wt);
 
-    // X̂'.
+    // X̂': the activations' range from the calibration tokens (static), applied to all of them.
     let xq = match &act {
-        Some(c) => quantize_matrix(&xt, tokens, inputs, c)?,
+        Some(c) => {
+            let v: Vec<f32> = xt[..cal * inputs].iter().map(|&x| x as f32).collect();
+            if v.iter().any(|x| !x.is_finite()) {
+                return Err(LayerError::Overflow);
+            }
+            let frozen = Frozen::new(&Dataset::new("X", vec![cal, inputs], v)?, c)?;
+            xt.iter()
+                .enumerate()
+                .map(|(i, &x)| f64::from(frozen.reconstruct(i, x as f32)))
+                .collect()
+        }
         None => xt.clone(),
     };
+    let (xt_cal, xq_cal, xq_eval) = (&xt[..cal * inputs], &xq[..cal * inputs], &xq[eval_from..]);
 
     // Ŵ'.
     let (mut awq_alpha, mut awq_curve, mut gptq_damp, mut gptq_loss) =
@@ -471,8 +529,8 @@ pub fn run_with_weights(
                 &wt,
                 out,
                 inputs,
-                &xt,
-                tokens,
+                xt_cal,
+                cal,
                 config,
                 &options.gptq,
                 progress,
@@ -484,13 +542,13 @@ pub fn run_with_weights(
         }
         Method::Awq => {
             let mut mean_abs = vec![0f64; inputs];
-            for row in xt.chunks_exact(inputs) {
+            for row in xt_cal.chunks_exact(inputs) {
                 mean_abs
                     .iter_mut()
                     .zip(row)
                     .for_each(|(m, v)| *m += v.abs());
             }
-            mean_abs.iter_mut().for_each(|m| *m /= tokens as f64);
+            mean_abs.iter_mut().for_each(|m| *m /= cal as f64);
             let mut best = (f64::INFINITY, 0f32, Vec::new());
             for k in 0..AWQ_GRID {
                 let alpha = k as f64 / AWQ_GRID as f64;
@@ -503,8 +561,8 @@ pub fn run_with_weights(
                 for row in q.chunks_exact_mut(inputs) {
                     row.iter_mut().zip(&a).for_each(|(v, s)| *v /= s);
                 }
-                let yq = linalg::mul_transposed(&xq, &q, tokens, inputs, out);
-                let mse = mean_sq_diff(&y, &yq);
+                let yq = linalg::mul_transposed(xq_cal, &q, cal, inputs, out);
+                let mse = mean_sq_diff(&y_cal, &yq);
                 awq_curve.push((alpha as f32, mse));
                 if best.2.is_empty() || mse < best.0 {
                     best = (mse, alpha as f32, q);
@@ -517,14 +575,16 @@ pub fn run_with_weights(
         }
     };
 
-    let yq = linalg::mul_transposed(&xq, &wq, tokens, inputs, out);
+    let yq = linalg::mul_transposed(xq_eval, &wq, measured, inputs, out);
     let mut per_output_mse = vec![0f64; out];
     for (yr, qr) in y.chunks_exact(out).zip(yq.chunks_exact(out)) {
         for ((m, a), b) in per_output_mse.iter_mut().zip(yr).zip(qr) {
             *m += (a - b) * (a - b);
         }
     }
-    per_output_mse.iter_mut().for_each(|m| *m /= tokens as f64);
+    per_output_mse
+        .iter_mut()
+        .for_each(|m| *m /= measured as f64);
 
     // Ŵ in W's space.
     let mut w_eff = wq;

@@ -331,3 +331,67 @@ fn dead_inputs_are_zeroed_and_said() {
         r.notes
     );
 }
+
+#[test]
+fn a_holdout_calibrates_on_the_first_tokens_and_measures_on_the_rest() {
+    let (out, inputs, tokens, held) = (6, 32, 40, 10);
+    let w = values(out * inputs, 11);
+    let x = values(tokens * inputs, 12);
+    let l = Layer::new(&w, &[out, inputs], &x, &[tokens, inputs]).unwrap_or_else(|e| panic!("{e}"));
+    let options = LayerOptions {
+        method: Method::Gptq,
+        holdout: Some(held),
+        ..LayerOptions::default()
+    };
+    let (r, w_hat) = run_with_weights(&l, &int4_channel(), &options, &mut |_| {})
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.per_output_mse.len(), out);
+    assert!(
+        r.notes[0].starts_with("Calibrated on the first 30 tokens"),
+        "{:?}",
+        r.notes
+    );
+    // The same weights as GPTQ on the first 30 tokens alone…
+    let first = Layer::new(&w, &[out, inputs], &x[..30 * inputs], &[30, inputs])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (alone, w_alone) = run_with_weights(
+        &first,
+        &int4_channel(),
+        &LayerOptions {
+            method: Method::Gptq,
+            ..LayerOptions::default()
+        },
+        &mut |_| {},
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(w_hat, w_alone);
+    assert_eq!(r.weight_mse, alone.weight_mse);
+    // …measured on the last 10: by hand.
+    let mut sum = 0.0;
+    for t in tokens - held..tokens {
+        for o in 0..out {
+            let (mut y, mut yq) = (0.0, 0.0);
+            for j in 0..inputs {
+                y += f64::from(x[t * inputs + j]) * f64::from(w[o * inputs + j]);
+                yq += f64::from(x[t * inputs + j]) * w_hat[o * inputs + j];
+            }
+            sum += (y - yq) * (y - yq);
+        }
+    }
+    let mse = sum / (held * out) as f64;
+    assert!(
+        (r.output_mse - mse).abs() <= 1e-12 * mse,
+        "{} vs {mse}",
+        r.output_mse
+    );
+    for bad in [0, tokens] {
+        let o = LayerOptions {
+            holdout: Some(bad),
+            ..LayerOptions::default()
+        };
+        assert!(matches!(
+            run(&l, &int4_channel(), &o, &mut |_| {}),
+            Err(LayerError::Holdout { .. })
+        ));
+    }
+}
