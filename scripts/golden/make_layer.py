@@ -54,12 +54,13 @@ def gptq(W, X, bits, blocksize=128, percdamp=0.01, groupsize=-1, actorder=False)
     params = row_params(W.astype(np.float32), bits)  # find_params(W) before anything changes
 
     def quant(col, p):
-        c = col.astype(np.float32)
-        out = np.empty_like(c)
-        for r in range(rows):
-            s, z, lo, hi = p[r]
-            out[r] = fake_quant(np.array([c[r]], dtype=np.float32), s, z, lo, hi)[1][0]
-        return out.astype(np.float64)
+        """fake_quant of each row's value with that row's parameters, all rows at once."""
+        scale = np.array([q[0] for q in p], dtype=np.float32)
+        zp = np.array([q[1] for q in p], dtype=np.int64)
+        lo, hi = p[0][2], p[0][3]
+        inv = (np.float32(1.0) / scale).astype(np.float32)
+        q = np.clip(np.round((col.astype(np.float32) * inv).astype(np.float32)) + zp, lo, hi).astype(np.int64)
+        return ((q - zp).astype(np.float32) * scale).astype(np.float32).astype(np.float64)
 
     n = X.shape[0]
     H = (2.0 / n) * (X.astype(np.float64).T @ X.astype(np.float64))
