@@ -18,6 +18,7 @@
 
 mod frozen;
 mod gptq;
+pub mod lab;
 pub mod linalg;
 #[cfg(test)]
 mod tests;
@@ -28,6 +29,7 @@ use crate::config::{Granularity, QuantizerConfig, Scheme, Signedness};
 use crate::dataset::Dataset;
 pub use frozen::{FreezeError, Frozen};
 pub use gptq::{GptqInfo, GptqOptions};
+pub use lab::{gap_sentence, lab, LabResult};
 
 /// How the weights are quantized.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -487,18 +489,13 @@ pub fn run_with_weights(
     let smooth = options
         .smooth_alpha
         .map(|a| smooth_scales_over(layer, cal, a));
-    if let Some(s) = &smooth {
-        for row in wt.chunks_exact_mut(inputs) {
-            row.iter_mut().zip(s).for_each(|(v, s)| *v *= s);
-        }
-        for row in xt.chunks_exact_mut(inputs) {
-            row.iter_mut().zip(s).for_each(|(v, s)| *v /= s);
-        }
-    }
-    if let Some(r) = &rotation {
-        r.apply(&mut wt, inputs);
-        r.apply(&mut xt, inputs);
-    }
+    transform(
+        &mut wt,
+        &mut xt,
+        inputs,
+        smooth.as_deref(),
+        rotation.as_ref(),
+    );
     let weight_before = Spread::of(&w);
     let weight_quantized = Spread::of(&wt);
 
@@ -616,6 +613,50 @@ pub fn run_with_weights(
         notes,
     };
     Ok((report, w_eff))
+}
+
+/// W' = W·diag(s)·R and X' = X·diag(1/s)·R in place (rows of length `inputs`).
+fn transform(
+    w: &mut [f64],
+    x: &mut [f64],
+    inputs: usize,
+    smooth: Option<&[f64]>,
+    rotation: Option<&Rotation>,
+) {
+    if let Some(s) = smooth {
+        for row in w.chunks_exact_mut(inputs) {
+            row.iter_mut().zip(s).for_each(|(v, s)| *v *= s);
+        }
+        for row in x.chunks_exact_mut(inputs) {
+            row.iter_mut().zip(s).for_each(|(v, s)| *v /= s);
+        }
+    }
+    if let Some(r) = rotation {
+        r.apply(w, inputs);
+        r.apply(x, inputs);
+    }
+}
+
+/// W' = W·diag(s)·R, the matrix `options`' transforms give the quantizer (as [`run`] computes
+/// it, SmoothQuant's maxima over the calibration tokens).
+pub fn transformed_weights(layer: &Layer, options: &LayerOptions) -> Result<Vec<f32>, LayerError> {
+    let rotation = options
+        .rotate_block
+        .map(|b| Rotation::new(b, layer.inputs, options.rotate_seed))
+        .transpose()?;
+    let cal = layer.tokens - options.holdout.unwrap_or(0).min(layer.tokens);
+    let smooth = options
+        .smooth_alpha
+        .map(|a| smooth_scales_over(layer, cal, a));
+    let mut w: Vec<f64> = layer.w.iter().map(|&v| f64::from(v)).collect();
+    transform(
+        &mut w,
+        &mut [],
+        layer.inputs,
+        smooth.as_deref(),
+        rotation.as_ref(),
+    );
+    Ok(w.into_iter().map(|v| v as f32).collect())
 }
 
 /// mean (a − b)².
