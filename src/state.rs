@@ -327,6 +327,14 @@ pub struct AppState {
     /// name.
     pub diff: RwSignal<Studied<quantscope_core::diff::DiffTable>>,
     pub diff_name: RwSignal<Option<String>>,
+    /// The layer lab: open or not, its activations (name; the file is in `lab_x`), its
+    /// settings, its result and the method its per-output chart shows.
+    pub lab_open: RwSignal<bool>,
+    pub lab_x_name: RwSignal<Option<String>>,
+    lab_x: StoredValue<Option<Attachment>, LocalStorage>,
+    pub lab_options: RwSignal<quantscope_core::layer::LayerOptions>,
+    pub lab: RwSignal<Studied<quantscope_core::layer::LabResult>>,
+    pub lab_method: RwSignal<quantscope_core::layer::Method>,
     /// The analysis pinned as "A" for the A/B comparison (the current one is "B"), and the name
     /// of the data it was made on.
     pub pinned: RwSignal<Option<(Shared<Analysis>, String)>>,
@@ -413,6 +421,12 @@ impl AppState {
             exporting: RwSignal::new(None),
             diff: RwSignal::new(Studied::Off(String::new())),
             diff_name: RwSignal::new(None),
+            lab_open: RwSignal::new(false),
+            lab_x_name: RwSignal::new(None),
+            lab_x: StoredValue::new_local(None),
+            lab_options: RwSignal::new(quantscope_core::layer::LayerOptions::default()),
+            lab: RwSignal::new(Studied::Off(String::new())),
+            lab_method: RwSignal::new(quantscope_core::layer::Method::Gptq),
             export_error: RwSignal::new(None),
             pinned: RwSignal::new(None),
             held_synth: RwSignal::new(None),
@@ -508,6 +522,17 @@ impl AppState {
                 })
                 .collect();
             state.with_engine(|e| e.compare(Table::Calibrators, batch, rows, options));
+        });
+        // The layer lab follows the view's settings (the weight quantizer and W) and its own.
+        Effect::new(move |_| {
+            let options = state.lab_options.get();
+            let (open, x) = (state.lab_open.get(), state.lab_x_name.get());
+            let Some(a) = state.analysis.get() else {
+                return;
+            };
+            if open {
+                state.study_layer(&a, x, options);
+            }
         });
         // The stream follows the view's settings and its own.
         Effect::new(move |_| {
@@ -817,6 +842,33 @@ impl AppState {
             bands: CHANNEL_BANDS,
         };
         self.with_engine(|e| e.study(view.config.clone(), study));
+    }
+
+    /// Sets the layer lab's activations: a file the user chose, or the shipped sample's bytes.
+    pub fn set_lab_activations(&self, name: String, attachment: Attachment) {
+        self.lab_x.set_value(Some(attachment));
+        self.lab_x_name.set(Some(name));
+    }
+
+    /// Asks for the layer lab on the data held as W, under `view`'s settings and `options`.
+    fn study_layer(
+        &self,
+        view: &Analysis,
+        x: Option<String>,
+        options: quantscope_core::layer::LayerOptions,
+    ) {
+        let Some((name, attachment)) = x.zip(self.lab_x.get_value()) else {
+            self.lab
+                .set(Studied::Off("Loading the activations…".into()));
+            return;
+        };
+        self.lab.update(|l| *l = l.waiting());
+        let spec = crate::engine::protocol::LayerSpec {
+            activations: name,
+            tensor: None,
+            options,
+        };
+        self.with_engine(|e| e.study_with(view.config.clone(), Study::Layer(spec), attachment));
     }
 
     /// Asks for the stream study of the data under `view`'s settings and `spec`.
@@ -1192,6 +1244,7 @@ impl Sink for PageSink {
                     state.export_error.set(Some(message));
                 }
                 StudyKind::Diff => state.diff.set(Studied::Failed(message)),
+                StudyKind::Layer => state.lab.set(Studied::Failed(message)),
             },
             Some(Purpose::Row {
                 table: Table::Formats,
@@ -1217,6 +1270,7 @@ impl Sink for PageSink {
         let state = self.0;
         match result {
             StudyResult::Diff(d) => state.diff.set(Studied::Ready(Shared::new(d))),
+            StudyResult::Layer(l) => state.lab.set(Studied::Ready(Shared::new(l))),
             StudyResult::Channels(c) => state.channels.set(Studied::Ready(Shared::new(c))),
             StudyResult::Stream(s) => state.stream.set(Studied::Ready(Shared::new(s))),
             StudyResult::File { kind, bytes } => {
@@ -1279,6 +1333,7 @@ impl Sink for PageSink {
         state.channels.update(Studied::settle);
         state.stream.update(Studied::settle);
         state.diff.update(Studied::settle);
+        state.lab.update(Studied::settle);
     }
 }
 

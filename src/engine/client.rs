@@ -247,6 +247,8 @@ enum JobKind {
     Study {
         config: QuantizerConfig,
         study: Study,
+        /// What travelled beside it (a background study started again needs it again).
+        attachment: Attachment,
     },
     /// Shares of the tables' rows (by [`RowRun::key`]), analysed in one message.
     Slices { units: Vec<(u64, Share)> },
@@ -929,10 +931,15 @@ fn row_name(purpose: &Purpose) -> String {
 /// the head of the queue, to start again, and a study back to its queue.
 fn requeue_bg(inner: &mut Inner) {
     for job in inner.bg.iter_mut() {
-        if let Some(JobKind::Study { config, study }) = job.take().map(|j| j.kind) {
+        if let Some(JobKind::Study {
+            config,
+            study,
+            attachment,
+        }) = job.take().map(|j| j.kind)
+        {
             let kind = study.kind();
             if !kind.asked() && !inner.studies.iter().any(|(_, s, _)| s.kind() == kind) {
-                inner.studies.push_front((config, study, Attachment::None));
+                inner.studies.push_front((config, study, attachment));
             }
         }
     }
@@ -999,17 +1006,22 @@ fn start_study(
         StudyKind::Stream => "Quantizing the stream of batches",
         StudyKind::Export => "Writing the quantized tensor",
         StudyKind::Diff => "Comparing the two files",
+        StudyKind::Layer => "Layer lab: RTN, GPTQ and AWQ on the layer",
     };
     let request = Request::Study {
         job: id,
         config: config.clone(),
         study: study.clone(),
     };
-    post(inner, 0, request, attachment);
+    post(inner, 0, request, attachment.clone());
     let now = (shared.now)();
     inner.bg[0] = Some(Job {
         id,
-        kind: JobKind::Study { config, study },
+        kind: JobKind::Study {
+            config,
+            study,
+            attachment,
+        },
         ms: 0.0,
         first: 0,
         started: now,

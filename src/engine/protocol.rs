@@ -180,6 +180,20 @@ pub enum Study {
     /// The held file (the original) against a quantized copy, which travels beside the request
     /// as its attachment: every pair of tensors measured (`quantscope_core::diff`).
     Diff { quantized: String },
+    /// The layer lab: the data held as a layer's weights W [out, in], the activations X
+    /// [tokens, in] in the attachment, every method (`quantscope_core::layer::lab`).
+    Layer(LayerSpec),
+}
+
+/// What the layer lab asks for besides the weight quantizer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerSpec {
+    /// The activations' file name (the file travels as the attachment).
+    pub activations: String,
+    /// Its tensor, or the file's first float tensor.
+    pub tensor: Option<String>,
+    /// Transforms, activation bits, hold-out and GPTQ's settings (the method is ignored: all run).
+    pub options: quantscope_core::layer::LayerOptions,
 }
 
 impl Study {
@@ -190,6 +204,7 @@ impl Study {
             Self::Stream(_) => StudyKind::Stream,
             Self::Export(_) => StudyKind::Export,
             Self::Diff { .. } => StudyKind::Diff,
+            Self::Layer(_) => StudyKind::Layer,
         }
     }
 }
@@ -200,6 +215,7 @@ pub enum StudyKind {
     Stream,
     Export,
     Diff,
+    Layer,
 }
 
 impl StudyKind {
@@ -208,7 +224,7 @@ impl StudyKind {
     pub fn asked(self) -> bool {
         match self {
             Self::Export | Self::Diff => true,
-            Self::Channels | Self::Stream => false,
+            Self::Channels | Self::Stream | Self::Layer => false,
         }
     }
 }
@@ -247,6 +263,7 @@ pub enum StudyResult {
         bytes: Vec<u8>,
     },
     Diff(quantscope_core::diff::DiffTable),
+    Layer(quantscope_core::layer::LabResult),
 }
 
 /// Name, shape and statistics of the data a worker holds (the page keeps no values).

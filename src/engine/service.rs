@@ -9,7 +9,8 @@ use quantscope_core::io::FileKind;
 use quantscope_core::{analyze_share, Dataset, QuantizerConfig};
 
 use super::protocol::{
-    synthetic_dataset, DataInfo, ExportKind, FileInfo, JobId, Request, Response, Study, StudyResult,
+    synthetic_dataset, DataInfo, ExportKind, FileInfo, JobId, LayerSpec, Request, Response, Study,
+    StudyResult,
 };
 use crate::loader::{self, LoadedFile, MAX_FILE_BYTES};
 
@@ -128,6 +129,11 @@ impl Service {
                 study: Study::Diff { quantized },
                 ..
             } => self.diff(job, &quantized, source, progress),
+            Request::Study {
+                study: Study::Layer(spec),
+                config,
+                ..
+            } => self.layer(job, &config, &spec, source, progress),
             Request::Study { config, study, .. } => match &self.dataset {
                 None => Err("no data is loaded".to_string()),
                 Some(d) => run_study(d, &config, study, self.clock.as_deref()).map(|result| {
@@ -185,6 +191,33 @@ impl Service {
         Ok(Response::Studied {
             job,
             result: Box::new(StudyResult::Diff(table)),
+        })
+    }
+
+    /// The layer lab: the data held as W, the attached file's tensor as X, every method.
+    fn layer(
+        &mut self,
+        job: JobId,
+        config: &QuantizerConfig,
+        spec: &LayerSpec,
+        source: Option<Box<dyn ByteSource>>,
+        progress: &mut dyn FnMut(f64, &str),
+    ) -> Result<Response, String> {
+        let w = self.dataset.as_ref().ok_or("no data is loaded")?;
+        let name = &spec.activations;
+        let source = source.ok_or_else(|| format!("{name}: the activations did not arrive"))?;
+        let (held, tensor) = open_source(name, source, spec.tensor.as_deref(), &mut |_, _| {})?;
+        let x = read_tensor(&held, &tensor)?;
+        let layer =
+            quantscope_core::layer::Layer::new(w.values(), w.shape(), x.values(), x.shape())
+                .map_err(|e| format!("W = {} with X = {name}: {e}", w.name()))?;
+        let result = quantscope_core::layer::lab(&layer, config, &spec.options, &mut |f| {
+            progress(f, "layer lab: RTN, GPTQ and AWQ")
+        })
+        .map_err(|e| e.to_string())?;
+        Ok(Response::Studied {
+            job,
+            result: Box::new(StudyResult::Layer(result)),
         })
     }
 
@@ -329,6 +362,10 @@ fn run_study(
     match study {
         Study::Diff { quantized } => Err(format!(
             "{quantized}: a comparison needs the file itself (it is read by the worker that holds the original)"
+        )),
+        Study::Layer(spec) => Err(format!(
+            "{}: the layer lab needs the activations' file itself",
+            spec.activations
         )),
         Study::Channels { bands } => quantscope_core::study::channels(d, config, bands)
             .map(StudyResult::Channels)
@@ -621,6 +658,81 @@ mod tests {
         );
         assert!(
             matches!(&r, Response::Error { message, .. } if message.contains("open the original")),
+            "{r:?}"
+        );
+    }
+
+    /// The layer lab: the data held is W, the attachment X; each row is the core's run of that
+    /// method (the CLI's `quantscope layer`, one truth), and a mismatch says what is wrong.
+    #[test]
+    fn the_layer_lab_runs_every_method_on_the_held_weights() {
+        use quantscope_core::layer::{self, Layer, LayerOptions, Method};
+        let (out, inputs, tokens) = (8usize, 32usize, 40usize);
+        let w: Vec<f32> = (0..out * inputs).map(|i| (i as f32 * 0.37).sin()).collect();
+        let x: Vec<f32> = (0..tokens * inputs)
+            .map(|i| (i as f32 * 0.11).cos() * 3.0)
+            .collect();
+        let mut s = Service::new();
+        let r = s.handle(
+            Request::Open {
+                job: 1,
+                name: "w.npy".into(),
+                tensor: None,
+            },
+            Some(Box::new(npy::write_f32(&[out, inputs], &w))),
+            &mut none(),
+        );
+        assert!(matches!(r, Response::Loaded { .. }), "{r:?}");
+        let config = QuantizerConfig {
+            bits: 4,
+            ..QuantizerConfig::default()
+        };
+        let options = LayerOptions {
+            rotate_block: Some(16),
+            ..LayerOptions::default()
+        };
+        let study = |name: &str| Request::Study {
+            job: 2,
+            config: config.clone(),
+            study: Study::Layer(LayerSpec {
+                activations: name.into(),
+                tensor: None,
+                options,
+            }),
+        };
+        let mut seen = Vec::new();
+        let r = s.handle(
+            study("x.npy"),
+            Some(Box::new(npy::write_f32(&[tokens, inputs], &x))),
+            &mut |f, _| seen.push(f),
+        );
+        let Response::Studied { result, .. } = r else {
+            panic!("{r:?}");
+        };
+        let StudyResult::Layer(lab) = *result else {
+            panic!("not the lab");
+        };
+        assert_eq!(seen.last().copied(), Some(1.0));
+        let l =
+            Layer::new(&w, &[out, inputs], &x, &[tokens, inputs]).unwrap_or_else(|e| panic!("{e}"));
+        for (row, method) in lab.rows.iter().zip(Method::ALL) {
+            let want = layer::run(
+                &l,
+                &config,
+                &LayerOptions { method, ..options },
+                &mut |_| {},
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(*row, want);
+        }
+        // X with another number of inputs: the message names both.
+        let r = s.handle(
+            study("x6.npy"),
+            Some(Box::new(npy::write_f32(&[4, 6], &[1.0; 24]))),
+            &mut none(),
+        );
+        assert!(
+            matches!(&r, Response::Error { message, .. } if message.contains("X = x6.npy") && message.contains("6 features per token but the weights take 32")),
             "{r:?}"
         );
     }
