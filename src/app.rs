@@ -17,6 +17,7 @@ use crate::components::formula_panel::FormulaPanel;
 use crate::components::granularity_view::GranularityView;
 use crate::components::histogram_view::HistogramView;
 use crate::components::job_progress::JobProgress;
+use crate::components::layer_lab::LayerLab;
 use crate::components::metrics_panel::MetricsPanel;
 use crate::components::transfer_view::TransferView;
 use crate::components::vector_view::VectorView;
@@ -59,6 +60,7 @@ pub fn App() -> impl IntoView {
                 <VectorView />
                 <FormulaPanel />
                 <FormatsTable />
+                <LayerLab />
                 <DiffPanel />
                 <ExportPanel />
             </div>

@@ -334,6 +334,8 @@ pub struct AppState {
     lab_x: StoredValue<Option<Attachment>, LocalStorage>,
     pub lab_options: RwSignal<quantscope_core::layer::LayerOptions>,
     pub lab: RwSignal<Studied<quantscope_core::layer::LabResult>>,
+    /// Why the last layer-lab request failed (its previous result stays shown).
+    pub lab_error: RwSignal<Option<String>>,
     pub lab_method: RwSignal<quantscope_core::layer::Method>,
     /// The analysis pinned as "A" for the A/B comparison (the current one is "B"), and the name
     /// of the data it was made on.
@@ -426,6 +428,7 @@ impl AppState {
             lab_x: StoredValue::new_local(None),
             lab_options: RwSignal::new(quantscope_core::layer::LayerOptions::default()),
             lab: RwSignal::new(Studied::Off(String::new())),
+            lab_error: RwSignal::new(None),
             lab_method: RwSignal::new(quantscope_core::layer::Method::Gptq),
             export_error: RwSignal::new(None),
             pinned: RwSignal::new(None),
@@ -863,6 +866,7 @@ impl AppState {
             return;
         };
         self.lab.update(|l| *l = l.waiting());
+        self.lab_error.set(None);
         let spec = crate::engine::protocol::LayerSpec {
             activations: name,
             tensor: None,
@@ -1244,7 +1248,14 @@ impl Sink for PageSink {
                     state.export_error.set(Some(message));
                 }
                 StudyKind::Diff => state.diff.set(Studied::Failed(message)),
-                StudyKind::Layer => state.lab.set(Studied::Failed(message)),
+                // The previous result stays, with the reason beside it.
+                StudyKind::Layer => {
+                    state.lab.update(|l| match l.result().cloned() {
+                        Some(r) => *l = Studied::Ready(r),
+                        None => *l = Studied::Failed(message.clone()),
+                    });
+                    state.lab_error.set(Some(message));
+                }
             },
             Some(Purpose::Row {
                 table: Table::Formats,

@@ -10,6 +10,7 @@ pub mod channels;
 pub mod clips;
 pub mod groups;
 pub mod histogram;
+pub mod layer;
 pub mod panes;
 pub mod pareto;
 pub mod stream;

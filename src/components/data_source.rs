@@ -276,6 +276,21 @@ fn read_file(state: AppState, file: web_sys::File) {
     state.open_file(file, name);
 }
 
+/// A shipped sample file's bytes, fetched from this page's own origin.
+pub async fn fetch_sample(file: &str) -> Result<Vec<u8>, String> {
+    let url = format!("/assets/samples/{file}");
+    let window = web_sys::window().ok_or("no window")?;
+    let resp = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str(&url))
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    let resp: web_sys::Response =
+        wasm_bindgen::JsCast::dyn_into(resp).map_err(|_| "not a response")?;
+    if !resp.ok() {
+        return Err(format!("HTTP {}", resp.status()));
+    }
+    array_buffer_bytes(resp.array_buffer().map_err(|e| format!("{e:?}"))?).await
+}
+
 /// Shipped sample weights, fetched from this page's own origin.
 #[component]
 fn SampleSelect(state: AppState) -> impl IntoView {
@@ -286,20 +301,7 @@ fn SampleSelect(state: AppState) -> impl IntoView {
             return;
         }
         spawn_local(async move {
-            let url = format!("/assets/samples/{file}");
-            let bytes = async {
-                let window = web_sys::window().ok_or("no window")?;
-                let resp = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str(&url))
-                    .await
-                    .map_err(|e| format!("{e:?}"))?;
-                let resp: web_sys::Response =
-                    wasm_bindgen::JsCast::dyn_into(resp).map_err(|_| "not a response")?;
-                if !resp.ok() {
-                    return Err(format!("HTTP {}", resp.status()));
-                }
-                array_buffer_bytes(resp.array_buffer().map_err(|e| format!("{e:?}"))?).await
-            }
-            .await;
+            let bytes = fetch_sample(&file).await;
             match bytes {
                 Ok(bytes) => state.open_bytes(file, bytes),
                 Err(e) => state.report(format!("{file}: could not be loaded ({e})")),

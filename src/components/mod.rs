@@ -19,6 +19,7 @@ pub mod formula_panel;
 pub mod granularity_view;
 pub mod histogram_view;
 pub mod job_progress;
+pub mod layer_lab;
 pub mod metrics_panel;
 pub mod transfer_view;
 pub mod vector_view;

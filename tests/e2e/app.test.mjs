@@ -564,6 +564,52 @@ describe("Quantscope in the browser", () => {
     await app.page.close();
   });
 
+  test("layer lab: MiniLM's layer with real activations, every method equal to quantscope layer, a bad X refused beside it", async () => {
+    const app = await openingPage();
+    await app.id("lab-open").click();
+    // The lab loads the shipped W into the explorer and X beside it.
+    await app.until(async () => (await app.text("data-shape")) === "384 × 1536", "the sample weights", 30000);
+    await app.select("scheme", "symmetric");
+    await app.select("granularity", "channel");
+    const value = async (method, col) =>
+      Number(await app.page.locator(`[data-testid="lab-table"] tbody tr[data-method="${method}"] td[data-col="${col}"]`).getAttribute("data-value"));
+    const W = "assets/samples/minilm-l0-ffn-output.npy";
+    const X = "assets/samples/minilm-l0-ffn-input.npy";
+    const layer = (args) =>
+      JSON.parse(execFileSync(CLI, ["layer", W, "--activations", X, "--bits", "4", "--symmetric", "--granularity", "channel", "--json", ...args], { encoding: "utf8" }));
+    const gptq = layer(["--method", "gptq"]);
+    await app.until(async () => Math.abs((await value("gptq", "output-sqnr")) - gptq.output_sqnr_db) <= 1e-9 * Math.abs(gptq.output_sqnr_db), "GPTQ as the CLI computes it", 60000);
+    for (const m of ["rtn", "awq"]) {
+      const want = layer(["--method", m]);
+      close(await value(m, "output-sqnr"), want.output_sqnr_db, `${m} output SQNR`);
+      close(await value(m, "weight-sqnr"), want.weight_sqnr_db, `${m} weight SQNR`);
+    }
+    // One number, one truth: RTN's weight error is the Error panel's.
+    const panel = await app.number("metric-sqnr");
+    const rtnWeight = await value("rtn", "weight-sqnr");
+    assert.ok(Math.abs(rtnWeight - panel) <= 0.01, `RTN weight SQNR ${rtnWeight} vs the Error panel's ${panel} (as shown)`);
+    assert.match(await app.text("lab-gap"), /The output keeps [0-9.]+ dB more signal than the weights/);
+    assert.ok(await app.inked("lab-act-chart"), "the activations chart is drawn");
+    // A rotation: the weights as quantized lose their outlier, and the figures follow the CLI.
+    await app.select("lab-rotate", "512");
+    const rotated = layer(["--method", "rtn", "--rotate", "hadamard", "--rotate-block", "512"]);
+    await app.until(async () => Math.abs((await value("rtn", "output-sqnr")) - rotated.output_sqnr_db) <= 1e-9 * Math.abs(rotated.output_sqnr_db), "rotated RTN", 60000);
+    assert.match(await app.text("lab-spread"), /as quantized \(after the transform\): kurtosis/);
+    // Held-out tokens, as the CLI's --holdout.
+    await app.select("lab-holdout", "128");
+    const held = layer(["--method", "gptq", "--rotate", "hadamard", "--rotate-block", "512", "--holdout", "128"]);
+    await app.until(async () => Math.abs((await value("gptq", "output-sqnr")) - held.output_sqnr_db) <= 1e-9 * Math.abs(held.output_sqnr_db), "held-out GPTQ", 60000);
+    assert.match(await app.id("lab-notes").textContent(), /measured on the last 128, held out/);
+    // X with the wrong number of inputs: said beside the lab, the previous figures kept.
+    const bad = join(work, "x-bad.npy");
+    writeFileSync(bad, npyF32([4, 6], values(24, 3)));
+    await app.id("lab-x-input").setInputFiles(bad);
+    await app.until(async () => /Not measured: .*x-bad\.npy.*6 features per token but the weights take 1536 inputs/.test(await app.text("lab-status")), "the refusal", 30000);
+    close(await value("gptq", "output-sqnr"), held.output_sqnr_db, "previous figures kept");
+    assert.deepEqual(app.errors, []);
+    await app.page.close();
+  });
+
   test("vector codebooks: a 2-D view with cells; a sub-vector length that does not divide is refused", async () => {
     const app = await freshPage();
     const npy = npyF32([64, 64], values(4096, 13));

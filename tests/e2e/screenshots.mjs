@@ -13,6 +13,8 @@
 //   docs/screenshot-ab-{laptop,phone}.png  A/B: the opening view pinned as A, B per channel
 //   docs/screenshot-gguf-{laptop,phone}.png  a GGUF file of llama.cpp's writer: the data panel
 //   docs/screenshot-q4k-{laptop,phone}.png  MiniLM's FFN output weights as Q4_K: histogram, formulas
+//   docs/screenshot-lab-{laptop,phone}.png  the layer lab: MiniLM's layer 0 at int4 per channel with
+//     real activations, Hadamard-rotated in blocks of 512, every method
 //   docs/screenshot-diff-{laptop,phone}.png "What did this quant do?": the same weights against
 //     their Q4_K GGUF copy written by the CLI (QUANTSCOPE_BIN, default target/debug/quantscope)
 // docs/screenshots/before-issue-11-*.png are the same views before issue 11's changes.
@@ -103,6 +105,22 @@ try {
     const shots = [".order-histogram", ".order-formula"];
     for (const [i, sel] of shots.entries()) {
       await page.locator(sel).screenshot({ path: `docs/screenshot-q4k-${name}${i ? "-formula" : ""}.png` });
+    }
+    {
+      const lab = await context.newPage();
+      await lab.setViewportSize({ width, height });
+      await lab.goto(server.url + "/");
+      await lab.getByTestId("opening-note").waitFor();
+      await lab.getByTestId("lab-open").click();
+      await lab.getByTestId("data-shape").filter({ hasText: "384 × 1536" }).waitFor();
+      await lab.getByTestId("scheme").selectOption("symmetric");
+      await lab.getByTestId("granularity").selectOption("channel");
+      await lab.getByTestId("lab-rotate").selectOption("512");
+      await lab.getByTestId("lab-spread").filter({ hasText: "after the transform" }).waitFor({ timeout: 60000 });
+      await lab.locator(".order-layer").scrollIntoViewIfNeeded();
+      await settle(lab);
+      await lab.locator(".order-layer").screenshot({ path: `docs/screenshot-lab-${name}.png` });
+      await lab.close();
     }
     await page.getByTestId("file-input").setInputFiles(sample);
     await page.getByTestId("data-shape").filter({ hasText: "384 × 1536" }).waitFor();

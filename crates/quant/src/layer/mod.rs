@@ -58,6 +58,15 @@ impl Method {
         Self::ALL.into_iter().find(|m| m.name() == s)
     }
 
+    /// The method's usual abbreviation.
+    pub fn short_label(self) -> &'static str {
+        match self {
+            Self::Rtn => "RTN",
+            Self::Gptq => "GPTQ",
+            Self::Awq => "AWQ",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Self::Rtn => "round to nearest (RTN)",
