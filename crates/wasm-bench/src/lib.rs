@@ -49,3 +49,34 @@ pub fn run_only(n: usize, only: &str) -> String {
     }
     serde_json::Value::Object(out).to_string()
 }
+
+/// One layer-lab run (`method`: rtn, gptq or awq) on a synthetic `out` × `inputs` layer with
+/// `tokens` tokens, int4 per output channel: its time in ms (`scripts/bench/layer.mjs`).
+#[wasm_bindgen]
+pub fn layer(out: usize, inputs: usize, tokens: usize, method: &str) -> f64 {
+    use quantscope_core::layer::{self, Layer, LayerOptions, Method};
+    use quantscope_core::synth::{generate, Distribution};
+    let w = generate(Distribution::Normal, out * inputs, 1).unwrap_or_default();
+    let x = generate(Distribution::StudentT { nu: 4.0 }, tokens * inputs, 2).unwrap_or_default();
+    let Ok(l) = Layer::new(&w, &[out, inputs], &x, &[tokens, inputs]) else {
+        return f64::NAN;
+    };
+    let config = quantscope_core::QuantizerConfig {
+        bits: 4,
+        scheme: quantscope_core::Scheme::Symmetric,
+        granularity: quantscope_core::Granularity::Channel { axis: 0 },
+        ..quantscope_core::QuantizerConfig::default()
+    };
+    let options = LayerOptions {
+        method: Method::from_name(method).unwrap_or(Method::Rtn),
+        ..LayerOptions::default()
+    };
+    let t = now();
+    let ok = layer::run(&l, &config, &options, &mut |_| {}).is_ok();
+    let ms = now() - t;
+    if ok {
+        ms
+    } else {
+        f64::NAN
+    }
+}
