@@ -33,6 +33,7 @@ macro_rules! out {
     }};
 }
 
+mod allocate;
 mod layer;
 mod report;
 mod source;
@@ -67,6 +68,9 @@ enum Command {
     /// A linear layer's output error with real activations: round to nearest, GPTQ or AWQ, with
     /// optional Hadamard rotation, SmoothQuant and activation quantization.
     Layer(layer::LayerArgs),
+    /// Choose one candidate configuration per tensor of a checkpoint: the least total error within
+    /// a budget in bits per value (multiple-choice knapsack).
+    Allocate(allocate::AllocateArgs),
 }
 
 #[derive(Args)]
@@ -922,6 +926,7 @@ fn main() -> ExitCode {
         Command::Export(args) => run_export(args),
         Command::Diff(args) => run_diff(args),
         Command::Layer(args) => layer::run(args),
+        Command::Allocate(args) => allocate::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

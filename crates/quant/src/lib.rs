@@ -4,6 +4,7 @@
 //! [`analyze`] (the fused quantize → measure → bin pass) and read files through [`io`].
 
 pub mod affine;
+pub mod allocate;
 pub mod analyze;
 pub mod block;
 pub mod calib;

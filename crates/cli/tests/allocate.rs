@@ -1,0 +1,205 @@
+//! `quantscope allocate`: the assignment of a small checkpoint is the brute-force optimum over
+//! the core's per-tensor figures, fits the budget, keeps what it cannot allocate, and writes
+//! llama.cpp's --tensor-type lines for GGML candidates.
+
+use assert_cmd::Command;
+use quantscope_core::allocate;
+use quantscope_core::io::safetensors;
+use quantscope_core::{analyze, AnalysisOptions, Dataset};
+use serde_json::Value;
+
+fn quantscope() -> Command {
+    Command::cargo_bin("quantscope").unwrap_or_else(|e| panic!("binary: {e}"))
+}
+
+fn values(n: usize, seed: u64, scale: f32) -> Vec<f32> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let u = (s >> 40) as f32 / (1u64 << 24) as f32;
+            // Heavy-ish tails so the candidates differ per tensor.
+            (u - 0.5) * scale * if (s >> 20) % 97 == 0 { 12.0 } else { 1.0 }
+        })
+        .collect()
+}
+
+#[test]
+fn the_assignment_is_the_brute_force_optimum_and_fits() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let shapes = [
+        ("a.weight", [64usize, 128usize]),
+        ("b.weight", [32, 256]),
+        ("c.weight", [128, 64]),
+    ];
+    let data: Vec<(String, Vec<usize>, Vec<f32>)> = shapes
+        .iter()
+        .enumerate()
+        .map(|(i, (n, s))| {
+            (
+                n.to_string(),
+                s.to_vec(),
+                values(s[0] * s[1], i as u64 + 1, 1.0 + i as f32),
+            )
+        })
+        .collect();
+    let bias = vec![0.5f32; 64];
+    let mut entries: Vec<(&str, &[usize], &[f32])> = data
+        .iter()
+        .map(|(n, s, v)| (n.as_str(), s.as_slice(), v.as_slice()))
+        .collect();
+    entries.push(("a.bias", &[64], &bias));
+    let path = dir.path().join("m.safetensors");
+    std::fs::write(&path, safetensors::write_f32(&entries)).unwrap_or_else(|e| panic!("{e}"));
+    let names = ["int2-channel", "int4-channel", "int8-channel", "mxfp4"];
+    let budget = 4.6;
+    let out = quantscope()
+        .args([
+            "allocate",
+            "--json",
+            "--budget",
+            "4.6",
+            "--candidates",
+            &names.join(","),
+        ])
+        .arg(&path)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v["kept"][0]["name"], "a.bias");
+    let assignment = v["assignment"].as_array().cloned().unwrap_or_default();
+    assert_eq!(assignment.len(), 3);
+
+    // Brute force over the core's figures.
+    let opts = AnalysisOptions {
+        all_groups: false,
+        ..AnalysisOptions::default()
+    };
+    let points: Vec<Vec<(f64, f64)>> = data
+        .iter()
+        .map(|(n, s, x)| {
+            let d = Dataset::new(n.clone(), s.clone(), x.clone()).unwrap_or_else(|e| panic!("{e}"));
+            names
+                .iter()
+                .map(|c| {
+                    let a = analyze(
+                        &d,
+                        &allocate::candidate(c).unwrap_or_else(|| panic!("{c}")),
+                        &opts,
+                    )
+                    .unwrap_or_else(|e| panic!("{e}"));
+                    (a.metrics.bits_per_value, a.metrics.mse)
+                })
+                .collect()
+        })
+        .collect();
+    let sizes: Vec<f64> = data.iter().map(|d| d.2.len() as f64).collect();
+    let total: f64 = sizes.iter().sum();
+    let mut best = (f64::INFINITY, Vec::new());
+    for code in 0..names.len().pow(3) {
+        let pick: Vec<usize> = (0..3)
+            .map(|t| code / names.len().pow(t as u32) % names.len())
+            .collect();
+        let bits: f64 = pick
+            .iter()
+            .enumerate()
+            .map(|(t, &k)| sizes[t] * points[t][k].0)
+            .sum();
+        let err: f64 = pick
+            .iter()
+            .enumerate()
+            .map(|(t, &k)| sizes[t] * points[t][k].1)
+            .sum::<f64>()
+            / total;
+        if bits <= budget * total && err < best.0 {
+            best = (err, pick);
+        }
+    }
+    let got: Vec<&str> = assignment
+        .iter()
+        .map(|a| a["candidate"].as_str().unwrap_or(""))
+        .collect();
+    let want: Vec<&str> = best.1.iter().map(|&k| names[k]).collect();
+    assert_eq!(got, want);
+    let mse = v["total"]["weighted_mse"].as_f64().unwrap_or(f64::NAN);
+    assert!(
+        (mse - best.0).abs() <= 1e-12 * best.0,
+        "{mse} vs {}",
+        best.0
+    );
+    assert!(v["total"]["bits_per_value"].as_f64().unwrap_or(f64::MAX) <= budget);
+    assert_eq!(v["slack_bits_per_value"], 0.0);
+    // Uniform references and the Pareto curve come along.
+    assert!(v["uniform"]
+        .as_array()
+        .is_some_and(|u| u.len() == names.len()));
+    assert!(v["pareto"].as_array().is_some_and(|p| p.len() >= 2));
+}
+
+#[test]
+fn ggml_candidates_give_tensor_type_lines_and_bad_budgets_one_line() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let x = values(8 * 256, 5, 1.0);
+    let y = values(8 * 256, 6, 3.0);
+    let path = dir.path().join("m.safetensors");
+    std::fs::write(
+        &path,
+        safetensors::write_f32(&[("blk.0.w", &[8, 256], &x), ("blk.1.w", &[8, 256], &y)]),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = quantscope()
+        .args([
+            "allocate",
+            "--budget",
+            "6",
+            "--candidates",
+            "q4_k,q8_0",
+            "--tensor-types",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("--tensor-type "))
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.ends_with("=q4_k") || l.ends_with("=q8_0")),
+        "{lines:?}"
+    );
+    for (args, want) in [
+        (vec!["--budget", "1"], "below the cheapest assignment"),
+        (
+            vec!["--budget", "4", "--candidates", "int9-channel"],
+            "unknown candidate int9-channel",
+        ),
+        (vec!["--budget=-1"], "positive number of bits"),
+    ] {
+        let out = quantscope()
+            .arg("allocate")
+            .args(&args)
+            .arg(&path)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains(want), "{err}");
+    }
+}
