@@ -19,6 +19,7 @@ use crate::components::histogram_view::HistogramView;
 use crate::components::job_progress::JobProgress;
 use crate::components::layer_lab::LayerLab;
 use crate::components::metrics_panel::MetricsPanel;
+use crate::components::model_view::ModelView;
 use crate::components::transfer_view::TransferView;
 use crate::components::vector_view::VectorView;
 use crate::state::provide_app_state;
@@ -61,6 +62,7 @@ pub fn App() -> impl IntoView {
                 <FormulaPanel />
                 <FormatsTable />
                 <LayerLab />
+                <ModelView />
                 <DiffPanel />
                 <ExportPanel />
             </div>

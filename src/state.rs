@@ -336,6 +336,12 @@ pub struct AppState {
     pub lab: RwSignal<Studied<quantscope_core::layer::LabResult>>,
     /// Why the last layer-lab request failed (its previous result stays shown).
     pub lab_error: RwSignal<Option<String>>,
+    /// The model view: its candidates, budget and allocation of the open file.
+    pub model_candidates: RwSignal<Vec<String>>,
+    pub model_budget: RwSignal<f64>,
+    pub model: RwSignal<Studied<quantscope_core::allocate::Report>>,
+    /// Why the last allocation failed (its previous result stays shown).
+    pub model_error: RwSignal<Option<String>>,
     pub lab_method: RwSignal<quantscope_core::layer::Method>,
     /// The analysis pinned as "A" for the A/B comparison (the current one is "B"), and the name
     /// of the data it was made on.
@@ -429,6 +435,15 @@ impl AppState {
             lab_options: RwSignal::new(quantscope_core::layer::LayerOptions::default()),
             lab: RwSignal::new(Studied::Off(String::new())),
             lab_error: RwSignal::new(None),
+            model_candidates: RwSignal::new(
+                quantscope_core::allocate::DEFAULT_CANDIDATES
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+            ),
+            model_budget: RwSignal::new(4.5),
+            model: RwSignal::new(Studied::Off(String::new())),
+            model_error: RwSignal::new(None),
             lab_method: RwSignal::new(quantscope_core::layer::Method::Gptq),
             export_error: RwSignal::new(None),
             pinned: RwSignal::new(None),
@@ -847,6 +862,16 @@ impl AppState {
         self.with_engine(|e| e.study(view.config.clone(), study));
     }
 
+    /// Allocates the open file's tensors at the model view's budget and candidates.
+    pub fn allocate_model(&self) {
+        let candidates = self.model_candidates.get_untracked();
+        let budget = self.model_budget.get_untracked();
+        self.model.update(|m| *m = m.waiting());
+        self.model_error.set(None);
+        let config = self.config.get_untracked();
+        self.with_engine(|e| e.study(config, Study::Allocate { candidates, budget }));
+    }
+
     /// Sets the layer lab's activations: a file the user chose, or the shipped sample's bytes.
     pub fn set_lab_activations(&self, name: String, attachment: Attachment) {
         self.lab_x.set_value(Some(attachment));
@@ -1249,6 +1274,13 @@ impl Sink for PageSink {
                 }
                 StudyKind::Diff => state.diff.set(Studied::Failed(message)),
                 // The previous result stays, with the reason beside it.
+                StudyKind::Allocate => {
+                    state.model.update(|m| match m.result().cloned() {
+                        Some(r) => *m = Studied::Ready(r),
+                        None => *m = Studied::Failed(message.clone()),
+                    });
+                    state.model_error.set(Some(message));
+                }
                 StudyKind::Layer => {
                     state.lab.update(|l| match l.result().cloned() {
                         Some(r) => *l = Studied::Ready(r),
@@ -1282,6 +1314,7 @@ impl Sink for PageSink {
         match result {
             StudyResult::Diff(d) => state.diff.set(Studied::Ready(Shared::new(d))),
             StudyResult::Layer(l) => state.lab.set(Studied::Ready(Shared::new(l))),
+            StudyResult::Allocate(r) => state.model.set(Studied::Ready(Shared::new(r))),
             StudyResult::Channels(c) => state.channels.set(Studied::Ready(Shared::new(c))),
             StudyResult::Stream(s) => state.stream.set(Studied::Ready(Shared::new(s))),
             StudyResult::File { kind, bytes } => {
@@ -1345,6 +1378,7 @@ impl Sink for PageSink {
         state.stream.update(Studied::settle);
         state.diff.update(Studied::settle);
         state.lab.update(Studied::settle);
+        state.model.update(Studied::settle);
     }
 }
 

@@ -4,6 +4,7 @@
 //! [`Analysis`]: quantscope_core::Analysis
 
 pub mod ab;
+pub mod allocation;
 pub mod bits;
 pub mod calibrators;
 pub mod channels;

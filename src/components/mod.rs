@@ -21,5 +21,6 @@ pub mod histogram_view;
 pub mod job_progress;
 pub mod layer_lab;
 pub mod metrics_panel;
+pub mod model_view;
 pub mod transfer_view;
 pub mod vector_view;

@@ -1007,6 +1007,7 @@ fn start_study(
         StudyKind::Export => "Writing the quantized tensor",
         StudyKind::Diff => "Comparing the two files",
         StudyKind::Layer => "Layer lab: RTN, GPTQ and AWQ on the layer",
+        StudyKind::Allocate => "Measuring every tensor under each candidate",
     };
     let request = Request::Study {
         job: id,

@@ -183,6 +183,13 @@ pub enum Study {
     /// The layer lab: the data held as a layer's weights W [out, in], the activations X
     /// [tokens, in] in the attachment, every method (`quantscope_core::layer::lab`).
     Layer(LayerSpec),
+    /// The held file as a model: every 2-D float tensor measured under each candidate (one in
+    /// memory at a time; kept between budgets), and the allocation at `budget`
+    /// (`quantscope_core::allocate`, as `quantscope allocate`).
+    Allocate {
+        candidates: Vec<String>,
+        budget: f64,
+    },
 }
 
 /// What the layer lab asks for besides the weight quantizer.
@@ -205,6 +212,7 @@ impl Study {
             Self::Export(_) => StudyKind::Export,
             Self::Diff { .. } => StudyKind::Diff,
             Self::Layer(_) => StudyKind::Layer,
+            Self::Allocate { .. } => StudyKind::Allocate,
         }
     }
 }
@@ -216,6 +224,7 @@ pub enum StudyKind {
     Export,
     Diff,
     Layer,
+    Allocate,
 }
 
 impl StudyKind {
@@ -223,7 +232,7 @@ impl StudyKind {
     /// when the knobs rest, and is not restarted when the workers are.
     pub fn asked(self) -> bool {
         match self {
-            Self::Export | Self::Diff => true,
+            Self::Export | Self::Diff | Self::Allocate => true,
             Self::Channels | Self::Stream | Self::Layer => false,
         }
     }
@@ -264,6 +273,7 @@ pub enum StudyResult {
     },
     Diff(quantscope_core::diff::DiffTable),
     Layer(quantscope_core::layer::LabResult),
+    Allocate(quantscope_core::allocate::Report),
 }
 
 /// Name, shape and statistics of the data a worker holds (the page keeps no values).

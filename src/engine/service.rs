@@ -47,11 +47,20 @@ struct HeldFile {
     source: Option<Box<dyn ByteSource>>,
 }
 
+type Measured = (
+    (String, Vec<String>),
+    Vec<quantscope_core::allocate::TensorPoints>,
+    Vec<quantscope_core::allocate::Kept>,
+);
+
 /// A compute worker's state: the data it holds and the file it came from.
 #[derive(Default)]
 pub struct Service {
     dataset: Option<Dataset>,
     file: Option<HeldFile>,
+    /// The held file's tensors measured for an allocation: (file, candidates) → points and the
+    /// tensors kept at their own precision. A new budget reuses them.
+    measured: Option<Measured>,
     /// Milliseconds from some origin (the worker's `performance.now()`), for studies that time
     /// what they do.
     clock: Option<Box<dyn Fn() -> f64>>,
@@ -134,6 +143,10 @@ impl Service {
                 config,
                 ..
             } => self.layer(job, &config, &spec, source, progress),
+            Request::Study {
+                study: Study::Allocate { candidates, budget },
+                ..
+            } => self.allocate(job, &candidates, budget, progress),
             Request::Study { config, study, .. } => match &self.dataset {
                 None => Err("no data is loaded".to_string()),
                 Some(d) => run_study(d, &config, study, self.clock.as_deref()).map(|result| {
@@ -191,6 +204,57 @@ impl Service {
         Ok(Response::Studied {
             job,
             result: Box::new(StudyResult::Diff(table)),
+        })
+    }
+
+    /// The held file's allocation at `budget`: every tensor measured once per candidate list.
+    fn allocate(
+        &mut self,
+        job: JobId,
+        names: &[String],
+        budget: f64,
+        progress: &mut dyn FnMut(f64, &str),
+    ) -> Result<Response, String> {
+        use quantscope_core::allocate::{self, Kept};
+        let held = self
+            .file
+            .as_ref()
+            .ok_or("open a checkpoint (.safetensors or .gguf) first")?;
+        let configs = allocate::candidates(names)?;
+        let key = (held.loaded.name.clone(), names.to_vec());
+        if self.measured.as_ref().map(|m| &m.0) != Some(&key) {
+            let (mut model, mut kept) = (Vec::new(), Vec::new());
+            let infos = &held.loaded.tensors;
+            for (i, info) in infos.iter().enumerate() {
+                progress(i as f64 / infos.len().max(1) as f64, &info.name);
+                let keep = |reason: String| Kept {
+                    name: info.name.clone(),
+                    reason,
+                };
+                if !info.is_float {
+                    kept.push(keep(format!("dtype {} is not a float", info.dtype)));
+                } else if info.shape.len() != 2 {
+                    kept.push(keep(format!("shape {:?} is not 2-D", info.shape)));
+                } else {
+                    match read_tensor(held, &info.name) {
+                        Ok(d) => match allocate::measure(&d, &configs) {
+                            Ok(t) => model.push(t),
+                            Err(k) => kept.push(k),
+                        },
+                        Err(e) => kept.push(keep(e)),
+                    }
+                }
+            }
+            self.measured = Some((key, model, kept));
+        }
+        let Some((_, model, kept)) = &self.measured else {
+            return Err("nothing measured".into());
+        };
+        let report = allocate::report(model, kept.clone(), names, &configs, budget)
+            .map_err(|e| e.to_string())?;
+        Ok(Response::Studied {
+            job,
+            result: Box::new(StudyResult::Allocate(report)),
         })
     }
 
@@ -261,6 +325,10 @@ impl Service {
         let data = DataInfo::of(&dataset);
         self.dataset = Some(dataset);
         self.file = Some(held);
+        if !already_held {
+            // Another file: its allocation is measured afresh.
+            self.measured = None;
+        }
         Ok(Response::Loaded {
             job,
             data,
@@ -367,6 +435,7 @@ fn run_study(
             "{}: the layer lab needs the activations' file itself",
             spec.activations
         )),
+        Study::Allocate { .. } => Err("an allocation needs the checkpoint itself".to_string()),
         Study::Channels { bands } => quantscope_core::study::channels(d, config, bands)
             .map(StudyResult::Channels)
             .map_err(|e| e.to_string()),

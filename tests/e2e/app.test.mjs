@@ -610,6 +610,46 @@ describe("Quantscope in the browser", () => {
     await app.page.close();
   });
 
+  test("whole model: a checkpoint's allocation under a budget equals quantscope allocate's, and a new budget follows", async () => {
+    const app = await freshPage();
+    const st = safetensorsF32([
+      { name: "a.weight", shape: [64, 128], values: values(64 * 128, 31, 0.05) },
+      { name: "b.weight", shape: [32, 256], values: values(32 * 256, 32, 0.2) },
+      { name: "c.weight", shape: [128, 64], values: values(128 * 64, 33, 1.0) },
+      { name: "a.bias", shape: [64], values: values(64, 34) },
+    ]);
+    const dir = mkdtempSync(join(work, "model-"));
+    writeFileSync(join(dir, "m.safetensors"), st);
+    await app.upload("m.safetensors", st);
+    await app.id("model-run").waitFor();
+    const rows = app.id("model-table").locator("tbody tr");
+    for (const budget of [4.5, 3]) {
+      const want = JSON.parse(execFileSync(CLI, ["allocate", "m.safetensors", "--budget", String(budget), "--json"], { cwd: dir, encoding: "utf8" }));
+      if (budget === 4.5) {
+        await app.id("model-run").click();
+      } else {
+        await app.set("model-budget", budget);
+      }
+      await app.until(async () => (await app.text("model-total")).includes(`(budget ${budget})`), `allocation at ${budget}`, 30000);
+      assert.equal(await rows.count(), want.assignment.length);
+      for (const a of want.assignment) {
+        const row = app.id("model-table").locator(`tbody tr[data-name="${a.name}"]`);
+        assert.equal(await row.locator('td[data-col="candidate"]').textContent(), a.candidate, `${a.name} at ${budget}`);
+        close(Number(await row.locator('td[data-col="mse"]').getAttribute("data-value")), a.mse, `${a.name} mse`);
+      }
+      const shown = Number((await app.text("model-total")).match(/SQNR ([-0-9.]+) dB/)?.[1]);
+      assert.ok(Math.abs(shown - want.total.sqnr_db) < 0.01, `total SQNR ${shown} vs ${want.total.sqnr_db}`);
+    }
+    assert.match(await app.id("model-kept").textContent(), /a\.bias — shape \[64\] is not 2-D/);
+    assert.ok(await app.inked("model-chart"), "the Pareto chart is drawn");
+    // A budget below every assignment is refused beside the view; the last allocation stays.
+    await app.set("model-budget", 0.5);
+    await app.until(async () => /Not allocated: a budget of 0.5 bits per value is below the cheapest assignment/.test(await app.text("model-status")), "the refusal");
+    assert.match(await app.text("model-total"), /\(budget 3\)/);
+    assert.deepEqual(app.errors, []);
+    await app.page.close();
+  });
+
   test("vector codebooks: a 2-D view with cells; a sub-vector length that does not divide is refused", async () => {
     const app = await freshPage();
     const npy = npyF32([64, 64], values(4096, 13));

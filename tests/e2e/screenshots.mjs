@@ -15,17 +15,27 @@
 //   docs/screenshot-q4k-{laptop,phone}.png  MiniLM's FFN output weights as Q4_K: histogram, formulas
 //   docs/screenshot-lab-{laptop,phone}.png  the layer lab: MiniLM's layer 0 at int4 per channel with
 //     real activations, Hadamard-rotated in blocks of 512, every method
+//   docs/screenshot-model-{laptop,phone}.png  the whole-model allocation of a small three-matrix
+//     checkpoint at 4.5 bits per value
 //   docs/screenshot-diff-{laptop,phone}.png "What did this quant do?": the same weights against
 //     their Q4_K GGUF copy written by the CLI (QUANTSCOPE_BIN, default target/debug/quantscope)
 // docs/screenshots/before-issue-11-*.png are the same views before issue 11's changes.
 import { serve } from "./server.mjs";
 import { launch } from "./browser.mjs";
+import { safetensorsF32, values } from "./fixtures.mjs";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 
 const cli = process.env.QUANTSCOPE_BIN ?? "target/debug/quantscope";
+// A small checkpoint for the model view: three matrices of different spreads and a bias.
+const model = safetensorsF32([
+  { name: "layers.0.weight", shape: [128, 256], values: values(128 * 256, 41, 0.05) },
+  { name: "layers.1.weight", shape: [256, 128], values: values(256 * 128, 42, 0.3) },
+  { name: "layers.2.weight", shape: [64, 256], values: values(64 * 256, 43, 1.0) },
+  { name: "layers.0.bias", shape: [128], values: values(128, 44) },
+]);
 const work = mkdtempSync(join(tmpdir(), "quantscope-shots-"));
 const sample = join(work, "minilm-l0-ffn-output.npy");
 copyFileSync("assets/samples/minilm-l0-ffn-output.npy", sample);
@@ -121,6 +131,20 @@ try {
       await settle(lab);
       await lab.locator(".order-layer").screenshot({ path: `docs/screenshot-lab-${name}.png` });
       await lab.close();
+    }
+    {
+      const m = await context.newPage();
+      await m.setViewportSize({ width, height });
+      await m.goto(server.url + "/");
+      await m.getByTestId("opening-note").waitFor();
+      await m.getByTestId("source-file").click();
+      await m.getByTestId("file-input").setInputFiles({ name: "three-layers.safetensors", mimeType: "application/octet-stream", buffer: model });
+      await m.getByTestId("model-run").click();
+      await m.getByTestId("model-total").waitFor({ timeout: 60000 });
+      await m.locator(".order-model").scrollIntoViewIfNeeded();
+      await settle(m);
+      await m.locator(".order-model").screenshot({ path: `docs/screenshot-model-${name}.png` });
+      await m.close();
     }
     await page.getByTestId("file-input").setInputFiles(sample);
     await page.getByTestId("data-shape").filter({ hasText: "384 × 1536" }).waitFor();

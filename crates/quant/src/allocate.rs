@@ -333,6 +333,187 @@ pub fn pareto(tensors: &[TensorPoints], steps: usize) -> Vec<(f64, f64, f64)> {
         .collect()
 }
 
+/// A tensor left at its own precision, and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Kept {
+    pub name: String,
+    pub reason: String,
+}
+
+/// One tensor's chosen candidate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Assigned {
+    pub name: String,
+    pub candidate: String,
+    pub n: usize,
+    pub bits_per_value: f64,
+    pub mse: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Totals {
+    pub bits_per_value: f64,
+    pub weighted_mse: f64,
+    /// `null` in JSON when there is no error at all.
+    pub sqnr_db: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UniformPoint {
+    pub candidate: String,
+    pub bits_per_value: f64,
+    pub weighted_mse: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ParetoPoint {
+    pub budget: f64,
+    pub bits_per_value: f64,
+    pub weighted_mse: f64,
+}
+
+/// Everything `quantscope allocate --json` prints and the page's model view shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub budget: f64,
+    pub candidates: Vec<String>,
+    pub assignment: Vec<Assigned>,
+    pub total: Totals,
+    pub slack_bits_per_value: f64,
+    pub kept: Vec<Kept>,
+    pub uniform: Vec<UniformPoint>,
+    pub pareto: Vec<ParetoPoint>,
+    /// llama.cpp's `--tensor-type NAME=TYPE` for the tensors given a GGML type.
+    pub tensor_types: Vec<String>,
+}
+
+/// Parses a candidate list (names as [`candidate`] knows them).
+pub fn candidates(names: &[String]) -> Result<Vec<QuantizerConfig>, String> {
+    if names.is_empty() {
+        return Err("no candidates".into());
+    }
+    names
+        .iter()
+        .map(|n| {
+            candidate(n).ok_or_else(|| {
+                format!("unknown candidate {n} (int2-channel … int8-channel or a preset)")
+            })
+        })
+        .collect()
+}
+
+/// One tensor's rate–distortion points under `configs` (those that fit its layout with a finite
+/// error), or why it stays at its own precision (not 2-D, no candidate fits).
+pub fn measure(
+    dataset: &crate::Dataset,
+    configs: &[QuantizerConfig],
+) -> Result<TensorPoints, Kept> {
+    let kept = |reason: String| Kept {
+        name: dataset.name().to_string(),
+        reason,
+    };
+    if dataset.shape().len() != 2 {
+        return Err(kept(format!("shape {:?} is not 2-D", dataset.shape())));
+    }
+    let options = crate::AnalysisOptions {
+        all_groups: false,
+        ..crate::AnalysisOptions::default()
+    };
+    let points: Vec<Point> = configs
+        .iter()
+        .enumerate()
+        .filter_map(|(k, c)| {
+            let a = crate::analyze(dataset, c, &options).ok()?;
+            (a.metrics.mse.is_finite() && a.metrics.bits_per_value.is_finite()).then_some(Point {
+                candidate: k,
+                bits_per_value: a.metrics.bits_per_value,
+                mse: a.metrics.mse,
+            })
+        })
+        .collect();
+    if points.is_empty() {
+        return Err(kept("no candidate fits its layout".into()));
+    }
+    let s = dataset.summary();
+    Ok(TensorPoints {
+        name: dataset.name().to_string(),
+        n: dataset.len(),
+        sum_sq: s.finite as f64 * (s.std * s.std + s.mean * s.mean),
+        points,
+    })
+}
+
+/// The allocation at `budget` of the measured `model` and what goes with it.
+pub fn report(
+    model: &[TensorPoints],
+    kept: Vec<Kept>,
+    names: &[String],
+    configs: &[QuantizerConfig],
+    budget: f64,
+) -> Result<Report, AllocateError> {
+    let a = allocate(model, budget)?;
+    let name_of = |k: usize| names.get(k).cloned().unwrap_or_default();
+    let assignment = model
+        .iter()
+        .zip(&a.choice)
+        .map(|(t, &k)| {
+            let p = t.points[k];
+            Assigned {
+                name: t.name.clone(),
+                candidate: name_of(p.candidate),
+                n: t.n,
+                bits_per_value: p.bits_per_value,
+                mse: p.mse,
+            }
+        })
+        .collect();
+    let uniform = (0..names.len())
+        .filter_map(|k| {
+            let (b, e) = uniform(model, k)?;
+            Some(UniformPoint {
+                candidate: name_of(k),
+                bits_per_value: b,
+                weighted_mse: e,
+            })
+        })
+        .collect();
+    let pareto = pareto(model, 16)
+        .into_iter()
+        .map(|(budget, b, e)| ParetoPoint {
+            budget,
+            bits_per_value: b,
+            weighted_mse: e,
+        })
+        .collect();
+    let tensor_types = model
+        .iter()
+        .zip(&a.choice)
+        .filter_map(|(t, &k)| {
+            let ty = configs.get(t.points[k].candidate)?.format.ggml_type()?;
+            Some(format!(
+                "--tensor-type {}={}",
+                t.name,
+                ty.name().to_lowercase()
+            ))
+        })
+        .collect();
+    Ok(Report {
+        budget,
+        candidates: names.to_vec(),
+        assignment,
+        total: Totals {
+            bits_per_value: a.bits_per_value,
+            weighted_mse: a.weighted_mse,
+            sqnr_db: a.sqnr_db,
+        },
+        slack_bits_per_value: a.slack_bits_per_value,
+        kept,
+        uniform,
+        pareto,
+        tensor_types,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,209 @@
+//! "Whole model": every 2-D tensor of the open checkpoint measured under each candidate, and the
+//! one candidate per tensor with the least total error within a budget in bits per value — the
+//! figures of `quantscope allocate`, computed by the worker that holds the file.
+
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use quantscope_core::allocate::{self, DEFAULT_CANDIDATES};
+
+use super::canvas::{draw_each_frame, fit_canvas};
+use super::export_panel::download_bytes;
+use super::fields::{Edit, NumberField};
+use crate::charts::allocation::{allocation_chart, draw_allocation};
+use crate::format;
+use crate::state::{use_app_state, Source, Studied};
+
+#[component]
+pub fn ModelView() -> impl IntoView {
+    let state = use_app_state();
+    let model_file = move || {
+        state.source.get() == Source::File
+            && state
+                .file
+                .with(|f| f.as_ref().is_some_and(|f| f.tensors.len() >= 2))
+    };
+    let chart_ref = NodeRef::<Canvas>::new();
+    let result = Memo::new(move |_| state.model.with(|m| m.result().cloned()));
+    draw_each_frame(
+        move || {
+            result.track();
+            chart_ref.track();
+        },
+        move || {
+            let (Some(r), Some(c)) = (result.get_untracked(), chart_ref.get_untracked()) else {
+                return;
+            };
+            let (scale, _) = fit_canvas(&c);
+            if let Err(e) = draw_allocation(c, &allocation_chart(&r), scale) {
+                leptos::logging::error!("allocation: {e}");
+            }
+        },
+    );
+    let budget_value = Signal::derive(move || state.model_budget.get().to_string());
+    let on_budget =
+        Callback::new(
+            move |(text, edit): (String, Edit)| match text.trim().parse::<f64>() {
+                Ok(b) if b.is_finite() && b > 0.0 => {
+                    state.error.set(None);
+                    state.model_budget.set(b);
+                    // The tensors are measured already: a new budget only solves again.
+                    if state.model.with_untracked(|m| m.result().is_some()) {
+                        state.allocate_model();
+                    }
+                }
+                _ if edit == Edit::Commit => state.report(format!(
+                    "budget: \"{text}\" is not a positive number of bits per value"
+                )),
+                _ => {}
+            },
+        );
+    let toggle = move |name: &'static str, on: bool| {
+        state.model_candidates.update(|c| {
+            c.retain(|x| x != name);
+            if on {
+                c.push(name.to_string());
+            }
+            // In the list's own order, so the CLI's --candidates reads the same.
+            c.sort_by_key(|x| DEFAULT_CANDIDATES.iter().position(|d| d == x));
+        });
+    };
+    let status = move || {
+        if let Some(e) = state.model_error.get() {
+            return format!("Not allocated: {e}. The figures below are the previous ones.");
+        }
+        state.model.with(|m| match m {
+            Studied::Off(_) => "Choose the candidates and a budget, then allocate: every matrix of the file is measured under each candidate once (one tensor in memory at a time); a new budget then takes a moment.".to_string(),
+            Studied::Waiting(_) => "Measuring every tensor under each candidate…".to_string(),
+            Studied::Failed(e) => format!("Not allocated: {e}"),
+            Studied::Ready(r) => format!(
+                "{} tensors allocated, {} kept at their own precision. Slack of the solution: {} bits per value{}.",
+                r.assignment.len(),
+                r.kept.len(),
+                format::number(r.slack_bits_per_value, 2),
+                if r.slack_bits_per_value == 0.0 { " (exactly optimal)" } else { "" }
+            ),
+        })
+    };
+    let total = move || {
+        result.get().map(|r| {
+            format!(
+                "{} bits per value on average (budget {}), weighted MSE {}, SQNR {} dB over the allocated tensors.",
+                format::number(r.total.bits_per_value, 4),
+                r.budget,
+                format::number(r.total.weighted_mse, 4),
+                format::db(r.total.sqnr_db)
+            )
+        })
+    };
+    let rows = move || {
+        result.get().map(|r| {
+            r.assignment
+                .iter()
+                .map(|a| {
+                    let (name, candidate) = (a.name.clone(), a.candidate.clone());
+                    let open = move |_| {
+                        if let Some(c) = allocate::candidate(&candidate) {
+                            state.config.set(c);
+                            state.display_group.set(0);
+                        }
+                        state.open_tensor(name.clone());
+                    };
+                    view! {
+                        <tr data-name=a.name.clone() tabindex="0" on:click=open title="open this tensor in the explorer with its candidate">
+                            <td class="name">{a.name.clone()}</td>
+                            <td data-col="candidate">{a.candidate.clone()}</td>
+                            <td class="num" data-col="bpv">{format::number(a.bits_per_value, 4)}</td>
+                            <td class="num" data-col="mse" data-value=a.mse.to_string()>{format::number(a.mse, 4)}</td>
+                        </tr>
+                    }
+                })
+                .collect_view()
+        })
+    };
+    let kept_summary = move || {
+        result.get().map(|r| {
+            format::plural(
+                r.kept.len(),
+                "tensor kept at its own precision",
+                "tensors kept at their own precision",
+            )
+        })
+    };
+    let kept_rows = move || {
+        result.get().map(|r| {
+            r.kept
+                .iter()
+                .map(|k| view! { <li data-name=k.name.clone()>{format!("{} — {}", k.name, k.reason)}</li> })
+                .collect_view()
+        })
+    };
+    let export_json = move |_| {
+        if let Some(r) = result.get_untracked() {
+            let text = serde_json::to_string_pretty(&*r).unwrap_or_default();
+            if let Err(e) = download_bytes("allocation.json", text.as_bytes()) {
+                state.report(format!("allocation.json: {e}"));
+            }
+        }
+    };
+    let export_types = move |_| {
+        if let Some(r) = result.get_untracked() {
+            let text = r.tensor_types.join("\n") + "\n";
+            if let Err(e) = download_bytes("tensor-types.txt", text.as_bytes()) {
+                state.report(format!("tensor-types.txt: {e}"));
+            }
+        }
+    };
+    view! {
+        <Show when=model_file>
+            <section class="panel order-model" aria-labelledby="model-title">
+                <h2 id="model-title">"Whole model: bits where they matter"</h2>
+                <p class="help">"Some tensors tolerate 3 bits, others need 8. Every matrix of the open file is quantized under each candidate; then one candidate per tensor is chosen so that the total squared error (Σ n·MSE) is least within the budget — solved exactly as a knapsack, as "<code>"quantscope allocate"</code>" does."</p>
+                <fieldset class="candidates">
+                    <legend>"Candidates"</legend>
+                    {DEFAULT_CANDIDATES.map(|name| view! {
+                        <label class="check">
+                            <input type="checkbox" data-testid=format!("model-candidate-{name}")
+                                prop:checked=move || state.model_candidates.with(|c| c.iter().any(|x| x == name))
+                                on:change=move |ev| toggle(name, event_target_checked(&ev)) />
+                            {name}
+                        </label>
+                    }).to_vec()}
+                </fieldset>
+                <div class="field-row">
+                    <NumberField label="Budget (bits per value)" testid="model-budget" value=budget_value on_edit=on_budget min="0.5" max="32" step="0.25" />
+                    <div class="field">
+                        <span class="label">" "</span>
+                        <button type="button" class="use" data-testid="model-run" on:click=move |_| state.allocate_model()>"Allocate"</button>
+                    </div>
+                </div>
+                <p class="help" class:field-error=move || state.model_error.with(Option::is_some) data-testid="model-status" aria-live="polite">{status}</p>
+                <Show when=move || result.with(Option::is_some)>
+                    <p data-testid="model-total">{total}</p>
+                    <canvas class="chart" data-testid="model-chart" node_ref=chart_ref
+                        aria-label="Least total error against average bits per value, with every uniform choice and the allocation shown"></canvas>
+                    <ul class="legend">
+                        <li><span class="swatch alloc-curve"></span>"best allocation at each budget"</li>
+                        <li><span class="swatch alloc-uniform"></span>"one candidate everywhere"</li>
+                        <li><span class="swatch now-ring"></span>"this allocation"</li>
+                    </ul>
+                    <div class="field-row">
+                        <button type="button" class="use" data-testid="model-export-json" on:click=export_json>"Download the assignment (JSON)"</button>
+                        <Show when=move || result.with(|r| r.as_ref().is_some_and(|r| !r.tensor_types.is_empty()))>
+                            <button type="button" class="use" data-testid="model-export-types" on:click=export_types>"llama.cpp --tensor-type lines"</button>
+                        </Show>
+                    </div>
+                    <div class="table-scroll">
+                        <table class="diff" data-testid="model-table">
+                            <thead><tr><th>"tensor"</th><th>"candidate"</th><th class="num">"bits"</th><th class="num">"MSE"</th></tr></thead>
+                            <tbody>{rows}</tbody>
+                        </table>
+                    </div>
+                    <details data-testid="model-kept">
+                        <summary>{kept_summary}</summary>
+                        <ul class="notes">{kept_rows}</ul>
+                    </details>
+                </Show>
+            </section>
+        </Show>
+    }
+}
