@@ -34,6 +34,7 @@ macro_rules! out {
 }
 
 mod allocate;
+mod intmatmul;
 mod layer;
 mod report;
 mod source;
@@ -71,6 +72,9 @@ enum Command {
     /// Choose one candidate configuration per tensor of a checkpoint: the least total error within
     /// a budget in bits per value (multiple-choice knapsack).
     Allocate(allocate::AllocateArgs),
+    /// A linear layer in integers only (int8 operands, int32 accumulators, TFLite's fixed-point
+    /// requantization), against the float result.
+    IntMatmul(intmatmul::IntMatmulArgs),
 }
 
 #[derive(Args)]
@@ -927,6 +931,7 @@ fn main() -> ExitCode {
         Command::Diff(args) => run_diff(args),
         Command::Layer(args) => layer::run(args),
         Command::Allocate(args) => allocate::run(args),
+        Command::IntMatmul(args) => intmatmul::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

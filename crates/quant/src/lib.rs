@@ -19,6 +19,7 @@ pub mod granularity;
 pub mod group_view;
 pub mod histogram;
 pub mod inspect;
+pub mod intmatmul;
 pub mod io;
 pub mod kmeans;
 pub mod layer;
