@@ -16,6 +16,7 @@ use crate::components::formats_table::FormatsTable;
 use crate::components::formula_panel::FormulaPanel;
 use crate::components::granularity_view::GranularityView;
 use crate::components::histogram_view::HistogramView;
+use crate::components::int_view::IntView;
 use crate::components::job_progress::JobProgress;
 use crate::components::layer_lab::LayerLab;
 use crate::components::metrics_panel::MetricsPanel;
@@ -63,6 +64,7 @@ pub fn App() -> impl IntoView {
                 <FormatsTable />
                 <LayerLab />
                 <ModelView />
+                <IntView />
                 <DiffPanel />
                 <ExportPanel />
             </div>

@@ -18,6 +18,7 @@ pub mod formats_table;
 pub mod formula_panel;
 pub mod granularity_view;
 pub mod histogram_view;
+pub mod int_view;
 pub mod job_progress;
 pub mod layer_lab;
 pub mod metrics_panel;

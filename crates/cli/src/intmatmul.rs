@@ -14,9 +14,14 @@ use crate::{num, read_dataset};
 #[derive(Args)]
 pub struct IntMatmulArgs {
     /// Activations X [m, k] (.npy, .safetensors with one tensor, …).
-    x: PathBuf,
+    #[arg(required_unless_present = "example")]
+    x: Option<PathBuf>,
     /// Weights W [n, k] (PyTorch's Linear convention: y = x·Wᵀ).
-    w: PathBuf,
+    #[arg(required_unless_present = "example")]
+    w: Option<PathBuf>,
+    /// Instead of files: the page's teaching example (X 4 × 16, W 3 × 16) from this seed.
+    #[arg(long, conflicts_with_all = ["x", "w"])]
+    example: Option<u64>,
     /// Write the int8 output codes y_q [m, n] as an i32 .npy.
     #[arg(long, value_name = "OUT.npy")]
     codes: Option<PathBuf>,
@@ -29,10 +34,19 @@ pub struct IntMatmulArgs {
 }
 
 pub fn run(args: &IntMatmulArgs) -> Result<()> {
-    let x = read_dataset(&args.x, None)?;
-    let w = read_dataset(&args.w, None)?;
-    let r = int_matmul(x.values(), x.shape(), w.values(), w.shape())
-        .with_context(|| format!("{} · {}ᵀ", x.name(), w.name()))?;
+    let r = match (&args.x, &args.w, args.example) {
+        (_, _, Some(seed)) => {
+            let (x, xs, w, ws) = quantscope_core::intmatmul::example(seed);
+            int_matmul(&x, &xs, &w, &ws).with_context(|| format!("the example of seed {seed}"))?
+        }
+        (Some(xp), Some(wp), None) => {
+            let x = read_dataset(xp, None)?;
+            let w = read_dataset(wp, None)?;
+            int_matmul(x.values(), x.shape(), w.values(), w.shape())
+                .with_context(|| format!("{} · {}ᵀ", x.name(), w.name()))?
+        }
+        _ => anyhow::bail!("give X and W, or --example SEED"),
+    };
     let shape = [r.m, r.n];
     if let Some(p) = &args.codes {
         let codes: Vec<i32> = r.y_q.iter().map(|&q| i32::from(q)).collect();

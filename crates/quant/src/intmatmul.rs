@@ -260,9 +260,116 @@ pub fn int_matmul(
     })
 }
 
+/// One output element followed through the integer layer, every intermediate value kept.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Walk {
+    pub i: usize,
+    pub j: usize,
+    /// Per k: x (float), x_q, x_q − Z_x, w (float), w_q, and the product (x_q − Z_x)·w_q.
+    pub terms: Vec<(f32, i8, i32, f32, i8, i32)>,
+    pub acc: i32,
+    /// M = S_x·S_w[j]/S_y as a real number, and M0 · 2^(shift − 31) as the integers represent it.
+    pub m_real: f64,
+    pub m_fixed: f64,
+    pub m0: i32,
+    pub shift: i32,
+    /// acc · 2^max(shift, 0) (wrapping, as the kernel's int32 multiply).
+    pub shifted: i32,
+    /// SaturatingRoundingDoublingHighMul(shifted, M0).
+    pub high: i32,
+    /// The rounding right shift by max(−shift, 0).
+    pub right: u32,
+    pub scaled: i32,
+    /// scaled + Z_y before and after the clamp to [−128, 127].
+    pub with_zero: i32,
+    pub y_q: i8,
+    /// S_y (y_q − Z_y), and the float result X·Wᵀ.
+    pub y_hat: f32,
+    pub y: f32,
+}
+
+/// Output (i, j) of `r` step by step; `None` outside the output. `x` and `w` are the float inputs
+/// `r` was computed from.
+pub fn walk(r: &IntMatmul, x: &[f32], w: &[f32], i: usize, j: usize) -> Option<Walk> {
+    if i >= r.m || j >= r.n || x.len() != r.m * r.k || w.len() != r.n * r.k {
+        return None;
+    }
+    let k = r.k;
+    let terms = (0..k)
+        .map(|t| {
+            let xq = r.x_q[i * k + t];
+            let wq = r.w_q[j * k + t];
+            let xz = i32::from(xq) - r.input_zero_point;
+            (x[i * k + t], xq, xz, w[j * k + t], wq, xz * i32::from(wq))
+        })
+        .collect();
+    let (m0, shift) = (r.multiplier[j], r.shift[j]);
+    let acc = r.acc[i * r.n + j];
+    let shifted = acc.wrapping_mul(1i32.wrapping_shl(shift.max(0) as u32));
+    let high = saturating_rounding_doubling_high_mul(shifted, m0);
+    let right = (-shift).max(0) as u32;
+    let scaled = rounding_divide_by_pot(high, right.min(31));
+    let with_zero = scaled.saturating_add(r.output_zero_point);
+    Some(Walk {
+        i,
+        j,
+        terms,
+        acc,
+        m_real: f64::from(r.input_scale * r.weight_scale[j]) / f64::from(r.output_scale),
+        m_fixed: f64::from(m0) * 2f64.powi(shift - 31),
+        m0,
+        shift,
+        shifted,
+        high,
+        right,
+        scaled,
+        with_zero,
+        y_q: r.y_q[i * r.n + j],
+        y_hat: r.y_hat[i * r.n + j],
+        y: r.y[i * r.n + j],
+    })
+}
+
+/// A small teaching example: X [4, 16] (normal, with one large activation) and W [3, 16] (normal,
+/// one row with an outlier weight), from `seed`.
+pub fn example(seed: u64) -> (Vec<f32>, Vec<usize>, Vec<f32>, Vec<usize>) {
+    use crate::synth::{generate, Distribution};
+    let mut x = generate(Distribution::Normal, 4 * 16, seed).unwrap_or_else(|_| vec![0.5; 64]);
+    let mut w = generate(Distribution::Normal, 3 * 16, seed.wrapping_add(1))
+        .unwrap_or_else(|_| vec![0.25; 48]);
+    w.iter_mut().for_each(|v| *v *= 0.1);
+    x[5] = 6.0;
+    w[16 + 3] = -0.9;
+    (x, vec![4, 16], w, vec![3, 16])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_walk_ends_where_the_layer_does() {
+        let (x, xs, w, ws) = example(3);
+        let r = int_matmul(&x, &xs, &w, &ws).unwrap_or_else(|e| panic!("{e}"));
+        for i in 0..4 {
+            for j in 0..3 {
+                let s = walk(&r, &x, &w, i, j).unwrap_or_else(|| panic!("({i}, {j})"));
+                assert_eq!(s.terms.iter().map(|t| t.5).sum::<i32>(), s.acc);
+                assert_eq!(
+                    s.scaled,
+                    multiply_by_quantized_multiplier(s.acc, s.m0, s.shift)
+                );
+                assert_eq!(i32::from(s.y_q), s.with_zero.clamp(-128, 127));
+                assert!(
+                    (s.m_real - s.m_fixed).abs() <= s.m_real * 1e-9,
+                    "{} vs {}",
+                    s.m_real,
+                    s.m_fixed
+                );
+            }
+        }
+        assert!(walk(&r, &x, &w, 4, 0).is_none());
+    }
 
     #[test]
     fn frexp_matches_c() {
