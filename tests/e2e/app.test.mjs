@@ -650,6 +650,27 @@ describe("Quantscope in the browser", () => {
     await app.page.close();
   });
 
+  test("integer-only arithmetic: one output's M0, shift and int8 result equal quantscope int-matmul's", async () => {
+    const app = await openingPage();
+    await app.set("int-seed", 3);
+    await app.select("int-row", "2");
+    await app.select("int-col", "1");
+    const dir = mkdtempSync(join(work, "int-"));
+    const codes = join(dir, "codes.npy");
+    const want = JSON.parse(execFileSync(CLI, ["int-matmul", "--example", "3", "--json", "--codes", codes], { encoding: "utf8" }));
+    await app.until(async () => Number(await app.text("int-m0")) === want.multiplier[1], "M0 of output 1");
+    assert.equal(Number(await app.text("int-shift")), want.shift[1]);
+    // codes.npy: an i32 array [4, 3] after its header.
+    const bytes = readFileSync(codes);
+    const body = bytes.subarray(bytes.length - 4 * 12);
+    const yq = new Int32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength));
+    assert.equal(Number(await app.text("int-yq")), yq[2 * 3 + 1]);
+    assert.match(await app.text("int-scales"), new RegExp(`Z_y = ${want.output_zero_point}`));
+    assert.match(await app.id("int-steps").textContent(), /rounding doubling high multiply/);
+    assert.deepEqual(app.errors, []);
+    await app.page.close();
+  });
+
   test("vector codebooks: a 2-D view with cells; a sub-vector length that does not divide is refused", async () => {
     const app = await freshPage();
     const npy = npyF32([64, 64], values(4096, 13));

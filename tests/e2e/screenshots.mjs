@@ -17,6 +17,7 @@
 //     real activations, Hadamard-rotated in blocks of 512, every method
 //   docs/screenshot-model-{laptop,phone}.png  the whole-model allocation of a small three-matrix
 //     checkpoint at 4.5 bits per value
+//   docs/screenshot-int-{laptop,phone}.png  integer-only arithmetic, one output step by step
 //   docs/screenshot-diff-{laptop,phone}.png "What did this quant do?": the same weights against
 //     their Q4_K GGUF copy written by the CLI (QUANTSCOPE_BIN, default target/debug/quantscope)
 // docs/screenshots/before-issue-11-*.png are the same views before issue 11's changes.
@@ -145,6 +146,16 @@ try {
       await settle(m);
       await m.locator(".order-model").screenshot({ path: `docs/screenshot-model-${name}.png` });
       await m.close();
+    }
+    {
+      const p = await context.newPage();
+      await p.setViewportSize({ width, height });
+      await p.goto(server.url + "/");
+      await p.getByTestId("int-m0").waitFor();
+      await p.locator(".order-int").scrollIntoViewIfNeeded();
+      await settle(p);
+      await p.locator(".order-int").screenshot({ path: `docs/screenshot-int-${name}.png` });
+      await p.close();
     }
     await page.getByTestId("file-input").setInputFiles(sample);
     await page.getByTestId("data-shape").filter({ hasText: "384 × 1536" }).waitFor();
