@@ -3,7 +3,7 @@
 
 use leptos::html::Canvas;
 use leptos::prelude::*;
-use quantscope_core::{Analysis, Calibration, Granularity, QuantizerConfig};
+use quantscope_core::{Analysis, Granularity, QuantizerConfig};
 
 use super::canvas::{draw_each_frame, fit_canvas};
 use crate::charts::ab::{ab_chart, draw_ab};
@@ -17,15 +17,7 @@ fn describe(c: &QuantizerConfig) -> String {
         Granularity::Channel { axis } => format!("per channel (axis {axis})"),
         Granularity::Group { size } => format!("groups of {size}"),
     };
-    let calibration = match c.calibration {
-        Calibration::MinMax => "min–max".to_string(),
-        Calibration::Percentile { p } => format!("percentile {p}"),
-        Calibration::Mse => "MSE".to_string(),
-        Calibration::Sqnr { gamma } => format!("SQNR γ = {gamma}"),
-        Calibration::Kl => "KL".to_string(),
-        Calibration::Aciq { .. } => "ACIQ".to_string(),
-        Calibration::Manual { lo, hi } => format!("manual [{lo}, {hi}]"),
-    };
+    let calibration = c.calibration.describe();
     let preset = quantscope_core::presets::active(c)
         .map(|p| format!("{p}: "))
         .unwrap_or_default();

@@ -870,11 +870,11 @@ fn calibration_notes(
             return notes;
         }
         Calibration::MinMax => return notes,
-        Calibration::Percentile { .. } => "percentile",
-        Calibration::Mse => "MSE",
-        Calibration::Sqnr { .. } => "SQNR",
-        Calibration::Kl => "KL",
-        Calibration::Aciq { .. } => "ACIQ",
+        Calibration::Percentile { .. }
+        | Calibration::Mse
+        | Calibration::Sqnr { .. }
+        | Calibration::Kl
+        | Calibration::Aciq { .. } => Calibration::method_short_label(config.calibration.key()),
     };
     if n_groups != 1 || summary.finite == 0 {
         return notes;

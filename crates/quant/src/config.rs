@@ -261,6 +261,17 @@ impl Calibration {
         }
     }
 
+    /// This method with its parameter, for people ("percentile 99.9", "manual [−1, 2]").
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Percentile { p } => format!("percentile {p}"),
+            Self::Sqnr { gamma } => format!("SQNR γ = {gamma} (AIMET)"),
+            Self::Aciq { fit } => format!("ACIQ ({})", fit.name()),
+            Self::Manual { lo, hi } => format!("manual [{lo}, {hi}]"),
+            Self::MinMax | Self::Mse | Self::Kl => Self::method_label(self.key()).to_string(),
+        }
+    }
+
     /// The method called `key` with its parameter from `params`.
     pub fn from_key(key: &str, params: &CalibrationParams) -> Option<Self> {
         Some(match key {
