@@ -13,6 +13,57 @@ use crate::charts::allocation::{allocation_chart, draw_allocation};
 use crate::format;
 use crate::state::{use_app_state, Source, Studied};
 
+/// Whether `name` matches `pattern`, where `*` stands for any run of characters (`*.attn.*`,
+/// `encoder.layer.?` is not special); an empty pattern matches everything.
+pub fn name_matches(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern.is_empty() || name.contains(pattern);
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !name.starts_with(first) || !name[first.len()..].ends_with(last) {
+        return false;
+    }
+    let mut rest = &name[first.len()..name.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// How the assignment table is ordered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    File,
+    Name,
+    Bits,
+    Mse,
+}
+
+/// The rows of `r` whose names match `pattern`, in `order` (bits and MSE: largest first).
+pub fn table_rows(
+    r: &quantscope_core::allocate::Report,
+    pattern: &str,
+    order: Order,
+) -> Vec<quantscope_core::allocate::Assigned> {
+    let mut rows: Vec<_> = r
+        .assignment
+        .iter()
+        .filter(|a| name_matches(pattern.trim(), &a.name))
+        .cloned()
+        .collect();
+    match order {
+        Order::File => {}
+        Order::Name => rows.sort_by(|a, b| a.name.cmp(&b.name)),
+        Order::Bits => rows.sort_by(|a, b| b.bits_per_value.total_cmp(&a.bits_per_value)),
+        Order::Mse => rows.sort_by(|a, b| b.mse.total_cmp(&a.mse)),
+    }
+    rows
+}
+
 #[component]
 pub fn ModelView() -> impl IntoView {
     let state = use_app_state();
@@ -95,9 +146,21 @@ pub fn ModelView() -> impl IntoView {
             )
         })
     };
+    let filter = RwSignal::new(String::new());
+    let order = RwSignal::new(Order::File);
+    let shown_count = move || {
+        result.get().map(|r| {
+            let n = table_rows(&r, &filter.get(), Order::File).len();
+            if n == r.assignment.len() {
+                String::new()
+            } else {
+                format!("{n} of {} tensors match.", r.assignment.len())
+            }
+        })
+    };
     let rows = move || {
         result.get().map(|r| {
-            r.assignment
+            table_rows(&r, &filter.get(), order.get())
                 .iter()
                 .map(|a| {
                     let (name, candidate) = (a.name.clone(), a.candidate.clone());
@@ -192,9 +255,21 @@ pub fn ModelView() -> impl IntoView {
                             <button type="button" class="use" data-testid="model-export-types" on:click=export_types>"llama.cpp --tensor-type lines"</button>
                         </Show>
                     </div>
+                    <div class="field">
+                        <label for="model-filter">"Filter tensors by name (* matches anything, e.g. *.attention.*)"</label>
+                        <input id="model-filter" type="text" data-testid="model-filter"
+                            prop:value=move || filter.get()
+                            on:input=move |ev| filter.set(event_target_value(&ev)) />
+                    </div>
+                    <p class="help" data-testid="model-shown">{shown_count}</p>
                     <div class="table-scroll">
                         <table class="diff" data-testid="model-table">
-                            <thead><tr><th>"tensor"</th><th>"candidate"</th><th class="num">"bits"</th><th class="num">"MSE"</th></tr></thead>
+                            <thead><tr>
+                                <th><button type="button" class="sort" data-testid="model-sort-name" on:click=move |_| order.set(Order::Name)>"tensor"</button></th>
+                                <th>"candidate"</th>
+                                <th class="num"><button type="button" class="sort" data-testid="model-sort-bits" on:click=move |_| order.set(Order::Bits)>"bits"</button></th>
+                                <th class="num"><button type="button" class="sort" data-testid="model-sort-mse" on:click=move |_| order.set(Order::Mse)>"MSE"</button></th>
+                            </tr></thead>
                             <tbody>{rows}</tbody>
                         </table>
                     </div>
@@ -205,5 +280,23 @@ pub fn ModelView() -> impl IntoView {
                 </Show>
             </section>
         </Show>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_as_globs_and_plain_text_as_a_substring() {
+        let n = "encoder.layer.3.attention.self.query.weight";
+        assert!(name_matches("", n));
+        assert!(name_matches("*.attention.*", n));
+        assert!(name_matches("encoder.*.query.weight", n));
+        assert!(name_matches("query", n));
+        assert!(!name_matches("*.intermediate.*", n));
+        assert!(!name_matches("decoder.*", n));
+        assert!(!name_matches("*.weight.*", n));
+        assert!(name_matches("*", n));
     }
 }

@@ -641,6 +641,17 @@ describe("Quantscope in the browser", () => {
       assert.ok(Math.abs(shown - want.total.sqnr_db) < 0.01, `total SQNR ${shown} vs ${want.total.sqnr_db}`);
     }
     assert.match(await app.id("model-kept").textContent(), /a\.bias — shape \[64\] is not 2-D/);
+    // Filter by a name pattern, order by error.
+    await app.id("model-filter").fill("*.weight");
+    assert.equal(await rows.count(), 3);
+    await app.id("model-filter").fill("b*");
+    await app.until(async () => (await rows.count()) === 1, "one match");
+    assert.match(await app.text("model-shown"), /1 of 3 tensors match/);
+    await app.id("model-filter").fill("");
+    await app.id("model-sort-mse").click();
+    const mses = [];
+    for (let i = 0; i < 3; i++) mses.push(Number(await rows.nth(i).locator('td[data-col="mse"]').getAttribute("data-value")));
+    assert.deepEqual(mses, [...mses].sort((a, b) => b - a), "largest error first");
     assert.ok(await app.inked("model-chart"), "the Pareto chart is drawn");
     // A budget below every assignment is refused beside the view; the last allocation stays.
     await app.set("model-budget", 0.5);
