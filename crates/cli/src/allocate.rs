@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use clap::Args;
 use quantscope_core::allocate::{self, Kept, TensorPoints, DEFAULT_CANDIDATES};
 use rayon::prelude::*;
@@ -36,12 +36,7 @@ pub fn run(args: &AllocateArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| DEFAULT_CANDIDATES.iter().map(|s| s.to_string()).collect());
     let configs = allocate::candidates(&names).map_err(anyhow::Error::msg)?;
-    if !(args.budget.is_finite() && args.budget > 0.0) {
-        bail!(
-            "--budget must be a positive number of bits per value, got {}",
-            args.budget
-        );
-    }
+    allocate::check_budget(args.budget)?;
     let tensors = source::tensors_of(&args.files)?;
     // Each tensor's points (or why it is kept at its own precision), in file order.
     let measured: Vec<Result<TensorPoints, Kept>> = tensors

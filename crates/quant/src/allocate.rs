@@ -120,15 +120,22 @@ fn totals(tensors: &[TensorPoints], choice: &[usize]) -> (f64, f64, f64) {
     (bits / n, err / n, sqnr)
 }
 
+/// A budget is a positive, finite number of bits per value (checked before anything is measured).
+pub fn check_budget(budget: f64) -> Result<(), AllocateError> {
+    if budget.is_finite() && budget > 0.0 {
+        Ok(())
+    } else {
+        Err(AllocateError::Budget(budget))
+    }
+}
+
 /// The allocation that minimises Σ n·mse within `budget` bits per value (see the module docs).
 /// Tensors without points must be left out by the caller.
 pub fn allocate(tensors: &[TensorPoints], budget: f64) -> Result<Allocation, AllocateError> {
     if tensors.is_empty() || tensors.iter().any(|t| t.points.is_empty()) {
         return Err(AllocateError::Nothing);
     }
-    if !(budget.is_finite() && budget > 0.0) {
-        return Err(AllocateError::Budget(budget));
-    }
+    check_budget(budget)?;
     let total_n: f64 = tensors.iter().map(|t| t.n as f64).sum();
     let cheapest = |t: &TensorPoints| {
         (0..t.points.len())

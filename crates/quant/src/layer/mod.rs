@@ -217,14 +217,19 @@ impl<'a> Layer<'a> {
 
     /// max_t |X_tj| for each input j: where the activation outliers are.
     pub fn activation_abs_max(&self) -> Vec<f32> {
-        let mut m = vec![0f32; self.inputs];
-        for row in self.x.chunks_exact(self.inputs) {
-            for (a, &v) in m.iter_mut().zip(row) {
-                *a = a.max(v.abs());
-            }
-        }
-        m
+        column_abs_max(self.x, self.inputs, self.tokens)
     }
+}
+
+/// max |m_rj| over the first `rows` rows of a row-major matrix with `cols` columns, per column.
+fn column_abs_max(m: &[f32], cols: usize, rows: usize) -> Vec<f32> {
+    let mut out = vec![0f32; cols];
+    for row in m.chunks_exact(cols).take(rows) {
+        for (a, &v) in out.iter_mut().zip(row) {
+            *a = a.max(v.abs());
+        }
+    }
+    out
 }
 
 /// How heavy-tailed a weight matrix is.
@@ -355,18 +360,8 @@ pub fn smooth_scales(layer: &Layer, alpha: f32) -> Vec<f64> {
 
 /// [`smooth_scales`] with the maxima over the first `tokens` tokens.
 fn smooth_scales_over(layer: &Layer, tokens: usize, alpha: f32) -> Vec<f64> {
-    let mut x_max = vec![0f32; layer.inputs];
-    for row in layer.x.chunks_exact(layer.inputs).take(tokens) {
-        for (a, &v) in x_max.iter_mut().zip(row) {
-            *a = a.max(v.abs());
-        }
-    }
-    let mut w_max = vec![0f32; layer.inputs];
-    for row in layer.w.chunks_exact(layer.inputs) {
-        for (a, &v) in w_max.iter_mut().zip(row) {
-            *a = a.max(v.abs());
-        }
-    }
+    let x_max = column_abs_max(layer.x, layer.inputs, tokens);
+    let w_max = column_abs_max(layer.w, layer.inputs, layer.out);
     let a = f64::from(alpha);
     x_max
         .iter()
