@@ -21,6 +21,8 @@ use crate::components::job_progress::JobProgress;
 use crate::components::layer_lab::LayerLab;
 use crate::components::metrics_panel::MetricsPanel;
 use crate::components::model_view::ModelView;
+use crate::components::number_line::NumberLineView;
+use crate::components::tour::{LearnButton, Tour};
 use crate::components::transfer_view::TransferView;
 use crate::components::vector_view::VectorView;
 use crate::state::provide_app_state;
@@ -40,7 +42,10 @@ pub fn App() -> impl IntoView {
         <header class="top">
             <h1>"Quantscope"</h1>
             <p class="tagline">"See what quantization does to your numbers — live, in your browser, with nothing uploaded."</p>
-            <crate::theme::ThemeToggle />
+            <div class="top-buttons">
+                <LearnButton />
+                <crate::theme::ThemeToggle />
+            </div>
         </header>
         <ErrorBanner />
         <JobProgress />
@@ -61,6 +66,7 @@ pub fn App() -> impl IntoView {
                 <AbPanel />
                 <VectorView />
                 <FormulaPanel />
+                <NumberLineView />
                 <FormatsTable />
                 <LayerLab />
                 <ModelView />
@@ -72,5 +78,6 @@ pub fn App() -> impl IntoView {
         <footer class="foot">
             "Quantscope runs entirely in this page (Rust compiled to WebAssembly). Sample weights: all-MiniLM-L6-v2, Apache-2.0."
         </footer>
+        <Tour />
     }
 }

@@ -10,6 +10,7 @@ pub mod components;
 pub mod engine;
 pub mod export;
 pub mod format;
+pub mod learn;
 pub mod loader;
 pub mod state;
 pub mod theme;

@@ -343,6 +343,10 @@ pub struct AppState {
     /// Why the last allocation failed (its previous result stays shown).
     pub model_error: RwSignal<Option<String>>,
     pub lab_method: RwSignal<quantscope_core::layer::Method>,
+    /// The number line's zoom: log₂ of its window's half-width.
+    pub number_zoom: RwSignal<f64>,
+    /// The learn mode's step (0-based) while the tour is on.
+    pub tour: RwSignal<Option<usize>>,
     /// The analysis pinned as "A" for the A/B comparison (the current one is "B"), and the name
     /// of the data it was made on.
     pub pinned: RwSignal<Option<(Shared<Analysis>, String)>>,
@@ -446,6 +450,8 @@ impl AppState {
             model_error: RwSignal::new(None),
             lab_method: RwSignal::new(quantscope_core::layer::Method::Gptq),
             export_error: RwSignal::new(None),
+            number_zoom: RwSignal::new(3.0),
+            tour: RwSignal::new(None),
             pinned: RwSignal::new(None),
             held_synth: RwSignal::new(None),
             engine: StoredValue::new_local(None),
@@ -640,6 +646,9 @@ impl AppState {
     /// history entry, or the same one while the knobs keep moving), and follows back/forward.
     #[cfg(target_arch = "wasm32")]
     fn follow_the_url(&self) {
+        if let Some(step) = crate::learn::step_of_fragment(&crate::url::current_fragment()) {
+            self.go_to_step(step);
+        }
         match crate::url::PageUrl::from_fragment(&crate::url::current_fragment()) {
             Ok(Some(url)) => self.apply_url(url, true),
             Ok(None) => {}
@@ -648,10 +657,16 @@ impl AppState {
         }
         let state = *self;
         Effect::new(move |_| {
+            // In the tour the link names the step (each step a history entry of its own);
+            // leaving it writes the settings as they are.
+            let step = state.tour.get();
             let Some(url) = state.page_url() else {
                 return;
             };
-            let fragment = url.to_fragment();
+            let fragment = match step {
+                Some(i) => format!("#{}", crate::learn::fragment(i)),
+                None => url.to_fragment(),
+            };
             let Some(window) = web_sys::window() else {
                 return;
             };
@@ -663,7 +678,8 @@ impl AppState {
             };
             let now = js_sys::Date::now();
             let first = state.last_push.get_value() == f64::NEG_INFINITY;
-            let result = if first || now - state.last_push.get_value() < 1000.0 {
+            let result = if step.is_none() && (first || now - state.last_push.get_value() < 1000.0)
+            {
                 history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&fragment))
             } else {
                 history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&fragment))
@@ -673,7 +689,17 @@ impl AppState {
             }
         });
         let handle = window_event_listener(leptos::ev::popstate, move |_| {
-            match crate::url::PageUrl::from_fragment(&crate::url::current_fragment()) {
+            let fragment = crate::url::current_fragment();
+            if let Some(step) = crate::learn::step_of_fragment(&fragment) {
+                if state.tour.get_untracked() != Some(step) {
+                    state.go_to_step(step);
+                }
+                return;
+            }
+            if state.tour.get_untracked().is_some() {
+                state.leave_tour();
+            }
+            match crate::url::PageUrl::from_fragment(&fragment) {
                 Ok(Some(url)) => state.apply_url(url, false),
                 Ok(None) => {}
                 Err(e) => state.link_note.set(Some(e)),
@@ -947,6 +973,54 @@ impl AppState {
                 f(e);
             }
         });
+    }
+
+    /// Shows step `index` of the tour (0-based) and applies its lesson: the synthetic data it
+    /// names (loaded only when it differs from what is held), its quantizer settings and extras.
+    /// A step past the end is ignored.
+    pub fn go_to_step(&self, index: usize) {
+        let Some(step) = crate::learn::STEPS.get(index) else {
+            return;
+        };
+        let lesson = (step.lesson)();
+        let checked = check_synth(&lesson.synth)
+            .and_then(|()| check_config(&lesson.config, Some(&lesson.synth.shape())));
+        if let Err(e) = checked {
+            // The steps are tested valid; should one ever not be, say so and keep the settings.
+            self.error.set(Some(format!("step {}: {e}", index + 1)));
+            return;
+        }
+        self.error.set(None);
+        self.tour.set(Some(index));
+        if let Some(z) = lesson.zoom {
+            self.number_zoom.set(z);
+        }
+        if let Some(spec) = lesson.stream {
+            self.stream_spec.set(spec);
+        }
+        // Before the first data arrives, the first load takes the settings set here.
+        let held = self.data.with_untracked(Option::is_some);
+        let reload = self.source.get_untracked() != Source::Synthetic
+            || self.synth.get_untracked() != lesson.synth;
+        if reload && !held {
+            self.synth.set(lesson.synth);
+        } else if reload {
+            self.synth.set(lesson.synth.clone());
+            self.with_engine(|e| e.load(LoadSpec::Synth(lesson.synth)));
+        }
+        if matches!(lesson.config.granularity, Granularity::Tensor) {
+            self.display_group.set(0);
+        }
+        if self.config.get_untracked() != lesson.config {
+            self.config.set(lesson.config);
+        }
+    }
+
+    /// Ends the tour; the settings stay as they are.
+    pub fn leave_tour(&self) {
+        // The link's next settings get a history entry of their own after the tour's.
+        self.last_push.set_value(0.0);
+        self.tour.set(None);
     }
 
     /// Whether an engine is attached (not in native unit tests).

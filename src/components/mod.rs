@@ -23,5 +23,7 @@ pub mod job_progress;
 pub mod layer_lab;
 pub mod metrics_panel;
 pub mod model_view;
+pub mod number_line;
+pub mod tour;
 pub mod transfer_view;
 pub mod vector_view;

@@ -25,6 +25,7 @@ pub mod kmeans;
 pub mod layer;
 pub mod metrics;
 pub mod minifloat;
+pub mod numberline;
 pub mod plan;
 pub mod pq;
 pub mod presets;
