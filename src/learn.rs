@@ -89,9 +89,9 @@ pub const STEPS: [Step; 11] = [
     Step {
         slug: "bits",
         title: "Bit width: how many codes there are",
-        focus: &["quantizer-title", "hist-title"],
+        focus: &["hist-title", "quantizer-title"],
         text: "b bits give 2^b codes. Here b = 3: the normal data on the chart is cut into 8 buckets (the grey lines are their thresholds), and every value in a bucket is stored as the same code. Signed codes run from −2^(b−1) to 2^(b−1) − 1, unsigned ones from 0 to 2^b − 1 — the same count, placed differently.",
-        try_this: "Move the bit-width slider from 2 to 8 and watch the buckets multiply; the label above the slider gives the code range. Then switch Codes to unsigned.",
+        try_this: "In the Quantizer panel (outlined), move the bit-width slider from 2 to 8 and watch the buckets multiply; the label above the slider gives the code range. Then switch Codes to unsigned.",
         question: "How many codes does a 5-bit signed integer have, and which?",
         answer: "2^5 = 32 codes, from −16 to 15.",
         lesson: || lesson(normal(), int(3)),

@@ -50,7 +50,7 @@ pub fn number_line_chart(lines: &[NumberLine], half_width: f32) -> NumberLineCha
         rows: lines
             .iter()
             .map(|l| Row {
-                label: format!("{} ({} bits)", l.label, l.bits),
+                label: format!("{}, {} bits", l.label, l.bits),
                 view: l.view(half_width, TICK_CAP),
             })
             .collect(),
@@ -123,7 +123,7 @@ mod tests {
         let chart = number_line_chart(&lines, half_width(0.0));
         assert_eq!(chart.half_width, 1.0);
         assert_eq!(chart.rows.len(), 2);
-        assert_eq!(chart.rows[0].label, "FP8 E4M3 (8 bits)");
+        assert_eq!(chart.rows[0].label, "FP8 E4M3, 8 bits");
         assert_eq!(chart.rows[1].view, lines[1].view(1.0, TICK_CAP));
         assert_eq!(half_width(40.0), 2f32.powi(17));
         assert_eq!(half_width(-40.0), 2f32.powi(-12));

@@ -89,7 +89,7 @@ pub fn NumberLineView() -> impl IntoView {
     };
     let rows = move || chart.with(table_rows);
     view! {
-        <section class="panel chart-panel order-formula" aria-labelledby="numberline-title">
+        <section class="panel chart-panel order-numberline" aria-labelledby="numberline-title">
             <h2 id="numberline-title">"Number line: floating point against fixed point"</h2>
             <div class="row zoom-row">
                 <button class="use" aria-label="zoom in (halve the window)" data-testid="number-line-in" on:click=move |_| step(-1.0)>"+"</button>
@@ -147,7 +147,7 @@ fn table_rows(chart: &NumberLineChart) -> Vec<AnyView> {
         .map(|r| {
             let v = &r.view;
             let every = if v.every > 1 {
-                format!(" (every {}th drawn)", v.every)
+                format!(" (1 in {} drawn)", v.every)
             } else {
                 String::new()
             };

@@ -56,29 +56,39 @@ pub fn Tour() -> impl IntoView {
         ev.prevent_default();
     });
     on_cleanup(move || keys.remove());
+    // Whether the panel scrolled to is in the knobs' column: then the card sits on the right,
+    // so it does not cover the knobs the step asks to move.
+    let on_side = RwSignal::new(false);
     Effect::new(move |_| {
         let step = state.tour.get();
-        outline(step.map_or(&[][..], |i| STEPS[i].focus), 0);
+        outline(step.map_or(&[][..], |i| STEPS[i].focus), 0, on_side);
     });
+    // The step's text can be folded away to see more of the page (the title and the way on stay).
+    let folded = RwSignal::new(false);
     let card = move || {
         let i = state.tour.get()?;
         let step = STEPS.get(i)?;
         let n = STEPS.len();
         let last = i + 1 == n;
         Some(view! {
-            <aside class="tour" aria-labelledby="tour-title" data-testid="tour" data-step=step.slug>
+            <aside class="tour" class:folded=move || folded.get() class:tour-right=move || on_side.get() aria-labelledby="tour-title" data-testid="tour" data-step=step.slug>
                 <div class="tour-head">
                     <span class="tour-progress" data-testid="tour-progress">{format!("Step {} of {n}", i + 1)}</span>
                     <progress max=n.to_string() value=(i + 1).to_string() aria-label="progress through the tour"></progress>
+                    <button class="tour-fold" data-testid="tour-fold" aria-expanded=move || (!folded.get()).to_string() on:click=move |_| folded.update(|f| *f = !*f)>
+                        {move || if folded.get() { "show text" } else { "hide text" }}
+                    </button>
                     <button class="tour-leave" data-testid="tour-leave" aria-label="Leave the tour (keeps the current settings)" on:click=move |_| state.leave_tour()>"✕"</button>
                 </div>
                 <h2 id="tour-title" data-testid="tour-title" tabindex="-1">{step.title}</h2>
-                <p data-testid="tour-text">{step.text}</p>
-                <p class="tour-try" data-testid="tour-try"><b>"Try this: "</b>{step.try_this}</p>
-                <details class="tour-quiz" data-testid="tour-quiz">
-                    <summary>{format!("Question: {}", step.question)}</summary>
-                    <p data-testid="tour-answer">{step.answer}</p>
-                </details>
+                <div class="tour-body">
+                    <p data-testid="tour-text">{step.text}</p>
+                    <p class="tour-try" data-testid="tour-try"><b>"Try this: "</b>{step.try_this}</p>
+                    <details class="tour-quiz" data-testid="tour-quiz">
+                        <summary>{format!("Question: {}", step.question)}</summary>
+                        <p data-testid="tour-answer">{step.answer}</p>
+                    </details>
+                </div>
                 <div class="tour-nav">
                     <button data-testid="tour-back" prop:disabled=i == 0 on:click=move |_| go(-1)>"← Back"</button>
                     <span class="help">"← → keys · Esc leaves"</span>
@@ -98,7 +108,7 @@ pub fn Tour() -> impl IntoView {
 
 /// Outlines the sections of the headings `ids` (and only those) and scrolls to the first; a
 /// panel that appears only once its analysis is in is looked for again over the next frames.
-fn outline(ids: &'static [&'static str], tries: u32) {
+fn outline(ids: &'static [&'static str], tries: u32, on_side: RwSignal<bool>) {
     let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
         return;
     };
@@ -119,9 +129,14 @@ fn outline(ids: &'static [&'static str], tries: u32) {
         .filter_map(|id| doc.get_element_by_id(id)?.closest("section").ok().flatten())
         .collect();
     if sections.len() < ids.len() && tries < 60 {
-        request_animation_frame(move || outline(ids, tries + 1));
+        request_animation_frame(move || outline(ids, tries + 1, on_side));
         return;
     }
+    on_side.set(
+        sections
+            .first()
+            .is_some_and(|s| s.closest(".side").ok().flatten().is_some()),
+    );
     for s in &sections {
         let _ = s.class_list().add_1(FOCUS_CLASS);
     }

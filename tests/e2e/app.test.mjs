@@ -987,6 +987,108 @@ describe("Quantscope in the browser", () => {
     await Promise.all([app.page.close(), tab.close(), broken.close()]);
   });
 
+  test("learn mode: the tour walks forward and back by keys, each step sets its knobs and outlines its panels, links name steps, leaving keeps the settings", async () => {
+    const app = await openingPage();
+    const page = app.page;
+    // What each step sets (field → value) and the heading of a panel it outlines.
+    const steps = [
+      ["bits", { "dist-select": "normal", format: "int", bits: "3" }, "hist-title"],
+      ["float-fixed", { format: "fixed", "int-bits": "3", "frac-bits": "4" }, "numberline-title"],
+      ["scale-zero-point", { "dist-select": "half-normal", format: "int", bits: "4", scheme: "asymmetric" }, "formula-title"],
+      ["clipping", { "dist-select": "outliers", bits: "4", calibration: "minmax" }, "clips-title"],
+      ["dynamic-static", { "dist-select": "normal", bits: "8", "stream-drift": "2" }, "stream-title"],
+      ["dequantization", { bits: "4", format: "int" }, "metrics-title"],
+      ["non-uniform", { format: "nf4" }, "formats-title"],
+      ["granularity", { format: "int", "synth-row-spread": "1", granularity: "tensor" }, "granularity-title"],
+      ["vector", { format: "kmeans", levels: "32", "vector-dim": "2" }, "vector-title"],
+      ["compensation", { format: "int", granularity: "channel", scheme: "symmetric", "synth-row-spread": "0" }, "layer-title"],
+      ["integer-only", { format: "int", bits: "8", granularity: "tensor" }, "int-title"],
+    ];
+    const atStep = async (i) => {
+      const [slug, knobs, heading] = steps[i];
+      await app.until(async () => (await app.id("tour").getAttribute("data-step")) === slug, `step ${i + 1} (${slug})`);
+      assert.equal(await app.text("tour-progress"), `Step ${i + 1} of ${steps.length}`);
+      await app.until(async () => new URL(page.url()).hash === `#learn/${i + 1}`, `#learn/${i + 1} in the link`);
+      for (const [testid, value] of Object.entries(knobs)) {
+        await app.until(async () => (await app.text(testid)) === value, `step ${i + 1}: ${testid} = ${value}`);
+      }
+      await app.until(
+        async () => page.evaluate((h) => document.getElementById(h)?.closest("section")?.classList.contains("tour-focus") ?? false, heading),
+        `step ${i + 1} outlines #${heading}`,
+      );
+      // Only this step's panels are outlined.
+      const outlined = await page.$$eval(".tour-focus h2", (hs) => hs.map((h) => h.id));
+      assert.ok(outlined.length >= 1 && outlined.length <= 2, `step ${i + 1} outlines ${outlined}`);
+      assert.ok(outlined.includes(heading));
+    };
+    // The header's button starts the tour.
+    await app.id("learn").click();
+    await atStep(0);
+    assert.equal(await app.text("metric-levels-available"), "8");
+    // The question's answer is hidden until asked for.
+    assert.equal(await app.id("tour-answer").isVisible(), false);
+    await app.id("tour-quiz").locator("summary").click();
+    assert.match(await app.text("tour-answer"), /32 codes, from −16 to 15/);
+    await page.locator("body").focus();
+    for (let i = 1; i < steps.length; i++) {
+      await page.keyboard.press("ArrowRight");
+      await atStep(i);
+      if (steps[i][0] === "float-fixed") {
+        // The number line: Q3.4 has 9 values in ±0.25 and 5 in ±0.125; E4M3's gap at 0 is 2^−9.
+        const row = (label) => `[data-testid="number-line-table"] tr[data-format^="${label}"]`;
+        await app.until(async () => (await app.text("number-line-zoom")) === "-2", "the step's zoom");
+        assert.equal((await page.locator(row("Q3.4")).locator('[data-col="count"]').textContent()).trim(), "9");
+        const gap = Number((await page.locator(row("FP8 E4M3")).locator('[data-col="gap0"]').textContent()).trim());
+        assert.ok(Math.abs(gap - 2 ** -9) < 1e-6, `E4M3 gap at 0: ${gap}`);
+        await app.id("number-line-in").click();
+        await app.until(async () => (await page.locator(row("Q3.4")).locator('[data-col="count"]').textContent()).trim() === "5", "Q3.4 in ±0.125");
+        assert.ok((await app.inked("number-line")) > 500, "the number line is drawn");
+        await page.locator("body").focus();
+      }
+    }
+    // → on the last step stays there; ← walks back, each step setting its knobs again.
+    await page.keyboard.press("ArrowRight");
+    await atStep(steps.length - 1);
+    for (let i = steps.length - 2; i >= 0; i--) {
+      await page.keyboard.press("ArrowLeft");
+      await atStep(i);
+    }
+    // Arrow keys in a field belong to the field.
+    await app.id("bits").focus();
+    await page.keyboard.press("ArrowRight");
+    await page.waitForTimeout(200);
+    assert.equal(await app.id("tour").getAttribute("data-step"), "bits");
+    // The browser's back and forward walk the tour too.
+    await app.id("tour-next").click();
+    await app.id("tour-next").click();
+    await atStep(2);
+    await page.goBack();
+    await atStep(1);
+    await page.goForward();
+    await atStep(2);
+    // A link names a step: a fresh tab opens on it with its settings and the core's figures.
+    const tab = await context.newPage();
+    await tab.setViewportSize({ width: 390, height: 844 });
+    const other = new Quantscope(tab, server.url);
+    await tab.goto(server.url + "/#learn/7");
+    await other.until(async () => (await other.id("tour").getAttribute("data-step")) === "non-uniform", "the linked step");
+    await other.until(async () => (await other.text("format")) === "nf4", "NF4 from the link");
+    const file = join(work, "learn-normal.npy");
+    execFileSync(CLI, ["synth", "normal", "--n", "131072", "--seed", "1", "--cols", "1024", "--out", file]);
+    const core = cli(file, ["--preset", "nf4"]);
+    await other.until(async () => Math.abs((await other.number("metric-sqnr")) - core.sqnr_db) < 1e-3 * Math.abs(core.sqnr_db), `the step's SQNR equals the CLI's ${core.sqnr_db}`);
+    // Escape leaves the tour; the settings stay and the link holds them again.
+    await tab.locator("body").focus();
+    await tab.keyboard.press("Escape");
+    await other.id("tour").waitFor({ state: "detached" });
+    assert.equal(await other.text("format"), "nf4");
+    await other.until(async () => /#v1=/.test(tab.url()) && decodeURIComponent(tab.url()).includes("nf4"), "the settings back in the link");
+    assert.equal(await other.id("learn").getAttribute("aria-pressed"), "false");
+    assert.deepEqual(app.errors, []);
+    assert.deepEqual(other.errors, []);
+    await Promise.all([page.close(), tab.close()]);
+  });
+
   test("granularity: per-channel ranges and SQNR equal the CLI per tensor and per channel, the outliers' rows set the range, group sizes too", async () => {
     const app = await openingPage();
     const file = join(work, "channels.npy");

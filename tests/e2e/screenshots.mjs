@@ -20,6 +20,8 @@
 //   docs/screenshot-int-{laptop,phone}.png  integer-only arithmetic, one output step by step
 //   docs/screenshot-diff-{laptop,phone}.png "What did this quant do?": the same weights against
 //     their Q4_K GGUF copy written by the CLI (QUANTSCOPE_BIN, default target/debug/quantscope)
+//   docs/screenshot-learn-numberline-{laptop,phone}.png  learn mode, step 2: the number line
+//   docs/screenshot-learn-{laptop,phone}.png  learn mode, step 4: clipping and calibration
 // docs/screenshots/before-issue-11-*.png are the same views before issue 11's changes.
 import { serve } from "./server.mjs";
 import { launch } from "./browser.mjs";
@@ -156,6 +158,23 @@ try {
       await settle(p);
       await p.locator(".order-int").screenshot({ path: `docs/screenshot-int-${name}.png` });
       await p.close();
+    }
+    {
+      // Learn mode: step 2 (the number line) and step 4 (clipping), as a reader sees them.
+      const t = await context.newPage();
+      await t.setViewportSize({ width, height });
+      await t.goto(server.url + "/#learn/2");
+      await t.getByTestId("tour").waitFor();
+      await t.getByTestId("number-line").waitFor();
+      await settle(t);
+      await t.screenshot({ path: `docs/screenshot-learn-numberline-${name}.png` });
+      await t.getByTestId("tour-next").click();
+      await t.getByTestId("tour-next").click();
+      await t.locator('[data-testid="tour"][data-step="clipping"]').waitFor();
+      await t.getByTestId("sweep-clip").waitFor();
+      await settle(t);
+      await t.screenshot({ path: `docs/screenshot-learn-${name}.png` });
+      await t.close();
     }
     await page.getByTestId("file-input").setInputFiles(sample);
     await page.getByTestId("data-shape").filter({ hasText: "384 × 1536" }).waitFor();
