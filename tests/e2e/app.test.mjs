@@ -1000,7 +1000,7 @@ describe("Quantscope in the browser", () => {
       ["dequantization", { bits: "4", format: "int" }, "metrics-title"],
       ["non-uniform", { format: "nf4" }, "formats-title"],
       ["granularity", { format: "int", "synth-row-spread": "1", granularity: "tensor" }, "granularity-title"],
-      ["vector", { format: "kmeans", levels: "32", "vector-dim": "2" }, "vector-title"],
+      ["vector", { format: "kmeans", levels: "16", "vector-dim": "2" }, "vector-title"],
       ["compensation", { format: "int", granularity: "channel", scheme: "symmetric", "synth-row-spread": "0" }, "layer-title"],
       ["integer-only", { format: "int", bits: "8", granularity: "tensor" }, "int-title"],
     ];
