@@ -12,6 +12,7 @@ pub mod clips;
 pub mod groups;
 pub mod histogram;
 pub mod layer;
+pub mod layer_errors;
 pub mod number_line;
 pub mod panes;
 pub mod pareto;

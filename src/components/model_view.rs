@@ -10,6 +10,8 @@ use super::canvas::{draw_each_frame, fit_canvas};
 use super::export_panel::download_bytes;
 use super::fields::{Edit, NumberField};
 use crate::charts::allocation::{allocation_chart, draw_allocation};
+use crate::charts::layer_errors::{bar_at, draw_layer_errors, label, layer_error_chart};
+use crate::charts::PixelMap;
 use crate::format;
 use crate::state::{use_app_state, Source, Studied};
 
@@ -90,6 +92,49 @@ pub fn ModelView() -> impl IntoView {
             }
         },
     );
+    // Each layer's share of the error: where the allocation's error lives.
+    let layers_ref = NodeRef::<Canvas>::new();
+    let layers_map = StoredValue::new(None::<PixelMap>);
+    let layer_readout = RwSignal::new(None::<String>);
+    draw_each_frame(
+        move || {
+            result.track();
+            layers_ref.track();
+        },
+        move || {
+            let (Some(r), Some(c)) = (result.get_untracked(), layers_ref.get_untracked()) else {
+                return;
+            };
+            let (scale, _) = fit_canvas(&c);
+            match draw_layer_errors(c, &layer_error_chart(&r.layers), scale) {
+                Ok(m) => layers_map.set_value(Some(m)),
+                Err(e) => leptos::logging::error!("layer errors: {e}"),
+            }
+        },
+    );
+    let on_layer_move = move |ev: leptos::ev::PointerEvent| {
+        let (Some(m), Some(r)) = (layers_map.get_value(), result.get_untracked()) else {
+            return;
+        };
+        let chart = layer_error_chart(&r.layers);
+        let text = bar_at(&chart, m.value_at(f64::from(ev.offset_x())))
+            .and_then(|k| r.layers.get(k))
+            .map(|l| {
+                let name = match l.layer {
+                    Some(_) => format!("layer {}", label(l)),
+                    None => "outside the numbered layers".to_string(),
+                };
+                format!(
+                    "{name}: {} in {} values, {} bits per value, weighted MSE {}, {} % of the total error",
+                    format::plural(l.tensors, "tensor", "tensors"),
+                    format::count(l.n),
+                    format::number(l.bits_per_value, 4),
+                    format::number(l.weighted_mse, 4),
+                    format::number(100.0 * l.share, 3)
+                )
+            });
+        layer_readout.set(text);
+    };
     let budget_value = Signal::derive(move || state.model_budget.get().to_string());
     let on_budget =
         Callback::new(
@@ -249,6 +294,13 @@ pub fn ModelView() -> impl IntoView {
                         <li><span class="swatch alloc-uniform"></span>"one candidate everywhere"</li>
                         <li><span class="swatch now-ring"></span>"this allocation"</li>
                     </ul>
+                    <h3>"Error by layer"</h3>
+                    <canvas class="chart chart-short" data-testid="model-layers-chart" node_ref=layers_ref
+                        aria-label="Each layer's share of the allocation's total squared error, one bar per block number in the tensor names"
+                        on:pointermove=on_layer_move on:pointerleave=move |_| layer_readout.set(None)></canvas>
+                    <p class="readout" data-testid="model-layers-readout" aria-live="polite">
+                        {move || layer_readout.get().unwrap_or_else(|| "Point at a bar to read its layer's tensors, bits and error. Grey: tensors outside the numbered layers (embeddings, heads).".to_string())}
+                    </p>
                     <div class="field-row">
                         <button type="button" class="use" data-testid="model-export-json" on:click=export_json>"Download the assignment (JSON)"</button>
                         <Show when=move || result.with(|r| r.as_ref().is_some_and(|r| !r.tensor_types.is_empty()))>

@@ -613,10 +613,10 @@ describe("Quantscope in the browser", () => {
   test("whole model: a checkpoint's allocation under a budget equals quantscope allocate's, and a new budget follows", async () => {
     const app = await freshPage();
     const st = safetensorsF32([
-      { name: "a.weight", shape: [64, 128], values: values(64 * 128, 31, 0.05) },
-      { name: "b.weight", shape: [32, 256], values: values(32 * 256, 32, 0.2) },
-      { name: "c.weight", shape: [128, 64], values: values(128 * 64, 33, 1.0) },
-      { name: "a.bias", shape: [64], values: values(64, 34) },
+      { name: "blk.0.a.weight", shape: [64, 128], values: values(64 * 128, 31, 0.05) },
+      { name: "blk.0.b.weight", shape: [32, 256], values: values(32 * 256, 32, 0.2) },
+      { name: "blk.1.c.weight", shape: [128, 64], values: values(128 * 64, 33, 1.0) },
+      { name: "blk.0.a.bias", shape: [64], values: values(64, 34) },
     ]);
     const dir = mkdtempSync(join(work, "model-"));
     writeFileSync(join(dir, "m.safetensors"), st);
@@ -639,12 +639,27 @@ describe("Quantscope in the browser", () => {
       }
       const shown = Number((await app.text("model-total")).match(/SQNR ([-0-9.]+) dB/)?.[1]);
       assert.ok(Math.abs(shown - want.total.sqnr_db) < 0.01, `total SQNR ${shown} vs ${want.total.sqnr_db}`);
+      // The error by layer: one bar per block (0 and 1), each share equal to the CLI's.
+      assert.deepEqual(want.layers.map((l) => l.layer), [0, 1]);
+      const box = await app.id("model-layers-chart").boundingBox();
+      const seen = new Map();
+      for (let f = 0.1; f < 1; f += 0.04) {
+        await app.page.mouse.move(box.x + f * box.width, box.y + box.height / 2);
+        const text = await app.text("model-layers-readout");
+        const m = text.match(/^layer (\d+): .* ([0-9.e-]+) % of the total error$/);
+        if (m) seen.set(Number(m[1]), Number(m[2]));
+      }
+      for (const l of want.layers) {
+        const pct = seen.get(l.layer);
+        assert.ok(pct !== undefined && Math.abs(pct - 100 * l.share) <= 0.006 * Math.max(1, 100 * l.share), `layer ${l.layer}: page ${pct} % vs CLI ${100 * l.share} %`);
+      }
+      assert.ok((await app.inked("model-layers-chart")) > 500, "the layer chart is drawn");
     }
-    assert.match(await app.id("model-kept").textContent(), /a\.bias — shape \[64\] is not 2-D/);
+    assert.match(await app.id("model-kept").textContent(), /blk\.0\.a\.bias — shape \[64\] is not 2-D/);
     // Filter by a name pattern, order by error.
     await app.id("model-filter").fill("*.weight");
     assert.equal(await rows.count(), 3);
-    await app.id("model-filter").fill("b*");
+    await app.id("model-filter").fill("*.b.*");
     await app.until(async () => (await rows.count()) === 1, "one match");
     assert.match(await app.text("model-shown"), /1 of 3 tensors match/);
     await app.id("model-filter").fill("");

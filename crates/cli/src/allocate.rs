@@ -93,6 +93,31 @@ pub fn run(args: &AllocateArgs) -> Result<()> {
         r.total.weighted_mse,
         r.total.sqnr_db
     );
+    if r.layers.iter().any(|l| l.layer.is_some()) {
+        out!(
+            "{:<8} {:>8} {:>12} {:>10} {:>12} {:>8}",
+            "layer",
+            "tensors",
+            "values",
+            "bits/val",
+            "mse",
+            "share"
+        );
+        for l in &r.layers {
+            let name = l
+                .layer
+                .map_or_else(|| "other".to_string(), |k| k.to_string());
+            out!(
+                "{:<8} {:>8} {:>12} {:>10.4} {:>12.4e} {:>7.2}%",
+                name,
+                l.tensors,
+                l.n,
+                l.bits_per_value,
+                l.weighted_mse,
+                100.0 * l.share
+            );
+        }
+    }
     for k in &r.kept {
         out!("kept at its own precision: {} ({})", k.name, k.reason);
     }

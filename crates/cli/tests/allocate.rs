@@ -141,6 +141,10 @@ fn the_assignment_is_the_brute_force_optimum_and_fits() {
         .as_array()
         .is_some_and(|u| u.len() == names.len()));
     assert!(v["pareto"].as_array().is_some_and(|p| p.len() >= 2));
+    // No block numbers in these names: one group holding every allocated tensor and all the error.
+    assert_eq!(v["layers"][0]["layer"], Value::Null);
+    assert_eq!(v["layers"][0]["tensors"], 3);
+    assert_eq!(v["layers"][0]["share"], 1.0);
 }
 
 #[test]

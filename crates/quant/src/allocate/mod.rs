@@ -15,7 +15,11 @@
 //! A uniform assignment (one candidate everywhere) that fits and is better is taken instead. The candidates' figures are the core's [`crate::analyze`] of
 //! each tensor (the same numbers as `quantscope quantize`).
 
+mod layers;
+
 use serde::{Deserialize, Serialize};
+
+pub use layers::{layer_of, per_layer, LayerError};
 
 use crate::config::{Granularity, QuantizerConfig};
 use crate::presets;
@@ -392,6 +396,8 @@ pub struct Report {
     pub pareto: Vec<ParetoPoint>,
     /// llama.cpp's `--tensor-type NAME=TYPE` for the tensors given a GGML type.
     pub tensor_types: Vec<String>,
+    /// The assignment's error layer by layer ([`per_layer`]).
+    pub layers: Vec<LayerError>,
 }
 
 /// Parses a candidate list (names as [`candidate`] knows them).
@@ -460,7 +466,7 @@ pub fn report(
 ) -> Result<Report, AllocateError> {
     let a = allocate(model, budget)?;
     let name_of = |k: usize| names.get(k).cloned().unwrap_or_default();
-    let assignment = model
+    let assignment: Vec<Assigned> = model
         .iter()
         .zip(&a.choice)
         .map(|(t, &k)| {
@@ -504,6 +510,7 @@ pub fn report(
             ))
         })
         .collect();
+    let layers = per_layer(&assignment);
     Ok(Report {
         budget,
         candidates: names.to_vec(),
@@ -518,6 +525,7 @@ pub fn report(
         uniform,
         pareto,
         tensor_types,
+        layers,
     })
 }
 
