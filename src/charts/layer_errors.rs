@@ -16,7 +16,7 @@ pub struct Bar {
     pub other: bool,
 }
 
-/// What the chart draws; bar k spans [k, k + 1) on the x axis.
+/// What the chart draws; bar k is centred on x = k (so the axis' whole-number ticks name bars).
 #[derive(Clone, Debug, PartialEq)]
 pub struct LayerErrorChart {
     pub bars: Vec<Bar>,
@@ -47,8 +47,8 @@ pub fn layer_error_chart(layers: &[LayerError]) -> LayerErrorChart {
 
 /// The bar under data value `x` (the pixel map's x), if any.
 pub fn bar_at(chart: &LayerErrorChart, x: f32) -> Option<usize> {
-    (x >= 0.0)
-        .then(|| x.floor() as usize)
+    (x >= -0.5)
+        .then(|| (x + 0.5).floor() as usize)
         .filter(|&k| k < chart.bars.len())
 }
 
@@ -64,7 +64,7 @@ pub fn draw_layer_errors(
         .margin(scale.px(8.0))
         .x_label_area_size(scale.px(34.0))
         .y_label_area_size(scale.px(48.0))
-        .build_cartesian_2d(0.0..n, 0.0..chart.y_max)
+        .build_cartesian_2d(-0.5..n - 0.5, 0.0..chart.y_max)
         .map_err(|e| e.to_string())?;
     let font = super::text(scale.px(12.0));
     let labels = chart.bars.clone();
@@ -74,8 +74,8 @@ pub fn draw_layer_errors(
         .y_desc("share of the total error (%)")
         .x_labels(chart.bars.len().min(24) + 1)
         .x_label_formatter(&move |v: &f64| {
-            let k = (v - 0.5).round();
-            if (v - 0.5 - k).abs() < 0.26 && k >= 0.0 {
+            let k = v.round();
+            if (v - k).abs() < 1e-6 && k >= 0.0 {
                 labels
                     .get(k as usize)
                     .map(|b| b.label.clone())
@@ -91,12 +91,12 @@ pub fn draw_layer_errors(
     cc.draw_series(chart.bars.iter().enumerate().map(|(k, b)| {
         let x = k as f64;
         let colour = if b.other { OTHER } else { BAR };
-        Rectangle::new([(x + 0.12, 0.0), (x + 0.88, b.percent)], colour.filled())
+        Rectangle::new([(x - 0.38, 0.0), (x + 0.38, b.percent)], colour.filled())
     }))
     .map_err(|e| e.to_string())?;
     root.present().map_err(|e| e.to_string())?;
     let (px, _) = cc.plotting_area().get_pixel_range();
-    Ok(pixel_map(px, (0.0, n as f32), scale))
+    Ok(pixel_map(px, (-0.5, n as f32 - 0.5), scale))
 }
 
 #[cfg(test)]
@@ -122,8 +122,11 @@ mod tests {
         assert_eq!(c.bars[1].percent, 50.0);
         assert!(c.bars[2].other && !c.bars[0].other);
         assert!((c.y_max - 55.0).abs() < 1e-12);
-        assert_eq!(bar_at(&c, 1.7), Some(1));
-        assert_eq!((bar_at(&c, -0.1), bar_at(&c, 3.0)), (None, None));
+        assert_eq!(
+            (bar_at(&c, 1.3), bar_at(&c, 0.6), bar_at(&c, -0.4)),
+            (Some(1), Some(1), Some(0))
+        );
+        assert_eq!((bar_at(&c, -0.6), bar_at(&c, 2.5)), (None, None));
         // No error anywhere: a proper axis, bars of 0.
         assert_eq!(layer_error_chart(&[layer(Some(0), 0.0)]).y_max, 1.0);
     }

@@ -641,10 +641,11 @@ describe("Quantscope in the browser", () => {
       assert.ok(Math.abs(shown - want.total.sqnr_db) < 0.01, `total SQNR ${shown} vs ${want.total.sqnr_db}`);
       // The error by layer: one bar per block (0 and 1), each share equal to the CLI's.
       assert.deepEqual(want.layers.map((l) => l.layer), [0, 1]);
-      const box = await app.id("model-layers-chart").boundingBox();
+      const chart = app.id("model-layers-chart");
+      const box = await chart.boundingBox();
       const seen = new Map();
       for (let f = 0.1; f < 1; f += 0.04) {
-        await app.page.mouse.move(box.x + f * box.width, box.y + box.height / 2);
+        await chart.hover({ position: { x: f * box.width, y: box.height / 2 } });
         const text = await app.text("model-layers-readout");
         const m = text.match(/^layer (\d+): .* ([0-9.e-]+) % of the total error$/);
         if (m) seen.set(Number(m[1]), Number(m[2]));
