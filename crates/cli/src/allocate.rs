@@ -28,6 +28,36 @@ pub struct AllocateArgs {
     /// Also print llama.cpp `--tensor-type NAME=TYPE` lines for the tensors given a GGML type.
     #[arg(long)]
     tensor_types: bool,
+    /// Per-input importance (e.g. mean x² of the activations, as llama.cpp's imatrix): a
+    /// .safetensors of 1-D tensors named as the weights, or one .npy for every tensor with that
+    /// many inputs. Each column's squared error is weighted by it (mean 1).
+    #[arg(long)]
+    importance: Option<PathBuf>,
+}
+
+/// The importance vectors of `path` (see [`AllocateArgs::importance`]).
+fn read_importance(path: &std::path::Path) -> Result<allocate::Importance> {
+    let tensors = source::tensors_of(std::slice::from_ref(&path.to_path_buf()))?;
+    let npy = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+    let mut map = std::collections::HashMap::new();
+    for t in &tensors {
+        if t.info.shape.len() != 1 {
+            anyhow::bail!(
+                "{}: importance tensor {} has shape {:?}; one value per input (1-D) is expected",
+                path.display(),
+                t.info.name,
+                t.info.shape
+            );
+        }
+        let d = source::load(t)?;
+        if npy {
+            return Ok(allocate::Importance::Every(d.values().to_vec()));
+        }
+        map.insert(t.info.name.clone(), d.values().to_vec());
+    }
+    Ok(allocate::Importance::ByName(map))
 }
 
 pub fn run(args: &AllocateArgs) -> Result<()> {
@@ -37,11 +67,34 @@ pub fn run(args: &AllocateArgs) -> Result<()> {
         .unwrap_or_else(|| DEFAULT_CANDIDATES.iter().map(|s| s.to_string()).collect());
     let configs = allocate::candidates(&names).map_err(anyhow::Error::msg)?;
     allocate::check_budget(args.budget)?;
+    let importance = args
+        .importance
+        .as_deref()
+        .map(read_importance)
+        .transpose()?;
     let tensors = source::tensors_of(&args.files)?;
-    // Each tensor's points (or why it is kept at its own precision), in file order.
-    let measured: Vec<Result<TensorPoints, Kept>> = tensors
-        .par_iter()
+    // Each 2-D tensor's column weights when an importance vector names it (checked before
+    // anything is measured: a bad vector is an error, not a silently unweighted tensor).
+    let weights: Vec<Option<Vec<f64>>> = tensors
+        .iter()
         .map(|t| {
+            let inputs = match t.info.shape.as_slice() {
+                [_, inputs] => *inputs,
+                _ => return Ok(None),
+            };
+            importance
+                .as_ref()
+                .and_then(|i| i.for_tensor(&t.info.name, inputs))
+                .map(|v| allocate::column_weights(&t.info.name, v, inputs))
+                .transpose()
+        })
+        .collect::<Result<_, _>>()?;
+    // Each tensor's points and whether they are weighted (or why it is kept at its own
+    // precision), in file order.
+    let measured: Vec<Result<(TensorPoints, bool), Kept>> = tensors
+        .par_iter()
+        .zip(&weights)
+        .map(|(t, w)| {
             let kept = |reason: String| Kept {
                 name: t.info.name.clone(),
                 reason,
@@ -53,17 +106,31 @@ pub fn run(args: &AllocateArgs) -> Result<()> {
                 return Err(kept(format!("shape {:?} is not 2-D", t.info.shape)));
             }
             let d = source::load(t).map_err(|e| kept(format!("{e:#}")))?;
-            allocate::measure(&d, &configs)
+            match w {
+                None => Ok((allocate::measure(&d, &configs)?, false)),
+                Some(w) => Ok((allocate::measure_weighted(&d, &configs, w)?, true)),
+            }
         })
         .collect();
+    let mut used = allocate::ImportanceUse::default();
     let (mut model, mut kept) = (Vec::new(), Vec::new());
     for m in measured {
         match m {
-            Ok(t) => model.push(t),
+            Ok((t, weighted)) => {
+                if weighted {
+                    used.weighted.push(t.name.clone());
+                } else {
+                    used.unweighted.push(t.name.clone());
+                }
+                model.push(t);
+            }
             Err(k) => kept.push(k),
         }
     }
-    let r = allocate::report(&model, kept, &names, &configs, args.budget)?;
+    let mut r = allocate::report(&model, kept, &names, &configs, args.budget)?;
+    if importance.is_some() {
+        r.importance = Some(used);
+    }
     if args.json {
         out!("{}", serde_json::to_string(&r)?);
         return Ok(());
@@ -117,6 +184,18 @@ pub fn run(args: &AllocateArgs) -> Result<()> {
                 100.0 * l.share
             );
         }
+    }
+    if let Some(u) = &r.importance {
+        out!(
+            "importance-weighted errors: {} of {} tensors{}",
+            u.weighted.len(),
+            u.weighted.len() + u.unweighted.len(),
+            if u.unweighted.is_empty() {
+                String::new()
+            } else {
+                format!(" (no vector for {})", u.unweighted.join(", "))
+            }
+        );
     }
     for k in &r.kept {
         out!("kept at its own precision: {} ({})", k.name, k.reason);

@@ -207,3 +207,91 @@ fn ggml_candidates_give_tensor_type_lines_and_bad_budgets_one_line() {
         assert!(err.contains(want), "{err}");
     }
 }
+
+#[test]
+fn importance_weights_each_column_and_a_bad_vector_is_one_line() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let x = values(16 * 64, 7, 1.0);
+    let y = values(16 * 32, 8, 2.0);
+    let path = dir.path().join("m.safetensors");
+    std::fs::write(
+        &path,
+        safetensors::write_f32(&[("blk.0.w", &[16, 64], &x), ("blk.1.w", &[16, 32], &y)]),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    // Importance for blk.0.w only: the first inputs matter most.
+    let imp: Vec<f32> = (0..64).map(|j| 1.0 / (1.0 + j as f32)).collect();
+    let imp_path = dir.path().join("imatrix.safetensors");
+    std::fs::write(
+        &imp_path,
+        safetensors::write_f32(&[("blk.0.w", &[64], &imp)]),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let names = ["int3-channel", "int4-channel", "int8-channel"];
+    let out = quantscope()
+        .args(["allocate", "--json", "--budget", "4", "--candidates"])
+        .arg(names.join(","))
+        .arg("--importance")
+        .arg(&imp_path)
+        .arg(&path)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v["importance"]["weighted"][0], "blk.0.w");
+    assert_eq!(v["importance"]["unweighted"][0], "blk.1.w");
+    // blk.0.w's MSE is the core's weighted error of its candidate; blk.1.w's the plain one.
+    let configs: Vec<_> = names
+        .iter()
+        .map(|c| allocate::candidate(c).unwrap_or_else(|| panic!("{c}")))
+        .collect();
+    for (k, (name, shape, vals)) in [("blk.0.w", [16, 64], &x), ("blk.1.w", [16, 32], &y)]
+        .into_iter()
+        .enumerate()
+    {
+        let d = Dataset::new(name, shape.to_vec(), vals.clone()).unwrap_or_else(|e| panic!("{e}"));
+        let row = &v["assignment"][k];
+        assert_eq!(row["name"], name);
+        let c = names
+            .iter()
+            .position(|n| row["candidate"] == *n)
+            .unwrap_or_else(|| panic!("{row}"));
+        let t = if k == 0 {
+            let w = allocate::column_weights(name, &imp, 64).unwrap_or_else(|e| panic!("{e}"));
+            allocate::measure_weighted(&d, &configs, &w)
+        } else {
+            allocate::measure(&d, &configs)
+        }
+        .unwrap_or_else(|k| panic!("{}", k.reason));
+        let want = t.points[c].mse;
+        let got = row["mse"].as_f64().unwrap_or(f64::NAN);
+        assert!(
+            (got - want).abs() <= 1e-12 * want,
+            "{name}: {got} vs {want}"
+        );
+    }
+    // A vector of the wrong length names the tensor, in one line, and nothing is printed.
+    let short = dir.path().join("short.safetensors");
+    std::fs::write(
+        &short,
+        safetensors::write_f32(&[("blk.0.w", &[10], &imp[..10])]),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = quantscope()
+        .args(["allocate", "--budget", "4", "--importance"])
+        .arg(&short)
+        .arg(&path)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the importance of blk.0.w has 10 entries, the tensor has 64 inputs"),
+        "{err}"
+    );
+}

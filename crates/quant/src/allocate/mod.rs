@@ -15,10 +15,14 @@
 //! A uniform assignment (one candidate everywhere) that fits and is better is taken instead. The candidates' figures are the core's [`crate::analyze`] of
 //! each tensor (the same numbers as `quantscope quantize`).
 
+mod importance;
 mod layers;
 
 use serde::{Deserialize, Serialize};
 
+pub use importance::{
+    column_weights, measure_weighted, Importance, ImportanceError, ImportanceUse,
+};
 pub use layers::{layer_of, per_layer, LayerError};
 
 use crate::config::{Granularity, QuantizerConfig};
@@ -398,6 +402,10 @@ pub struct Report {
     pub tensor_types: Vec<String>,
     /// The assignment's error layer by layer ([`per_layer`]).
     pub layers: Vec<LayerError>,
+    /// With importance weighting: which tensors' errors are weighted (their MSE, the totals
+    /// and the SQNR are then the weighted ones of [`measure_weighted`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub importance: Option<ImportanceUse>,
 }
 
 /// Parses a candidate list (names as [`candidate`] knows them).
@@ -526,6 +534,7 @@ pub fn report(
         pareto,
         tensor_types,
         layers,
+        importance: None,
     })
 }
 
