@@ -342,6 +342,10 @@ pub struct AppState {
     pub model: RwSignal<Studied<quantscope_core::allocate::Report>>,
     /// Why the last allocation failed (its previous result stays shown).
     pub model_error: RwSignal<Option<String>>,
+    /// The importance file of the allocation (its name and how many files were chosen so far),
+    /// and the file itself for the worker.
+    pub model_importance: RwSignal<Option<(String, u64)>>,
+    model_importance_file: StoredValue<Option<Attachment>, LocalStorage>,
     pub lab_method: RwSignal<quantscope_core::layer::Method>,
     /// The number line's zoom: log₂ of its window's half-width.
     pub number_zoom: RwSignal<f64>,
@@ -448,6 +452,8 @@ impl AppState {
             model_budget: RwSignal::new(4.5),
             model: RwSignal::new(Studied::Off(String::new())),
             model_error: RwSignal::new(None),
+            model_importance: RwSignal::new(None),
+            model_importance_file: StoredValue::new_local(None),
             lab_method: RwSignal::new(quantscope_core::layer::Method::Gptq),
             export_error: RwSignal::new(None),
             number_zoom: RwSignal::new(3.0),
@@ -895,7 +901,32 @@ impl AppState {
         self.model.update(|m| *m = m.waiting());
         self.model_error.set(None);
         let config = self.config.get_untracked();
-        self.with_engine(|e| e.study(config, Study::Allocate { candidates, budget }));
+        let importance = self.model_importance.get_untracked();
+        let study = Study::Allocate {
+            candidates,
+            budget,
+            importance,
+        };
+        match self.model_importance_file.get_value() {
+            Some(file) => self.with_engine(|e| e.study_with(config, study, file)),
+            None => self.with_engine(|e| e.study(config, study)),
+        }
+    }
+
+    /// Weights the allocation's errors by the importance vectors of `file` (`None`: no more).
+    pub fn set_model_importance(&self, file: Option<(String, Attachment)>) {
+        let count = self.next_batch.get_value();
+        self.next_batch.set_value(count + 1);
+        match file {
+            Some((name, attachment)) => {
+                self.model_importance_file.set_value(Some(attachment));
+                self.model_importance.set(Some((name, count)));
+            }
+            None => {
+                self.model_importance_file.set_value(None);
+                self.model_importance.set(None);
+            }
+        }
     }
 
     /// Sets the layer lab's activations: a file the user chose, or the shipped sample's bytes.

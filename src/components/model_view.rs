@@ -163,6 +163,39 @@ pub fn ModelView() -> impl IntoView {
             c.sort_by_key(|x| DEFAULT_CANDIDATES.iter().position(|d| d == x));
         });
     };
+    let on_importance = move |ev: leptos::ev::Event| {
+        let input: web_sys::HtmlInputElement = event_target(&ev);
+        if let Some(file) = input.files().and_then(|f| f.get(0)) {
+            state.set_model_importance(Some((
+                file.name(),
+                crate::engine::client::Attachment::File(file),
+            )));
+            if state.model.with_untracked(|m| m.result().is_some()) {
+                state.allocate_model();
+            }
+        }
+    };
+    let clear_importance = move |_| {
+        state.set_model_importance(None);
+        if state.model.with_untracked(|m| m.result().is_some()) {
+            state.allocate_model();
+        }
+    };
+    let importance_status = move || {
+        result.get().and_then(|r| {
+            let u = r.importance.as_ref()?;
+            let all = u.weighted.len() + u.unweighted.len();
+            Some(if u.unweighted.is_empty() {
+                format!("Every error is weighted by its inputs' importance ({all} tensors).")
+            } else {
+                format!(
+                    "Errors weighted by importance for {} of {all} tensors; no vector for {}.",
+                    u.weighted.len(),
+                    u.unweighted.join(", ")
+                )
+            })
+        })
+    };
     let status = move || {
         if let Some(e) = state.model_error.get() {
             return format!("Not allocated: {e}. The figures below are the previous ones.");
@@ -183,11 +216,12 @@ pub fn ModelView() -> impl IntoView {
     let total = move || {
         result.get().map(|r| {
             format!(
-                "{} bits per value on average (budget {}), weighted MSE {}, SQNR {} dB over the allocated tensors.",
+                "{} bits per value on average (budget {}), weighted MSE {}, SQNR {} dB over the allocated tensors{}.",
                 format::number(r.total.bits_per_value, 4),
                 r.budget,
                 format::number(r.total.weighted_mse, 4),
-                format::db(r.total.sqnr_db)
+                format::db(r.total.sqnr_db),
+                if r.importance.is_some() { " (importance-weighted)" } else { "" }
             )
         })
     };
@@ -277,6 +311,16 @@ pub fn ModelView() -> impl IntoView {
                         </label>
                     }).to_vec()}
                 </fieldset>
+                <div class="field">
+                    <label for="model-importance">"Importance per input (optional): a .safetensors of 1-D tensors named as the weights — e.g. each input's mean x² over real activations, as llama.cpp's imatrix — or one .npy for every matrix of that width"</label>
+                    <input id="model-importance" type="file" data-testid="model-importance" accept=".npy,.safetensors" on:change=on_importance />
+                    <Show when=move || state.model_importance.with(Option::is_some)>
+                        <p class="help">
+                            {move || state.model_importance.get().map(|(n, _)| format!("Weighting by {n}. "))}
+                            <button type="button" class="use" data-testid="model-importance-clear" on:click=clear_importance>"measure without importance"</button>
+                        </p>
+                    </Show>
+                </div>
                 <div class="field-row">
                     <NumberField label="Budget (bits per value)" testid="model-budget" value=budget_value on_edit=on_budget min="0.5" max="32" step="0.25" />
                     <div class="field">
@@ -287,6 +331,7 @@ pub fn ModelView() -> impl IntoView {
                 <p class="help" class:field-error=move || state.model_error.with(Option::is_some) data-testid="model-status" aria-live="polite">{status}</p>
                 <Show when=move || result.with(Option::is_some)>
                     <p data-testid="model-total">{total}</p>
+                    <p class="help" data-testid="model-importance-status">{importance_status}</p>
                     <canvas class="chart" data-testid="model-chart" node_ref=chart_ref
                         aria-label="Least total error against average bits per value, with every uniform choice and the allocation shown"></canvas>
                     <ul class="legend">

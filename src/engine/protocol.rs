@@ -189,6 +189,9 @@ pub enum Study {
     Allocate {
         candidates: Vec<String>,
         budget: f64,
+        /// A per-input importance file (its name, and the page's count of files chosen so
+        /// that another file of the same name is read afresh); the file is the attachment.
+        importance: Option<(String, u64)>,
     },
 }
 

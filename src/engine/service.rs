@@ -47,9 +47,11 @@ struct HeldFile {
     source: Option<Box<dyn ByteSource>>,
 }
 
+/// (file, candidates, importance) → each tensor's points, whether they are importance-weighted,
+/// and the tensors kept at their own precision.
 type Measured = (
-    (String, Vec<String>),
-    Vec<quantscope_core::allocate::TensorPoints>,
+    (String, Vec<String>, Option<(String, u64)>),
+    Vec<(quantscope_core::allocate::TensorPoints, bool)>,
     Vec<quantscope_core::allocate::Kept>,
 );
 
@@ -144,9 +146,14 @@ impl Service {
                 ..
             } => self.layer(job, &config, &spec, source, progress),
             Request::Study {
-                study: Study::Allocate { candidates, budget },
+                study:
+                    Study::Allocate {
+                        candidates,
+                        budget,
+                        importance,
+                    },
                 ..
-            } => self.allocate(job, &candidates, budget, progress),
+            } => self.allocate(job, &candidates, budget, importance, source, progress),
             Request::Study { config, study, .. } => match &self.dataset {
                 None => Err("no data is loaded".to_string()),
                 Some(d) => run_study(d, &config, study, self.clock.as_deref()).map(|result| {
@@ -207,22 +214,44 @@ impl Service {
         })
     }
 
-    /// The held file's allocation at `budget`: every tensor measured once per candidate list.
+    /// The held file's allocation at `budget`: every tensor measured once per candidate list
+    /// (and importance file, which arrives as `source`).
     fn allocate(
         &mut self,
         job: JobId,
         names: &[String],
         budget: f64,
+        importance: Option<(String, u64)>,
+        source: Option<Box<dyn ByteSource>>,
         progress: &mut dyn FnMut(f64, &str),
     ) -> Result<Response, String> {
-        use quantscope_core::allocate::{self, Kept};
+        use quantscope_core::allocate::{self, Importance, ImportanceUse, Kept};
         let held = self
             .file
             .as_ref()
             .ok_or("open a checkpoint (.safetensors or .gguf) first")?;
         let configs = allocate::candidates(names)?;
-        let key = (held.loaded.name.clone(), names.to_vec());
+        let key = (held.loaded.name.clone(), names.to_vec(), importance.clone());
         if self.measured.as_ref().map(|m| &m.0) != Some(&key) {
+            let vectors = match &importance {
+                None => None,
+                Some((name, _)) => {
+                    let source = source
+                        .ok_or_else(|| format!("{name}: the importance file did not arrive"))?;
+                    let (file, _) = open_source(name, source, None, &mut |_, _| {})?;
+                    let tensors = file
+                        .loaded
+                        .tensors
+                        .iter()
+                        .map(|t| {
+                            let d = read_tensor(&file, &t.name)?;
+                            Ok((t.name.clone(), t.shape.clone(), d.values().to_vec()))
+                        })
+                        .collect::<Result<Vec<_>, String>>()?;
+                    let npy = name.to_ascii_lowercase().ends_with(".npy");
+                    Some(Importance::from_tensors(name, tensors, npy)?)
+                }
+            };
             let (mut model, mut kept) = (Vec::new(), Vec::new());
             let infos = &held.loaded.tensors;
             for (i, info) in infos.iter().enumerate() {
@@ -236,9 +265,15 @@ impl Service {
                 } else if info.shape.len() != 2 {
                     kept.push(keep(format!("shape {:?} is not 2-D", info.shape)));
                 } else {
+                    let weights = match &vectors {
+                        Some(v) => v
+                            .weights_for(&info.name, &info.shape)
+                            .map_err(|e| e.to_string())?,
+                        None => None,
+                    };
                     match read_tensor(held, &info.name) {
-                        Ok(d) => match allocate::measure(&d, &configs) {
-                            Ok(t) => model.push(t),
+                        Ok(d) => match allocate::measure_with(&d, &configs, weights.as_deref()) {
+                            Ok(t) => model.push((t, weights.is_some())),
                             Err(k) => kept.push(k),
                         },
                         Err(e) => kept.push(keep(e)),
@@ -247,11 +282,17 @@ impl Service {
             }
             self.measured = Some((key, model, kept));
         }
-        let Some((_, model, kept)) = &self.measured else {
+        let Some((_, measured, kept)) = &self.measured else {
             return Err("nothing measured".into());
         };
-        let report = allocate::report(model, kept.clone(), names, &configs, budget)
+        let model: Vec<_> = measured.iter().map(|(t, _)| t.clone()).collect();
+        let mut report = allocate::report(&model, kept.clone(), names, &configs, budget)
             .map_err(|e| e.to_string())?;
+        if importance.is_some() {
+            report.importance = Some(ImportanceUse::of(
+                measured.iter().map(|(t, w)| (t.name.as_str(), *w)),
+            ));
+        }
         Ok(Response::Studied {
             job,
             result: Box::new(StudyResult::Allocate(report)),

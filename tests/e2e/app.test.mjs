@@ -657,6 +657,27 @@ describe("Quantscope in the browser", () => {
       assert.ok((await app.inked("model-layers-chart")) > 500, "the layer chart is drawn");
     }
     assert.match(await app.id("model-kept").textContent(), /blk\.0\.a\.bias — shape \[64\] is not 2-D/);
+    // Importance weighting: a vector for blk.0.a.weight (its first inputs matter most); the
+    // page's assignment and errors equal quantscope allocate --importance.
+    const imp = safetensorsF32([{ name: "blk.0.a.weight", shape: [128], values: Array.from({ length: 128 }, (_, j) => 1 / (1 + j)) }]);
+    writeFileSync(join(dir, "imp.safetensors"), imp);
+    const weighted = JSON.parse(execFileSync(CLI, ["allocate", "m.safetensors", "--budget", "3", "--importance", "imp.safetensors", "--json"], { cwd: dir, encoding: "utf8" }));
+    assert.deepEqual(weighted.importance.weighted, ["blk.0.a.weight"]);
+    await app.id("model-importance").setInputFiles({ name: "imp.safetensors", mimeType: "application/octet-stream", buffer: imp });
+    await app.until(async () => /importance for 1 of 3 tensors; no vector for blk\.0\.b\.weight, blk\.1\.c\.weight/.test(await app.text("model-importance-status")), "the importance status", 30000);
+    assert.match(await app.text("model-total"), /\(importance-weighted\)/);
+    for (const a of weighted.assignment) {
+      const row = app.id("model-table").locator(`tbody tr[data-name="${a.name}"]`);
+      assert.equal(await row.locator('td[data-col="candidate"]').textContent(), a.candidate, `${a.name} weighted`);
+      close(Number(await row.locator('td[data-col="mse"]').getAttribute("data-value")), a.mse, `${a.name} weighted mse`);
+    }
+    // A vector of the wrong width is refused beside the view; the last allocation stays.
+    const bad = safetensorsF32([{ name: "blk.0.a.weight", shape: [7], values: [1, 1, 1, 1, 1, 1, 1] }]);
+    await app.id("model-importance").setInputFiles({ name: "bad.safetensors", mimeType: "application/octet-stream", buffer: bad });
+    await app.until(async () => /the importance of blk\.0\.a\.weight has 7 entries, the tensor has 128 inputs/.test(await app.text("model-status")), "the bad vector's message");
+    assert.match(await app.text("model-total"), /\(importance-weighted\)/);
+    await app.id("model-importance-clear").click();
+    await app.until(async () => !/importance-weighted/.test(await app.text("model-total")), "unweighted again", 30000);
     // Filter by a name pattern, order by error.
     await app.id("model-filter").fill("*.weight");
     assert.equal(await rows.count(), 3);

@@ -37,27 +37,21 @@ pub struct AllocateArgs {
 
 /// The importance vectors of `path` (see [`AllocateArgs::importance`]).
 fn read_importance(path: &std::path::Path) -> Result<allocate::Importance> {
-    let tensors = source::tensors_of(std::slice::from_ref(&path.to_path_buf()))?;
+    let tensors = source::tensors_of(std::slice::from_ref(&path.to_path_buf()))?
+        .iter()
+        .map(|t| {
+            Ok((
+                t.info.name.clone(),
+                t.info.shape.clone(),
+                source::load(t)?.values().to_vec(),
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let npy = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
-    let mut map = std::collections::HashMap::new();
-    for t in &tensors {
-        if t.info.shape.len() != 1 {
-            anyhow::bail!(
-                "{}: importance tensor {} has shape {:?}; one value per input (1-D) is expected",
-                path.display(),
-                t.info.name,
-                t.info.shape
-            );
-        }
-        let d = source::load(t)?;
-        if npy {
-            return Ok(allocate::Importance::Every(d.values().to_vec()));
-        }
-        map.insert(t.info.name.clone(), d.values().to_vec());
-    }
-    Ok(allocate::Importance::ByName(map))
+    allocate::Importance::from_tensors(&path.display().to_string(), tensors, npy)
+        .map_err(anyhow::Error::msg)
 }
 
 pub fn run(args: &AllocateArgs) -> Result<()> {
@@ -77,16 +71,9 @@ pub fn run(args: &AllocateArgs) -> Result<()> {
     // anything is measured: a bad vector is an error, not a silently unweighted tensor).
     let weights: Vec<Option<Vec<f64>>> = tensors
         .iter()
-        .map(|t| {
-            let inputs = match t.info.shape.as_slice() {
-                [_, inputs] => *inputs,
-                _ => return Ok(None),
-            };
-            importance
-                .as_ref()
-                .and_then(|i| i.for_tensor(&t.info.name, inputs))
-                .map(|v| allocate::column_weights(&t.info.name, v, inputs))
-                .transpose()
+        .map(|t| match &importance {
+            Some(i) => i.weights_for(&t.info.name, &t.info.shape),
+            None => Ok(None),
         })
         .collect::<Result<_, _>>()?;
     // Each tensor's points and whether they are weighted (or why it is kept at its own
@@ -106,22 +93,17 @@ pub fn run(args: &AllocateArgs) -> Result<()> {
                 return Err(kept(format!("shape {:?} is not 2-D", t.info.shape)));
             }
             let d = source::load(t).map_err(|e| kept(format!("{e:#}")))?;
-            match w {
-                None => Ok((allocate::measure(&d, &configs)?, false)),
-                Some(w) => Ok((allocate::measure_weighted(&d, &configs, w)?, true)),
-            }
+            Ok((
+                allocate::measure_with(&d, &configs, w.as_deref())?,
+                w.is_some(),
+            ))
         })
         .collect();
-    let mut used = allocate::ImportanceUse::default();
-    let (mut model, mut kept) = (Vec::new(), Vec::new());
+    let (mut model, mut kept, mut weighted) = (Vec::new(), Vec::new(), Vec::new());
     for m in measured {
         match m {
-            Ok((t, weighted)) => {
-                if weighted {
-                    used.weighted.push(t.name.clone());
-                } else {
-                    used.unweighted.push(t.name.clone());
-                }
+            Ok((t, w)) => {
+                weighted.push(w);
                 model.push(t);
             }
             Err(k) => kept.push(k),
@@ -129,7 +111,8 @@ pub fn run(args: &AllocateArgs) -> Result<()> {
     }
     let mut r = allocate::report(&model, kept, &names, &configs, args.budget)?;
     if importance.is_some() {
-        r.importance = Some(used);
+        let names = model.iter().map(|t| t.name.as_str());
+        r.importance = Some(allocate::ImportanceUse::of(names.zip(weighted)));
     }
     if args.json {
         out!("{}", serde_json::to_string(&r)?);

@@ -51,6 +51,31 @@ pub struct ImportanceUse {
 }
 
 impl Importance {
+    /// From the tensors of an importance file (name, shape, values): each must be 1-D; `shared`
+    /// (a single `.npy`) makes its one vector apply to every tensor of that width.
+    pub fn from_tensors(
+        file: &str,
+        tensors: Vec<(String, Vec<usize>, Vec<f32>)>,
+        shared: bool,
+    ) -> Result<Self, String> {
+        let mut map = HashMap::new();
+        for (name, shape, values) in tensors {
+            if shape.len() != 1 {
+                return Err(format!(
+                    "{file}: importance tensor {name} has shape {shape:?}; one value per input (1-D) is expected"
+                ));
+            }
+            if shared {
+                return Ok(Self::Every(values));
+            }
+            map.insert(name, values);
+        }
+        if map.is_empty() {
+            return Err(format!("{file}: no importance vector in it"));
+        }
+        Ok(Self::ByName(map))
+    }
+
     /// The vector for tensor `name` with `inputs` inputs: by name (its length checked later), or
     /// the shared one when its length fits.
     pub fn for_tensor(&self, name: &str, inputs: usize) -> Option<&[f32]> {
@@ -58,6 +83,47 @@ impl Importance {
             Self::ByName(map) => map.get(name).map(Vec::as_slice),
             Self::Every(v) => (v.len() == inputs).then_some(v.as_slice()),
         }
+    }
+
+    /// The column weights ŵ of tensor `name` of `shape` (`None`: no vector for it, or not 2-D).
+    pub fn weights_for(
+        &self,
+        name: &str,
+        shape: &[usize],
+    ) -> Result<Option<Vec<f64>>, ImportanceError> {
+        let [_, inputs] = shape else {
+            return Ok(None);
+        };
+        self.for_tensor(name, *inputs)
+            .map(|v| column_weights(name, v, *inputs))
+            .transpose()
+    }
+}
+
+impl ImportanceUse {
+    /// From each allocated tensor's name and whether its error was weighted.
+    pub fn of<'a>(tensors: impl IntoIterator<Item = (&'a str, bool)>) -> Self {
+        let mut u = Self::default();
+        for (name, weighted) in tensors {
+            if weighted {
+                u.weighted.push(name.to_string());
+            } else {
+                u.unweighted.push(name.to_string());
+            }
+        }
+        u
+    }
+}
+
+/// [`super::measure`], or [`measure_weighted`] when there are column weights.
+pub fn measure_with(
+    dataset: &crate::Dataset,
+    configs: &[QuantizerConfig],
+    weights: Option<&[f64]>,
+) -> Result<TensorPoints, Kept> {
+    match weights {
+        None => super::measure(dataset, configs),
+        Some(w) => measure_weighted(dataset, configs, w),
     }
 }
 
@@ -224,5 +290,27 @@ mod tests {
         ));
         let shared = Importance::Every(vec![1.0; 4]);
         assert!(shared.for_tensor("a", 4).is_some() && shared.for_tensor("a", 5).is_none());
+        assert_eq!(shared.weights_for("a", &[3, 4]), Ok(Some(vec![1.0; 4])));
+        assert_eq!(shared.weights_for("a", &[4]), Ok(None));
+        let by_name = Importance::from_tensors(
+            "i.safetensors",
+            vec![("w".into(), vec![2], vec![1.0, 3.0])],
+            false,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(by_name.weights_for("w", &[5, 2]), Ok(Some(vec![0.5, 1.5])));
+        assert_eq!(by_name.weights_for("v", &[5, 2]), Ok(None));
+        assert!(matches!(
+            by_name.weights_for("w", &[5, 3]),
+            Err(ImportanceError::Length { .. })
+        ));
+        let two_d =
+            Importance::from_tensors("i.npy", vec![("i".into(), vec![2, 2], vec![1.0; 4])], true);
+        assert!(two_d.is_err_and(|e| e.contains("1-D")));
+        let u = ImportanceUse::of([("a", true), ("b", false)]);
+        assert_eq!(
+            (u.weighted, u.unweighted),
+            (vec!["a".to_string()], vec!["b".to_string()])
+        );
     }
 }

@@ -21,7 +21,7 @@ mod layers;
 use serde::{Deserialize, Serialize};
 
 pub use importance::{
-    column_weights, measure_weighted, Importance, ImportanceError, ImportanceUse,
+    column_weights, measure_weighted, measure_with, Importance, ImportanceError, ImportanceUse,
 };
 pub use layers::{layer_of, per_layer, LayerError};
 
