@@ -177,6 +177,7 @@ mod tests {
             tensor_types: Vec::new(),
             layers: Vec::new(),
             importance: None,
+            size: None,
         };
         let c = allocation_chart(&r);
         assert_eq!(c.curve, vec![(2.0, -2.0), (8.0, -6.0)]);

@@ -16,8 +16,12 @@ pub struct AllocateArgs {
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Average bits per parameter over the allocated tensors, their scales included.
+    #[arg(long, required_unless_present = "size", conflicts_with = "size")]
+    budget: Option<f64>,
+    /// Or a target size of the tensor data (e.g. 12MB, 1.5GiB): the budget that fills it, with
+    /// the tensors kept at their own precision counted at their stored size.
     #[arg(long)]
-    budget: f64,
+    size: Option<String>,
     /// Comma list of candidates: int2-channel … int8-channel (signed symmetric per output row)
     /// and any preset (int4-g128, nf4, mxfp4, q4_k, …).
     #[arg(long, value_delimiter = ',')]
@@ -60,7 +64,15 @@ pub fn run(args: &AllocateArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| DEFAULT_CANDIDATES.iter().map(|s| s.to_string()).collect());
     let configs = allocate::candidates(&names).map_err(anyhow::Error::msg)?;
-    allocate::check_budget(args.budget)?;
+    let target = args
+        .size
+        .as_deref()
+        .map(allocate::parse_size)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    if let Some(b) = args.budget {
+        allocate::check_budget(b)?;
+    }
     let importance = args
         .importance
         .as_deref()
@@ -109,7 +121,31 @@ pub fn run(args: &AllocateArgs) -> Result<()> {
             Err(k) => kept.push(k),
         }
     }
-    let mut r = allocate::report(&model, kept, &names, &configs, args.budget)?;
+    let kept_bits = allocate::kept_bits(
+        &kept,
+        &tensors
+            .iter()
+            .map(|t| {
+                let n = t.info.shape.iter().product();
+                let bits = quantscope_core::diff::dtype_bits(&t.info.dtype);
+                (t.info.name.clone(), n, bits)
+            })
+            .collect::<Vec<_>>(),
+    );
+    let budget = match (target, args.budget) {
+        (Some(bytes), _) => allocate::budget_for_size(bytes, kept_bits, &model)?,
+        (None, Some(b)) => b,
+        (None, None) => anyhow::bail!("give --budget or --size"),
+    };
+    let mut r = allocate::report(&model, kept, &names, &configs, budget)?;
+    if let Some(bytes) = target {
+        r.size = Some(allocate::size_report(
+            bytes,
+            kept_bits,
+            &model,
+            r.total.bits_per_value,
+        ));
+    }
     if importance.is_some() {
         let names = model.iter().map(|t| t.name.as_str());
         r.importance = Some(allocate::ImportanceUse::of(names.zip(weighted)));
@@ -167,6 +203,15 @@ pub fn run(args: &AllocateArgs) -> Result<()> {
                 100.0 * l.share
             );
         }
+    }
+    if let Some(z) = &r.size {
+        out!(
+            "target size {:.0} bytes: budget {:.4} bits per value; tensor data {:.0} bytes ({:.0} of them kept at their own precision; the file's header not counted)",
+            z.target_bytes,
+            r.budget,
+            z.estimated_bytes,
+            z.kept_bytes
+        );
     }
     if let Some(u) = &r.importance {
         out!(

@@ -295,3 +295,61 @@ fn importance_weights_each_column_and_a_bad_vector_is_one_line() {
         "{err}"
     );
 }
+
+#[test]
+fn a_target_size_is_the_budget_that_fills_it() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let x = values(32 * 64, 9, 1.0);
+    let y = values(32 * 128, 10, 2.0);
+    let bias = vec![0.1f32; 32];
+    let path = dir.path().join("m.safetensors");
+    std::fs::write(
+        &path,
+        safetensors::write_f32(&[
+            ("blk.0.w", &[32, 64], &x),
+            ("blk.1.w", &[32, 128], &y),
+            ("blk.0.b", &[32], &bias),
+        ]),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let run = |args: &[&str]| {
+        quantscope()
+            .arg("allocate")
+            .args(args)
+            .arg(&path)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let out = run(&["--size", "4kB", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    // 4,000 bytes = 32,000 bits; the f32 bias keeps 32 · 32 = 1,024; 6,144 values share the rest.
+    let budget = (32_000.0 - 1024.0) / 6144.0;
+    assert!((v["budget"].as_f64().unwrap_or(0.0) - budget).abs() < 1e-12);
+    assert_eq!(v["size"]["kept_bytes"], 128.0);
+    let est = v["size"]["estimated_bytes"].as_f64().unwrap_or(f64::MAX);
+    let bpv = v["total"]["bits_per_value"].as_f64().unwrap_or(f64::NAN);
+    assert!((est - (6144.0 * bpv + 1024.0) / 8.0).abs() < 1e-6 && est <= 4000.0);
+    // Both or neither of --budget and --size, a size the kept tensors fill: one line each.
+    for (args, want) in [
+        (
+            vec!["--size", "4kB", "--budget", "4"],
+            "cannot be used with",
+        ),
+        (vec![], "--budget"),
+        (
+            vec!["--size", "100"],
+            "leaves nothing for the allocated tensors",
+        ),
+        (vec!["--size", "4 furlongs"], "unknown size unit"),
+    ] {
+        let out = run(&args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+}

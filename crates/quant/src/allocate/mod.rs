@@ -17,6 +17,7 @@
 
 mod importance;
 mod layers;
+mod size;
 
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +25,7 @@ pub use importance::{
     column_weights, measure_weighted, measure_with, Importance, ImportanceError, ImportanceUse,
 };
 pub use layers::{layer_of, per_layer, LayerError};
+pub use size::{budget_for_size, kept_bits, parse_size, size_report, SizeReport};
 
 use crate::config::{Granularity, QuantizerConfig};
 use crate::presets;
@@ -109,6 +111,8 @@ pub enum AllocateError {
     Budget(f64),
     #[error("a budget of {budget} bits per value is below the cheapest assignment, {least:.4}")]
     TooSmall { budget: f64, least: f64 },
+    #[error("a target of {target_bytes} bytes leaves nothing for the allocated tensors: the tensors kept at their own precision take {kept_bytes} bytes")]
+    SizeTooSmall { target_bytes: f64, kept_bytes: f64 },
 }
 
 fn totals(tensors: &[TensorPoints], choice: &[usize]) -> (f64, f64, f64) {
@@ -406,6 +410,9 @@ pub struct Report {
     /// and the SQNR are then the weighted ones of [`measure_weighted`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub importance: Option<ImportanceUse>,
+    /// With a target size instead of a budget: the target, and what the allocation comes to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<SizeReport>,
 }
 
 /// Parses a candidate list (names as [`candidate`] knows them).
@@ -535,6 +542,7 @@ pub fn report(
         tensor_types,
         layers,
         importance: None,
+        size: None,
     })
 }
 
