@@ -80,6 +80,17 @@ pub fn count(n: usize) -> String {
 }
 
 /// A shape as "384 × 1536".
+/// A size in bytes with a decimal unit (B, kB, MB, GB), four significant digits.
+pub fn bytes(b: f64) -> String {
+    let (v, unit) = match b.abs() {
+        x if x >= 1e9 => (b / 1e9, "GB"),
+        x if x >= 1e6 => (b / 1e6, "MB"),
+        x if x >= 1e3 => (b / 1e3, "kB"),
+        _ => (b, "B"),
+    };
+    format!("{} {unit}", number(v, 4))
+}
+
 pub fn shape(shape: &[usize]) -> String {
     shape
         .iter()
@@ -91,6 +102,14 @@ pub fn shape(shape: &[usize]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_have_decimal_units() {
+        assert_eq!(bytes(14_997_832.0), "15 MB");
+        assert_eq!(bytes(128_512.0), "128.5 kB");
+        assert_eq!(bytes(512.0), "512 B");
+        assert_eq!(bytes(2.5e9), "2.5 GB");
+    }
 
     #[test]
     fn plain_numbers_read_back() {

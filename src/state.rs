@@ -339,6 +339,8 @@ pub struct AppState {
     /// The model view: its candidates, budget and allocation of the open file.
     pub model_candidates: RwSignal<Vec<String>>,
     pub model_budget: RwSignal<f64>,
+    /// A target size of the tensor data (bytes) instead of `model_budget`, when chosen.
+    pub model_size: RwSignal<Option<f64>>,
     pub model: RwSignal<Studied<quantscope_core::allocate::Report>>,
     /// Why the last allocation failed (its previous result stays shown).
     pub model_error: RwSignal<Option<String>>,
@@ -450,6 +452,7 @@ impl AppState {
                     .collect(),
             ),
             model_budget: RwSignal::new(4.5),
+            model_size: RwSignal::new(None),
             model: RwSignal::new(Studied::Off(String::new())),
             model_error: RwSignal::new(None),
             model_importance: RwSignal::new(None),
@@ -906,6 +909,7 @@ impl AppState {
             candidates,
             budget,
             importance,
+            size: self.model_size.get_untracked(),
         };
         match self.model_importance_file.get_value() {
             Some(file) => self.with_engine(|e| e.study_with(config, study, file)),

@@ -135,6 +135,30 @@ pub fn ModelView() -> impl IntoView {
             });
         layer_readout.set(text);
     };
+    // The budget as bits per value, or as a target size of the tensor data.
+    let by_size = move || state.model_size.with(Option::is_some);
+    let size_text = RwSignal::new("15MB".to_string());
+    let on_size = move |text: String, commit: bool| match allocate::parse_size(&text) {
+        Ok(bytes) => {
+            state.error.set(None);
+            state.model_size.set(Some(bytes));
+            if state.model.with_untracked(|m| m.result().is_some()) {
+                state.allocate_model();
+            }
+        }
+        Err(e) if commit => state.report(format!("target size: {e}")),
+        Err(_) => {}
+    };
+    let on_mode = move |ev: leptos::ev::Event| {
+        if event_target_value(&ev) == "size" {
+            on_size(size_text.get_untracked(), true);
+        } else {
+            state.model_size.set(None);
+            if state.model.with_untracked(|m| m.result().is_some()) {
+                state.allocate_model();
+            }
+        }
+    };
     let budget_value = Signal::derive(move || state.model_budget.get().to_string());
     let on_budget =
         Callback::new(
@@ -216,12 +240,18 @@ pub fn ModelView() -> impl IntoView {
     let total = move || {
         result.get().map(|r| {
             format!(
-                "{} bits per value on average (budget {}), weighted MSE {}, SQNR {} dB over the allocated tensors{}.",
+                "{} bits per value on average (budget {}), weighted MSE {}, SQNR {} dB over the allocated tensors{}.{}",
                 format::number(r.total.bits_per_value, 4),
-                r.budget,
+                format::number(r.budget, 6),
                 format::number(r.total.weighted_mse, 4),
                 format::db(r.total.sqnr_db),
-                if r.importance.is_some() { " (importance-weighted)" } else { "" }
+                if r.importance.is_some() { " (importance-weighted)" } else { "" },
+                r.size.as_ref().map(|z| format!(
+                    " Target {}: about {} of tensor data, {} of it in the tensors kept at their own precision (the file's header is not counted).",
+                    format::bytes(z.target_bytes),
+                    format::bytes(z.estimated_bytes),
+                    format::bytes(z.kept_bytes)
+                )).unwrap_or_default()
             )
         })
     };
@@ -322,7 +352,24 @@ pub fn ModelView() -> impl IntoView {
                     </Show>
                 </div>
                 <div class="field-row">
-                    <NumberField label="Budget (bits per value)" testid="model-budget" value=budget_value on_edit=on_budget min="0.5" max="32" step="0.25" />
+                    <div class="field">
+                        <label for="model-budget-kind">"Budget as"</label>
+                        <select id="model-budget-kind" data-testid="model-budget-kind" on:change=on_mode>
+                            <option value="bits" selected=move || !by_size()>"bits per value"</option>
+                            <option value="size" selected=by_size>"size of the tensor data"</option>
+                        </select>
+                    </div>
+                    <Show when=by_size fallback=move || view! {
+                        <NumberField label="Budget (bits per value)" testid="model-budget" value=budget_value on_edit=on_budget min="0.5" max="32" step="0.25" />
+                    }>
+                        <div class="field">
+                            <label for="model-size">"Target size (e.g. 15MB, 1.2GiB)"</label>
+                            <input id="model-size" type="text" data-testid="model-size"
+                                prop:value=move || size_text.get()
+                                on:input=move |ev| size_text.set(event_target_value(&ev))
+                                on:change=move |ev| on_size(event_target_value(&ev), true) />
+                        </div>
+                    </Show>
                     <div class="field">
                         <span class="label">" "</span>
                         <button type="button" class="use" data-testid="model-run" on:click=move |_| state.allocate_model()>"Allocate"</button>

@@ -192,6 +192,8 @@ pub enum Study {
         /// A per-input importance file (its name, and the page's count of files chosen so
         /// that another file of the same name is read afresh); the file is the attachment.
         importance: Option<(String, u64)>,
+        /// A target size of the tensor data in bytes, instead of `budget`.
+        size: Option<f64>,
     },
 }
 

@@ -47,6 +47,13 @@ struct HeldFile {
     source: Option<Box<dyn ByteSource>>,
 }
 
+/// An allocation's budget: bits per value, or a target size of the tensor data in bytes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Budget {
+    Bits(f64),
+    Size(f64),
+}
+
 /// (file, candidates, importance) → each tensor's points, whether they are importance-weighted,
 /// and the tensors kept at their own precision.
 type Measured = (
@@ -151,9 +158,16 @@ impl Service {
                         candidates,
                         budget,
                         importance,
+                        size,
                     },
                 ..
-            } => self.allocate(job, &candidates, budget, importance, source, progress),
+            } => {
+                let budget = match size {
+                    Some(bytes) => Budget::Size(bytes),
+                    None => Budget::Bits(budget),
+                };
+                self.allocate(job, &candidates, budget, importance, source, progress)
+            }
             Request::Study { config, study, .. } => match &self.dataset {
                 None => Err("no data is loaded".to_string()),
                 Some(d) => run_study(d, &config, study, self.clock.as_deref()).map(|result| {
@@ -220,7 +234,7 @@ impl Service {
         &mut self,
         job: JobId,
         names: &[String],
-        budget: f64,
+        budget: Budget,
         importance: Option<(String, u64)>,
         source: Option<Box<dyn ByteSource>>,
         progress: &mut dyn FnMut(f64, &str),
@@ -286,8 +300,32 @@ impl Service {
             return Err("nothing measured".into());
         };
         let model: Vec<_> = measured.iter().map(|(t, _)| t.clone()).collect();
-        let mut report = allocate::report(&model, kept.clone(), names, &configs, budget)
+        let sizes: Vec<_> = held
+            .loaded
+            .tensors
+            .iter()
+            .map(|t| {
+                let bits = quantscope_core::diff::dtype_bits(&t.dtype);
+                (t.name.clone(), t.shape.iter().product(), bits)
+            })
+            .collect();
+        let kept_bits = allocate::kept_bits(kept, &sizes);
+        let bits = match budget {
+            Budget::Bits(b) => b,
+            Budget::Size(bytes) => {
+                allocate::budget_for_size(bytes, kept_bits, &model).map_err(|e| e.to_string())?
+            }
+        };
+        let mut report = allocate::report(&model, kept.clone(), names, &configs, bits)
             .map_err(|e| e.to_string())?;
+        if let Budget::Size(bytes) = budget {
+            report.size = Some(allocate::size_report(
+                bytes,
+                kept_bits,
+                &model,
+                report.total.bits_per_value,
+            ));
+        }
         if importance.is_some() {
             report.importance = Some(ImportanceUse::of(
                 measured.iter().map(|(t, w)| (t.name.as_str(), *w)),

@@ -678,6 +678,22 @@ describe("Quantscope in the browser", () => {
     assert.match(await app.text("model-total"), /\(importance-weighted\)/);
     await app.id("model-importance-clear").click();
     await app.until(async () => !/importance-weighted/.test(await app.text("model-total")), "unweighted again", 30000);
+    // A target size instead of bits per value: the same budget and assignment as --size.
+    const sized = JSON.parse(execFileSync(CLI, ["allocate", "m.safetensors", "--size", "12kB", "--json"], { cwd: dir, encoding: "utf8" }));
+    await app.select("model-budget-kind", "size");
+    await app.set("model-size", "12kB");
+    await app.until(async () => /Target 12 kB: about ([0-9.]+) kB of tensor data/.test(await app.text("model-total")), "the size's allocation", 30000);
+    const est = Number((await app.text("model-total")).match(/about ([0-9.]+) kB/)[1]);
+    assert.ok(Math.abs(est * 1000 - sized.size.estimated_bytes) <= 0.6, `estimate ${est} kB vs ${sized.size.estimated_bytes}`);
+    assert.ok(sized.size.estimated_bytes <= 12000);
+    for (const a of sized.assignment) {
+      const row = app.id("model-table").locator(`tbody tr[data-name="${a.name}"]`);
+      assert.equal(await row.locator('td[data-col="candidate"]').textContent(), a.candidate, `${a.name} at 12 kB`);
+    }
+    await app.set("model-size", "100");
+    await app.until(async () => /leaves nothing for the allocated tensors/.test(await app.text("model-status")), "a size the kept tensors fill");
+    await app.select("model-budget-kind", "bits");
+    await app.until(async () => /\(budget 3\)/.test(await app.text("model-total")) && !/Target/.test(await app.text("model-total")), "bits per value again", 30000);
     // Filter by a name pattern, order by error.
     await app.id("model-filter").fill("*.weight");
     assert.equal(await rows.count(), 3);
