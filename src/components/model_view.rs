@@ -367,7 +367,13 @@ pub fn ModelView() -> impl IntoView {
                             <input id="model-size" type="text" data-testid="model-size"
                                 prop:value=move || size_text.get()
                                 on:input=move |ev| size_text.set(event_target_value(&ev))
-                                on:change=move |ev| on_size(event_target_value(&ev), true) />
+                                // A focused field removed by switching to bits per value fires
+                                // `change` on its way out: that is not a new size.
+                                on:change=move |ev| {
+                                    if state.model_size.try_get_untracked().flatten().is_some() {
+                                        on_size(event_target_value(&ev), true);
+                                    }
+                                } />
                         </div>
                     </Show>
                     <div class="field">

@@ -684,7 +684,7 @@ describe("Quantscope in the browser", () => {
     await app.set("model-size", "12kB");
     await app.until(async () => /Target 12 kB: about ([0-9.]+) kB of tensor data/.test(await app.text("model-total")), "the size's allocation", 30000);
     const est = Number((await app.text("model-total")).match(/about ([0-9.]+) kB/)[1]);
-    assert.ok(Math.abs(est * 1000 - sized.size.estimated_bytes) <= 0.6, `estimate ${est} kB vs ${sized.size.estimated_bytes}`);
+    assert.ok(Math.abs(est * 1000 - sized.size.estimated_bytes) <= 5.01, `estimate ${est} kB vs ${sized.size.estimated_bytes}`);
     assert.ok(sized.size.estimated_bytes <= 12000);
     for (const a of sized.assignment) {
       const row = app.id("model-table").locator(`tbody tr[data-name="${a.name}"]`);
