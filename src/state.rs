@@ -234,10 +234,15 @@ impl<T> Studied<T> {
 
     /// What is shown when the job measuring it was lost (cancelled, or a worker failed).
     fn settle(&mut self) {
+        self.settle_saying("cancelled: change a knob to measure again");
+    }
+
+    /// [`settle`](Self::settle), saying `why` when there is no earlier result to show.
+    fn settle_saying(&mut self, why: &str) {
         if let Self::Waiting(r) = self {
             *self = match r.take() {
                 Some(r) => Self::Ready(r),
-                None => Self::Failed("cancelled: change a knob to measure again".into()),
+                None => Self::Failed(why.into()),
             };
         }
     }
@@ -1487,7 +1492,9 @@ impl Sink for PageSink {
         state.stream.update(Studied::settle);
         state.diff.update(Studied::settle);
         state.lab.update(Studied::settle);
-        state.model.update(Studied::settle);
+        state
+            .model
+            .update(|m| m.settle_saying("cancelled: press Allocate to measure again"));
     }
 }
 

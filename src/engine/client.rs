@@ -545,8 +545,24 @@ impl Engine {
                     return events;
                 }
             }
-            // The foreground job's progress, else the background table's (a study's is shown by
-            // its own panel).
+            // The foreground job's progress, else an asked study's (an export, a comparison, an
+            // allocation: the user waits for it, so it gets the bar and Cancel too), else the
+            // background table's (an automatic study's is shown by its own panel).
+            let asked = inner.bg.first_mut().and_then(Option::as_mut).filter(|j| {
+                matches!(&j.kind, JobKind::Study { study, .. } if study.kind().asked())
+                    && now - j.started >= LONG_JOB_MS
+            });
+            if let (None, Some(job)) = (inner.job.as_ref(), asked) {
+                job.shown = true;
+                let progress = Progress {
+                    what: job.what.clone(),
+                    done: job.reported.first().copied().filter(|d| *d > 0.0),
+                    background: false,
+                    table: None,
+                };
+                inner.progress_on_screen = true;
+                return vec![Event::Progress(Some(progress))];
+            }
             if let Some(job) = inner.job.as_mut() {
                 if now - job.started < LONG_JOB_MS {
                     return Vec::new();
@@ -1317,6 +1333,11 @@ fn handle(
                 .get_mut(index)
                 .and_then(|slot| slot.take_if(|j| j.id == job))
             {
+                let mut events = Vec::new();
+                if j.shown {
+                    inner.progress_on_screen = false;
+                    events.push(Event::Progress(None));
+                }
                 let purposes = match j.kind {
                     JobKind::Study { study, .. } => vec![Purpose::Study(study.kind())],
                     JobKind::Analyze { request, .. } => vec![request.purpose],
@@ -1329,10 +1350,12 @@ fn handle(
                         .collect(),
                     JobKind::Load { .. } => Vec::new(),
                 };
-                return purposes
-                    .into_iter()
-                    .map(|p| Event::Error(message.clone(), Some(p)))
-                    .collect();
+                events.extend(
+                    purposes
+                        .into_iter()
+                        .map(|p| Event::Error(message.clone(), Some(p))),
+                );
+                return events;
             }
             let Some(j) = inner.job.take_if(|j| j.id == job) else {
                 return Vec::new();
@@ -2117,6 +2140,37 @@ mod tests {
             &rig.record.study_errors.borrow()[..],
             [(StudyKind::Stream, m)] if m.contains("int")
         ));
+    }
+
+    #[test]
+    fn an_asked_study_that_runs_long_shows_the_bar_and_cancel_and_clears_it() {
+        let rig = Rig::new(2);
+        rig.synth(4_096, 5);
+        rig.settle();
+        rig.engine.analyze(bits(3), view_options());
+        rig.settle();
+        rig.engine.study(
+            bits(5),
+            Study::Export(crate::engine::protocol::ExportKind::Codes),
+        );
+        rig.frame();
+        // Posted to worker 0, not answered yet; young: no bar.
+        let posted: Vec<_> = rig.mail.posted.borrow_mut().drain(..).collect();
+        assert!(posted.iter().any(|p| p.0 == 0));
+        rig.engine.tick();
+        assert!(rig.record.progress.borrow().is_empty());
+        // Run long: the foreground bar (with Cancel), naming the study.
+        *rig.clock.borrow_mut() += LONG_JOB_MS + 1.0;
+        rig.engine.tick();
+        assert!(matches!(
+            rig.record.progress.borrow().last(),
+            Some(Some(p)) if !p.background && p.what.contains("Writing the quantized tensor")
+        ));
+        // Its answer clears the bar.
+        rig.answer(posted);
+        rig.settle();
+        assert_eq!(rig.record.progress.borrow().last(), Some(&None));
+        assert_eq!(rig.record.studied.borrow().len(), 1);
     }
 
     #[test]

@@ -714,6 +714,37 @@ describe("Quantscope in the browser", () => {
     await app.page.close();
   });
 
+  test("whole model: cancel while measuring stops it, says so, and the next allocation runs and equals the CLI", async () => {
+    const app = await freshPage();
+    // Eight 512 × 1024 matrices under the twelve default candidates: seconds of measuring.
+    const st = safetensorsF32(
+      Array.from({ length: 8 }, (_, k) => ({ name: `blk.${k}.w`, shape: [512, 1024], values: values(512 * 1024, 60 + k, 0.1 * (k + 1)) })),
+    );
+    const dir = mkdtempSync(join(work, "cancel-"));
+    writeFileSync(join(dir, "big.safetensors"), st);
+    await app.upload("big.safetensors", st);
+    await app.id("model-run").waitFor();
+    const before = await app.metrics();
+    await app.id("model-run").click();
+    await app.id("progress").waitFor({ timeout: 15000 });
+    assert.match(await app.text("model-status"), /Measuring every tensor/);
+    await app.id("cancel").click();
+    await app.until(async () => (await app.id("job-progress").count()) === 0, "progress gone");
+    await app.until(async () => /cancelled/.test(await app.text("model-status")), "the cancel said beside the view");
+    assert.equal(await app.id("model-total").count(), 0, "no allocation shown");
+    // The explorer still shows the same tensor's figures, and the next allocation completes.
+    assert.deepEqual(await app.metrics(), before);
+    await app.id("model-run").click();
+    await app.until(async () => (await app.text("model-total")).includes("(budget 4.5)"), "the allocation after the cancel", 120000);
+    const want = JSON.parse(execFileSync(CLI, ["allocate", "big.safetensors", "--budget", "4.5", "--json"], { cwd: dir, encoding: "utf8" }));
+    for (const a of want.assignment) {
+      const row = app.id("model-table").locator(`tbody tr[data-name="${a.name}"]`);
+      assert.equal(await row.locator('td[data-col="candidate"]').textContent(), a.candidate, a.name);
+    }
+    assert.deepEqual(app.errors, []);
+    await app.page.close();
+  });
+
   test("integer-only arithmetic: one output's M0, shift and int8 result equal quantscope int-matmul's", async () => {
     const app = await openingPage();
     await app.set("int-seed", 3);
