@@ -342,8 +342,9 @@ pub fn ModelView() -> impl IntoView {
                     }).to_vec()}
                 </fieldset>
                 <div class="field">
-                    <label for="model-importance">"Importance per input (optional): a .safetensors of 1-D tensors named as the weights — e.g. each input's mean x² over real activations, as llama.cpp's imatrix — or one .npy for every matrix of that width"</label>
+                    <label for="model-importance">"Importance per input (optional)"</label>
                     <input id="model-importance" type="file" data-testid="model-importance" accept=".npy,.safetensors" on:change=on_importance />
+                    <p class="help">"Weights each column's error: a .safetensors of 1-D tensors named as the weights (e.g. each input's mean x² over real activations, as llama.cpp's imatrix), or one .npy for every matrix of that width."</p>
                     <Show when=move || state.model_importance.with(Option::is_some)>
                         <p class="help">
                             {move || state.model_importance.get().map(|(n, _)| format!("Weighting by {n}. "))}
