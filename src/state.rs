@@ -346,6 +346,9 @@ pub struct AppState {
     pub model_budget: RwSignal<f64>,
     /// A target size of the tensor data (bytes) instead of `model_budget`, when chosen.
     pub model_size: RwSignal<Option<f64>>,
+    /// The open checkpoint's tensors read so far by an allocation (statistics, allocated or
+    /// kept), as they stream in; cleared when another file opens.
+    pub model_rows: RwSignal<Vec<crate::engine::protocol::TensorRow>>,
     pub model: RwSignal<Studied<quantscope_core::allocate::Report>>,
     /// Why the last allocation failed (its previous result stays shown).
     pub model_error: RwSignal<Option<String>>,
@@ -458,6 +461,7 @@ impl AppState {
             ),
             model_budget: RwSignal::new(4.5),
             model_size: RwSignal::new(None),
+            model_rows: RwSignal::new(Vec::new()),
             model: RwSignal::new(Studied::Off(String::new())),
             model_error: RwSignal::new(None),
             model_importance: RwSignal::new(None),
@@ -1185,6 +1189,12 @@ impl AppState {
                     self.link_file.set_value(None);
                     self.link_note.set(None);
                 }
+                let same = self
+                    .file
+                    .with_untracked(|old| old.as_ref().is_some_and(|o| o.name == f.name));
+                if !same {
+                    self.model_rows.set(Vec::new());
+                }
                 self.file.set(Some(Shared::new(f)));
                 self.file_tensor.set(tensor.unwrap_or_default());
                 self.source.set(Source::File);
@@ -1421,6 +1431,14 @@ impl Sink for PageSink {
 
     fn progress(&self, progress: Option<Progress>) {
         self.0.progress.set(progress);
+    }
+
+    fn measured(&self, row: crate::engine::protocol::TensorRow) {
+        let state = self.0;
+        state.model_rows.update(|rows| {
+            rows.retain(|r| r.name != row.name);
+            rows.push(row);
+        });
     }
 
     fn studied(&self, result: StudyResult) {

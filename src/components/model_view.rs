@@ -159,6 +159,63 @@ pub fn ModelView() -> impl IntoView {
             }
         }
     };
+    // Every tensor of the file from its header at once; its statistics as the allocation reads it.
+    let header_summary = move || {
+        state.file.with(|f| {
+            f.as_ref().map(|f| {
+                let params: usize = f
+                    .tensors
+                    .iter()
+                    .map(|t| t.shape.iter().product::<usize>())
+                    .sum();
+                let read = state.model_rows.with(Vec::len);
+                format!(
+                    "{} in the file, {} parameters{}",
+                    format::plural(f.tensors.len(), "tensor", "tensors"),
+                    format::count(params),
+                    if read > 0 {
+                        format!(" — {read} read by the allocation")
+                    } else {
+                        String::new()
+                    }
+                )
+            })
+        })
+    };
+    let header_rows = move || {
+        let rows = state.model_rows.get();
+        state.file.with(|f| {
+            f.as_ref().map(|f| {
+                f.tensors
+                    .iter()
+                    .map(|t| {
+                        let row = rows.iter().find(|r| r.name == t.name);
+                        let status = match row {
+                            Some(r) => r.kept.clone().map_or_else(|| "allocated".to_string(), |k| format!("kept: {k}")),
+                            None if !t.is_float => format!("kept: dtype {} is not a float", t.dtype),
+                            None if t.shape.len() != 2 => "kept: not 2-D".to_string(),
+                            None => "not read yet".to_string(),
+                        };
+                        let cell = |f: &dyn Fn(&crate::engine::protocol::TensorRow) -> String| {
+                            row.map_or_else(|| "—".to_string(), f)
+                        };
+                        view! {
+                            <tr data-name=t.name.clone()>
+                                <td class="name">{t.name.clone()}</td>
+                                <td>{format::shape(&t.shape)}</td>
+                                <td>{t.dtype.clone()}</td>
+                                <td class="num">{format::count(t.shape.iter().product())}</td>
+                                <td class="num" data-col="range">{cell(&|r| format!("{} … {}", format::number(f64::from(r.min), 4), format::number(f64::from(r.max), 4)))}</td>
+                                <td class="num" data-col="std">{cell(&|r| format::number(r.std, 4))}</td>
+                                <td class="num" data-col="tail">{cell(&|r| format::number(r.max_over_std, 3))}</td>
+                                <td data-col="status">{status}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()
+            })
+        })
+    };
     let budget_value = Signal::derive(move || state.model_budget.get().to_string());
     let on_budget =
         Callback::new(
@@ -429,6 +486,18 @@ pub fn ModelView() -> impl IntoView {
                         <ul class="notes">{kept_rows}</ul>
                     </details>
                 </Show>
+                <details class="model-tensors" data-testid="model-tensors" open>
+                    <summary data-testid="model-tensors-summary">{header_summary}</summary>
+                    <div class="table-scroll">
+                        <table class="diff">
+                            <thead><tr>
+                                <th>"tensor"</th><th>"shape"</th><th>"dtype"</th><th class="num">"parameters"</th>
+                                <th class="num">"range"</th><th class="num">"σ"</th><th class="num" title="the largest |x| over σ: how far into the tails it sits">"max|x| / σ"</th><th>"status"</th>
+                            </tr></thead>
+                            <tbody>{header_rows}</tbody>
+                        </table>
+                    </div>
+                </details>
             </section>
         </Show>
     }

@@ -37,7 +37,7 @@ use quantscope_core::{merge, Analysis, AnalysisOptions, PartialAnalysis, Quantiz
 
 use super::protocol::{
     DataInfo, FileInfo, JobId, Request, Response, Study, StudyKind, StudyResult, SweepRow,
-    SynthSettings,
+    SynthSettings, TensorRow,
 };
 
 /// Bytes of f32 data all workers together may hold (each holds a whole copy).
@@ -104,6 +104,8 @@ pub trait Sink {
     fn cancelled(&self);
     /// A study's result.
     fn studied(&self, result: StudyResult);
+    /// One tensor of an allocation, measured (they come before the allocation itself).
+    fn measured(&self, row: TensorRow);
 }
 
 /// How an analysis was computed.
@@ -351,6 +353,7 @@ enum Event {
     Progress(Option<Progress>),
     Cancelled,
     Studied(Box<StudyResult>),
+    Measured(TensorRow),
 }
 
 /// The engine: cheap to clone (a handle).
@@ -671,6 +674,7 @@ impl Engine {
                 Event::Progress(p) => sink.progress(p),
                 Event::Cancelled => sink.cancelled(),
                 Event::Studied(r) => sink.studied(*r),
+                Event::Measured(row) => sink.measured(row),
             }
         }
     }
@@ -1310,6 +1314,18 @@ fn handle(
             }
             events
         }
+        Response::Measured { job, row } => {
+            let ours = inner
+                .bg
+                .get(index)
+                .and_then(Option::as_ref)
+                .is_some_and(|j| j.id == job);
+            if ours {
+                vec![Event::Measured(row)]
+            } else {
+                Vec::new()
+            }
+        }
         Response::Studied { job, result } => {
             let Some(j) = inner
                 .bg
@@ -1621,6 +1637,7 @@ mod tests {
         cancelled: RefCell<usize>,
         studied: RefCell<Vec<StudyResult>>,
         study_errors: RefCell<Vec<(StudyKind, String)>>,
+        measured: RefCell<Vec<TensorRow>>,
     }
 
     struct TestSink(Rc<Record>);
@@ -1645,6 +1662,9 @@ mod tests {
         }
         fn studied(&self, result: StudyResult) {
             self.0.studied.borrow_mut().push(result);
+        }
+        fn measured(&self, row: TensorRow) {
+            self.0.measured.borrow_mut().push(row);
         }
         fn progress(&self, p: Option<Progress>) {
             self.0.progress.borrow_mut().push(p);

@@ -325,6 +325,42 @@ pub struct FileInfo {
     pub description: Vec<(String, String)>,
 }
 
+/// A checkpoint's tensor as the model view lists it once it has been read: its statistics,
+/// and whether it is allocated or kept at its own precision (and why).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TensorRow {
+    pub name: String,
+    pub n: usize,
+    pub min: f32,
+    pub max: f32,
+    pub std: f64,
+    /// max|x| / σ: how far the largest value sits in the tails.
+    pub max_over_std: f64,
+    /// Why it stays at its own precision, or `None` when it is allocated.
+    pub kept: Option<String>,
+}
+
+impl TensorRow {
+    /// The row of `dataset` (its summary), allocated or `kept`.
+    pub fn of(dataset: &quantscope_core::Dataset, kept: Option<String>) -> Self {
+        let s = dataset.summary();
+        let max_abs = f64::from(s.min.abs().max(s.max.abs()));
+        Self {
+            name: dataset.name().to_string(),
+            n: s.n,
+            min: s.min,
+            max: s.max,
+            std: s.std,
+            max_over_std: if s.std > 0.0 {
+                max_abs / s.std
+            } else {
+                f64::NAN
+            },
+            kept,
+        }
+    }
+}
+
 /// What a worker answers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Response {
@@ -357,6 +393,8 @@ pub enum Response {
     },
     /// How far a long job has come (0 to 1), and what it is doing.
     Progress { job: JobId, done: f64, what: String },
+    /// One tensor of an allocation measured (sent as each is done, before the allocation).
+    Measured { job: JobId, row: TensorRow },
     /// Job `job` was refused; the worker keeps what it held before.
     Error { job: JobId, message: String },
     /// The worker hit a bug and stops (posted from its panic hook).

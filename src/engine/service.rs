@@ -10,7 +10,7 @@ use quantscope_core::{analyze_share, Dataset, QuantizerConfig};
 
 use super::protocol::{
     synthetic_dataset, DataInfo, ExportKind, FileInfo, JobId, LayerSpec, Request, Response, Study,
-    StudyResult,
+    StudyResult, TensorRow,
 };
 use crate::loader::{self, LoadedFile, MAX_FILE_BYTES};
 
@@ -73,9 +73,17 @@ pub struct Service {
     /// Milliseconds from some origin (the worker's `performance.now()`), for studies that time
     /// what they do.
     clock: Option<Box<dyn Fn() -> f64>>,
+    /// Where answers sent before the job's own (an allocation's tensors as they are measured)
+    /// go; without one they are dropped.
+    early: Option<Box<dyn FnMut(Response)>>,
 }
 
 impl Service {
+    /// Sends the answers that come before a job's own (see [`Response::Measured`]) to `sink`.
+    pub fn set_early_sink(&mut self, sink: Box<dyn FnMut(Response)>) {
+        self.early = Some(sink);
+    }
+
     pub fn new() -> Self {
         Self::default()
     }
@@ -266,9 +274,24 @@ impl Service {
                     Some(Importance::from_tensors(name, tensors, npy)?)
                 }
             };
-            let (mut model, mut kept) = (Vec::new(), Vec::new());
             let infos = &held.loaded.tensors;
-            for (i, info) in infos.iter().enumerate() {
+            // Every vector checked before anything is measured (a bad one is an error).
+            let weights: Vec<Option<Vec<f64>>> = infos
+                .iter()
+                .map(|info| match &vectors {
+                    Some(v) if info.is_float => v.weights_for(&info.name, &info.shape),
+                    _ => Ok(None),
+                })
+                .collect::<Result<_, _>>()
+                .map_err(|e| e.to_string())?;
+            let (mut model, mut kept) = (Vec::new(), Vec::new());
+            let mut early = self.early.take();
+            let mut send = |row: TensorRow| {
+                if let Some(sink) = early.as_mut() {
+                    sink(Response::Measured { job, row });
+                }
+            };
+            for (i, (info, weights)) in infos.iter().zip(weights).enumerate() {
                 progress(i as f64 / infos.len().max(1) as f64, &info.name);
                 let keep = |reason: String| Kept {
                     name: info.name.clone(),
@@ -279,21 +302,22 @@ impl Service {
                 } else if info.shape.len() != 2 {
                     kept.push(keep(format!("shape {:?} is not 2-D", info.shape)));
                 } else {
-                    let weights = match &vectors {
-                        Some(v) => v
-                            .weights_for(&info.name, &info.shape)
-                            .map_err(|e| e.to_string())?,
-                        None => None,
-                    };
                     match read_tensor(held, &info.name) {
                         Ok(d) => match allocate::measure_with(&d, &configs, weights.as_deref()) {
-                            Ok(t) => model.push((t, weights.is_some())),
-                            Err(k) => kept.push(k),
+                            Ok(t) => {
+                                send(TensorRow::of(&d, None));
+                                model.push((t, weights.is_some()));
+                            }
+                            Err(k) => {
+                                send(TensorRow::of(&d, Some(k.reason.clone())));
+                                kept.push(k);
+                            }
                         },
                         Err(e) => kept.push(keep(e)),
                     }
                 }
             }
+            self.early = early;
             self.measured = Some((key, model, kept));
         }
         let Some((_, measured, kept)) = &self.measured else {

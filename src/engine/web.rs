@@ -241,6 +241,10 @@ pub fn worker_main() {
     service.set_clock(Box::new(move || {
         clock.as_ref().map_or_else(js_sys::Date::now, |p| p.now())
     }));
+    let early_scope = scope.clone();
+    service.set_early_sink(Box::new(move |response| {
+        post_to_page(&early_scope, &response)
+    }));
     let service = RefCell::new(service);
     let reply_scope = scope.clone();
     let on_message =

@@ -725,9 +725,23 @@ describe("Quantscope in the browser", () => {
     await app.upload("big.safetensors", st);
     await app.id("model-run").waitFor();
     const before = await app.metrics();
+    // The tensors are listed from the header before anything is measured.
+    const listed = app.id("model-tensors").locator("tbody tr");
+    assert.equal(await listed.count(), 8);
+    assert.match(await app.text("model-tensors-summary"), /^8 tensors in the file, 4,194,304 parameters$/);
+    assert.equal(await listed.first().locator('td[data-col="status"]').textContent(), "not read yet");
     await app.id("model-run").click();
     await app.id("progress").waitFor({ timeout: 15000 });
     assert.match(await app.text("model-status"), /Measuring every tensor/);
+    // Rows fill as tensors are measured, before the allocation: each σ is the data's.
+    await app.until(async () => /read by the allocation/.test(await app.text("model-tensors-summary")), "a first tensor read", 30000);
+    assert.equal(await app.id("model-total").count(), 0, "not allocated yet");
+    const first = listed.first();
+    assert.equal(await first.locator('td[data-col="status"]').textContent(), "allocated");
+    const x0 = values(512 * 1024, 60, 0.1);
+    const mean = x0.reduce((a, b) => a + b, 0) / x0.length;
+    const sd = Math.sqrt(x0.reduce((a, b) => a + (b - mean) ** 2, 0) / x0.length);
+    close(Number(await first.locator('td[data-col="std"]').textContent()), Number(sd.toPrecision(4)), "σ of blk.0.w");
     await app.id("cancel").click();
     await app.until(async () => (await app.id("job-progress").count()) === 0, "progress gone");
     await app.until(async () => /cancelled/.test(await app.text("model-status")), "the cancel said beside the view");
