@@ -14,7 +14,7 @@ use std::sync::{Condvar, Mutex};
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use quantscope_core::{analyze, AnalysisOptions, Calibration, QuantizerConfig};
+use quantscope_core::{analyze, AnalysisOptions, QuantizerConfig};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -99,10 +99,7 @@ pub fn report(tensors: &[TensorRef], config: &QuantizerConfig) -> (Vec<Row>, Tot
         .filter(|(_, t)| t.info.is_float)
         .collect();
     // Calibrations other than min–max and manual may copy a group's values once more.
-    let copies: u64 = match config.calibration {
-        Calibration::MinMax | Calibration::Manual { .. } => 1,
-        _ => 2,
-    };
+    let copies: u64 = if config.calibration.searches() { 2 } else { 1 };
     let largest_file = floats.iter().map(|(_, t)| t.n_bytes()).max().unwrap_or(0);
     let largest_f32 = floats
         .iter()

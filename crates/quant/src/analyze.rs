@@ -260,10 +260,7 @@ pub fn calibrate_ranges(
         let calibrate = || clip_range_known(values, config, known.min_max);
         // Min-max from the known range and a manual range cost nothing; the searches and
         // percentiles read the whole tensor, which every share of an analysis would repeat.
-        let cheap = matches!(
-            config.calibration,
-            crate::config::Calibration::MinMax | crate::config::Calibration::Manual { .. }
-        );
+        let cheap = !config.calibration.searches();
         let range = match known.dataset {
             Some(d) if !cheap && std::ptr::eq(d.values(), values) => {
                 d.tensor_range(config, calibrate)
@@ -869,12 +866,8 @@ fn calibration_notes(
             }
             return notes;
         }
-        Calibration::MinMax => return notes,
-        Calibration::Percentile { .. }
-        | Calibration::Mse
-        | Calibration::Sqnr { .. }
-        | Calibration::Kl
-        | Calibration::Aciq { .. } => Calibration::method_short_label(config.calibration.key()),
+        c if !c.searches() => return notes,
+        c => Calibration::method_short_label(c.key()),
     };
     if n_groups != 1 || summary.finite == 0 {
         return notes;

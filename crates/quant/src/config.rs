@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::calib::{calibrators, Calibration, CalibrationError, CalibrationParams};
+
 /// Largest supported integer bit width.
 pub const MAX_BITS: u8 = 16;
 
@@ -37,28 +39,6 @@ pub enum Granularity {
     Channel { axis: usize },
     /// One set per `size` consecutive values along the last axis.
     Group { size: usize },
-}
-
-/// How the clipping range [α, β] is chosen.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case", tag = "kind")]
-pub enum Calibration {
-    /// α = min, β = max of the finite values.
-    #[default]
-    MinMax,
-    /// Percentile clipping; `p` in (0, 100]. Symmetric: β = P_p(|x|), α = −β.
-    /// Asymmetric: α = P_(100−p)(x), β = P_p(x).
-    Percentile { p: f64 },
-    /// The clip that minimises the quantization MSE of this data.
-    Mse,
-    /// AIMET-style SQNR search: MSE with the clipped values' noise weighted by γ (≥ 1, default 3).
-    Sqnr { gamma: f64 },
-    /// Entropy calibration (TensorRT): the threshold of least KL divergence.
-    Kl,
-    /// Analytical clipping for a Laplace or Gaussian fit (Banner et al. 2019).
-    Aciq { fit: crate::calib::aciq::AciqFit },
-    /// A clipping range given by the user.
-    Manual { lo: f32, hi: f32 },
 }
 
 /// Rounding of r/S to an integer.
@@ -188,110 +168,6 @@ impl Granularity {
     }
 }
 
-/// The parameters a calibration method may take (each method reads its own).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct CalibrationParams {
-    /// Percentile p of `percentile`.
-    pub p: f64,
-    /// γ of `sqnr`.
-    pub gamma: f64,
-    /// The fit of `aciq`.
-    pub fit: crate::calib::aciq::AciqFit,
-    /// The range of `manual`.
-    pub range: (f32, f32),
-}
-
-impl Default for CalibrationParams {
-    fn default() -> Self {
-        Self {
-            p: 99.9,
-            gamma: 3.0,
-            fit: crate::calib::aciq::AciqFit::Laplace,
-            range: (-1.0, 1.0),
-        }
-    }
-}
-
-impl Calibration {
-    /// The methods, by the key the CLI (`--calibration`), the page and the tables use.
-    pub const METHODS: [&'static str; 7] = [
-        "minmax",
-        "percentile",
-        "mse",
-        "sqnr",
-        "kl",
-        "aciq",
-        "manual",
-    ];
-
-    /// This method's key.
-    pub fn key(&self) -> &'static str {
-        match self {
-            Self::MinMax => "minmax",
-            Self::Percentile { .. } => "percentile",
-            Self::Mse => "mse",
-            Self::Sqnr { .. } => "sqnr",
-            Self::Kl => "kl",
-            Self::Aciq { .. } => "aciq",
-            Self::Manual { .. } => "manual",
-        }
-    }
-
-    /// A label for people of the method called `key`.
-    pub fn method_label(key: &str) -> &'static str {
-        match key {
-            "minmax" => "min–max",
-            "percentile" => "percentile",
-            "mse" => "MSE-optimal",
-            "sqnr" => "SQNR, clipped noise ×γ (AIMET)",
-            "kl" => "entropy / KL (TensorRT)",
-            "aciq" => "ACIQ (analytical clipping)",
-            "manual" => "manual",
-            _ => "?",
-        }
-    }
-
-    /// A short label (legends, narrow tables) of the method called `key`.
-    pub fn method_short_label(key: &str) -> &'static str {
-        match key {
-            "sqnr" => "SQNR (AIMET)",
-            "kl" => "KL (TensorRT)",
-            "aciq" => "ACIQ",
-            other => Self::method_label(other),
-        }
-    }
-
-    /// This method with its parameter, for people ("percentile 99.9", "manual [−1, 2]").
-    pub fn describe(&self) -> String {
-        match self {
-            Self::Percentile { p } => format!("percentile {p}"),
-            Self::Sqnr { gamma } => format!("SQNR γ = {gamma} (AIMET)"),
-            Self::Aciq { fit } => format!("ACIQ ({})", fit.name()),
-            Self::Manual { lo, hi } => format!("manual [{lo}, {hi}]"),
-            Self::MinMax | Self::Mse | Self::Kl => Self::method_label(self.key()).to_string(),
-        }
-    }
-
-    /// The method called `key` with its parameter from `params`.
-    pub fn from_key(key: &str, params: &CalibrationParams) -> Option<Self> {
-        Some(match key {
-            "minmax" => Self::MinMax,
-            "percentile" => Self::Percentile { p: params.p },
-            "mse" => Self::Mse,
-            "sqnr" => Self::Sqnr {
-                gamma: params.gamma,
-            },
-            "kl" => Self::Kl,
-            "aciq" => Self::Aciq { fit: params.fit },
-            "manual" => Self::Manual {
-                lo: params.range.0,
-                hi: params.range.1,
-            },
-            _ => return None,
-        })
-    }
-}
-
 /// Everything that defines one quantizer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -353,12 +229,8 @@ impl Default for QuantizerConfig {
 pub enum ConfigError {
     #[error("bit width must be between 1 and {MAX_BITS}, got {0}")]
     Bits(u8),
-    #[error("percentile must be in (0, 100], got {0}")]
-    Percentile(f64),
-    #[error("the clipping weight γ must be a finite number ≥ 1, got {0}")]
-    Gamma(f64),
-    #[error("manual clipping range needs finite lo < hi, got [{lo}, {hi}]")]
-    ManualRange { lo: f32, hi: f32 },
+    #[error(transparent)]
+    Calibration(#[from] CalibrationError),
     #[error("group size must be at least 1")]
     GroupSize,
     #[error("narrow range applies to signed codes with at least 2 bits")]
@@ -381,18 +253,7 @@ impl QuantizerConfig {
         if self.bits == 0 || self.bits > MAX_BITS {
             return Err(ConfigError::Bits(self.bits));
         }
-        match self.calibration {
-            Calibration::Percentile { p } if !(p > 0.0 && p <= 100.0) => {
-                return Err(ConfigError::Percentile(p));
-            }
-            Calibration::Sqnr { gamma } if !(gamma.is_finite() && gamma >= 1.0) => {
-                return Err(ConfigError::Gamma(gamma));
-            }
-            Calibration::Manual { lo, hi } if !(lo.is_finite() && hi.is_finite() && lo < hi) => {
-                return Err(ConfigError::ManualRange { lo, hi });
-            }
-            _ => {}
-        }
+        self.calibration.validate()?;
         if let Granularity::Group { size: 0 } = self.granularity {
             return Err(ConfigError::GroupSize);
         }
@@ -501,45 +362,6 @@ impl QuantizerConfig {
             Signedness::Unsigned => (0, (1i32 << b) - 1),
         }
     }
-}
-
-/// Every calibration method once, for comparing them on the same data: the keys the page and its
-/// tests name them by, and each method with the parameters of `current` where it is that method
-/// (the chosen percentile p, SQNR γ, ACIQ fit), else the defaults; `manual` is `current`'s range
-/// when manual, else `range` (the range shown now, which choosing manual takes over).
-pub fn calibrators(current: Calibration, range: (f32, f32)) -> [(&'static str, Calibration); 7] {
-    let p = match current {
-        Calibration::Percentile { p } => p,
-        _ => 99.9,
-    };
-    let gamma = match current {
-        Calibration::Sqnr { gamma } => gamma,
-        _ => 3.0,
-    };
-    let fit = match current {
-        Calibration::Aciq { fit } => fit,
-        _ => crate::calib::aciq::AciqFit::Laplace,
-    };
-    let manual = match current {
-        Calibration::Manual { lo, hi } => Calibration::Manual { lo, hi },
-        _ => Calibration::Manual {
-            lo: range.0,
-            hi: if range.1 > range.0 {
-                range.1
-            } else {
-                range.0 + 1.0
-            },
-        },
-    };
-    [
-        ("minmax", Calibration::MinMax),
-        ("percentile", Calibration::Percentile { p }),
-        ("mse", Calibration::Mse),
-        ("sqnr", Calibration::Sqnr { gamma }),
-        ("kl", Calibration::Kl),
-        ("aciq", Calibration::Aciq { fit }),
-        ("manual", manual),
-    ]
 }
 
 /// Points of the clip sweep ("error against the clipping range"): the fraction f of the data's
@@ -717,12 +539,20 @@ mod tests {
             calibration: Calibration::Percentile { p: 0.0 },
             ..Default::default()
         };
-        assert_eq!(c.validate(), Err(ConfigError::Percentile(0.0)));
+        assert_eq!(
+            c.validate(),
+            Err(ConfigError::Calibration(CalibrationError::Percentile(0.0)))
+        );
         let c = QuantizerConfig {
             calibration: Calibration::Manual { lo: 1.0, hi: 1.0 },
             ..Default::default()
         };
-        assert!(matches!(c.validate(), Err(ConfigError::ManualRange { .. })));
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::Calibration(
+                CalibrationError::ManualRange { .. }
+            ))
+        ));
         let c = QuantizerConfig {
             calibration: Calibration::Manual {
                 lo: f32::NAN,
@@ -730,7 +560,12 @@ mod tests {
             },
             ..Default::default()
         };
-        assert!(matches!(c.validate(), Err(ConfigError::ManualRange { .. })));
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::Calibration(
+                CalibrationError::ManualRange { .. }
+            ))
+        ));
         let c = QuantizerConfig {
             narrow_range: true,
             signedness: Signedness::Unsigned,

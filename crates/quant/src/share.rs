@@ -87,10 +87,7 @@ pub fn runs_whole(config: &QuantizerConfig, shape: &[usize]) -> bool {
     let min_max = config.calibration == Calibration::MinMax;
     let interleaved = !layout.is_contiguous();
     let two_level = config.scale_format == crate::block::ScaleFormat::E4m3 && layout.n_groups > 1;
-    let search = matches!(
-        config.calibration,
-        Calibration::Mse | Calibration::Sqnr { .. } | Calibration::Kl
-    );
+    let search = config.calibration.searches_candidates();
     let calibrated_per_group = layout.n_groups > 1 && config.format.uses_scales();
     (!min_max && (interleaved || two_level)) || (search && calibrated_per_group)
 }

@@ -11,6 +11,10 @@
 //! | manual     | the user's range, as given                                                   |
 //!
 //! Non-finite values never take part in calibration.
+//!
+//! A calibrator is its own module here plus its variant of [`Calibration`] in this file (names,
+//! description, parsing, validation and dispatch beside it): the CLI's `--calibration`, the page's
+//! select and the comparison tables read them from here.
 
 pub mod aciq;
 pub mod kl;
@@ -21,7 +25,9 @@ mod percentile;
 pub use minmax::{finite_abs_max, finite_min_max};
 pub use percentile::{percentile_linear, percentile_range};
 
-use crate::config::{Calibration, QuantizerConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::config::QuantizerConfig;
 
 /// The clipping range [α, β] of `values` (which may hold NaN/Inf; they are skipped).
 /// Returns `None` when `values` holds no finite number.
@@ -46,5 +52,251 @@ pub fn clip_range_known(
             aciq::aciq_range(values, config.bits, fit, config.scheme, known)
         }
         Calibration::Manual { lo, hi } => Some((lo, hi)),
+    }
+}
+
+/// How the clipping range [α, β] is chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Calibration {
+    /// α = min, β = max of the finite values.
+    #[default]
+    MinMax,
+    /// Percentile clipping; `p` in (0, 100]. Symmetric: β = P_p(|x|), α = −β.
+    /// Asymmetric: α = P_(100−p)(x), β = P_p(x).
+    Percentile { p: f64 },
+    /// The clip that minimises the quantization MSE of this data.
+    Mse,
+    /// AIMET-style SQNR search: MSE with the clipped values' noise weighted by γ (≥ 1, default 3).
+    Sqnr { gamma: f64 },
+    /// Entropy calibration (TensorRT): the threshold of least KL divergence.
+    Kl,
+    /// Analytical clipping for a Laplace or Gaussian fit (Banner et al. 2019).
+    Aciq { fit: crate::calib::aciq::AciqFit },
+    /// A clipping range given by the user.
+    Manual { lo: f32, hi: f32 },
+}
+
+/// A calibration method's parameter out of its range.
+#[derive(Clone, Debug, thiserror::Error, PartialEq)]
+pub enum CalibrationError {
+    #[error("percentile must be in (0, 100], got {0}")]
+    Percentile(f64),
+    #[error("the clipping weight γ must be a finite number ≥ 1, got {0}")]
+    Gamma(f64),
+    #[error("manual clipping range needs finite lo < hi, got [{lo}, {hi}]")]
+    ManualRange { lo: f32, hi: f32 },
+}
+
+/// The parameters a calibration method may take (each method reads its own).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CalibrationParams {
+    /// Percentile p of `percentile`.
+    pub p: f64,
+    /// γ of `sqnr`.
+    pub gamma: f64,
+    /// The fit of `aciq`.
+    pub fit: crate::calib::aciq::AciqFit,
+    /// The range of `manual`.
+    pub range: (f32, f32),
+}
+
+impl Default for CalibrationParams {
+    fn default() -> Self {
+        Self {
+            p: 99.9,
+            gamma: 3.0,
+            fit: crate::calib::aciq::AciqFit::Laplace,
+            range: (-1.0, 1.0),
+        }
+    }
+}
+
+impl Calibration {
+    /// The methods, by the key the CLI (`--calibration`), the page and the tables use.
+    pub const METHODS: [&'static str; 7] = [
+        "minmax",
+        "percentile",
+        "mse",
+        "sqnr",
+        "kl",
+        "aciq",
+        "manual",
+    ];
+
+    /// This method's key.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Self::MinMax => "minmax",
+            Self::Percentile { .. } => "percentile",
+            Self::Mse => "mse",
+            Self::Sqnr { .. } => "sqnr",
+            Self::Kl => "kl",
+            Self::Aciq { .. } => "aciq",
+            Self::Manual { .. } => "manual",
+        }
+    }
+
+    /// A label for people of the method called `key`.
+    pub fn method_label(key: &str) -> &'static str {
+        match key {
+            "minmax" => "min–max",
+            "percentile" => "percentile",
+            "mse" => "MSE-optimal",
+            "sqnr" => "SQNR, clipped noise ×γ (AIMET)",
+            "kl" => "entropy / KL (TensorRT)",
+            "aciq" => "ACIQ (analytical clipping)",
+            "manual" => "manual",
+            _ => "?",
+        }
+    }
+
+    /// A short label (legends, narrow tables) of the method called `key`.
+    pub fn method_short_label(key: &str) -> &'static str {
+        match key {
+            "sqnr" => "SQNR (AIMET)",
+            "kl" => "KL (TensorRT)",
+            "aciq" => "ACIQ",
+            other => Self::method_label(other),
+        }
+    }
+
+    /// This method with its parameter, for people ("percentile 99.9", "manual [−1, 2]").
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Percentile { p } => format!("percentile {p}"),
+            Self::Sqnr { gamma } => format!("SQNR γ = {gamma} (AIMET)"),
+            Self::Aciq { fit } => format!("ACIQ ({})", fit.name()),
+            Self::Manual { lo, hi } => format!("manual [{lo}, {hi}]"),
+            Self::MinMax | Self::Mse | Self::Kl => Self::method_label(self.key()).to_string(),
+        }
+    }
+
+    /// Checks the method's parameter.
+    pub fn validate(&self) -> Result<(), CalibrationError> {
+        match *self {
+            Self::Percentile { p } if !(p > 0.0 && p <= 100.0) => {
+                Err(CalibrationError::Percentile(p))
+            }
+            Self::Sqnr { gamma } if !(gamma.is_finite() && gamma >= 1.0) => {
+                Err(CalibrationError::Gamma(gamma))
+            }
+            Self::Manual { lo, hi } if !(lo.is_finite() && hi.is_finite() && lo < hi) => {
+                Err(CalibrationError::ManualRange { lo, hi })
+            }
+            Self::MinMax
+            | Self::Percentile { .. }
+            | Self::Mse
+            | Self::Sqnr { .. }
+            | Self::Kl
+            | Self::Aciq { .. }
+            | Self::Manual { .. } => Ok(()),
+        }
+    }
+
+    /// Whether the method looks at the data's values to place the range inside them (a search or
+    /// a fit; it may copy a group's values once more), rather than taking the extremes or the
+    /// user's range.
+    pub fn searches(&self) -> bool {
+        match self {
+            Self::MinMax | Self::Manual { .. } => false,
+            Self::Percentile { .. }
+            | Self::Mse
+            | Self::Sqnr { .. }
+            | Self::Kl
+            | Self::Aciq { .. } => true,
+        }
+    }
+
+    /// Whether the method tries many candidate ranges on each group's values (the MSE, SQNR and
+    /// KL searches): costly per group, so an analysis runs it whole rather than in shares.
+    pub fn searches_candidates(&self) -> bool {
+        match self {
+            Self::Mse | Self::Sqnr { .. } | Self::Kl => true,
+            Self::MinMax | Self::Percentile { .. } | Self::Aciq { .. } | Self::Manual { .. } => {
+                false
+            }
+        }
+    }
+
+    /// The method called `key` with its parameter from `params`.
+    pub fn from_key(key: &str, params: &CalibrationParams) -> Option<Self> {
+        Some(match key {
+            "minmax" => Self::MinMax,
+            "percentile" => Self::Percentile { p: params.p },
+            "mse" => Self::Mse,
+            "sqnr" => Self::Sqnr {
+                gamma: params.gamma,
+            },
+            "kl" => Self::Kl,
+            "aciq" => Self::Aciq { fit: params.fit },
+            "manual" => Self::Manual {
+                lo: params.range.0,
+                hi: params.range.1,
+            },
+            _ => return None,
+        })
+    }
+}
+
+/// Every calibration method once, for comparing them on the same data: the keys the page and its
+/// tests name them by, and each method with the parameters of `current` where it is that method
+/// (the chosen percentile p, SQNR γ, ACIQ fit), else the defaults; `manual` is `current`'s range
+/// when manual, else `range` (the range shown now, which choosing manual takes over).
+pub fn calibrators(current: Calibration, range: (f32, f32)) -> [(&'static str, Calibration); 7] {
+    let p = match current {
+        Calibration::Percentile { p } => p,
+        _ => 99.9,
+    };
+    let gamma = match current {
+        Calibration::Sqnr { gamma } => gamma,
+        _ => 3.0,
+    };
+    let fit = match current {
+        Calibration::Aciq { fit } => fit,
+        _ => crate::calib::aciq::AciqFit::Laplace,
+    };
+    let manual = match current {
+        Calibration::Manual { lo, hi } => Calibration::Manual { lo, hi },
+        _ => Calibration::Manual {
+            lo: range.0,
+            hi: if range.1 > range.0 {
+                range.1
+            } else {
+                range.0 + 1.0
+            },
+        },
+    };
+    [
+        ("minmax", Calibration::MinMax),
+        ("percentile", Calibration::Percentile { p }),
+        ("mse", Calibration::Mse),
+        ("sqnr", Calibration::Sqnr { gamma }),
+        ("kl", Calibration::Kl),
+        ("aciq", Calibration::Aciq { fit }),
+        ("manual", manual),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_method_parses_validates_and_is_classified_consistently() {
+        let params = CalibrationParams::default();
+        for key in Calibration::METHODS {
+            let c = Calibration::from_key(key, &params).unwrap_or_else(|| panic!("{key}"));
+            assert_eq!(c.key(), key);
+            assert_eq!(c.validate(), Ok(()), "{key}");
+            // A candidate search looks at the data, and the comparison table lists each method.
+            assert!(!c.searches_candidates() || c.searches(), "{key}");
+            assert!(calibrators(c, (-1.0, 1.0)).iter().any(|(k, _)| *k == key));
+        }
+        assert_eq!(
+            Calibration::Sqnr { gamma: 0.5 }.validate(),
+            Err(CalibrationError::Gamma(0.5))
+        );
+        assert!(!Calibration::MinMax.searches() && Calibration::Kl.searches_candidates());
     }
 }
