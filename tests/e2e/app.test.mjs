@@ -1124,6 +1124,16 @@ describe("Quantscope in the browser", () => {
     // The header's button starts the tour.
     await app.id("learn").click();
     await atStep(0);
+    // With the card open, every button, progress bar and disclosure of the page (the card's
+    // among them) has a name in Chromium's accessibility tree.
+    const cdp = await page.context().newCDPSession(page);
+    const { nodes } = await cdp.send("Accessibility.getFullAXTree");
+    const ids = await page.$$eval('[data-testid="tour"] button, [data-testid="tour"] summary, [data-testid="tour"] progress', (els) => els.length);
+    const roles = ["button", "progressbar", "DisclosureTriangle"];
+    const inCard = nodes.filter((n) => !n.ignored && roles.includes(n.role?.value));
+    const unnamed = inCard.filter((n) => !(n.name?.value ?? "").trim()).map((n) => n.role.value);
+    assert.ok(inCard.length >= ids, `the card's ${ids} controls are in the tree`);
+    assert.deepEqual(unnamed, [], "tour controls without an accessible name");
     assert.equal(await app.text("metric-levels-available"), "8");
     // The question's answer is hidden until asked for.
     assert.equal(await app.id("tour-answer").isVisible(), false);
