@@ -47,18 +47,12 @@ struct HeldFile {
     source: Option<Box<dyn ByteSource>>,
 }
 
-/// An allocation's budget: bits per value, or a target size of the tensor data in bytes.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Budget {
-    Bits(f64),
-    Size(f64),
-}
-
 /// (file, candidates, importance) → each tensor's points, whether they are importance-weighted,
 /// and the tensors kept at their own precision.
 type Measured = (
     (String, Vec<String>, Option<(String, u64)>),
-    Vec<(quantscope_core::allocate::TensorPoints, bool)>,
+    Vec<quantscope_core::allocate::TensorPoints>,
+    Vec<bool>,
     Vec<quantscope_core::allocate::Kept>,
 );
 
@@ -171,8 +165,8 @@ impl Service {
                 ..
             } => {
                 let budget = match size {
-                    Some(bytes) => Budget::Size(bytes),
-                    None => Budget::Bits(budget),
+                    Some(bytes) => quantscope_core::allocate::Budget::Bytes(bytes),
+                    None => quantscope_core::allocate::Budget::BitsPerValue(budget),
                 };
                 self.allocate(job, &candidates, budget, importance, source, progress)
             }
@@ -242,7 +236,7 @@ impl Service {
         &mut self,
         job: JobId,
         names: &[String],
-        budget: Budget,
+        budget: quantscope_core::allocate::Budget,
         importance: Option<(String, u64)>,
         source: Option<Box<dyn ByteSource>>,
         progress: &mut dyn FnMut(f64, &str),
@@ -284,7 +278,7 @@ impl Service {
                 })
                 .collect::<Result<_, _>>()
                 .map_err(|e| e.to_string())?;
-            let (mut model, mut kept) = (Vec::new(), Vec::new());
+            let (mut model, mut weighted, mut kept) = (Vec::new(), Vec::new(), Vec::new());
             let mut early = self.early.take();
             let mut send = |row: TensorRow| {
                 if let Some(sink) = early.as_mut() {
@@ -306,7 +300,8 @@ impl Service {
                         Ok(d) => match allocate::measure_with(&d, &configs, weights.as_deref()) {
                             Ok(t) => {
                                 send(TensorRow::of(&d, None));
-                                model.push((t, weights.is_some()));
+                                model.push(t);
+                                weighted.push(weights.is_some());
                             }
                             Err(k) => {
                                 send(TensorRow::of(&d, Some(k.reason.clone())));
@@ -318,41 +313,20 @@ impl Service {
                 }
             }
             self.early = early;
-            self.measured = Some((key, model, kept));
+            self.measured = Some((key, model, weighted, kept));
         }
-        let Some((_, measured, kept)) = &self.measured else {
+        let Some((_, model, weighted, kept)) = &self.measured else {
             return Err("nothing measured".into());
         };
-        let model: Vec<_> = measured.iter().map(|(t, _)| t.clone()).collect();
-        let sizes: Vec<_> = held
-            .loaded
-            .tensors
-            .iter()
-            .map(|t| {
-                let bits = quantscope_core::diff::dtype_bits(&t.dtype);
-                (t.name.clone(), t.shape.iter().product(), bits)
-            })
-            .collect();
-        let kept_bits = allocate::kept_bits(kept, &sizes);
-        let bits = match budget {
-            Budget::Bits(b) => b,
-            Budget::Size(bytes) => {
-                allocate::budget_for_size(bytes, kept_bits, &model).map_err(|e| e.to_string())?
-            }
-        };
-        let mut report = allocate::report(&model, kept.clone(), names, &configs, bits)
+        let sizes = allocate::stored_sizes(&held.loaded.tensors);
+        let mut report = allocate::report_at(model, kept.clone(), names, &configs, budget, &sizes)
             .map_err(|e| e.to_string())?;
-        if let Budget::Size(bytes) = budget {
-            report.size = Some(allocate::size_report(
-                bytes,
-                kept_bits,
-                &model,
-                report.total.bits_per_value,
-            ));
-        }
         if importance.is_some() {
             report.importance = Some(ImportanceUse::of(
-                measured.iter().map(|(t, w)| (t.name.as_str(), *w)),
+                model
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .zip(weighted.iter().copied()),
             ));
         }
         Ok(Response::Studied {

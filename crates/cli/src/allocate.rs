@@ -121,31 +121,13 @@ pub fn run(args: &AllocateArgs) -> Result<()> {
             Err(k) => kept.push(k),
         }
     }
-    let kept_bits = allocate::kept_bits(
-        &kept,
-        &tensors
-            .iter()
-            .map(|t| {
-                let n = t.info.shape.iter().product();
-                let bits = quantscope_core::diff::dtype_bits(&t.info.dtype);
-                (t.info.name.clone(), n, bits)
-            })
-            .collect::<Vec<_>>(),
-    );
     let budget = match (target, args.budget) {
-        (Some(bytes), _) => allocate::budget_for_size(bytes, kept_bits, &model)?,
-        (None, Some(b)) => b,
+        (Some(bytes), _) => allocate::Budget::Bytes(bytes),
+        (None, Some(b)) => allocate::Budget::BitsPerValue(b),
         (None, None) => anyhow::bail!("give --budget or --size"),
     };
-    let mut r = allocate::report(&model, kept, &names, &configs, budget)?;
-    if let Some(bytes) = target {
-        r.size = Some(allocate::size_report(
-            bytes,
-            kept_bits,
-            &model,
-            r.total.bits_per_value,
-        ));
-    }
+    let sizes = allocate::stored_sizes(tensors.iter().map(|t| &t.info));
+    let mut r = allocate::report_at(&model, kept, &names, &configs, budget, &sizes)?;
     if importance.is_some() {
         let names = model.iter().map(|t| t.name.as_str());
         r.importance = Some(allocate::ImportanceUse::of(names.zip(weighted)));

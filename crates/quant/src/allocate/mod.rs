@@ -25,7 +25,10 @@ pub use importance::{
     column_weights, measure_weighted, measure_with, Importance, ImportanceError, ImportanceUse,
 };
 pub use layers::{layer_of, per_layer, LayerError};
-pub use size::{budget_for_size, kept_bits, parse_size, size_report, SizeReport};
+pub use size::{
+    budget_for_size, kept_bits, parse_size, report_at, size_report, stored_sizes, Budget,
+    SizeReport,
+};
 
 use crate::config::{Granularity, QuantizerConfig};
 use crate::presets;

@@ -11,6 +11,54 @@ use serde::{Deserialize, Serialize};
 
 use super::{AllocateError, Kept, TensorPoints};
 
+/// A budget as the user gives it: bits per value, or a target size of the tensor data in bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Budget {
+    BitsPerValue(f64),
+    Bytes(f64),
+}
+
+/// Each tensor's (name, values, bits per value of its stored dtype) from the file's headers, for
+/// [`kept_bits`].
+pub fn stored_sizes<'a>(
+    infos: impl IntoIterator<Item = &'a crate::io::TensorInfo>,
+) -> Vec<(String, usize, Option<f64>)> {
+    infos
+        .into_iter()
+        .map(|t| {
+            let bits = crate::diff::dtype_bits(&t.dtype);
+            (t.name.clone(), t.shape.iter().product(), bits)
+        })
+        .collect()
+}
+
+/// [`super::report`] at `budget`: a size is first turned into bits per value (the kept tensors
+/// at their stored sizes, `sizes` from [`stored_sizes`]) and the report says what it came to.
+pub fn report_at(
+    model: &[TensorPoints],
+    kept: Vec<Kept>,
+    names: &[String],
+    configs: &[crate::config::QuantizerConfig],
+    budget: Budget,
+    sizes: &[(String, usize, Option<f64>)],
+) -> Result<super::Report, AllocateError> {
+    let kept_bits = kept_bits(&kept, sizes);
+    let bits = match budget {
+        Budget::BitsPerValue(b) => b,
+        Budget::Bytes(bytes) => budget_for_size(bytes, kept_bits, model)?,
+    };
+    let mut report = super::report(model, kept, names, configs, bits)?;
+    if let Budget::Bytes(bytes) = budget {
+        report.size = Some(size_report(
+            bytes,
+            kept_bits,
+            model,
+            report.total.bits_per_value,
+        ));
+    }
+    Ok(report)
+}
+
 /// What a size budget came to.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SizeReport {
@@ -167,5 +215,29 @@ mod tests {
             })
         );
         assert_eq!(budget_for_size(1.0, 0.0, &[]), Err(AllocateError::Nothing));
+        // The report at a size is the report at the budget it comes to, with the estimate.
+        let names = ["int4".to_string(), "int8".to_string()];
+        let by_size = report_at(
+            &model,
+            kept.to_vec(),
+            &names,
+            &[],
+            Budget::Bytes(3400.0),
+            &sizes,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let by_bits = report_at(
+            &model,
+            kept.to_vec(),
+            &names,
+            &[],
+            Budget::BitsPerValue(6.0),
+            &sizes,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(by_size.budget, 6.0);
+        assert_eq!(by_size.assignment, by_bits.assignment);
+        assert_eq!(by_size.size, Some(r));
+        assert_eq!(by_bits.size, None);
     }
 }
