@@ -12,6 +12,16 @@ fn quantscope() -> Command {
     Command::cargo_bin("quantscope").unwrap_or_else(|e| panic!("binary: {e}"))
 }
 
+/// The JSON a successful run printed (its stderr in the message when it failed).
+fn json_of(out: &std::process::Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn values(n: usize, seed: u64, scale: f32) -> Vec<f32> {
     let mut s = seed;
     (0..n)
@@ -67,12 +77,7 @@ fn the_assignment_is_the_brute_force_optimum_and_fits() {
         .arg(&path)
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let v = json_of(&out);
     assert_eq!(v["kept"][0]["name"], "a.bias");
     let assignment = v["assignment"].as_array().cloned().unwrap_or_default();
     assert_eq!(assignment.len(), 3);
@@ -236,12 +241,7 @@ fn importance_weights_each_column_and_a_bad_vector_is_one_line() {
         .arg(&path)
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let v = json_of(&out);
     assert_eq!(v["importance"]["weighted"][0], "blk.0.w");
     assert_eq!(v["importance"]["unweighted"][0], "blk.1.w");
     // blk.0.w's MSE is the core's weighted error of its candidate; blk.1.w's the plain one.
@@ -321,12 +321,7 @@ fn a_target_size_is_the_budget_that_fills_it() {
             .unwrap_or_else(|e| panic!("{e}"))
     };
     let out = run(&["--size", "4kB", "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let v = json_of(&out);
     // 4,000 bytes = 32,000 bits; the f32 bias keeps 32 · 32 = 1,024; 6,144 values share the rest.
     let budget = (32_000.0 - 1024.0) / 6144.0;
     assert!((v["budget"].as_f64().unwrap_or(0.0) - budget).abs() < 1e-12);
