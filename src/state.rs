@@ -928,6 +928,8 @@ impl AppState {
 
     /// Weights the allocation's errors by the importance vectors of `file` (`None`: no more).
     pub fn set_model_importance(&self, file: Option<(String, Attachment)>) {
+        // A number never used before (the page's job counter), so the worker tells this file
+        // from an earlier one of the same name.
         let count = self.next_batch.get_value();
         self.next_batch.set_value(count + 1);
         match file {
