@@ -9,6 +9,7 @@ use quantscope_core::allocate::{self, Kept, TensorPoints, DEFAULT_CANDIDATES};
 use rayon::prelude::*;
 
 use crate::source;
+use quantscope_core::io::shards;
 
 #[derive(Args)]
 pub struct AllocateArgs {
@@ -78,7 +79,16 @@ pub fn run(args: &AllocateArgs) -> Result<()> {
         .as_deref()
         .map(read_importance)
         .transpose()?;
-    let tensors = source::tensors_of(&args.files)?;
+    let (tensors, unusable) = source::tensors_of_tolerant(&args.files)?;
+    // A shard that cannot be used is said and its tensors kept out; the rest is allocated.
+    for u in &unusable {
+        eprintln!(
+            "quantscope: warning: shard {} set aside ({} tensors): {}",
+            u.file,
+            u.tensors.len(),
+            u.reason
+        );
+    }
     // Each 2-D tensor's column weights when an importance vector names it (checked before
     // anything is measured: a bad vector is an error, not a silently unweighted tensor).
     let weights: Vec<Option<Vec<f64>>> = tensors
@@ -121,6 +131,12 @@ pub fn run(args: &AllocateArgs) -> Result<()> {
             Err(k) => kept.push(k),
         }
     }
+    kept.extend(
+        unusable
+            .iter()
+            .flat_map(shards::Unusable::kept)
+            .map(|(name, reason)| Kept { name, reason }),
+    );
     let budget = match (target, args.budget) {
         (Some(bytes), _) => allocate::Budget::Bytes(bytes),
         (None, Some(b)) => allocate::Budget::BitsPerValue(b),

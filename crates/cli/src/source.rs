@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use quantscope_core::io::gguf;
 use quantscope_core::io::safetensors::{self as st, Entry};
-use quantscope_core::io::{self, FileKind, TensorInfo};
+use quantscope_core::io::{self, shards, FileKind, TensorInfo};
 use quantscope_core::Dataset;
 
 /// Bytes read per chunk when decoding a safetensors tensor.
@@ -59,13 +59,26 @@ impl TensorRef {
     }
 }
 
-/// Every tensor of the files (an index file stands for all its shards).
+/// Every tensor of the files (an index file stands for all its shards); a shard that cannot be
+/// used is an error.
 pub fn tensors_of(paths: &[PathBuf]) -> Result<Vec<TensorRef>> {
-    let mut out = Vec::new();
+    let (tensors, unusable) = tensors_of_tolerant(paths)?;
+    if let Some(u) = unusable.first() {
+        bail!("shard {}: {}", u.file, u.reason);
+    }
+    Ok(tensors)
+}
+
+/// Every tensor of the files, and the shards of an index that cannot be used (unreadable, or
+/// lacking a tensor the index gives them), each with its reason: the rest is still there.
+pub fn tensors_of_tolerant(paths: &[PathBuf]) -> Result<(Vec<TensorRef>, Vec<shards::Unusable>)> {
+    let (mut out, mut unusable) = (Vec::new(), Vec::new());
     for path in paths {
         let name = path.display().to_string();
         if name.ends_with(".index.json") {
-            out.extend(shards_of(path)?);
+            let (tensors, bad) = shards_of(path)?;
+            out.extend(tensors);
+            unusable.extend(bad);
             continue;
         }
         let kind = FileKind::from_file_name(&name).with_context(|| {
@@ -73,7 +86,7 @@ pub fn tensors_of(paths: &[PathBuf]) -> Result<Vec<TensorRef>> {
         })?;
         out.extend(tensors_in(path, kind)?);
     }
-    Ok(out)
+    Ok((out, unusable))
 }
 
 fn tensors_in(path: &Path, kind: FileKind) -> Result<Vec<TensorRef>> {
@@ -116,25 +129,36 @@ fn tensors_in(path: &Path, kind: FileKind) -> Result<Vec<TensorRef>> {
     }
 }
 
-/// The tensors of a sharded checkpoint: each shard's header is read, and every tensor the index
-/// names must be in the shard it names.
-fn shards_of(index_path: &Path) -> Result<Vec<TensorRef>> {
+/// The tensors of a sharded checkpoint (each from the shard the index names, see
+/// [`shards::with_index`]) and the shards that cannot be used.
+fn shards_of(index_path: &Path) -> Result<(Vec<TensorRef>, Vec<shards::Unusable>)> {
     let name = index_path.display().to_string();
     let bytes = std::fs::read(index_path).with_context(|| format!("{name}: cannot read"))?;
-    let shards = st::parse_index(&bytes).with_context(|| name.clone())?;
+    let index = st::parse_index(&bytes).with_context(|| name.clone())?;
     let dir = index_path.parent().unwrap_or(Path::new("."));
-    let mut out = Vec::new();
-    for (file, expected) in shards {
-        let shard = dir.join(&file);
-        let tensors = tensors_in(&shard, FileKind::Safetensors)?;
-        for t in &expected {
-            if !tensors.iter().any(|r| &r.info.name == t) {
-                bail!("{name}: the index puts tensor \"{t}\" in {file}, which does not hold it");
-            }
-        }
-        out.extend(tensors);
-    }
-    Ok(out)
+    // Each shard's entries (None when unreadable) and, for the assembly, its table or reason.
+    let (refs, tables): (Vec<_>, Vec<_>) = index
+        .keys()
+        .map(
+            |file| match tensors_in(&dir.join(file), FileKind::Safetensors) {
+                Ok(t) => {
+                    let infos = t.iter().map(|r| r.info.clone()).collect();
+                    (Some(t), Ok(infos))
+                }
+                Err(e) => (None, Err(format!("{e:#}"))),
+            },
+        )
+        .unzip();
+    let assembled = shards::with_index(&index, tables);
+    let tensors = assembled
+        .tensors
+        .iter()
+        .filter_map(|(at, info)| {
+            let shard: &Vec<TensorRef> = refs[*at].as_ref()?;
+            shard.iter().find(|t| t.info.name == info.name).cloned()
+        })
+        .collect();
+    Ok((tensors, assembled.unusable))
 }
 
 /// Reads and validates a safetensors header without reading the data.

@@ -348,3 +348,80 @@ fn a_target_size_is_the_budget_that_fills_it() {
         assert!(err.contains(want), "{args:?}: {err}");
     }
 }
+
+/// A sharded checkpoint with one broken shard: the shard is named on stderr, its tensors are
+/// kept out with the reason, and the others get the allocation they get without it.
+#[test]
+fn a_broken_shard_is_named_and_the_rest_is_allocated() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let write = |name: &str, bytes: &[u8]| {
+        std::fs::write(dir.path().join(name), bytes).unwrap_or_else(|e| panic!("{e}"));
+    };
+    let a = values(64 * 128, 7, 1.0);
+    let b = values(32 * 256, 8, 3.0);
+    write(
+        "m-1.safetensors",
+        &safetensors::write_f32(&[("a.weight", &[64, 128], &a)]),
+    );
+    write(
+        "m-2.safetensors",
+        &safetensors::write_f32(&[("b.weight", &[32, 256], &b)]),
+    );
+    // A header length running past the end of the file.
+    write("m-3.safetensors", &[200, 0, 0, 0, 0, 0, 0, 0, b'{', b'}']);
+    write(
+        "m.safetensors.index.json",
+        br#"{"weight_map":{"a.weight":"m-1.safetensors","b.weight":"m-2.safetensors","c.weight":"m-3.safetensors","d.weight":"m-3.safetensors"}}"#,
+    );
+    let run = |file: &str| {
+        quantscope()
+            .args(["allocate", "--json", "--budget", "4"])
+            .arg(dir.path().join(file))
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let out = run("m.safetensors.index.json");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("shard m-3.safetensors set aside (2 tensors)"),
+        "{err}"
+    );
+    let v = json_of(&out);
+    let kept: Vec<(&str, &str)> = v["kept"]
+        .as_array()
+        .map(|k| {
+            k.iter()
+                .map(|k| {
+                    (
+                        k["name"].as_str().unwrap_or(""),
+                        k["reason"].as_str().unwrap_or(""),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert_eq!(kept[0].0, "c.weight");
+    assert_eq!(kept[1].0, "d.weight");
+    assert!(
+        kept[0].1.starts_with("shard m-3.safetensors: "),
+        "{}",
+        kept[0].1
+    );
+    // The two readable tensors, allocated as a checkpoint of just them.
+    write(
+        "both.safetensors",
+        &safetensors::write_f32(&[("a.weight", &[64, 128], &a), ("b.weight", &[32, 256], &b)]),
+    );
+    let alone = json_of(&run("both.safetensors"));
+    assert_eq!(v["assignment"], alone["assignment"]);
+    assert_eq!(v["total"], alone["total"]);
+    // Other commands still refuse the checkpoint, naming the shard.
+    let out = quantscope()
+        .arg("info")
+        .arg(dir.path().join("m.safetensors.index.json"))
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("shard m-3.safetensors"));
+}

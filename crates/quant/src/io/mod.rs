@@ -6,6 +6,7 @@ pub mod export;
 pub mod gguf;
 pub mod npy;
 pub mod safetensors;
+pub mod shards;
 
 use serde::{Deserialize, Serialize};
 
