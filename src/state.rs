@@ -1153,6 +1153,19 @@ impl AppState {
         });
     }
 
+    /// Opens a checkpoint in several files (its shards, with or without its index) as one.
+    pub fn open_files(&self, files: Vec<web_sys::File>, name: String) {
+        self.error.set(None);
+        let tensor = self.linked_tensor(&name);
+        self.with_engine(|e| {
+            e.load(LoadSpec::File {
+                name,
+                attachment: Attachment::Files(files),
+                tensor,
+            })
+        });
+    }
+
     /// Opens shipped sample weights from their bytes.
     pub fn open_bytes(&self, name: String, bytes: Vec<u8>) {
         self.error.set(None);

@@ -276,6 +276,37 @@ fn read_file(state: AppState, file: web_sys::File) {
     state.open_file(file, name);
 }
 
+/// Hands several files chosen together to the workers as one checkpoint: a sharded safetensors
+/// checkpoint's shards, with its `.index.json` (which names the checkpoint) or without.
+fn read_files(state: AppState, mut files: Vec<web_sys::File>) {
+    if files.len() == 1 {
+        if let Some(file) = files.pop() {
+            read_file(state, file);
+        }
+        return;
+    }
+    files.sort_by_key(web_sys::File::name);
+    let lower: Vec<String> = files
+        .iter()
+        .map(|f| f.name().to_ascii_lowercase())
+        .collect();
+    let fits = lower
+        .iter()
+        .all(|n| n.ends_with(".safetensors") || n.ends_with(".index.json"));
+    if !fits {
+        state.report(
+            "Several files open together only as one sharded checkpoint: its .safetensors shards, with its .safetensors.index.json. Otherwise choose one file."
+                .to_string(),
+        );
+        return;
+    }
+    let name = match lower.iter().position(|n| n.ends_with(".index.json")) {
+        Some(i) => files[i].name(),
+        None => format!("{} + {} more", files[0].name(), files.len() - 1),
+    };
+    state.open_files(files, name);
+}
+
 /// A shipped sample file's bytes, fetched from this page's own origin.
 pub async fn fetch_sample(file: &str) -> Result<Vec<u8>, String> {
     let url = format!("/assets/samples/{file}");
@@ -327,8 +358,12 @@ fn FilePicker(state: AppState) -> impl IntoView {
     let on_input = move |ev: leptos::ev::Event| {
         super::fields::touch("file-input");
         let input: web_sys::HtmlInputElement = event_target(&ev);
-        if let Some(file) = input.files().and_then(|f| f.get(0)) {
-            read_file(state, file);
+        if let Some(files) = input.files() {
+            let files: Vec<web_sys::File> =
+                (0..files.length()).filter_map(|i| files.get(i)).collect();
+            if !files.is_empty() {
+                read_files(state, files);
+            }
         }
         // Allow choosing the same file again.
         input.set_value("");
@@ -337,12 +372,12 @@ fn FilePicker(state: AppState) -> impl IntoView {
         super::fields::touch("file-input");
         ev.prevent_default();
         dragging.set(false);
-        if let Some(file) = ev
-            .data_transfer()
-            .and_then(|d| d.files())
-            .and_then(|f| f.get(0))
-        {
-            read_file(state, file);
+        if let Some(files) = ev.data_transfer().and_then(|d| d.files()) {
+            let files: Vec<web_sys::File> =
+                (0..files.length()).filter_map(|i| files.get(i)).collect();
+            if !files.is_empty() {
+                read_files(state, files);
+            }
         }
     };
     view! {
@@ -366,11 +401,12 @@ fn FilePicker(state: AppState) -> impl IntoView {
                 id="file-input"
                 type="file"
                 data-testid="file-input"
-                accept=".npy,.safetensors,.gguf,.csv,.txt"
+                accept=".npy,.safetensors,.gguf,.csv,.txt,.json"
+                multiple
                 on:change=on_input
             />
             <super::fields::FieldError testid="file-input" />
-            <p class="help">".npy (f16/f32/f64), .safetensors (F8/F16/BF16/F32/F64), .gguf (llama.cpp: F32/F16/BF16, Q4_0…Q8_0, Q2_K…Q6_K, IQ4_NL/XS, MXFP4 — dequantized as llama.cpp does) or .csv/.txt numbers — choose or drop it here. Safetensors and GGUF files are read header first, then only the tensor you pick, so any size opens."</p>
+            <p class="help">".npy (f16/f32/f64), .safetensors (F8/F16/BF16/F32/F64), .gguf (llama.cpp: F32/F16/BF16, Q4_0…Q8_0, Q2_K…Q6_K, IQ4_NL/XS, MXFP4 — dequantized as llama.cpp does) or .csv/.txt numbers — choose or drop it here. Safetensors and GGUF files are read header first, then only the tensor you pick, so any size opens. A sharded checkpoint: choose its shards together with its .safetensors.index.json."</p>
         </div>
     }
 }

@@ -170,8 +170,14 @@ pub fn ModelView() -> impl IntoView {
                     .sum();
                 let read = state.model_rows.with(Vec::len);
                 format!(
-                    "{} in the file, {} parameters{}",
+                    "{} in {}, {} parameters{}",
                     format::plural(f.tensors.len(), "tensor", "tensors"),
+                    if f.shards > 0 {
+                        let used = f.shards - f.set_aside.len();
+                        format::plural(used, "shard", "shards")
+                    } else {
+                        "the file".to_string()
+                    },
                     format::count(params),
                     if read > 0 {
                         format!(" — {read} read by the allocation")
@@ -180,6 +186,21 @@ pub fn ModelView() -> impl IntoView {
                     }
                 )
             })
+        })
+    };
+    // Shards of the checkpoint that could not be used: named, with why, before anything else.
+    let set_aside = move || {
+        state.file.with(|f| {
+            f.as_ref()
+                .map(|f| {
+                    f.set_aside
+                        .iter()
+                        .map(|(file, why)| {
+                            let text = format!("Shard {file} set aside: {why}. Its tensors are not listed; the allocation keeps them out.");
+                            view! { <li>{text}</li> }
+                        })
+                        .collect_view()
+                })
         })
     };
     let header_rows = move || {
@@ -485,6 +506,9 @@ pub fn ModelView() -> impl IntoView {
                         <summary>{kept_summary}</summary>
                         <ul class="notes">{kept_rows}</ul>
                     </details>
+                </Show>
+                <Show when=move || state.file.with(|f| f.as_ref().is_some_and(|f| !f.set_aside.is_empty()))>
+                    <ul class="notes" data-testid="model-set-aside">{set_aside}</ul>
                 </Show>
                 <details class="model-tensors" data-testid="model-tensors" open>
                     <summary data-testid="model-tensors-summary">{header_summary}</summary>

@@ -54,6 +54,8 @@ pub enum Attachment {
     Bytes(Rc<Vec<u8>>),
     /// A file the user chose or dropped: the worker reads its slices.
     File(web_sys::File),
+    /// Files chosen together: a sharded checkpoint's shards (and index).
+    Files(Vec<web_sys::File>),
 }
 
 impl Attachment {
@@ -63,6 +65,7 @@ impl Attachment {
             Self::None => 0,
             Self::Bytes(b) => b.len() as u64,
             Self::File(f) => file_size(f),
+            Self::Files(files) => files.iter().map(file_size).sum(),
         }
     }
 }
@@ -1758,7 +1761,11 @@ mod tests {
             for (index, generation, request) in requests {
                 let service = Rc::clone(&self.mail.services.borrow()[index]);
                 let response = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    service.borrow_mut().handle(request, None, &mut |_, _| {})
+                    service.borrow_mut().handle(
+                        request,
+                        crate::engine::service::Attached::None,
+                        &mut |_, _| {},
+                    )
                 }))
                 .unwrap_or_else(|_| Response::Panic {
                     message: "panicked".into(),

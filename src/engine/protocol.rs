@@ -323,6 +323,12 @@ pub struct FileInfo {
     /// What the file says about itself (a GGUF file's architecture, file type, …).
     #[serde(default)]
     pub description: Vec<(String, String)>,
+    /// A checkpoint in several files: how many (0 for one file).
+    #[serde(default)]
+    pub shards: usize,
+    /// Its shards that could not be used, each with the reason.
+    #[serde(default)]
+    pub set_aside: Vec<(String, String)>,
 }
 
 /// A checkpoint's tensor as the model view lists it once it has been read: its statistics,

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use quantscope_core::io::safetensors as st;
-use quantscope_core::io::FileKind;
+use quantscope_core::io::{shards, FileKind};
 use quantscope_core::{analyze_share, Dataset, QuantizerConfig};
 
 use super::protocol::{
@@ -37,14 +37,69 @@ impl ByteSource for Vec<u8> {
     }
 }
 
+/// What travels beside a request.
+pub enum Attached {
+    None,
+    /// One file: its bytes, or the `File` the user chose.
+    One(Box<dyn ByteSource>),
+    /// Files chosen together — a sharded checkpoint's shards, with or without its index — each
+    /// with its name.
+    Many(Vec<(String, Box<dyn ByteSource>)>),
+}
+
+impl Attached {
+    /// The one file a request other than `Open` takes.
+    fn one(self) -> Result<Option<Box<dyn ByteSource>>, String> {
+        match self {
+            Self::None => Ok(None),
+            Self::One(source) => Ok(Some(source)),
+            Self::Many(_) => Err("this takes one file, not several".into()),
+        }
+    }
+}
+
+/// Largest shard index read (a real one is a few hundred kB).
+const MAX_INDEX_BYTES: u64 = 64 << 20;
+
 /// Bytes read per step of a whole-file read, so progress can be reported between steps.
 const READ_STEP: u64 = 16 << 20;
 
 /// The file a worker holds: its table of contents and, for a safetensors file opened header first,
-/// the source its other tensors are read from.
+/// the source its other tensors are read from. A checkpoint in several files holds each shard
+/// (header first) and lists all their tensors.
 struct HeldFile {
     loaded: Arc<LoadedFile>,
     source: Option<Box<dyn ByteSource>>,
+    sharded: Option<Sharded>,
+}
+
+/// The shards of a checkpoint in several files.
+struct Sharded {
+    /// Each file in the order given (`None`: set aside).
+    shards: Vec<Option<HeldFile>>,
+    /// For each tensor of the checkpoint (its table of contents' order), its shard.
+    shard_of: Vec<usize>,
+    /// The shards set aside, each with its reason.
+    unusable: Vec<shards::Unusable>,
+}
+
+impl HeldFile {
+    /// What the file says about itself; for a sharded checkpoint, its shards and the ones set
+    /// aside.
+    fn description(&self) -> Vec<(String, String)> {
+        let mut out = self.loaded.description();
+        if let Some(s) = &self.sharded {
+            let read = s.shards.len() - s.unusable.len();
+            out.push((
+                "shards".into(),
+                format!("{read} of {} read", s.shards.len()),
+            ));
+            for u in &s.unusable {
+                out.push(("set aside".into(), format!("{}: {}", u.file, u.reason)));
+            }
+        }
+        out
+    }
 }
 
 /// (file, candidates, importance) → each tensor's points, whether they are importance-weighted,
@@ -97,7 +152,7 @@ impl Service {
     pub fn handle(
         &mut self,
         request: Request,
-        source: Option<Box<dyn ByteSource>>,
+        source: Attached,
         progress: &mut dyn FnMut(f64, &str),
     ) -> Response {
         let job = request.job();
@@ -148,12 +203,16 @@ impl Service {
             Request::Study {
                 study: Study::Diff { quantized },
                 ..
-            } => self.diff(job, &quantized, source, progress),
+            } => source
+                .one()
+                .and_then(|s| self.diff(job, &quantized, s, progress)),
             Request::Study {
                 study: Study::Layer(spec),
                 config,
                 ..
-            } => self.layer(job, &config, &spec, source, progress),
+            } => source
+                .one()
+                .and_then(|s| self.layer(job, &config, &spec, s, progress)),
             Request::Study {
                 study:
                     Study::Allocate {
@@ -168,7 +227,9 @@ impl Service {
                     Some(bytes) => quantscope_core::allocate::Budget::Bytes(bytes),
                     None => quantscope_core::allocate::Budget::BitsPerValue(budget),
                 };
-                self.allocate(job, &candidates, budget, importance, source, progress)
+                source
+                    .one()
+                    .and_then(|s| self.allocate(job, &candidates, budget, importance, s, progress))
             }
             Request::Study { config, study, .. } => match &self.dataset {
                 None => Err("no data is loaded".to_string()),
@@ -313,6 +374,15 @@ impl Service {
                 }
             }
             self.early = early;
+            // A shard set aside: its tensors are kept out, with its reason (as the CLI does).
+            if let Some(s) = &held.sharded {
+                kept.extend(
+                    s.unusable
+                        .iter()
+                        .flat_map(shards::Unusable::kept)
+                        .map(|(name, reason)| Kept { name, reason }),
+                );
+            }
             self.measured = Some((key, model, weighted, kept));
         }
         let Some((_, model, weighted, kept)) = &self.measured else {
@@ -367,15 +437,19 @@ impl Service {
         job: JobId,
         name: String,
         tensor: Option<String>,
-        source: Option<Box<dyn ByteSource>>,
+        source: Attached,
         progress: &mut dyn FnMut(f64, &str),
     ) -> Result<Response, String> {
         let (held, tensor, already_held) = match source {
-            Some(source) => {
+            Attached::One(source) => {
                 let (held, tensor) = open_source(&name, source, tensor.as_deref(), progress)?;
                 (held, tensor, false)
             }
-            None => {
+            Attached::Many(files) => {
+                let (held, tensor) = open_shards(&name, files, tensor.as_deref(), progress)?;
+                (held, tensor, false)
+            }
+            Attached::None => {
                 let held = self
                     .file
                     .take()
@@ -397,7 +471,14 @@ impl Service {
             name: held.loaded.name.clone(),
             kind: held.loaded.kind,
             tensors: held.loaded.tensors.clone(),
-            description: held.loaded.description(),
+            description: held.description(),
+            shards: held.sharded.as_ref().map_or(0, |s| s.shards.len()),
+            set_aside: held.sharded.as_ref().map_or_else(Vec::new, |s| {
+                s.unusable
+                    .iter()
+                    .map(|u| (u.file.clone(), u.reason.clone()))
+                    .collect()
+            }),
         };
         let data = DataInfo::of(&dataset);
         self.dataset = Some(dataset);
@@ -475,6 +556,129 @@ fn open_source(
         HeldFile {
             loaded: Arc::new(loaded),
             source: header_first.then_some(source),
+            sharded: None,
+        },
+        tensor,
+    ))
+}
+
+/// Opens a checkpoint in several files (see [`shards`]): with an index among them, each tensor
+/// from the shard it names; without, every tensor of every file. A shard that cannot be used is
+/// set aside with its reason; when none can, nothing is opened.
+fn open_shards(
+    name: &str,
+    mut files: Vec<(String, Box<dyn ByteSource>)>,
+    tensor: Option<&str>,
+    progress: &mut dyn FnMut(f64, &str),
+) -> Result<(HeldFile, String), String> {
+    let is_index = |f: &str| f.to_ascii_lowercase().ends_with(".index.json");
+    let indexes: Vec<usize> = (0..files.len())
+        .filter(|&i| is_index(&files[i].0))
+        .collect();
+    if indexes.len() > 1 {
+        return Err(format!(
+            "{name}: choose one .index.json with its shards, not {}",
+            indexes.len()
+        ));
+    }
+    let index = match indexes.first() {
+        Some(&i) => {
+            let (index_name, source) = files.remove(i);
+            if source.len() > MAX_INDEX_BYTES {
+                return Err(format!(
+                    "{index_name}: {} MB is too large for a shard index",
+                    source.len() / 1_000_000
+                ));
+            }
+            let bytes = source.read(0, source.len())?;
+            Some(st::parse_index(&bytes).map_err(|e| format!("{index_name}: {e}"))?)
+        }
+        None => None,
+    };
+    // The files in the order the assembly takes them: the index's, or as chosen.
+    let order: Vec<(String, Option<Box<dyn ByteSource>>)> = match &index {
+        Some(index) => index
+            .keys()
+            .map(|file| {
+                let at = files.iter().position(|(f, _)| f == file);
+                (file.clone(), at.map(|at| files.remove(at).1))
+            })
+            .collect(),
+        None => files.into_iter().map(|(f, s)| (f, Some(s))).collect(),
+    };
+    let count = order.len();
+    let mut held: Vec<Option<HeldFile>> = Vec::with_capacity(count);
+    let mut tables: Vec<(String, Result<Vec<quantscope_core::io::TensorInfo>, String>)> =
+        Vec::with_capacity(count);
+    for (i, (file, source)) in order.into_iter().enumerate() {
+        progress(
+            i as f64 / count as f64,
+            &format!("reading the header of {file}"),
+        );
+        let opened = match source {
+            None => Err("not among the files chosen".to_string()),
+            Some(source) => open_source(&file, source, None, &mut |_, _| {}).map_err(|e| {
+                // The reason without the file's name: the shard's line gives it.
+                e.strip_prefix(&format!("{file}: "))
+                    .unwrap_or(&e)
+                    .to_string()
+            }),
+        };
+        match opened {
+            Ok((h, _)) => {
+                tables.push((file, Ok(h.loaded.tensors.clone())));
+                held.push(Some(h));
+            }
+            Err(e) => {
+                tables.push((file, Err(e)));
+                held.push(None);
+            }
+        }
+    }
+    let assembled = match &index {
+        Some(index) => shards::with_index(index, tables.into_iter().map(|(_, t)| t).collect()),
+        None => shards::without_index(tables).map_err(|e| format!("{name}: {e}"))?,
+    };
+    if assembled.tensors.is_empty() {
+        let why: Vec<String> = assembled
+            .unusable
+            .iter()
+            .map(|u| format!("{}: {}", u.file, u.reason))
+            .collect();
+        return Err(format!(
+            "{name}: no shard could be used ({})",
+            why.join("; ")
+        ));
+    }
+    // A shard whose tensors were all taken from elsewhere is not kept open for nothing.
+    let (shard_of, tensors): (Vec<usize>, Vec<_>) = assembled.tensors.into_iter().unzip();
+    for (i, h) in held.iter_mut().enumerate() {
+        if !shard_of.contains(&i) {
+            *h = None;
+        }
+    }
+    let loaded = LoadedFile {
+        name: name.to_string(),
+        kind: FileKind::Safetensors,
+        bytes: Vec::new(),
+        tensors,
+        header: None,
+    };
+    let tensor = match tensor {
+        Some(t) => t.to_string(),
+        None => loader::default_tensor(&loaded)
+            .unwrap_or_default()
+            .to_string(),
+    };
+    Ok((
+        HeldFile {
+            loaded: Arc::new(loaded),
+            source: None,
+            sharded: Some(Sharded {
+                shards: held,
+                shard_of,
+                unusable: assembled.unusable,
+            }),
         },
         tensor,
     ))
@@ -482,6 +686,18 @@ fn open_source(
 
 /// Reads `tensor` of a held file: from its source (safetensors, header first) or its bytes.
 fn read_tensor(held: &HeldFile, tensor: &str) -> Result<Dataset, String> {
+    if let Some(s) = &held.sharded {
+        let at = held
+            .loaded
+            .tensors
+            .iter()
+            .position(|t| t.name == tensor)
+            .ok_or_else(|| format!("{}: no tensor \"{tensor}\"", held.loaded.name))?;
+        return match &s.shards[s.shard_of[at]] {
+            Some(shard) => read_tensor(shard, tensor),
+            None => Err(format!("{}: its shard was set aside", held.loaded.name)),
+        };
+    }
     let file = &held.loaded;
     let dataset = match &held.source {
         Some(source) => {
@@ -556,7 +772,7 @@ mod tests {
                 job: 1,
                 settings: SynthSettings::default(),
             },
-            None,
+            Attached::None,
             &mut none(),
         );
         // The default synthetic data: a 128 × 1024 matrix.
@@ -569,13 +785,21 @@ mod tests {
             options: AnalysisOptions::default(),
             share,
         };
-        let r = s.handle(ask(Share { index: 1, count: 2 }), None, &mut none());
+        let r = s.handle(
+            ask(Share { index: 1, count: 2 }),
+            Attached::None,
+            &mut none(),
+        );
         let Response::Part { job: 2, part, .. } = r else {
             panic!("{r:?}")
         };
         assert_eq!(part.share, Share { index: 1, count: 2 });
         assert_eq!(part.acc.finish().n, 65_536);
-        let r = s.handle(ask(Share { index: 2, count: 2 }), None, &mut none());
+        let r = s.handle(
+            ask(Share { index: 2, count: 2 }),
+            Attached::None,
+            &mut none(),
+        );
         assert!(
             matches!(r, Response::Error { job: 2, ref message } if message.contains("share 2 of 2"))
         );
@@ -592,7 +816,7 @@ mod tests {
                 name: "w.npy".into(),
                 tensor: None,
             },
-            Some(Box::new(npy)),
+            Attached::One(Box::new(npy)),
             &mut |f, _| steps.push(f),
         );
         assert!(
@@ -606,13 +830,158 @@ mod tests {
                 name: "bad.npy".into(),
                 tensor: None,
             },
-            Some(Box::new(b"\x93NUMPY\x01\x00\x05\x00{'de".to_vec())),
+            Attached::One(Box::new(b"\x93NUMPY\x01\x00\x05\x00{'de".to_vec())),
             &mut none(),
         );
         assert!(
             matches!(r, Response::Error { job: 2, ref message } if message.starts_with("bad.npy"))
         );
         assert_eq!(s.dataset().map(|d| d.shape().to_vec()), Some(vec![2, 3]));
+    }
+
+    #[test]
+    /// A sharded checkpoint: the index's shards held header first, each tensor read from its
+    /// own; a broken or missing shard is set aside by name (its tensors kept out of the
+    /// allocation), and when no shard can be used the old data stays.
+    fn a_sharded_checkpoint_opens_as_one_and_sets_a_broken_shard_aside() {
+        let mut s = Service::new();
+        let a: Vec<f32> = (0..64).map(|i| (i as f32 * 0.3).sin()).collect();
+        let b: Vec<f32> = (0..32).map(|i| (i as f32 * 0.7).cos() * 3.0).collect();
+        let files = |broken: &[u8]| -> Attached {
+            let one =
+                |n: &str, bytes: Vec<u8>| (n.to_string(), Box::new(bytes) as Box<dyn ByteSource>);
+            Attached::Many(vec![
+                one("s-2.safetensors", safetensors::write_f32(&[("b", &[4, 8], &b)])),
+                one("m.safetensors.index.json", br#"{"weight_map":{"a":"s-1.safetensors","b":"s-2.safetensors","c":"s-3.safetensors","d":"s-4.safetensors"}}"#.to_vec()),
+                one("s-1.safetensors", safetensors::write_f32(&[("a", &[8, 8], &a), ("b", &[1], &[9.0])])),
+                one("s-3.safetensors", broken.to_vec()),
+            ])
+        };
+        let open = |job| Request::Open {
+            job,
+            name: "m.safetensors.index.json".into(),
+            tensor: None,
+        };
+        let r = s.handle(open(1), files(b"\x05\0\0\0\0\0\0\0{"), &mut none());
+        let Response::Loaded {
+            file: Some(f),
+            tensor,
+            data,
+            ..
+        } = r
+        else {
+            panic!("{r:?}")
+        };
+        assert_eq!(tensor.as_deref(), Some("a"));
+        assert_eq!(data.len(), 64);
+        // s-1's stale "b" is not listed: the index puts b in s-2.
+        let names: Vec<&str> = f.tensors.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, vec!["a", "b"]);
+        let said: Vec<String> = f
+            .description
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        assert_eq!(said[0], "shards: 2 of 4 read");
+        assert!(
+            said[1].starts_with("set aside: s-3.safetensors: "),
+            "{said:?}"
+        );
+        assert_eq!(
+            said[2],
+            "set aside: s-4.safetensors: not among the files chosen"
+        );
+        // Switching reads the tensor from its shard.
+        let r = s.handle(
+            Request::Open {
+                job: 2,
+                name: "m.safetensors.index.json".into(),
+                tensor: Some("b".into()),
+            },
+            Attached::None,
+            &mut none(),
+        );
+        assert!(
+            matches!(r, Response::Loaded { ref data, .. } if data.len() == 32),
+            "{r:?}"
+        );
+        assert_eq!(s.dataset().map(|d| d.values().to_vec()), Some(b.clone()));
+        // The allocation keeps the set-aside tensors out, each with its shard's reason.
+        let r = s.handle(
+            Request::Study {
+                job: 3,
+                config: QuantizerConfig::default(),
+                study: Study::Allocate {
+                    candidates: vec!["int4-channel".into(), "int8-channel".into()],
+                    budget: 8.5,
+                    importance: None,
+                    size: None,
+                },
+            },
+            Attached::None,
+            &mut none(),
+        );
+        let Response::Studied { result, .. } = r else {
+            panic!("{r:?}")
+        };
+        let StudyResult::Allocate(report) = *result else {
+            panic!("not an allocation")
+        };
+        let assigned: Vec<&str> = report.assignment.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(assigned, vec!["a", "b"]);
+        let kept: Vec<(&str, &str)> = report
+            .kept
+            .iter()
+            .map(|k| (k.name.as_str(), k.reason.as_str()))
+            .collect();
+        assert_eq!(kept[0].0, "c");
+        assert!(kept[0].1.starts_with("shard s-3.safetensors: "), "{kept:?}");
+        assert_eq!(
+            kept[1],
+            ("d", "shard s-4.safetensors: not among the files chosen")
+        );
+        // Files without an index that both hold "b" are refused; nothing changes.
+        let one = |n: &str, bytes: Vec<u8>| (n.to_string(), Box::new(bytes) as Box<dyn ByteSource>);
+        let r = s.handle(
+            Request::Open {
+                job: 4,
+                name: "x + 1 more".into(),
+                tensor: None,
+            },
+            Attached::Many(vec![
+                one(
+                    "x.safetensors",
+                    safetensors::write_f32(&[("b", &[1], &[1.0])]),
+                ),
+                one(
+                    "y.safetensors",
+                    safetensors::write_f32(&[("b", &[1], &[2.0])]),
+                ),
+            ]),
+            &mut none(),
+        );
+        assert!(
+            matches!(r, Response::Error { ref message, .. } if message.contains("\"b\" is in both x.safetensors and y.safetensors")),
+            "{r:?}"
+        );
+        // When no shard can be used, that is the error and the data held stays.
+        let r = s.handle(
+            Request::Open {
+                job: 5,
+                name: "z + 1 more".into(),
+                tensor: None,
+            },
+            Attached::Many(vec![
+                one("p.safetensors", vec![1, 2]),
+                one("q.safetensors", vec![]),
+            ]),
+            &mut none(),
+        );
+        assert!(
+            matches!(r, Response::Error { ref message, .. } if message.starts_with("z + 1 more: no shard could be used (p.safetensors: ")),
+            "{r:?}"
+        );
+        assert_eq!(s.dataset().map(|d| d.values().to_vec()), Some(b));
     }
 
     #[test]
@@ -625,7 +994,7 @@ mod tests {
                 name: "m.safetensors".into(),
                 tensor: None,
             },
-            Some(Box::new(st)),
+            Attached::One(Box::new(st)),
             &mut none(),
         );
         assert!(matches!(r, Response::Loaded { ref tensor, .. } if tensor.as_deref() == Some("a")));
@@ -634,13 +1003,13 @@ mod tests {
             name: "m.safetensors".into(),
             tensor: Some(tensor.into()),
         };
-        let r = s.handle(switch(2, "b"), None, &mut none());
+        let r = s.handle(switch(2, "b"), Attached::None, &mut none());
         assert!(matches!(r, Response::Loaded { ref data, .. } if data.len() == 3));
         // A tensor that does not exist is refused; "b" stays, and the file stays open.
-        let r = s.handle(switch(3, "zz"), None, &mut none());
+        let r = s.handle(switch(3, "zz"), Attached::None, &mut none());
         assert!(matches!(r, Response::Error { .. }), "{r:?}");
         assert_eq!(s.dataset().map(Dataset::len), Some(3));
-        let r = s.handle(switch(4, "a"), None, &mut none());
+        let r = s.handle(switch(4, "a"), Attached::None, &mut none());
         assert!(
             matches!(r, Response::Loaded { ref data, .. } if data.len() == 2),
             "{r:?}"
@@ -685,7 +1054,7 @@ mod tests {
                 name: "m.gguf".into(),
                 tensor: None,
             },
-            Some(Box::new(file)),
+            Attached::One(Box::new(file)),
             &mut none(),
         );
         let Response::Loaded {
@@ -711,7 +1080,7 @@ mod tests {
                 name: "m.gguf".into(),
                 tensor: Some("iq2".into()),
             },
-            None,
+            Attached::None,
             &mut none(),
         );
         assert!(
@@ -758,7 +1127,7 @@ mod tests {
                 name: "model.safetensors".into(),
                 tensor: None,
             },
-            Some(Box::new(original)),
+            Attached::One(Box::new(original)),
             &mut none(),
         );
         assert!(matches!(r, Response::Loaded { .. }), "{r:?}");
@@ -770,7 +1139,7 @@ mod tests {
                     quantized: "model-q8_0.gguf".into(),
                 },
             },
-            Some(Box::new(copy)),
+            Attached::One(Box::new(copy)),
             &mut none(),
         );
         let Response::Studied { result, .. } = r else {
@@ -799,7 +1168,7 @@ mod tests {
                     quantized: "x.gguf".into(),
                 },
             },
-            Some(Box::new(Vec::<u8>::new())),
+            Attached::One(Box::new(Vec::<u8>::new())),
             &mut none(),
         );
         assert!(
@@ -825,7 +1194,7 @@ mod tests {
                 name: "w.npy".into(),
                 tensor: None,
             },
-            Some(Box::new(npy::write_f32(&[out, inputs], &w))),
+            Attached::One(Box::new(npy::write_f32(&[out, inputs], &w))),
             &mut none(),
         );
         assert!(matches!(r, Response::Loaded { .. }), "{r:?}");
@@ -849,7 +1218,7 @@ mod tests {
         let mut seen = Vec::new();
         let r = s.handle(
             study("x.npy"),
-            Some(Box::new(npy::write_f32(&[tokens, inputs], &x))),
+            Attached::One(Box::new(npy::write_f32(&[tokens, inputs], &x))),
             &mut |f, _| seen.push(f),
         );
         let Response::Studied { result, .. } = r else {
@@ -874,7 +1243,7 @@ mod tests {
         // X with another number of inputs: the message names both.
         let r = s.handle(
             study("x6.npy"),
-            Some(Box::new(npy::write_f32(&[4, 6], &[1.0; 24]))),
+            Attached::One(Box::new(npy::write_f32(&[4, 6], &[1.0; 24]))),
             &mut none(),
         );
         assert!(

@@ -15,7 +15,7 @@ use wasm_bindgen::JsCast;
 
 use super::client::{Attachment, Engine, Port, PortFactory, Sink};
 use super::protocol::{Request, Response};
-use super::service::{ByteSource, Service};
+use super::service::{Attached, ByteSource, Service};
 
 /// The worker's loader script, relative to the page (it starts `quantscope-worker.js`).
 pub const WORKER_URL: &str = "assets/worker-loader.js";
@@ -54,6 +54,10 @@ impl Port for WebPort {
             Attachment::None => self.worker.post_message(&message),
             Attachment::File(f) => {
                 set(&message, "file", f);
+                self.worker.post_message(&message)
+            }
+            Attachment::Files(files) => {
+                set(&message, "files", &files.iter().collect::<Array>());
                 self.worker.post_message(&message)
             }
             Attachment::Bytes(bytes) => {
@@ -265,14 +269,21 @@ pub fn worker_main() {
                     return;
                 }
             };
-            let source: Option<Box<dyn ByteSource>> =
-                if let Ok(file) = get("file").dyn_into::<web_sys::File>() {
-                    Some(Box::new(FileSource(file)))
-                } else if let Ok(buffer) = get("bytes").dyn_into::<js_sys::ArrayBuffer>() {
-                    Some(Box::new(Uint8Array::new(&buffer).to_vec()))
-                } else {
-                    None
-                };
+            let source = if let Ok(file) = get("file").dyn_into::<web_sys::File>() {
+                Attached::One(Box::new(FileSource(file)))
+            } else if let Ok(files) = get("files").dyn_into::<Array>() {
+                Attached::Many(
+                    files
+                        .iter()
+                        .filter_map(|f| f.dyn_into::<web_sys::File>().ok())
+                        .map(|f| (f.name(), Box::new(FileSource(f)) as Box<dyn ByteSource>))
+                        .collect(),
+                )
+            } else if let Ok(buffer) = get("bytes").dyn_into::<js_sys::ArrayBuffer>() {
+                Attached::One(Box::new(Uint8Array::new(&buffer).to_vec()))
+            } else {
+                Attached::None
+            };
             let job = request.job();
             let clock = reply_scope.performance();
             let now = move || clock.as_ref().map_or_else(js_sys::Date::now, |p| p.now());

@@ -761,6 +761,64 @@ describe("Quantscope in the browser", () => {
     await app.page.close();
   });
 
+  test("whole model: a sharded checkpoint opens from its index and shards; a broken shard is named and the rest allocated as the CLI does", async () => {
+    const app = await freshPage();
+    const dir = mkdtempSync(join(work, "shards-"));
+    const files = {
+      "model-00001-of-00003.safetensors": safetensorsF32([
+        { name: "blk.0.a.weight", shape: [64, 128], values: values(64 * 128, 41, 0.05) },
+        { name: "blk.0.a.bias", shape: [64], values: values(64, 42) },
+      ]),
+      "model-00002-of-00003.safetensors": safetensorsF32([{ name: "blk.1.c.weight", shape: [128, 64], values: values(128 * 64, 43, 1.0) }]),
+      // A header length that runs past the end of the file.
+      "model-00003-of-00003.safetensors": Buffer.from([200, 0, 0, 0, 0, 0, 0, 0, 0x7b, 0x7d]),
+      "model.safetensors.index.json": Buffer.from(JSON.stringify({
+        metadata: { total_size: 0 },
+        weight_map: {
+          "blk.0.a.weight": "model-00001-of-00003.safetensors",
+          "blk.0.a.bias": "model-00001-of-00003.safetensors",
+          "blk.1.c.weight": "model-00002-of-00003.safetensors",
+          "blk.2.d.weight": "model-00003-of-00003.safetensors",
+        },
+      })),
+    };
+    for (const [name, bytes] of Object.entries(files)) writeFileSync(join(dir, name), bytes);
+    await app.id("file-input").setInputFiles(Object.keys(files).map((name) => join(dir, name)));
+    await app.until(async () => (await app.text("file-open")) === "Open: model.safetensors.index.json", "the checkpoint open");
+    assert.match(await app.text("file-description"), /shards\s*2 of 3 read/);
+    assert.match(await app.text("file-description"), /set aside\s*model-00003-of-00003\.safetensors: /);
+    await app.id("model-run").waitFor();
+    assert.match(await app.text("model-set-aside"), /^Shard model-00003-of-00003\.safetensors set aside: .+\. Its tensors are not listed/);
+    assert.match(await app.text("model-tensors-summary"), /^3 tensors in 2 shards, 16,448 parameters$/);
+    // A tensor of the second shard is read from it: the metrics equal the CLI's on that shard.
+    await app.select("tensor-select", "blk.1.c.weight");
+    await app.until(async () => (await app.text("data-shape")) === "128 × 64", "the second shard's tensor");
+    assertSameMetrics(await app.metrics(), cli(join(dir, "model-00002-of-00003.safetensors"), ["--tensor", "blk.1.c.weight"]), "sharded tensor");
+    // The allocation equals quantscope allocate on the index; the broken shard's tensor is kept out with its reason.
+    const want = JSON.parse(execFileSync(CLI, ["allocate", "model.safetensors.index.json", "--budget", "4.5", "--json"], { cwd: dir, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }));
+    await app.id("model-run").click();
+    await app.until(async () => (await app.text("model-total")).includes("(budget 4.5)"), "the allocation", 30000);
+    const rows = app.id("model-table").locator("tbody tr");
+    assert.equal(await rows.count(), want.assignment.length);
+    for (const a of want.assignment) {
+      const row = app.id("model-table").locator(`tbody tr[data-name="${a.name}"]`);
+      assert.equal(await row.locator('td[data-col="candidate"]').textContent(), a.candidate, a.name);
+      close(Number(await row.locator('td[data-col="mse"]').getAttribute("data-value")), a.mse, `${a.name} mse`);
+    }
+    assert.deepEqual(want.kept.map((k) => k.name), ["blk.0.a.bias", "blk.2.d.weight"]);
+    assert.match(await app.id("model-kept").textContent(), /blk\.2\.d\.weight — shard model-00003-of-00003\.safetensors: /);
+    // Files that are not one checkpoint are refused beside the picker; the view stays.
+    const before = await app.metrics();
+    await app.id("file-input").setInputFiles([
+      { name: "a.npy", mimeType: "application/octet-stream", buffer: npyF32([4], [1, 2, 3, 4]) },
+      { name: "b.csv", mimeType: "text/csv", buffer: Buffer.from("1,2,3") },
+    ]);
+    await app.until(async () => /only as one sharded checkpoint/.test(await app.text("error-banner")), "the refusal");
+    assert.deepEqual(await app.metrics(), before);
+    assert.deepEqual(app.errors, []);
+    await app.page.close();
+  });
+
   test("integer-only arithmetic: one output's M0, shift and int8 result equal quantscope int-matmul's", async () => {
     const app = await openingPage();
     await app.set("int-seed", 3);
