@@ -784,7 +784,9 @@ describe("Quantscope in the browser", () => {
     };
     for (const [name, bytes] of Object.entries(files)) writeFileSync(join(dir, name), bytes);
     await app.id("file-input").setInputFiles(Object.keys(files).map((name) => join(dir, name)));
-    await app.until(async () => (await app.text("file-open")) === "Open: model.safetensors.index.json", "the checkpoint open");
+    const label = app.page.locator('label[for="tensor-select"]');
+    await app.until(async () => (await label.count()) && (await label.textContent()) === "Tensor in model.safetensors.index.json", "the checkpoint open");
+    assert.equal(await app.text("data-name"), "blk.0.a.weight");
     assert.match(await app.text("file-description"), /shards\s*2 of 3 read/);
     assert.match(await app.text("file-description"), /set aside\s*model-00003-of-00003\.safetensors: /);
     await app.id("model-run").waitFor();
