@@ -334,6 +334,38 @@ pub fn LayerLab() -> impl IntoView {
         })
     };
 
+    // The activations' mean x² per input as an importance file for the whole-model view (one
+    // .npy weights every matrix of that many inputs, as `quantscope allocate --importance`).
+    let importance_npy = move || {
+        let r = result.get_untracked()?;
+        let x = state
+            .lab_x_name
+            .get_untracked()
+            .unwrap_or_else(|| "activations".into());
+        let stem = x
+            .rsplit_once('.')
+            .map_or(x.as_str(), |(s, _)| s)
+            .to_string();
+        let npy = quantscope_core::io::npy::write_f32(&[r.act_mean_sq.len()], &r.act_mean_sq);
+        Some((format!("mean-x2-{stem}.npy"), npy, r.act_mean_sq.len()))
+    };
+    let importance_status = RwSignal::new(None::<String>);
+    let download_importance = move |_| {
+        if let Some((name, npy, _)) = importance_npy() {
+            if let Err(e) = super::export_panel::download_bytes(&name, &npy) {
+                importance_status.set(Some(format!("The download failed: {e}")));
+            }
+        }
+    };
+    let use_importance = move |_| {
+        if let Some((name, npy, inputs)) = importance_npy() {
+            importance_status.set(Some(format!(
+                "{name} now weights the whole-model allocation (every matrix with {inputs} inputs)."
+            )));
+            state.set_model_importance(Some((name, Attachment::Bytes(std::rc::Rc::new(npy)))));
+        }
+    };
+
     view! {
         <section class="panel order-layer" aria-labelledby="layer-title">
             <h2 id="layer-title">"Layer lab: the error the model feels"</h2>
@@ -407,6 +439,12 @@ pub fn LayerLab() -> impl IntoView {
                     <canvas class="chart" data-testid="lab-act-chart" node_ref=act_ref
                         aria-label="The largest |x| over the tokens for each input of the layer"
                         on:pointermove=on_act_move on:pointerleave=move |_| readout.set(None)></canvas>
+                    <p class="help">"Each input's mean x² over these tokens is what llama.cpp's imatrix records: the importance by which the whole-model allocation can weight each input column's error."</p>
+                    <div class="export-buttons">
+                        <button type="button" data-testid="lab-importance-download" on:click=download_importance>"Download mean x² per input (.npy)"</button>
+                        <button type="button" data-testid="lab-importance-use" on:click=use_importance>"Weight the whole-model allocation by it"</button>
+                    </div>
+                    <p class="help" data-testid="lab-importance-status" aria-live="polite">{move || importance_status.get()}</p>
                     <h3>"The weights before and after the transform"</h3>
                     <canvas class="chart chart-short" data-testid="lab-weights-chart" node_ref=weights_ref
                         aria-label="Histogram of W, and of the rotated or smoothed W that is quantized"></canvas>

@@ -408,6 +408,9 @@ pub fn ModelView() -> impl IntoView {
             <section class="panel order-model" aria-labelledby="model-title">
                 <h2 id="model-title">"Whole model: bits where they matter"</h2>
                 <p class="help">"Some tensors tolerate 3 bits, others need 8. Every matrix of the open file is quantized under each candidate; then one candidate per tensor is chosen so that the total squared error (Σ n·MSE) is least within the budget — solved exactly as a knapsack, as "<code>"quantscope allocate"</code>" does."</p>
+                <Show when=move || state.file.with(|f| f.as_ref().is_some_and(|f| !f.set_aside.is_empty()))>
+                    <ul class="notes warn-notes" data-testid="model-set-aside">{set_aside}</ul>
+                </Show>
                 <fieldset class="candidates">
                     <legend>"Candidates"</legend>
                     {DEFAULT_CANDIDATES.map(|name| view! {
@@ -506,9 +509,6 @@ pub fn ModelView() -> impl IntoView {
                         <summary>{kept_summary}</summary>
                         <ul class="notes">{kept_rows}</ul>
                     </details>
-                </Show>
-                <Show when=move || state.file.with(|f| f.as_ref().is_some_and(|f| !f.set_aside.is_empty()))>
-                    <ul class="notes" data-testid="model-set-aside">{set_aside}</ul>
                 </Show>
                 <details class="model-tensors" data-testid="model-tensors" open>
                     <summary data-testid="model-tensors-summary">{header_summary}</summary>

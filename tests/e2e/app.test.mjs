@@ -10,7 +10,7 @@ import { join } from "node:path";
 
 import { serve } from "./server.mjs";
 import { launch } from "./browser.mjs";
-import { npyF32, safetensorsF32, values } from "./fixtures.mjs";
+import { npyF32, readNpyF32, safetensorsF32, values } from "./fixtures.mjs";
 import { CLI, Quantscope, assertSameMetrics, cli, close } from "./page.mjs";
 const work = mkdtempSync(join(tmpdir(), "quantscope-e2e-"));
 
@@ -600,6 +600,45 @@ describe("Quantscope in the browser", () => {
     const held = layer(["--method", "gptq", "--rotate", "hadamard", "--rotate-block", "512", "--holdout", "128"]);
     await app.until(async () => Math.abs((await value("gptq", "output-sqnr")) - held.output_sqnr_db) <= 1e-9 * Math.abs(held.output_sqnr_db), "held-out GPTQ", 60000);
     assert.match(await app.id("lab-notes").textContent(), /measured on the last 128, held out/);
+    // The importance the lab offers: each input's mean x² over X's tokens, as an .npy.
+    const [d] = await Promise.all([app.page.waitForEvent("download"), app.id("lab-importance-download").click()]);
+    assert.equal(d.suggestedFilename(), "mean-x2-minilm-l0-ffn-input.npy");
+    const impPath = join(work, "mean-x2.npy");
+    await d.saveAs(impPath);
+    const imp = readNpyF32(readFileSync(impPath));
+    const x = readNpyF32(readFileSync(X));
+    assert.deepEqual(imp.shape, [1536]);
+    const tokens = x.shape[0];
+    for (let j = 0; j < 1536; j++) {
+      let sum = 0;
+      for (let t = 0; t < tokens; t++) sum += x.values[t * 1536 + j] ** 2;
+      const want = sum / tokens;
+      assert.ok(Math.abs(imp.values[j] - want) <= 1e-6 * want, `input ${j}: ${imp.values[j]} vs ${want}`);
+    }
+    // Weighting the whole model by it: a checkpoint of two 1536-input matrices, allocated as
+    // quantscope allocate --importance with that file.
+    await app.id("lab-importance-use").click();
+    assert.equal(await app.text("lab-importance-status"), "mean-x2-minilm-l0-ffn-input.npy now weights the whole-model allocation (every matrix with 1536 inputs).");
+    const dir = mkdtempSync(join(work, "lab-imp-"));
+    const ckpt = safetensorsF32([
+      { name: "blk.0.up.weight", shape: [32, 1536], values: values(32 * 1536, 71, 0.05) },
+      { name: "blk.1.up.weight", shape: [16, 1536], values: values(16 * 1536, 72, 0.3) },
+    ]);
+    writeFileSync(join(dir, "m.safetensors"), ckpt);
+    await app.upload("m.safetensors", ckpt);
+    await app.id("model-run").waitFor();
+    await app.id("model-run").click();
+    await app.until(async () => (await app.text("model-total")).includes("(importance-weighted)"), "the weighted allocation", 60000);
+    const weighted = JSON.parse(execFileSync(CLI, ["allocate", "m.safetensors", "--budget", "4.5", "--importance", impPath, "--json"], { cwd: dir, encoding: "utf8" }));
+    assert.deepEqual(weighted.importance.weighted, ["blk.0.up.weight", "blk.1.up.weight"]);
+    for (const a of weighted.assignment) {
+      const row = app.id("model-table").locator(`tbody tr[data-name="${a.name}"]`);
+      assert.equal(await row.locator('td[data-col="candidate"]').textContent(), a.candidate, `${a.name} weighted`);
+      close(Number(await row.locator('td[data-col="mse"]').getAttribute("data-value")), a.mse, `${a.name} weighted mse`);
+    }
+    await app.id("lab-sample-w").click();
+    await app.until(async () => (await app.text("data-shape")) === "384 × 1536", "the sample weights again", 30000);
+    await app.until(async () => Math.abs((await value("gptq", "output-sqnr")) - held.output_sqnr_db) <= 1e-9 * Math.abs(held.output_sqnr_db), "held-out GPTQ again", 60000);
     // X with the wrong number of inputs: said beside the lab, the previous figures kept.
     const bad = join(work, "x-bad.npy");
     writeFileSync(bad, npyF32([4, 6], values(24, 3)));

@@ -52,3 +52,15 @@ export function values(n, seed = 1, spread = 1) {
   }
   return out;
 }
+
+/** The shape and values of a little-endian float32 .npy file (C order). */
+export function readNpyF32(buf) {
+  const len = buf.readUInt16LE(8);
+  const header = buf.subarray(10, 10 + len).toString("latin1");
+  if (!/'descr': '<f4'/.test(header)) throw new Error(`not float32: ${header}`);
+  const shape = header.match(/'shape': \(([^)]*)\)/)[1].split(",").map((s) => s.trim()).filter((s) => s !== "").map(Number);
+  const data = buf.subarray(10 + len);
+  const values = new Float32Array(data.length / 4);
+  for (let i = 0; i < values.length; i++) values[i] = data.readFloatLE(4 * i);
+  return { shape, values };
+}

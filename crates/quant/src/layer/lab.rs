@@ -22,6 +22,9 @@ pub struct LabResult {
     /// max_t |X_tj| per input j (the activation outliers).
     #[serde(with = "crate::wire::f32s")]
     pub act_abs_max: Vec<f32>,
+    /// mean_t X_tj² per input j: the importance vector the whole-model view can weight by.
+    #[serde(with = "crate::wire::f32s", default)]
+    pub act_mean_sq: Vec<f32>,
     /// W's histogram, and W'·'s (the matrix quantized) when a transform changed it, over one range.
     pub weights: Histogram,
     pub transformed: Option<Histogram>,
@@ -70,6 +73,7 @@ pub fn lab(
         tokens: layer.tokens,
         rows,
         act_abs_max: layer.activation_abs_max(),
+        act_mean_sq: layer.activation_mean_sq(),
         weights: hist(&w),
         transformed: transformed.as_deref().map(hist),
     })
@@ -146,6 +150,13 @@ mod tests {
         }
         assert_eq!(r.act_abs_max.len(), inputs);
         assert!(r.act_abs_max[2] > 9.0);
+        // The importance: each input's mean square over the tokens.
+        for (j, &m) in r.act_mean_sq.iter().enumerate() {
+            let want = (0..tokens).map(|t| x[t * inputs + j].powi(2)).sum::<f32>() / tokens as f32;
+            assert!((m - want).abs() <= 1e-5 * want, "input {j}: {m} vs {want}");
+        }
+        assert_eq!(r.act_mean_sq.len(), inputs);
+        assert!(r.act_mean_sq[2] > 80.0);
         let t = r
             .transformed
             .unwrap_or_else(|| panic!("a rotation transforms W"));

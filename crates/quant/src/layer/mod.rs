@@ -219,6 +219,19 @@ impl<'a> Layer<'a> {
     pub fn activation_abs_max(&self) -> Vec<f32> {
         column_abs_max(self.x, self.inputs, self.tokens)
     }
+
+    /// mean over the tokens of X_tj² per input j (sums in f64): llama.cpp's imatrix quantity,
+    /// the importance `allocate` weights each input column's error by.
+    pub fn activation_mean_sq(&self) -> Vec<f32> {
+        let mut sums = vec![0f64; self.inputs];
+        for row in self.x.chunks_exact(self.inputs).take(self.tokens) {
+            for (s, &v) in sums.iter_mut().zip(row) {
+                *s += f64::from(v) * f64::from(v);
+            }
+        }
+        let t = self.tokens.max(1) as f64;
+        sums.iter().map(|s| (s / t) as f32).collect()
+    }
 }
 
 /// max |m_rj| over the first `rows` rows of a row-major matrix with `cols` columns, per column.
