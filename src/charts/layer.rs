@@ -323,6 +323,7 @@ mod tests {
                 report(Method::Gptq, vec![1e-3, 1e-3, 1e-3]),
             ],
             act_abs_max: vec![1.0; 4],
+            act_mean_sq: vec![1.0; 4],
             weights: Histogram {
                 lo: -1.0,
                 hi: 1.0,
