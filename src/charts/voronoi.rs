@@ -2,7 +2,7 @@
 //! centroid's Voronoi cell (the inputs it wins) as a tinted region.
 
 use plotters::prelude::*;
-use quantscope_core::plan::VectorView;
+use quantscope_core::analysis::VectorView;
 
 use super::{axis_label, canvas_root, Scale};
 

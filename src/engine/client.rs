@@ -13,7 +13,7 @@
 //!        table spread over the workers;
 //!      - on worker 0 only, the long jobs: studies (channel ranges, a batch stream; the newest of
 //!        each kind; an export does not wait for the rest) and rows that are best run whole
-//!        (`quantscope_core::share::runs_whole`: learned codebooks, search calibrators per group).
+//!        (`quantscope_core::run::runs_whole`: learned codebooks, search calibrators per group).
 //!      A view waits for the slices running (a few ms) and then has every worker; while a long
 //!      job holds worker 0 it runs on the others (with one holder, a long job gives way: the
 //!      workers restart and it runs again later)
@@ -32,7 +32,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use quantscope_core::share::runs_whole;
+use quantscope_core::run::runs_whole;
 use quantscope_core::{merge, Analysis, AnalysisOptions, PartialAnalysis, QuantizerConfig, Share};
 
 use super::protocol::{

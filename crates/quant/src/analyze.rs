@@ -1,4 +1,5 @@
-//! The one function the UI calls: quantize a dataset, measure it and bin it in one fused pass.
+//! The integer format's fast path: quantize a dataset, measure it and bin it in one fused pass
+//! (the other formats go through [`crate::plan`]; [`crate::run`] chooses).
 //!
 //! ```text
 //! analyze(dataset, config, options) → Analysis
@@ -8,110 +9,24 @@
 //!      bin r and r̂ into histograms over the same edges
 //! ```
 //! Non-finite values are counted in the dataset summary and skipped by every step. The work can be
-//! split across workers and merged exactly: see [`crate::share`]; [`analyze`] is one share.
-
-use serde::{Deserialize, Serialize};
+//! split across workers and merged exactly: see [`crate::analysis`]; [`crate::analyze()`] is one
+//! share. The calibration helpers here (ranges per group, the histogram range) serve both paths.
 
 use crate::affine::{stochastic_noise, AffineParams};
+use crate::analysis::{
+    merge_one, Analysis, AnalysisOptions, AnalyzeError, GroupParams, PartialAnalysis, Quantized,
+    Share,
+};
 use crate::block::{stored_scale, tensor_scale, ElementRange, ScaleFormat};
 use crate::calib::{clip_range, clip_range_known, finite_min_max};
-use crate::config::{ConfigError, QuantizerConfig, Rounding, Scheme};
+use crate::config::{QuantizerConfig, Rounding, Scheme};
 use crate::dataset::{Dataset, Summary};
-use crate::granularity::{GroupLayout, LayoutError};
+use crate::granularity::GroupLayout;
 use crate::histogram::Histogram;
 use crate::metrics::{bits_per_value, ErrorAccumulator, LANES};
-use crate::share::{PartialAnalysis, Share};
 
 /// Largest per-group code table (entries of u32) the fused pass keeps: 4 MiB.
 const MAX_CODE_TABLE: usize = 1 << 20;
-
-/// Why a dataset cannot be analysed with a configuration.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-pub enum AnalyzeError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error(transparent)]
-    Layout(#[from] LayoutError),
-    #[error("share {} of {} does not exist", .0.index, .0.count)]
-    Share(Share),
-    #[error("{} has no block plan (it has a pass of its own)", .0.name())]
-    NoPlan(crate::format::Format),
-}
-
-/// Presentation options that do not change the numbers.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct AnalysisOptions {
-    /// Histogram bins.
-    pub bins: usize,
-    /// Which group's levels and thresholds to report (clamped to the last group).
-    pub display_group: usize,
-    /// Keep the work interactive (tens of milliseconds): learned codebooks are trained on a
-    /// sample or a coarser summary, and a note says so. The CLI leaves this off.
-    pub interactive: bool,
-    /// Report every group's parameters in [`Analysis::groups`] (the CLI's JSON does); the page
-    /// draws only the display group and leaves this off, so half a million groups are not sent
-    /// to it on every change.
-    pub all_groups: bool,
-}
-
-impl Default for AnalysisOptions {
-    fn default() -> Self {
-        Self {
-            bins: 160,
-            display_group: 0,
-            interactive: false,
-            all_groups: true,
-        }
-    }
-}
-
-/// The calibrated range and parameters of one tensor, channel or group.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct GroupParams {
-    /// The clipping range the formulas used, [min(α, 0), max(β, 0)] (symmetric: [−a, a]).
-    pub clip: (f32, f32),
-    pub params: AffineParams,
-}
-
-/// Everything the views show.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Analysis {
-    pub config: QuantizerConfig,
-    /// How many tensors, channels or groups have their own parameters.
-    pub n_groups: usize,
-    pub display_group: usize,
-    /// The parameters of the display group.
-    pub display: GroupParams,
-    /// Every group's parameters, in group order, when [`AnalysisOptions::all_groups`] is set;
-    /// empty otherwise.
-    pub groups: Vec<GroupParams>,
-    /// Reconstruction levels of the display group, ascending.
-    #[serde(with = "crate::wire::f32s")]
-    pub levels: Vec<f32>,
-    /// Decision thresholds of the display group, ascending (levels.len() − 1 of them).
-    #[serde(with = "crate::wire::f32s")]
-    pub thresholds: Vec<f32>,
-    /// Histogram of the finite inputs.
-    pub input_hist: Histogram,
-    /// Histogram of the reconstructions, over the same bins.
-    pub output_hist: Histogram,
-    pub metrics: crate::metrics::Metrics,
-    pub summary: Summary,
-    /// What a person should know about how the numbers were found (a codebook trained on a
-    /// sample or a summary, a format ignoring the granularity, …).
-    pub notes: Vec<String>,
-    /// The 2-D view of a vector codebook (sub-vector length 2).
-    pub vector: Option<crate::plan::VectorView>,
-    /// How the display group's values are scaled and coded (formats other than `int`).
-    pub display_block: Option<crate::plan::Block>,
-    /// The shown group's (super-)block as stored, for the GGML types coded through their bytes.
-    #[serde(default)]
-    pub ggml_block: Option<crate::ggml::ShownBlock>,
-    /// The display group's own values and reconstructions (per-channel and per-group layouts).
-    #[serde(default)]
-    pub group_hist: Option<crate::group_view::GroupHistograms>,
-}
 
 /// Calibrated parameters of the consecutive groups `first..first + params.len()`.
 #[derive(Clone, Debug, PartialEq)]
@@ -480,22 +395,6 @@ pub(crate) fn histogram_range(summary: &Summary, clip: (f32, f32), rep: (f32, f3
         lo.clamp(-f32_max, f32_max) as f32,
         hi.clamp(-f32_max, f32_max) as f32,
     )
-}
-
-/// Quantizes, measures and bins `dataset` with `config` (see the module docs): the analysis as one
-/// share, merged.
-pub fn analyze(
-    dataset: &Dataset,
-    config: &QuantizerConfig,
-    options: &AnalysisOptions,
-) -> Result<Analysis, AnalyzeError> {
-    let part = crate::share::analyze_share(dataset, config, options, Share::WHOLE)?;
-    Ok(merge_one(part))
-}
-
-/// The analysis of a single whole share.
-pub(crate) fn merge_one(part: PartialAnalysis) -> Analysis {
-    crate::share::combine(part, Vec::new())
 }
 
 /// The calibrated parameters of the groups `groups` of the integer format.
@@ -898,72 +797,22 @@ fn below_scale_floor(clip: (f32, f32), qmin: i32, qmax: i32) -> bool {
     width > 0.0 && width / span < f64::from(crate::affine::MIN_SCALE)
 }
 
-/// What to say when clipping ranges are too narrow for the smallest scale: the scale is raised to
-/// that floor, so the values use few levels — none but the zero-point when the range is far below
-/// it. `floored` of `n_groups` groups are.
-pub(crate) fn scale_floor_note(
+/// [`crate::quantize`] for the integer format.
+pub(crate) fn quantize_int_whole(
+    dataset: &Dataset,
     config: &QuantizerConfig,
-    n_groups: usize,
-    floored: usize,
-    levels_used: usize,
-) -> Option<String> {
-    if floored == 0 || config.format != crate::format::Format::Int {
-        return None;
-    }
-    let (qmin, qmax) = config.code_range();
-    let which = if n_groups == 1 {
-        "The clipping range is".to_string()
-    } else {
-        format!("{floored} of {n_groups} groups have a clipping range")
-    };
-    let effect = if levels_used <= 1 {
-        "every value rounds to the zero-point, so the reconstruction is 0 (SQNR 0 dB)".to_string()
-    } else {
-        format!("only {levels_used} of {} levels are used", qmax - qmin + 1)
-    };
-    Some(format!(
-        "{which} below the smallest scale, 2^-23 ≈ 1.19e-7 per step (PyTorch's floor, kept here): \
-         {effect}. A power-of-two scale does not help (it only rounds up); fp8-e4m3, whose f32 \
-         scale has no floor, or a bf16 cast keeps such small values"
-    ))
-}
-
-/// Codes and reconstruction of every value, for writing out.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Quantized {
-    /// Integer codes; non-finite inputs get their group's zero-point.
-    pub codes: Vec<i32>,
-    /// r̂; non-finite inputs are passed through unchanged.
-    pub dequantized: Vec<f32>,
-    pub groups: Vec<GroupParams>,
-}
-
-/// Quantizes every value of `dataset` (the same numbers as [`analyze`], kept rather than summarised).
-pub fn quantize(dataset: &Dataset, config: &QuantizerConfig) -> Result<Quantized, AnalyzeError> {
-    config.validate()?;
-    if config.format != crate::format::Format::Int {
-        return crate::plan::quantize_plan(dataset, config);
-    }
+) -> Result<Quantized, AnalyzeError> {
     let layout = GroupLayout::new(config.granularity, dataset.shape())?;
     let groups = calibrate_int(dataset, &layout, config, 0..layout.n_groups);
     Ok(quantize_int(dataset, config, &layout, groups))
 }
 
-/// [`analyze`] and [`quantize`] from one calibration (one set of block scales, one trained
-/// codebook): what a caller that wants both the metrics and the codes should use.
-pub fn analyze_and_quantize(
+/// [`crate::analyze_and_quantize`] for the integer format: one calibration for both.
+pub(crate) fn analyze_and_quantize_int(
     dataset: &Dataset,
     config: &QuantizerConfig,
     options: &AnalysisOptions,
 ) -> Result<(Analysis, Quantized), AnalyzeError> {
-    config.validate()?;
-    if config.format != crate::format::Format::Int {
-        let prepared = crate::plan::prepare(dataset, config, options.interactive)?;
-        return Ok((
-            crate::plan::analyze_prepared(dataset, config, options, &prepared),
-            crate::plan::quantize_prepared(dataset, config, &prepared),
-        ));
-    }
     let layout = GroupLayout::new(config.granularity, dataset.shape())?;
     let groups = calibrate_int(dataset, &layout, config, 0..layout.n_groups);
     let part = analyze_int_part(dataset, config, options, Share::WHOLE, &layout, &groups);
@@ -973,7 +822,7 @@ pub fn analyze_and_quantize(
     ))
 }
 
-/// [`quantize`] for the integer format with every group calibrated.
+/// [`crate::quantize`] for the integer format with every group calibrated.
 fn quantize_int(
     dataset: &Dataset,
     config: &QuantizerConfig,
@@ -1007,6 +856,9 @@ fn quantize_int(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ConfigError;
+    use crate::granularity::LayoutError;
+    use crate::run::{analyze, analyze_and_quantize, quantize};
     use crate::config::{Calibration, Granularity, Signedness};
 
     fn dataset(shape: Vec<usize>, values: Vec<f32>) -> Dataset {
@@ -1493,6 +1345,7 @@ mod tests {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod proptests {
     use super::*;
+    use crate::run::{analyze, quantize};
     use crate::config::Granularity;
     use proptest::prelude::*;
 

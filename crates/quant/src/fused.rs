@@ -16,11 +16,11 @@
 //! coders of [`Element::encode`] — tested equal to them bit for bit.
 
 use crate::affine::{int_of, AffineParams, Coder};
+use crate::analysis::Block;
 use crate::format::Element;
 use crate::histogram::Binner;
 use crate::metrics::{ErrorAccumulator, LANES};
 use crate::minifloat::MiniFloat;
-use crate::plan::Block;
 
 #[cfg(target_arch = "wasm32")]
 mod simd;

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::analyze::Analysis;
+use crate::analysis::Analysis;
 use crate::codebook::{self, LevelTable, Tie};
 use crate::config::Signedness;
 use crate::format::{Element, Format};

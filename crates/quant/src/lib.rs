@@ -5,6 +5,7 @@
 
 pub mod affine;
 pub mod allocate;
+pub mod analysis;
 pub mod analyze;
 pub mod block;
 pub mod calib;
@@ -29,7 +30,7 @@ pub mod numberline;
 pub mod plan;
 pub mod pq;
 pub mod presets;
-pub mod share;
+pub mod run;
 pub mod study;
 pub mod synth;
 pub mod wire;
@@ -37,9 +38,9 @@ pub mod wire;
 pub mod workloads;
 
 pub use affine::AffineParams;
-pub use analyze::{
-    analyze, analyze_and_quantize, quantize, Analysis, AnalysisOptions, AnalyzeError, GroupParams,
-    Quantized,
+pub use analysis::{
+    merge, Analysis, AnalysisOptions, AnalyzeError, GroupParams, MergeError, PartialAnalysis,
+    Quantized, Share,
 };
 pub use block::{ScaleFormat, ScaleRounding};
 pub use config::{Calibration, Granularity, QuantizerConfig, Rounding, Scheme, Signedness};
@@ -47,7 +48,7 @@ pub use dataset::{Dataset, DatasetError, Summary};
 pub use format::Format;
 pub use histogram::Histogram;
 pub use metrics::Metrics;
-pub use share::{analyze_share, merge, MergeError, PartialAnalysis, Share};
+pub use run::{analyze, analyze_and_quantize, analyze_share, quantize};
 
 // The unit tests also run on wasm32 in headless Chromium (scripts/test.sh), proving the WebAssembly
 // build computes the same numbers.

@@ -10,11 +10,10 @@
 //! ```
 //! Vector codebooks (`kmeans` with sub-vector length D > 1) code D values at a time instead.
 
-use serde::{Deserialize, Serialize};
-
 use crate::affine::AffineParams;
-use crate::analyze::{calibrate_ranges, histogram_range, Analysis, AnalysisOptions, AnalyzeError};
-use crate::analyze::{merge_one, tensor_amax, GroupParams, Known, Quantized};
+use crate::analysis::{merge_one, Analysis, AnalysisOptions, AnalyzeError, Block};
+use crate::analysis::{GroupParams, PartialAnalysis, Quantized, Share, VectorView};
+use crate::analyze::{calibrate_ranges, histogram_range, tensor_amax, Known};
 use crate::block::{stored_scale, tensor_scale, ElementRange, ScaleFormat, ScaleRounding};
 use crate::codebook::{self, LevelTable, Tie};
 use crate::config::{Calibration, Granularity, QuantizerConfig, Scheme};
@@ -25,47 +24,6 @@ use crate::histogram::Histogram;
 use crate::kmeans;
 use crate::metrics::ErrorAccumulator;
 use crate::pq::{self, TrainBudget, VectorCodebook};
-use crate::share::{PartialAnalysis, Share};
-
-/// How one block maps values to elements and back.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Block {
-    /// S for division, or 1/S when `multiply` is set.
-    pub enc_scale: f32,
-    pub multiply: bool,
-    pub enc_offset: f32,
-    pub dec_scale: f32,
-    pub dec_offset: f32,
-    /// Index into [`Plan::elements`].
-    pub element: usize,
-    /// The range the block's scale was derived from.
-    pub clip: (f32, f32),
-}
-
-impl Block {
-    #[inline]
-    pub fn scaled(&self, r: f32) -> f32 {
-        if self.multiply {
-            (r - self.enc_offset) * self.enc_scale
-        } else {
-            (r - self.enc_offset) / self.enc_scale
-        }
-    }
-
-    /// The real value at element-domain threshold `t`.
-    fn real_from_scaled(&self, t: f32) -> f32 {
-        if self.multiply {
-            t / self.enc_scale + self.enc_offset
-        } else {
-            t * self.enc_scale + self.enc_offset
-        }
-    }
-
-    #[inline]
-    pub fn real_from_level(&self, level: f32) -> f32 {
-        level * self.dec_scale + self.dec_offset
-    }
-}
 
 /// The blocks and element coders of a scalar format, for the consecutive groups
 /// `first..first + blocks.len()` of its layout (all of them unless built for one share).
@@ -93,14 +51,6 @@ impl Plan {
     pub fn groups(&self) -> std::ops::Range<usize> {
         self.first..self.first + self.blocks.len()
     }
-}
-
-/// The 2-D picture of a vector codebook.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct VectorView {
-    pub centroids: Vec<[f32; 2]>,
-    /// Up to 2,000 of the sub-vectors, evenly spaced through the tensor.
-    pub sample: Vec<[f32; 2]>,
 }
 
 /// Points the exact 1-D k-means runs over: all distinct values when there are few enough,
@@ -1052,36 +1002,6 @@ fn analyze_blocks(
     }
 }
 
-/// Why `overflowed` of `finite` values have no finite reconstruction in `config`'s format.
-pub(crate) fn overflow_note(config: &QuantizerConfig, overflowed: usize, finite: usize) -> String {
-    let why = match config.format {
-        Format::Fp16 => {
-            "they lie beyond fp16's largest value, ±65504, and the cast gives ±Inf".into()
-        }
-        Format::Q8_0
-        | Format::Q4_0
-        | Format::Q4_1
-        | Format::Q5_0
-        | Format::Q5_1
-        | Format::Q2K
-        | Format::Q3K
-        | Format::Q4K
-        | Format::Q5K
-        | Format::Q6K
-        | Format::Iq4Nl
-        | Format::Iq4Xs => format!(
-            "their block's scale (or minimum) exceeds f16's largest value, 65504, so {} stores \
-             it as Inf, as llama.cpp does",
-            config.format.name()
-        ),
-        _ => format!("{} cannot represent them", config.format.name()),
-    };
-    format!(
-        "{overflowed} of {finite} values overflow: {why}. Their error is unbounded, so MSE is \
-         reported as ∞ and SQNR as −∞; the cosine describes the other values"
-    )
-}
-
 /// [`crate::quantize`] for every format but `int`. Codes are the format's bit patterns (minifloats,
 /// f16/bf16), signed integers (fixed point, GGML Q8_0) or indices into the levels.
 pub fn quantize_plan(
@@ -1519,11 +1439,11 @@ mod tests {
     }
 
     fn analyze(d: &Dataset, c: &QuantizerConfig) -> Result<Analysis, AnalyzeError> {
-        crate::analyze::analyze(d, c, &AnalysisOptions::default())
+        crate::run::analyze(d, c, &AnalysisOptions::default())
     }
 
     fn quantize(d: &Dataset, c: &QuantizerConfig) -> Result<Quantized, AnalyzeError> {
-        crate::analyze::quantize(d, c)
+        crate::run::quantize(d, c)
     }
 }
 
@@ -1559,7 +1479,7 @@ mod proptests {
             };
             let plan = build_plan(&d, &c, false, None)
                 .unwrap_or_else(|e| panic!("{e}"));
-            let q = crate::analyze::quantize(&d, &c).unwrap_or_else(|e| panic!("{e}"));
+            let q = crate::run::quantize(&d, &c).unwrap_or_else(|e| panic!("{e}"));
             for (g, range) in plan.layout.chunks() {
                 let (levels, _) = block_levels(&plan, g, (f32::MIN, f32::MAX));
                 for i in range {
@@ -1647,8 +1567,8 @@ mod proptests {
             let uniform = QuantizerConfig { bits, ..Default::default() };
             let km = QuantizerConfig { format: Format::Kmeans, levels: 1 << bits, ..Default::default() };
             let opts = AnalysisOptions::default();
-            let u = crate::analyze::analyze(&d, &uniform, &opts).unwrap_or_else(|e| panic!("{e}"));
-            let k = crate::analyze::analyze(&d, &km, &opts).unwrap_or_else(|e| panic!("{e}"));
+            let u = crate::run::analyze(&d, &uniform, &opts).unwrap_or_else(|e| panic!("{e}"));
+            let k = crate::run::analyze(&d, &km, &opts).unwrap_or_else(|e| panic!("{e}"));
             prop_assert!(k.metrics.mse <= u.metrics.mse * (1.0 + 1e-6) + 1e-12, "{} > {}", k.metrics.mse, u.metrics.mse);
         }
     }

@@ -1,11 +1,12 @@
 //! Named configurations of the formats people deploy: the CLI's `--preset` and the app's "formats
 //! side by side" table.
 
-use crate::analyze::{analyze, AnalysisOptions};
+use crate::analysis::AnalysisOptions;
 use crate::block::ScaleFormat;
 use crate::config::{Granularity, QuantizerConfig, Scheme};
 use crate::dataset::Dataset;
 use crate::format::Format;
+use crate::run::analyze;
 
 /// Every preset name, in the order the comparison lists them.
 pub const PRESETS: [&str; 27] = [

@@ -5,11 +5,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::analyze::{analyze, quantize, AnalysisOptions, AnalyzeError};
+use crate::analysis::{AnalysisOptions, AnalyzeError};
 use crate::config::{Calibration, Granularity, QuantizerConfig};
 use crate::dataset::Dataset;
 use crate::format::Format;
 use crate::granularity::GroupLayout;
+use crate::run::{analyze, quantize};
 
 /// Consecutive channels summarised as one (all of them when there are few).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -3,10 +3,11 @@
 //! `scripts/bench/wasm.mjs` prints both. Each returns a checksum so nothing is optimised away.
 //! Built only with the `workloads` feature.
 
-use crate::analyze::{analyze, AnalysisOptions};
+use crate::analysis::AnalysisOptions;
 use crate::config::{Granularity, QuantizerConfig, Scheme};
 use crate::dataset::{Dataset, Summary};
 use crate::histogram::Histogram;
+use crate::run::analyze;
 
 /// One workload: a name and the code to time.
 pub struct Workload {

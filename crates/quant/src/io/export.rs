@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use safetensors::tensor::{Dtype, View};
 
 use super::npy;
-use crate::analyze::Quantized;
+use crate::analysis::Quantized;
 use crate::config::{Granularity, QuantizerConfig};
 use crate::format::Format;
 
@@ -179,9 +179,9 @@ pub fn quantized_safetensors(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::quantize;
     use crate::config::Signedness;
     use crate::dataset::Dataset;
+    use crate::run::quantize;
     use safetensors::SafeTensors;
 
     fn data() -> Dataset {

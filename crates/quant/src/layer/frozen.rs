@@ -2,7 +2,7 @@
 //! time: what GPTQ needs (the scales come from the weights before any column is changed; each
 //! column is quantized after the earlier columns' error has been spread onto it).
 
-use crate::analyze::{AnalyzeError, GroupParams};
+use crate::analysis::{AnalyzeError, GroupParams};
 use crate::config::{QuantizerConfig, Rounding};
 use crate::dataset::Dataset;
 use crate::format::Format;
@@ -43,7 +43,7 @@ impl Frozen {
                 .map_err(AnalyzeError::from)?;
             (
                 layout,
-                Kind::Int(crate::analyze::quantize(dataset, config)?.groups),
+                Kind::Int(crate::run::quantize(dataset, config)?.groups),
             )
         } else {
             match crate::plan::prepare(dataset, config, false)? {
@@ -125,7 +125,7 @@ mod tests {
                 config.granularity = Granularity::Channel { axis: 1 };
             }
             let frozen = Frozen::new(&w, &config).unwrap_or_else(|e| panic!("{name}: {e}"));
-            let want = crate::analyze::quantize(&w, &config)
+            let want = crate::run::quantize(&w, &config)
                 .unwrap_or_else(|e| panic!("{e}"))
                 .dequantized;
             for (i, (&r, &d)) in w.values().iter().zip(&want).enumerate() {

@@ -90,7 +90,7 @@ pub fn quantize(
         Granularity::Group { size } if config.format == Format::Int && size < cols => {
             // The layout check (size divides the last axis) is the quantizer's own.
             crate::plan::check_layout(config, &[rows, cols])
-                .map_err(crate::analyze::AnalyzeError::from)
+                .map_err(crate::analysis::AnalyzeError::from)
                 .map_err(super::frozen::FreezeError::from)?;
             Params::Regroup(size)
         }

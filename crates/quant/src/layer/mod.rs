@@ -148,8 +148,8 @@ pub enum LayerError {
     Dataset(#[from] crate::dataset::DatasetError),
 }
 
-impl From<crate::analyze::AnalyzeError> for LayerError {
-    fn from(e: crate::analyze::AnalyzeError) -> Self {
+impl From<crate::analysis::AnalyzeError> for LayerError {
+    fn from(e: crate::analysis::AnalyzeError) -> Self {
         Self::Quantizer(FreezeError::Analyze(e))
     }
 }
@@ -414,7 +414,7 @@ fn quantize_matrix(
         return Err(LayerError::Overflow);
     }
     let ds = Dataset::new("W", vec![rows, cols], v)?;
-    Ok(crate::analyze::quantize(&ds, config)?
+    Ok(crate::run::quantize(&ds, config)?
         .dequantized
         .into_iter()
         .map(f64::from)
@@ -453,7 +453,7 @@ pub fn run_with_weights(
     let (out, inputs, tokens) = (layer.out, layer.inputs, layer.tokens);
     config
         .validate()
-        .map_err(crate::analyze::AnalyzeError::from)?;
+        .map_err(crate::analysis::AnalyzeError::from)?;
     let rotation = options
         .rotate_block
         .map(|b| Rotation::new(b, inputs, options.rotate_seed))

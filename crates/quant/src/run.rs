@@ -1,65 +1,72 @@
-//! One analysis split across several workers, and the exact merge of their parts.
+//! The front door: which path analyses or quantizes a configuration — the integer format's fast
+//! path ([`mod@crate::analyze`]) or a format's block plan ([`crate::plan`]) — and whether the work is
+//! best run whole or in shares (see [`crate::analysis`] for the parts and their merge):
 //!
 //! ```text
 //! analyze(d, c, o) = merge([analyze_share(d, c, o, Share { index: k, count: K }) for k in 0..K])
 //! ```
-//! Every share sees the whole dataset and calibrates the groups its values belong to (a per-tensor
-//! calibration is computed by each share alike; it is deterministic), then runs the fused pass
-//! over its own span of values only. The parts hold only sums and counts — error sums, code counts,
-//! histogram counts, overflow and clipping counts — so merging adds them: codes and counts are
-//! identical to a single pass, and the metrics' f64 sums differ only by the order of addition
-//! (relative difference far below 10⁻⁹; a test checks it).
-//!
-//! A share's span is whole chunks (rows, groups, blocks) when there are at least as many chunks as
-//! shares, otherwise an even split of the values (a per-tensor layout), aligned to the sub-vector
-//! length of vector codebooks.
 
-use serde::{Deserialize, Serialize};
-
-use crate::analyze::{Analysis, AnalysisOptions, AnalyzeError, GroupParams};
+use crate::analysis::{
+    merge_one, Analysis, AnalysisOptions, AnalyzeError, PartialAnalysis, Quantized, Share,
+};
 use crate::config::QuantizerConfig;
-use crate::dataset::{Dataset, Summary};
-use crate::granularity::GroupLayout;
-use crate::histogram::Histogram;
-use crate::metrics::{ErrorAccumulator, Metrics};
+use crate::dataset::Dataset;
+use crate::format::Format;
+use crate::{analyze as int, plan};
 
-/// Part `index` of `count` equal parts of an analysis.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Share {
-    pub index: usize,
-    pub count: usize,
+/// Quantizes, measures and bins `dataset` with `config` (see the module docs): the analysis as one
+/// share, merged.
+pub fn analyze(
+    dataset: &Dataset,
+    config: &QuantizerConfig,
+    options: &AnalysisOptions,
+) -> Result<Analysis, AnalyzeError> {
+    let part = analyze_share(dataset, config, options, Share::WHOLE)?;
+    Ok(merge_one(part))
 }
 
-impl Share {
-    /// The whole analysis as one part.
-    pub const WHOLE: Self = Self { index: 0, count: 1 };
-
-    /// Whether `index < count`.
-    pub fn is_valid(&self) -> bool {
-        self.index < self.count
+/// Quantizes every value of `dataset` (the same numbers as [`analyze`], kept rather than summarised).
+pub fn quantize(dataset: &Dataset, config: &QuantizerConfig) -> Result<Quantized, AnalyzeError> {
+    config.validate()?;
+    if config.format != Format::Int {
+        return plan::quantize_plan(dataset, config);
     }
+    int::quantize_int_whole(dataset, config)
+}
 
-    /// The values this share passes over (see the module docs); consecutive shares' spans
-    /// partition 0..n. `align` > 1 keeps split points on multiples of it (sub-vectors).
-    pub fn span(&self, layout: &GroupLayout, align: usize) -> std::ops::Range<usize> {
-        let (k, count) = (self.index as u64, self.count.max(1) as u64);
-        let n = layout.n as u64;
-        let n_chunks = layout.n_chunks() as u64;
-        let at = |units: u64, unit: u64, i: u64| ((units * i / count) * unit).min(n) as usize;
-        if n_chunks >= count {
-            let cl = layout.chunk_len.max(1) as u64;
-            at(n_chunks, cl, k)..at(n_chunks, cl, k + 1)
-        } else {
-            let align = align.max(1) as u64;
-            let units = n / align;
-            let end = if k + 1 == count {
-                layout.n
-            } else {
-                at(units, align, k + 1)
-            };
-            at(units, align, k)..end
-        }
+/// [`analyze`] and [`quantize`] from one calibration (one set of block scales, one trained
+/// codebook): what a caller that wants both the metrics and the codes should use.
+pub fn analyze_and_quantize(
+    dataset: &Dataset,
+    config: &QuantizerConfig,
+    options: &AnalysisOptions,
+) -> Result<(Analysis, Quantized), AnalyzeError> {
+    config.validate()?;
+    if config.format != Format::Int {
+        let prepared = plan::prepare(dataset, config, options.interactive)?;
+        return Ok((
+            plan::analyze_prepared(dataset, config, options, &prepared),
+            plan::quantize_prepared(dataset, config, &prepared),
+        ));
     }
+    int::analyze_and_quantize_int(dataset, config, options)
+}
+
+/// Share `share` of [`analyze`] (see the module docs).
+pub fn analyze_share(
+    dataset: &Dataset,
+    config: &QuantizerConfig,
+    options: &AnalysisOptions,
+    share: Share,
+) -> Result<PartialAnalysis, AnalyzeError> {
+    config.validate()?;
+    if !share.is_valid() {
+        return Err(AnalyzeError::Share(share));
+    }
+    if config.format != Format::Int {
+        return plan::analyze_plan_share(dataset, config, options, share);
+    }
+    int::analyze_int_share(dataset, config, options, share)
 }
 
 /// Whether an analysis under `config` is best run whole (as one share) rather than in slices:
@@ -76,11 +83,10 @@ impl Share {
 /// A per-tensor calibration is not among them: [`Dataset::tensor_range`] keeps it.
 pub fn runs_whole(config: &QuantizerConfig, shape: &[usize]) -> bool {
     use crate::config::Calibration;
-    use crate::format::Format;
     if config.format == Format::Kmeans || config.format.ggml_bytes().is_some() {
         return true;
     }
-    let Ok(layout) = crate::plan::layout_for(config, shape) else {
+    let Ok(layout) = plan::layout_for(config, shape) else {
         // Refused in every share alike, at once.
         return false;
     };
@@ -92,186 +98,11 @@ pub fn runs_whole(config: &QuantizerConfig, shape: &[usize]) -> bool {
     (!min_max && (interleaved || two_level)) || (search && calibrated_per_group)
 }
 
-/// What one share found: sums and counts that add up across shares, plus the display group's
-/// parameters, levels and thresholds (the same in every share).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PartialAnalysis {
-    pub share: Share,
-    pub config: QuantizerConfig,
-    pub n_groups: usize,
-    pub display_group: usize,
-    pub display: GroupParams,
-    #[serde(with = "crate::wire::f32s")]
-    pub levels: Vec<f32>,
-    #[serde(with = "crate::wire::f32s")]
-    pub thresholds: Vec<f32>,
-    /// The parameters of the groups whose first value lies in this share's span, in order
-    /// (empty unless [`AnalysisOptions::all_groups`]).
-    pub owned_groups: Vec<GroupParams>,
-    /// Counts of this share's finite inputs over the common histogram range.
-    pub input_hist: Histogram,
-    /// Counts of this share's finite reconstructions over the same bins.
-    pub output_hist: Histogram,
-    pub acc: ErrorAccumulator,
-    /// Occurrences of each code (format-specific numbering).
-    #[serde(with = "crate::wire::u64s")]
-    pub code_counts: Vec<u64>,
-    pub bits_per_value: f64,
-    pub summary: Summary,
-    /// Notes about the method (the same text in every share where it applies).
-    pub notes: Vec<String>,
-    /// Owned groups whose clipping range is below the smallest scale (integer format).
-    pub floored_groups: usize,
-    /// Distinct values a code stands for, and the pairs of codes of one value (±0).
-    pub levels_available: usize,
-    pub twin_codes: Vec<(usize, usize)>,
-    pub vector: Option<crate::plan::VectorView>,
-    pub display_block: Option<crate::plan::Block>,
-    #[serde(default)]
-    pub ggml_block: Option<crate::ggml::ShownBlock>,
-    /// The display group's histograms over this share's span (see [`crate::group_view`]).
-    #[serde(default)]
-    pub group_hist: Option<crate::group_view::GroupHistograms>,
-}
-
-/// Why parts cannot be merged into one analysis.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum MergeError {
-    #[error("no parts to merge")]
-    Empty,
-    #[error("part {index} of {count} is missing or repeated")]
-    Parts { index: usize, count: usize },
-    #[error("the parts were computed with different settings or histogram ranges")]
-    Mismatch,
-}
-
-/// Share `share` of [`analyze`](crate::analyze::analyze) (see the module docs).
-pub fn analyze_share(
-    dataset: &Dataset,
-    config: &QuantizerConfig,
-    options: &AnalysisOptions,
-    share: Share,
-) -> Result<PartialAnalysis, AnalyzeError> {
-    config.validate()?;
-    if !share.is_valid() {
-        return Err(AnalyzeError::Share(share));
-    }
-    if config.format != crate::format::Format::Int {
-        return crate::plan::analyze_plan_share(dataset, config, options, share);
-    }
-    crate::analyze::analyze_int_share(dataset, config, options, share)
-}
-
-/// Adds the parts of one analysis into it. The parts may come in any order; each of
-/// `0..count` must be there once, all with the same settings and histogram bins.
-pub fn merge(mut parts: Vec<PartialAnalysis>) -> Result<Analysis, MergeError> {
-    parts.sort_by_key(|p| p.share.index);
-    let count = parts.first().ok_or(MergeError::Empty)?.share.count;
-    for (i, p) in parts.iter().enumerate() {
-        if p.share != (Share { index: i, count }) {
-            return Err(MergeError::Parts { index: i, count });
-        }
-    }
-    if parts.len() != count {
-        return Err(MergeError::Parts {
-            index: parts.len(),
-            count,
-        });
-    }
-    let mut iter = parts.into_iter();
-    let Some(first) = iter.next() else {
-        return Err(MergeError::Empty);
-    };
-    let rest: Vec<PartialAnalysis> = iter.collect();
-    let same_bins = |a: &Histogram, b: &Histogram| {
-        a.lo == b.lo && a.hi == b.hi && a.counts.len() == b.counts.len()
-    };
-    if rest.iter().any(|p| {
-        p.config != first.config
-            || !same_bins(&p.input_hist, &first.input_hist)
-            || !same_bins(&p.output_hist, &first.output_hist)
-            || p.code_counts.len() != first.code_counts.len()
-            || match (&p.group_hist, &first.group_hist) {
-                (Some(a), Some(b)) => !a.same_bins(b),
-                (None, None) => false,
-                _ => true,
-            }
-    }) {
-        return Err(MergeError::Mismatch);
-    }
-    Ok(combine(first, rest))
-}
-
-/// The analysis of checked parts: `first` plus the sums and counts of `rest`.
-pub(crate) fn combine(mut first: PartialAnalysis, rest: Vec<PartialAnalysis>) -> Analysis {
-    let mut notes = std::mem::take(&mut first.notes);
-    for p in rest {
-        add(&mut first.input_hist.counts, &p.input_hist.counts);
-        add(&mut first.output_hist.counts, &p.output_hist.counts);
-        add(&mut first.code_counts, &p.code_counts);
-        first.acc.merge(&p.acc);
-        first.owned_groups.extend(p.owned_groups);
-        first.floored_groups += p.floored_groups;
-        if let (Some(into), Some(from)) = (first.group_hist.as_mut(), p.group_hist.as_ref()) {
-            into.add(from);
-        }
-        for note in p.notes {
-            if !notes.contains(&note) {
-                notes.push(note);
-            }
-        }
-    }
-    let metrics = Metrics::from_parts(&first.acc, &first.code_counts, first.bits_per_value)
-        .counting_values(
-            &first.code_counts,
-            &first.twin_codes,
-            first.levels_available,
-        );
-    let config = first.config;
-    if let Some(note) = crate::analyze::scale_floor_note(
-        &config,
-        first.n_groups,
-        first.floored_groups,
-        metrics.levels_used,
-    ) {
-        notes.push(note);
-    }
-    if metrics.overflowed > 0 {
-        notes.push(crate::plan::overflow_note(
-            &config,
-            metrics.overflowed,
-            first.summary.finite,
-        ));
-    }
-    Analysis {
-        config,
-        n_groups: first.n_groups,
-        display_group: first.display_group,
-        display: first.display,
-        groups: first.owned_groups,
-        levels: first.levels,
-        thresholds: first.thresholds,
-        input_hist: first.input_hist,
-        output_hist: first.output_hist,
-        metrics,
-        summary: first.summary,
-        notes,
-        vector: first.vector,
-        display_block: first.display_block,
-        ggml_block: first.ggml_block.clone(),
-        group_hist: first.group_hist,
-    }
-}
-
-fn add(into: &mut [u64], from: &[u64]) {
-    for (a, b) in into.iter_mut().zip(from) {
-        *a += b;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::{merge, MergeError};
+    use crate::granularity::GroupLayout;
     use crate::config::{Calibration, Granularity, Scheme};
     use crate::format::Format;
 
@@ -389,7 +220,7 @@ mod tests {
         };
         for name in crate::presets::PRESETS {
             let c = crate::presets::preset(name).unwrap_or_default();
-            let one = crate::analyze::analyze(&d, &c, &o).unwrap_or_else(|e| panic!("{e}"));
+            let one = crate::run::analyze(&d, &c, &o).unwrap_or_else(|e| panic!("{e}"));
             for count in [2, 3, 7] {
                 let many = merged(&d, &c, &o, count).unwrap_or_else(|e| panic!("{name}: {e}"));
                 assert_same(&one, &many, &format!("{name} in {count} shares"));
@@ -431,7 +262,7 @@ mod tests {
             format: Format::Int,
             ..Default::default()
         };
-        let one = crate::analyze::analyze(&d, &c, &o).unwrap_or_else(|e| panic!("{e}"));
+        let one = crate::run::analyze(&d, &c, &o).unwrap_or_else(|e| panic!("{e}"));
         let many = merged(&d, &c, &o, 3).unwrap_or_else(|e| panic!("{e}"));
         assert_same(&one, &many, "per-channel mse");
     }
@@ -497,7 +328,7 @@ mod proptests {
                 ..Default::default()
             };
             let o = AnalysisOptions { display_group, interactive, ..Default::default() };
-            match crate::analyze::analyze(&d, &c, &o) {
+            match crate::run::analyze(&d, &c, &o) {
                 Ok(one) => {
                     let many = merged(&d, &c, &o, count).unwrap_or_else(|e| panic!("{e}"));
                     assert_same(&one, &many, &format!("{c:?} in {count}"));
