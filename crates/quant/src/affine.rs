@@ -25,7 +25,127 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{QuantizerConfig, Rounding, Scheme, Signedness};
+/// Whether integer codes are signed (two's complement range) or unsigned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Signedness {
+    #[default]
+    Signed,
+    Unsigned,
+}
+
+/// Symmetric (zero-point fixed) or asymmetric/affine (zero-point fitted) mapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scheme {
+    Symmetric,
+    #[default]
+    Asymmetric,
+}
+
+/// Rounding of r/S to an integer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rounding {
+    /// Round half to even (IEEE default, `torch.round`, `np.round`, `nearbyint`).
+    #[default]
+    NearestEven,
+    /// Round half away from zero (`f32::round`).
+    NearestAway,
+    /// Toward −∞.
+    Floor,
+    /// floor(x + u) with u uniform in [0, 1), reproducible from the seed.
+    Stochastic,
+}
+
+impl Signedness {
+    pub const ALL: [Self; 2] = [Self::Signed, Self::Unsigned];
+
+    /// The name the CLI, the page and JSON use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Signed => "signed",
+            Self::Unsigned => "unsigned",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.name() == s)
+    }
+
+    /// A label for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Signed => "signed",
+            Self::Unsigned => "unsigned",
+        }
+    }
+}
+
+impl Scheme {
+    pub const ALL: [Self; 2] = [Self::Asymmetric, Self::Symmetric];
+
+    /// The name the CLI, the page and JSON use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Symmetric => "symmetric",
+            Self::Asymmetric => "asymmetric",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.name() == s)
+    }
+
+    /// A label for people.
+    pub fn label(self) -> &'static str {
+        self.name()
+    }
+}
+
+impl Rounding {
+    pub const ALL: [Self; 4] = [
+        Self::NearestEven,
+        Self::NearestAway,
+        Self::Floor,
+        Self::Stochastic,
+    ];
+
+    /// The name the CLI, the page and JSON use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::NearestEven => "nearest-even",
+            Self::NearestAway => "nearest-away",
+            Self::Floor => "floor",
+            Self::Stochastic => "stochastic",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.name() == s)
+    }
+
+    /// A label for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::NearestEven => "nearest, ties to even",
+            Self::NearestAway => "nearest, ties away from 0",
+            Self::Floor => "floor (truncate toward −∞)",
+            Self::Stochastic => "stochastic (seeded)",
+        }
+    }
+}
+
+/// The integer grid a clipping range is mapped onto: what the scale and zero-point formulas need
+/// of a quantizer's settings (a [`QuantizerConfig`](crate::config::QuantizerConfig) gives it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IntGrid {
+    pub qmin: i32,
+    pub qmax: i32,
+    pub scheme: Scheme,
+    pub signedness: Signedness,
+    pub power_of_two_scale: bool,
+}
 
 /// f32 machine epsilon, 2^−23 (bit pattern 0x3400_0000): the smallest scale PyTorch allows.
 pub const MIN_SCALE: f32 = f32::EPSILON;
@@ -43,8 +163,9 @@ impl AffineParams {
     /// Scale and zero-point for the clipping range [lo, hi] (see the module docs).
     ///
     /// `lo`/`hi` must be finite; `lo > hi` is treated as an empty range around 0.
-    pub fn from_range(lo: f32, hi: f32, config: &QuantizerConfig) -> Self {
-        let (qmin, qmax) = config.code_range();
+    pub fn from_range(lo: f32, hi: f32, grid: impl Into<IntGrid>) -> Self {
+        let config: IntGrid = grid.into();
+        let (qmin, qmax) = (config.qmin, config.qmax);
         let min_neg = lo.min(0.0);
         let max_pos = hi.max(0.0);
         let span = (qmax - qmin) as f32;

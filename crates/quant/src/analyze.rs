@@ -857,9 +857,9 @@ fn quantize_int(
 mod tests {
     use super::*;
     use crate::config::ConfigError;
+    use crate::config::{Calibration, Granularity, Signedness};
     use crate::granularity::LayoutError;
     use crate::run::{analyze, analyze_and_quantize, quantize};
-    use crate::config::{Calibration, Granularity, Signedness};
 
     fn dataset(shape: Vec<usize>, values: Vec<f32>) -> Dataset {
         match Dataset::new("t", shape, values) {
@@ -1345,8 +1345,8 @@ mod tests {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod proptests {
     use super::*;
-    use crate::run::{analyze, quantize};
     use crate::config::Granularity;
+    use crate::run::{analyze, quantize};
     use proptest::prelude::*;
 
     proptest! {

@@ -5,28 +5,11 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::affine::{Rounding, Scheme, Signedness};
 pub use crate::calib::{calibrators, Calibration, CalibrationError, CalibrationParams};
 
 /// Largest supported integer bit width.
 pub const MAX_BITS: u8 = 16;
-
-/// Whether integer codes are signed (two's complement range) or unsigned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum Signedness {
-    #[default]
-    Signed,
-    Unsigned,
-}
-
-/// Symmetric (zero-point fixed) or asymmetric/affine (zero-point fitted) mapping.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum Scheme {
-    Symmetric,
-    #[default]
-    Asymmetric,
-}
 
 /// How many sets of (scale, zero-point) the tensor gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -41,95 +24,25 @@ pub enum Granularity {
     Group { size: usize },
 }
 
-/// Rounding of r/S to an integer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum Rounding {
-    /// Round half to even (IEEE default, `torch.round`, `np.round`, `nearbyint`).
-    #[default]
-    NearestEven,
-    /// Round half away from zero (`f32::round`).
-    NearestAway,
-    /// Toward −∞.
-    Floor,
-    /// floor(x + u) with u uniform in [0, 1), reproducible from the seed.
-    Stochastic,
-}
-
-impl Signedness {
-    pub const ALL: [Self; 2] = [Self::Signed, Self::Unsigned];
-
-    /// The name the CLI, the page and JSON use.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Signed => "signed",
-            Self::Unsigned => "unsigned",
-        }
-    }
-
-    pub fn from_name(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.name() == s)
-    }
-
-    /// A label for people.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Signed => "signed",
-            Self::Unsigned => "unsigned",
+impl From<&QuantizerConfig> for crate::affine::IntGrid {
+    fn from(c: &QuantizerConfig) -> Self {
+        let (qmin, qmax) = c.code_range();
+        Self {
+            qmin,
+            qmax,
+            scheme: c.scheme,
+            signedness: c.signedness,
+            power_of_two_scale: c.power_of_two_scale,
         }
     }
 }
 
-impl Scheme {
-    pub const ALL: [Self; 2] = [Self::Asymmetric, Self::Symmetric];
-
-    /// The name the CLI, the page and JSON use.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Symmetric => "symmetric",
-            Self::Asymmetric => "asymmetric",
-        }
-    }
-
-    pub fn from_name(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.name() == s)
-    }
-
-    /// A label for people.
-    pub fn label(self) -> &'static str {
-        self.name()
-    }
-}
-
-impl Rounding {
-    pub const ALL: [Self; 4] = [
-        Self::NearestEven,
-        Self::NearestAway,
-        Self::Floor,
-        Self::Stochastic,
-    ];
-
-    /// The name the CLI, the page and JSON use.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::NearestEven => "nearest-even",
-            Self::NearestAway => "nearest-away",
-            Self::Floor => "floor",
-            Self::Stochastic => "stochastic",
-        }
-    }
-
-    pub fn from_name(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.name() == s)
-    }
-
-    /// A label for people.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::NearestEven => "nearest, ties to even",
-            Self::NearestAway => "nearest, ties away from 0",
-            Self::Floor => "floor (truncate toward −∞)",
-            Self::Stochastic => "stochastic (seeded)",
+impl From<&QuantizerConfig> for crate::calib::Target {
+    fn from(c: &QuantizerConfig) -> Self {
+        Self {
+            calibration: c.calibration,
+            bits: c.bits,
+            grid: c.into(),
         }
     }
 }

@@ -102,9 +102,9 @@ pub fn runs_whole(config: &QuantizerConfig, shape: &[usize]) -> bool {
 mod tests {
     use super::*;
     use crate::analysis::{merge, MergeError};
-    use crate::granularity::GroupLayout;
     use crate::config::{Calibration, Granularity, Scheme};
     use crate::format::Format;
+    use crate::granularity::GroupLayout;
 
     /// The parts of `count` shares, merged in reverse order.
     pub(crate) fn merged(

@@ -15,7 +15,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Scheme;
+use crate::affine::Scheme;
 use crate::metrics::LANES;
 
 /// The distribution ACIQ fits.

@@ -14,7 +14,7 @@
 //! per candidate.
 //! For an asymmetric scheme the clip is [max(min, −T), min(max, T)].
 
-use crate::config::{QuantizerConfig, Scheme, Signedness};
+use crate::affine::{IntGrid, Scheme, Signedness};
 
 /// Histogram bins of |x|.
 pub const KL_BINS: usize = 2048;
@@ -125,15 +125,16 @@ pub fn kl_threshold(
     Some((best.0 as f64 * f64::from(amax) / KL_BINS as f64) as f32)
 }
 
-/// The KL clipping range for `config`.
+/// The KL clipping range at `bits` on `grid`.
 pub fn kl_range(
     values: &[f32],
-    config: &QuantizerConfig,
+    bits: u8,
+    grid: IntGrid,
     known: Option<(f32, f32)>,
 ) -> Option<(f32, f32)> {
     let known = known.or_else(|| super::finite_min_max(values));
-    let t = kl_threshold(values, config.bits, config.signedness, known)?;
-    match config.scheme {
+    let t = kl_threshold(values, bits, grid.signedness, known)?;
+    match grid.scheme {
         Scheme::Symmetric => Some((-t, t)),
         Scheme::Asymmetric => {
             let (min, max) = known?;

@@ -27,30 +27,43 @@ pub use percentile::{percentile_linear, percentile_range};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::QuantizerConfig;
+use crate::affine::IntGrid;
+
+/// What a calibrator needs of a quantizer's settings (a
+/// [`QuantizerConfig`](crate::config::QuantizerConfig) gives it): the method, the bit width and
+/// the integer grid.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Target {
+    pub calibration: Calibration,
+    pub bits: u8,
+    pub grid: IntGrid,
+}
 
 /// The clipping range [α, β] of `values` (which may hold NaN/Inf; they are skipped).
 /// Returns `None` when `values` holds no finite number.
-pub fn clip_range(values: &[f32], config: &QuantizerConfig) -> Option<(f32, f32)> {
-    clip_range_known(values, config, None)
+pub fn clip_range(values: &[f32], target: impl Into<Target>) -> Option<(f32, f32)> {
+    clip_range_known(values, target, None)
 }
 
 /// [`clip_range`] when the finite (min, max) of `values` is already known (the dataset's summary
 /// holds it for a whole tensor), which saves min-max, percentile, MSE and KL a pass over the data.
 pub fn clip_range_known(
     values: &[f32],
-    config: &QuantizerConfig,
+    target: impl Into<Target>,
     known: Option<(f32, f32)>,
 ) -> Option<(f32, f32)> {
-    match config.calibration {
+    let Target {
+        calibration,
+        bits,
+        grid,
+    } = target.into();
+    match calibration {
         Calibration::MinMax => known.or_else(|| finite_min_max(values)),
-        Calibration::Percentile { p } => percentile_range(values, p, config.scheme, known),
-        Calibration::Mse => mse::mse_range(values, config, known),
-        Calibration::Sqnr { gamma } => mse::sqnr_range(values, config, known, gamma),
-        Calibration::Kl => kl::kl_range(values, config, known),
-        Calibration::Aciq { fit } => {
-            aciq::aciq_range(values, config.bits, fit, config.scheme, known)
-        }
+        Calibration::Percentile { p } => percentile_range(values, p, grid.scheme, known),
+        Calibration::Mse => mse::mse_range(values, grid, known),
+        Calibration::Sqnr { gamma } => mse::sqnr_range(values, grid, known, gamma),
+        Calibration::Kl => kl::kl_range(values, bits, grid, known),
+        Calibration::Aciq { fit } => aciq::aciq_range(values, bits, fit, grid.scheme, known),
         Calibration::Manual { lo, hi } => Some((lo, hi)),
     }
 }

@@ -14,8 +14,7 @@
 //! Within a bin every value is treated as its centre, so the result is an approximation of the true
 //! optimum; the tests compare it with a brute-force search on the raw values (within 0.5 %).
 
-use crate::affine::{round_half_even, AffineParams};
-use crate::config::{QuantizerConfig, Scheme};
+use crate::affine::{round_half_even, AffineParams, IntGrid, Scheme};
 use crate::metrics::LANES;
 
 /// Histogram bins of the MSE search.
@@ -73,7 +72,7 @@ impl Points {
 
     /// Σ w · γ_x · (x − Q(x))² for the clipping range [lo, hi], where γ_x = `gamma` for values that
     /// are clipped and 1 otherwise (γ = 1: the plain squared error).
-    fn sse(&self, lo: f32, hi: f32, config: &QuantizerConfig, gamma: f64) -> f64 {
+    fn sse(&self, lo: f32, hi: f32, config: IntGrid, gamma: f64) -> f64 {
         // One monomorphised loop per case, so the common ones (raw values of a small group, plain
         // MSE) carry no multiplications by 1.
         match (self.unit_weights, gamma == 1.0) {
@@ -89,7 +88,7 @@ impl Points {
         &self,
         lo: f32,
         hi: f32,
-        config: &QuantizerConfig,
+        config: IntGrid,
         gamma: f64,
     ) -> f64 {
         let p = AffineParams::from_range(lo, hi, config);
@@ -177,10 +176,10 @@ fn minimise_with(lo: f64, hi: f64, scan: usize, f: impl Fn(f64) -> f64) -> f64 {
 /// `known` is the finite (min, max) when the caller already has it (it saves a pass).
 pub fn mse_range(
     values: &[f32],
-    config: &QuantizerConfig,
+    grid: impl Into<IntGrid>,
     known: Option<(f32, f32)>,
 ) -> Option<(f32, f32)> {
-    weighted_range(values, config, known, 1.0)
+    weighted_range(values, grid.into(), known, 1.0)
 }
 
 /// AIMET-style SQNR calibration: the range minimising the quantization noise with the noise of
@@ -188,16 +187,16 @@ pub fn mse_range(
 /// γ = 1 is the MSE-optimal clip). Same search as [`mse_range`].
 pub fn sqnr_range(
     values: &[f32],
-    config: &QuantizerConfig,
+    grid: impl Into<IntGrid>,
     known: Option<(f32, f32)>,
     gamma: f64,
 ) -> Option<(f32, f32)> {
-    weighted_range(values, config, known, gamma)
+    weighted_range(values, grid.into(), known, gamma)
 }
 
 fn weighted_range(
     values: &[f32],
-    config: &QuantizerConfig,
+    config: IntGrid,
     known: Option<(f32, f32)>,
     gamma: f64,
 ) -> Option<(f32, f32)> {
@@ -265,7 +264,7 @@ fn weighted_range(
 /// S in [S/1.5, 1.5 S] with α = S (qmin − Z), β = S (qmax − Z); the best range wins.
 fn polish_zero_point(
     pts: &Points,
-    config: &QuantizerConfig,
+    config: IntGrid,
     gamma: f64,
     (lo, hi): (f32, f32),
 ) -> (f32, f32) {
@@ -296,6 +295,7 @@ fn polish_zero_point(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::QuantizerConfig;
     #[cfg(not(target_arch = "wasm32"))]
     use crate::config::{Rounding, Signedness};
     use crate::synth::{generate, Distribution};

@@ -15,7 +15,7 @@
 //! selected from, at rank k minus the count below. Two passes over the data and a small copy instead
 //! of a copy of everything and a selection over it (16M values: see docs/performance.md).
 
-use crate::config::Scheme;
+use crate::affine::Scheme;
 use crate::histogram::Histogram;
 
 /// Inputs longer than this are narrowed with a histogram before selecting.
