@@ -1,36 +1,8 @@
 //! Number formatting shared by the views: a plain number that `parseFloat` reads back, short enough
 //! to read at a glance.
 
-/// `v` with `sig` significant digits: fixed notation for 1e-3 ≤ |v| < 1e6, scientific otherwise;
-/// `Infinity`/`-Infinity`/`NaN` as JavaScript spells them.
-pub fn number(v: f64, sig: usize) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 {
-            "Infinity".into()
-        } else {
-            "-Infinity".into()
-        };
-    }
-    if v == 0.0 {
-        return "0".into();
-    }
-    let sig = sig.max(1);
-    let mag = v.abs().log10().floor() as i32;
-    if (-3..6).contains(&mag) {
-        let decimals = (sig as i32 - 1 - mag).max(0) as usize;
-        let s = format!("{v:.decimals$}");
-        trim_zeros(&s)
-    } else {
-        let s = format!("{v:.prec$e}", prec = sig - 1);
-        match s.split_once('e') {
-            Some((m, e)) => format!("{}e{e}", trim_zeros(m)),
-            None => s,
-        }
-    }
-}
+/// `v` with `sig` significant digits (the core's, so the page and the core's formula text agree).
+pub use quantscope_core::text::number;
 
 /// `n` and the noun in its number: "1 pair", "3 pairs".
 pub fn plural(n: usize, one: &str, many: &str) -> String {
@@ -58,14 +30,6 @@ pub fn db_cell(v: f64) -> String {
     }
 }
 
-fn trim_zeros(s: &str) -> String {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s.to_string()
-    }
-}
-
 /// A count with thousands separators: 1234567 → "1,234,567".
 pub fn count(n: usize) -> String {
     let s = n.to_string();
@@ -79,7 +43,6 @@ pub fn count(n: usize) -> String {
     out
 }
 
-/// A shape as "384 × 1536".
 /// A size in bytes with a decimal unit (B, kB, MB, GB), four significant digits.
 pub fn bytes(b: f64) -> String {
     let (v, unit) = match b.abs() {
@@ -91,6 +54,7 @@ pub fn bytes(b: f64) -> String {
     format!("{} {unit}", number(v, 4))
 }
 
+/// A shape as "384 × 1536".
 pub fn shape(shape: &[usize]) -> String {
     shape
         .iter()

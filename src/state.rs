@@ -1254,8 +1254,7 @@ impl AppState {
             let what = if check_layout(&fixed, shape).is_ok() {
                 "switched to per-tensor"
             } else {
-                fixed.format = Format::Int;
-                fixed.vector_dim = 1;
+                fixed.set_format(Format::Int);
                 "switched to per-tensor int"
             };
             self.notice.set(Some(format!(

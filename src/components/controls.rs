@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use quantscope_core::calib::aciq::AciqFit;
 use quantscope_core::config::{CalibrationParams, MAX_BITS};
 use quantscope_core::granularity::default_group_size;
-use quantscope_core::{Calibration, Format, Granularity, Rounding, Scheme, Signedness};
+use quantscope_core::{Calibration, Granularity, Rounding, Scheme, Signedness};
 
 use super::fields::{parse, Edit, NumberField, SelectField};
 use super::format_controls::FormatControls;
@@ -58,13 +58,12 @@ pub fn Controls() -> impl IntoView {
         })
     };
 
-    let format = move || config.with(|c| c.format);
-    let is_int = move || format() == Format::Int;
-    let uses_bits = move || matches!(format(), Format::Int | Format::Log2);
-    let uses_granularity = move || {
-        config.with(|c| (c.format.uses_scales() || c.format == Format::Kmeans) && c.vector_dim == 1)
-    };
-    let uses_calibration = move || format().uses_scales();
+    // What applies to this format is the core's to say.
+    let knobs = move || config.with(|c| c.knobs());
+    let is_int = move || knobs().integer_grid;
+    let uses_bits = move || knobs().bits;
+    let uses_granularity = move || knobs().granularity;
+    let uses_calibration = move || knobs().calibration;
 
     view! {
         <section class="panel order-quantizer" aria-labelledby="quantizer-title">

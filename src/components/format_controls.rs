@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use quantscope_core::presets::{active, apply, fitting, PRESETS};
-use quantscope_core::{Format, ScaleFormat, ScaleRounding, Scheme, Signedness};
+use quantscope_core::{Format, ScaleFormat, ScaleRounding};
 
 use super::fields::{parse, Edit, NumberField, SelectField};
 use crate::state::use_app_state;
@@ -29,19 +29,7 @@ pub fn FormatControls() -> impl IntoView {
     let format_value = Signal::derive(move || format().name().to_string());
     let on_format = Callback::new(move |v: String| {
         if let Some(f) = Format::from_name(&v) {
-            state.try_config(|c| {
-                c.format = f;
-                // E8M0/E4M3 integer scales hold no zero-point.
-                if f == Format::Int
-                    && matches!(c.scale_format, ScaleFormat::E8m0 | ScaleFormat::E4m3)
-                {
-                    c.scheme = Scheme::Symmetric;
-                    c.signedness = Signedness::Signed;
-                }
-                if f != Format::Kmeans {
-                    c.vector_dim = 1;
-                }
-            });
+            state.try_config(|c| c.set_format(f));
             state.display_group.set(0);
         }
     });
@@ -88,13 +76,7 @@ pub fn FormatControls() -> impl IntoView {
     let scale_value = Signal::derive(move || config.with(|c| c.scale_format.name().to_string()));
     let on_scale = Callback::new(move |v: String| {
         if let Some(s) = ScaleFormat::from_name(&v) {
-            state.try_config(|c| {
-                c.scale_format = s;
-                if c.format == Format::Int && matches!(s, ScaleFormat::E8m0 | ScaleFormat::E4m3) {
-                    c.scheme = Scheme::Symmetric;
-                    c.signedness = Signedness::Signed;
-                }
-            })
+            state.try_config(|c| c.set_scale_format(s))
         }
     });
     let rounding_options = Signal::derive(|| {
@@ -125,12 +107,9 @@ pub fn FormatControls() -> impl IntoView {
     let dim_value = Signal::derive(move || config.with(|c| c.vector_dim.to_string()));
     let on_dim = Callback::new(
         move |(text, edit): (String, Edit)| match parse::<usize>(&text) {
-            Some(d) if (1..=64).contains(&d) && edit == Edit::Commit => state.try_config(|c| {
-                c.vector_dim = d;
-                if d > 1 {
-                    c.granularity = quantscope_core::Granularity::Tensor;
-                }
-            }),
+            Some(d) if (1..=64).contains(&d) && edit == Edit::Commit => {
+                state.try_config(|c| c.set_vector_dim(d))
+            }
             Some(d) if (1..=64).contains(&d) => {}
             _ if edit == Edit::Commit => state.report(format!(
                 "the sub-vector length D must be a whole number from 1 to 64, got \"{text}\""
@@ -162,10 +141,7 @@ pub fn FormatControls() -> impl IntoView {
     let (int_value, on_int) = fixed_field(false);
     let (frac_value, on_frac) = fixed_field(true);
     let describe = move || format().describe();
-    let has_scales = move || {
-        let f = format();
-        f.uses_scales() && f != Format::Log2
-    };
+    let knobs = move || config.with(|c| c.knobs());
 
     view! {
         <SelectField label="Number format" testid="format" options=format_options value=format_value on_select=on_format />
@@ -173,7 +149,7 @@ pub fn FormatControls() -> impl IntoView {
         <SelectField label="Preset" testid="preset" options=preset_options value=preset_value on_select=on_preset
             help="MX: blocks of 32 with a shared power-of-two scale; NVFP4: blocks of 16 with FP8 scales; GGML: llama.cpp's blocks."
         />
-        <Show when=has_scales>
+        <Show when=move || knobs().scale_storage>
             <div class="row">
                 <SelectField label="Scale stored as" testid="scale-format" options=scale_options value=scale_value on_select=on_scale />
                 <Show when=move || config.with(|c| c.scale_format == ScaleFormat::E8m0)>
@@ -181,14 +157,14 @@ pub fn FormatControls() -> impl IntoView {
                 </Show>
             </div>
         </Show>
-        <Show when=move || format() == Format::Kmeans>
+        <Show when=move || knobs().codebook>
             <div class="row">
                 <NumberField label="Codebook size K" testid="levels" value=levels_value on_edit=on_levels min="2" max="65536" step="1" />
                 <NumberField label="Sub-vector length D" testid="vector-dim" value=dim_value on_edit=on_dim min="1" max="64" step="1" />
             </div>
             <p class="help">"D = 1 learns K levels (the exact optimum for this data); D > 1 learns K points in D dimensions from consecutive values (vector quantization)."</p>
         </Show>
-        <Show when=move || format() == Format::Fixed>
+        <Show when=move || knobs().fixed_widths>
             <div class="row">
                 <NumberField label="Integer bits m" testid="int-bits" value=int_value on_edit=on_int min="0" max="15" step="1" />
                 <NumberField label="Fraction bits n" testid="frac-bits" value=frac_value on_edit=on_frac min="0" max="15" step="1" />

@@ -1,102 +1,25 @@
 //! The formulas with the current numbers, a worked example, and what each knob means.
 
 use leptos::prelude::*;
-use quantscope_core::{Analysis, Format, Rounding, ScaleFormat, Scheme, Signedness};
+use quantscope_core::Analysis;
 
 use super::bit_inspector::BitInspector;
 use super::fields::{parse, Edit, NumberField};
 use crate::format;
 use crate::state::use_app_state;
 
-fn n(v: f64) -> String {
-    format::number(v, 6)
-}
-
-/// The formulas of a format other than `int`, with the display block's numbers.
-fn format_formulas(a: &Analysis) -> impl IntoView {
-    let cfg = &a.config;
-    let f = cfg.format;
-    let g = a.display;
-    let s = f64::from(g.params.scale);
-    let storage = match cfg.scale_format {
-        ScaleFormat::F32 => "f32",
-        ScaleFormat::F16 => "f16 (rounded to nearest)",
-        ScaleFormat::Bf16 => "bf16 (rounded to nearest)",
-        ScaleFormat::E8m0 => "E8M0: a power of two, 2^X",
-        ScaleFormat::E4m3 => "E4M3 times one f32 tensor scale",
-    };
-    let lines: Vec<String> = match f {
-        Format::Fp16 | Format::Bf16 => vec![
-            format!("r̂ = {}(r): round to nearest, ties to even; no scale, no calibration", f.name()),
-            "Values beyond the format's largest number become ±Inf.".into(),
-        ],
-        Format::Fixed => vec![
-            format!(
-                "Q{}.{}: step 2^−{} = {}, range [−2^{}, 2^{} − 2^−{}]",
-                cfg.int_bits, cfg.frac_bits, cfg.frac_bits,
-                n(2f64.powi(-i32::from(cfg.frac_bits))), cfg.int_bits, cfg.int_bits, cfg.frac_bits
-            ),
-            "r̂ = clamp(round(r · 2^n), …) / 2^n — no scale: the binary point is fixed in hardware.".into(),
-        ],
-        Format::Kmeans if cfg.vector_dim > 1 => {
-            let (k, d) = (cfg.levels, cfg.vector_dim);
-            vec![
-                format!("K = {k} centroids in D = {d} dimensions, learned from the data's sub-vectors of {d} consecutive values (k-means: k-means++ seeding, then Lloyd rounds)"),
-                "v̂ = the centroid nearest to the sub-vector v (squared distance); one code stands for all D values.".into(),
-                format!("bits per value = log2 K / D = {} plus the codebook: K · D f32 numbers spread over all values", n(f64::from(k).log2() / d as f64)),
-            ]
-        }
-        Format::Kmeans => vec![
-            format!("K = {} levels learned from the data (1-D k-means: the partition of the sorted values with the least squared error)", cfg.levels),
-            "r̂ = the nearest learned level; the codebook itself is stored next to the codes.".into(),
-        ],
-        Format::Q8_0
-        | Format::Q4_0
-        | Format::Q4_1
-        | Format::Q5_0
-        | Format::Q5_1
-        | Format::Q2K
-        | Format::Q3K
-        | Format::Q4K
-        | Format::Q5K
-        | Format::Q6K
-        | Format::Iq4Nl
-        | Format::Iq4Xs => {
-            let mut lines: Vec<String> = f
-                .ggml_type()
-                .map(|t| t.formula_lines())
-                .unwrap_or_default()
-                .into_iter()
-                .map(str::to_string)
-                .collect();
-            let offset = a.display_block.map_or(0.0, |b| f64::from(b.dec_offset));
-            lines.push(if offset != 0.0 {
-                format!("this block: d = {}, offset = {}", n(s), n(offset))
-            } else {
-                format!("this block: d = {}", n(s))
-            });
-            lines
-        }
-        Format::Int
-        | Format::Fp8E4m3
-        | Format::Fp8E5m2
-        | Format::Fp6E3m2
-        | Format::Fp6E2m3
-        | Format::Fp4E2m1
-        | Format::Nf4
-        | Format::Log2 => {
-            let (alpha, beta) = g.clip;
-            vec![
-                format!("amax = max(|α|, |β|) = {}   (α = {}, β = {})", n(f64::from(beta.max(-alpha))), n(f64::from(alpha)), n(f64::from(beta))),
-                format!("S = amax / (largest {} value), stored as {storage}: S = {}", f.name(), n(s)),
-                format!("r̂ = S · e, e = the {} value nearest to r / S (saturating at the largest)", f.name()),
-            ]
-        }
-    };
+/// The core's formulas for the shown group, as they are.
+fn formula_view(a: &Analysis) -> impl IntoView {
+    let f = quantscope_core::formula::formulas(a);
+    let own_format = a.config.format.family() != quantscope_core::format::Family::Integer;
     view! {
-        <p class="help" data-testid="formula-format">{f.describe()}</p>
+        {own_format.then(|| view! { <p class="help" data-testid="formula-format">{a.config.format.describe()}</p> })}
+        {f.preface.map(|p| view! { <p class="help">{p}</p> })}
         <ol class="formulas" data-testid="formulas">
-            {lines.into_iter().map(|l| view! { <li><code>{l}</code></li> }).collect_view()}
+            {f.lines
+                .into_iter()
+                .map(|l| view! { <li><code data-testid=l.id>{l.text}</code>{l.remark}</li> })
+                .collect_view()}
         </ol>
     }
 }
@@ -138,90 +61,12 @@ pub fn FormulaPanel() -> impl IntoView {
 
     let formulas = move || {
         let a = state.analysis.get()?;
-        if a.config.format != Format::Int {
-            return Some(format_formulas(&a).into_any());
-        }
-        let g = a.display;
-        let p = g.params;
-        let cfg = &a.config;
-        let (alpha, beta) = g.clip;
-        let span = p.qmax - p.qmin;
-        let scale_line = match cfg.scheme {
-            Scheme::Asymmetric => format!(
-                "S = (β − α) / (qmax − qmin) = ({} − ({})) / {} = {}",
-                n(f64::from(beta)),
-                n(f64::from(alpha)),
-                span,
-                n(f64::from(p.scale))
-            ),
-            Scheme::Symmetric => format!(
-                "S = max(|α|, |β|) / ((qmax − qmin) / 2) = {} / {} = {}",
-                n(f64::from(beta)),
-                n(f64::from(span) / 2.0),
-                n(f64::from(p.scale))
-            ),
-        };
-        let zero_line = match (cfg.scheme, cfg.signedness) {
-            (Scheme::Asymmetric, _) => format!(
-                "Z = clamp(qmin − round(α / S), qmin, qmax) = clamp({} − round({}), …) = {}",
-                p.qmin,
-                n(f64::from(alpha / p.scale)),
-                p.zero_point
-            ),
-            (Scheme::Symmetric, Signedness::Signed) => "Z = 0 (symmetric, signed)".to_string(),
-            (Scheme::Symmetric, Signedness::Unsigned) => {
-                format!("Z = (qmin + qmax + 1) / 2 = {}", p.zero_point)
-            }
-        };
-        let pow2 = cfg
-            .power_of_two_scale
-            .then_some(" (then rounded up to a power of two)");
         let r = probe.get().or_else(|| default_probe(state)).unwrap_or(0.0);
-        let noise = 0.5; // the worked example shows the expected case for stochastic rounding
-        let (q, clipped) = p.code_from_real(r, p.inv_scale(), cfg.rounding, noise);
-        let r_hat = p.real_from_code(q);
-        // round(r / S) before the zero-point is added and the result clamped (display only).
-        let x = r * p.inv_scale();
-        let rounded = match cfg.rounding {
-            Rounding::NearestEven => x.round_ties_even(),
-            Rounding::NearestAway => x.round(),
-            Rounding::Floor => x.floor(),
-            Rounding::Stochastic => (x + noise).floor(),
-        };
-        let rounded = format::number(f64::from(rounded), 8);
-        let rounding_name = match cfg.rounding {
-            Rounding::NearestEven => "round half to even",
-            Rounding::NearestAway => "round half away from zero",
-            Rounding::Floor => "floor",
-            Rounding::Stochastic => "stochastic rounding (shown with u = ½)",
-        };
+        let worked = quantscope_core::formula::worked_example(&a, r);
         Some(view! {
-            <p class="help">"PyTorch observer convention (torch.ao.quantization), computed in float32."</p>
-            <ol class="formulas">
-                <li><code>{format!("α = {}, β = {}  (the range always includes 0)", n(f64::from(alpha)), n(f64::from(beta)))}</code></li>
-                <li><code>{format!("qmin = {}, qmax = {}", p.qmin, p.qmax)}</code></li>
-                <li><code data-testid="formula-scale">{scale_line}</code>{pow2}</li>
-                <li><code data-testid="formula-zero-point">{zero_line}</code></li>
-                <li><code>"q = clamp(round(r / S) + Z, qmin, qmax)"</code></li>
-                <li><code>"r̂ = S · (q − Z)"</code></li>
-            </ol>
-            <p class="worked" data-testid="worked-example">
-                {format!(
-                    "r = {} → r / S = {} → {}: {} → + Z ({}) → q = {}{} → r̂ = S · ({} − {}) = {} (error {}).",
-                    n(f64::from(r)),
-                    n(f64::from(r * p.inv_scale())),
-                    rounding_name,
-                    rounded,
-                    p.zero_point,
-                    q,
-                    if clipped { " (clamped to the code range: r lies outside it)" } else { "" },
-                    q,
-                    p.zero_point,
-                    n(f64::from(r_hat)),
-                    n(f64::from(r - r_hat)),
-                )}
-            </p>
-        }.into_any())
+            {formula_view(&a)}
+            {worked.map(|w| view! { <p class="worked" data-testid="worked-example">{w}</p> })}
+        })
     };
     let probe_or_max = Signal::derive(move || probe.get().or_else(|| default_probe(state)));
 

@@ -381,6 +381,18 @@ pub(crate) fn int_of(x: f32) -> i32 {
 /// 2^22 to an integer, half to even, in the default rounding mode.
 const ROUND_MAGIC: f32 = 12_582_912.0;
 
+/// `x` rounded to an integer as `rounding` does in the quantizer (`noise`: stochastic rounding's
+/// uniform draw in [0, 1)).
+#[inline]
+pub fn round_with(rounding: Rounding, x: f32, noise: f32) -> f32 {
+    match rounding {
+        Rounding::NearestEven => round_half_even(x),
+        Rounding::NearestAway => round_half_away(x),
+        Rounding::Floor => floor(x),
+        Rounding::Stochastic => floor(x + noise),
+    }
+}
+
 /// Round half to even for |x| < 2^22. Written out because `f32::round_ties_even` (and `floor`,
 /// `round`) are library calls on x86-64 without SSE4.1 — many times slower in the hot loop — while
 /// the two additions compile to plain instructions everywhere, wasm32 included, with identical

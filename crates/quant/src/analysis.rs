@@ -410,27 +410,23 @@ pub(crate) fn scale_floor_note(
 
 /// Why `overflowed` of `finite` values have no finite reconstruction in `config`'s format.
 pub(crate) fn overflow_note(config: &QuantizerConfig, overflowed: usize, finite: usize) -> String {
-    let why = match config.format {
-        Format::Fp16 => {
+    use crate::format::Family;
+    let why = match config.format.family() {
+        Family::Cast if config.format == Format::Fp16 => {
             "they lie beyond fp16's largest value, ±65504, and the cast gives ±Inf".into()
         }
-        Format::Q8_0
-        | Format::Q4_0
-        | Format::Q4_1
-        | Format::Q5_0
-        | Format::Q5_1
-        | Format::Q2K
-        | Format::Q3K
-        | Format::Q4K
-        | Format::Q5K
-        | Format::Q6K
-        | Format::Iq4Nl
-        | Format::Iq4Xs => format!(
+        Family::Ggml => format!(
             "their block's scale (or minimum) exceeds f16's largest value, 65504, so {} stores \
              it as Inf, as llama.cpp does",
             config.format.name()
         ),
-        _ => format!("{} cannot represent them", config.format.name()),
+        Family::Integer
+        | Family::ScaledMinifloat
+        | Family::Cast
+        | Family::FixedPoint
+        | Family::LevelTable
+        | Family::Logarithmic
+        | Family::Learned => format!("{} cannot represent them", config.format.name()),
     };
     format!(
         "{overflowed} of {finite} values overflow: {why}. Their error is unbounded, so MSE is \

@@ -174,9 +174,9 @@ impl QuantizerConfig {
             return Err(ConfigError::NarrowRange);
         }
         use crate::block::ScaleFormat;
-        use crate::format::Format;
-        match self.format {
-            Format::Kmeans => {
+        use crate::format::Family;
+        match self.format.family() {
+            Family::Learned => {
                 if !(2..=65536).contains(&self.levels) {
                     return Err(ConfigError::Levels(self.levels));
                 }
@@ -187,7 +187,7 @@ impl QuantizerConfig {
                     return Err(ConfigError::VectorGranularity);
                 }
             }
-            Format::Fixed => {
+            Family::FixedPoint => {
                 let total = 1 + u32::from(self.int_bits) + u32::from(self.frac_bits);
                 if !(2..=16).contains(&total) {
                     return Err(ConfigError::FixedBits {
@@ -196,16 +196,66 @@ impl QuantizerConfig {
                     });
                 }
             }
-            Format::Int
+            Family::Integer
                 if matches!(self.scale_format, ScaleFormat::E8m0 | ScaleFormat::E4m3)
                     && (self.scheme == Scheme::Asymmetric
                         || self.signedness == Signedness::Unsigned) =>
             {
                 return Err(ConfigError::ScaleNeedsSymmetric(self.scale_format.name()));
             }
-            _ => {}
+            Family::Integer
+            | Family::ScaledMinifloat
+            | Family::Cast
+            | Family::LevelTable
+            | Family::Logarithmic
+            | Family::Ggml => {}
         }
         Ok(())
+    }
+
+    /// The settings that apply to this configuration: its format's knobs, without the
+    /// granularity while sub-vectors are on (vector codebooks are learned per tensor).
+    pub fn knobs(&self) -> crate::format::Knobs {
+        let mut k = self.format.knobs();
+        if k.codebook && self.vector_dim > 1 {
+            k.granularity = false;
+        }
+        k
+    }
+
+    /// Sets the format, keeping the rules that tie settings together: integer codes under E8M0
+    /// or E4M3 scales are symmetric and signed (those scales hold no zero-point), and
+    /// sub-vectors belong to k-means codebooks alone.
+    pub fn set_format(&mut self, format: crate::format::Format) {
+        self.format = format;
+        self.keep_scale_rule();
+        if !format.knobs().codebook {
+            self.vector_dim = 1;
+        }
+    }
+
+    /// Sets how scales are stored, under the same rule as [`set_format`](Self::set_format).
+    pub fn set_scale_format(&mut self, scale_format: crate::block::ScaleFormat) {
+        self.scale_format = scale_format;
+        self.keep_scale_rule();
+    }
+
+    /// Sets the sub-vector length; above 1 the codebook is learned per tensor.
+    pub fn set_vector_dim(&mut self, dim: usize) {
+        self.vector_dim = dim;
+        if dim > 1 {
+            self.granularity = Granularity::Tensor;
+        }
+    }
+
+    fn keep_scale_rule(&mut self) {
+        use crate::block::ScaleFormat;
+        if self.format.family() == crate::format::Family::Integer
+            && matches!(self.scale_format, ScaleFormat::E8m0 | ScaleFormat::E4m3)
+        {
+            self.scheme = Scheme::Symmetric;
+            self.signedness = Signedness::Signed;
+        }
     }
 
     /// Whether the format's codes are two's-complement integers (sign-extended when read):
@@ -361,6 +411,45 @@ mod tests {
     }
 
     use super::*;
+
+    /// The setters keep the rules the validation enforces: what they produce validates.
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn setters_keep_the_configuration_valid() {
+        use crate::block::ScaleFormat;
+        use crate::format::Format;
+        let mut c = QuantizerConfig {
+            scheme: Scheme::Asymmetric,
+            signedness: Signedness::Unsigned,
+            format: Format::Fp4E2m1,
+            scale_format: ScaleFormat::E8m0,
+            ..QuantizerConfig::default()
+        };
+        assert_eq!(c.validate(), Ok(()));
+        // Integer codes under an E8M0 scale: symmetric and signed.
+        c.set_format(Format::Int);
+        assert_eq!(
+            (c.scheme, c.signedness),
+            (Scheme::Symmetric, Signedness::Signed)
+        );
+        assert_eq!(c.validate(), Ok(()));
+        c.scheme = Scheme::Asymmetric;
+        c.scale_format = ScaleFormat::F32;
+        c.set_scale_format(ScaleFormat::E4m3);
+        assert_eq!(c.scheme, Scheme::Symmetric);
+        assert_eq!(c.validate(), Ok(()));
+        // Sub-vectors: per tensor while on, and gone with another format.
+        c.set_format(Format::Kmeans);
+        c.granularity = Granularity::Channel { axis: 0 };
+        assert!(c.knobs().granularity);
+        c.set_vector_dim(2);
+        assert_eq!(c.granularity, Granularity::Tensor);
+        assert!(!c.knobs().granularity);
+        assert_eq!(c.validate(), Ok(()));
+        c.set_format(Format::Nf4);
+        assert_eq!(c.vector_dim, 1);
+        assert!(c.knobs().granularity && !c.knobs().bits);
+    }
 
     /// Each enum's names are its serde names, parse back, and are unique; every calibration
     /// method's key round-trips with its parameters and is a row of the calibrator table.

@@ -209,6 +209,38 @@ impl Format {
         }
     }
 
+    /// The family this format belongs to: the one place a format is mapped to what it can do.
+    pub fn family(self) -> Family {
+        match self {
+            Self::Int => Family::Integer,
+            Self::Fp8E4m3 | Self::Fp8E5m2 | Self::Fp6E3m2 | Self::Fp6E2m3 | Self::Fp4E2m1 => {
+                Family::ScaledMinifloat
+            }
+            Self::Fp16 | Self::Bf16 => Family::Cast,
+            Self::Fixed => Family::FixedPoint,
+            Self::Nf4 => Family::LevelTable,
+            Self::Log2 => Family::Logarithmic,
+            Self::Kmeans => Family::Learned,
+            Self::Q8_0
+            | Self::Q4_0
+            | Self::Q4_1
+            | Self::Q5_0
+            | Self::Q5_1
+            | Self::Q2K
+            | Self::Q3K
+            | Self::Q4K
+            | Self::Q5K
+            | Self::Q6K
+            | Self::Iq4Nl
+            | Self::Iq4Xs => Family::Ggml,
+        }
+    }
+
+    /// The settings that apply to this format (the page shows these knobs, and only these).
+    pub fn knobs(self) -> Knobs {
+        self.family().knobs()
+    }
+
     /// The minifloat behind a scaled float format.
     pub fn minifloat(self) -> Option<MiniFloat> {
         match self {
@@ -217,7 +249,25 @@ impl Format {
             Self::Fp6E3m2 => Some(FP6_E3M2),
             Self::Fp6E2m3 => Some(FP6_E2M3),
             Self::Fp4E2m1 => Some(FP4_E2M1),
-            _ => None,
+            Self::Int
+            | Self::Fp16
+            | Self::Bf16
+            | Self::Nf4
+            | Self::Fixed
+            | Self::Log2
+            | Self::Kmeans
+            | Self::Q8_0
+            | Self::Q4_0
+            | Self::Q4_1
+            | Self::Q5_0
+            | Self::Q5_1
+            | Self::Q2K
+            | Self::Q3K
+            | Self::Q4K
+            | Self::Q5K
+            | Self::Q6K
+            | Self::Iq4Nl
+            | Self::Iq4Xs => None,
         }
     }
 
@@ -268,9 +318,93 @@ impl Format {
 
     /// Whether the config's granularity and calibration decide this format's scales.
     pub fn uses_scales(self) -> bool {
-        !matches!(self, Self::Fp16 | Self::Bf16 | Self::Fixed)
-            && self.ggml_block().is_none()
-            && self != Self::Kmeans
+        self.knobs().calibration
+    }
+}
+
+/// The families of number formats. Each family codes values its own way and takes its own
+/// settings ([`Family::knobs`]); a new format joins a family in [`Format::family`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Family {
+    /// Uniform integer codes with a scale and zero-point per tensor, channel or group.
+    Integer,
+    /// A small float (FP8, FP6, FP4) times a scale per block (MX, NVFP4).
+    ScaledMinifloat,
+    /// A cast to a wider float (FP16, BF16): no scale at all.
+    Cast,
+    /// Qm.n fixed point: a fixed power-of-two step.
+    FixedPoint,
+    /// A fixed table of levels times a scale (NF4).
+    LevelTable,
+    /// Powers of two times a scale: the bit width sets how many.
+    Logarithmic,
+    /// Levels (or D-dimensional points) learned from the data by k-means.
+    Learned,
+    /// llama.cpp's block types: their own blocks, scales and layout.
+    Ggml,
+}
+
+/// Which settings a family takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Knobs {
+    /// The bit width b.
+    pub bits: bool,
+    /// Signed or unsigned codes, symmetric or asymmetric ranges, narrow range, the rounding.
+    pub integer_grid: bool,
+    /// Granularity (per tensor, channel or group).
+    pub granularity: bool,
+    /// The calibration method choosing each scale's range.
+    pub calibration: bool,
+    /// How the scales are stored (f32, f16, bf16, E8M0, E4M3).
+    pub scale_storage: bool,
+    /// The codebook size K and sub-vector length D.
+    pub codebook: bool,
+    /// The integer and fraction bits m and n.
+    pub fixed_widths: bool,
+}
+
+impl Family {
+    /// What the family takes (see [`Knobs`]).
+    pub fn knobs(self) -> Knobs {
+        let none = Knobs {
+            bits: false,
+            integer_grid: false,
+            granularity: false,
+            calibration: false,
+            scale_storage: false,
+            codebook: false,
+            fixed_widths: false,
+        };
+        let scaled = Knobs {
+            granularity: true,
+            calibration: true,
+            scale_storage: true,
+            ..none
+        };
+        match self {
+            Self::Integer => Knobs {
+                bits: true,
+                integer_grid: true,
+                ..scaled
+            },
+            Self::ScaledMinifloat | Self::LevelTable => scaled,
+            // Its scale is a power of two by construction: nothing to store differently.
+            Self::Logarithmic => Knobs {
+                bits: true,
+                scale_storage: false,
+                ..scaled
+            },
+            Self::Cast | Self::Ggml => none,
+            Self::FixedPoint => Knobs {
+                fixed_widths: true,
+                ..none
+            },
+            Self::Learned => Knobs {
+                granularity: true,
+                codebook: true,
+                ..none
+            },
+        }
     }
 }
 
@@ -398,6 +532,101 @@ impl Element {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The knobs tell the truth: for every format, a setting its family does not take leaves
+    /// the analysis exactly as it was, and one it takes changes it (on data where it can:
+    /// skewed, rows of different spreads, outliers).
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn each_family_takes_the_knobs_it_says_and_no_other() {
+        use crate::block::ScaleFormat;
+        use crate::config::{Calibration, Granularity, QuantizerConfig, Scheme};
+        use crate::dataset::Dataset;
+        use crate::run::analyze;
+        let (rows, cols) = (16usize, 256usize);
+        let mut state = 7u64;
+        let values: Vec<f32> = (0..rows * cols)
+            .map(|i| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                let u = (state >> 40) as f32 / (1u64 << 24) as f32;
+                let spread = 0.05 * (1 + i / cols) as f32;
+                let outlier = if i % 509 == 0 { 9.0 } else { 1.0 };
+                (u * u * 1.5 - 0.4) * spread * outlier
+            })
+            .collect();
+        let d = Dataset::new("knobs", vec![rows, cols], values).unwrap_or_else(|e| panic!("{e}"));
+        let options = crate::analysis::AnalysisOptions::default();
+        let figures = |c: &QuantizerConfig| {
+            let a = analyze(&d, c, &options).unwrap_or_else(|e| panic!("{}: {e}", c.format.name()));
+            (a.metrics.mse, a.metrics.levels_used, a.levels)
+        };
+        type Flip = fn(&mut QuantizerConfig);
+        type Takes = fn(&Knobs) -> bool;
+        let flips: [(&str, Takes, Flip); 7] = [
+            ("bits", |k| k.bits, |c| c.bits = 3),
+            (
+                "integer grid",
+                |k| k.integer_grid,
+                |c| c.scheme = Scheme::Symmetric,
+            ),
+            (
+                "granularity",
+                |k| k.granularity,
+                |c| c.granularity = Granularity::Channel { axis: 0 },
+            ),
+            (
+                "calibration",
+                |k| k.calibration,
+                |c| c.calibration = Calibration::Percentile { p: 99.0 },
+            ),
+            (
+                "scale storage",
+                |k| k.scale_storage,
+                |c| c.scale_format = ScaleFormat::Bf16,
+            ),
+            ("codebook", |k| k.codebook, |c| c.levels = 5),
+            (
+                "fixed widths",
+                |k| k.fixed_widths,
+                |c| {
+                    c.int_bits = 1;
+                    c.frac_bits = 2;
+                },
+            ),
+        ];
+        for f in Format::ALL {
+            let mut base = QuantizerConfig {
+                bits: 5,
+                int_bits: 2,
+                frac_bits: 6,
+                ..QuantizerConfig::default()
+            };
+            base.set_format(f);
+            let before = figures(&base);
+            for (what, takes, flip) in &flips {
+                let mut c = base.clone();
+                flip(&mut c);
+                let after = figures(&c);
+                if takes(&f.knobs()) {
+                    assert_ne!(
+                        after.0,
+                        before.0,
+                        "{}: {what} is a knob but changes nothing",
+                        f.name()
+                    );
+                } else {
+                    assert_eq!(
+                        after,
+                        before,
+                        "{}: {what} is not a knob but changes the figures",
+                        f.name()
+                    );
+                }
+            }
+        }
+    }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]

@@ -14,6 +14,7 @@ pub mod config;
 pub mod dataset;
 pub mod diff;
 pub mod format;
+pub mod formula;
 mod fused;
 pub mod ggml;
 pub mod granularity;
@@ -33,6 +34,7 @@ pub mod presets;
 pub mod run;
 pub mod study;
 pub mod synth;
+pub mod text;
 pub mod wire;
 #[cfg(feature = "workloads")]
 pub mod workloads;
