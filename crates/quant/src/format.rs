@@ -271,6 +271,36 @@ impl Format {
         }
     }
 
+    /// The fixed table of levels of a level-table format (before its scale).
+    pub fn level_table(self) -> Option<LevelTable> {
+        match self {
+            Self::Nf4 => Some(crate::codebook::nf4()),
+            Self::Int
+            | Self::Fp8E4m3
+            | Self::Fp8E5m2
+            | Self::Fp6E3m2
+            | Self::Fp6E2m3
+            | Self::Fp4E2m1
+            | Self::Fp16
+            | Self::Bf16
+            | Self::Fixed
+            | Self::Log2
+            | Self::Kmeans
+            | Self::Q8_0
+            | Self::Q4_0
+            | Self::Q4_1
+            | Self::Q5_0
+            | Self::Q5_1
+            | Self::Q2K
+            | Self::Q3K
+            | Self::Q4K
+            | Self::Q5K
+            | Self::Q6K
+            | Self::Iq4Nl
+            | Self::Iq4Xs => None,
+        }
+    }
+
     /// The llama.cpp type of a GGML format.
     pub fn ggml_type(self) -> Option<crate::ggml::GgmlType> {
         use crate::ggml::GgmlType;

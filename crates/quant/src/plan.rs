@@ -18,7 +18,7 @@ use crate::block::{stored_scale, tensor_scale, ElementRange, ScaleFormat, ScaleR
 use crate::codebook::{self, LevelTable, Tie};
 use crate::config::{Calibration, Granularity, QuantizerConfig, Scheme};
 use crate::dataset::Dataset;
-use crate::format::{Element, Format};
+use crate::format::{Element, Family, Format};
 use crate::granularity::{GroupLayout, LayoutError};
 use crate::histogram::Histogram;
 use crate::kmeans;
@@ -227,16 +227,23 @@ pub fn build_plan(
                     f64::from(mf.bits()),
                 )
             };
-            let (element, elem, multiply, scale_format, rounding, elem_bits) = match format {
-                Format::Nf4 => (
-                    Element::Table(codebook::nf4()),
-                    ElementRange::of(1.0),
-                    true,
-                    config.scale_format,
-                    config.scale_rounding,
-                    4.0,
-                ),
-                Format::Log2 => (
+            let no_plan = || AnalyzeError::NoPlan(format);
+            let (element, elem, multiply, scale_format, rounding, elem_bits) = match format.family()
+            {
+                // Levels in [−1, 1] times the block's absmax, multiplied by 1/S (bitsandbytes).
+                Family::LevelTable => {
+                    let table = format.level_table().ok_or_else(no_plan)?;
+                    let bits = (table.levels.len() as f64).log2().ceil();
+                    (
+                        Element::Table(table),
+                        ElementRange::of(1.0),
+                        true,
+                        config.scale_format,
+                        config.scale_rounding,
+                        bits,
+                    )
+                }
+                Family::Logarithmic => (
                     Element::Table(codebook::log2(config.bits.max(2).into())),
                     ElementRange::of(1.0),
                     false,
@@ -244,13 +251,12 @@ pub fn build_plan(
                     ScaleRounding::Nearest,
                     f64::from(config.bits.max(2)),
                 ),
-                Format::Fp8E4m3 => minifloat(crate::minifloat::FP8_E4M3),
-                Format::Fp8E5m2 => minifloat(crate::minifloat::FP8_E5M2),
-                Format::Fp6E3m2 => minifloat(crate::minifloat::FP6_E3M2),
-                Format::Fp6E2m3 => minifloat(crate::minifloat::FP6_E2M3),
-                Format::Fp4E2m1 => minifloat(crate::minifloat::FP4_E2M1),
-                // (The arm above lists only the formats matched here.)
-                other => return Err(AnalyzeError::NoPlan(other)),
+                Family::ScaledMinifloat => minifloat(format.minifloat().ok_or_else(no_plan)?),
+                Family::Integer
+                | Family::Cast
+                | Family::FixedPoint
+                | Family::Learned
+                | Family::Ggml => return Err(no_plan()),
             };
             if format == Format::Log2 && config.bits < 2 {
                 notes.push("log2 needs at least 2 bits (a sign and a magnitude); using 2".into());
