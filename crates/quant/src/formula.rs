@@ -225,7 +225,11 @@ pub fn worked_example(a: &Analysis, r: f32) -> Option<String> {
             ""
         },
         q,
-        p.zero_point,
+        if p.zero_point < 0 {
+            format!("({})", p.zero_point)
+        } else {
+            p.zero_point.to_string()
+        },
         n(f64::from(r_hat)),
         n(f64::from(r - r_hat)),
     ))
