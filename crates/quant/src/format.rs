@@ -241,63 +241,44 @@ impl Format {
         self.family().knobs()
     }
 
+    /// Where a format's element coder comes from when the format fixes it.
+    fn fixed_element(self) -> FixedElement {
+        match (self, self.family()) {
+            (Self::Fp8E4m3, _) => FixedElement::MiniFloat(FP8_E4M3),
+            (Self::Fp8E5m2, _) => FixedElement::MiniFloat(FP8_E5M2),
+            (Self::Fp6E3m2, _) => FixedElement::MiniFloat(FP6_E3M2),
+            (Self::Fp6E2m3, _) => FixedElement::MiniFloat(FP6_E2M3),
+            (Self::Fp4E2m1, _) => FixedElement::MiniFloat(FP4_E2M1),
+            (Self::Nf4, _) => FixedElement::Table(crate::codebook::nf4),
+            // A scaled-minifloat or level-table format without its element above has none: its
+            // plan is refused (`AnalyzeError::NoPlan`), never another format's coder.
+            (
+                _,
+                Family::Integer
+                | Family::ScaledMinifloat
+                | Family::Cast
+                | Family::FixedPoint
+                | Family::LevelTable
+                | Family::Logarithmic
+                | Family::Learned
+                | Family::Ggml,
+            ) => FixedElement::FromSettings,
+        }
+    }
+
     /// The minifloat behind a scaled float format.
     pub fn minifloat(self) -> Option<MiniFloat> {
-        match self {
-            Self::Fp8E4m3 => Some(FP8_E4M3),
-            Self::Fp8E5m2 => Some(FP8_E5M2),
-            Self::Fp6E3m2 => Some(FP6_E3M2),
-            Self::Fp6E2m3 => Some(FP6_E2M3),
-            Self::Fp4E2m1 => Some(FP4_E2M1),
-            Self::Int
-            | Self::Fp16
-            | Self::Bf16
-            | Self::Nf4
-            | Self::Fixed
-            | Self::Log2
-            | Self::Kmeans
-            | Self::Q8_0
-            | Self::Q4_0
-            | Self::Q4_1
-            | Self::Q5_0
-            | Self::Q5_1
-            | Self::Q2K
-            | Self::Q3K
-            | Self::Q4K
-            | Self::Q5K
-            | Self::Q6K
-            | Self::Iq4Nl
-            | Self::Iq4Xs => None,
+        match self.fixed_element() {
+            FixedElement::MiniFloat(m) => Some(m),
+            FixedElement::Table(_) | FixedElement::FromSettings => None,
         }
     }
 
     /// The fixed table of levels of a level-table format (before its scale).
     pub fn level_table(self) -> Option<LevelTable> {
-        match self {
-            Self::Nf4 => Some(crate::codebook::nf4()),
-            Self::Int
-            | Self::Fp8E4m3
-            | Self::Fp8E5m2
-            | Self::Fp6E3m2
-            | Self::Fp6E2m3
-            | Self::Fp4E2m1
-            | Self::Fp16
-            | Self::Bf16
-            | Self::Fixed
-            | Self::Log2
-            | Self::Kmeans
-            | Self::Q8_0
-            | Self::Q4_0
-            | Self::Q4_1
-            | Self::Q5_0
-            | Self::Q5_1
-            | Self::Q2K
-            | Self::Q3K
-            | Self::Q4K
-            | Self::Q5K
-            | Self::Q6K
-            | Self::Iq4Nl
-            | Self::Iq4Xs => None,
+        match self.fixed_element() {
+            FixedElement::Table(table) => Some(table()),
+            FixedElement::MiniFloat(_) | FixedElement::FromSettings => None,
         }
     }
 
@@ -350,6 +331,14 @@ impl Format {
     pub fn uses_scales(self) -> bool {
         self.knobs().calibration
     }
+}
+
+/// A format's element coder, where the format alone fixes it.
+enum FixedElement {
+    MiniFloat(MiniFloat),
+    Table(fn() -> LevelTable),
+    /// Set by the settings (bits, m.n, K) or the data, or coded through bytes.
+    FromSettings,
 }
 
 /// The families of number formats. Each family codes values its own way and takes its own
