@@ -104,21 +104,20 @@ pub fn draw_allocation(
             .map(|&p| Circle::new(p, scale.px(2.5), CURVE.filled())),
     )
     .map_err(|e| e.to_string())?;
-    let label_font = super::text(scale.px(10.0));
-    for (name, x, y) in &chart.uniform {
-        cc.draw_series(std::iter::once(TriangleMarker::new(
-            (*x, *y),
-            scale.px(5.0),
-            UNIFORM.filled(),
-        )))
-        .map_err(|e| e.to_string())?;
-        cc.draw_series(std::iter::once(Text::new(
-            name.clone(),
-            (*x, *y),
-            label_font.clone(),
-        )))
-        .map_err(|e| e.to_string())?;
-    }
+    cc.draw_series(
+        chart
+            .uniform
+            .iter()
+            .map(|(_, x, y)| TriangleMarker::new((*x, *y), scale.px(5.0), UNIFORM.filled())),
+    )
+    .map_err(|e| e.to_string())?;
+    // The legend and the assignment name every candidate; crowded labels give way.
+    super::point_labels(
+        &mut cc,
+        chart.uniform.iter().map(|(n, x, y)| ((*x, *y), n.as_str())),
+        &super::text(scale.px(10.0)),
+        scale,
+    )?;
     if let Some(c) = chart.chosen {
         cc.draw_series(std::iter::once(Circle::new(
             c,

@@ -107,36 +107,13 @@ pub fn draw_groups(
             .map(|(x, y, _)| Circle::new((*x, *y), scale.px(3.5), LINE.filled())),
     )
     .map_err(|e| e.to_string())?;
-    // Labels where they do not overlap one already drawn (coarse granularities first); the
-    // table and the readout name every point.
-    let label_font = font.clone();
-    let (char_w, line_h) = (f64::from(scale.px(7.0)), f64::from(scale.px(14.0)));
-    let mut taken: Vec<(f64, f64, f64, f64)> = Vec::new();
-    for (x, y, label) in &chart.points {
-        let (px, py) = cc.backend_coord(&(*x, *y));
-        // Right of its point, centred on it: a label above would sit by the next point up.
-        let (left, top) = (
-            f64::from(px) + f64::from(scale.px(7.0)),
-            f64::from(py) - line_h / 2.0,
-        );
-        let bx = (left, top, left + char_w * label.len() as f64, top + line_h);
-        let overlaps = taken
-            .iter()
-            .any(|t| bx.0 < t.2 && t.0 < bx.2 && bx.1 < t.3 && t.1 < bx.3);
-        if overlaps {
-            continue;
-        }
-        taken.push(bx);
-        cc.draw_series(std::iter::once(
-            EmptyElement::at((*x, *y))
-                + Text::new(
-                    label.clone(),
-                    (scale.px(7.0) as i32, -(line_h as i32) / 2),
-                    label_font.clone(),
-                ),
-        ))
-        .map_err(|e| e.to_string())?;
-    }
+    // Coarse granularities first: they keep their labels where points crowd.
+    super::point_labels(
+        &mut cc,
+        chart.points.iter().map(|(x, y, l)| ((*x, *y), l.as_str())),
+        &font,
+        scale,
+    )?;
     if let Some(p) = chart.current {
         cc.draw_series(std::iter::once(Circle::new(
             p,

@@ -135,6 +135,57 @@ pub fn canvas_root(
     Ok(root)
 }
 
+/// A chart's plotting context over f64 × f64.
+pub type F64Chart<'a> = plotters::chart::ChartContext<
+    'a,
+    plotters_canvas::CanvasBackend,
+    plotters::coord::cartesian::Cartesian2d<
+        plotters::coord::types::RangedCoordf64,
+        plotters::coord::types::RangedCoordf64,
+    >,
+>;
+
+/// Draws each point's label right of it, centred on it, where it does not overlap a label
+/// already drawn (earlier points win): the views' tables and readouts name every point.
+pub fn point_labels<'s>(
+    cc: &mut F64Chart,
+    points: impl IntoIterator<Item = ((f64, f64), &'s str)>,
+    font: &plotters::style::TextStyle,
+    scale: Scale,
+) -> Result<(), String> {
+    use plotters::prelude::*;
+    let (char_w, line_h) = (f64::from(scale.px(7.0)), f64::from(scale.px(14.0)));
+    let gap = scale.px(7.0);
+    let mut taken: Vec<(f64, f64, f64, f64)> = Vec::new();
+    for (at, label) in points {
+        let (px, py) = cc.backend_coord(&at);
+        let (left, top) = (f64::from(px) + f64::from(gap), f64::from(py) - line_h / 2.0);
+        let bx = (
+            left,
+            top,
+            left + char_w * label.chars().count() as f64,
+            top + line_h,
+        );
+        if taken
+            .iter()
+            .any(|t| bx.0 < t.2 && t.0 < bx.2 && bx.1 < t.3 && t.1 < bx.3)
+        {
+            continue;
+        }
+        taken.push(bx);
+        cc.draw_series(std::iter::once(
+            EmptyElement::at(at)
+                + Text::new(
+                    label.to_string(),
+                    (gap as i32, -(line_h as i32) / 2),
+                    font.clone(),
+                ),
+        ))
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 /// Where a chart's plotting area landed, in CSS pixels, for pointer mapping.
 pub fn pixel_map(px: std::ops::Range<i32>, x_range: (f32, f32), scale: Scale) -> PixelMap {
     PixelMap {
