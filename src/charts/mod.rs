@@ -156,16 +156,19 @@ pub fn point_labels<'s>(
     use plotters::prelude::*;
     let (char_w, line_h) = (f64::from(scale.px(7.0)), f64::from(scale.px(14.0)));
     let gap = scale.px(7.0);
+    let right_edge = f64::from(cc.plotting_area().get_pixel_range().0.end);
     let mut taken: Vec<(f64, f64, f64, f64)> = Vec::new();
     for (at, label) in points {
         let (px, py) = cc.backend_coord(&at);
-        let (left, top) = (f64::from(px) + f64::from(gap), f64::from(py) - line_h / 2.0);
-        let bx = (
-            left,
-            top,
-            left + char_w * label.chars().count() as f64,
-            top + line_h,
-        );
+        let width = char_w * label.chars().count() as f64;
+        // Right of the point, or left of it where the right would leave the plot.
+        let dx = if f64::from(px) + f64::from(gap) + width > right_edge {
+            -(f64::from(gap) + width)
+        } else {
+            f64::from(gap)
+        };
+        let (left, top) = (f64::from(px) + dx, f64::from(py) - line_h / 2.0);
+        let bx = (left, top, left + width, top + line_h);
         if taken
             .iter()
             .any(|t| bx.0 < t.2 && t.0 < bx.2 && bx.1 < t.3 && t.1 < bx.3)
@@ -177,7 +180,7 @@ pub fn point_labels<'s>(
             EmptyElement::at(at)
                 + Text::new(
                     label.to_string(),
-                    (gap as i32, -(line_h as i32) / 2),
+                    (dx as i32, -(line_h as i32) / 2),
                     font.clone(),
                 ),
         ))
