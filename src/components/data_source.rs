@@ -279,6 +279,15 @@ fn read_file(state: AppState, file: web_sys::File) {
 /// Hands several files chosen together to the workers as one checkpoint: a sharded safetensors
 /// checkpoint's shards, with its `.index.json` (which names the checkpoint) or without.
 fn read_files(state: AppState, mut files: Vec<web_sys::File>) {
+    if let [only] = files.as_slice() {
+        if only.name().to_ascii_lowercase().ends_with(".index.json") {
+            state.report(format!(
+                "{}: an index only names the shards; choose it together with its .safetensors shards (the page reads only the files you choose)",
+                only.name()
+            ));
+            return;
+        }
+    }
     if files.len() == 1 {
         if let Some(file) = files.pop() {
             read_file(state, file);

@@ -848,8 +848,12 @@ describe("Quantscope in the browser", () => {
     }
     assert.deepEqual(want.kept.map((k) => k.name), ["blk.0.a.bias", "blk.2.d.weight"]);
     assert.match(await app.id("model-kept").textContent(), /blk\.2\.d\.weight — shard model-00003-of-00003\.safetensors: /);
-    // Files that are not one checkpoint are refused beside the picker; the view stays.
+    // Files that are not one checkpoint, or an index alone, are refused beside the picker; the
+    // view stays.
     const before = await app.metrics();
+    await app.id("file-input").setInputFiles(join(dir, "model.safetensors.index.json"));
+    await app.until(async () => /an index only names the shards; choose it together with its \.safetensors shards/.test(await app.text("error-banner")), "the index alone");
+    assert.deepEqual(await app.metrics(), before);
     await app.id("file-input").setInputFiles([
       { name: "a.npy", mimeType: "application/octet-stream", buffer: npyF32([4], [1, 2, 3, 4]) },
       { name: "b.csv", mimeType: "text/csv", buffer: Buffer.from("1,2,3") },
