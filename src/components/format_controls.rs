@@ -60,18 +60,8 @@ pub fn FormatControls() -> impl IntoView {
 
     let scale_options = Signal::derive(|| {
         ScaleFormat::ALL
-            .iter()
-            .map(|&s| {
-                let label = match s {
-                    ScaleFormat::F32 => "f32",
-                    ScaleFormat::F16 => "f16",
-                    ScaleFormat::Bf16 => "bf16",
-                    ScaleFormat::E8m0 => "E8M0, 2^k (MX)",
-                    ScaleFormat::E4m3 => "E4M3 × f32 (NVFP4)",
-                };
-                (s.name().to_string(), label.to_string())
-            })
-            .collect::<Vec<_>>()
+            .map(|s| (s.name().to_string(), s.label().to_string()))
+            .to_vec()
     });
     let scale_value = Signal::derive(move || config.with(|c| c.scale_format.name().to_string()));
     let on_scale = Callback::new(move |v: String| {
@@ -80,11 +70,9 @@ pub fn FormatControls() -> impl IntoView {
         }
     });
     let rounding_options = Signal::derive(|| {
-        vec![
-            ("floor".to_string(), "floor (MX spec)".to_string()),
-            ("ceil".to_string(), "ceil (never saturates)".to_string()),
-            ("nearest".to_string(), "nearest".to_string()),
-        ]
+        ScaleRounding::ALL
+            .map(|r| (r.name().to_string(), r.label().to_string()))
+            .to_vec()
     });
     let rounding_value =
         Signal::derive(move || config.with(|c| c.scale_rounding.name().to_string()));

@@ -69,6 +69,28 @@ impl ScaleFormat {
     pub fn from_name(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|f| f.name() == s)
     }
+
+    /// A label for people (the page's select).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::F32 => "f32",
+            Self::F16 => "f16",
+            Self::Bf16 => "bf16",
+            Self::E8m0 => "E8M0, 2^k (MX)",
+            Self::E4m3 => "E4M3 × f32 (NVFP4)",
+        }
+    }
+
+    /// How a scale is stored, in the formula panel's words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::F32 => "f32",
+            Self::F16 => "f16 (rounded to nearest)",
+            Self::Bf16 => "bf16 (rounded to nearest)",
+            Self::E8m0 => "E8M0: a power of two, 2^X",
+            Self::E4m3 => "E4M3 times one f32 tensor scale",
+        }
+    }
 }
 
 /// Rounding of an E8M0 scale's exponent.
@@ -97,6 +119,15 @@ impl ScaleRounding {
 
     pub fn from_name(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|f| f.name() == s)
+    }
+
+    /// A label for people (the page's select).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Floor => "floor (MX spec)",
+            Self::Ceil => "ceil (never saturates)",
+            Self::Nearest => "nearest",
+        }
     }
 }
 

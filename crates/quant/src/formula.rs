@@ -3,7 +3,6 @@
 //! no rounding or scale arithmetic is written twice.
 
 use crate::analysis::Analysis;
-use crate::block::ScaleFormat;
 use crate::config::{Rounding, Scheme, Signedness};
 use crate::format::Family;
 use crate::text::number;
@@ -100,13 +99,7 @@ pub fn formulas(a: &Analysis) -> Formulas {
             plain(lines)
         }
         Family::ScaledMinifloat | Family::LevelTable | Family::Logarithmic => {
-            let storage = match cfg.scale_format {
-                ScaleFormat::F32 => "f32",
-                ScaleFormat::F16 => "f16 (rounded to nearest)",
-                ScaleFormat::Bf16 => "bf16 (rounded to nearest)",
-                ScaleFormat::E8m0 => "E8M0: a power of two, 2^X",
-                ScaleFormat::E4m3 => "E4M3 times one f32 tensor scale",
-            };
+            let storage = cfg.scale_format.describe();
             let (alpha, beta) = g.clip;
             plain(vec![
                 format!(
