@@ -262,31 +262,16 @@ impl QuantizerConfig {
     /// signed `int`, fixed point and Q8_0. The others are unsigned integers, bit patterns or
     /// indices.
     pub fn signed_codes(&self) -> bool {
-        use crate::format::Format;
-        match self.format {
-            Format::Int => self.signedness == Signedness::Signed,
-            Format::Fixed | Format::Q8_0 => true,
-            Format::Fp8E4m3
-            | Format::Fp8E5m2
-            | Format::Fp6E3m2
-            | Format::Fp6E2m3
-            | Format::Fp4E2m1
-            | Format::Fp16
-            | Format::Bf16
-            | Format::Nf4
-            | Format::Log2
-            | Format::Kmeans
-            | Format::Q4_0
-            | Format::Q4_1
-            | Format::Q5_0
-            | Format::Q5_1
-            | Format::Q2K
-            | Format::Q3K
-            | Format::Q4K
-            | Format::Q5K
-            | Format::Q6K
-            | Format::Iq4Nl
-            | Format::Iq4Xs => false,
+        use crate::format::Family;
+        match self.format.family() {
+            Family::Integer => self.signedness == Signedness::Signed,
+            Family::FixedPoint => true,
+            Family::Ggml => self.format.ggml_type() == Some(crate::ggml::GgmlType::Q8_0),
+            Family::ScaledMinifloat
+            | Family::Cast
+            | Family::LevelTable
+            | Family::Logarithmic
+            | Family::Learned => false,
         }
     }
 
@@ -411,6 +396,39 @@ mod tests {
     }
 
     use super::*;
+
+    /// A format's codes are said to be signed exactly when it writes negative codes (data with
+    /// both signs, every format; the integer format both ways).
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn signed_codes_are_the_formats_with_negative_codes() {
+        use crate::format::Format;
+        let values: Vec<f32> = (0..512)
+            .map(|i| ((i * 53 % 97) as f32 - 48.0) / 13.0)
+            .collect();
+        let d = crate::dataset::Dataset::new("d", vec![2, 256], values)
+            .unwrap_or_else(|e| panic!("{e}"));
+        for format in Format::ALL {
+            for signedness in Signedness::ALL {
+                let mut c = QuantizerConfig {
+                    signedness,
+                    int_bits: 3,
+                    frac_bits: 4,
+                    ..QuantizerConfig::default()
+                };
+                c.set_format(format);
+                let q = crate::run::quantize(&d, &c).unwrap_or_else(|e| panic!("{e}"));
+                let negative = q.codes.iter().any(|&code| code < 0);
+                assert_eq!(
+                    c.signed_codes(),
+                    negative,
+                    "{} {}",
+                    format.name(),
+                    signedness.name()
+                );
+            }
+        }
+    }
 
     /// The setters keep the rules the validation enforces: what they produce validates.
     #[cfg_attr(not(target_arch = "wasm32"), test)]
