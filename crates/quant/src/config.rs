@@ -397,11 +397,12 @@ mod tests {
 
     use super::*;
 
-    /// A format's codes are said to be signed exactly when it writes negative codes (data with
-    /// both signs, every format; the integer format both ways).
+    /// The codes said to be signed are the two's-complement integers the reconstruction
+    /// multiplies (fixed point: r̂ = q · 2^−n; Q8_0: r̂ = d · q, d its block's scale), so a
+    /// wrong sign extension shows in r̂; the others are bit patterns or indices, never negative.
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    fn signed_codes_are_the_formats_with_negative_codes() {
+    fn signed_codes_are_the_integers_the_reconstruction_multiplies() {
         use crate::format::Format;
         let values: Vec<f32> = (0..512)
             .map(|i| ((i * 53 % 97) as f32 - 48.0) / 13.0)
@@ -409,24 +410,29 @@ mod tests {
         let d = crate::dataset::Dataset::new("d", vec![2, 256], values)
             .unwrap_or_else(|e| panic!("{e}"));
         for format in Format::ALL {
-            for signedness in Signedness::ALL {
-                let mut c = QuantizerConfig {
-                    signedness,
-                    int_bits: 3,
-                    frac_bits: 4,
-                    ..QuantizerConfig::default()
-                };
-                c.set_format(format);
-                let q = crate::run::quantize(&d, &c).unwrap_or_else(|e| panic!("{e}"));
-                let negative = q.codes.iter().any(|&code| code < 0);
-                assert_eq!(
-                    c.signed_codes(),
-                    negative,
-                    "{} {}",
-                    format.name(),
-                    signedness.name()
-                );
+            let mut c = QuantizerConfig {
+                int_bits: 3,
+                frac_bits: 4,
+                ..QuantizerConfig::default()
+            };
+            c.set_format(format);
+            let q = crate::run::quantize(&d, &c).unwrap_or_else(|e| panic!("{e}"));
+            let scale_of = |i: usize| match format {
+                Format::Fixed => Some(1.0 / 16.0),
+                Format::Q8_0 => Some(q.groups[i / 32].params.scale),
+                _ => None,
+            };
+            for (i, (&code, &r_hat)) in q.codes.iter().zip(&q.dequantized).enumerate() {
+                match scale_of(i) {
+                    Some(s) => assert_eq!(r_hat, s * code as f32, "{} value {i}", format.name()),
+                    None if format != Format::Int => {
+                        assert!(code >= 0, "{}: code {code}", format.name())
+                    }
+                    None => {}
+                }
             }
+            let negative = q.codes.iter().any(|&code| code < 0);
+            assert_eq!(c.signed_codes(), negative, "{}", format.name());
         }
     }
 
