@@ -382,7 +382,9 @@ pub(crate) fn int_of(x: f32) -> i32 {
 const ROUND_MAGIC: f32 = 12_582_912.0;
 
 /// `x` rounded to an integer as `rounding` does in the quantizer (`noise`: stochastic rounding's
-/// uniform draw in [0, 1)).
+/// uniform draw in [0, 1)). [`AffineParams::code_from_real`] keeps its own match so that each
+/// mode's loop is compiled alone: through this function, `quantize` of 16M values per group of
+/// 128 took 0.80 s instead of 0.61 s (stochastic rounding, release, measured at 7af2a88).
 #[inline]
 pub fn round_with(rounding: Rounding, x: f32, noise: f32) -> f32 {
     match rounding {
