@@ -444,9 +444,24 @@ fn TensorPicker(state: AppState) -> impl IntoView {
         })
     };
     // A GGUF file's own description: architecture, llama.cpp's file type, quantization version.
+    // A sharded checkpoint's shards, and the ones set aside with why.
     let description = move || {
         file.get()
-            .map(|f: Shared<FileInfo>| f.description.clone())
+            .map(|f: Shared<FileInfo>| {
+                let mut out = f.description.clone();
+                if f.shards > 0 {
+                    out.push((
+                        "shards".into(),
+                        format!("{} of {} read", f.shards_read(), f.shards),
+                    ));
+                }
+                out.extend(
+                    f.set_aside
+                        .iter()
+                        .map(|(file, why)| ("set aside".to_string(), format!("{file}: {why}"))),
+                );
+                out
+            })
             .unwrap_or_default()
     };
     view! {

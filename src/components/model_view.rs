@@ -173,8 +173,7 @@ pub fn ModelView() -> impl IntoView {
                     "{} in {}, {} parameters{}",
                     format::plural(f.tensors.len(), "tensor", "tensors"),
                     if f.shards > 0 {
-                        let used = f.shards - f.set_aside.len();
-                        format::plural(used, "shard", "shards")
+                        format::plural(f.shards_read(), "shard", "shards")
                     } else {
                         "the file".to_string()
                     },

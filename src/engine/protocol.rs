@@ -331,6 +331,13 @@ pub struct FileInfo {
     pub set_aside: Vec<(String, String)>,
 }
 
+impl FileInfo {
+    /// How many of a sharded checkpoint's shards were read (0 for one file).
+    pub fn shards_read(&self) -> usize {
+        self.shards.saturating_sub(self.set_aside.len())
+    }
+}
+
 /// A checkpoint's tensor as the model view lists it once it has been read: its statistics,
 /// and whether it is allocated or kept at its own precision (and why).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -83,25 +83,6 @@ struct Sharded {
     unusable: Vec<shards::Unusable>,
 }
 
-impl HeldFile {
-    /// What the file says about itself; for a sharded checkpoint, its shards and the ones set
-    /// aside.
-    fn description(&self) -> Vec<(String, String)> {
-        let mut out = self.loaded.description();
-        if let Some(s) = &self.sharded {
-            let read = s.shards.len() - s.unusable.len();
-            out.push((
-                "shards".into(),
-                format!("{read} of {} read", s.shards.len()),
-            ));
-            for u in &s.unusable {
-                out.push(("set aside".into(), format!("{}: {}", u.file, u.reason)));
-            }
-        }
-        out
-    }
-}
-
 /// (file, candidates, importance) → each tensor's points, whether they are importance-weighted,
 /// and the tensors kept at their own precision.
 type Measured = (
@@ -376,12 +357,7 @@ impl Service {
             self.early = early;
             // A shard set aside: its tensors are kept out, with its reason (as the CLI does).
             if let Some(s) = &held.sharded {
-                kept.extend(
-                    s.unusable
-                        .iter()
-                        .flat_map(shards::Unusable::kept)
-                        .map(|(name, reason)| Kept { name, reason }),
-                );
+                kept.extend(Kept::of_shards(&s.unusable));
             }
             self.measured = Some((key, model, weighted, kept));
         }
@@ -471,7 +447,7 @@ impl Service {
             name: held.loaded.name.clone(),
             kind: held.loaded.kind,
             tensors: held.loaded.tensors.clone(),
-            description: held.description(),
+            description: held.loaded.description(),
             shards: held.sharded.as_ref().map_or(0, |s| s.shards.len()),
             set_aside: held.sharded.as_ref().map_or_else(Vec::new, |s| {
                 s.unusable
@@ -877,19 +853,20 @@ mod tests {
         // s-1's stale "b" is not listed: the index puts b in s-2.
         let names: Vec<&str> = f.tensors.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, vec!["a", "b"]);
-        let said: Vec<String> = f
-            .description
-            .iter()
-            .map(|(k, v)| format!("{k}: {v}"))
-            .collect();
-        assert_eq!(said[0], "shards: 2 of 4 read");
+        assert_eq!(f.shards, 4);
+        assert_eq!(f.set_aside.len(), 2);
+        assert_eq!(f.set_aside[0].0, "s-3.safetensors");
         assert!(
-            said[1].starts_with("set aside: s-3.safetensors: "),
-            "{said:?}"
+            f.set_aside[0].1.starts_with("not a safetensors file"),
+            "{:?}",
+            f.set_aside
         );
         assert_eq!(
-            said[2],
-            "set aside: s-4.safetensors: not among the files chosen"
+            f.set_aside[1],
+            (
+                "s-4.safetensors".to_string(),
+                "not among the files chosen".to_string()
+            )
         );
         // Switching reads the tensor from its shard.
         let r = s.handle(

@@ -9,7 +9,6 @@ use quantscope_core::allocate::{self, Kept, TensorPoints, DEFAULT_CANDIDATES};
 use rayon::prelude::*;
 
 use crate::source;
-use quantscope_core::io::shards;
 
 #[derive(Args)]
 pub struct AllocateArgs {
@@ -131,12 +130,7 @@ pub fn run(args: &AllocateArgs) -> Result<()> {
             Err(k) => kept.push(k),
         }
     }
-    kept.extend(
-        unusable
-            .iter()
-            .flat_map(shards::Unusable::kept)
-            .map(|(name, reason)| Kept { name, reason }),
-    );
+    kept.extend(Kept::of_shards(&unusable));
     let budget = match (target, args.budget) {
         (Some(bytes), _) => allocate::Budget::Bytes(bytes),
         (None, Some(b)) => allocate::Budget::BitsPerValue(b),

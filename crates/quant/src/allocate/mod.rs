@@ -362,6 +362,17 @@ pub struct Kept {
     pub reason: String,
 }
 
+impl Kept {
+    /// The tensors of a checkpoint's shards that were set aside, each with its shard's reason.
+    pub fn of_shards(unusable: &[crate::io::shards::Unusable]) -> Vec<Self> {
+        unusable
+            .iter()
+            .flat_map(crate::io::shards::Unusable::kept)
+            .map(|(name, reason)| Self { name, reason })
+            .collect()
+    }
+}
+
 /// One tensor's chosen candidate.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Assigned {
