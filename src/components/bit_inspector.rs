@@ -2,7 +2,8 @@
 //! mantissa, integer, index), with its code and reconstruction.
 
 use leptos::prelude::*;
-use quantscope_core::inspect::{f32_fields, inspect, BitField, BitRole};
+use quantscope_core::family::inspect;
+use quantscope_core::inspect::{f32_fields, BitField, BitRole};
 
 use crate::format;
 use crate::state::use_app_state;

@@ -10,7 +10,7 @@ use crate::state::use_app_state;
 
 /// The core's formulas for the shown group, as they are.
 fn formula_view(a: &Analysis) -> impl IntoView {
-    let f = quantscope_core::formula::formulas(a);
+    let f = quantscope_core::family::formulas(a);
     let own_format = a.config.format.family() != quantscope_core::format::Family::Integer;
     view! {
         {own_format.then(|| view! { <p class="help" data-testid="formula-format">{a.config.format.describe()}</p> })}
@@ -62,7 +62,7 @@ pub fn FormulaPanel() -> impl IntoView {
     let formulas = move || {
         let a = state.analysis.get()?;
         let r = probe.get().or_else(|| default_probe(state)).unwrap_or(0.0);
-        let worked = quantscope_core::formula::worked_example(&a, r);
+        let worked = quantscope_core::family::worked_example(&a, r);
         Some(view! {
             {formula_view(&a)}
             {worked.map(|w| view! { <p class="worked" data-testid="worked-example">{w}</p> })}

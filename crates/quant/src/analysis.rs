@@ -23,7 +23,6 @@ use serde::{Deserialize, Serialize};
 use crate::affine::AffineParams;
 use crate::config::{ConfigError, QuantizerConfig};
 use crate::dataset::Summary;
-use crate::format::Format;
 use crate::granularity::{GroupLayout, LayoutError};
 use crate::histogram::Histogram;
 use crate::metrics::{ErrorAccumulator, Metrics};
@@ -410,24 +409,7 @@ pub(crate) fn scale_floor_note(
 
 /// Why `overflowed` of `finite` values have no finite reconstruction in `config`'s format.
 pub(crate) fn overflow_note(config: &QuantizerConfig, overflowed: usize, finite: usize) -> String {
-    use crate::format::Family;
-    let why = match config.format.family() {
-        Family::Cast if config.format == Format::Fp16 => {
-            "they lie beyond fp16's largest value, ±65504, and the cast gives ±Inf".into()
-        }
-        Family::Ggml => format!(
-            "their block's scale (or minimum) exceeds f16's largest value, 65504, so {} stores \
-             it as Inf, as llama.cpp does",
-            config.format.name()
-        ),
-        Family::Integer
-        | Family::ScaledMinifloat
-        | Family::Cast
-        | Family::FixedPoint
-        | Family::LevelTable
-        | Family::Logarithmic
-        | Family::Learned => format!("{} cannot represent them", config.format.name()),
-    };
+    let why = config.format.overflow_reason();
     format!(
         "{overflowed} of {finite} values overflow: {why}. Their error is unbounded, so MSE is \
          reported as ∞ and SQNR as −∞; the cosine describes the other values"

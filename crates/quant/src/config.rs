@@ -1,7 +1,8 @@
 //! The quantizer's settings as one serde value.
 //!
 //! [`QuantizerConfig`] is what the UI edits, what the URL will carry and what the CLI builds from its
-//! flags. It is plain data; [`QuantizerConfig::validate`] says what is wrong with it before any work.
+//! flags. It is plain data; [`QuantizerConfig::validate`] (with each family's own rules, in
+//! [`crate::family`]) says what is wrong with it before any work.
 
 use serde::{Deserialize, Serialize};
 
@@ -161,58 +162,6 @@ pub enum ConfigError {
 }
 
 impl QuantizerConfig {
-    /// Checks the parts of the configuration that do not depend on the data.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.bits == 0 || self.bits > MAX_BITS {
-            return Err(ConfigError::Bits(self.bits));
-        }
-        self.calibration.validate()?;
-        if let Granularity::Group { size: 0 } = self.granularity {
-            return Err(ConfigError::GroupSize);
-        }
-        if self.narrow_range && (self.signedness == Signedness::Unsigned || self.bits < 2) {
-            return Err(ConfigError::NarrowRange);
-        }
-        use crate::block::ScaleFormat;
-        use crate::format::Family;
-        match self.format.family() {
-            Family::Learned => {
-                if !(2..=65536).contains(&self.levels) {
-                    return Err(ConfigError::Levels(self.levels));
-                }
-                if !(1..=64).contains(&self.vector_dim) {
-                    return Err(ConfigError::VectorDim(self.vector_dim));
-                }
-                if self.vector_dim > 1 && self.granularity != Granularity::Tensor {
-                    return Err(ConfigError::VectorGranularity);
-                }
-            }
-            Family::FixedPoint => {
-                let total = 1 + u32::from(self.int_bits) + u32::from(self.frac_bits);
-                if !(2..=16).contains(&total) {
-                    return Err(ConfigError::FixedBits {
-                        m: self.int_bits,
-                        n: self.frac_bits,
-                    });
-                }
-            }
-            Family::Integer
-                if matches!(self.scale_format, ScaleFormat::E8m0 | ScaleFormat::E4m3)
-                    && (self.scheme == Scheme::Asymmetric
-                        || self.signedness == Signedness::Unsigned) =>
-            {
-                return Err(ConfigError::ScaleNeedsSymmetric(self.scale_format.name()));
-            }
-            Family::Integer
-            | Family::ScaledMinifloat
-            | Family::Cast
-            | Family::LevelTable
-            | Family::Logarithmic
-            | Family::Ggml => {}
-        }
-        Ok(())
-    }
-
     /// The settings that apply to this configuration: its format's knobs, without the
     /// granularity while sub-vectors are on (vector codebooks are learned per tensor).
     pub fn knobs(&self) -> crate::format::Knobs {
@@ -250,28 +199,12 @@ impl QuantizerConfig {
 
     fn keep_scale_rule(&mut self) {
         use crate::block::ScaleFormat;
-        if self.format.family() == crate::format::Family::Integer
+        // Formats with an integer grid (scheme, signedness) are the ones a zero-point applies to.
+        if self.format.knobs().integer_grid
             && matches!(self.scale_format, ScaleFormat::E8m0 | ScaleFormat::E4m3)
         {
             self.scheme = Scheme::Symmetric;
             self.signedness = Signedness::Signed;
-        }
-    }
-
-    /// Whether the format's codes are two's-complement integers (sign-extended when read):
-    /// signed `int`, fixed point and Q8_0. The others are unsigned integers, bit patterns or
-    /// indices.
-    pub fn signed_codes(&self) -> bool {
-        use crate::format::Family;
-        match self.format.family() {
-            Family::Integer => self.signedness == Signedness::Signed,
-            Family::FixedPoint => true,
-            Family::Ggml => self.format.ggml_type() == Some(crate::ggml::GgmlType::Q8_0),
-            Family::ScaledMinifloat
-            | Family::Cast
-            | Family::LevelTable
-            | Family::Logarithmic
-            | Family::Learned => false,
         }
     }
 

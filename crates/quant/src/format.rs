@@ -241,6 +241,27 @@ impl Format {
         self.family().knobs()
     }
 
+    /// Why values can have no finite reconstruction in this format (the overflow note's reason).
+    pub fn overflow_reason(self) -> String {
+        match self.family() {
+            Family::Cast if self == Self::Fp16 => {
+                "they lie beyond fp16's largest value, ±65504, and the cast gives ±Inf".into()
+            }
+            Family::Ggml => format!(
+                "their block's scale (or minimum) exceeds f16's largest value, 65504, so {} \
+                 stores it as Inf, as llama.cpp does",
+                self.name()
+            ),
+            Family::Integer
+            | Family::ScaledMinifloat
+            | Family::Cast
+            | Family::FixedPoint
+            | Family::LevelTable
+            | Family::Logarithmic
+            | Family::Learned => format!("{} cannot represent them", self.name()),
+        }
+    }
+
     /// Where a format's element coder comes from when the format fixes it.
     fn fixed_element(self) -> FixedElement {
         match (self, self.family()) {

@@ -1,15 +1,7 @@
-//! The formula panel's text: each format family's formulas with the shown group's numbers, and
-//! a value followed through the integer quantizer. The page renders these lines as they are, so
-//! no rounding or scale arithmetic is written twice.
-
-use crate::analysis::Analysis;
-use crate::config::{Rounding, Scheme, Signedness};
-use crate::format::Family;
-use crate::text::number;
-
-fn n(v: f64) -> String {
-    number(v, 6)
-}
+//! The formula panel's text: lines of formulas with the shown group's numbers. Each format
+//! family writes its own ([`crate::family::formulas`], and a value followed through the integer
+//! quantizer, [`crate::family::worked_example`]); the page renders them as they are, so no
+//! rounding or scale arithmetic is written twice.
 
 /// One formula, with the name a test or a link may find it by and a remark after it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,7 +12,8 @@ pub struct Line {
 }
 
 impl Line {
-    fn plain(text: impl Into<String>) -> Self {
+    /// A line with no name and no remark.
+    pub fn plain(text: impl Into<String>) -> Self {
         Self {
             text: text.into(),
             id: None,
@@ -37,204 +30,30 @@ pub struct Formulas {
     pub lines: Vec<Line>,
 }
 
-/// The formulas of `a`'s format family with the shown group's numbers.
-pub fn formulas(a: &Analysis) -> Formulas {
-    let cfg = &a.config;
-    let f = cfg.format;
-    let g = a.display;
-    let s = f64::from(g.params.scale);
-    let plain = |lines: Vec<String>| Formulas {
-        preface: None,
-        lines: lines.into_iter().map(Line::plain).collect(),
-    };
-    match f.family() {
-        Family::Integer => integer(a),
-        Family::Cast => plain(vec![
-            format!(
-                "r̂ = {}(r): round to nearest, ties to even; no scale, no calibration",
-                f.name()
-            ),
-            "Values beyond the format's largest number become ±Inf.".into(),
-        ]),
-        Family::FixedPoint => plain(vec![
-            format!(
-                "Q{}.{}: step 2^−{} = {}, range [−2^{}, 2^{} − 2^−{}]",
-                cfg.int_bits,
-                cfg.frac_bits,
-                cfg.frac_bits,
-                n(2f64.powi(-i32::from(cfg.frac_bits))),
-                cfg.int_bits,
-                cfg.int_bits,
-                cfg.frac_bits
-            ),
-            "r̂ = clamp(round(r · 2^n), …) / 2^n — no scale: the binary point is fixed in hardware."
-                .into(),
-        ]),
-        Family::Learned if cfg.vector_dim > 1 => {
-            let (k, d) = (cfg.levels, cfg.vector_dim);
-            plain(vec![
-                format!("K = {k} centroids in D = {d} dimensions, learned from the data's sub-vectors of {d} consecutive values (k-means: k-means++ seeding, then Lloyd rounds)"),
-                "v̂ = the centroid nearest to the sub-vector v (squared distance); one code stands for all D values.".into(),
-                format!("bits per value = log2 K / D = {} plus the codebook: K · D f32 numbers spread over all values", n(f64::from(k).log2() / d as f64)),
-            ])
-        }
-        Family::Learned => plain(vec![
-            format!("K = {} levels learned from the data (1-D k-means: the partition of the sorted values with the least squared error)", cfg.levels),
-            "r̂ = the nearest learned level; the codebook itself is stored next to the codes.".into(),
-        ]),
-        Family::Ggml => {
-            let mut lines: Vec<String> = f
-                .ggml_type()
-                .map(|t| t.formula_lines())
-                .unwrap_or_default()
-                .into_iter()
-                .map(str::to_string)
-                .collect();
-            let offset = a.display_block.map_or(0.0, |b| f64::from(b.dec_offset));
-            lines.push(if offset != 0.0 {
-                format!("this block: d = {}, offset = {}", n(s), n(offset))
-            } else {
-                format!("this block: d = {}", n(s))
-            });
-            plain(lines)
-        }
-        Family::ScaledMinifloat | Family::LevelTable | Family::Logarithmic => {
-            let storage = cfg.scale_format.describe();
-            let (alpha, beta) = g.clip;
-            plain(vec![
-                format!(
-                    "amax = max(|α|, |β|) = {}   (α = {}, β = {})",
-                    n(f64::from(beta.max(-alpha))),
-                    n(f64::from(alpha)),
-                    n(f64::from(beta))
-                ),
-                format!(
-                    "S = amax / (largest {} value), stored as {storage}: S = {}",
-                    f.name(),
-                    n(s)
-                ),
-                format!(
-                    "r̂ = S · e, e = the {} value nearest to r / S (saturating at the largest)",
-                    f.name()
-                ),
-            ])
+impl Formulas {
+    /// Plain lines without a preface.
+    pub fn plain(lines: Vec<String>) -> Self {
+        Self {
+            preface: None,
+            lines: lines.into_iter().map(Line::plain).collect(),
         }
     }
-}
-
-/// The integer format's formulas (PyTorch's observer convention) with the shown group's S and Z.
-fn integer(a: &Analysis) -> Formulas {
-    let g = a.display;
-    let p = g.params;
-    let cfg = &a.config;
-    let (alpha, beta) = g.clip;
-    let span = p.qmax - p.qmin;
-    let scale_line = match cfg.scheme {
-        Scheme::Asymmetric => format!(
-            "S = (β − α) / (qmax − qmin) = ({} − ({})) / {} = {}",
-            n(f64::from(beta)),
-            n(f64::from(alpha)),
-            span,
-            n(f64::from(p.scale))
-        ),
-        Scheme::Symmetric => format!(
-            "S = max(|α|, |β|) / ((qmax − qmin) / 2) = {} / {} = {}",
-            n(f64::from(beta)),
-            n(f64::from(span) / 2.0),
-            n(f64::from(p.scale))
-        ),
-    };
-    let zero_line = match (cfg.scheme, cfg.signedness) {
-        (Scheme::Asymmetric, _) => format!(
-            "Z = clamp(qmin − round(α / S), qmin, qmax) = clamp({} − round({}), …) = {}",
-            p.qmin,
-            n(f64::from(alpha / p.scale)),
-            p.zero_point
-        ),
-        (Scheme::Symmetric, Signedness::Signed) => "Z = 0 (symmetric, signed)".to_string(),
-        (Scheme::Symmetric, Signedness::Unsigned) => {
-            format!("Z = (qmin + qmax + 1) / 2 = {}", p.zero_point)
-        }
-    };
-    Formulas {
-        preface: Some("PyTorch observer convention (torch.ao.quantization), computed in float32."),
-        lines: vec![
-            Line::plain(format!(
-                "α = {}, β = {}  (the range always includes 0)",
-                n(f64::from(alpha)),
-                n(f64::from(beta))
-            )),
-            Line::plain(format!("qmin = {}, qmax = {}", p.qmin, p.qmax)),
-            Line {
-                text: scale_line,
-                id: Some("formula-scale"),
-                remark: cfg
-                    .power_of_two_scale
-                    .then_some(" (then rounded up to a power of two)"),
-            },
-            Line {
-                text: zero_line,
-                id: Some("formula-zero-point"),
-                remark: None,
-            },
-            Line::plain("q = clamp(round(r / S) + Z, qmin, qmax)"),
-            Line::plain("r̂ = S · (q − Z)"),
-        ],
-    }
-}
-
-/// The value `r` followed through the integer quantizer of `a`'s shown group, step by step
-/// (`None` for the other formats, whose bit inspector shows their coding). Stochastic rounding
-/// is shown with its expected draw, u = ½.
-pub fn worked_example(a: &Analysis, r: f32) -> Option<String> {
-    if a.config.format.family() != Family::Integer {
-        return None;
-    }
-    let p = a.display.params;
-    let rounding = a.config.rounding;
-    let noise = 0.5;
-    let (q, clipped) = p.code_from_real(r, p.inv_scale(), rounding, noise);
-    let r_hat = p.real_from_code(q);
-    // round(r / S) before the zero-point is added and the result clamped.
-    let x = r * p.inv_scale();
-    let rounded = number(f64::from(crate::affine::round_with(rounding, x, noise)), 8);
-    let rounding_name = match rounding {
-        Rounding::NearestEven => "round half to even",
-        Rounding::NearestAway => "round half away from zero",
-        Rounding::Floor => "floor",
-        Rounding::Stochastic => "stochastic rounding (shown with u = ½)",
-    };
-    Some(format!(
-        "r = {} → r / S = {} → {}: {} → + Z ({}) → q = {}{} → r̂ = S · ({} − {}) = {} (error {}).",
-        n(f64::from(r)),
-        n(f64::from(x)),
-        rounding_name,
-        rounded,
-        p.zero_point,
-        q,
-        if clipped {
-            " (clamped to the code range: r lies outside it)"
-        } else {
-            ""
-        },
-        q,
-        if p.zero_point < 0 {
-            format!("({})", p.zero_point)
-        } else {
-            p.zero_point.to_string()
-        },
-        n(f64::from(r_hat)),
-        n(f64::from(r - r_hat)),
-    ))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::config::QuantizerConfig;
+    use crate::analysis::Analysis;
+    use crate::config::{QuantizerConfig, Rounding};
     use crate::dataset::Dataset;
+    use crate::family::{formulas, worked_example};
+    use crate::format::Family;
     use crate::format::Format;
     use crate::run::analyze;
+    use crate::text::number;
+
+    fn n(v: f64) -> String {
+        number(v, 6)
+    }
 
     fn data() -> Dataset {
         let v: Vec<f32> = (0..512)

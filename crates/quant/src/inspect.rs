@@ -4,9 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::Analysis;
-use crate::codebook::{self, LevelTable, Tie};
-use crate::config::Signedness;
-use crate::format::{Element, Format};
+use crate::format::Element;
 
 /// What a run of bits means.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,7 +58,7 @@ fn bits_of(value: u64, width: u32) -> String {
 }
 
 /// Splits `code` (width = Σ widths) into fields.
-fn fields(code: u64, parts: &[(BitRole, u32)]) -> Vec<BitField> {
+pub(crate) fn fields(code: u64, parts: &[(BitRole, u32)]) -> Vec<BitField> {
     let total: u32 = parts.iter().map(|p| p.1).sum();
     let mut shift = total;
     parts
@@ -88,155 +86,30 @@ pub fn f32_fields(value: f32) -> Vec<BitField> {
     )
 }
 
-/// Follows `value` through the quantizer of `analysis` (its display group). `None` for vector
-/// codebooks, whose codes stand for several values at once.
-pub fn inspect(value: f32, analysis: &Analysis) -> Option<Inspection> {
-    if !value.is_finite() {
-        return None;
-    }
-    let config = &analysis.config;
-    let source = f32_fields(value);
-    if config.format == Format::Int {
-        let p = analysis.display.params;
-        // Stochastic rounding is shown for its expected case, u = ½.
-        let (q, clipped) = p.code_from_real(value, p.inv_scale(), config.rounding, 0.5);
-        let b = u32::from(config.bits);
-        let label = match config.signedness {
-            Signedness::Signed => format!("int{b} (two's complement)"),
-            Signedness::Unsigned => format!("uint{b}"),
-        };
-        return Some(Inspection {
-            value,
-            source,
-            target_label: label,
-            target: fields(q as u64 & ((1u64 << b) - 1), &[(BitRole::Integer, b)]),
-            code: i64::from(q),
-            scaled: value * p.inv_scale(),
-            scale: p.scale,
-            offset: 0.0,
-            stored: Vec::new(),
-            r_hat: p.real_from_code(q),
-            clipped,
-        });
-    }
+/// `value` (finite) followed through the shown block of `analysis` with the family's element
+/// coder, label and bit fields (see [`crate::family::inspect`]); `signed` sign-extends the code.
+pub(crate) fn through_block(
+    value: f32,
+    analysis: &Analysis,
+    element: Element,
+    label: String,
+    layout: &[(BitRole, u32)],
+    signed: bool,
+) -> Option<Inspection> {
     let block = analysis.display_block?;
-    let (element, label, layout): (Element, String, Vec<(BitRole, u32)>) = match config.format {
-        Format::Fp16 => (
-            Element::F16,
-            "IEEE half (1 · 5 · 10)".into(),
-            vec![
-                (BitRole::Sign, 1),
-                (BitRole::Exponent, 5),
-                (BitRole::Mantissa, 10),
-            ],
-        ),
-        Format::Bf16 => (
-            Element::Bf16,
-            "bfloat16 (1 · 8 · 7)".into(),
-            vec![
-                (BitRole::Sign, 1),
-                (BitRole::Exponent, 8),
-                (BitRole::Mantissa, 7),
-            ],
-        ),
-        Format::Nf4 => (
-            Element::Table(codebook::nf4()),
-            "NF4 index into 16 levels".into(),
-            vec![(BitRole::Index, 4)],
-        ),
-        Format::Fixed => {
-            let (m, n) = (u32::from(config.int_bits), u32::from(config.frac_bits));
-            (
-                Element::Table(codebook::fixed_point(m, n)),
-                format!("Q{m}.{n} (two's complement, binary point before the last {n} bits)"),
-                vec![(BitRole::Integer, 1 + m), (BitRole::Fraction, n)],
-            )
-        }
-        Format::Log2 => {
-            let b = u32::from(config.bits.max(2));
-            (
-                Element::Table(codebook::log2(b)),
-                format!("sign + {}-bit exponent index (0 = zero)", b - 1),
-                vec![(BitRole::Sign, 1), (BitRole::Index, b - 1)],
-            )
-        }
-        Format::Kmeans => {
-            let width = (config.levels as f64).log2().ceil() as u32;
-            (
-                Element::Table(LevelTable::indexed(analysis.levels.clone(), Tie::Lower)),
-                format!("index into {} learned levels", analysis.levels.len()),
-                vec![(BitRole::Index, width.max(1))],
-            )
-        }
-        Format::Q8_0 => (
-            Element::Q8_0,
-            "Q8_0 int8 code".into(),
-            vec![(BitRole::Integer, 8)],
-        ),
-        Format::Q4_0 => (
-            Element::Q4_0,
-            "Q4_0 4-bit code (level q − 8)".into(),
-            vec![(BitRole::Integer, 4)],
-        ),
-        Format::Q4_1 => (
-            Element::Q4_1,
-            "Q4_1 4-bit code".into(),
-            vec![(BitRole::Integer, 4)],
-        ),
-        Format::Q5_0
-        | Format::Q5_1
-        | Format::Q2K
-        | Format::Q3K
-        | Format::Q4K
-        | Format::Q5K
-        | Format::Q6K
-        | Format::Iq4Nl
-        | Format::Iq4Xs => {
-            let ty = config.format.ggml_type()?;
-            let (levels, width) = ty.code_levels();
-            let mut sorted = levels.clone();
-            sorted.sort_by(f32::total_cmp);
-            // Codes are the indices of the ascending levels for every one of these types.
-            (
-                Element::Table(LevelTable::indexed(sorted, Tie::EvenCode)),
-                format!(
-                    "{} {width}-bit code of its sub-block (coded here with the stored scales)",
-                    ty.name()
-                ),
-                vec![(BitRole::Index, width)],
-            )
-        }
-        f @ (Format::Int
-        | Format::Fp8E4m3
-        | Format::Fp8E5m2
-        | Format::Fp6E3m2
-        | Format::Fp6E2m3
-        | Format::Fp4E2m1) => {
-            let mf = f.minifloat()?;
-            (
-                Element::MiniFloat(mf),
-                format!("{} (1 · {} · {})", f.name(), mf.exp_bits, mf.man_bits),
-                vec![
-                    (BitRole::Sign, 1),
-                    (BitRole::Exponent, mf.exp_bits),
-                    (BitRole::Mantissa, mf.man_bits),
-                ],
-            )
-        }
-    };
     let scaled = block.scaled(value);
     let (code, level, clipped) = element.encode(scaled);
     let width: u32 = layout.iter().map(|p| p.1).sum();
-    let signed_code = if config.signed_codes() {
+    let signed_code = if signed {
         i64::from(((code << (32 - width)) as i32) >> (32 - width))
     } else {
         i64::from(code)
     };
     Some(Inspection {
         value,
-        source,
+        source: f32_fields(value),
         target_label: label,
-        target: fields(u64::from(code), &layout),
+        target: fields(u64::from(code), layout),
         code: signed_code,
         scaled,
         scale: block.dec_scale,
@@ -254,6 +127,8 @@ pub fn inspect(value: f32, analysis: &Analysis) -> Option<Inspection> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::family::inspect;
+    use crate::format::Format;
     use crate::{analyze, AnalysisOptions, Dataset, QuantizerConfig};
 
     fn analysis(config: QuantizerConfig, values: Vec<f32>) -> Analysis {

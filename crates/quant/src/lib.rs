@@ -13,6 +13,7 @@ pub mod codebook;
 pub mod config;
 pub mod dataset;
 pub mod diff;
+pub mod family;
 pub mod format;
 pub mod formula;
 mod fused;

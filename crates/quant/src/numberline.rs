@@ -15,8 +15,7 @@
 //!              the value the explorer would store)
 //! ```
 
-use crate::codebook::{fixed_point, LevelTable};
-use crate::format::{Element, Format};
+use crate::format::Element;
 
 /// Why a format has no number line.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -73,76 +72,22 @@ pub struct Nearest {
 }
 
 impl NumberLine {
-    /// The line of `format`; `int_bits`/`frac_bits` are m and n of the fixed-point format
-    /// (ignored by the others). Formats whose levels come from a scale or the data (int,
-    /// NF4, the block formats, k-means) have none.
-    pub fn of(format: Format, int_bits: u8, frac_bits: u8) -> Result<Self, NumberLineError> {
-        if let Some(f) = format.minifloat() {
-            let table = LevelTable::minifloat(f);
-            return Ok(Self {
-                label: format.label().to_string(),
-                bits: 1 + f.exp_bits + f.man_bits,
-                magnitudes: table.levels,
-                extra_negative: None,
-                element: Element::MiniFloat(f),
-            });
-        }
-        match format {
-            Format::Fp16 => Ok(Self {
-                label: "FP16 (IEEE half)".to_string(),
-                bits: 16,
-                magnitudes: (0..0x7C00u16)
-                    .map(|b| half::f16::from_bits(b).to_f32())
-                    .collect(),
-                extra_negative: None,
-                element: Element::F16,
-            }),
-            Format::Bf16 => Ok(Self {
-                label: "BF16 (bfloat16)".to_string(),
-                bits: 16,
-                magnitudes: (0..0x7F80u16)
-                    .map(|b| half::bf16::from_bits(b).to_f32())
-                    .collect(),
-                extra_negative: None,
-                element: Element::Bf16,
-            }),
-            Format::Fixed => {
-                let total = 1 + u32::from(int_bits) + u32::from(frac_bits);
-                if total > 16 {
-                    return Err(NumberLineError::FixedTooWide(int_bits, frac_bits));
-                }
-                let table = fixed_point(u32::from(int_bits), u32::from(frac_bits));
-                let extra_negative = table.levels.first().copied();
-                let magnitudes = table.levels.iter().copied().filter(|&v| v >= 0.0).collect();
-                Ok(Self {
-                    label: format!("Q{int_bits}.{frac_bits} fixed point"),
-                    bits: total,
-                    magnitudes,
-                    extra_negative,
-                    element: Element::Table(table),
-                })
-            }
-            Format::Int
-            | Format::Fp8E4m3
-            | Format::Fp8E5m2
-            | Format::Fp6E3m2
-            | Format::Fp6E2m3
-            | Format::Fp4E2m1
-            | Format::Nf4
-            | Format::Log2
-            | Format::Kmeans
-            | Format::Q8_0
-            | Format::Q4_0
-            | Format::Q4_1
-            | Format::Q5_0
-            | Format::Q5_1
-            | Format::Q2K
-            | Format::Q3K
-            | Format::Q4K
-            | Format::Q5K
-            | Format::Q6K
-            | Format::Iq4Nl
-            | Format::Iq4Xs => Err(NumberLineError::NoFixedGrid(format.label())),
+    /// A line of `bits`-bit values: `magnitudes` every finite non-negative one ascending (zero
+    /// first), `extra_negative` the most negative when it is not a mirror, `element` the coder.
+    /// Each family builds its own ([`NumberLine::of`], in [`crate::family`]).
+    pub(crate) fn new(
+        label: String,
+        bits: u32,
+        magnitudes: Vec<f32>,
+        extra_negative: Option<f32>,
+        element: Element,
+    ) -> Self {
+        Self {
+            label,
+            bits,
+            magnitudes,
+            extra_negative,
+            element,
         }
     }
 
@@ -203,6 +148,7 @@ impl NumberLine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::Format;
 
     #[test]
     fn counts_match_the_formats_definitions() {

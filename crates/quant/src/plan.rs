@@ -12,18 +12,17 @@
 
 use crate::affine::AffineParams;
 use crate::analysis::{merge_one, Analysis, AnalysisOptions, AnalyzeError, Block};
-use crate::analysis::{GroupParams, PartialAnalysis, Quantized, Share, VectorView};
+use crate::analysis::{GroupParams, PartialAnalysis, Quantized, Share};
 use crate::analyze::{calibrate_ranges, histogram_range, tensor_amax, Known};
 use crate::block::{stored_scale, tensor_scale, ElementRange, ScaleFormat, ScaleRounding};
-use crate::codebook::{self, LevelTable, Tie};
+use crate::codebook::{LevelTable, Tie};
 use crate::config::{Calibration, Granularity, QuantizerConfig, Scheme};
 use crate::dataset::Dataset;
-use crate::format::{Element, Family, Format};
+use crate::format::{Element, Format};
 use crate::granularity::{GroupLayout, LayoutError};
 use crate::histogram::Histogram;
-use crate::kmeans;
 use crate::metrics::ErrorAccumulator;
-use crate::pq::{self, TrainBudget, VectorCodebook};
+use crate::pq::VectorCodebook;
 
 /// The blocks and element coders of a scalar format, for the consecutive groups
 /// `first..first + blocks.len()` of its layout (all of them unless built for one share).
@@ -53,38 +52,27 @@ impl Plan {
     }
 }
 
-/// Points the exact 1-D k-means runs over: all distinct values when there are few enough,
-/// otherwise a bucket summary (interactive: coarser still).
-fn kmeans_points(k: usize, interactive: bool) -> usize {
-    if interactive {
-        4096
-    } else {
-        (1usize << 17).min((1usize << 25) / k.max(1)).max(k + 1)
-    }
-}
-
-/// The layout a format uses: its own fixed blocks, the tensor, or the configured granularity.
+/// The layout a format uses: its own fixed blocks (the GGML types), the tensor (formats that
+/// take no granularity: casts, fixed point), or the configured granularity.
 pub fn layout_for(config: &QuantizerConfig, shape: &[usize]) -> Result<GroupLayout, LayoutError> {
-    let granularity = match config.format {
-        Format::Fp16 | Format::Bf16 | Format::Fixed => Granularity::Tensor,
-        f => match f.ggml_type() {
-            Some(ty) => {
-                // Whole (super-)blocks along the rows; the groups are their sub-blocks.
-                let block = ty.block_layout().0;
-                let last = shape.last().copied().unwrap_or(0);
-                if last % block != 0 {
-                    return Err(LayoutError::Blocks {
-                        ty: ty.name(),
-                        block,
-                        last,
-                    });
-                }
-                Granularity::Group {
-                    size: ty.sub_block_len(),
-                }
+    let granularity = match config.format.ggml_type() {
+        Some(ty) => {
+            // Whole (super-)blocks along the rows; the groups are their sub-blocks.
+            let block = ty.block_layout().0;
+            let last = shape.last().copied().unwrap_or(0);
+            if last % block != 0 {
+                return Err(LayoutError::Blocks {
+                    ty: ty.name(),
+                    block,
+                    last,
+                });
             }
-            None => config.granularity,
-        },
+            Granularity::Group {
+                size: ty.sub_block_len(),
+            }
+        }
+        None if config.format.knobs().granularity => config.granularity,
+        None => Granularity::Tensor,
     };
     GroupLayout::new(granularity, shape)
 }
@@ -92,7 +80,7 @@ pub fn layout_for(config: &QuantizerConfig, shape: &[usize]) -> Result<GroupLayo
 /// Checks that `config`'s blocks (or sub-vectors) fit a tensor of `shape`.
 pub fn check_layout(config: &QuantizerConfig, shape: &[usize]) -> Result<(), LayoutError> {
     layout_for(config, shape)?;
-    if config.format == Format::Kmeans && config.vector_dim > 1 {
+    if config.knobs().codebook && config.vector_dim > 1 {
         let last = shape.last().copied().unwrap_or(0);
         if last % config.vector_dim != 0 {
             return Err(LayoutError::VectorDim {
@@ -104,13 +92,27 @@ pub fn check_layout(config: &QuantizerConfig, shape: &[usize]) -> Result<(), Lay
     Ok(())
 }
 
-/// Builds the plan of a scalar (non-`int`, D = 1) format for the groups `groups` of its layout
-/// (`None`: every group).
-pub fn build_plan(
+/// How an absmax-scaled format (minifloats, NF4, log2) codes one element: its coder, the
+/// range it spans, whether its reference multiplies by 1/S, how its scales are stored and the
+/// bits of one code.
+pub(crate) struct AbsmaxElement {
+    pub element: Element,
+    pub range: ElementRange,
+    pub multiply: bool,
+    pub scale_format: ScaleFormat,
+    pub rounding: ScaleRounding,
+    pub bits: f64,
+}
+
+/// The plan of an absmax-scaled format for the groups `groups` of its layout (`None`: every
+/// group): each block's S = amax / (the element's largest value), stored as the scale format
+/// says (two-level for E4M3: a tensor scale over the block scales).
+pub(crate) fn absmax_plan(
     dataset: &Dataset,
     config: &QuantizerConfig,
-    interactive: bool,
     groups: Option<std::ops::Range<usize>>,
+    e: AbsmaxElement,
+    notes: Vec<String>,
 ) -> Result<Plan, AnalyzeError> {
     let (values, summary) = (dataset.values(), dataset.summary());
     let layout = layout_for(config, dataset.shape())?;
@@ -118,222 +120,76 @@ pub fn build_plan(
     let first = groups.start;
     let n = values.len().max(1) as f64;
     let n_groups = layout.n_groups as f64;
-    let mut notes = Vec::new();
-    let plan = match config.format {
-        Format::Fp16 | Format::Bf16 => {
-            let element = if config.format == Format::Fp16 {
-                Element::F16
-            } else {
-                Element::Bf16
-            };
-            Plan {
-                layout,
-                elements: vec![element],
-                first: 0,
-                blocks: vec![Block::unscaled((summary.min, summary.max), 0)],
-                bits_per_value: 16.0,
-                notes,
-                coded: None,
-            }
-        }
-        Format::Fixed => {
-            let table = codebook::fixed_point(config.int_bits.into(), config.frac_bits.into());
-            let clip = (table.levels[0], table.levels[table.levels.len() - 1]);
-            Plan {
-                layout,
-                elements: vec![Element::Table(table)],
-                first: 0,
-                blocks: vec![Block::unscaled(clip, 0)],
-                bits_per_value: f64::from(1 + config.int_bits + config.frac_bits),
-                notes,
-                coded: None,
-            }
-        }
-        Format::Q8_0 => ggml_plan(values, layout, Legacy::Q8_0, groups),
-        Format::Q4_0 => ggml_plan(values, layout, Legacy::Q4_0, groups),
-        Format::Q4_1 => ggml_plan(values, layout, Legacy::Q4_1, groups),
-        Format::Q5_0
-        | Format::Q5_1
-        | Format::Q2K
-        | Format::Q3K
-        | Format::Q4K
-        | Format::Q5K
-        | Format::Q6K
-        | Format::Iq4Nl
-        | Format::Iq4Xs => coded_plan(values, layout, config.format, groups),
-        Format::Kmeans => {
-            let k = config.levels as usize;
-            let group_data = group_values(values, &layout, groups.clone());
-            let max_points = kmeans_points(k, interactive);
-            let mut elements = Vec::with_capacity(group_data.len());
-            let mut all_exact = true;
-            for g in &group_data {
-                let points = kmeans::summarize(g, max_points);
-                all_exact &= points.exact;
-                let (levels, _) = kmeans::optimal_levels(&points, k);
-                elements.push(Element::Table(LevelTable::indexed(levels, Tie::Lower)));
-            }
-            if !all_exact {
-                // The bound, not the count found: the note reads the same in every share.
-                notes.push(format!(
-                    "The codebook is optimal over a summary of the data in at most {max_points} \
-                     buckets{}",
-                    if interactive {
-                        " (kept small so the page stays live); `quantscope quantize` searches a finer one"
-                    } else {
-                        ", not over every distinct value"
-                    }
-                ));
-            }
-            let blocks = elements
-                .iter()
-                .enumerate()
-                .map(|(g, e)| {
-                    let levels = e.levels();
-                    let clip = (levels[0], levels[levels.len() - 1]);
-                    Block::unscaled(clip, g)
-                })
-                .collect();
-            Plan {
-                layout,
-                elements,
-                first,
-                blocks,
-                bits_per_value: f64::from(config.levels).log2()
-                    + n_groups * f64::from(config.levels) * 32.0 / n,
-                notes,
-                coded: None,
-            }
-        }
-        Format::Int => {
-            // The integer format has its own pass (crate::analyze); it has no plan.
-            return Err(AnalyzeError::NoPlan(config.format));
-        }
-        format @ (Format::Nf4
-        | Format::Log2
-        | Format::Fp8E4m3
-        | Format::Fp8E5m2
-        | Format::Fp6E3m2
-        | Format::Fp6E2m3
-        | Format::Fp4E2m1) => {
-            // Absmax-scaled formats: minifloats, NF4, log2.
-            let minifloat = |mf: crate::minifloat::MiniFloat| {
-                (
-                    Element::MiniFloat(mf),
-                    ElementRange::of(mf.max_value()),
-                    false,
-                    config.scale_format,
-                    config.scale_rounding,
-                    f64::from(mf.bits()),
-                )
-            };
-            let no_plan = || AnalyzeError::NoPlan(format);
-            let (element, elem, multiply, scale_format, rounding, elem_bits) = match format.family()
-            {
-                // Levels in [−1, 1] times the block's absmax, multiplied by 1/S (bitsandbytes).
-                Family::LevelTable => {
-                    let table = format.level_table().ok_or_else(no_plan)?;
-                    let bits = (table.levels.len() as f64).log2().ceil();
-                    (
-                        Element::Table(table),
-                        ElementRange::of(1.0),
-                        true,
-                        config.scale_format,
-                        config.scale_rounding,
-                        bits,
-                    )
-                }
-                Family::Logarithmic => (
-                    Element::Table(codebook::log2(config.bits.max(2).into())),
-                    ElementRange::of(1.0),
-                    false,
-                    ScaleFormat::E8m0,
-                    ScaleRounding::Nearest,
-                    f64::from(config.bits.max(2)),
-                ),
-                Family::ScaledMinifloat => minifloat(format.minifloat().ok_or_else(no_plan)?),
-                Family::Integer
-                | Family::Cast
-                | Family::FixedPoint
-                | Family::Learned
-                | Family::Ggml => return Err(no_plan()),
-            };
-            if format == Format::Log2 && config.bits < 2 {
-                notes.push("log2 needs at least 2 bits (a sign and a magnitude); using 2".into());
-            }
-            let symmetric = QuantizerConfig {
-                scheme: Scheme::Symmetric,
-                ..config.clone()
-            };
-            let known = Known::of(dataset);
-            let all = groups == (0..layout.n_groups);
-            let (amaxes, amax) = if config.calibration == Calibration::MinMax
-                && layout.is_contiguous()
-                && layout.n_groups > 1
-            {
-                // The blocks of MX, NVFP4 and their kin: each block's bound straight from its
-                // chunk (the same figure as the bound of its min-max range, tested).
-                let amaxes: Vec<f32> = groups
-                    .clone()
-                    .map(|g| crate::calib::finite_abs_max(&values[layout.chunk_of(g)]))
-                    .collect();
-                let amax = if all {
-                    amaxes.iter().fold(0f32, |a, &b| a.max(b))
-                } else {
-                    summary.min.abs().max(summary.max.abs())
-                };
-                (amaxes, amax)
-            } else {
-                let ranges = calibrate_ranges(values, &layout, &symmetric, known, groups.clone());
-                let amaxes = ranges
-                    .iter()
-                    .map(|r| r.map_or(0.0, |(lo, hi)| lo.abs().max(hi.abs())))
-                    .collect();
-                let amax = if scale_format == ScaleFormat::E4m3 {
-                    tensor_amax(values, &layout, &symmetric, known, &ranges, groups)
-                } else {
-                    0.0
-                };
-                (amaxes, amax)
-            };
-            let t = tensor_scale(scale_format, amax, elem);
-            let blocks = amaxes
-                .iter()
-                .map(|&amax| {
-                    let s = stored_scale(amax, elem, scale_format, rounding, t);
-                    // A subnormal scale has no finite reciprocal: divide instead.
-                    let multiply = multiply && (1.0 / s).is_finite();
-                    Block {
-                        enc_scale: if multiply { 1.0 / s } else { s },
-                        multiply,
-                        enc_offset: 0.0,
-                        dec_scale: s,
-                        dec_offset: 0.0,
-                        element: 0,
-                        clip: (-amax, amax),
-                    }
-                })
-                .collect();
-            Plan {
-                layout,
-                elements: vec![element],
-                first,
-                blocks,
-                bits_per_value: elem_bits
-                    + (n_groups * f64::from(scale_format.bits())
-                        + f64::from(scale_format.tensor_bits()))
-                        / n,
-                notes,
-                coded: None,
-            }
-        }
+    let symmetric = QuantizerConfig {
+        scheme: Scheme::Symmetric,
+        ..config.clone()
     };
-    Ok(plan)
+    let known = Known::of(dataset);
+    let all = groups == (0..layout.n_groups);
+    let (amaxes, amax) = if config.calibration == Calibration::MinMax
+        && layout.is_contiguous()
+        && layout.n_groups > 1
+    {
+        // The blocks of MX, NVFP4 and their kin: each block's bound straight from its
+        // chunk (the same figure as the bound of its min-max range, tested).
+        let amaxes: Vec<f32> = groups
+            .clone()
+            .map(|g| crate::calib::finite_abs_max(&values[layout.chunk_of(g)]))
+            .collect();
+        let amax = if all {
+            amaxes.iter().fold(0f32, |a, &b| a.max(b))
+        } else {
+            summary.min.abs().max(summary.max.abs())
+        };
+        (amaxes, amax)
+    } else {
+        let ranges = calibrate_ranges(values, &layout, &symmetric, known, groups.clone());
+        let amaxes = ranges
+            .iter()
+            .map(|r| r.map_or(0.0, |(lo, hi)| lo.abs().max(hi.abs())))
+            .collect();
+        let amax = if e.scale_format == ScaleFormat::E4m3 {
+            tensor_amax(values, &layout, &symmetric, known, &ranges, groups)
+        } else {
+            0.0
+        };
+        (amaxes, amax)
+    };
+    let t = tensor_scale(e.scale_format, amax, e.range);
+    let blocks = amaxes
+        .iter()
+        .map(|&amax| {
+            let s = stored_scale(amax, e.range, e.scale_format, e.rounding, t);
+            // A subnormal scale has no finite reciprocal: divide instead.
+            let multiply = e.multiply && (1.0 / s).is_finite();
+            Block {
+                enc_scale: if multiply { 1.0 / s } else { s },
+                multiply,
+                enc_offset: 0.0,
+                dec_scale: s,
+                dec_offset: 0.0,
+                element: 0,
+                clip: (-amax, amax),
+            }
+        })
+        .collect();
+    Ok(Plan {
+        layout,
+        elements: vec![e.element],
+        first,
+        blocks,
+        bits_per_value: e.bits
+            + (n_groups * f64::from(e.scale_format.bits())
+                + f64::from(e.scale_format.tensor_bits()))
+                / n,
+        notes,
+        coded: None,
+    })
 }
 
 impl Block {
     /// A block that codes values as they are (scale 1, no offset) with element coder `element`.
-    fn unscaled(clip: (f32, f32), element: usize) -> Self {
+    pub(crate) fn unscaled(clip: (f32, f32), element: usize) -> Self {
         Self {
             enc_scale: 1.0,
             multiply: false,
@@ -347,7 +203,7 @@ impl Block {
 }
 
 /// The values of each group of `groups`, borrowed when a group is one contiguous chunk.
-fn group_values<'a>(
+pub(crate) fn group_values<'a>(
     values: &'a [f32],
     layout: &GroupLayout,
     groups: std::ops::Range<usize>,
@@ -370,7 +226,7 @@ fn group_values<'a>(
 /// Q4_1: d = (max − min) / 15,             q = min(15, trunc((x − min)/d + 0.5)), x̂ = f16(d) q + f16(min)
 /// ```
 /// (1/d is taken as 0 when d = 0, as ggml does.)
-fn ggml_plan(
+pub(crate) fn ggml_plan(
     values: &[f32],
     layout: GroupLayout,
     format: Legacy,
@@ -470,7 +326,7 @@ fn ggml_plan(
 /// The plan of a GGML type coded through its bytes (see [`crate::ggml`]): the (super-)blocks
 /// covering `groups` quantized by llama.cpp's reference, and one [`Block`] per sub-block
 /// describing how its codes decode (for the views: levels, scale, the bit inspector).
-fn coded_plan(
+pub(crate) fn coded_plan(
     values: &[f32],
     layout: GroupLayout,
     format: Format,
@@ -588,7 +444,7 @@ fn decode_coded(
 
 /// The three legacy GGML types with their own vectorised element coders.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Legacy {
+pub(crate) enum Legacy {
     Q8_0,
     Q4_0,
     Q4_1,
@@ -802,8 +658,8 @@ fn group_params(plan: &Plan, g: usize) -> GroupParams {
 }
 
 /// What a format fixes for a dataset before any value is coded: the blocks' scales and element
-/// coders, or a trained vector codebook. Built once, it serves both [`analyze_prepared`] and
-/// [`quantize_prepared`] (the CLI writes codes and reports metrics from one calibration).
+/// coders, or a trained vector codebook ([`crate::family::prepare`]). Built once, it can serve
+/// both the analysis and the codes.
 pub enum Prepared {
     Blocks(Plan),
     Vectors {
@@ -813,38 +669,18 @@ pub enum Prepared {
     },
 }
 
-/// Calibrates, builds block scales or trains a codebook for `config` on `dataset` (every format but
-/// `int`); `interactive` as in [`AnalysisOptions`].
-pub fn prepare(
-    dataset: &Dataset,
-    config: &QuantizerConfig,
-    interactive: bool,
-) -> Result<Prepared, AnalyzeError> {
-    if config.format == Format::Kmeans && config.vector_dim > 1 {
-        let (book, dim, notes) = train_vectors(dataset, config, interactive)?;
-        return Ok(Prepared::Vectors { book, dim, notes });
-    }
-    let plan = build_plan(dataset, config, interactive, None)?;
-    Ok(Prepared::Blocks(plan))
-}
-
-/// Share `share` of [`crate::analyze`] for every format but `int`: the plan of the groups the
-/// share's values meet (a vector codebook is trained on everything, alike in every share).
+/// Share `share` of [`crate::analyze`] of a scalar format: `build` makes the plan of a range of
+/// groups (the family's [`crate::family::FamilyOps::plan`]), here of the groups the share's
+/// values meet.
 pub(crate) fn analyze_plan_share(
     dataset: &Dataset,
     config: &QuantizerConfig,
     options: &AnalysisOptions,
     share: Share,
+    build: &dyn Fn(std::ops::Range<usize>) -> Result<Plan, AnalyzeError>,
 ) -> Result<PartialAnalysis, AnalyzeError> {
-    if config.format == Format::Kmeans && config.vector_dim > 1 {
-        let (book, dim, notes) = train_vectors(dataset, config, options.interactive)?;
-        return Ok(analyze_vectors(
-            dataset, config, options, share, &book, dim, notes,
-        ));
-    }
     let layout = layout_for(config, dataset.shape())?;
     let span = share.span(&layout, 1);
-    let build = |groups| build_plan(dataset, config, options.interactive, Some(groups));
     let plan = build(layout.groups_meeting(span))?;
     // The display group's block, from the plan or built alone (the same numbers either way).
     let display_group = options.display_group.min(layout.n_groups.max(1) - 1);
@@ -863,27 +699,21 @@ pub(crate) fn analyze_plan_share(
     ))
 }
 
-/// [`crate::analyze`] of a prepared format (the whole tensor).
-pub fn analyze_prepared(
+/// [`crate::analyze`] of a scalar format with its whole plan built.
+pub fn analyze_planned(
     dataset: &Dataset,
     config: &QuantizerConfig,
     options: &AnalysisOptions,
-    prepared: &Prepared,
+    plan: &Plan,
 ) -> Analysis {
-    merge_one(match prepared {
-        Prepared::Blocks(plan) => {
-            analyze_blocks(dataset, config, options, Share::WHOLE, plan, plan)
-        }
-        Prepared::Vectors { book, dim, notes } => analyze_vectors(
-            dataset,
-            config,
-            options,
-            Share::WHOLE,
-            book,
-            *dim,
-            notes.clone(),
-        ),
-    })
+    merge_one(analyze_blocks(
+        dataset,
+        config,
+        options,
+        Share::WHOLE,
+        plan,
+        plan,
+    ))
 }
 
 /// One share of a scalar format's analysis with `plan`, which holds every group the share's
@@ -912,7 +742,8 @@ fn analyze_blocks(
     let (mut output_hist, binner) = Histogram::empty(lo, hi, options.bins);
     // The code space is the same in every share: a per-group codebook may have fewer levels in
     // one group than in another.
-    let n_codes = if config.format == Format::Kmeans {
+    // A learned codebook's code space is its K levels.
+    let n_codes = if config.knobs().codebook {
         config.levels as usize
     } else {
         plan.elements
@@ -975,7 +806,7 @@ fn analyze_blocks(
         summary,
         notes: plan.notes.clone(),
         floored_groups: 0,
-        levels_available: if config.format == Format::Kmeans {
+        levels_available: if config.knobs().codebook {
             config.levels as usize
         } else {
             plan.elements
@@ -1008,61 +839,17 @@ fn analyze_blocks(
     }
 }
 
-/// [`crate::quantize`] for every format but `int`. Codes are the format's bit patterns (minifloats,
-/// f16/bf16), signed integers (fixed point, GGML Q8_0) or indices into the levels.
-pub fn quantize_plan(
-    dataset: &Dataset,
-    config: &QuantizerConfig,
-) -> Result<Quantized, AnalyzeError> {
-    Ok(quantize_prepared(
-        dataset,
-        config,
-        &prepare(dataset, config, false)?,
-    ))
-}
-
-/// [`quantize_plan`] with the preparation done.
-pub fn quantize_prepared(
-    dataset: &Dataset,
-    config: &QuantizerConfig,
-    prepared: &Prepared,
-) -> Quantized {
+/// Every value's code and r̂ under `plan` (the whole tensor's); `signed_bits` is the width of
+/// two's-complement codes, which are sign-extended (fixed point's 1 + m + n bits, Q8_0's byte).
+pub fn quantize_planned(dataset: &Dataset, plan: &Plan, signed_bits: Option<u32>) -> Quantized {
     let values = dataset.values();
     let mut codes = vec![0i32; values.len()];
     let mut dequantized = values.to_vec();
-    let plan = match prepared {
-        Prepared::Blocks(plan) => plan,
-        Prepared::Vectors { book, dim, .. } => {
-            let (search, dim) = (book.searcher(), *dim);
-            for (i, v) in values.chunks_exact(dim).enumerate() {
-                let (k, clean) = nearest_finite(&search, v);
-                for d in 0..dim {
-                    codes[i * dim + d] = k as i32;
-                    if clean[d] {
-                        dequantized[i * dim + d] = book.centroid(k)[d];
-                    }
-                }
-            }
-            return Quantized {
-                codes,
-                dequantized,
-                groups: Vec::new(),
-            };
-        }
-    };
-    let signed = config.signed_codes();
-    // The code's width, for sign extension (fixed point's 1 + m + n bits, Q8_0's byte).
-    let bits = if config.format == Format::Fixed {
-        1 + u32::from(config.int_bits) + u32::from(config.frac_bits)
-    } else {
-        8
-    };
     for_each_coded(values, plan, 0..values.len(), |i, _, _, code, r_hat, _| {
-        codes[i] = if signed {
+        codes[i] = match signed_bits {
             // Sign-extend the two's complement code.
-            ((code << (32 - bits)) as i32) >> (32 - bits)
-        } else {
-            code as i32
+            Some(bits) => ((code << (32 - bits)) as i32) >> (32 - bits),
+            None => code as i32,
         };
         dequantized[i] = r_hat;
     });
@@ -1070,181 +857,6 @@ pub fn quantize_prepared(
         codes,
         dequantized,
         groups: plan.groups().map(|g| group_params(plan, g)).collect(),
-    }
-}
-
-/// Trains the vector codebook of `config` on `dataset`'s sub-vectors (those with a non-finite
-/// coordinate are left out of training).
-fn train_vectors(
-    dataset: &Dataset,
-    config: &QuantizerConfig,
-    interactive: bool,
-) -> Result<(VectorCodebook, usize, Vec<String>), AnalyzeError> {
-    let dim = config.vector_dim;
-    let last = dataset.shape().last().copied().unwrap_or(dataset.len());
-    if last % dim != 0 {
-        return Err(AnalyzeError::Layout(LayoutError::VectorDim { dim, last }));
-    }
-    let clean: Vec<f32> = dataset
-        .values()
-        .chunks_exact(dim)
-        .filter(|v| v.iter().all(|x| x.is_finite()))
-        .flatten()
-        .copied()
-        .collect();
-    let budget = if interactive {
-        TrainBudget::INTERACTIVE
-    } else {
-        TrainBudget::FULL
-    };
-    let book = pq::train(&clean, dim, config.levels as usize, config.seed, budget);
-    let mut notes = Vec::new();
-    let total = clean.len() / dim;
-    if book.trained_on < total {
-        notes.push(format!(
-            "Centroids trained on a random sample of {} of the {} sub-vectors{}",
-            book.trained_on,
-            total,
-            if interactive {
-                " to keep the page live; `quantscope quantize` trains on more and polishes on all"
-            } else {
-                ""
-            }
-        ));
-    }
-    Ok((book, dim, notes))
-}
-
-/// The nearest centroid of `v`, measuring only its finite coordinates.
-fn nearest_finite(search: &pq::Searcher, v: &[f32]) -> (usize, Vec<bool>) {
-    let clean: Vec<bool> = v.iter().map(|x| x.is_finite()).collect();
-    if clean.iter().all(|&c| c) {
-        return (search.nearest(v).0, clean);
-    }
-    let masked: Vec<f32> = v
-        .iter()
-        .map(|&x| if x.is_finite() { x } else { 0.0 })
-        .collect();
-    (search.nearest(&masked).0, clean)
-}
-
-fn analyze_vectors(
-    dataset: &Dataset,
-    config: &QuantizerConfig,
-    options: &AnalysisOptions,
-    share: Share,
-    book: &VectorCodebook,
-    dim: usize,
-    notes: Vec<String>,
-) -> PartialAnalysis {
-    /// Distance evaluations an interactive analysis may spend on coding.
-    const INTERACTIVE_DISTANCES: usize = 1 << 24;
-    let summary = *dataset.summary();
-    let mut levels: Vec<f32> = book.centroids.clone();
-    levels.sort_by(f32::total_cmp);
-    levels.dedup();
-    let rep = match (levels.first(), levels.last()) {
-        (Some(&a), Some(&b)) => (a, b),
-        _ => (summary.min, summary.max),
-    };
-    let (lo, hi) = histogram_range(&summary, (summary.min, summary.max), rep);
-    // Sub-vectors never straddle shares: the split points are multiples of D.
-    let layout = GroupLayout::new(Granularity::Tensor, dataset.shape()).unwrap_or(GroupLayout {
-        chunk_len: dataset.len().max(1),
-        n_groups: 1,
-        n: dataset.len(),
-    });
-    let span = share.span(&layout, dim);
-    let input_hist = dataset.histogram_of(span.clone(), lo, hi, options.bins);
-    let (mut output_hist, binner) = Histogram::empty(lo, hi, options.bins);
-    let mut counts = vec![0u64; book.k()];
-    let mut acc = ErrorAccumulator::default();
-    let search = book.searcher();
-    // Coding every sub-vector costs K distance evaluations each; interactively, measure an
-    // evenly spaced sample instead and say so.
-    let subs = dataset.len() / dim;
-    let stride = if options.interactive {
-        (subs.saturating_mul(book.k()) / INTERACTIVE_DISTANCES).max(1)
-    } else {
-        1
-    };
-    let mut notes = notes;
-    if stride > 1 {
-        notes.push(format!(
-            "Errors measured on every {stride}th sub-vector ({} of {subs}) to keep the page live; \
-             `quantscope quantize` measures all",
-            subs.div_ceil(stride)
-        ));
-    }
-    // This share's sub-vectors i with i ≡ 0 (mod stride), as in a single pass.
-    let (first, end) = (span.start / dim, span.end / dim);
-    let start = first.div_ceil(stride) * stride;
-    let values = dataset.values();
-    for i in (start..end).step_by(stride) {
-        let v = &values[i * dim..(i + 1) * dim];
-        let (k, clean) = nearest_finite(&search, v);
-        counts[k] += 1;
-        for (d, &r) in v.iter().enumerate() {
-            if clean[d] {
-                let r_hat = book.centroid(k)[d];
-                acc.add(r, r_hat, false);
-                output_hist.counts[binner.bin(r_hat)] += 1;
-            }
-        }
-    }
-    let n = dataset.len().max(1) as f64;
-    let bits = f64::from(config.levels).log2() / dim as f64
-        + f64::from(config.levels) * dim as f64 * 32.0 / n;
-    let vector = (dim == 2 && share.index == 0).then(|| {
-        let subs = dataset.len() / 2;
-        let step = subs.div_ceil(2000).max(1);
-        VectorView {
-            centroids: book.centroids.chunks(2).map(|c| [c[0], c[1]]).collect(),
-            sample: dataset
-                .values()
-                .chunks_exact(2)
-                .step_by(step)
-                .filter(|v| v[0].is_finite() && v[1].is_finite())
-                .map(|v| [v[0], v[1]])
-                .collect(),
-        }
-    });
-    let display = GroupParams {
-        clip: rep,
-        params: AffineParams {
-            scale: 1.0,
-            zero_point: 0,
-            qmin: 0,
-            qmax: book.k() as i32 - 1,
-        },
-    };
-    PartialAnalysis {
-        share,
-        config: config.clone(),
-        n_groups: 1,
-        display_group: 0,
-        display,
-        levels,
-        thresholds: Vec::new(),
-        owned_groups: if options.all_groups && share.index == 0 {
-            vec![display]
-        } else {
-            Vec::new()
-        },
-        input_hist,
-        output_hist,
-        acc,
-        code_counts: counts,
-        bits_per_value: bits,
-        summary,
-        notes,
-        floored_groups: 0,
-        levels_available: book.k(),
-        twin_codes: Vec::new(),
-        vector,
-        display_block: None,
-        ggml_block: None,
-        group_hist: None,
     }
 }
 
@@ -1261,7 +873,7 @@ mod tests {
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn every_fixed_point_code_round_trips() {
         // Q7.8 is a full 16-bit format: all 65,536 codes.
-        let t = codebook::fixed_point(7, 8);
+        let t = crate::codebook::fixed_point(7, 8);
         assert_eq!(t.levels.len(), 1 << 16);
         for (i, &level) in t.levels.iter().enumerate() {
             assert_eq!(t.encode(level), (t.codes[i], level, false));
@@ -1288,7 +900,8 @@ mod tests {
             v[..2].copy_from_slice(&lead);
             v[20] = -0.25;
             let d = dataset(vec![32], v);
-            let plan = build_plan(&d, &config, false, None).unwrap_or_else(|e| panic!("{e}"));
+            let plan =
+                crate::family::plan(&d, &config, false, None).unwrap_or_else(|e| panic!("{e}"));
             let f16 = |x: f32| half::f16::from_f32(x).to_f32();
             assert_eq!(plan.block(0).dec_scale, f16(want / -8.0), "{lead:?}");
         }
@@ -1306,7 +919,7 @@ mod tests {
         let s = 3.5f32 / 448.0;
         assert_eq!(a.groups[0].params.scale, s);
         // 3.5 → 448 exactly; 1/S = 128 → 1.0 is 128 → exact; 0.01/S = 1.28 → 1.25 (E4M3 step 0.125 at 1)
-        let q = quantize_plan(&d, &c).unwrap_or_else(|e| panic!("{e}"));
+        let q = crate::run::quantize(&d, &c).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(q.dequantized, vec![-3.5, 1.25 * s, 1.0, 2.0]);
         assert_eq!(a.metrics.bits_per_value, 8.0 + 32.0 / 4.0);
         // Levels drawn are S times the 253 finite E4M3 values.
@@ -1394,7 +1007,7 @@ mod tests {
             });
         }
         for c in configs {
-            let plan = build_plan(&d, &c, false, None).unwrap_or_else(|e| panic!("{e}"));
+            let plan = crate::family::plan(&d, &c, false, None).unwrap_or_else(|e| panic!("{e}"));
             let (hist, binner) = Histogram::empty(-4.0, 5.0, 41);
             let n_codes = if c.format == Format::Kmeans {
                 c.levels as usize
@@ -1483,7 +1096,7 @@ mod proptests {
                 levels: 6,
                 ..Default::default()
             };
-            let plan = build_plan(&d, &c, false, None)
+            let plan = crate::family::plan(&d, &c, false, None)
                 .unwrap_or_else(|e| panic!("{e}"));
             let q = crate::run::quantize(&d, &c).unwrap_or_else(|e| panic!("{e}"));
             for (g, range) in plan.layout.chunks() {
@@ -1530,7 +1143,7 @@ mod proptests {
                 levels: 5,
                 ..Default::default()
             };
-            let Ok(plan) = build_plan(&d, &c, false, None) else {
+            let Ok(plan) = crate::family::plan(&d, &c, false, None) else {
                 return Ok(());
             };
             let (hist, binner) = Histogram::empty(d.summary().min, d.summary().max, 37);

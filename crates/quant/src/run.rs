@@ -1,6 +1,6 @@
-//! The front door: which path analyses or quantizes a configuration — the integer format's fast
-//! path ([`mod@crate::analyze`]) or a format's block plan ([`crate::plan`]) — and whether the work is
-//! best run whole or in shares (see [`crate::analysis`] for the parts and their merge):
+//! The front door: the configuration's rules checked, then its format family's path
+//! ([`crate::family`]: the integer format's fast pass, or a format's block plan) — and whether the
+//! work is best run whole or in shares (see [`crate::analysis`] for the parts and their merge):
 //!
 //! ```text
 //! analyze(d, c, o) = merge([analyze_share(d, c, o, Share { index: k, count: K }) for k in 0..K])
@@ -11,8 +11,7 @@ use crate::analysis::{
 };
 use crate::config::QuantizerConfig;
 use crate::dataset::Dataset;
-use crate::format::Format;
-use crate::{analyze as int, plan};
+use crate::{family, plan};
 
 /// Quantizes, measures and bins `dataset` with `config` (see the module docs): the analysis as one
 /// share, merged.
@@ -28,10 +27,7 @@ pub fn analyze(
 /// Quantizes every value of `dataset` (the same numbers as [`analyze`], kept rather than summarised).
 pub fn quantize(dataset: &Dataset, config: &QuantizerConfig) -> Result<Quantized, AnalyzeError> {
     config.validate()?;
-    if config.format != Format::Int {
-        return plan::quantize_plan(dataset, config);
-    }
-    int::quantize_int_whole(dataset, config)
+    family::quantize(dataset, config)
 }
 
 /// [`analyze`] and [`quantize`] from one calibration (one set of block scales, one trained
@@ -42,14 +38,7 @@ pub fn analyze_and_quantize(
     options: &AnalysisOptions,
 ) -> Result<(Analysis, Quantized), AnalyzeError> {
     config.validate()?;
-    if config.format != Format::Int {
-        let prepared = plan::prepare(dataset, config, options.interactive)?;
-        return Ok((
-            plan::analyze_prepared(dataset, config, options, &prepared),
-            plan::quantize_prepared(dataset, config, &prepared),
-        ));
-    }
-    int::analyze_and_quantize_int(dataset, config, options)
+    family::analyze_and_quantize(dataset, config, options)
 }
 
 /// Share `share` of [`analyze`] (see the module docs).
@@ -63,10 +52,7 @@ pub fn analyze_share(
     if !share.is_valid() {
         return Err(AnalyzeError::Share(share));
     }
-    if config.format != Format::Int {
-        return plan::analyze_plan_share(dataset, config, options, share);
-    }
-    int::analyze_int_share(dataset, config, options, share)
+    family::analyze_share(dataset, config, options, share)
 }
 
 /// Whether an analysis under `config` is best run whole (as one share) rather than in slices:
@@ -83,7 +69,7 @@ pub fn analyze_share(
 /// A per-tensor calibration is not among them: [`Dataset::tensor_range`] keeps it.
 pub fn runs_whole(config: &QuantizerConfig, shape: &[usize]) -> bool {
     use crate::config::Calibration;
-    if config.format == Format::Kmeans || config.format.ggml_bytes().is_some() {
+    if family::runs_whole(config) {
         return true;
     }
     let Ok(layout) = plan::layout_for(config, shape) else {

@@ -46,7 +46,7 @@ impl Frozen {
                 Kind::Int(crate::run::quantize(dataset, config)?.groups),
             )
         } else {
-            match crate::plan::prepare(dataset, config, false)? {
+            match crate::family::prepare(dataset, config, false)? {
                 Prepared::Blocks(plan) if plan.coded.is_none() => (plan.layout, Kind::Blocks(plan)),
                 _ => return Err(FreezeError::Joint(config.format.label().to_string())),
             }
