@@ -331,7 +331,7 @@ mod tests {
     use super::*;
 
     /// The codes said to be signed are the two's-complement integers the reconstruction
-    /// multiplies (fixed point: r̂ = q · 2^−n; Q8_0: r̂ = d · q, d its block's scale), so a
+    /// multiplies (fixed point: r̂ = q · 2^−n; Q8_0 and ternary: r̂ = d · q, d the scale), so a
     /// wrong sign extension shows in r̂; the others are bit patterns or indices, never negative.
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
@@ -353,6 +353,7 @@ mod tests {
             let scale_of = |i: usize| match format {
                 Format::Fixed => Some(1.0 / 16.0),
                 Format::Q8_0 => Some(q.groups[i / 32].params.scale),
+                Format::Ternary => Some(q.groups[0].params.scale),
                 _ => None,
             };
             for (i, (&code, &r_hat)) in q.codes.iter().zip(&q.dequantized).enumerate() {

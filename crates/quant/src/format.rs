@@ -9,6 +9,7 @@
 //! | `fixed`     | Qm.n: step 2^−n in [−2^m, 2^m − 2^−n]   | none                                  |
 //! | `log2`      | sign + powers of two 2^−j and 0        | 2^round(log2 amax)                    |
 //! | `kmeans`    | learned levels (exact 1-D optimum) or D-dim centroids | none            |
+//! | `ternary`   | BitNet b1.58's −1, 0, +1                | mean \|w\| (absmean), f32            |
 //! | `q8_0`, `q4_0`, `q4_1` | llama.cpp/GGML blocks of 32 | f16 d (and f16 m for Q4_1)           |
 //! | `q5_0` … `iq4_xs` | llama.cpp's other blocks, coded by its reference quantizers (see [`crate::ggml`]) | per type |
 
@@ -45,6 +46,8 @@ pub enum Format {
     Log2,
     #[serde(rename = "kmeans")]
     Kmeans,
+    #[serde(rename = "ternary")]
+    Ternary,
     #[serde(rename = "q8_0")]
     Q8_0,
     #[serde(rename = "q4_0")]
@@ -72,7 +75,7 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [Self; 24] = [
+    pub const ALL: [Self; 25] = [
         Self::Int,
         Self::Fp8E4m3,
         Self::Fp8E5m2,
@@ -85,6 +88,7 @@ impl Format {
         Self::Fixed,
         Self::Log2,
         Self::Kmeans,
+        Self::Ternary,
         Self::Q8_0,
         Self::Q4_0,
         Self::Q4_1,
@@ -114,6 +118,7 @@ impl Format {
             Self::Fixed => "fixed",
             Self::Log2 => "log2",
             Self::Kmeans => "kmeans",
+            Self::Ternary => "ternary",
             Self::Q8_0 => "q8_0",
             Self::Q4_0 => "q4_0",
             Self::Q4_1 => "q4_1",
@@ -148,6 +153,7 @@ impl Format {
             Self::Fixed => "fixed point Qm.n",
             Self::Log2 => "log2 (powers of two)",
             Self::Kmeans => "k-means codebook",
+            Self::Ternary => "ternary (BitNet b1.58)",
             Self::Q8_0 => "GGML Q8_0",
             Self::Q4_0 => "GGML Q4_0",
             Self::Q4_1 => "GGML Q4_1",
@@ -179,6 +185,9 @@ impl Format {
             Self::Log2 => "signed powers of two and zero: logarithmic spacing",
             Self::Kmeans => {
                 "levels learned from the data (optimal 1-D k-means, or vector centroids)"
+            }
+            Self::Ternary => {
+                "BitNet b1.58: −1, 0 or +1 times the mean |w| of the tensor (or group), 1.58 bits"
             }
             Self::Q8_0 => "llama.cpp Q8_0: blocks of 32, int8 codes, f16 scale (8.5 bits)",
             Self::Q4_0 => "llama.cpp Q4_0: blocks of 32, 4-bit codes, f16 scale (4.5 bits)",
@@ -221,6 +230,7 @@ impl Format {
             Self::Nf4 => Family::LevelTable,
             Self::Log2 => Family::Logarithmic,
             Self::Kmeans => Family::Learned,
+            Self::Ternary => Family::Ternary,
             Self::Q8_0
             | Self::Q4_0
             | Self::Q4_1
@@ -258,7 +268,8 @@ impl Format {
             | Family::FixedPoint
             | Family::LevelTable
             | Family::Logarithmic
-            | Family::Learned => format!("{} cannot represent them", self.name()),
+            | Family::Learned
+            | Family::Ternary => format!("{} cannot represent them", self.name()),
         }
     }
 
@@ -282,7 +293,8 @@ impl Format {
                 | Family::LevelTable
                 | Family::Logarithmic
                 | Family::Learned
-                | Family::Ggml,
+                | Family::Ggml
+                | Family::Ternary,
             ) => FixedElement::FromSettings,
         }
     }
@@ -330,7 +342,8 @@ impl Format {
             | Self::Nf4
             | Self::Fixed
             | Self::Log2
-            | Self::Kmeans => None,
+            | Self::Kmeans
+            | Self::Ternary => None,
         }
     }
 
@@ -382,6 +395,8 @@ pub enum Family {
     Learned,
     /// llama.cpp's block types: their own blocks, scales and layout.
     Ggml,
+    /// Three levels, −1, 0 and +1, times the mean magnitude (BitNet b1.58).
+    Ternary,
 }
 
 /// Which settings a family takes.
@@ -442,6 +457,11 @@ impl Family {
             Self::Learned => Knobs {
                 granularity: true,
                 codebook: true,
+                ..none
+            },
+            // Its scale is the mean magnitude of each tensor, channel or group, kept in f32.
+            Self::Ternary => Knobs {
+                granularity: true,
                 ..none
             },
         }

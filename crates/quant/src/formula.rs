@@ -140,6 +140,10 @@ mod tests {
                     .lines
                     .last()
                     .is_some_and(|l| l.text.starts_with("this block: d = "))),
+                Family::Ternary => {
+                    let d = n(f64::from(a.display.params.scale));
+                    assert!(f.lines[0].text.ends_with(&format!("1/s = {d}")));
+                }
                 Family::Integer | Family::Cast | Family::FixedPoint | Family::Learned => {}
             }
         }

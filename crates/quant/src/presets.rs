@@ -9,7 +9,7 @@ use crate::format::Format;
 use crate::run::analyze;
 
 /// Every preset name, in the order the comparison lists them.
-pub const PRESETS: [&str; 27] = [
+pub const PRESETS: [&str; 28] = [
     "int8",
     "int8-channel",
     "int4-g128",
@@ -36,6 +36,7 @@ pub const PRESETS: [&str; 27] = [
     "iq4_nl",
     "iq4_xs",
     "kmeans16",
+    "ternary",
     "bf16",
 ];
 
@@ -122,6 +123,11 @@ pub fn preset(name: &str) -> Option<QuantizerConfig> {
         "kmeans16" => QuantizerConfig {
             format: Format::Kmeans,
             levels: 16,
+            ..base
+        },
+        // BitNet b1.58: −1, 0, +1 times the mean magnitude of the whole tensor.
+        "ternary" => QuantizerConfig {
+            format: Format::Ternary,
             ..base
         },
         "bf16" => QuantizerConfig {

@@ -26,6 +26,7 @@ mod learned;
 mod log;
 mod minifloat;
 mod table;
+mod ternary;
 
 use crate::analysis::{Analysis, AnalysisOptions, AnalyzeError};
 use crate::analysis::{PartialAnalysis, Quantized, Share};
@@ -212,6 +213,7 @@ impl Family {
             Self::Logarithmic => &log::Logarithmic,
             Self::Learned => &learned::Learned,
             Self::Ggml => &ggml::Ggml,
+            Self::Ternary => &ternary::Ternary,
         }
     }
 }
