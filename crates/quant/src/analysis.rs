@@ -74,6 +74,11 @@ pub struct GroupParams {
     /// The clipping range the formulas used, [min(α, 0), max(β, 0)] (symmetric: [−a, a]).
     pub clip: (f32, f32),
     pub params: AffineParams,
+    /// What decoding adds after the scale: r̂ = e · S + offset for the block formats (a GGML
+    /// block's minimum, −dmin · m or m; 0 for the others and for `int`, whose zero-point is in
+    /// `params`).
+    #[serde(default)]
+    pub offset: f32,
 }
 
 /// Everything the views show.
@@ -171,6 +176,13 @@ pub struct Quantized {
     /// r̂; non-finite inputs are passed through unchanged.
     pub dequantized: Vec<f32>,
     pub groups: Vec<GroupParams>,
+    /// What each code stands for before the scale, where codes are unsigned indices or bit
+    /// patterns of a table: `code_values[row · width + code]` with one row for every group (or a
+    /// single row all groups share), NaN for codes with no value. Empty where the code is the
+    /// number itself (`int`, fixed point, Q8_0, ternary) or an IEEE bit pattern (FP16, BF16).
+    pub code_values: Vec<f32>,
+    /// The row length of `code_values` (0 when empty).
+    pub code_width: usize,
 }
 
 /// Part `index` of `count` equal parts of an analysis.

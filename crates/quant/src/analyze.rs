@@ -124,7 +124,11 @@ pub fn calibrate_groups(
             let power_of_two =
                 config.power_of_two_scale || config.scale_format == ScaleFormat::E8m0;
             let params = params.with_scale(stored, power_of_two);
-            GroupParams { clip, params }
+            GroupParams {
+                clip,
+                params,
+                offset: 0.0,
+            }
         })
         .collect()
 }
@@ -850,6 +854,8 @@ fn quantize_int(
         codes,
         dequantized,
         groups: groups.params,
+        code_values: Vec::new(),
+        code_width: 0,
     }
 }
 

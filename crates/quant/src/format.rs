@@ -577,6 +577,33 @@ impl Element {
         }
     }
 
+    /// The value of each stored code 0, 1, … (NaN for a code with no value), where codes are
+    /// unsigned indices or bit patterns of a table; `None` where the code is the number itself
+    /// (Q8_0's signed byte) or an IEEE bit pattern (F16, BF16).
+    pub fn code_values(&self) -> Option<Vec<f32>> {
+        let table = |t: &LevelTable| {
+            let mut out = vec![f32::NAN; t.n_codes()];
+            for (&level, &code) in t.levels.iter().zip(&t.codes) {
+                if let Some(v) = out.get_mut(code as usize) {
+                    *v = level;
+                }
+                if let Some(sign) = t.sign_bit {
+                    if let Some(v) = out.get_mut((code | sign) as usize) {
+                        *v = -level;
+                    }
+                }
+            }
+            out
+        };
+        match self {
+            Self::Table(t) => Some(table(t)),
+            Self::MiniFloat(f) => Some(table(&LevelTable::minifloat(*f))),
+            Self::Q4_0 => Some((-8..=7).map(|q| q as f32).collect()),
+            Self::Q4_1 => Some((0..=15).map(|q| q as f32).collect()),
+            Self::Q8_0 | Self::F16 | Self::Bf16 => None,
+        }
+    }
+
     /// Size of the code space (for counting codes).
     pub fn n_codes(&self) -> usize {
         match self {

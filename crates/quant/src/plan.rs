@@ -642,6 +642,40 @@ fn block_levels(plan: &Plan, g: usize, range: (f32, f32)) -> (Vec<f32>, Vec<f32>
     (levels, thresholds)
 }
 
+/// What each code of `plan` stands for before the scale (see [`Quantized::code_values`]): the
+/// element's table once when every group shares it, else a row per group padded with NaN.
+fn code_values(plan: &Plan) -> (Vec<f32>, usize) {
+    if plan.coded.is_some() {
+        // The byte-coded GGML types' codes are indices of the ascending levels of the plan's
+        // one element, which every sub-block shares.
+        let levels = plan
+            .elements
+            .first()
+            .map(Element::levels)
+            .unwrap_or_default();
+        let width = levels.len();
+        return (levels, width);
+    }
+    let tables: Vec<Option<Vec<f32>>> = plan.elements.iter().map(Element::code_values).collect();
+    let width = tables.iter().flatten().map(Vec::len).max().unwrap_or(0);
+    if width == 0 || tables.iter().any(Option::is_none) {
+        return (Vec::new(), 0);
+    }
+    let row = |e: usize| {
+        let mut r = tables[e].clone().unwrap_or_default();
+        r.resize(width, f32::NAN);
+        r
+    };
+    if plan.elements.len() == 1 {
+        return (row(0), width);
+    }
+    let values = plan
+        .groups()
+        .flat_map(|g| row(plan.block(g).element))
+        .collect();
+    (values, width)
+}
+
 /// The parameters of group `g` as the views show them: the clip, the stored scale, the codes.
 fn group_params(plan: &Plan, g: usize) -> GroupParams {
     let b = plan.block(g);
@@ -654,6 +688,7 @@ fn group_params(plan: &Plan, g: usize) -> GroupParams {
             qmin: 0,
             qmax: n_codes - 1,
         },
+        offset: b.dec_offset,
     }
 }
 
@@ -853,10 +888,16 @@ pub fn quantize_planned(dataset: &Dataset, plan: &Plan, signed_bits: Option<u32>
         };
         dequantized[i] = r_hat;
     });
+    let (code_values, code_width) = match signed_bits {
+        Some(_) => (Vec::new(), 0),
+        None => code_values(plan),
+    };
     Quantized {
         codes,
         dequantized,
         groups: plan.groups().map(|g| group_params(plan, g)).collect(),
+        code_values,
+        code_width,
     }
 }
 

@@ -227,6 +227,8 @@ fn quantize_vectors(dataset: &Dataset, book: &VectorCodebook, dim: usize) -> Qua
         codes,
         dequantized,
         groups: Vec::new(),
+        code_values: Vec::new(),
+        code_width: 0,
     }
 }
 
@@ -384,6 +386,7 @@ fn analyze_vectors(
             qmin: 0,
             qmax: book.k() as i32 - 1,
         },
+        offset: 0.0,
     };
     PartialAnalysis {
         share,

@@ -90,9 +90,11 @@ impl View for &Tensor {
 }
 
 /// `codes` (the narrowest integer type of the format's codes, the data's shape), `scales` (f32)
-/// and, for the integer format, `zero_points` (i32), shaped by [`group_shape`]; the metadata holds
-/// the settings (`config`, as the CLI's JSON writes them), the data's `source` name and how to
-/// decode. A vector codebook has no scales: refused (its codes index centroids; use `.npy`).
+/// and, for the integer format, `zero_points` (i32), for the others `offsets` (f32), shaped by
+/// [`group_shape`], and where codes index a table `levels` (f32: what each code stands for,
+/// shared or one row per group); the metadata holds the settings (`config`, as the CLI's JSON
+/// writes them), the data's `source` name and how to decode (`decode`). A vector codebook has no
+/// scales: refused (its codes index centroids; use `.npy`).
 pub fn quantized_safetensors(
     source: &str,
     shape: &[usize],
@@ -144,6 +146,7 @@ pub fn quantized_safetensors(
             },
         ),
     ];
+    let f32_bytes = |v: &mut dyn Iterator<Item = f32>| v.flat_map(f32::to_le_bytes).collect();
     let decode = if config.format == Format::Int {
         tensors.push((
             "zero_points",
@@ -157,9 +160,52 @@ pub fn quantized_safetensors(
                     .collect(),
             },
         ));
-        "x = (codes - zero_points) * scales, each group's own scale and zero-point"
+        "x = (codes - zero_points) * scales, each group's own scale and zero-point".to_string()
     } else {
-        "codes are the format's element bit patterns; x = element value * scales (one scale per block)"
+        // What decoding adds after the scale (a GGML block's minimum; 0 for most formats).
+        tensors.push((
+            "offsets",
+            Tensor {
+                dtype: Dtype::F32,
+                shape: gshape.clone(),
+                bytes: f32_bytes(&mut q.groups.iter().map(|g| g.offset)),
+            },
+        ));
+        if q.code_width > 0 {
+            // One table every group shares, or one per group.
+            let shared = q.code_values.len() == q.code_width;
+            let mut shape = if shared { Vec::new() } else { gshape };
+            shape.push(q.code_width);
+            tensors.push((
+                "levels",
+                Tensor {
+                    dtype: Dtype::F32,
+                    shape,
+                    bytes: f32_bytes(&mut q.code_values.iter().copied()),
+                },
+            ));
+            if shared {
+                "x = levels[codes] * scales + offsets: levels holds what each code stands for \
+                 (NaN: a code with no value), scales and offsets are each block's"
+                    .to_string()
+            } else {
+                "x = levels[group][codes] * scales + offsets: each group's own table of what its \
+                 codes stand for, and its scale and offset"
+                    .to_string()
+            }
+        } else if config.knobs().fixed_widths {
+            format!(
+                "codes are Q{}.{} fixed-point integers: x = codes * 2^-{} (scales are 1, offsets 0)",
+                config.int_bits, config.frac_bits, config.frac_bits
+            )
+        } else if config.signed_codes() {
+            "x = codes * scales + offsets, each block's own scale and offset".to_string()
+        } else {
+            format!(
+                "codes are {} bit patterns: x = their value * scales + offsets (scales 1, offsets 0)",
+                config.format.label()
+            )
+        }
     };
     // One metadata entry holding an ordered JSON object: a map of several entries would be
     // written in hash order, and the same tensor would not give the same bytes twice.
@@ -239,6 +285,102 @@ mod tests {
         let again =
             quantized_safetensors("d", d.shape(), &config, &q).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(again, bytes);
+    }
+
+    fn read_f32s(bytes: &[u8]) -> Vec<f32> {
+        bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect()
+    }
+
+    /// Every format's file decodes to its dequantized values by the rule its metadata states:
+    /// codes, scales, offsets and, where codes index a table, the levels — a GGML block's
+    /// minimum (Q4_1, the K types) included. Per tensor, per channel and per group.
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn every_formats_file_decodes_to_its_dequantized_values() {
+        let v: Vec<f32> = (0..4 * 256)
+            .map(|i| ((i * 37 % 101) as f32 - 40.0) / 7.0 * (1.0 + (i / 256) as f32))
+            .collect();
+        let d = Dataset::new("d", vec![4, 256], v).unwrap_or_else(|e| panic!("{e}"));
+        let granularities = [
+            Granularity::Tensor,
+            Granularity::Channel { axis: 0 },
+            Granularity::Group { size: 32 },
+        ];
+        let mut offsets_seen = 0;
+        for format in Format::ALL.into_iter().filter(|&f| f != Format::Int) {
+            for granularity in granularities {
+                let mut config = QuantizerConfig {
+                    levels: 8,
+                    int_bits: 3,
+                    frac_bits: 4,
+                    ..QuantizerConfig::default()
+                };
+                config.set_format(format);
+                config.granularity = granularity;
+                let q = quantize(&d, &config).unwrap_or_else(|e| panic!("{e}"));
+                let bytes = quantized_safetensors("d", d.shape(), &config, &q)
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let st = SafeTensors::deserialize(&bytes).unwrap_or_else(|e| panic!("{e}"));
+                let tensor = |name: &str| st.tensor(name).ok();
+                let Some(codes) = tensor("codes") else {
+                    panic!("{}: no codes", format.name())
+                };
+                let codes: Vec<i64> = match codes.dtype() {
+                    Dtype::I8 => codes.data().iter().map(|&b| i64::from(b as i8)).collect(),
+                    Dtype::U8 => codes.data().iter().map(|&b| i64::from(b)).collect(),
+                    Dtype::I16 => codes
+                        .data()
+                        .chunks_exact(2)
+                        .map(|b| i64::from(i16::from_le_bytes([b[0], b[1]])))
+                        .collect(),
+                    Dtype::U16 => codes
+                        .data()
+                        .chunks_exact(2)
+                        .map(|b| i64::from(u16::from_le_bytes([b[0], b[1]])))
+                        .collect(),
+                    other => panic!("{}: codes of {other:?}", format.name()),
+                };
+                let scales = tensor("scales")
+                    .map(|t| read_f32s(t.data()))
+                    .unwrap_or_default();
+                let offsets = tensor("offsets")
+                    .map(|t| read_f32s(t.data()))
+                    .unwrap_or_default();
+                let levels = tensor("levels").map(|t| read_f32s(t.data()));
+                assert_eq!(scales.len(), q.groups.len(), "{}", format.name());
+                assert_eq!(offsets.len(), q.groups.len(), "{}", format.name());
+                offsets_seen += offsets.iter().filter(|&&o| o != 0.0).count();
+                let group_len = codes.len() / q.groups.len();
+                for (i, (&c, &x)) in codes.iter().zip(&q.dequantized).enumerate() {
+                    let g = i / group_len;
+                    let value = match &levels {
+                        Some(table) if table.len() == q.code_width => table[c as usize],
+                        Some(table) => table[g * q.code_width + c as usize],
+                        None if config.knobs().fixed_widths => {
+                            c as f32 * (-f32::from(config.frac_bits)).exp2()
+                        }
+                        None if config.signed_codes() => c as f32,
+                        None if format == Format::Fp16 => half::f16::from_bits(c as u16).to_f32(),
+                        None => half::bf16::from_bits(c as u16).to_f32(),
+                    };
+                    let decoded = if config.knobs().fixed_widths {
+                        value
+                    } else {
+                        value * scales[g] + offsets[g]
+                    };
+                    assert!(
+                        decoded == x || decoded.to_bits() == x.to_bits(),
+                        "{} {granularity:?} value {i}: code {c} decodes to {decoded}, not {x}",
+                        format.name()
+                    );
+                }
+            }
+        }
+        // Q4_1 and the K types with minima store offsets, and the test read them.
+        assert!(offsets_seen > 0);
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
