@@ -15,10 +15,9 @@ use crate::analysis::{merge_one, Analysis, AnalysisOptions, AnalyzeError, Block}
 use crate::analysis::{GroupParams, PartialAnalysis, Quantized, Share};
 use crate::analyze::{calibrate_ranges, histogram_range, tensor_amax, Known};
 use crate::block::{stored_scale, tensor_scale, ElementRange, ScaleFormat, ScaleRounding};
-use crate::codebook::{LevelTable, Tie};
 use crate::config::{Calibration, Granularity, QuantizerConfig, Scheme};
 use crate::dataset::Dataset;
-use crate::format::{Element, Format};
+use crate::format::Element;
 use crate::granularity::{GroupLayout, LayoutError};
 use crate::histogram::Histogram;
 use crate::metrics::ErrorAccumulator;
@@ -218,189 +217,6 @@ pub(crate) fn group_values<'a>(
     }
 }
 
-/// llama.cpp's reference quantizers (`quantize_row_q8_0_ref`, `_q4_0_ref`, `_q4_1_ref` in
-/// ggml-quants.c), block by block, non-finite values left out of the block statistics:
-/// ```text
-/// Q8_0: d = amax / 127,                   q = roundf(x · (1/d)),               x̂ = f16(d) · q
-/// Q4_0: d = m / −8 (m: the value of largest |x|), q = min(15, trunc(x/d + 8.5)), x̂ = f16(d)(q − 8)
-/// Q4_1: d = (max − min) / 15,             q = min(15, trunc((x − min)/d + 0.5)), x̂ = f16(d) q + f16(min)
-/// ```
-/// (1/d is taken as 0 when d = 0, as ggml does.)
-pub(crate) fn ggml_plan(
-    values: &[f32],
-    layout: GroupLayout,
-    format: Legacy,
-    groups: std::ops::Range<usize>,
-) -> Plan {
-    let f16 = |x: f32| half::f16::from_f32(x).to_f32();
-    // ggml's `d ? 1.0f/d : 0.0f`. A subnormal d has no finite reciprocal; llama.cpp then codes
-    // x · Inf (NaN for 0) into an undefined integer, but stores f16(d) = 0, so every value
-    // reconstructs to 0 whatever its code: taking 1/d as 0 gives that reconstruction with code 0.
-    let inv = |d: f32| {
-        let id = if d != 0.0 { 1.0 / d } else { 0.0 };
-        if id.is_finite() {
-            id
-        } else {
-            0.0
-        }
-    };
-    // Q8_0 and Q4_0: code with x · (1/d), store d as f16, no offset.
-    let scaled = |d: f32, amax: f32| Block {
-        enc_scale: inv(d),
-        multiply: true,
-        enc_offset: 0.0,
-        dec_scale: f16(d),
-        dec_offset: 0.0,
-        element: 0,
-        clip: (-amax, amax),
-    };
-    let first = groups.start;
-    let mut blocks = Vec::with_capacity(groups.len());
-    for g in groups {
-        let block = &values[layout.chunk_of(g)];
-        // The block statistics by the vectorised scans of `calib` rather than filtered folds:
-        // the same figures (a zero bound may be −0 where the fold gave +0; it decodes alike).
-        let b = match format {
-            Legacy::Q8_0 => {
-                let amax = crate::calib::finite_abs_max(block);
-                scaled(amax / 127.0, amax)
-            }
-            Legacy::Q4_0 => {
-                // ggml keeps the first value of the largest magnitude, with its sign.
-                // The value of largest magnitude is the min or the max; on a tie look for the
-                // first.
-                let (lo, hi) = crate::calib::finite_min_max(block).unwrap_or((0.0, 0.0));
-                let amax = (-lo).max(hi);
-                let max = if amax == 0.0 {
-                    0.0
-                } else if -lo > hi {
-                    lo
-                } else if hi > -lo {
-                    hi
-                } else {
-                    block
-                        .iter()
-                        .copied()
-                        .find(|v| v.abs() == amax)
-                        .unwrap_or(0.0)
-                };
-                scaled(max / -8.0, amax)
-            }
-            Legacy::Q4_1 => {
-                let (min, max) = crate::calib::finite_min_max(block).unwrap_or((0.0, 0.0));
-                let d = (max - min) / 15.0;
-                Block {
-                    enc_scale: inv(d),
-                    multiply: true,
-                    enc_offset: min,
-                    dec_scale: f16(d),
-                    dec_offset: f16(min),
-                    element: 0,
-                    clip: (min, max),
-                }
-            }
-        };
-        blocks.push(b);
-    }
-    // Element coder, bits of a code, and bits of the stored d (and m) per block.
-    let (element, elem_bits, overhead, name) = match format {
-        Legacy::Q8_0 => (Element::Q8_0, 8.0, 16.0, "q8_0"),
-        Legacy::Q4_0 => (Element::Q4_0, 4.0, 16.0, "q4_0"),
-        Legacy::Q4_1 => (Element::Q4_1, 4.0, 32.0, "q4_1"),
-    };
-    let n = layout.n.max(1) as f64;
-    Plan {
-        bits_per_value: elem_bits + layout.n_groups as f64 * overhead / n,
-        layout,
-        elements: vec![element],
-        first,
-        blocks,
-        notes: vec![format!(
-            "{name} always uses blocks of 32 along the last axis with its own scale rule; the \
-             granularity and calibration settings do not apply"
-        )],
-        coded: None,
-    }
-}
-
-/// The plan of a GGML type coded through its bytes (see [`crate::ggml`]): the (super-)blocks
-/// covering `groups` quantized by llama.cpp's reference, and one [`Block`] per sub-block
-/// describing how its codes decode (for the views: levels, scale, the bit inspector).
-pub(crate) fn coded_plan(
-    values: &[f32],
-    layout: GroupLayout,
-    format: Format,
-    groups: std::ops::Range<usize>,
-) -> Plan {
-    let Some(codec) = format.ggml_bytes().and_then(crate::ggml::GgmlType::codec) else {
-        // Every format routed here has a codec (ggml_bytes is a subset of the codec types).
-        return Plan {
-            layout,
-            elements: Vec::new(),
-            first: groups.start,
-            blocks: Vec::new(),
-            bits_per_value: f64::NAN,
-            notes: Vec::new(),
-            coded: None,
-        };
-    };
-    let ty = codec.ty();
-    let per = (codec.block_values() / ty.sub_block_len()).max(1);
-    let blocks_range = groups.start / per..groups.end.div_ceil(per);
-    let coded = crate::ggml::Coded::new(codec, values, blocks_range.clone());
-    let mut blocks = Vec::with_capacity(groups.len());
-    let mut levels: Option<Vec<f32>> = None;
-    for b in blocks_range {
-        for (j, sub) in codec.sub_blocks(coded.block(b)).into_iter().enumerate() {
-            let g = b * per + j;
-            if !groups.contains(&g) {
-                continue;
-            }
-            // The range of its finite levels; where the stored scale overflowed (then its values
-            // overflow, as in llama.cpp), the range of its finite values.
-            let range = |it: &mut dyn Iterator<Item = f32>| {
-                it.filter(|v| v.is_finite())
-                    .fold(None, |acc: Option<(f32, f32)>, v| {
-                        Some(acc.map_or((v, v), |(a, b)| (a.min(v), b.max(v))))
-                    })
-            };
-            let start = g * layout.chunk_len;
-            let data =
-                &values[start.min(values.len())..(start + layout.chunk_len).min(values.len())];
-            let (lo, hi) = range(&mut sub.levels.iter().map(|&l| l * sub.scale + sub.offset))
-                .or_else(|| range(&mut data.iter().copied()))
-                .unwrap_or((0.0, 0.0));
-            // Decoding is `level · scale + offset`; the views' thresholds sit halfway between
-            // levels (the bytes hold the actual codes).
-            blocks.push(Block {
-                enc_scale: if sub.scale != 0.0 { sub.scale } else { 1.0 },
-                multiply: false,
-                enc_offset: sub.offset,
-                dec_scale: sub.scale,
-                dec_offset: sub.offset,
-                element: 0,
-                clip: (lo, hi),
-            });
-            levels.get_or_insert(sub.levels);
-        }
-    }
-    let mut levels = levels.unwrap_or_default();
-    levels.sort_by(f32::total_cmp);
-    Plan {
-        layout,
-        elements: vec![Element::Table(LevelTable::indexed(levels, Tie::EvenCode))],
-        first: groups.start,
-        blocks,
-        bits_per_value: ty.bits_per_value(),
-        notes: vec![format!(
-            "{} is llama.cpp's own rule: rows in blocks of {} with scales coded as its              reference quantizer codes them (quantize_row_*_ref); the granularity and              calibration settings do not apply",
-            ty.name(),
-            codec.block_values()
-        )],
-        coded: Some(coded),
-    }
-}
-
 /// (code, r̂, clipped) of every value of block `b` of `coded`, as its bytes decode: clipped when
 /// the value lies beyond its sub-block's outermost level by more than half the gap next to it.
 fn decode_coded(
@@ -440,14 +256,6 @@ fn decode_coded(
             edges.push((lo - gap_lo, hi + gap_hi, sub.scale));
         }
     }
-}
-
-/// The three legacy GGML types with their own vectorised element coders.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Legacy {
-    Q8_0,
-    Q4_0,
-    Q4_1,
 }
 
 /// Calls `visit(index, block, r, code, r̂, clipped)` for every finite value of `span`.
@@ -905,6 +713,7 @@ pub fn quantize_planned(dataset: &Dataset, plan: &Plan, signed_bits: Option<u32>
 mod tests {
     use super::*;
     use crate::config::Calibration;
+    use crate::format::Format;
 
     fn dataset(shape: Vec<usize>, values: Vec<f32>) -> Dataset {
         Dataset::new("t", shape, values).unwrap_or_else(|e| panic!("{e}"))
@@ -1111,6 +920,7 @@ mod tests {
 mod proptests {
     use super::*;
     use crate::config::Granularity;
+    use crate::format::Format;
     use proptest::prelude::*;
 
     /// The formats with a plan (`int` has its own path).
