@@ -104,7 +104,11 @@ impl FamilyOps for Ternary {
         Formulas::plain(vec![
             format!(
                 "s = 1 / max(γ, 10⁻⁵), γ = mean |w| of this {}: 1/s = {}",
-                a.config.group_noun(),
+                if a.n_groups == 1 {
+                    "tensor"
+                } else {
+                    a.config.group_noun()
+                },
                 number(d, 6)
             ),
             "q = clamp(round(w · s), −1, 1)  (round half to even: |w · s| = ½ gives 0)".into(),
