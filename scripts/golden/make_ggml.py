@@ -519,7 +519,7 @@ OURS = {
     T.IQ4_NL: (32, iq4_nl),
     T.IQ4_XS: (QK_K, iq4_xs),
 }
-GGUF_QUANTIZES = [T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0, T.MXFP4]
+GGUF_QUANTIZES = [T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0, T.MXFP4, T.TQ1_0, T.TQ2_0]
 
 
 def inputs(rng):

@@ -72,10 +72,14 @@ pub enum Format {
     Iq4Nl,
     #[serde(rename = "iq4_xs")]
     Iq4Xs,
+    #[serde(rename = "tq1_0")]
+    Tq1_0,
+    #[serde(rename = "tq2_0")]
+    Tq2_0,
 }
 
 impl Format {
-    pub const ALL: [Self; 25] = [
+    pub const ALL: [Self; 27] = [
         Self::Int,
         Self::Fp8E4m3,
         Self::Fp8E5m2,
@@ -101,6 +105,8 @@ impl Format {
         Self::Q6K,
         Self::Iq4Nl,
         Self::Iq4Xs,
+        Self::Tq1_0,
+        Self::Tq2_0,
     ];
 
     /// The name used by the CLI (`--format`), the app and JSON.
@@ -131,6 +137,8 @@ impl Format {
             Self::Q6K => "q6_k",
             Self::Iq4Nl => "iq4_nl",
             Self::Iq4Xs => "iq4_xs",
+            Self::Tq1_0 => "tq1_0",
+            Self::Tq2_0 => "tq2_0",
         }
     }
 
@@ -166,6 +174,8 @@ impl Format {
             Self::Q6K => "GGML Q6_K",
             Self::Iq4Nl => "GGML IQ4_NL",
             Self::Iq4Xs => "GGML IQ4_XS",
+            Self::Tq1_0 => "GGML TQ1_0",
+            Self::Tq2_0 => "GGML TQ2_0",
         }
     }
 
@@ -215,6 +225,12 @@ impl Format {
             Self::Iq4Xs => {
                 "llama.cpp IQ4_XS: super-blocks of 256, IQ4_NL's levels, 6-bit scales of 32 (4.25 bits)"
             }
+            Self::Tq1_0 => {
+                "llama.cpp TQ1_0: ternary −1, 0, +1 times each 256's max |x|, five trits a byte (1.6875 bits)"
+            }
+            Self::Tq2_0 => {
+                "llama.cpp TQ2_0: ternary −1, 0, +1 times each 256's max |x|, 2 bits a value (2.0625 bits)"
+            }
         }
     }
 
@@ -242,7 +258,9 @@ impl Format {
             | Self::Q5K
             | Self::Q6K
             | Self::Iq4Nl
-            | Self::Iq4Xs => Family::Ggml,
+            | Self::Iq4Xs
+            | Self::Tq1_0
+            | Self::Tq2_0 => Family::Ggml,
         }
     }
 
@@ -331,6 +349,8 @@ impl Format {
             Self::Q6K => Some(GgmlType::Q6K),
             Self::Iq4Nl => Some(GgmlType::Iq4Nl),
             Self::Iq4Xs => Some(GgmlType::Iq4Xs),
+            Self::Tq1_0 => Some(GgmlType::Tq1_0),
+            Self::Tq2_0 => Some(GgmlType::Tq2_0),
             Self::Int
             | Self::Fp8E4m3
             | Self::Fp8E5m2

@@ -9,7 +9,7 @@ use crate::format::Format;
 use crate::run::analyze;
 
 /// Every preset name, in the order the comparison lists them.
-pub const PRESETS: [&str; 28] = [
+pub const PRESETS: [&str; 30] = [
     "int8",
     "int8-channel",
     "int4-g128",
@@ -35,6 +35,8 @@ pub const PRESETS: [&str; 28] = [
     "q6_k",
     "iq4_nl",
     "iq4_xs",
+    "tq1_0",
+    "tq2_0",
     "kmeans16",
     "ternary",
     "bf16",
@@ -114,12 +116,11 @@ pub fn preset(name: &str) -> Option<QuantizerConfig> {
         },
         // llama.cpp's other types: their own blocks and scale rules (the settings above do not
         // apply to them). `q4_k` is the type of most tensors in a Q4_K_M file, `q6_k` of the rest.
-        "q5_0" | "q5_1" | "q2_k" | "q3_k" | "q4_k" | "q5_k" | "q6_k" | "iq4_nl" | "iq4_xs" => {
-            QuantizerConfig {
-                format: Format::from_name(name)?,
-                ..base
-            }
-        }
+        "q5_0" | "q5_1" | "q2_k" | "q3_k" | "q4_k" | "q5_k" | "q6_k" | "iq4_nl" | "iq4_xs"
+        | "tq1_0" | "tq2_0" => QuantizerConfig {
+            format: Format::from_name(name)?,
+            ..base
+        },
         "kmeans16" => QuantizerConfig {
             format: Format::Kmeans,
             levels: 16,

@@ -45,7 +45,7 @@ fn first_difference(a: &[u8], b: &[u8], block_bytes: usize) -> Option<(usize, us
 fn every_ggml_type_matches_llama_cpp_byte_for_byte() {
     let g = golden();
     let cases = g["cases"].as_array().cloned().unwrap_or_default();
-    assert_eq!(cases.len(), 52, "4 inputs × 13 types");
+    assert_eq!(cases.len(), 60, "4 inputs × 15 types");
     let mut seen = std::collections::BTreeSet::new();
     for case in cases {
         let name = case["type"].as_str().unwrap_or_default();
@@ -74,7 +74,7 @@ fn every_ggml_type_matches_llama_cpp_byte_for_byte() {
     }
     let all = [
         "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "MXFP4", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K",
-        "IQ4_NL", "IQ4_XS",
+        "IQ4_NL", "IQ4_XS", "TQ1_0", "TQ2_0",
     ];
     assert_eq!(seen.len(), all.len());
     for t in all {

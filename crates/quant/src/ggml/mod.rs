@@ -23,6 +23,7 @@
 mod iq4;
 mod kquants;
 mod legacy;
+mod ternary;
 
 use serde::{Deserialize, Serialize};
 
@@ -265,6 +266,8 @@ impl GgmlType {
             Self::Q5K => (ints(0, 31), 5),
             Self::Q6K => (ints(-32, 31), 6),
             Self::Iq4Nl | Self::Iq4Xs => (iq4::KVALUES.iter().map(|&k| f32::from(k)).collect(), 4),
+            // The trit q + 1 (two bits in TQ2_0; five to a byte in TQ1_0).
+            Self::Tq1_0 | Self::Tq2_0 => (ints(-1, 1), 2),
             Self::F32
             | Self::F16
             | Self::Bf16
@@ -283,8 +286,6 @@ impl GgmlType {
             | Self::I32
             | Self::I64
             | Self::Iq1M
-            | Self::Tq1_0
-            | Self::Tq2_0
             | Self::Nvfp4
             | Self::Q1_0 => (Vec::new(), 0),
         }
@@ -340,6 +341,14 @@ impl GgmlType {
                 "q = the level nearest to r / d₀, d₀ = (value of largest |r|) / −127; then d = Σ r²·L_q·r / Σ r²·L_q² (least squares, f16)",
                 "r̂ = d · L_q",
             ],
+            Self::Tq1_0 | Self::Tq2_0 => vec![
+                "super-blocks of 256: d = max |r| (f16), q = round(r / d) ∈ {−1, 0, 1} (half away from zero), r̂ = d · q",
+                if self == Self::Tq2_0 {
+                    "each q + 1 stored in 2 bits (2.0625 bits a value with d)"
+                } else {
+                    "five trits q + 1 to a byte, base 3 (1.6875 bits a value with d)"
+                },
+            ],
             Self::Iq4Xs => vec![
                 "super-blocks of 256 = 8 sub-blocks of 32 with IQ4_NL's 16 levels L; each sub-block's scale s_j the best of 15 candidates (weights r²)",
                 "d = −(largest s) / 32 (f16), l_j = clamp(round(s_j / d), −32, 31) (6 bits)",
@@ -363,8 +372,6 @@ impl GgmlType {
             | Self::I32
             | Self::I64
             | Self::Iq1M
-            | Self::Tq1_0
-            | Self::Tq2_0
             | Self::Nvfp4
             | Self::Q1_0 => Vec::new(),
         }
@@ -389,6 +396,8 @@ impl GgmlType {
             | Self::Q6K
             | Self::Iq4Nl
             | Self::Iq4Xs
+            | Self::Tq1_0
+            | Self::Tq2_0
             | Self::Mxfp4 => true,
             Self::Q8_1
             | Self::Q8K
@@ -403,8 +412,6 @@ impl GgmlType {
             | Self::I32
             | Self::I64
             | Self::Iq1M
-            | Self::Tq1_0
-            | Self::Tq2_0
             | Self::Nvfp4
             | Self::Q1_0 => false,
         }
@@ -425,6 +432,8 @@ impl GgmlType {
             Self::Q6K => Some(&kquants::Q6K),
             Self::Iq4Nl => Some(&iq4::Iq4Nl),
             Self::Iq4Xs => Some(&iq4::Iq4Xs),
+            Self::Tq1_0 => Some(&ternary::Tq1_0),
+            Self::Tq2_0 => Some(&ternary::Tq2_0),
             Self::F32
             | Self::F16
             | Self::Bf16
@@ -443,8 +452,6 @@ impl GgmlType {
             | Self::I32
             | Self::I64
             | Self::Iq1M
-            | Self::Tq1_0
-            | Self::Tq2_0
             | Self::Nvfp4
             | Self::Q1_0 => None,
         }
