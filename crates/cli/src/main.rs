@@ -410,6 +410,12 @@ fn run_quantize(args: &QuantizeArgs) -> Result<()> {
     } else {
         json!(a.groups.iter().map(|g| g.params.scale).collect::<Vec<_>>())
     };
+    // What decoding adds after the scale (a GGML block's minimum; 0 for most formats).
+    let offset = if per_tensor {
+        json!(a.groups[0].offset)
+    } else {
+        json!(a.groups.iter().map(|g| g.offset).collect::<Vec<_>>())
+    };
     let zero_point = if per_tensor {
         json!(a.groups[0].params.zero_point)
     } else {
@@ -463,6 +469,7 @@ fn run_quantize(args: &QuantizeArgs) -> Result<()> {
             "clip": clip,
             "scale": scale,
             "zero_point": zero_point,
+            "offset": offset,
             "qmin": a.groups[0].params.qmin,
             "qmax": a.groups[0].params.qmax,
             "nan_count": s.nan_count,

@@ -725,3 +725,47 @@ fn report_survives_odd_tensors_and_names_the_overflow() {
     assert_eq!(rows.len(), 2, "{v}");
     assert!(rows.iter().all(|r| r["mse"].is_number()), "{v}");
 }
+
+/// Q4_1's JSON gives each block's minimum as its offset: every value decodes from the codes as
+/// d · q + m, the same r̂ as `--dequantized` writes.
+#[test]
+fn q4_1_json_offsets_decode_the_codes() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let values: Vec<f32> = (0..64).map(|i| 0.5 + (i * 37 % 29) as f32 / 10.0).collect();
+    let input = write(&dir, "x.npy", &npy::write_f32(&[2, 32], &values));
+    let (codes, deq) = (dir.path().join("c.npy"), dir.path().join("d.npy"));
+    let v = json_of(
+        quantscope()
+            .args(["quantize", "--json", "--format", "q4_1", "--codes"])
+            .arg(&codes)
+            .arg("--dequantized")
+            .arg(&deq)
+            .arg(&input),
+    );
+    let list = |key: &str| -> Vec<f32> {
+        v[key]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|x| x.as_f64().unwrap_or(f64::NAN) as f32)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (scales, offsets) = (list("scale"), list("offset"));
+    assert_eq!(offsets.len(), 2, "{v}");
+    // The data are positive: each block's minimum is its offset, not 0.
+    assert!(offsets.iter().all(|&m| m > 0.4), "{offsets:?}");
+    let read = |p: &std::path::Path| std::fs::read(p).unwrap_or_else(|e| panic!("{e}"));
+    // The codes: little-endian i32, the file's last 64 · 4 bytes (after the .npy header).
+    let raw = read(&codes);
+    let codes: Vec<f32> = raw[raw.len() - 64 * 4..]
+        .chunks_exact(4)
+        .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f32)
+        .collect();
+    let (_, deq) = npy::read_f32(&read(&deq)).unwrap_or_else(|e| panic!("{e}"));
+    for (i, (&q, &x)) in codes.iter().zip(&deq).enumerate() {
+        let g = i / 32;
+        assert_eq!(scales[g] * q + offsets[g], x, "value {i}");
+    }
+}
