@@ -100,12 +100,19 @@ impl FamilyOps for Ggml {
         let (mut levels, width) = ty.code_levels();
         levels.sort_by(f32::total_cmp);
         // Codes are the indices of the ascending levels for every one of these types.
-        Some(CodeLayout {
-            element: Element::Table(LevelTable::indexed(levels, Tie::EvenCode)),
-            label: format!(
+        let label = match ty {
+            // Its trits are not bit fields: five share a byte, in base 3.
+            GgmlType::Tq1_0 => {
+                "TQ1_0 trit q + 1, shown in 2 bits (stored five to a byte, base 3)".to_string()
+            }
+            _ => format!(
                 "{} {width}-bit code of its sub-block (coded here with the stored scales)",
                 ty.name()
             ),
+        };
+        Some(CodeLayout {
+            element: Element::Table(LevelTable::indexed(levels, Tie::EvenCode)),
+            label,
             fields: vec![(BitRole::Index, width)],
         })
     }
