@@ -2,7 +2,7 @@
 //! exact 1-D k-means over the sorted values or a bucket summary of them), or K centroids of
 //! D consecutive values per tensor (a vector codebook, D > 1: one code stands for D values).
 
-use super::{planned_both, planned_codes, planned_share, CodeLayout, FamilyOps};
+use super::{planned_both, planned_codes, planned_prepare, planned_share, CodeLayout, FamilyOps};
 use crate::affine::AffineParams;
 use crate::analysis::{
     merge_one, Analysis, AnalysisOptions, AnalyzeError, Block, GroupParams, PartialAnalysis,
@@ -119,12 +119,7 @@ impl FamilyOps for Learned {
             let (book, dim, notes) = train_vectors(dataset, config, interactive)?;
             return Ok(Prepared::Vectors { book, dim, notes });
         }
-        Ok(Prepared::Blocks(self.plan(
-            dataset,
-            config,
-            interactive,
-            None,
-        )?))
+        planned_prepare(self, dataset, config, interactive)
     }
 
     /// A vector codebook is trained on everything, alike in every share.

@@ -84,12 +84,7 @@ pub trait FamilyOps: Sync {
         config: &QuantizerConfig,
         interactive: bool,
     ) -> Result<Prepared, AnalyzeError> {
-        Ok(Prepared::Blocks(self.plan(
-            dataset,
-            config,
-            interactive,
-            None,
-        )?))
+        planned_prepare(self, dataset, config, interactive)
     }
 
     /// Share `share` of the analysis (see [`crate::analysis`]).
@@ -158,6 +153,21 @@ pub trait FamilyOps: Sync {
     ) -> Result<NumberLine, NumberLineError> {
         Err(NumberLineError::NoFixedGrid(format.label()))
     }
+}
+
+/// [`FamilyOps::prepare`] through the family's block plan of every group.
+fn planned_prepare<F: FamilyOps + ?Sized>(
+    family: &F,
+    dataset: &Dataset,
+    config: &QuantizerConfig,
+    interactive: bool,
+) -> Result<Prepared, AnalyzeError> {
+    Ok(Prepared::Blocks(family.plan(
+        dataset,
+        config,
+        interactive,
+        None,
+    )?))
 }
 
 /// [`FamilyOps::analyze_share`] through the family's block plan: the groups the share meets.
