@@ -456,6 +456,15 @@ describe("Quantscope in the browser", () => {
     assert.ok((await app.number("metric-levels")) <= 4);
     assertSameMetrics(await app.metrics(), cli(npyPath, km), "kmeans K=4 per group");
 
+    // BitNet b1.58's ternary, a family of its own: −1, 0, +1 times each group's mean |w|.
+    await app.select("format", "ternary");
+    const tern = ["--format", "ternary", "--granularity", "group", "--group-size", "32"];
+    const ternCli = cli(npyPath, tern);
+    // Bits per value log2 3 + 32/32 = 2.585 are shown to 5 significant digits.
+    await app.until(async () => Math.abs((await app.number("metric-bpv")) - ternCli.bits_per_value) < 2e-5 * ternCli.bits_per_value, "ternary applied");
+    assertSameMetrics(await app.metrics(), ternCli, "ternary g32");
+    assert.ok((await app.number("metric-levels")) <= 3);
+
     // GGML Q4_0: fixed blocks of 32, 4.5 bits per value; the granularity knob goes away.
     await app.select("format", "q4_0");
     await app.until(async () => (await app.number("metric-bpv")) === 4.5, "q4_0 applied");
