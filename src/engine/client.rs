@@ -8,12 +8,16 @@
 //!      and it is issued in an animation frame, so at most one per frame
 //!   3. background work, once the knobs rest, on every holding worker that is free:
 //!      - the tables' rows in short slices: a message holds shares of rows making about
-//!        SLICE_VALUES values (several small rows, or one share of a big one: a row of 16M values
-//!        goes in 16 slices), so a worker is never busy with it for long, and the slices of a
-//!        table spread over the workers;
+//!        SLICE_VALUES values of a plain pass (several small rows, or one share of a big one: a
+//!        row of 16M values goes in 16 slices; a costly row in more, smaller ones — a search
+//!        calibrator per group at 300 times a plain pass per value goes in slices of ~3,500
+//!        values, `quantscope_core::run::slice_cost`), so a worker is never busy with it for
+//!        long, and the slices of a table spread over the workers; their parts are summed as
+//!        they come (`quantscope_core::Merger`), not held;
 //!      - on worker 0 only, the long jobs: studies (channel ranges, a batch stream; the newest of
-//!        each kind; an export does not wait for the rest) and rows that are best run whole
-//!        (`quantscope_core::run::runs_whole`: learned codebooks, search calibrators per group).
+//!        each kind; an export does not wait for the rest) and rows that must run whole
+//!        (`quantscope_core::run::runs_whole`: learned codebooks, interleaved channels calibrated
+//!        by a search).
 //!      A view waits for the slices running (a few ms) and then has every worker; while a long
 //!      job holds worker 0 it runs on the others (with one holder, a long job gives way: the
 //!      workers restart and it runs again later)
@@ -32,8 +36,10 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use quantscope_core::run::runs_whole;
-use quantscope_core::{merge, Analysis, AnalysisOptions, PartialAnalysis, QuantizerConfig, Share};
+use quantscope_core::run::slice_cost;
+use quantscope_core::{
+    merge, Analysis, AnalysisOptions, Merger, PartialAnalysis, QuantizerConfig, Share,
+};
 
 use super::protocol::{
     DataInfo, FileInfo, JobId, Request, Response, Study, StudyKind, StudyResult, SweepRow,
@@ -263,12 +269,15 @@ enum JobKind {
 struct RowRun {
     key: u64,
     request: AnalysisRequest,
-    /// Its shares' analyses, as they come in.
-    parts: Vec<Option<PartialAnalysis>>,
-    /// Shares not yet posted: `next..parts.len()`.
+    /// Its shares' analyses, summed as they come in.
+    merger: Merger,
+    /// Its number of shares, and those not yet posted: `next..count`.
+    count: usize,
     next: usize,
     /// Runs whole on worker 0 (its shares would repeat whole-tensor work).
     long: bool,
+    /// Its work per value in plain passes (`quantscope_core::run::slice_cost`).
+    cost: usize,
     /// The worker time its slices took, in ms.
     ms: f64,
 }
@@ -280,7 +289,7 @@ impl RowRun {
 
     /// Shares answered, as a fraction of its whole.
     fn done(&self) -> f64 {
-        self.parts.iter().filter(|p| p.is_some()).count() as f64 / self.parts.len().max(1) as f64
+        self.merger.added() as f64 / self.count.max(1) as f64
     }
 }
 
@@ -770,7 +779,7 @@ fn pump(inner: &mut Inner, shared: &Shared) -> Vec<Event> {
     }
     let waiting = !inner.batch.is_empty()
         || !inner.studies.is_empty()
-        || inner.running.iter().any(|r| r.next < r.parts.len());
+        || inner.running.iter().any(|r| r.next < r.count);
     if !rested && waiting {
         // Look again next frame rather than at the next `tick` (up to 100 ms late): the tables
         // start within a frame of the knobs coming to rest.
@@ -789,7 +798,7 @@ fn start_background(inner: &mut Inner, shared: &Shared, worker: usize, rested: b
         let quick_rows_first = inner
             .running
             .iter()
-            .any(|r| r.next < r.parts.len() && quick(r.table()))
+            .any(|r| r.next < r.count && quick(r.table()))
             || inner
                 .batch
                 .front()
@@ -876,7 +885,7 @@ fn next_slices(inner: &mut Inner, worker: usize) -> Vec<(u64, Share)> {
             return units;
         }
         let open = inner.running.iter().position(|r| {
-            r.next < r.parts.len()
+            r.next < r.count
                 && (!r.long || worker == 0)
                 && kind.is_none_or(|k| k == (r.table(), r.request.options) && !r.long)
         });
@@ -889,34 +898,40 @@ fn next_slices(inner: &mut Inner, worker: usize) -> Vec<(u64, Share)> {
                 if kind.is_some_and(|k| k != (request.purpose.table(), request.options)) {
                     return units;
                 }
-                let long = runs_whole(&request.config, &inner.data_shape);
+                let cost = slice_cost(&request.config, &inner.data_shape);
+                let long = cost.is_none();
                 if long && (worker != 0 || !units.is_empty()) {
                     return units;
                 }
                 let Some(request) = inner.batch.pop_front() else {
                     return units;
                 };
+                // A slice of a costly row holds fewer values: about as long as a plain one.
+                let cost = cost.unwrap_or(1).max(1);
                 let count = if long {
                     1
                 } else {
-                    data_len.div_ceil(slice_values).max(1)
+                    data_len.div_ceil((slice_values / cost).max(1)).max(1)
                 };
                 let key = inner.next_row;
                 inner.next_row += 1;
                 inner.running.push(RowRun {
                     key,
                     request,
-                    parts: vec![None; count],
+                    merger: Merger::new(count),
+                    count,
                     next: 0,
                     long,
+                    cost,
                     ms: 0.0,
                 });
                 inner.running.len() - 1
             }
         };
         let run = &mut inner.running[i];
-        let count = run.parts.len();
-        let size = data_len.div_ceil(count);
+        let count = run.count;
+        // Weighed by cost: values of a plain pass.
+        let size = data_len.div_ceil(count).saturating_mul(run.cost);
         if !units.is_empty() && values + size > slice_values {
             return units;
         }
@@ -1287,18 +1302,21 @@ fn handle(
                 run.ms += each_ms;
                 match part {
                     Ok(part) => {
-                        if let Some(p) = run.parts.get_mut(share.index) {
-                            *p = Some(*part);
+                        debug_assert_eq!(share.count, run.count);
+                        if let Err(e) = run.merger.add(*part) {
+                            let run = inner.running.remove(i);
+                            events.push(Event::Error(e.to_string(), Some(run.request.purpose)));
+                            continue;
                         }
-                        if run.parts.iter().any(Option::is_none) {
+                        if !run.merger.is_complete() {
                             continue;
                         }
                         let run = inner.running.remove(i);
                         let stats = JobStats {
                             compute_ms: run.ms,
-                            shares: run.parts.len(),
+                            shares: run.count,
                         };
-                        events.push(match merge(run.parts.into_iter().flatten().collect()) {
+                        events.push(match run.merger.finish() {
                             Ok(a) => Event::Analysis(Box::new(a), run.request.purpose, stats),
                             Err(e) => Event::Error(e.to_string(), Some(run.request.purpose)),
                         });
@@ -2509,6 +2527,91 @@ mod tests {
                 row.0
             );
         }
+        assert!(rig.record.errors.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_costly_row_goes_in_small_slices_on_every_worker_and_never_holds_one() {
+        // A search calibrator per group costs ~300 plain passes a value: its row is cut into
+        // slices of slice_values / 300 values, spread over both workers like any other, and
+        // the view never runs on fewer than every worker because of it.
+        let rig = Rig::new(2);
+        rig.engine.set_slice_values(30_000);
+        rig.synth(4_096, 7);
+        rig.settle();
+        rig.engine.analyze(bits(3), view_options());
+        rig.settle();
+        let searched = QuantizerConfig {
+            granularity: quantscope_core::Granularity::Group { size: 32 },
+            calibration: quantscope_core::Calibration::Mse,
+            ..bits(4)
+        };
+        assert_eq!(slice_cost(&searched, &[4_096]), Some(300));
+        rig.engine.compare(
+            Table::Calibrators,
+            1,
+            vec![("mse".to_string(), searched.clone())],
+            view_options(),
+        );
+        *rig.clock.borrow_mut() = ROWS_AFTER_IDLE_MS;
+        rig.engine.tick();
+        let first: Vec<(usize, Vec<Share>)> = rig
+            .mail
+            .posted
+            .borrow()
+            .iter()
+            .filter_map(|(i, _, r)| match r {
+                Request::Sweep { rows, .. } => Some((*i, rows.iter().map(|r| r.share).collect())),
+                _ => None,
+            })
+            .collect();
+        // 4,096 values in slices of 30,000 / 300 = 100: 41 shares, one a message.
+        let share = |index| Share { index, count: 41 };
+        assert_eq!(
+            first,
+            [(0, vec![share(0)]), (1, vec![share(1)])],
+            "{first:?}"
+        );
+        // A knob moves mid-row: the view waits for the two slices, then has both workers.
+        let held: Vec<_> = rig.mail.posted.borrow_mut().drain(..).collect();
+        rig.engine.analyze(bits(6), view_options());
+        rig.frame();
+        assert!(
+            rig.mail.posted.borrow().is_empty(),
+            "the view waits for the slices"
+        );
+        rig.answer(held);
+        let views: Vec<usize> = rig
+            .mail
+            .posted
+            .borrow()
+            .iter()
+            .filter_map(|(i, _, r)| matches!(r, Request::Analyze { .. }).then_some(*i))
+            .collect();
+        assert_eq!(views, [0, 1], "the view on every worker");
+        rig.settle();
+        *rig.clock.borrow_mut() += 2.0 * ROWS_AFTER_IDLE_MS;
+        rig.engine.tick();
+        rig.settle();
+        // The row, summed slice by slice, is the analysis in one pass.
+        let rows = rig.record.rows.borrow();
+        assert_eq!(rows.len(), 1);
+        let d = crate::engine::protocol::synthetic_dataset(&SynthSettings {
+            dist: Distribution::Laplace,
+            n: 4_096,
+            seed: 7,
+            cols: 1,
+            row_spread: 0.0,
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        let want = quantscope_core::analyze(&d, &searched, &view_options())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let got = &rows[0].1;
+        assert_eq!(got.output_hist, want.output_hist);
+        assert_eq!(got.input_hist, want.input_hist);
+        assert_eq!(got.display, want.display);
+        assert_eq!(got.metrics.levels_used, want.metrics.levels_used);
+        assert!((got.metrics.mse - want.metrics.mse).abs() <= 1e-12 * want.metrics.mse);
         assert!(rig.record.errors.borrow().is_empty());
     }
 

@@ -282,60 +282,135 @@ pub enum MergeError {
 pub fn merge(mut parts: Vec<PartialAnalysis>) -> Result<Analysis, MergeError> {
     parts.sort_by_key(|p| p.share.index);
     let count = parts.first().ok_or(MergeError::Empty)?.share.count;
-    for (i, p) in parts.iter().enumerate() {
-        if p.share != (Share { index: i, count }) {
-            return Err(MergeError::Parts { index: i, count });
+    let mut merger = Merger::new(count);
+    for p in parts {
+        merger.add(p)?;
+    }
+    merger.finish()
+}
+
+/// The parts of one analysis added as they come: in share order, a part that comes early waiting
+/// for those before it, so the sums are added in the order [`merge`] adds them (the same figures
+/// bit for bit) while only the early parts are held — a table's row of 16M values cut into
+/// thousands of slices does not keep thousands of parts.
+#[derive(Debug)]
+pub struct Merger {
+    count: usize,
+    /// The next share to add, and the sum of those before it (with their notes).
+    next: usize,
+    sum: Option<(PartialAnalysis, Vec<String>)>,
+    early: std::collections::BTreeMap<usize, PartialAnalysis>,
+}
+
+impl Merger {
+    /// A merger of the shares `0..count`.
+    pub fn new(count: usize) -> Self {
+        Self {
+            count,
+            next: 0,
+            sum: None,
+            early: std::collections::BTreeMap::new(),
         }
     }
-    if parts.len() != count {
-        return Err(MergeError::Parts {
-            index: parts.len(),
-            count,
-        });
+
+    /// Adds a part: refused if it is not one of this analysis's shares, came already, or was
+    /// computed with other settings or histogram bins than the parts before it.
+    pub fn add(&mut self, part: PartialAnalysis) -> Result<(), MergeError> {
+        let Share { index, count } = part.share;
+        if count != self.count
+            || index >= count
+            || index < self.next
+            || self.early.contains_key(&index)
+        {
+            return Err(MergeError::Parts {
+                index,
+                count: self.count,
+            });
+        }
+        let like = self
+            .sum
+            .as_ref()
+            .map(|(s, _)| s)
+            .or(self.early.values().next());
+        if like.is_some_and(|first| !compatible(first, &part)) {
+            return Err(MergeError::Mismatch);
+        }
+        self.early.insert(index, part);
+        while let Some(part) = self.early.remove(&self.next) {
+            match self.sum.as_mut() {
+                None => {
+                    let mut first = part;
+                    let notes = std::mem::take(&mut first.notes);
+                    self.sum = Some((first, notes));
+                }
+                Some((sum, notes)) => absorb(sum, notes, part),
+            }
+            self.next += 1;
+        }
+        Ok(())
     }
-    let mut iter = parts.into_iter();
-    let Some(first) = iter.next() else {
-        return Err(MergeError::Empty);
-    };
-    let rest: Vec<PartialAnalysis> = iter.collect();
+
+    /// Parts added so far.
+    pub fn added(&self) -> usize {
+        self.next + self.early.len()
+    }
+
+    /// Whether every part has come.
+    pub fn is_complete(&self) -> bool {
+        self.next == self.count && self.count > 0
+    }
+
+    /// The analysis of all the parts.
+    pub fn finish(self) -> Result<Analysis, MergeError> {
+        match self.sum {
+            Some((sum, notes)) if self.next == self.count => Ok(conclude(sum, notes)),
+            None if self.count == 0 || self.early.is_empty() && self.next == 0 => {
+                Err(MergeError::Empty)
+            }
+            _ => Err(MergeError::Parts {
+                index: self.next,
+                count: self.count,
+            }),
+        }
+    }
+}
+
+/// Whether two parts were computed with the same settings and histogram bins.
+fn compatible(a: &PartialAnalysis, b: &PartialAnalysis) -> bool {
     let same_bins = |a: &Histogram, b: &Histogram| {
         a.lo == b.lo && a.hi == b.hi && a.counts.len() == b.counts.len()
     };
-    if rest.iter().any(|p| {
-        p.config != first.config
-            || !same_bins(&p.input_hist, &first.input_hist)
-            || !same_bins(&p.output_hist, &first.output_hist)
-            || p.code_counts.len() != first.code_counts.len()
-            || match (&p.group_hist, &first.group_hist) {
-                (Some(a), Some(b)) => !a.same_bins(b),
-                (None, None) => false,
-                _ => true,
-            }
-    }) {
-        return Err(MergeError::Mismatch);
-    }
-    Ok(combine(first, rest))
+    a.config == b.config
+        && same_bins(&a.input_hist, &b.input_hist)
+        && same_bins(&a.output_hist, &b.output_hist)
+        && a.code_counts.len() == b.code_counts.len()
+        && match (&a.group_hist, &b.group_hist) {
+            (Some(x), Some(y)) => x.same_bins(y),
+            (None, None) => true,
+            _ => false,
+        }
 }
 
-/// The analysis of checked parts: `first` plus the sums and counts of `rest`.
-pub(crate) fn combine(mut first: PartialAnalysis, rest: Vec<PartialAnalysis>) -> Analysis {
-    let mut notes = std::mem::take(&mut first.notes);
-    for p in rest {
-        add(&mut first.input_hist.counts, &p.input_hist.counts);
-        add(&mut first.output_hist.counts, &p.output_hist.counts);
-        add(&mut first.code_counts, &p.code_counts);
-        first.acc.merge(&p.acc);
-        first.owned_groups.extend(p.owned_groups);
-        first.floored_groups += p.floored_groups;
-        if let (Some(into), Some(from)) = (first.group_hist.as_mut(), p.group_hist.as_ref()) {
-            into.add(from);
-        }
-        for note in p.notes {
-            if !notes.contains(&note) {
-                notes.push(note);
-            }
+/// Adds the sums and counts of `p` to those of `into` (notes gathered apart, once each).
+fn absorb(into: &mut PartialAnalysis, notes: &mut Vec<String>, p: PartialAnalysis) {
+    add(&mut into.input_hist.counts, &p.input_hist.counts);
+    add(&mut into.output_hist.counts, &p.output_hist.counts);
+    add(&mut into.code_counts, &p.code_counts);
+    into.acc.merge(&p.acc);
+    into.owned_groups.extend(p.owned_groups);
+    into.floored_groups += p.floored_groups;
+    if let (Some(to), Some(from)) = (into.group_hist.as_mut(), p.group_hist.as_ref()) {
+        to.add(from);
+    }
+    for note in p.notes {
+        if !notes.contains(&note) {
+            notes.push(note);
         }
     }
+}
+
+/// The analysis of the summed parts.
+fn conclude(first: PartialAnalysis, mut notes: Vec<String>) -> Analysis {
     let metrics = Metrics::from_parts(&first.acc, &first.code_counts, first.bits_per_value)
         .counting_values(
             &first.code_counts,
@@ -385,8 +460,9 @@ fn add(into: &mut [u64], from: &[u64]) {
 }
 
 /// The analysis of a single whole share.
-pub(crate) fn merge_one(part: PartialAnalysis) -> Analysis {
-    combine(part, Vec::new())
+pub(crate) fn merge_one(mut part: PartialAnalysis) -> Analysis {
+    let notes = std::mem::take(&mut part.notes);
+    conclude(part, notes)
 }
 
 /// What to say when clipping ranges are too narrow for the smallest scale: the scale is raised to

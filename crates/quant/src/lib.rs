@@ -42,8 +42,8 @@ pub mod workloads;
 
 pub use affine::AffineParams;
 pub use analysis::{
-    merge, Analysis, AnalysisOptions, AnalyzeError, GroupParams, MergeError, PartialAnalysis,
-    Quantized, Share,
+    merge, Analysis, AnalysisOptions, AnalyzeError, GroupParams, MergeError, Merger,
+    PartialAnalysis, Quantized, Share,
 };
 pub use block::{ScaleFormat, ScaleRounding};
 pub use config::{Calibration, Granularity, QuantizerConfig, Rounding, Scheme, Signedness};

@@ -56,17 +56,13 @@ pub fn analyze_share(
 }
 
 /// Whether an analysis under `config` is best run whole (as one share) rather than in slices:
+/// every share would repeat work over the whole tensor that the dataset's memos do not keep —
+/// learned codebooks (trained on all the values they code), and calibrating interleaved groups
+/// (channels of an inner axis) or two-level (E4M3) scales by a method other than min–max.
 ///
-/// - every share would repeat work over the whole tensor that the dataset's memos do not keep:
-///   learned codebooks (trained on all the values they code), and calibrating interleaved groups
-///   (channels of an inner axis) or two-level (E4M3) scales by a method other than min–max;
-/// - or it costs far more than a pass over its values, so that no slice of it is short: a search
-///   calibrator (MSE, SQNR, KL) run per channel or group — natively ~0.7–1.6 s per million values
-///   in groups of 32–1024, against ~5 ms for min–max (`--example time_groups`) — or llama.cpp's
-///   reference quantizers of the GGML types coded through their bytes (K and IQ4 types: 44–230
-///   ms per million natively, `--example time_ggml`).
-///
-/// A per-tensor calibration is not among them: [`Dataset::tensor_range`] keeps it.
+/// A per-tensor calibration is not among them: [`Dataset::tensor_range`] keeps it. Work that is
+/// only costly (a search calibrator per group, llama.cpp's reference quantizers) splits exactly
+/// into shares: see [`slice_cost`].
 pub fn runs_whole(config: &QuantizerConfig, shape: &[usize]) -> bool {
     use crate::config::Calibration;
     if family::runs_whole(config) {
@@ -79,9 +75,27 @@ pub fn runs_whole(config: &QuantizerConfig, shape: &[usize]) -> bool {
     let min_max = config.calibration == Calibration::MinMax;
     let interleaved = !layout.is_contiguous();
     let two_level = config.scale_format == crate::block::ScaleFormat::E4m3 && layout.n_groups > 1;
-    let search = config.calibration.searches_candidates();
-    let calibrated_per_group = layout.n_groups > 1 && config.format.uses_scales();
-    (!min_max && (interleaved || two_level)) || (search && calibrated_per_group)
+    !min_max && (interleaved || two_level)
+}
+
+/// How to cut an analysis under `config` into slices that each take about as long: `None` where
+/// it runs whole ([`runs_whole`]), else its work per value in plain passes, so that a slice of
+/// `budget / cost` values takes about as long as a plain pass over `budget` — a search
+/// calibrator per group (MSE, SQNR, KL: 150–300×) or llama.cpp's K and IQ4 quantizers (~50×)
+/// go in slices of a few thousand values, and a worker never holds one long. (The page's tables
+/// cut their rows so: a view waits for at most one slice.)
+pub fn slice_cost(config: &QuantizerConfig, shape: &[usize]) -> Option<usize> {
+    if runs_whole(config, shape) {
+        return None;
+    }
+    let per_group = plan::layout_for(config, shape).is_ok_and(|l| l.n_groups > 1)
+        && config.format.uses_scales();
+    let calibration = if per_group {
+        config.calibration.cost_per_group()
+    } else {
+        1
+    };
+    Some(calibration.max(family::cost_per_value(config)).max(1))
 }
 
 #[cfg(test)]
@@ -212,6 +226,97 @@ mod tests {
                 assert_same(&one, &many, &format!("{name} in {count} shares"));
             }
         }
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn a_merger_adds_parts_as_they_come_and_equals_merge_bit_for_bit() {
+        let v = crate::synth::generate(crate::synth::Distribution::Laplace, 64 * 32, 3)
+            .unwrap_or_default();
+        let d = Dataset::new("t", vec![64, 32], v).unwrap_or_else(|e| panic!("{e}"));
+        let c = QuantizerConfig {
+            bits: 4,
+            granularity: Granularity::Group { size: 32 },
+            calibration: Calibration::Mse,
+            ..Default::default()
+        };
+        let o = AnalysisOptions::default();
+        let count = 9;
+        let parts: Vec<PartialAnalysis> = (0..count)
+            .map(|index| {
+                analyze_share(&d, &c, &o, Share { index, count }).unwrap_or_else(|e| panic!("{e}"))
+            })
+            .collect();
+        let want = merge(parts.clone()).unwrap_or_else(|e| panic!("{e}"));
+        // Out of order, as two workers answer: the early ones wait, the rest are summed.
+        let mut m = crate::analysis::Merger::new(count);
+        for (k, i) in [1, 0, 3, 2, 5, 4, 8, 6, 7].into_iter().enumerate() {
+            assert!(!m.is_complete());
+            m.add(parts[i].clone()).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(m.added(), k + 1);
+            // A part that came already, or one of another cut, is refused.
+            assert!(matches!(
+                m.add(parts[i].clone()),
+                Err(MergeError::Parts { .. })
+            ));
+        }
+        assert!(m.is_complete());
+        let got = m.finish().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(got.metrics.mse.to_bits(), want.metrics.mse.to_bits());
+        assert_eq!(got, want);
+        let mut m = crate::analysis::Merger::new(count);
+        let other = analyze_share(&d, &c, &o, Share { index: 0, count: 2 })
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(m.add(other), Err(MergeError::Parts { .. })));
+        let mut mismatched = parts[1].clone();
+        mismatched.config.bits = 5;
+        m.add(parts[0].clone()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(m.add(mismatched), Err(MergeError::Mismatch));
+        assert!(matches!(
+            m.finish(),
+            Err(MergeError::Parts { index: 1, .. })
+        ));
+        assert_eq!(
+            crate::analysis::Merger::new(3).finish(),
+            Err(MergeError::Empty)
+        );
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn slices_are_cut_by_cost_and_only_repeated_whole_tensor_work_runs_whole() {
+        let shape = [64usize, 256];
+        let group = |calibration| QuantizerConfig {
+            bits: 4,
+            granularity: Granularity::Group { size: 32 },
+            calibration,
+            ..Default::default()
+        };
+        assert_eq!(slice_cost(&QuantizerConfig::default(), &shape), Some(1));
+        assert_eq!(slice_cost(&group(Calibration::MinMax), &shape), Some(1));
+        assert_eq!(slice_cost(&group(Calibration::Mse), &shape), Some(300));
+        assert_eq!(slice_cost(&group(Calibration::Kl), &shape), Some(150));
+        // Per tensor, a search is computed once per dataset (memoised): a plain pass.
+        let tensor_mse = QuantizerConfig {
+            calibration: Calibration::Mse,
+            ..Default::default()
+        };
+        assert_eq!(slice_cost(&tensor_mse, &shape), Some(1));
+        // Rows (contiguous channels) split; columns (interleaved) would repeat the whole tensor.
+        let channels = |axis| QuantizerConfig {
+            granularity: Granularity::Channel { axis },
+            ..group(Calibration::Mse)
+        };
+        assert_eq!(slice_cost(&channels(0), &shape), Some(300));
+        assert_eq!(slice_cost(&channels(1), &shape), None);
+        let preset = |name| crate::presets::preset(name).unwrap_or_default();
+        assert_eq!(slice_cost(&preset("q4_k"), &shape), Some(50));
+        assert_eq!(slice_cost(&preset("q4_0"), &shape), Some(1));
+        let kmeans = QuantizerConfig {
+            format: Format::Kmeans,
+            ..Default::default()
+        };
+        assert_eq!(slice_cost(&kmeans, &shape), None);
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]

@@ -67,6 +67,12 @@ pub trait FamilyOps: Sync {
         false
     }
 
+    /// About how many times a plain pass the family's own work costs per value (see
+    /// [`crate::run::slice_cost`]).
+    fn cost_per_value(&self, _config: &QuantizerConfig) -> usize {
+        1
+    }
+
     /// The block plan of the groups `groups` of the format's layout (see [`crate::plan`]).
     fn plan(
         &self,
@@ -343,6 +349,11 @@ pub(crate) fn quantize(
 /// Whether the family itself asks for the analysis to run whole.
 pub(crate) fn runs_whole(config: &QuantizerConfig) -> bool {
     ops_of(config).runs_whole(config)
+}
+
+/// The family's own work per value, in plain passes.
+pub(crate) fn cost_per_value(config: &QuantizerConfig) -> usize {
+    ops_of(config).cost_per_value(config)
 }
 
 /// The formulas of the absmax-scaled families (minifloats, level tables, log2): S from the
