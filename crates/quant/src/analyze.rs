@@ -12,7 +12,7 @@
 //! split across workers and merged exactly: see [`crate::analysis`]; [`crate::analyze()`] is one
 //! share. The calibration helpers here (ranges per group, the histogram range) serve both paths.
 
-use crate::affine::{stochastic_noise, AffineParams};
+use crate::affine::{max_nan_last, min_nan_last, stochastic_noise, AffineParams};
 use crate::analysis::{
     merge_one, Analysis, AnalysisOptions, AnalyzeError, GroupParams, PartialAnalysis, Quantized,
     Share,
@@ -99,12 +99,13 @@ pub fn calibrate_groups(
             // A group without finite values gets the range [0, 0] (its values are all skipped).
             let (lo, hi) = range.unwrap_or((0.0, 0.0));
             let params = AffineParams::from_range(lo, hi, config);
+            let (lo0, hi0) = (min_nan_last(lo, 0.0), max_nan_last(hi, 0.0));
             let clip = match config.scheme {
                 Scheme::Symmetric => {
-                    let a = lo.min(0.0).abs().max(hi.max(0.0));
+                    let a = max_nan_last(lo0.abs(), hi0);
                     (-a, a)
                 }
-                Scheme::Asymmetric => (lo.min(0.0), hi.max(0.0)),
+                Scheme::Asymmetric => (lo0, hi0),
             };
             let stored = match config.scale_format {
                 ScaleFormat::F32 => params.scale,

@@ -196,27 +196,7 @@ pub(crate) struct MiniFloatCoder {
     sign: u32,
 }
 
-/// `a.min(b)` for a finite `b`: `b` when `a` is NaN, as `f32::min` gives. Written as a compare
-/// and select because `f32::min` is a call to `fminf` in WebAssembly (wasm's own `f32.min`
-/// propagates NaN), which profiling found at 7 % of an MXFP4 pass and which cannot vectorise.
-#[inline(always)]
-pub(crate) fn min_nan_last(a: f32, b: f32) -> f32 {
-    if a < b {
-        a
-    } else {
-        b
-    }
-}
-
-/// `a.max(b)` for a finite `b`, likewise (see [`min_nan_last`]).
-#[inline(always)]
-pub(crate) fn max_nan_last(a: f32, b: f32) -> f32 {
-    if a > b {
-        a
-    } else {
-        b
-    }
-}
+pub(crate) use crate::affine::{max_nan_last, min_nan_last};
 
 /// 2^23 (bit pattern 0x4B00_0000): adding and removing it rounds a value in [0, 2^22] to an
 /// integer, half to even, as `MiniFloat::encode` does.
@@ -444,12 +424,14 @@ const NO_BIN: u32 = u32::MAX;
 /// Two ways to count, with the same totals (so chunks may use either):
 /// - *by key*: groups whose kernels share a [`Kernel::key`] reconstruct each code alike, so the
 ///   pass counts (key, code) pairs only — one increment a value — and each key's codes are
-///   decoded and binned once, when its slot is reused or at the end. MX blocks share a handful of
-///   power-of-two scales, NVFP4 at most 256, a per-tensor group one: binning each value was a
-///   third of their pass (profiled natively: the binning and the second increment).
+///   decoded and binned once, when the key first comes, and folded at the end. MX blocks share a
+///   handful of power-of-two scales, NVFP4 at most 256, a per-tensor group one, and 16-bit
+///   scales (f16, bf16: Q4_0, int4 in groups) a few thousand over millions of values: binning
+///   each value was a third of their pass (profiled natively: the binning and the second
+///   increment).
 /// - *by value*: each r̂ binned as it is made, for kernels without a decoding and wherever keys
-///   turn over about as often as values arrive (f32-scaled groups, a 256-code format on f16
-///   scales), when decoding every key would cost more than it saves.
+///   keep coming about as often as values arrive (f32-scaled groups of 32, a 256-code format on
+///   16-bit scales), when decoding every key would cost more than it saves.
 pub(crate) struct Tally {
     lanes: Sums,
     blocks: u64,
@@ -459,10 +441,10 @@ pub(crate) struct Tally {
     codes: Vec<u32>,
     /// The same for the reconstruction histogram.
     bins: Vec<u32>,
-    /// By key: slots × two copies of the code table, then the spare slot (empty when off).
+    /// By key: the spare slot, then two copies of the code table per key (empty when off).
     keyed_counts: Vec<u32>,
     keyed: Option<Keyed>,
-    /// Codes and bins folded from evicted slots.
+    /// Codes and bins folded from the keys' tables.
     code_total: Vec<u64>,
     bin_total: Vec<u64>,
     /// Table indices waiting to be counted (natively), how many, and whose they are.
@@ -482,39 +464,49 @@ struct Sums {
     overflowed: [u32; LANES],
 }
 
-/// The slots of counting by key (see [`Tally`]).
+/// The keys of counting by key (see [`Tally`]): every key met, numbered in order of arrival.
 struct Keyed {
-    /// Each slot's key, `None` while free.
-    tags: Vec<Option<[u32; 3]>>,
-    /// The bin of each slot's codes' r̂ (slots × n_codes), [`NO_BIN`] where it is not finite.
+    /// Open addressing: slot → 1 + the number of the key there (0: free); a power of two, at
+    /// least twice `max_keys`.
+    slots: Vec<u32>,
+    keys: Vec<[u32; 3]>,
+    /// The bin of each key's codes' r̂ (keys × n_codes), [`NO_BIN`] where it is not finite.
     bin_of: Vec<u32>,
-    /// log2 of the number of slots.
-    bits: u32,
-    /// Keys evicted to decode another and values counted so far.
-    evictions: u64,
+    /// The key of the last chunk and its number (consecutive groups often share one).
+    last: Option<([u32; 3], u32)>,
+    /// Keys given up beyond this many (their tables within [`KEYED_COUNTERS`]).
+    max_keys: usize,
+    /// Values counted so far.
     values: u64,
 }
 
-/// Keys are given up once this many values have been counted with a key evicted for every
-/// `4 · n_codes` values or fewer: decoding a key costs about `2 · n_codes` steps, and measured
-/// natively, a key per 32-value group with 16 codes (f16-scaled Q4_0, int4-g32) was slower by
-/// key than by value (4.6 against 4.3 ms at 1M values), a key per 128 faster (2.8 against 3.5).
-const KEYED_TRIAL: u64 = 1 << 13;
+/// Counters all keys' tables may take: 2^18 (1 MiB), within a core's L2 — each chunk touches only
+/// its key's table, so their number matters less than that they stay cached.
+const KEYED_COUNTERS: usize = 1 << 18;
+
+/// Keys are given up, once this many values have been counted, when a key has come for every
+/// `4 · n_codes` values or fewer: decoding a key costs about `2 · n_codes` steps against one
+/// binning and one more increment per value. (Early on nearly every chunk brings a new key even
+/// where keys repeat: 16-bit scales of 32-value groups of normal data gave 221 keys in the first
+/// 256 groups, 903 in 2,048, 1,676 in 32,768 — against one per group for f32 scales; measured
+/// natively, a key per 32-value group with 16 codes was slower by key than by value, 4.6 against
+/// 4.3 ms at 1M values, a key per 128 faster, 2.8 against 3.5.)
+const KEYED_TRIAL: u64 = 1 << 16;
 
 impl Tally {
     pub fn new(n_codes: usize, n_bins: usize) -> Self {
         let (n_codes, n_bins) = (n_codes.max(1), n_bins.max(1));
-        // Up to 256 slots, the table within 2^16 counters.
-        let bits = if n_codes <= 256 {
-            (((1usize << 15) / n_codes).min(256).ilog2()).max(1)
+        let max_keys = if n_codes <= 256 {
+            KEYED_COUNTERS / (2 * n_codes)
         } else {
             0
         };
-        let keyed = (bits > 0).then(|| Keyed {
-            tags: vec![None; 1 << bits],
-            bin_of: vec![NO_BIN; (1 << bits) * n_codes],
-            bits,
-            evictions: 0,
+        let keyed = (max_keys > 0).then(|| Keyed {
+            slots: vec![0; (2 * max_keys).next_power_of_two()],
+            keys: Vec::new(),
+            bin_of: Vec::new(),
+            last: None,
+            max_keys,
             values: 0,
         });
         Self {
@@ -524,8 +516,9 @@ impl Tally {
             n_bins,
             codes: vec![0; 2 * n_codes + 1],
             bins: vec![0; 2 * n_bins + 1],
+            // The spare slot for masked lanes.
             keyed_counts: if keyed.is_some() {
-                vec![0; (1 << bits) * 2 * n_codes + 1]
+                vec![0; 1]
             } else {
                 Vec::new()
             },
@@ -548,8 +541,8 @@ impl Tally {
         t
     }
 
-    /// The tables a chunk of `len` values of `kernel` is counted in: its key's slot (taken now
-    /// if need be) or, with `false`, the by-value tables.
+    /// The tables a chunk of `len` values of `kernel` is counted in: its key's (numbered now if
+    /// it is new) or, with `false`, the by-value tables.
     fn tables<K: Kernel>(&mut self, kernel: &K, binner: &Binner, len: usize) -> (Tables, bool) {
         let n = self.n_codes;
         let by_value = Tables {
@@ -563,46 +556,44 @@ impl Tally {
             return (by_value, false);
         };
         keyed.values += len as u64;
-        let hash = (key[0] ^ key[1].wrapping_mul(0x9E37_79B1) ^ key[2].wrapping_mul(0x85EB_CA77))
-            .wrapping_mul(0x27D4_EB2F);
-        let slot = (hash >> (32 - keyed.bits)) as usize;
-        if keyed.tags[slot] != Some(key) {
-            // Only evictions count: first uses are at most one per slot.
-            keyed.evictions += u64::from(keyed.tags[slot].is_some());
-            if keyed.values >= KEYED_TRIAL && 4 * keyed.evictions * n as u64 > keyed.values {
-                // Keys turn over as fast as values come: count by value from here on.
-                self.drain();
-                self.evict_all();
-                self.keyed = None;
-                self.keyed_counts = Vec::new();
-                self.switch_buffer(false);
-                return (by_value, false);
-            }
-            // Buffered increments may be this slot's: count them before it is folded.
-            self.drain();
-            self.evict(slot);
-            if let Some(keyed) = self.keyed.as_mut() {
-                keyed.tags[slot] = Some(key);
-                for (c, bin) in keyed.bin_of[slot * n..(slot + 1) * n]
-                    .iter_mut()
-                    .enumerate()
-                {
-                    let r = kernel.recon(c as u32);
-                    *bin = if r.is_finite() {
-                        binner.bin_u32(r)
-                    } else {
-                        NO_BIN
-                    };
+        let number = match keyed.last {
+            Some((last, number)) if last == key => number,
+            _ => match keyed.find(key) {
+                Ok(number) => number,
+                Err(slot) => {
+                    let fresh = keyed.keys.len();
+                    let turning_over = keyed.values >= KEYED_TRIAL
+                        && 4 * (fresh as u64 + 1) * n as u64 > keyed.values;
+                    if fresh >= keyed.max_keys || turning_over {
+                        // Keys come as fast as values: count by value from here on.
+                        self.give_up_keys();
+                        self.switch_buffer(false);
+                        return (by_value, false);
+                    }
+                    keyed.slots[slot] = fresh as u32 + 1;
+                    keyed.keys.push(key);
+                    keyed.bin_of.extend((0..n as u32).map(|c| {
+                        let r = kernel.recon(c);
+                        if r.is_finite() {
+                            binner.bin_u32(r)
+                        } else {
+                            NO_BIN
+                        }
+                    }));
+                    self.keyed_counts.resize(1 + (fresh + 1) * 2 * n, 0);
+                    fresh as u32
                 }
-            }
+            },
+        };
+        if let Some(keyed) = self.keyed.as_mut() {
+            keyed.last = Some((key, number));
         }
         self.switch_buffer(true);
-        let slots = self.keyed_counts.len() / (2 * n);
         (
             Tables {
-                code_base: (slot * 2 * n) as u32,
+                code_base: 1 + number * 2 * n as u32,
                 n_codes: n as u32,
-                code_spare: (slots * 2 * n) as u32,
+                code_spare: 0,
                 n_bins: self.n_bins as u32,
             },
             true,
@@ -617,35 +608,34 @@ impl Tally {
         }
     }
 
-    /// Folds slot `slot`'s counts into the totals and frees it.
-    fn evict(&mut self, slot: usize) {
-        let Some(keyed) = self.keyed.as_mut() else {
+    /// Folds every key's counts into the totals and zeroes them (the keys stay).
+    fn fold_keys(&mut self) {
+        let Some(keyed) = self.keyed.as_ref() else {
             return;
         };
-        if keyed.tags[slot].take().is_none() {
-            return;
-        }
         let n = self.n_codes;
-        let counts = &mut self.keyed_counts[slot * 2 * n..(slot + 1) * 2 * n];
-        let bins = &keyed.bin_of[slot * n..(slot + 1) * n];
-        for c in 0..n {
-            let k = u64::from(counts[c]) + u64::from(counts[n + c]);
-            if k > 0 {
-                self.code_total[c] += k;
-                if let Some(t) = self.bin_total.get_mut(bins[c] as usize) {
-                    *t += k;
+        for (k, bins) in keyed.bin_of.chunks_exact(n).enumerate() {
+            let counts = &mut self.keyed_counts[1 + k * 2 * n..1 + (k + 1) * 2 * n];
+            for c in 0..n {
+                let m = u64::from(counts[c]) + u64::from(counts[n + c]);
+                if m > 0 {
+                    self.code_total[c] += m;
+                    if let Some(t) = self.bin_total.get_mut(bins[c] as usize) {
+                        *t += m;
+                    }
+                    counts[c] = 0;
+                    counts[n + c] = 0;
                 }
-                counts[c] = 0;
-                counts[n + c] = 0;
             }
         }
     }
 
-    fn evict_all(&mut self) {
-        let slots = self.keyed.as_ref().map_or(0, |k| k.tags.len());
-        for slot in 0..slots {
-            self.evict(slot);
-        }
+    /// Stops counting by key: what was counted so is folded, and the rest is counted by value.
+    fn give_up_keys(&mut self) {
+        self.drain();
+        self.fold_keys();
+        self.keyed = None;
+        self.keyed_counts = Vec::new();
     }
 
     /// The pass over one chunk with `kernel`; `all_finite` skips the NaN test on whole blocks.
@@ -855,7 +845,7 @@ impl Tally {
         self.blocks = 0;
         // The keyed counters are u32 too.
         self.drain();
-        self.evict_all();
+        self.fold_keys();
     }
 
     /// The error sums, the code counts and the reconstruction histogram's counts.
@@ -873,6 +863,23 @@ impl Tally {
         fold(&mut self.code_total, &self.codes);
         fold(&mut self.bin_total, &self.bins);
         (self.lanes.acc, self.code_total, self.bin_total)
+    }
+}
+
+impl Keyed {
+    /// The number of `key`, or the free slot where it goes.
+    fn find(&self, key: [u32; 3]) -> Result<u32, usize> {
+        let hash = (key[0] ^ key[1].wrapping_mul(0x9E37_79B1) ^ key[2].wrapping_mul(0x85EB_CA77))
+            .wrapping_mul(0x27D4_EB2F);
+        let mask = self.slots.len() - 1;
+        let mut slot = (hash >> 8) as usize & mask;
+        loop {
+            match self.slots[slot] {
+                0 => return Err(slot),
+                k if self.keys[k as usize - 1] == key => return Ok(k - 1),
+                _ => slot = (slot + 1) & mask,
+            }
+        }
     }
 }
 
