@@ -11,13 +11,13 @@
 //!        SLICE_VALUES values of a plain pass (several small rows, or one share of a big one: a
 //!        row of 16M values goes in 16 slices; a costly row in more, smaller ones — a search
 //!        calibrator per group at 300 times a plain pass per value goes in slices of ~3,500
-//!        values, `quantscope_core::run::slice_cost`), so a worker is never busy with it for
-//!        long, and the slices of a table spread over the workers; their parts are summed as
-//!        they come (`quantscope_core::Merger`), not held;
+//!        values, never cutting a group, `quantscope_core::run::slice_count`), so a worker is
+//!        never busy with it for long, and the slices of a table spread over the workers; their
+//!        parts are summed as they come (`quantscope_core::Merger`), not held;
 //!      - on worker 0 only, the long jobs: studies (channel ranges, a batch stream; the newest of
-//!        each kind; an export does not wait for the rest) and rows that must run whole
-//!        (`quantscope_core::run::runs_whole`: learned codebooks, interleaved channels calibrated
-//!        by a search).
+//!        each kind; an export does not wait for the rest) and rows that run whole
+//!        (`quantscope_core::run::slice_count` says `None`: learned codebooks, interleaved
+//!        channels calibrated by a search, groups so big that one is a long search).
 //!      A view waits for the slices running (a few ms) and then has every worker; while a long
 //!      job holds worker 0 it runs on the others (with one holder, a long job gives way: the
 //!      workers restart and it runs again later)
@@ -36,7 +36,7 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use quantscope_core::run::slice_cost;
+use quantscope_core::run::{slice_cost, slice_count};
 use quantscope_core::{
     merge, Analysis, AnalysisOptions, Merger, PartialAnalysis, QuantizerConfig, Share,
 };
@@ -899,7 +899,8 @@ fn next_slices(inner: &mut Inner, worker: usize) -> Vec<(u64, Share)> {
                     return units;
                 }
                 let cost = slice_cost(&request.config, &inner.data_shape);
-                let long = cost.is_none();
+                let slices = slice_count(&request.config, &inner.data_shape, slice_values);
+                let long = slices.is_none();
                 if long && (worker != 0 || !units.is_empty()) {
                     return units;
                 }
@@ -908,11 +909,7 @@ fn next_slices(inner: &mut Inner, worker: usize) -> Vec<(u64, Share)> {
                 };
                 // A slice of a costly row holds fewer values: about as long as a plain one.
                 let cost = cost.unwrap_or(1).max(1);
-                let count = if long {
-                    1
-                } else {
-                    data_len.div_ceil((slice_values / cost).max(1)).max(1)
-                };
+                let count = slices.unwrap_or(1);
                 let key = inner.next_row;
                 inner.next_row += 1;
                 inner.running.push(RowRun {

@@ -98,6 +98,25 @@ pub fn slice_cost(config: &QuantizerConfig, shape: &[usize]) -> Option<usize> {
     Some(calibration.max(family::cost_per_value(config)).max(1))
 }
 
+/// How many shares a background row under `config` over data of `shape` goes in so that each
+/// costs about a plain pass over `budget` values ([`slice_cost`]); `None` where it runs whole.
+/// Where groups are calibrated one by one, a share never cuts a chunk (row, channel, group, block):
+/// every share holding part of one calibrates all of it, so a 16M-value channel searched by MSE in
+/// 2,000 slices would be searched 2,000 times. Where chunks are so big that one costs more than
+/// four budgets, the row runs whole, as a long job (a view does not wait for it).
+pub fn slice_count(config: &QuantizerConfig, shape: &[usize], budget: usize) -> Option<usize> {
+    let cost = slice_cost(config, shape)?;
+    let n: usize = shape.iter().product();
+    let count = n.div_ceil((budget / cost).max(1)).max(1);
+    match plan::layout_for(config, shape) {
+        Ok(layout) if layout.n_groups > 1 && layout.n_chunks() < count => {
+            let chunk_cost = layout.chunk_len.saturating_mul(cost);
+            (chunk_cost <= budget.saturating_mul(4)).then_some(layout.n_chunks().max(1))
+        }
+        _ => Some(count),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,6 +336,17 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(slice_cost(&kmeans, &shape), None);
+        // 16,384 values in slices of ~2^20 / 300 = 3,495: 5 shares; no more than there are
+        // chunks where each is calibrated apart (2 channels: 2 shares); per tensor, any number.
+        assert_eq!(
+            slice_count(&group(Calibration::Mse), &shape, 1 << 20),
+            Some(5)
+        );
+        assert_eq!(slice_count(&channels(0), &[2, 8192], 1 << 20), Some(2));
+        // Two channels of 2^20 values, each a search of 300 budgets: whole, a long job.
+        assert_eq!(slice_count(&channels(0), &[2, 1 << 20], 1 << 20), None);
+        assert_eq!(slice_count(&tensor_mse, &shape, 1 << 10), Some(16));
+        assert_eq!(slice_count(&kmeans, &shape, 1 << 20), None);
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
