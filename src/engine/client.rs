@@ -1789,15 +1789,36 @@ mod tests {
             }
         }
 
-        fn synth(&self, n: usize, seed: u64) {
-            self.engine.load(LoadSpec::Synth(SynthSettings {
-                dist: Distribution::Laplace,
-                n,
-                seed,
-                cols: 1,
-                row_spread: 0.0,
-            }));
+        /// The workers the view's analysis was posted to, in order.
+        fn view_workers(&self) -> Vec<usize> {
+            self.mail
+                .posted
+                .borrow()
+                .iter()
+                .filter_map(|(i, _, r)| matches!(r, Request::Analyze { .. }).then_some(*i))
+                .collect()
         }
+
+        fn synth(&self, n: usize, seed: u64) {
+            self.engine.load(LoadSpec::Synth(laplace(n, seed)));
+        }
+    }
+
+    /// `n` Laplace values from `seed`, one column.
+    fn laplace(n: usize, seed: u64) -> SynthSettings {
+        SynthSettings {
+            dist: Distribution::Laplace,
+            n,
+            seed,
+            cols: 1,
+            row_spread: 0.0,
+        }
+    }
+
+    /// The data `Rig::synth(n, seed)` loads, as a worker holds it.
+    fn laplace_data(n: usize, seed: u64) -> quantscope_core::Dataset {
+        crate::engine::protocol::synthetic_dataset(&laplace(n, seed))
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn bits(b: u8) -> QuantizerConfig {
@@ -1835,14 +1856,7 @@ mod tests {
         rig.settle();
         let views = rig.record.views.borrow();
         assert_eq!(views.len(), 1);
-        let d = crate::engine::protocol::synthetic_dataset(&SynthSettings {
-            dist: Distribution::Laplace,
-            n: 30_000,
-            seed: 4,
-            cols: 1,
-            row_spread: 0.0,
-        })
-        .unwrap_or_else(|e| panic!("{e}"));
+        let d = laplace_data(30_000, 4);
         let want = quantscope_core::analyze(&d, &bits(5), &view_options())
             .unwrap_or_else(|e| panic!("{e}"));
         let got = &views[0];
@@ -2475,13 +2489,7 @@ mod tests {
         rig.frame();
         assert!(rig.mail.posted.borrow().is_empty(), "the view waits");
         rig.answer(held);
-        let views: Vec<usize> = rig
-            .mail
-            .posted
-            .borrow()
-            .iter()
-            .filter_map(|(i, _, r)| matches!(r, Request::Analyze { .. }).then_some(*i))
-            .collect();
+        let views = rig.view_workers();
         assert_eq!(views, [0, 1], "the view on every worker");
         rig.settle();
         assert_eq!(
@@ -2498,14 +2506,7 @@ mod tests {
             rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
             ["mse", "b"]
         );
-        let d = crate::engine::protocol::synthetic_dataset(&SynthSettings {
-            dist: Distribution::Laplace,
-            n: 4_096,
-            seed: 5,
-            cols: 1,
-            row_spread: 0.0,
-        })
-        .unwrap_or_else(|e| panic!("{e}"));
+        let d = laplace_data(4_096, 5);
         for (row, config) in rows.iter().zip([mse, bits(8)]) {
             let want = quantscope_core::analyze(&d, &config, &view_options())
                 .unwrap_or_else(|e| panic!("{e}"));
@@ -2578,13 +2579,7 @@ mod tests {
             "the view waits for the slices"
         );
         rig.answer(held);
-        let views: Vec<usize> = rig
-            .mail
-            .posted
-            .borrow()
-            .iter()
-            .filter_map(|(i, _, r)| matches!(r, Request::Analyze { .. }).then_some(*i))
-            .collect();
+        let views = rig.view_workers();
         assert_eq!(views, [0, 1], "the view on every worker");
         rig.settle();
         *rig.clock.borrow_mut() += 2.0 * ROWS_AFTER_IDLE_MS;
@@ -2593,14 +2588,7 @@ mod tests {
         // The row, summed slice by slice, is the analysis in one pass.
         let rows = rig.record.rows.borrow();
         assert_eq!(rows.len(), 1);
-        let d = crate::engine::protocol::synthetic_dataset(&SynthSettings {
-            dist: Distribution::Laplace,
-            n: 4_096,
-            seed: 7,
-            cols: 1,
-            row_spread: 0.0,
-        })
-        .unwrap_or_else(|e| panic!("{e}"));
+        let d = laplace_data(4_096, 7);
         let want = quantscope_core::analyze(&d, &searched, &view_options())
             .unwrap_or_else(|e| panic!("{e}"));
         let got = &rows[0].1;

@@ -208,12 +208,10 @@ mod tests {
         assert_eq!(finite_min_max(&long), Some((-50.0, 49.0)));
     }
 
-    /// Both scans give what a plain fold of the same compares gives, bit for bit (±0: the first
-    /// of equal values in its lane; lanes in order) — natively and in wasm32's SIMD128 form.
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    fn scans_equal_a_plain_fold_bit_for_bit() {
-        let odd = [
+    /// `len` values drawn from the awkward ones (NaN of both signs, ±Inf, ±0, subnormals, ±MAX,
+    /// ties) by a xorshift on `state`.
+    fn odd_values(len: usize, state: &mut u32) -> Vec<f32> {
+        const ODD: [f32; 15] = [
             f32::NAN,
             -f32::NAN,
             f32::INFINITY,
@@ -230,17 +228,25 @@ mod tests {
             7.0,
             -7.0,
         ];
+        (0..len)
+            .map(|_| {
+                *state ^= *state << 13;
+                *state ^= *state >> 17;
+                *state ^= *state << 5;
+                ODD[*state as usize % ODD.len()]
+            })
+            .collect()
+    }
+
+    /// Both scans give what a plain fold of the same compares gives, bit for bit (±0: the first
+    /// of equal values in its lane; lanes in order) — natively and in wasm32's SIMD128 form.
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn scans_equal_a_plain_fold_bit_for_bit() {
         let mut state = 0x2545_F491u32;
         for len in 0..70 {
             for _ in 0..20 {
-                let v: Vec<f32> = (0..len)
-                    .map(|_| {
-                        state ^= state << 13;
-                        state ^= state >> 17;
-                        state ^= state << 5;
-                        odd[state as usize % odd.len()]
-                    })
-                    .collect();
+                let v = odd_values(len, &mut state);
                 // Lane by lane, then the lanes in order.
                 let mut lo = [f32::INFINITY; L];
                 let mut hi = [f32::NEG_INFINITY; L];
@@ -277,30 +283,9 @@ mod tests {
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn abs_max_is_the_bound_of_the_min_max_range() {
-        let odd = [
-            f32::NAN,
-            -f32::NAN,
-            f32::INFINITY,
-            f32::NEG_INFINITY,
-            -0.0,
-            0.0,
-            f32::MIN_POSITIVE,
-            -1e-45,
-            f32::MAX,
-            -f32::MAX,
-            -3.5,
-            2.25,
-        ];
         let mut state = 0x9E37_79B9u32;
         for len in 0..40 {
-            let v: Vec<f32> = (0..len)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 17;
-                    state ^= state << 5;
-                    odd[state as usize % odd.len()]
-                })
-                .collect();
+            let v = odd_values(len, &mut state);
             let want = finite_min_max(&v).map_or(0.0, |(lo, hi)| lo.abs().max(hi.abs()));
             assert_eq!(finite_abs_max(&v).to_bits(), want.to_bits(), "{v:?}");
         }
