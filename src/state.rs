@@ -377,6 +377,10 @@ pub struct AppState {
     last_push: StoredValue<f64>,
 }
 
+/// How long the knobs rest before the link takes the settings (ms).
+#[cfg(target_arch = "wasm32")]
+const URL_WRITE_DELAY_MS: u64 = 250;
+
 /// The data the page opens on: a 128 × 1024 normal matrix with 8 values at ±20σ — what
 /// real weights and activations look like to a quantizer, and the case where it goes wrong.
 pub fn opening_synth() -> SynthSettings {
@@ -674,17 +678,11 @@ impl AppState {
             Err(e) => self.link_note.set(Some(e)),
         }
         let state = *self;
-        Effect::new(move |_| {
-            // In the tour the link names the step (each step a history entry of its own);
-            // leaving it writes the settings as they are.
-            let step = state.tour.get();
-            let Some(url) = state.page_url() else {
-                return;
-            };
-            let fragment = match step {
-                Some(i) => format!("#{}", crate::learn::fragment(i)),
-                None => url.to_fragment(),
-            };
+        // The settings reach the link once the knobs rest: a history write costs the page ~1 ms
+        // and makes Chromium load the favicon again (~2 ms more, measured in a trace at 1M
+        // values) — on every change of a dragged slider, on the path of the figures.
+        let pending = StoredValue::new(None::<TimeoutHandle>);
+        let write = move |fragment: String, step: bool| {
             let Some(window) = web_sys::window() else {
                 return;
             };
@@ -696,14 +694,39 @@ impl AppState {
             };
             let now = js_sys::Date::now();
             let first = state.last_push.get_value() == f64::NEG_INFINITY;
-            let result = if step.is_none() && (first || now - state.last_push.get_value() < 1000.0)
-            {
+            let result = if !step && (first || now - state.last_push.get_value() < 1000.0) {
                 history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&fragment))
             } else {
                 history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&fragment))
             };
             if result.is_ok() {
                 state.last_push.set_value(now);
+            }
+        };
+        Effect::new(move |_| {
+            // In the tour the link names the step (each step a history entry of its own, at
+            // once); leaving it writes the settings as they are.
+            let step = state.tour.get();
+            let Some(url) = state.page_url() else {
+                return;
+            };
+            if let Some(handle) = pending.get_value() {
+                handle.clear();
+                pending.set_value(None);
+            }
+            match step {
+                Some(i) => write(format!("#{}", crate::learn::fragment(i)), true),
+                None => {
+                    let fragment = url.to_fragment();
+                    let handle = set_timeout_with_handle(
+                        move || {
+                            pending.set_value(None);
+                            write(fragment, false);
+                        },
+                        std::time::Duration::from_millis(URL_WRITE_DELAY_MS),
+                    );
+                    pending.set_value(handle.ok());
+                }
             }
         });
         let handle = window_event_listener(leptos::ev::popstate, move |_| {

@@ -12,8 +12,17 @@ pub fn fit_canvas(canvas: &web_sys::HtmlCanvasElement) -> (Scale, f64) {
         .max(1.0);
     let css_w = f64::from(canvas.client_width().max(100));
     let css_h = f64::from(canvas.client_height().max(100));
-    canvas.set_width((css_w * dpr).round() as u32);
-    canvas.set_height((css_h * dpr).round() as u32);
+    let (w, h) = ((css_w * dpr).round() as u32, (css_h * dpr).round() as u32);
+    // Setting a size, even the same one, reallocates the backing store and dirties the page's
+    // layout, which the next chart's `client_width` then forces again (one forced layout per
+    // chart per frame, measured in a trace). Every chart paints its whole canvas first
+    // (`charts::canvas_root`), so an unchanged size needs no reset.
+    if canvas.width() != w {
+        canvas.set_width(w);
+    }
+    if canvas.height() != h {
+        canvas.set_height(h);
+    }
     (Scale(dpr), css_w)
 }
 
