@@ -693,24 +693,45 @@ impl Tally {
         all_finite: bool,
         tables: Tables,
     ) {
-        let mut blocks = values.chunks_exact(LANES);
-        for block in &mut blocks {
-            // chunks_exact: always LANES long (the fallback, all masked, is never taken).
-            let block = block.try_into().unwrap_or(&[f32::NAN; LANES]);
-            let (c, b) = if all_finite {
-                lanes.block::<K, false, BINS>(block, kernel, binner, tables)
-            } else {
-                lanes.block::<K, true, BINS>(block, kernel, binner, tables)
-            };
-            self.push::<BINS>(&c, &b);
+        // The buffer is drained between runs of blocks, never inside one: a call in the block
+        // loop (even one rarely taken) made the compiler keep the sums on the stack, loaded and
+        // stored for every block.
+        let mut rest = values;
+        while rest.len() >= LANES {
+            let room = self.room();
+            let (now, later) = rest.split_at((rest.len() / LANES).min(room) * LANES);
+            for block in now.chunks_exact(LANES) {
+                // chunks_exact: always LANES long (the fallback, all masked, is never taken).
+                let block = block.try_into().unwrap_or(&[f32::NAN; LANES]);
+                let (c, b) = if all_finite {
+                    lanes.block::<K, false, BINS>(block, kernel, binner, tables)
+                } else {
+                    lanes.block::<K, true, BINS>(block, kernel, binner, tables)
+                };
+                self.push_unchecked::<BINS>(&c, &b);
+            }
+            rest = later;
         }
-        let tail = blocks.remainder();
-        if !tail.is_empty() {
+        if !rest.is_empty() {
+            self.room();
             let mut block = [f32::NAN; LANES];
-            block[..tail.len()].copy_from_slice(tail);
+            block[..rest.len()].copy_from_slice(rest);
             let (c, b) = lanes.block::<K, true, BINS>(&block, kernel, binner, tables);
-            self.push::<BINS>(&c, &b);
+            self.push_unchecked::<BINS>(&c, &b);
         }
+    }
+
+    /// Blocks the buffer takes before it must be drained (at least one: drained now if full);
+    /// unlimited where counting is not buffered.
+    #[inline(always)]
+    fn room(&mut self) -> usize {
+        if !BUFFERED {
+            return usize::MAX;
+        }
+        if self.used + LANES > self.code_buf.len() {
+            self.drain();
+        }
+        (self.code_buf.len() - self.used) / LANES
     }
 
     /// Lane counters hold at most 2^32 − 1 each: flush long before. `blocks` blocks of LANES
@@ -783,21 +804,22 @@ impl Tally {
             } else {
                 simd::block::<true, BINS>(state, block, code, binner, tables)
             };
-            self.push::<BINS>(&c, &b);
+            self.push_unchecked::<BINS>(&c, &b);
         }
         let tail = blocks.remainder();
         if !tail.is_empty() {
             let mut block = [f32::NAN; LANES];
             block[..tail.len()].copy_from_slice(tail);
             let (c, b) = simd::block::<true, BINS>(state, &block, code, binner, tables);
-            self.push::<BINS>(&c, &b);
+            self.push_unchecked::<BINS>(&c, &b);
         }
     }
 
-    /// Counts a block's table indices, at once or through the buffer (see [`BUFFERED`]); with
-    /// `BINS` the by-value tables' codes and bins, without it the keyed table's codes.
+    /// Counts a block's table indices, at once or through the buffer (see [`BUFFERED`]; which
+    /// must have room for them: see [`room`](Self::room)); with `BINS` the by-value tables'
+    /// codes and bins, without it the keyed table's codes.
     #[inline(always)]
-    fn push<const BINS: bool>(&mut self, codes: &[u32; LANES], bins: &[u32; LANES]) {
+    fn push_unchecked<const BINS: bool>(&mut self, codes: &[u32; LANES], bins: &[u32; LANES]) {
         if !BUFFERED {
             for k in 0..LANES {
                 if BINS {
@@ -815,9 +837,6 @@ impl Tally {
             self.bin_buf[at..at + LANES].copy_from_slice(bins);
         }
         self.used += LANES;
-        if self.used == self.code_buf.len() {
-            self.drain();
-        }
     }
 
     fn drain(&mut self) {
@@ -1087,6 +1106,51 @@ mod tests {
             let (a, b) = (a.finish(), b.finish());
             assert_eq!((a.n, a.overflowed), (b.n, b.overflowed));
             assert_eq!(a.mse.to_bits(), b.mse.to_bits());
+        }
+    }
+
+    /// Chunks of every length — shorter than a block, across the count buffer's end, far longer
+    /// than the buffer — count each value once, by value and by key, as coding it alone does.
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn chunks_of_any_length_count_every_value_once() {
+        use crate::config::{QuantizerConfig, Rounding};
+        let values = crate::synth::generate(crate::synth::Distribution::Normal, 20_000, 3)
+            .unwrap_or_default();
+        let (binner, _, _) = Binner::new(-4.0, 4.0, 31);
+        let params = AffineParams::from_range(-3.0, 3.0, &QuantizerConfig::default());
+        let kernel = IntKernel {
+            coder: params.coder(params.inv_scale()),
+            params,
+            round: crate::affine::round_half_even,
+            rounding: Rounding::NearestEven,
+        };
+        let (mut codes, mut bins) = (vec![0u64; 256], vec![0u64; 31]);
+        for &v in &values {
+            let (c, r_hat, _) = kernel.code(&[v; LANES]);
+            codes[c[0] as usize] += 1;
+            bins[binner.bin(r_hat[0])] += 1;
+        }
+        let lengths = [1, 7, 8, 9, 500, 511, 512, 513, 1000, 4099, 3, 8, 2048, 5];
+        for keyed in [false, true] {
+            let mut tally = if keyed {
+                Tally::new(256, 31)
+            } else {
+                Tally::by_value(256, 31)
+            };
+            let mut rest = &values[..];
+            for len in lengths.iter().cycle() {
+                if rest.is_empty() {
+                    break;
+                }
+                let (chunk, later) = rest.split_at((*len).min(rest.len()));
+                tally.chunk(chunk, kernel, &binner, true);
+                rest = later;
+            }
+            let (acc, got_codes, got_bins) = tally.finish();
+            assert_eq!(got_codes, codes, "codes, keyed {keyed}");
+            assert_eq!(got_bins, bins, "bins, keyed {keyed}");
+            assert_eq!(acc.finish().n, values.len());
         }
     }
 
