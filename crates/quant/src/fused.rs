@@ -713,6 +713,7 @@ impl Tally {
             rest = later;
         }
         if !rest.is_empty() {
+            // Room for the padded last block (drained first if the buffer is full).
             self.room();
             let mut block = [f32::NAN; LANES];
             block[..rest.len()].copy_from_slice(rest);
@@ -796,6 +797,7 @@ impl Tally {
         tables: Tables,
     ) {
         let code = |r| simd::SimdKernel::code_v(&kernel, r);
+        // WebAssembly counts at once (`BUFFERED` is false there): no room to make.
         let mut blocks = values.chunks_exact(LANES);
         for block in &mut blocks {
             let block = block.try_into().unwrap_or(&[f32::NAN; LANES]);
