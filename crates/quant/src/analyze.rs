@@ -802,6 +802,32 @@ fn below_scale_floor(clip: (f32, f32), qmin: i32, qmax: i32) -> bool {
     width > 0.0 && width / span < f64::from(crate::affine::MIN_SCALE)
 }
 
+/// [`crate::run::for_each_reconstructed`] for the integer format: the groups meeting `span`
+/// calibrated as [`quantize_int_whole`] calibrates them, and its r̂ of each finite value.
+pub(crate) fn reconstruct_int_span(
+    dataset: &Dataset,
+    config: &QuantizerConfig,
+    span: std::ops::Range<usize>,
+    mut visit: impl FnMut(usize, f32, f32),
+) -> Result<Option<(f32, f32)>, AnalyzeError> {
+    let layout = GroupLayout::new(config.granularity, dataset.shape())?;
+    let groups = calibrate_int(
+        dataset,
+        &layout,
+        config,
+        layout.groups_meeting(span.clone()),
+    );
+    for_each_quantized(
+        dataset.values(),
+        &layout,
+        span,
+        &groups,
+        config,
+        |i, _, r, _, r_hat, _| visit(i, r, r_hat),
+    );
+    Ok(groups.params.first().map(|g| g.clip))
+}
+
 /// [`crate::quantize`] for the integer format.
 pub(crate) fn quantize_int_whole(
     dataset: &Dataset,

@@ -30,6 +30,41 @@ pub fn quantize(dataset: &Dataset, config: &QuantizerConfig) -> Result<Quantized
     family::quantize(dataset, config)
 }
 
+/// Calls `visit(index, r, r̂)` for every finite value of `span`, in order, with the r̂ that
+/// [`quantize`] gives it — calibrating only the groups that meet `span` and holding nothing of
+/// the tensor's size, so that a span at a time measures what one quantization of the whole
+/// would (the channel study goes so, in slices). Returns the clipping range of the first group
+/// met. Configurations that [`runs_whole`] are quantized whole and the span read from that.
+pub fn for_each_reconstructed(
+    dataset: &Dataset,
+    config: &QuantizerConfig,
+    span: std::ops::Range<usize>,
+    mut visit: impl FnMut(usize, f32, f32),
+) -> Result<Option<(f32, f32)>, AnalyzeError> {
+    config.validate()?;
+    let end = span.end.min(dataset.len());
+    let span = span.start.min(end)..end;
+    if config.format.family() == crate::format::Family::Integer {
+        return crate::analyze::reconstruct_int_span(dataset, config, span, visit);
+    }
+    if !runs_whole(config, dataset.shape()) {
+        match plan::reconstruct_planned_span(dataset, config, span.clone(), &mut visit) {
+            Err(AnalyzeError::NoPlan(_)) => {}
+            other => return other,
+        }
+    }
+    // Codebooks trained on every value (and formats without a plan): the whole tensor.
+    let q = family::quantize(dataset, config)?;
+    let values = &dataset.values()[span.clone()];
+    let out = &q.dequantized[span.clone()];
+    for (i, (&r, &r_hat)) in span.zip(values.iter().zip(out)) {
+        if r.is_finite() {
+            visit(i, r, r_hat);
+        }
+    }
+    Ok(q.groups.first().map(|g| g.clip))
+}
+
 /// [`analyze`] and [`quantize`] from one calibration (one set of block scales, one trained
 /// codebook): what a caller that wants both the metrics and the codes should use.
 pub fn analyze_and_quantize(

@@ -10,7 +10,7 @@ use crate::config::{Calibration, Granularity, QuantizerConfig};
 use crate::dataset::Dataset;
 use crate::format::Format;
 use crate::granularity::GroupLayout;
-use crate::run::{analyze, quantize};
+use crate::run::analyze;
 
 /// Consecutive channels summarised as one (all of them when there are few).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -67,6 +67,118 @@ pub fn channel_series(config: &QuantizerConfig) -> Vec<(String, QuantizerConfig)
     }
 }
 
+/// The channels `rows` of a channel study measured: what [`channels_from_parts`] needs of them.
+/// Parts of disjoint row ranges covering every channel make the same study as [`channels`], bit
+/// for bit, in any order (each channel's sums are taken within one part), so the page measures a
+/// big tensor in slices a worker holds for a few milliseconds each ([`channel_slices`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChannelPart {
+    /// The first channel measured here.
+    pub first: usize,
+    /// Per channel: Σx² of its finite values.
+    pub signal: Vec<f64>,
+    /// Per series of [`channel_series`], per channel: Σ(x − x̂)² of its finite values (infinite
+    /// where a reconstruction is).
+    pub noise: Vec<Vec<f64>>,
+    /// Per channel: its finite (min, max), NaN where none is finite.
+    pub ranges: Vec<(f32, f32)>,
+    /// The per-tensor series' clipping range, where the study has one.
+    pub tensor_clip: Option<(f32, f32)>,
+}
+
+/// Channels and values per channel of `shape`, or why it is not a matrix.
+fn channel_shape(shape: &[usize]) -> Result<(usize, usize), StudyError> {
+    if shape.len() < 2 || shape[0] < 2 {
+        return Err(StudyError::NotMatrix(shape.to_vec()));
+    }
+    let n: usize = shape.iter().product();
+    Ok((shape[0], n / shape[0]))
+}
+
+/// How many parts (of about equal row ranges) a channel study of `config` over `shape` goes in
+/// so that each quantizes about `budget` values per series: 1 where a slice would redo work of
+/// the whole tensor — a configuration that runs whole (its codebook or two-level scales need
+/// every value) or groups that cycle through the rows (each slice would calibrate them all).
+pub fn channel_slices(config: &QuantizerConfig, shape: &[usize], budget: usize) -> usize {
+    let Ok((channels, per_channel)) = channel_shape(shape) else {
+        return 1;
+    };
+    let whole = channel_series(config).iter().any(|(_, cfg)| {
+        crate::run::runs_whole(cfg, shape)
+            || crate::plan::layout_for(cfg, shape).map_or(true, |l| !l.is_contiguous())
+    });
+    if whole {
+        return 1;
+    }
+    let rows = (budget / per_channel.max(1)).max(1);
+    channels.div_ceil(rows).max(1)
+}
+
+/// The channels of part `index` of `count` (see [`channel_slices`]): consecutive, about equal.
+pub fn channel_rows(channels: usize, index: usize, count: usize) -> std::ops::Range<usize> {
+    let count = count.max(1);
+    let at = |k: usize| (channels as u128 * k.min(count) as u128 / count as u128) as usize;
+    at(index)..at(index + 1)
+}
+
+/// Measures the channels `rows` of `dataset` under [`channel_series`] of `config` (see
+/// [`ChannelPart`]): each value quantized as [`quantize`] codes it, with only the groups of these
+/// rows calibrated.
+pub fn channels_part(
+    dataset: &Dataset,
+    config: &QuantizerConfig,
+    rows: std::ops::Range<usize>,
+) -> Result<ChannelPart, StudyError> {
+    let (channels, per_channel) = channel_shape(dataset.shape())?;
+    let rows = rows.start.min(channels)..rows.end.min(channels);
+    let rows = rows.start..rows.end.max(rows.start);
+    let span = rows.start * per_channel..rows.end * per_channel;
+    let values = &dataset.values()[span.clone()];
+    // Per channel: signal Σx² and, per series, noise Σ(x − x̂)² (finite inputs only, as the
+    // metrics count them; an infinite reconstruction makes the noise infinite), each summed in
+    // the order of the values.
+    let mut signal = Vec::with_capacity(rows.len());
+    let mut ranges = Vec::with_capacity(rows.len());
+    for row in values.chunks_exact(per_channel.max(1)) {
+        signal.push(
+            row.iter()
+                .filter(|x| x.is_finite())
+                .map(|&x| f64::from(x) * f64::from(x))
+                .sum(),
+        );
+        ranges.push(crate::calib::finite_min_max(row).unwrap_or((f32::NAN, f32::NAN)));
+    }
+    let mut noise = Vec::new();
+    let mut tensor_clip = None;
+    for (_, cfg) in channel_series(config) {
+        let mut sums = vec![0.0f64; rows.len()];
+        let first = span.start;
+        // The channel of the last value seen and where it ends: values mostly come in order.
+        let (mut c, mut ends) = (0, first);
+        let clip = crate::run::for_each_reconstructed(dataset, &cfg, span.clone(), |i, x, y| {
+            if i >= ends || i + per_channel < ends {
+                c = (i - first) / per_channel;
+                ends = first + (c + 1) * per_channel;
+            }
+            let e = f64::from(x) - f64::from(y);
+            if let Some(s) = sums.get_mut(c) {
+                *s += e * e;
+            }
+        })?;
+        if cfg.granularity == Granularity::Tensor {
+            tensor_clip = tensor_clip.or(clip);
+        }
+        noise.push(sums);
+    }
+    Ok(ChannelPart {
+        first: rows.start,
+        signal,
+        noise,
+        ranges,
+        tensor_clip,
+    })
+}
+
 /// Measures every channel of `dataset` (axis 0) under [`channel_series`] of `config`, in at most
 /// `max_bands` bands of consecutive channels (each keeps its extremes and its worst channel).
 pub fn channels(
@@ -74,48 +186,50 @@ pub fn channels(
     config: &QuantizerConfig,
     max_bands: usize,
 ) -> Result<ChannelStudy, StudyError> {
-    let shape = dataset.shape();
-    if shape.len() < 2 || shape[0] < 2 {
-        return Err(StudyError::NotMatrix(shape.to_vec()));
-    }
-    let values = dataset.values();
-    let channels = shape[0];
-    let per_channel = values.len() / channels;
+    let (channels, _) = channel_shape(dataset.shape())?;
+    let part = channels_part(dataset, config, 0..channels)?;
+    channels_from_parts(dataset, config, max_bands, vec![part])
+}
+
+/// The channel study from the parts of every channel (see [`ChannelPart`]), in any order.
+pub fn channels_from_parts(
+    dataset: &Dataset,
+    config: &QuantizerConfig,
+    max_bands: usize,
+    mut parts: Vec<ChannelPart>,
+) -> Result<ChannelStudy, StudyError> {
+    let (channels, per_channel) = channel_shape(dataset.shape())?;
     let series = channel_series(config);
-    // Per channel: signal Σx² and, per series, noise Σ(x − x̂)² (finite inputs only, as the
-    // metrics count them; an infinite reconstruction makes the noise infinite).
-    let mut signal = vec![0.0f64; channels];
-    let mut noise = vec![vec![0.0f64; channels]; series.len()];
-    for (c, row) in values.chunks_exact(per_channel).enumerate() {
-        signal[c] = row
-            .iter()
-            .filter(|x| x.is_finite())
-            .map(|&x| f64::from(x) * f64::from(x))
-            .sum();
-    }
-    let mut tensor_clip = (dataset.summary().min, dataset.summary().max);
-    for (s, (_, cfg)) in series.iter().enumerate() {
-        let q = quantize(dataset, cfg)?;
-        if cfg.granularity == Granularity::Tensor {
-            if let Some(g) = q.groups.first() {
-                tensor_clip = g.clip;
-            }
+    parts.sort_by_key(|p| p.first);
+    let mut signal = Vec::with_capacity(channels);
+    let mut noise = vec![Vec::with_capacity(channels); series.len()];
+    let mut ranges = Vec::with_capacity(channels);
+    let mut tensor_clip = None;
+    for part in parts {
+        let fits = part.first == signal.len()
+            && part.noise.len() == series.len()
+            && part.ranges.len() == part.signal.len()
+            && part.noise.iter().all(|n| n.len() == part.signal.len());
+        if !fits {
+            return Err(StudyError::Parts {
+                channels,
+                at: signal.len(),
+            });
         }
-        let rows = values
-            .chunks_exact(per_channel)
-            .zip(q.dequantized.chunks_exact(per_channel));
-        for (c, (row, out)) in rows.enumerate() {
-            noise[s][c] = row
-                .iter()
-                .zip(out)
-                .filter(|(x, _)| x.is_finite())
-                .map(|(&x, &y)| {
-                    let e = f64::from(x) - f64::from(y);
-                    e * e
-                })
-                .sum();
+        signal.extend(part.signal);
+        ranges.extend(part.ranges);
+        for (all, n) in noise.iter_mut().zip(part.noise) {
+            all.extend(n);
         }
+        tensor_clip = tensor_clip.or(part.tensor_clip);
     }
+    if signal.len() != channels {
+        return Err(StudyError::Parts {
+            channels,
+            at: signal.len(),
+        });
+    }
+    let tensor_clip = tensor_clip.unwrap_or((dataset.summary().min, dataset.summary().max));
     let sqnr = |sig: f64, err: f64| {
         if err.is_nan() || err == f64::INFINITY {
             f64::NEG_INFINITY
@@ -125,10 +239,6 @@ pub fn channels(
             10.0 * (sig / err).log10()
         }
     };
-    let ranges: Vec<(f32, f32)> = values
-        .chunks_exact(per_channel)
-        .map(|row| crate::calib::finite_min_max(row).unwrap_or((f32::NAN, f32::NAN)))
-        .collect();
     let (min, max) = (dataset.summary().min, dataset.summary().max);
     let mut setters: Vec<usize> = [
         ranges.iter().position(|r| r.0 == min),
@@ -248,6 +358,8 @@ pub enum StudyError {
     Analyze(#[from] AnalyzeError),
     #[error("{0}")]
     Data(#[from] crate::dataset::DatasetError),
+    #[error("the channel study's parts do not cover its {channels} channels once each (a gap or overlap at channel {at})")]
+    Parts { channels: usize, at: usize },
 }
 
 /// Quantizes `dataset` as a stream of batches (see [`StreamSpec`]) with the settings of `config`
@@ -393,6 +505,163 @@ mod tests {
             bits: 4,
             ..QuantizerConfig::default()
         }
+    }
+
+    /// The study as it was first written: each series quantized whole with [`crate::quantize`]
+    /// and every channel's error read from the dequantized tensor.
+    fn channels_by_quantizing_whole(d: &Dataset, config: &QuantizerConfig) -> ChannelPart {
+        let per = d.len() / d.shape()[0];
+        let rows = || d.values().chunks_exact(per);
+        let finite_sum = |it: &mut dyn Iterator<Item = f64>| it.sum::<f64>();
+        let mut part = ChannelPart {
+            first: 0,
+            signal: rows()
+                .map(|r| {
+                    finite_sum(
+                        &mut r
+                            .iter()
+                            .filter(|x| x.is_finite())
+                            .map(|&x| f64::from(x) * f64::from(x)),
+                    )
+                })
+                .collect(),
+            noise: Vec::new(),
+            ranges: rows()
+                .map(|r| crate::calib::finite_min_max(r).unwrap_or((f32::NAN, f32::NAN)))
+                .collect(),
+            tensor_clip: None,
+        };
+        for (_, cfg) in channel_series(config) {
+            let q = crate::quantize(d, &cfg).unwrap_or_else(|e| panic!("{e}"));
+            if cfg.granularity == Granularity::Tensor {
+                part.tensor_clip = q.groups.first().map(|g| g.clip);
+            }
+            let out = q.dequantized.chunks_exact(per);
+            part.noise.push(
+                rows()
+                    .zip(out)
+                    .map(|(r, o)| {
+                        finite_sum(&mut r.iter().zip(o).filter(|(x, _)| x.is_finite()).map(
+                            |(&x, &y)| {
+                                let e = f64::from(x) - f64::from(y);
+                                e * e
+                            },
+                        ))
+                    })
+                    .collect(),
+            );
+        }
+        part
+    }
+
+    /// Measured in slices or whole, the study is the one a whole quantization gives, bit for bit:
+    /// integer per tensor, per channel and in groups (search calibrators included), block formats
+    /// (MX, NVFP4, GGML's bytes), a level table, a cast and a learned codebook (which runs
+    /// whole), on data with NaN, ±Inf and a constant row.
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn channel_parts_in_any_slicing_make_the_study_of_a_whole_quantization() {
+        let mut d = matrix().values().to_vec();
+        d[3 * 256 + 4] = f32::INFINITY;
+        d[7 * 256 + 200] = f32::NEG_INFINITY;
+        d[11 * 256..12 * 256].fill(0.25);
+        let d = Dataset::new("m", vec![64, 256], d).unwrap_or_else(|e| panic!("{e}"));
+        let preset =
+            |name: &str| crate::presets::preset(name).unwrap_or_else(|| panic!("no preset {name}"));
+        let mut configs = vec![
+            int4(),
+            QuantizerConfig {
+                calibration: Calibration::Mse,
+                ..int4()
+            },
+            QuantizerConfig {
+                granularity: Granularity::Group { size: 32 },
+                calibration: Calibration::Percentile { p: 99.0 },
+                ..int4()
+            },
+            QuantizerConfig {
+                format: Format::Fp8E4m3,
+                ..QuantizerConfig::default()
+            },
+            QuantizerConfig {
+                format: Format::Bf16,
+                ..QuantizerConfig::default()
+            },
+            QuantizerConfig {
+                format: Format::Kmeans,
+                bits: 3,
+                ..QuantizerConfig::default()
+            },
+        ];
+        for name in ["int4-g32", "mxfp4", "nvfp4", "q4_0", "q4_k", "nf4"] {
+            configs.push(preset(name));
+        }
+        for config in &configs {
+            let whole = channels(&d, config, 10).unwrap_or_else(|e| panic!("{e}"));
+            let reference = channels_from_parts(
+                &d,
+                config,
+                10,
+                vec![channels_by_quantizing_whole(&d, config)],
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                format!("{whole:?}"),
+                format!("{reference:?}"),
+                "{}",
+                config.format.name()
+            );
+            for count in [2, 3, 7, 64] {
+                let mut parts: Vec<ChannelPart> = (0..count)
+                    .map(|k| channels_part(&d, config, channel_rows(64, k, count)))
+                    .collect::<Result<_, _>>()
+                    .unwrap_or_else(|e| panic!("{e}"));
+                parts.reverse();
+                let sliced =
+                    channels_from_parts(&d, config, 10, parts).unwrap_or_else(|e| panic!("{e}"));
+                // Debug text: NaN bands compare equal too.
+                assert_eq!(format!("{sliced:?}"), format!("{whole:?}"), "{count} parts");
+            }
+        }
+        // A missing or doubled part is refused, not merged.
+        let part = |rows| channels_part(&d, &int4(), rows).unwrap_or_else(|e| panic!("{e}"));
+        for parts in [
+            vec![part(0..30)],
+            vec![part(0..30), part(31..64)],
+            vec![part(0..33), part(30..64)],
+        ] {
+            assert!(matches!(
+                channels_from_parts(&d, &int4(), 10, parts),
+                Err(StudyError::Parts { channels: 64, .. })
+            ));
+        }
+    }
+
+    /// Slices hold about the budget's values, whole rows, and never cut work that needs the
+    /// whole tensor.
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn channel_slices_follow_the_budget_and_keep_whole_work_whole() {
+        let shape = [16384, 1024];
+        assert_eq!(channel_slices(&int4(), &shape, 1 << 18), 64);
+        assert_eq!(channel_slices(&int4(), &shape, 100), 16384);
+        assert_eq!(channel_slices(&int4(), &[4, 1 << 22], 1 << 18), 4);
+        assert_eq!(channel_slices(&int4(), &[1 << 20], 1 << 18), 1);
+        let learned = QuantizerConfig {
+            format: Format::Kmeans,
+            bits: 3,
+            ..QuantizerConfig::default()
+        };
+        assert_eq!(channel_slices(&learned, &shape, 1 << 18), 1);
+        // Channels of the inner axis cycle through every row.
+        let columns = QuantizerConfig {
+            format: Format::Fp8E4m3,
+            granularity: Granularity::Channel { axis: 1 },
+            ..QuantizerConfig::default()
+        };
+        assert_eq!(channel_slices(&columns, &shape, 1 << 18), 1);
+        let rows: Vec<_> = (0..3).map(|k| channel_rows(10, k, 3)).collect();
+        assert_eq!(rows, [0..3, 3..6, 6..10]);
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
