@@ -14,8 +14,14 @@
 //!        values, never cutting a group, `quantscope_core::run::slice_count`), so a worker is
 //!        never busy with it for long, and the slices of a table spread over the workers; their
 //!        parts are summed as they come (`quantscope_core::Merger`), not held;
-//!      - on worker 0 only, the long jobs: studies (channel ranges, a batch stream; the newest of
-//!        each kind; an export does not wait for the rest) and rows that run whole
+//!      - the channel study in parts of rows (`quantscope_core::study::channel_slices`: about
+//!        SLICE_VALUES / 8 values of each series a part), on every holding worker, each part
+//!        as short as a table's slice, merged exactly when the last comes
+//!        (`quantscope_core::study::channels_from_parts`), after the quick tables' rows and
+//!        before the longer ones;
+//!      - on worker 0 only, the long jobs: studies (a batch stream, a channel study that cannot
+//!        be cut; the newest of each kind; an export does not wait for the rest) and rows that
+//!        run whole
 //!        (`quantscope_core::run::slice_count` says `None`: learned codebooks, interleaved
 //!        channels calibrated by a search, groups so big that one is a long search).
 //!      A view waits for the slices running (a few ms) and then has every worker; while a long
@@ -263,6 +269,20 @@ enum JobKind {
     },
     /// Shares of the tables' rows (by [`RowRun::key`]), analysed in one message.
     Slices { units: Vec<(u64, Share)> },
+    /// A part of the channel study under way ([`ChannelRun::id`]).
+    ChannelPart { run: u64 },
+}
+
+/// A channel study measured in parts of rows on whichever workers are free (see the module's
+/// notes): the parts come back in any order and are merged when the last has come.
+struct ChannelRun {
+    id: u64,
+    config: QuantizerConfig,
+    bands: usize,
+    /// Its number of parts, and those not yet posted: `next..count`.
+    count: usize,
+    next: usize,
+    parts: Vec<quantscope_core::study::ChannelPart>,
 }
 
 /// A table's row whose slices are under way.
@@ -342,6 +362,11 @@ struct Inner {
     batch_total: [usize; 5],
     /// Studies waiting, at most one of each kind, with the file that goes with one.
     studies: VecDeque<(QuantizerConfig, Study, Attachment)>,
+    /// The channel study under way in parts, and the number of the next one.
+    channel_run: Option<ChannelRun>,
+    next_channel_run: u64,
+    /// The data's finite (min, max): what merging a channel study needs of it.
+    data_min_max: (f32, f32),
     /// When the batch's first row started (its progress counts from there).
     batch_started: Option<f64>,
     /// The slowest share of the last analysis, in ms (the workers' own timing).
@@ -419,6 +444,9 @@ impl Engine {
                 batch: VecDeque::new(),
                 batch_total: [0; 5],
                 studies: VecDeque::new(),
+                channel_run: None,
+                next_channel_run: 1,
+                data_min_max: (f32::NAN, f32::NAN),
                 data_len: 0,
                 data_shape: Vec::new(),
                 bg: (0..workers).map(|_| None).collect(),
@@ -522,6 +550,10 @@ impl Engine {
         self.with(|inner, _| {
             let kind = study.kind();
             inner.studies.retain(|(_, s, _)| s.kind() != kind);
+            if kind == StudyKind::Channels {
+                // The parts under way measure older settings: their answers will be dropped.
+                inner.channel_run = None;
+            }
             inner.studies.push_back((config, study, attachment));
             Vec::new()
         });
@@ -794,21 +826,19 @@ fn start_background(inner: &mut Inner, shared: &Shared, worker: usize, rested: b
     if worker == 0 {
         // The calibrator and bit-width rows (a few fast ones, at the top of the page) before
         // the studies; the studies before the longer tables.
-        let quick = |t: Option<Table>| matches!(t, Some(Table::Calibrators) | Some(Table::Bits));
-        let quick_rows_first = inner
-            .running
-            .iter()
-            .any(|r| r.next < r.count && quick(r.table()))
-            || inner
-                .batch
-                .front()
-                .is_some_and(|r| quick(r.purpose.table()));
+        let quick_rows_first = quick_rows_first(inner);
         if let Some(i) = inner
             .studies
             .iter()
             .position(|(_, s, _)| s.kind().asked() || (rested && !quick_rows_first))
         {
             if let Some((config, study, attachment)) = inner.studies.remove(i) {
+                if let Study::Channels { bands } = study {
+                    if begin_channel_run(inner, &config, bands) {
+                        post_channel_part(inner, shared, worker);
+                        return;
+                    }
+                }
                 let id = inner.next_job;
                 inner.next_job += 1;
                 start_study(inner, shared, id, config, study, attachment);
@@ -818,6 +848,9 @@ fn start_background(inner: &mut Inner, shared: &Shared, worker: usize, rested: b
     }
     if !rested {
         // The knobs are moving: the tables' rows wait (`tick` tries again).
+        return;
+    }
+    if !quick_rows_first(inner) && post_channel_part(inner, shared, worker) {
         return;
     }
     let units = next_slices(inner, worker);
@@ -867,6 +900,108 @@ fn start_background(inner: &mut Inner, shared: &Shared, worker: usize, rested: b
         shown: false,
         long,
     });
+}
+
+/// Whether the calibrator and bit-width rows (a few fast ones, at the top of the page) have
+/// slices waiting: they go before the studies, which go before the longer tables.
+fn quick_rows_first(inner: &Inner) -> bool {
+    let quick = |t: Option<Table>| matches!(t, Some(Table::Calibrators) | Some(Table::Bits));
+    inner
+        .running
+        .iter()
+        .any(|r| r.next < r.count && quick(r.table()))
+        || inner
+            .batch
+            .front()
+            .is_some_and(|r| quick(r.purpose.table()))
+}
+
+/// Starts a channel study in parts when the data cuts into more than one
+/// (`quantscope_core::study::channel_slices`); `false`: it runs whole, as a long job.
+fn begin_channel_run(inner: &mut Inner, config: &QuantizerConfig, bands: usize) -> bool {
+    let budget = (inner.slice_values / 8).max(1);
+    let count = quantscope_core::study::channel_slices(config, &inner.data_shape, budget);
+    if count <= 1 {
+        return false;
+    }
+    let id = inner.next_channel_run;
+    inner.next_channel_run += 1;
+    inner.channel_run = Some(ChannelRun {
+        id,
+        config: config.clone(),
+        bands,
+        count,
+        next: 0,
+        parts: Vec::with_capacity(count),
+    });
+    true
+}
+
+/// Posts the channel study's next part to the free worker `worker`; `false` when none is left.
+fn post_channel_part(inner: &mut Inner, shared: &Shared, worker: usize) -> bool {
+    let Some(run) = inner.channel_run.as_mut().filter(|r| r.next < r.count) else {
+        return false;
+    };
+    let channels = inner.data_shape.first().copied().unwrap_or(0);
+    let rows = quantscope_core::study::channel_rows(channels, run.next, run.count);
+    run.next += 1;
+    let (run_id, config) = (run.id, run.config.clone());
+    let id = inner.next_job;
+    inner.next_job += 1;
+    let study = Study::ChannelPart {
+        first: rows.start,
+        end: rows.end,
+    };
+    let request = Request::Study {
+        job: id,
+        config,
+        study,
+    };
+    post(inner, worker, request, Attachment::None);
+    let now = (shared.now)();
+    inner.bg[worker] = Some(Job {
+        id,
+        kind: JobKind::ChannelPart { run: run_id },
+        ms: 0.0,
+        first: worker,
+        started: now,
+        began: now,
+        reported: vec![0.0],
+        what: "Measuring every channel".to_string(),
+        shown: false,
+        long: false,
+    });
+    true
+}
+
+/// A part of the channel study has come: kept, and the study merged once every part is in.
+fn channel_part_done(
+    inner: &mut Inner,
+    run_id: u64,
+    part: quantscope_core::study::ChannelPart,
+) -> Vec<Event> {
+    let Some(run) = inner.channel_run.as_mut().filter(|r| r.id == run_id) else {
+        // A part of settings since replaced.
+        return Vec::new();
+    };
+    run.parts.push(part);
+    if run.parts.len() < run.count {
+        return Vec::new();
+    }
+    let Some(run) = inner.channel_run.take() else {
+        return Vec::new();
+    };
+    let merged = quantscope_core::study::channels_from_parts(
+        &inner.data_shape,
+        inner.data_min_max,
+        &run.config,
+        run.bands,
+        run.parts,
+    );
+    vec![match merged {
+        Ok(study) => Event::Studied(Box::new(StudyResult::Channels(study))),
+        Err(e) => Event::Error(e.to_string(), Some(Purpose::Study(StudyKind::Channels))),
+    }]
 }
 
 /// The next shares of the rows for one message to `worker`: about `slice_values` values of one
@@ -976,6 +1111,19 @@ fn requeue_bg(inner: &mut Inner) {
             if !kind.asked() && !inner.studies.iter().any(|(_, s, _)| s.kind() == kind) {
                 inner.studies.push_front((config, study, attachment));
             }
+        }
+    }
+    // A channel study in parts starts again whole (its parts may be of other data).
+    if let Some(run) = inner.channel_run.take() {
+        if !inner
+            .studies
+            .iter()
+            .any(|(_, s, _)| s.kind() == StudyKind::Channels)
+        {
+            let study = Study::Channels { bands: run.bands };
+            inner
+                .studies
+                .push_front((run.config, study, Attachment::None));
         }
     }
     for run in inner.running.drain(..).rev() {
@@ -1358,7 +1506,12 @@ fn handle(
                 inner.progress_on_screen = false;
                 events.push(Event::Progress(None));
             }
-            events.push(Event::Studied(result));
+            match (j.kind, *result) {
+                (JobKind::ChannelPart { run }, StudyResult::ChannelPart(part)) => {
+                    events.extend(channel_part_done(inner, run, part));
+                }
+                (_, result) => events.push(Event::Studied(Box::new(result))),
+            }
             events
         }
         Response::Error { job, message } => {
@@ -1374,6 +1527,15 @@ fn handle(
                 }
                 let purposes = match j.kind {
                     JobKind::Study { study, .. } => vec![Purpose::Study(study.kind())],
+                    JobKind::ChannelPart { run } => {
+                        // The study fails with its part (unless it was already replaced).
+                        if inner.channel_run.as_ref().is_some_and(|r| r.id == run) {
+                            inner.channel_run = None;
+                            vec![Purpose::Study(StudyKind::Channels)]
+                        } else {
+                            Vec::new()
+                        }
+                    }
                     JobKind::Analyze { request, .. } => vec![request.purpose],
                     JobKind::Slices { units } => units
                         .iter()
@@ -1419,8 +1581,8 @@ fn handle(
                 JobKind::Study { study, .. } => {
                     events.push(Event::Error(message, Some(Purpose::Study(study.kind()))));
                 }
-                // Slices run in the background slots only (handled above).
-                JobKind::Slices { .. } => {}
+                // Slices and parts run in the background slots only (handled above).
+                JobKind::Slices { .. } | JobKind::ChannelPart { .. } => {}
             }
             events
         }
@@ -1486,6 +1648,7 @@ fn loaded(
     inner.holders = count;
     inner.data_len = data.len();
     inner.data_shape = data.shape.clone();
+    inner.data_min_max = (data.summary.min, data.summary.max);
     // A tensor switch keeps the file it came from, for reloads.
     inner.current = Some(match (spec, inner.current.take()) {
         (
@@ -1567,6 +1730,7 @@ fn restart(inner: &mut Inner, shared: &Shared) {
         *job = None;
     }
     inner.running.clear();
+    inner.channel_run = None;
     inner.holders = 0;
 }
 
@@ -2526,6 +2690,71 @@ mod tests {
             );
         }
         assert!(rig.record.errors.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_channel_study_goes_in_parts_over_every_worker_and_merges_to_the_whole_study() {
+        let rig = Rig::new(2);
+        // Parts of about 512 values a series: 8 rows of 64.
+        rig.engine.set_slice_values(8 * 512);
+        let settings = SynthSettings {
+            cols: 64,
+            row_spread: 0.5,
+            ..laplace(4_096, 7)
+        };
+        rig.engine.load(LoadSpec::Synth(settings.clone()));
+        rig.settle();
+        rig.engine.analyze(bits(4), view_options());
+        rig.settle();
+        // An older study replaced while its parts run: their answers are dropped.
+        rig.engine.study(bits(3), Study::Channels { bands: 16 });
+        *rig.clock.borrow_mut() = ROWS_AFTER_IDLE_MS;
+        rig.engine.tick();
+        let parts = |posted: &[(usize, u32, Request)]| -> Vec<(usize, usize, usize)> {
+            posted
+                .iter()
+                .filter_map(|(i, _, r)| match r {
+                    Request::Study {
+                        study: Study::ChannelPart { first, end },
+                        ..
+                    } => Some((*i, *first, *end)),
+                    _ => None,
+                })
+                .collect()
+        };
+        let old: Vec<_> = rig.mail.posted.borrow_mut().drain(..).collect();
+        assert_eq!(
+            parts(&old),
+            [(0, 0, 8), (1, 8, 16)],
+            "a part to each worker"
+        );
+        rig.engine.study(bits(4), Study::Channels { bands: 16 });
+        rig.answer(old);
+        // The newest study's parts: again one on each worker.
+        let held: Vec<_> = rig.mail.posted.borrow_mut().drain(..).collect();
+        assert_eq!(parts(&held), [(0, 0, 8), (1, 8, 16)], "{held:?}");
+        // A knob moves: the view waits for the two parts, then runs on both workers.
+        rig.engine.analyze(bits(6), view_options());
+        rig.frame();
+        assert!(rig.mail.posted.borrow().is_empty(), "the view waits");
+        rig.answer(held);
+        assert_eq!(rig.view_workers(), [0, 1], "the view on every worker");
+        rig.settle();
+        assert!(rig.record.studied.borrow().is_empty(), "the rest waits");
+        *rig.clock.borrow_mut() += 2.0 * ROWS_AFTER_IDLE_MS;
+        rig.engine.tick();
+        rig.settle();
+        let d =
+            crate::engine::protocol::synthetic_dataset(&settings).unwrap_or_else(|e| panic!("{e}"));
+        let want =
+            quantscope_core::study::channels(&d, &bits(4), 16).unwrap_or_else(|e| panic!("{e}"));
+        let studied = rig.record.studied.borrow();
+        assert!(
+            matches!(&studied[..], [StudyResult::Channels(c)] if *c == want),
+            "{studied:?}"
+        );
+        assert!(rig.record.errors.borrow().is_empty());
+        assert!(rig.record.study_errors.borrow().is_empty());
     }
 
     #[test]

@@ -172,7 +172,11 @@ pub struct SweepRow {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Study {
     /// Per-channel ranges and SQNR (`quantscope_core::study::channels`), in at most `bands`.
+    /// The engine runs it in parts ([`Study::ChannelPart`]) where it can.
     Channels { bands: usize },
+    /// The channels `first..end` of a channel study (`quantscope_core::study::channels_part`):
+    /// the engine merges the parts of every channel into the study.
+    ChannelPart { first: usize, end: usize },
     /// Static against dynamic ranges over a stream of batches (`study::stream`).
     Stream(StreamSpec),
     /// The quantized tensor as a file.
@@ -212,7 +216,7 @@ impl Study {
     /// Which kind of study: a newer request of the same kind replaces one still waiting.
     pub fn kind(&self) -> StudyKind {
         match self {
-            Self::Channels { .. } => StudyKind::Channels,
+            Self::Channels { .. } | Self::ChannelPart { .. } => StudyKind::Channels,
             Self::Stream(_) => StudyKind::Stream,
             Self::Export(_) => StudyKind::Export,
             Self::Diff { .. } => StudyKind::Diff,
@@ -269,6 +273,8 @@ impl ExportKind {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum StudyResult {
     Channels(ChannelStudy),
+    /// A part of a channel study (the engine keeps it until every part has come).
+    ChannelPart(quantscope_core::study::ChannelPart),
     Stream(StreamStudy),
     /// A file's bytes (a `Uint8Array` on the way, its buffer transferred, not copied).
     File {

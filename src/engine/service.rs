@@ -708,6 +708,11 @@ fn run_study(
         Study::Channels { bands } => quantscope_core::study::channels(d, config, bands)
             .map(StudyResult::Channels)
             .map_err(|e| e.to_string()),
+        Study::ChannelPart { first, end } => {
+            quantscope_core::study::channels_part(d, config, first..end)
+                .map(StudyResult::ChannelPart)
+                .map_err(|e| e.to_string())
+        }
         Study::Stream(spec) => quantscope_core::study::stream(d, config, spec, clock)
             .map(StudyResult::Stream)
             .map_err(|e| e.to_string()),

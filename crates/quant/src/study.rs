@@ -188,17 +188,26 @@ pub fn channels(
 ) -> Result<ChannelStudy, StudyError> {
     let (channels, _) = channel_shape(dataset.shape())?;
     let part = channels_part(dataset, config, 0..channels)?;
-    channels_from_parts(dataset, config, max_bands, vec![part])
+    let summary = dataset.summary();
+    channels_from_parts(
+        dataset.shape(),
+        (summary.min, summary.max),
+        config,
+        max_bands,
+        vec![part],
+    )
 }
 
-/// The channel study from the parts of every channel (see [`ChannelPart`]), in any order.
+/// The channel study from the parts of every channel (see [`ChannelPart`]), in any order, of a
+/// tensor of `shape` whose finite (min, max) is `min_max` (what the page knows of the data).
 pub fn channels_from_parts(
-    dataset: &Dataset,
+    shape: &[usize],
+    min_max: (f32, f32),
     config: &QuantizerConfig,
     max_bands: usize,
     mut parts: Vec<ChannelPart>,
 ) -> Result<ChannelStudy, StudyError> {
-    let (channels, per_channel) = channel_shape(dataset.shape())?;
+    let (channels, per_channel) = channel_shape(shape)?;
     let series = channel_series(config);
     parts.sort_by_key(|p| p.first);
     let mut signal = Vec::with_capacity(channels);
@@ -229,7 +238,7 @@ pub fn channels_from_parts(
             at: signal.len(),
         });
     }
-    let tensor_clip = tensor_clip.unwrap_or((dataset.summary().min, dataset.summary().max));
+    let tensor_clip = tensor_clip.unwrap_or(min_max);
     let sqnr = |sig: f64, err: f64| {
         if err.is_nan() || err == f64::INFINITY {
             f64::NEG_INFINITY
@@ -239,7 +248,7 @@ pub fn channels_from_parts(
             10.0 * (sig / err).log10()
         }
     };
-    let (min, max) = (dataset.summary().min, dataset.summary().max);
+    let (min, max) = min_max;
     let mut setters: Vec<usize> = [
         ranges.iter().position(|r| r.0 == min),
         ranges.iter().position(|r| r.1 == max),
@@ -596,10 +605,12 @@ mod tests {
         for name in ["int4-g32", "mxfp4", "nvfp4", "q4_0", "q4_k", "nf4"] {
             configs.push(preset(name));
         }
+        let min_max = (d.summary().min, d.summary().max);
         for config in &configs {
             let whole = channels(&d, config, 10).unwrap_or_else(|e| panic!("{e}"));
             let reference = channels_from_parts(
-                &d,
+                d.shape(),
+                (d.summary().min, d.summary().max),
                 config,
                 10,
                 vec![channels_by_quantizing_whole(&d, config)],
@@ -617,8 +628,8 @@ mod tests {
                     .collect::<Result<_, _>>()
                     .unwrap_or_else(|e| panic!("{e}"));
                 parts.reverse();
-                let sliced =
-                    channels_from_parts(&d, config, 10, parts).unwrap_or_else(|e| panic!("{e}"));
+                let sliced = channels_from_parts(d.shape(), min_max, config, 10, parts)
+                    .unwrap_or_else(|e| panic!("{e}"));
                 // Debug text: NaN bands compare equal too.
                 assert_eq!(format!("{sliced:?}"), format!("{whole:?}"), "{count} parts");
             }
@@ -631,7 +642,7 @@ mod tests {
             vec![part(0..33), part(30..64)],
         ] {
             assert!(matches!(
-                channels_from_parts(&d, &int4(), 10, parts),
+                channels_from_parts(d.shape(), min_max, &int4(), 10, parts),
                 Err(StudyError::Parts { channels: 64, .. })
             ));
         }
