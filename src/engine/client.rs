@@ -26,7 +26,9 @@
 //!        channels calibrated by a search, groups so big that one is a long search).
 //!      A view waits for the slices running (a few ms) and then has every worker; while a long
 //!      job holds worker 0 it runs on the others (with one holder, a long job gives way: the
-//!      workers restart and it runs again later)
+//!      workers restart and it runs again later; with several, from 2M values, a long job whose
+//!      answer the new view makes stale — a row of a table that follows the knobs, an automatic
+//!      study — is stopped: worker 0 alone restarts and loads the data again)
 //! an analysis = one share per holding worker (see quantscope_core::share), merged exactly; a
 //! table's row = its slices' shares, merged exactly
 //! ```
@@ -348,6 +350,9 @@ struct Inner {
     running: Vec<RowRun>,
     /// Values a background message holds at most ([`SLICE_VALUES`]; smaller in tests).
     slice_values: usize,
+    /// Values from which a stale long job is stopped ([`STOP_STALE_FROM_VALUES`]; fewer in
+    /// tests).
+    stop_stale_from: usize,
     next_row: u64,
     /// The last data loaded successfully, and the file it came from (for reloads).
     current: Option<LoadSpec>,
@@ -452,6 +457,7 @@ impl Engine {
                 bg: (0..workers).map(|_| None).collect(),
                 running: Vec::new(),
                 slice_values: SLICE_VALUES,
+                stop_stale_from: STOP_STALE_FROM_VALUES,
                 next_row: 1,
                 batch_started: None,
                 last_compute_ms: 0.0,
@@ -506,7 +512,9 @@ impl Engine {
             });
             let now = (shared.now)();
             inner.last_view_request = now;
-            preempt_row(inner, shared, now)
+            let events = preempt_row(inner, shared, now);
+            stop_stale_long_job(inner, shared);
+            events
         });
     }
 
@@ -562,6 +570,11 @@ impl Engine {
     /// Sets the values one background message holds at most (tests slice small data).
     pub fn set_slice_values(&self, values: usize) {
         self.0.inner.borrow_mut().slice_values = values.max(1);
+    }
+
+    /// Sets the data size from which a stale long job is stopped (tests use small data).
+    pub fn set_stop_stale_from(&self, values: usize) {
+        self.0.inner.borrow_mut().stop_stale_from = values;
     }
 
     /// The page's fault hook: the next view analysis makes a worker panic.
@@ -1364,7 +1377,18 @@ fn handle(
             data,
             file,
             tensor,
-        } => loaded(inner, index, job, data, file, tensor),
+        } => {
+            // A worker restarted alone has its data again: free for work.
+            if inner
+                .bg
+                .get_mut(index)
+                .and_then(|slot| slot.take_if(|j| j.id == job))
+                .is_some()
+            {
+                return Vec::new();
+            }
+            loaded(inner, index, job, data, file, tensor)
+        }
         Response::Part { job, part, ms } => {
             // Shares of the view's analysis (background rows come as `Swept`).
             let slot = &mut inner.job;
@@ -1709,6 +1733,92 @@ fn preempt_row(inner: &mut Inner, shared: &Shared, now: f64) -> Vec<Event> {
     }
     events.extend(reload(inner, shared));
     events
+}
+
+/// Values from which a long background job that follows the view's settings is stopped when
+/// the knobs move (see [`stop_stale_long_job`]): below, it ends sooner than its worker reloads.
+pub const STOP_STALE_FROM_VALUES: usize = 1 << 21;
+
+/// With several holders, when the view asks again, stops a long job on worker 0 whose answer
+/// the new view makes stale: a row of a table that follows the knobs (every table but the
+/// formats) or an automatic study — each is asked again once the view shows its result, and
+/// until now ran on to its end (at 16M values an NVFP4 row calibrated by search runs whole for
+/// seconds), holding worker 0 from every view meanwhile. Worker 0 alone restarts and loads the
+/// data again in the background (the view runs on the others, as beside the job); the other
+/// workers and what they run are left alone.
+fn stop_stale_long_job(inner: &mut Inner, shared: &Shared) {
+    if inner.holders < 2 || inner.data_len < inner.stop_stale_from {
+        return;
+    }
+    let stale = match inner.bg[0].as_ref() {
+        Some(Job {
+            kind: JobKind::Slices { units },
+            long: true,
+            ..
+        }) => units.iter().all(|(key, _)| {
+            inner
+                .running
+                .iter()
+                .find(|r| r.key == *key)
+                .is_none_or(|r| r.table() != Some(Table::Formats))
+        }),
+        Some(Job {
+            kind: JobKind::Study { study, .. },
+            ..
+        }) => !study.kind().asked(),
+        _ => false,
+    };
+    if !stale {
+        return;
+    }
+    if let Some(Job {
+        kind: JobKind::Slices { units },
+        ..
+    }) = inner.bg[0].take()
+    {
+        inner
+            .running
+            .retain(|r| !units.iter().any(|(key, _)| *key == r.key));
+    }
+    restart_worker(inner, shared, 0);
+}
+
+/// Terminates worker `index` alone and starts it again in the same generation, loading the
+/// current data as a background job on it (`reload` does so for every worker).
+fn restart_worker(inner: &mut Inner, shared: &Shared, index: usize) {
+    inner.slots[index].port.terminate();
+    inner.slots[index] = Slot {
+        port: (shared.factory)(index, inner.generation),
+        ready: false,
+        queued: Vec::new(),
+    };
+    inner.bg[index] = None;
+    let Some(spec) = inner.current.clone() else {
+        return;
+    };
+    let id = inner.next_job;
+    inner.next_job += 1;
+    let (request, attachment) = load_request(inner, id, &spec);
+    post(inner, index, request, attachment);
+    let now = (shared.now)();
+    inner.bg[index] = Some(Job {
+        id,
+        kind: JobKind::Load {
+            spec,
+            phase: Phase::All,
+            done: vec![false; inner.slots.len()],
+            holders: inner.holders,
+            quiet: true,
+        },
+        ms: 0.0,
+        first: index,
+        started: now,
+        began: now,
+        reported: vec![0.0],
+        what: "Loading the data again".to_string(),
+        shown: false,
+        long: true,
+    });
 }
 
 /// Terminates every worker and starts a new generation.
@@ -2247,6 +2357,89 @@ mod tests {
             .map(|r| r.0.clone())
             .collect();
         assert_eq!(names, ["a", "b"]);
+    }
+
+    #[test]
+    fn with_two_holders_a_long_row_the_knobs_make_stale_is_stopped_on_its_worker_alone() {
+        let rig = Rig::new(2);
+        rig.engine.set_stop_stale_from(4_096);
+        rig.synth(4_096, 5);
+        rig.settle();
+        rig.engine.analyze(bits(3), view_options());
+        rig.settle();
+        // A formats row (the knobs do not change it) runs whole on worker 0: it is let be.
+        rig.engine.compare(
+            Table::Formats,
+            1,
+            vec![("f".to_string(), kmeans(4))],
+            view_options(),
+        );
+        *rig.clock.borrow_mut() = ROWS_AFTER_IDLE_MS;
+        rig.engine.tick();
+        let formats: Vec<_> = rig.mail.posted.borrow_mut().drain(..).collect();
+        assert!(
+            matches!(&formats[..], [(0, _, Request::Sweep { .. })]),
+            "{formats:?}"
+        );
+        rig.engine.analyze(bits(4), view_options());
+        rig.frame();
+        assert_eq!(
+            *rig.mail.terminated.borrow(),
+            0,
+            "a formats row is not stopped"
+        );
+        assert_eq!(rig.view_workers(), [1], "the view runs beside it");
+        rig.settle();
+        rig.answer(formats);
+        assert_eq!(rig.record.rows.borrow().len(), 1);
+        // A calibrators row runs whole on worker 0; a knob moves: the row's answer would be
+        // stale, so worker 0 alone restarts and loads the data again, and the view runs on 1.
+        rig.engine.compare(
+            Table::Calibrators,
+            2,
+            vec![("a".to_string(), kmeans(8))],
+            view_options(),
+        );
+        *rig.clock.borrow_mut() += 2.0 * ROWS_AFTER_IDLE_MS;
+        rig.engine.tick();
+        let held: Vec<_> = rig.mail.posted.borrow_mut().drain(..).collect();
+        assert!(
+            matches!(&held[..], [(0, _, Request::Sweep { .. })]),
+            "{held:?}"
+        );
+        rig.engine.analyze(bits(6), view_options());
+        rig.frame();
+        assert_eq!(*rig.mail.terminated.borrow(), 1, "worker 0 alone");
+        assert_eq!(rig.view_workers(), [1]);
+        rig.engine.receive(0, 0, Response::Ready);
+        let posted = rig.mail.posted.borrow().clone();
+        assert!(
+            posted
+                .iter()
+                .any(|(i, _, r)| *i == 0 && matches!(r, Request::Synth { .. })),
+            "worker 0 loads the data again once started: {posted:?}"
+        );
+        rig.settle();
+        assert_eq!(
+            rig.record.views.borrow().last().map(|a| a.config.bits),
+            Some(6)
+        );
+        // The stopped row's answer (had it come) is dropped; the next view has both workers.
+        rig.answer(held);
+        assert_eq!(rig.record.rows.borrow().len(), 1, "only the formats row");
+        rig.engine.analyze(bits(7), view_options());
+        rig.frame();
+        assert_eq!(rig.view_workers(), [0, 1]);
+        rig.settle();
+        assert_eq!(
+            rig.record
+                .views
+                .borrow()
+                .last()
+                .map(|a| (a.config.bits, a.metrics.n)),
+            Some((7, 4_096))
+        );
+        assert!(rig.record.errors.borrow().is_empty());
     }
 
     #[test]
