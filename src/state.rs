@@ -537,6 +537,7 @@ impl AppState {
             state.study_channels(&a);
             if !base.format.uses_scales() {
                 state.calibrator_rows.set(None);
+                state.drop_rows(Table::Calibrators);
                 return;
             }
             let set = quantscope_core::config::calibrators(base.calibration, shown);
@@ -764,6 +765,7 @@ impl AppState {
         let base = &view.config;
         if base.format != Format::Int {
             self.bit_rows.set(None);
+            self.drop_rows(Table::Bits);
             return;
         }
         let rows: Vec<(String, QuantizerConfig)> = (1..=16u8)
@@ -795,6 +797,7 @@ impl AppState {
         let base = &view.config;
         if base.format != Format::Int || base.granularity != Granularity::Tensor {
             self.clip_rows.set(None);
+            self.drop_rows(Table::Clips);
             return;
         }
         let symmetric = base.scheme == quantscope_core::Scheme::Symmetric;
@@ -802,6 +805,7 @@ impl AppState {
         let grid = quantscope_core::config::clip_sweep(min, max, symmetric);
         if grid.is_empty() {
             self.clip_rows.set(None);
+            self.drop_rows(Table::Clips);
             return;
         }
         let half = if symmetric {
@@ -849,6 +853,7 @@ impl AppState {
             .unwrap_or_default();
         if base.format != Format::Int || shape.is_empty() {
             self.group_rows.set(None);
+            self.drop_rows(Table::Groups);
             return;
         }
         let n: usize = shape.iter().product();
@@ -998,6 +1003,7 @@ impl AppState {
     /// Asks for the stream study of the data under `view`'s settings and `spec`.
     fn study_stream(&self, view: &Analysis, spec: StreamSpec) {
         if view.config.format != Format::Int {
+            self.with_engine(|e| e.drop_study(StudyKind::Stream));
             self.stream.set(Studied::Off(
                 "Static against dynamic ranges is about the integer format's clipping range: \
                  choose int to see it."
@@ -1034,6 +1040,14 @@ impl AppState {
                 crate::engine::client::Attachment::File(file),
             )
         });
+    }
+
+    /// Drops `table`'s rows still waiting or under way in the engine: a table that no longer
+    /// applies to the view's settings would otherwise go on measuring the old ones in the
+    /// background (at 16M values an NVFP4 calibrator row runs whole for seconds, and every view
+    /// meanwhile has one worker fewer).
+    fn drop_rows(&self, table: Table) {
+        self.with_engine(|e| e.compare(table, 0, Vec::new(), AnalysisOptions::default()));
     }
 
     fn with_engine(&self, f: impl FnOnce(&Engine)) {

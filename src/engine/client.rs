@@ -567,6 +567,18 @@ impl Engine {
         });
     }
 
+    /// Forgets a study of `kind` still waiting (or under way in parts): the view's settings no
+    /// longer call for it.
+    pub fn drop_study(&self, kind: StudyKind) {
+        self.with(|inner, _| {
+            inner.studies.retain(|(_, s, _)| s.kind() != kind);
+            if kind == StudyKind::Channels {
+                inner.channel_run = None;
+            }
+            Vec::new()
+        });
+    }
+
     /// Sets the values one background message holds at most (tests slice small data).
     pub fn set_slice_values(&self, values: usize) {
         self.0.inner.borrow_mut().slice_values = values.max(1);
@@ -2553,6 +2565,38 @@ mod tests {
             &rig.record.study_errors.borrow()[..],
             [(StudyKind::Stream, m)] if m.contains("int")
         ));
+    }
+
+    #[test]
+    fn a_dropped_study_or_table_no_longer_runs() {
+        use quantscope_core::study::StreamSpec;
+        let rig = Rig::new(2);
+        rig.synth(4_096, 5);
+        rig.settle();
+        rig.engine.analyze(bits(4), view_options());
+        rig.settle();
+        let spec = StreamSpec {
+            batches: 8,
+            calibrate_on: 1,
+            drift: 0.5,
+        };
+        rig.engine.study(bits(4), Study::Stream(spec));
+        rig.engine.compare(
+            Table::Bits,
+            1,
+            vec![("2".to_string(), bits(2)), ("3".to_string(), bits(3))],
+            view_options(),
+        );
+        // The settings move to a format neither applies to: both are dropped.
+        rig.engine.drop_study(StudyKind::Stream);
+        rig.engine
+            .compare(Table::Bits, 0, Vec::new(), view_options());
+        *rig.clock.borrow_mut() = ROWS_AFTER_IDLE_MS;
+        rig.engine.tick();
+        rig.settle();
+        assert!(rig.record.studied.borrow().is_empty());
+        assert!(rig.record.rows.borrow().is_empty());
+        assert!(rig.record.errors.borrow().is_empty());
     }
 
     #[test]
