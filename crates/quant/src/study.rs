@@ -98,7 +98,8 @@ fn channel_shape(shape: &[usize]) -> Result<(usize, usize), StudyError> {
 /// How many parts (of about equal row ranges) a channel study of `config` over `shape` goes in
 /// so that each quantizes about `budget` values per series: 1 where a slice would redo work of
 /// the whole tensor — a configuration that runs whole (its codebook or two-level scales need
-/// every value) or groups that cycle through the rows (each slice would calibrate them all).
+/// every value) or groups that cycle through the rows (each slice would calibrate them all) —
+/// and where one row alone is more than four budgets (a part would not be short).
 pub fn channel_slices(config: &QuantizerConfig, shape: &[usize], budget: usize) -> usize {
     let Ok((channels, per_channel)) = channel_shape(shape) else {
         return 1;
@@ -107,7 +108,7 @@ pub fn channel_slices(config: &QuantizerConfig, shape: &[usize], budget: usize) 
         crate::run::runs_whole(cfg, shape)
             || crate::plan::layout_for(cfg, shape).map_or(true, |l| !l.is_contiguous())
     });
-    if whole {
+    if whole || per_channel / 4 > budget {
         return 1;
     }
     let rows = (budget / per_channel.max(1)).max(1);
@@ -655,8 +656,13 @@ mod tests {
     fn channel_slices_follow_the_budget_and_keep_whole_work_whole() {
         let shape = [16384, 1024];
         assert_eq!(channel_slices(&int4(), &shape, 1 << 18), 64);
-        assert_eq!(channel_slices(&int4(), &shape, 100), 16384);
-        assert_eq!(channel_slices(&int4(), &[4, 1 << 22], 1 << 18), 4);
+        assert_eq!(channel_slices(&int4(), &shape, 256), 16384);
+        assert_eq!(channel_slices(&int4(), &[4, 1 << 20], 1 << 18), 4);
+        assert_eq!(
+            channel_slices(&int4(), &[4, 1 << 22], 1 << 18),
+            1,
+            "rows too long"
+        );
         assert_eq!(channel_slices(&int4(), &[1 << 20], 1 << 18), 1);
         let learned = QuantizerConfig {
             format: Format::Kmeans,
