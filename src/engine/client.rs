@@ -1772,7 +1772,11 @@ pub const STOP_STALE_FROM_VALUES: usize = 1 << 21;
 /// background, once the view has its result; the other workers and what they run are left
 /// alone.
 fn stop_stale_long_job(inner: &mut Inner, shared: &Shared) {
-    if inner.holders < 2 || inner.data_len < inner.stop_stale_from {
+    if inner.holders < 2
+        || inner.data_len < inner.stop_stale_from
+        || inner.restart_pending.is_some()
+    {
+        // (A worker already stopped holds only a placeholder.)
         return;
     }
     let stale = match inner.bg[0].as_ref() {

@@ -682,22 +682,19 @@ fn analyze_blocks(
     }
 }
 
-/// [`crate::run::for_each_reconstructed`] for the planned formats: the plan of the groups
-/// meeting `span` (as [`quantize_planned`]'s plan makes them) and each finite value's r̂.
-pub(crate) fn reconstruct_planned_span(
-    dataset: &Dataset,
-    config: &QuantizerConfig,
+/// [`crate::run::for_each_reconstructed`] under `plan` (made for the groups meeting `span`, as
+/// [`quantize_planned`]'s plan makes them): each finite value's r̂; returns the clipping range of
+/// the plan's first group.
+pub(crate) fn reconstruct_planned(
+    values: &[f32],
+    plan: &Plan,
     span: std::ops::Range<usize>,
     mut visit: impl FnMut(usize, f32, f32),
-) -> Result<Option<(f32, f32)>, AnalyzeError> {
-    let layout = layout_for(config, dataset.shape())?;
-    let groups = layout.groups_meeting(span.clone());
-    let plan = crate::family::plan(dataset, config, false, Some(groups))?;
-    let clip = plan.groups().next().map(|g| group_params(&plan, g).clip);
-    for_each_coded(dataset.values(), &plan, span, |i, _, r, _, r_hat, _| {
+) -> Option<(f32, f32)> {
+    for_each_coded(values, plan, span, |i, _, r, _, r_hat, _| {
         visit(i, r, r_hat)
     });
-    Ok(clip)
+    plan.groups().next().map(|g| group_params(plan, g).clip)
 }
 
 /// Every value's code and r̂ under `plan` (the whole tensor's); `signed_bits` is the width of

@@ -39,30 +39,12 @@ pub fn for_each_reconstructed(
     dataset: &Dataset,
     config: &QuantizerConfig,
     span: std::ops::Range<usize>,
-    mut visit: impl FnMut(usize, f32, f32),
+    visit: impl FnMut(usize, f32, f32),
 ) -> Result<Option<(f32, f32)>, AnalyzeError> {
     config.validate()?;
     let end = span.end.min(dataset.len());
-    let span = span.start.min(end)..end;
-    if config.format.family() == crate::format::Family::Integer {
-        return crate::analyze::reconstruct_int_span(dataset, config, span, visit);
-    }
-    if !runs_whole(config, dataset.shape()) {
-        match plan::reconstruct_planned_span(dataset, config, span.clone(), &mut visit) {
-            Err(AnalyzeError::NoPlan(_)) => {}
-            other => return other,
-        }
-    }
-    // Codebooks trained on every value (and formats without a plan): the whole tensor.
-    let q = family::quantize(dataset, config)?;
-    let values = &dataset.values()[span.clone()];
-    let out = &q.dequantized[span.clone()];
-    for (i, (&r, &r_hat)) in span.zip(values.iter().zip(out)) {
-        if r.is_finite() {
-            visit(i, r, r_hat);
-        }
-    }
-    Ok(q.groups.first().map(|g| g.clip))
+    let whole = runs_whole(config, dataset.shape());
+    family::for_each_reconstructed(dataset, config, span.start.min(end)..end, whole, visit)
 }
 
 /// [`analyze`] and [`quantize`] from one calibration (one set of block scales, one trained

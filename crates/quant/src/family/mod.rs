@@ -346,6 +346,43 @@ pub(crate) fn quantize(
     ops_of(config).quantize(dataset, config)
 }
 
+/// [`crate::run::for_each_reconstructed`] (rules checked by the caller; `whole`: the
+/// configuration runs whole, see [`crate::run::runs_whole`]).
+pub(crate) fn for_each_reconstructed(
+    dataset: &Dataset,
+    config: &QuantizerConfig,
+    span: std::ops::Range<usize>,
+    whole: bool,
+    mut visit: impl FnMut(usize, f32, f32),
+) -> Result<Option<(f32, f32)>, AnalyzeError> {
+    if config.format.family() == Family::Integer {
+        return crate::analyze::reconstruct_int_span(dataset, config, span, visit);
+    }
+    if !whole {
+        let layout = crate::plan::layout_for(config, dataset.shape())?;
+        let groups = layout.groups_meeting(span.clone());
+        match ops_of(config).plan(dataset, config, false, Some(groups)) {
+            Ok(plan) => {
+                let values = dataset.values();
+                return Ok(crate::plan::reconstruct_planned(values, &plan, span, visit));
+            }
+            // Vector codebooks: coded whole, below.
+            Err(AnalyzeError::NoPlan(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    // Codebooks trained on every value (and formats without a plan): the whole tensor.
+    let q = quantize(dataset, config)?;
+    let values = &dataset.values()[span.clone()];
+    let out = &q.dequantized[span.clone()];
+    for (i, (&r, &r_hat)) in span.zip(values.iter().zip(out)) {
+        if r.is_finite() {
+            visit(i, r, r_hat);
+        }
+    }
+    Ok(q.groups.first().map(|g| g.clip))
+}
+
 /// Whether the family itself asks for the analysis to run whole.
 pub(crate) fn runs_whole(config: &QuantizerConfig) -> bool {
     ops_of(config).runs_whole(config)
