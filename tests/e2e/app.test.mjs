@@ -1352,6 +1352,15 @@ describe("Quantscope in the browser", () => {
     const eight = cli(file, ["--bits", "8"]);
     await app.until(async () => Math.abs(Number(await series("per tensor", "sqnr")) - eight.sqnr_db) <= Math.abs(eight.sqnr_db) * 2e-5, "the 8-bit channel study", 30000);
     await app.until(async () => Math.abs(Number(await group("tensor", "sqnr")) - eight.sqnr_db) <= Math.abs(eight.sqnr_db) * 2e-5, "the 8-bit group sweep", 30000);
+    // 393,216 values (384 rows of 1,024): the study goes in three parts spread over the workers
+    // (parts of ~131,072 values) and merges to the same figures as the CLI's.
+    const big = join(work, "channels-big.npy");
+    execFileSync(CLI, ["synth", "outliers", "--n", "393216", "--cols", "1024", "--out", big]);
+    const bigTensor = cli(big, ["--bits", "8"]);
+    const bigChannel = cli(big, ["--bits", "8", "--granularity", "channel", "--axis", "0"]);
+    await app.set("synth-n", 393216);
+    const near = async (name, want) => Math.abs(Number(await series(name, "sqnr")) - want) <= Math.abs(want) * 2e-5;
+    await app.until(async () => /^384 channels of 1,024 values/.test(await app.text("channel-summary")) && (await near("per tensor", bigTensor.sqnr_db)) && (await near("per channel", bigChannel.sqnr_db)), "the study of 384 rows in parts", 30000);
     // One row of values is no matrix: the panel says why.
     await app.set("synth-cols", 1);
     await app.until(async () => /need a matrix/.test(await app.text("channel-status")), "the 1-D message", 20000);
