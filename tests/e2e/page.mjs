@@ -89,7 +89,8 @@ export class Quantscope {
 
 /** The CLI's JSON for `file` with `flags` (the core's numbers, computed natively). */
 export function cli(file, flags = []) {
-  const out = execFileSync(CLI, ["quantize", file, "--json", ...flags], { encoding: "utf8" });
+  // Block formats list every group: millions of values print tens of MB.
+  const out = execFileSync(CLI, ["quantize", file, "--json", ...flags], { encoding: "utf8", maxBuffer: 1 << 30 });
   return JSON.parse(out);
 }
 
