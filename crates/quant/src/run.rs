@@ -30,11 +30,12 @@ pub fn quantize(dataset: &Dataset, config: &QuantizerConfig) -> Result<Quantized
     family::quantize(dataset, config)
 }
 
-/// Calls `visit(index, r, r̂)` for every finite value of `span`, in order, with the r̂ that
-/// [`quantize`] gives it — calibrating only the groups that meet `span` and holding nothing of
-/// the tensor's size, so that a span at a time measures what one quantization of the whole
-/// would (the channel study goes so, in slices). Returns the clipping range of the first group
-/// met. Configurations that [`runs_whole`] are quantized whole and the span read from that.
+/// Calls `visit(index, r, r̂)` for every finite value of `span` — group by group, each group's
+/// values in order — with the r̂ that [`quantize`] gives it, calibrating only the groups that
+/// meet `span` and holding nothing of the tensor's size, so that a span at a time measures what
+/// one quantization of the whole would (the channel study goes so, in slices). Returns the
+/// clipping range of the first group met. Configurations that [`runs_whole`] are quantized whole
+/// and the span read from that (then in index order, and the range is group 0's).
 pub fn for_each_reconstructed(
     dataset: &Dataset,
     config: &QuantizerConfig,

@@ -137,7 +137,7 @@ pub fn channels_part(
     let values = &dataset.values()[span.clone()];
     // Per channel: signal Σx² and, per series, noise Σ(x − x̂)² (finite inputs only, as the
     // metrics count them; an infinite reconstruction makes the noise infinite), each summed in
-    // the order of the values.
+    // the order the quantizer visits the values (the same for a part as for the whole).
     let mut signal = Vec::with_capacity(rows.len());
     let mut ranges = Vec::with_capacity(rows.len());
     for row in values.chunks_exact(per_channel.max(1)) {
