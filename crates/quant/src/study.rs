@@ -222,7 +222,7 @@ pub fn channels_from_parts(
             && part.noise.iter().all(|n| n.len() == part.signal.len());
         if !fits {
             return Err(StudyError::Parts {
-                channels,
+                count: channels,
                 at: signal.len(),
             });
         }
@@ -235,7 +235,7 @@ pub fn channels_from_parts(
     }
     if signal.len() != channels {
         return Err(StudyError::Parts {
-            channels,
+            count: channels,
             at: signal.len(),
         });
     }
@@ -368,8 +368,8 @@ pub enum StudyError {
     Analyze(#[from] AnalyzeError),
     #[error("{0}")]
     Data(#[from] crate::dataset::DatasetError),
-    #[error("the channel study's parts do not cover its {channels} channels once each (a gap or overlap at channel {at})")]
-    Parts { channels: usize, at: usize },
+    #[error("the study's parts do not cover its {count} channels or batches once each (a gap or overlap at {at})")]
+    Parts { count: usize, at: usize },
 }
 
 /// Quantizes `dataset` as a stream of batches (see [`StreamSpec`]) with the settings of `config`
@@ -381,16 +381,35 @@ pub fn stream(
     spec: StreamSpec,
     now: Option<&dyn Fn() -> f64>,
 ) -> Result<StreamStudy, StudyError> {
+    let part = stream_part(dataset, config, spec, 0..spec.batches, now)?;
+    stream_from_parts(spec, vec![part])
+}
+
+/// The batches `first..` of a stream study measured ([`stream_part`]); parts of every batch
+/// make the same study as [`stream`] (each part calibrates the same static range on the first
+/// batches), whose timings are the parts' summed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StreamPart {
+    pub first: usize,
+    pub batch_len: usize,
+    pub static_clip: (f32, f32),
+    pub batches: Vec<StreamBatch>,
+    pub range_ms: Option<f64>,
+    pub quantize_ms: Option<f64>,
+}
+
+/// Values per batch of a stream under `spec` over data of `shape`, or why `spec` is refused.
+fn stream_batch_len(
+    config: &QuantizerConfig,
+    shape: &[usize],
+    spec: &StreamSpec,
+) -> Result<usize, StudyError> {
     if config.format != Format::Int {
         return Err(StudyError::Format);
     }
-    let shape = dataset.shape();
-    let units = if shape.len() >= 2 {
-        shape[0]
-    } else {
-        dataset.len()
-    };
-    let unit = dataset.len() / units;
+    let n: usize = shape.iter().product();
+    let units = if shape.len() >= 2 { shape[0] } else { n };
+    let unit = n / units.max(1);
     let batches = spec.batches;
     if batches < 2 || batches > units {
         return Err(StudyError::TooFew {
@@ -408,7 +427,41 @@ pub fn stream(
         return Err(StudyError::Drift(spec.drift));
     }
     // Equal batches of whole rows; rows left over at the end are not used.
-    let batch_len = units / batches * unit;
+    Ok(units / batches * unit)
+}
+
+/// How many parts (of about equal runs of batches) a stream study goes in so that each costs
+/// about a plain pass over `budget` values: a batch costs about three (its range, its static
+/// and its dynamic analysis), and every part calibrates the static range on the first batches
+/// again, so a part holds at least as many batches as that calibration. 1 where `spec` is
+/// refused (the one part says why).
+pub fn stream_slices(
+    config: &QuantizerConfig,
+    shape: &[usize],
+    spec: &StreamSpec,
+    budget: usize,
+) -> usize {
+    let Ok(batch_len) = stream_batch_len(config, shape, spec) else {
+        return 1;
+    };
+    let per_part = (budget / (3 * batch_len).max(1))
+        .max(spec.calibrate_on)
+        .max(1);
+    spec.batches.div_ceil(per_part).max(1)
+}
+
+/// Measures the batches `batches` of the stream study of `dataset` (see [`stream`] and
+/// [`StreamPart`]).
+pub fn stream_part(
+    dataset: &Dataset,
+    config: &QuantizerConfig,
+    spec: StreamSpec,
+    batches: std::ops::Range<usize>,
+    now: Option<&dyn Fn() -> f64>,
+) -> Result<StreamPart, StudyError> {
+    let batch_len = stream_batch_len(config, dataset.shape(), &spec)?;
+    let count = spec.batches;
+    let batches = batches.start.min(count)..batches.end.min(count);
     let per_tensor = QuantizerConfig {
         granularity: Granularity::Tensor,
         ..config.clone()
@@ -418,19 +471,21 @@ pub fn stream(
         all_groups: false,
         ..AnalysisOptions::default()
     };
-    let scaled: Vec<Dataset> = dataset.values()[..batch_len * batches]
-        .chunks_exact(batch_len)
-        .enumerate()
-        .map(|(t, chunk)| {
-            let m = (spec.drift * t as f64 / (batches - 1) as f64).exp() as f32;
-            let values: Vec<f32> = chunk.iter().map(|&x| x * m).collect();
-            Dataset::new(format!("batch {t}"), vec![values.len()], values)
-        })
-        .collect::<Result<_, _>>()?;
-    let first: Vec<f32> = scaled[..spec.calibrate_on]
-        .iter()
-        .flat_map(|d| d.values().iter().copied())
-        .collect();
+    // Batch t scaled by its drift.
+    let batch = |t: usize| -> Result<Dataset, StudyError> {
+        let m = (spec.drift * t as f64 / (count - 1) as f64).exp() as f32;
+        let chunk = &dataset.values()[t * batch_len..(t + 1) * batch_len];
+        let values: Vec<f32> = chunk.iter().map(|&x| x * m).collect();
+        Ok(Dataset::new(
+            format!("batch {t}"),
+            vec![values.len()],
+            values,
+        )?)
+    };
+    let mut first = Vec::with_capacity(spec.calibrate_on * batch_len);
+    for t in 0..spec.calibrate_on {
+        first.extend_from_slice(batch(t)?.values());
+    }
     let calibration_set = Dataset::new("calibration batches", vec![first.len()], first)?;
     let static_clip = analyze(&calibration_set, &per_tensor, &options)?
         .display
@@ -442,6 +497,7 @@ pub fn stream(
         },
         ..per_tensor.clone()
     };
+    let scaled: Vec<Dataset> = batches.clone().map(batch).collect::<Result<_, _>>()?;
     // Timed as two loops over every batch, not summed per batch: one batch's pass can be
     // shorter than the clock's resolution (a worker's is 0.1 ms).
     let timed = |f: &mut dyn FnMut() -> Result<(), StudyError>| -> Result<Option<f64>, StudyError> {
@@ -465,14 +521,14 @@ pub fn stream(
         }
         Ok(())
     })?;
-    let mut fixed_runs = Vec::with_capacity(batches);
+    let mut fixed_runs = Vec::with_capacity(scaled.len());
     let quantize_ms = timed(&mut || {
         for d in &scaled {
             fixed_runs.push(analyze(d, &fixed, &options)?);
         }
         Ok(())
     })?;
-    let mut out = Vec::with_capacity(batches);
+    let mut out = Vec::with_capacity(scaled.len());
     for (d, s) in scaled.iter().zip(fixed_runs) {
         let dynamic = analyze(d, &per_tensor, &options)?;
         out.push(StreamBatch {
@@ -486,11 +542,52 @@ pub fn stream(
             dynamic_sqnr_db: dynamic.metrics.sqnr_db,
         });
     }
+    Ok(StreamPart {
+        first: batches.start,
+        batch_len,
+        static_clip,
+        batches: out,
+        range_ms,
+        quantize_ms,
+    })
+}
+
+/// The stream study from the parts of every batch ([`StreamPart`]), in any order.
+pub fn stream_from_parts(
+    spec: StreamSpec,
+    mut parts: Vec<StreamPart>,
+) -> Result<StreamStudy, StudyError> {
+    parts.sort_by_key(|p| p.first);
+    let gap = |at| StudyError::Parts {
+        count: spec.batches,
+        at,
+    };
+    let (batch_len, static_clip) = match parts.first() {
+        Some(p) => (p.batch_len, p.static_clip),
+        None => return Err(gap(0)),
+    };
+    let mut batches = Vec::with_capacity(spec.batches);
+    let (mut range_ms, mut quantize_ms) = (Some(0.0), Some(0.0));
+    for part in parts {
+        // Every part calibrated the same static range (bit for bit, or the parts are not one
+        // study's).
+        let same = (part.static_clip.0.to_bits(), part.static_clip.1.to_bits())
+            == (static_clip.0.to_bits(), static_clip.1.to_bits());
+        if part.first != batches.len() || part.batch_len != batch_len || !same {
+            return Err(gap(batches.len()));
+        }
+        batches.extend(part.batches);
+        range_ms = range_ms.zip(part.range_ms).map(|(a, b)| a + b);
+        quantize_ms = quantize_ms.zip(part.quantize_ms).map(|(a, b)| a + b);
+    }
+    if batches.len() != spec.batches {
+        return Err(gap(batches.len()));
+    }
     Ok(StreamStudy {
         spec,
         batch_len,
         static_clip,
-        batches: out,
+        batches,
         range_ms,
         quantize_ms,
     })
@@ -644,9 +741,76 @@ mod tests {
         ] {
             assert!(matches!(
                 channels_from_parts(d.shape(), min_max, &int4(), 10, parts),
-                Err(StudyError::Parts { channels: 64, .. })
+                Err(StudyError::Parts { count: 64, .. })
             ));
         }
+    }
+
+    /// A stream study in parts of batches is the study measured whole, bit for bit (each part
+    /// calibrates the same static range), and a missing or doubled part is refused.
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn stream_parts_make_the_whole_study() {
+        let d = matrix();
+        let mse = QuantizerConfig {
+            calibration: Calibration::Mse,
+            ..int4()
+        };
+        for (config, batches, calibrate_on, drift) in
+            [(int4(), 8, 2, 1.5), (mse, 16, 1, -0.5), (int4(), 5, 5, 0.0)]
+        {
+            let spec = StreamSpec {
+                batches,
+                calibrate_on,
+                drift,
+            };
+            let whole = stream(&d, &config, spec, None).unwrap_or_else(|e| panic!("{e}"));
+            for count in [2, 3, batches] {
+                let mut parts: Vec<StreamPart> = (0..count)
+                    .map(|k| {
+                        let run = channel_rows(batches, k, count);
+                        stream_part(&d, &config, spec, run, None)
+                    })
+                    .collect::<Result<_, _>>()
+                    .unwrap_or_else(|e| panic!("{e}"));
+                parts.rotate_left(1);
+                let sliced = stream_from_parts(spec, parts).unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(sliced, whole, "{count} parts of {batches}");
+            }
+            let part =
+                |run| stream_part(&d, &config, spec, run, None).unwrap_or_else(|e| panic!("{e}"));
+            for parts in [
+                vec![part(0..1)],
+                vec![part(1..batches)],
+                vec![part(0..2), part(1..batches)],
+            ] {
+                assert!(matches!(
+                    stream_from_parts(spec, parts),
+                    Err(StudyError::Parts { .. })
+                ));
+            }
+        }
+        // A part says why a spec is refused, as the whole does.
+        let bad = StreamSpec {
+            batches: 8,
+            calibrate_on: 9,
+            drift: 0.0,
+        };
+        assert_eq!(
+            stream_part(&d, &int4(), bad, 0..4, None).err(),
+            stream(&d, &int4(), bad, None).err()
+        );
+        // Parts: about the budget's three passes a batch, never fewer batches than the
+        // calibration (64 rows of 256: batches of 8 rows, 2,048 values).
+        let spec = StreamSpec {
+            batches: 8,
+            calibrate_on: 2,
+            drift: 1.0,
+        };
+        assert_eq!(stream_slices(&int4(), d.shape(), &spec, 3 * 2_048), 4);
+        assert_eq!(stream_slices(&int4(), d.shape(), &spec, 3 * 2_048 * 4), 2);
+        assert_eq!(stream_slices(&int4(), d.shape(), &spec, 1 << 30), 1);
+        assert_eq!(stream_slices(&int4(), d.shape(), &bad, 10), 1);
     }
 
     /// Slices hold about the budget's values, whole rows, and never cut work that needs the
