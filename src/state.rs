@@ -1500,7 +1500,7 @@ impl Sink for PageSink {
             StudyResult::Allocate(r) => state.model.set(Studied::Ready(Shared::new(r))),
             StudyResult::Channels(c) => state.channels.set(Studied::Ready(Shared::new(c))),
             // The engine merges the parts into the study: none comes here.
-            StudyResult::ChannelPart(_) => {}
+            StudyResult::ChannelPart(_) | StudyResult::StreamPart(_) => {}
             StudyResult::Stream(s) => state.stream.set(Studied::Ready(Shared::new(s))),
             StudyResult::File { kind, bytes } => {
                 let asked = state.exporting.get_untracked().map(|(_, c)| c);

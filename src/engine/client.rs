@@ -14,14 +14,13 @@
 //!        values, never cutting a group, `quantscope_core::run::slice_count`), so a worker is
 //!        never busy with it for long, and the slices of a table spread over the workers; their
 //!        parts are summed as they come (`quantscope_core::Merger`), not held;
-//!      - the channel study in parts of rows (`quantscope_core::study::channel_slices`: about
-//!        SLICE_VALUES / 8 values of each series a part), on every holding worker, each part
-//!        as short as a table's slice, merged exactly when the last comes
-//!        (`quantscope_core::study::channels_from_parts`), after the quick tables' rows and
-//!        before the longer ones;
-//!      - on worker 0 only, the long jobs: studies (a batch stream, a channel study that cannot
-//!        be cut; the newest of each kind; an export does not wait for the rest) and rows that
-//!        run whole
+//!      - the channel study in parts of rows and the stream study in parts of batches
+//!        (`quantscope_core::study::channel_slices`, `stream_slices`: about SLICE_VALUES / 8
+//!        values of work a part), on every holding worker, each part as short as a table's
+//!        slice, merged exactly when the last comes (`channels_from_parts`,
+//!        `stream_from_parts`), after the quick tables' rows and before the longer ones;
+//!      - on worker 0 only, the long jobs: studies (one that cannot be cut, the layer lab; the
+//!        newest of each kind; an export does not wait for the rest) and rows that run whole
 //!        (`quantscope_core::run::slice_count` says `None`: learned codebooks, interleaved
 //!        channels calibrated by a search, groups so big that one is a long search).
 //!      A view waits for the slices running (a few ms) and then has every worker; while a long
@@ -272,20 +271,22 @@ enum JobKind {
     },
     /// Shares of the tables' rows (by [`RowRun::key`]), analysed in one message.
     Slices { units: Vec<(u64, Share)> },
-    /// A part of the channel study under way ([`ChannelRun::id`]).
-    ChannelPart { run: u64 },
+    /// A part of a study under way in parts ([`StudyRun::id`]).
+    StudyPart { run: u64 },
 }
 
-/// A channel study measured in parts of rows on whichever workers are free (see the module's
-/// notes): the parts come back in any order and are merged when the last has come.
-struct ChannelRun {
+/// A study measured in parts on whichever workers are free (see the module's notes): the
+/// channel study in runs of rows, the stream study in runs of batches. The parts come back in
+/// any order and are merged when the last has come.
+struct StudyRun {
     id: u64,
     config: QuantizerConfig,
-    bands: usize,
+    /// The study asked for ([`Study::Channels`] or [`Study::Stream`]).
+    study: Study,
     /// Its number of parts, and those not yet posted: `next..count`.
     count: usize,
     next: usize,
-    parts: Vec<quantscope_core::study::ChannelPart>,
+    parts: Vec<StudyResult>,
 }
 
 /// A table's row whose slices are under way.
@@ -370,9 +371,9 @@ struct Inner {
     batch_total: [usize; 5],
     /// Studies waiting, at most one of each kind, with the file that goes with one.
     studies: VecDeque<(QuantizerConfig, Study, Attachment)>,
-    /// The channel study under way in parts, and the number of the next one.
-    channel_run: Option<ChannelRun>,
-    next_channel_run: u64,
+    /// The studies under way in parts (one of a kind), and the number of the next one.
+    study_runs: Vec<StudyRun>,
+    next_study_run: u64,
     /// The data's finite (min, max): what merging a channel study needs of it.
     data_min_max: (f32, f32),
     /// When the batch's first row started (its progress counts from there).
@@ -452,8 +453,8 @@ impl Engine {
                 batch: VecDeque::new(),
                 batch_total: [0; 5],
                 studies: VecDeque::new(),
-                channel_run: None,
-                next_channel_run: 1,
+                study_runs: Vec::new(),
+                next_study_run: 1,
                 data_min_max: (f32::NAN, f32::NAN),
                 data_len: 0,
                 data_shape: Vec::new(),
@@ -562,10 +563,8 @@ impl Engine {
         self.with(|inner, _| {
             let kind = study.kind();
             inner.studies.retain(|(_, s, _)| s.kind() != kind);
-            if kind == StudyKind::Channels {
-                // The parts under way measure older settings: their answers will be dropped.
-                inner.channel_run = None;
-            }
+            // Parts under way measure older settings: their answers will be dropped.
+            inner.study_runs.retain(|r| r.study.kind() != kind);
             inner.studies.push_back((config, study, attachment));
             Vec::new()
         });
@@ -576,9 +575,7 @@ impl Engine {
     pub fn drop_study(&self, kind: StudyKind) {
         self.with(|inner, _| {
             inner.studies.retain(|(_, s, _)| s.kind() != kind);
-            if kind == StudyKind::Channels {
-                inner.channel_run = None;
-            }
+            inner.study_runs.retain(|r| r.study.kind() != kind);
             Vec::new()
         });
     }
@@ -870,11 +867,9 @@ fn start_background(inner: &mut Inner, shared: &Shared, worker: usize, rested: b
             .position(|(_, s, _)| s.kind().asked() || (rested && !quick_rows_first))
         {
             if let Some((config, study, attachment)) = inner.studies.remove(i) {
-                if let Study::Channels { bands } = study {
-                    if begin_channel_run(inner, &config, bands) {
-                        post_channel_part(inner, shared, worker);
-                        return;
-                    }
+                if begin_study_run(inner, &config, &study) {
+                    post_study_part(inner, shared, worker);
+                    return;
                 }
                 let id = inner.next_job;
                 inner.next_job += 1;
@@ -887,7 +882,7 @@ fn start_background(inner: &mut Inner, shared: &Shared, worker: usize, rested: b
         // The knobs are moving: the tables' rows wait (`tick` tries again).
         return;
     }
-    if !quick_rows_first(inner) && post_channel_part(inner, shared, worker) {
+    if !quick_rows_first(inner) && post_study_part(inner, shared, worker) {
         return;
     }
     let units = next_slices(inner, worker);
@@ -953,20 +948,28 @@ fn quick_rows_first(inner: &Inner) -> bool {
             .is_some_and(|r| quick(r.purpose.table()))
 }
 
-/// Starts a channel study in parts when the data cuts into more than one
-/// (`quantscope_core::study::channel_slices`); `false`: it runs whole, as a long job.
-fn begin_channel_run(inner: &mut Inner, config: &QuantizerConfig, bands: usize) -> bool {
+/// Starts `study` in parts when it is one that goes so and the data cuts into more than one
+/// (`quantscope_core::study::channel_slices`, `stream_slices`, each part about SLICE_VALUES / 8
+/// values of work); `false`: it runs whole, as a long job.
+fn begin_study_run(inner: &mut Inner, config: &QuantizerConfig, study: &Study) -> bool {
+    use quantscope_core::study::{channel_slices, stream_slices};
     let budget = (inner.slice_values / 8).max(1);
-    let count = quantscope_core::study::channel_slices(config, &inner.data_shape, budget);
+    let count = match study {
+        Study::Channels { .. } => channel_slices(config, &inner.data_shape, budget),
+        Study::Stream(spec) => stream_slices(config, &inner.data_shape, spec, budget),
+        _ => 1,
+    };
     if count <= 1 {
         return false;
     }
-    let id = inner.next_channel_run;
-    inner.next_channel_run += 1;
-    inner.channel_run = Some(ChannelRun {
+    let id = inner.next_study_run;
+    inner.next_study_run += 1;
+    let kind = study.kind();
+    inner.study_runs.retain(|r| r.study.kind() != kind);
+    inner.study_runs.push(StudyRun {
         id,
         config: config.clone(),
-        bands,
+        study: study.clone(),
         count,
         next: 0,
         parts: Vec::with_capacity(count),
@@ -974,70 +977,111 @@ fn begin_channel_run(inner: &mut Inner, config: &QuantizerConfig, bands: usize) 
     true
 }
 
-/// Posts the channel study's next part to the free worker `worker`; `false` when none is left.
-fn post_channel_part(inner: &mut Inner, shared: &Shared, worker: usize) -> bool {
-    let Some(run) = inner.channel_run.as_mut().filter(|r| r.next < r.count) else {
+/// Posts the next part of a study under way to the free worker `worker`; `false` when none is
+/// left.
+fn post_study_part(inner: &mut Inner, shared: &Shared, worker: usize) -> bool {
+    use quantscope_core::study::channel_rows;
+    let channels = inner.data_shape.first().copied().unwrap_or(0);
+    let Some(run) = inner.study_runs.iter_mut().find(|r| r.next < r.count) else {
         return false;
     };
-    let channels = inner.data_shape.first().copied().unwrap_or(0);
-    let rows = quantscope_core::study::channel_rows(channels, run.next, run.count);
+    let (index, count) = (run.next, run.count);
     run.next += 1;
+    let part = match &run.study {
+        Study::Channels { .. } => {
+            let rows = channel_rows(channels, index, count);
+            Study::ChannelPart {
+                first: rows.start,
+                end: rows.end,
+            }
+        }
+        Study::Stream(spec) => {
+            let batches = channel_rows(spec.batches, index, count);
+            Study::StreamPart {
+                spec: *spec,
+                first: batches.start,
+                end: batches.end,
+            }
+        }
+        _ => return false,
+    };
+    let what = match part.kind() {
+        StudyKind::Stream => "Quantizing the stream of batches",
+        _ => "Measuring every channel",
+    };
     let (run_id, config) = (run.id, run.config.clone());
     let id = inner.next_job;
     inner.next_job += 1;
-    let study = Study::ChannelPart {
-        first: rows.start,
-        end: rows.end,
-    };
     let request = Request::Study {
         job: id,
         config,
-        study,
+        study: part,
     };
     post(inner, worker, request, Attachment::None);
     let now = (shared.now)();
     inner.bg[worker] = Some(Job {
         id,
-        kind: JobKind::ChannelPart { run: run_id },
+        kind: JobKind::StudyPart { run: run_id },
         ms: 0.0,
         first: worker,
         started: now,
         began: now,
         reported: vec![0.0],
-        what: "Measuring every channel".to_string(),
+        what: what.to_string(),
         shown: false,
         long: false,
     });
     true
 }
 
-/// A part of the channel study has come: kept, and the study merged once every part is in.
-fn channel_part_done(
-    inner: &mut Inner,
-    run_id: u64,
-    part: quantscope_core::study::ChannelPart,
-) -> Vec<Event> {
-    let Some(run) = inner.channel_run.as_mut().filter(|r| r.id == run_id) else {
+/// A part of a study under way has come: kept, and the study merged once every part is in.
+fn study_part_done(inner: &mut Inner, run_id: u64, part: StudyResult) -> Vec<Event> {
+    let Some(i) = inner.study_runs.iter().position(|r| r.id == run_id) else {
         // A part of settings since replaced.
         return Vec::new();
     };
+    let run = &mut inner.study_runs[i];
     run.parts.push(part);
     if run.parts.len() < run.count {
         return Vec::new();
     }
-    let Some(run) = inner.channel_run.take() else {
-        return Vec::new();
+    let run = inner.study_runs.remove(i);
+    let kind = run.study.kind();
+    let merged = match run.study {
+        Study::Channels { bands } => {
+            let parts = run
+                .parts
+                .into_iter()
+                .filter_map(|p| match p {
+                    StudyResult::ChannelPart(p) => Some(p),
+                    _ => None,
+                })
+                .collect();
+            quantscope_core::study::channels_from_parts(
+                &inner.data_shape,
+                inner.data_min_max,
+                &run.config,
+                bands,
+                parts,
+            )
+            .map(StudyResult::Channels)
+        }
+        Study::Stream(spec) => {
+            let parts = run
+                .parts
+                .into_iter()
+                .filter_map(|p| match p {
+                    StudyResult::StreamPart(p) => Some(p),
+                    _ => None,
+                })
+                .collect();
+            quantscope_core::study::stream_from_parts(spec, parts).map(StudyResult::Stream)
+        }
+        _ => return Vec::new(),
     };
-    let merged = quantscope_core::study::channels_from_parts(
-        &inner.data_shape,
-        inner.data_min_max,
-        &run.config,
-        run.bands,
-        run.parts,
-    );
     vec![match merged {
-        Ok(study) => Event::Studied(Box::new(StudyResult::Channels(study))),
-        Err(e) => Event::Error(e.to_string(), Some(Purpose::Study(StudyKind::Channels))),
+        Ok(study) => Event::Studied(Box::new(study)),
+        Err(e) => Event::Error(e.to_string(), Some(Purpose::Study(kind))),
     }]
 }
 
@@ -1150,17 +1194,13 @@ fn requeue_bg(inner: &mut Inner) {
             }
         }
     }
-    // A channel study in parts starts again whole (its parts may be of other data).
-    if let Some(run) = inner.channel_run.take() {
-        if !inner
-            .studies
-            .iter()
-            .any(|(_, s, _)| s.kind() == StudyKind::Channels)
-        {
-            let study = Study::Channels { bands: run.bands };
+    // A study in parts starts again from its first part (its parts may be of other data).
+    for run in std::mem::take(&mut inner.study_runs) {
+        let kind = run.study.kind();
+        if !inner.studies.iter().any(|(_, s, _)| s.kind() == kind) {
             inner
                 .studies
-                .push_front((run.config, study, Attachment::None));
+                .push_front((run.config, run.study, Attachment::None));
         }
     }
     for run in inner.running.drain(..).rev() {
@@ -1555,8 +1595,8 @@ fn handle(
                 events.push(Event::Progress(None));
             }
             match (j.kind, *result) {
-                (JobKind::ChannelPart { run }, StudyResult::ChannelPart(part)) => {
-                    events.extend(channel_part_done(inner, run, part));
+                (JobKind::StudyPart { run }, part) => {
+                    events.extend(study_part_done(inner, run, part));
                 }
                 (_, result) => events.push(Event::Studied(Box::new(result))),
             }
@@ -1575,13 +1615,14 @@ fn handle(
                 }
                 let purposes = match j.kind {
                     JobKind::Study { study, .. } => vec![Purpose::Study(study.kind())],
-                    JobKind::ChannelPart { run } => {
+                    JobKind::StudyPart { run } => {
                         // The study fails with its part (unless it was already replaced).
-                        if inner.channel_run.as_ref().is_some_and(|r| r.id == run) {
-                            inner.channel_run = None;
-                            vec![Purpose::Study(StudyKind::Channels)]
-                        } else {
-                            Vec::new()
+                        match inner.study_runs.iter().position(|r| r.id == run) {
+                            Some(i) => {
+                                let run = inner.study_runs.remove(i);
+                                vec![Purpose::Study(run.study.kind())]
+                            }
+                            None => Vec::new(),
                         }
                     }
                     JobKind::Analyze { request, .. } => vec![request.purpose],
@@ -1630,7 +1671,7 @@ fn handle(
                     events.push(Event::Error(message, Some(Purpose::Study(study.kind()))));
                 }
                 // Slices and parts run in the background slots only (handled above).
-                JobKind::Slices { .. } | JobKind::ChannelPart { .. } => {}
+                JobKind::Slices { .. } | JobKind::StudyPart { .. } => {}
             }
             events
         }
@@ -1885,7 +1926,7 @@ fn restart(inner: &mut Inner, shared: &Shared) {
         *job = None;
     }
     inner.running.clear();
-    inner.channel_run = None;
+    inner.study_runs.clear();
     inner.restart_pending = None;
     inner.holders = 0;
 }
@@ -3033,6 +3074,54 @@ mod tests {
         assert!(
             matches!(&studied[..], [StudyResult::Channels(c)] if *c == want),
             "{studied:?}"
+        );
+        assert!(rig.record.errors.borrow().is_empty());
+        assert!(rig.record.study_errors.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_stream_study_goes_in_parts_over_every_worker_and_merges_to_the_whole_study() {
+        use quantscope_core::study::StreamSpec;
+        let rig = Rig::new(2);
+        // 4,096 values in 8 batches of 512, parts of ~3,072 values of work: 2 batches a part.
+        rig.engine.set_slice_values(8 * 3_072);
+        rig.synth(4_096, 9);
+        rig.settle();
+        rig.engine.analyze(bits(4), view_options());
+        rig.settle();
+        let spec = StreamSpec {
+            batches: 8,
+            calibrate_on: 2,
+            drift: 1.0,
+        };
+        rig.engine.study(bits(4), Study::Stream(spec));
+        *rig.clock.borrow_mut() = ROWS_AFTER_IDLE_MS;
+        rig.engine.tick();
+        let parts: Vec<(usize, usize, usize)> = rig
+            .mail
+            .posted
+            .borrow()
+            .iter()
+            .filter_map(|(i, _, r)| match r {
+                Request::Study {
+                    study: Study::StreamPart { first, end, .. },
+                    ..
+                } => Some((*i, *first, *end)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(parts, [(0, 0, 2), (1, 2, 4)], "a part to each worker");
+        rig.settle();
+        let want = quantscope_core::study::stream(&laplace_data(4_096, 9), &bits(4), spec, None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let studied = rig.record.studied.borrow();
+        let Some(StudyResult::Stream(got)) = studied.first() else {
+            panic!("no stream study: {studied:?}");
+        };
+        assert_eq!(studied.len(), 1);
+        assert_eq!(
+            (got.batch_len, got.static_clip, &got.batches),
+            (want.batch_len, want.static_clip, &want.batches)
         );
         assert!(rig.record.errors.borrow().is_empty());
         assert!(rig.record.study_errors.borrow().is_empty());

@@ -177,6 +177,13 @@ pub enum Study {
     /// The channels `first..end` of a channel study (`quantscope_core::study::channels_part`):
     /// the engine merges the parts of every channel into the study.
     ChannelPart { first: usize, end: usize },
+    /// The batches `first..end` of a stream study (`quantscope_core::study::stream_part`): the
+    /// engine merges the parts of every batch into the study.
+    StreamPart {
+        spec: StreamSpec,
+        first: usize,
+        end: usize,
+    },
     /// Static against dynamic ranges over a stream of batches (`study::stream`).
     Stream(StreamSpec),
     /// The quantized tensor as a file.
@@ -217,7 +224,7 @@ impl Study {
     pub fn kind(&self) -> StudyKind {
         match self {
             Self::Channels { .. } | Self::ChannelPart { .. } => StudyKind::Channels,
-            Self::Stream(_) => StudyKind::Stream,
+            Self::Stream(_) | Self::StreamPart { .. } => StudyKind::Stream,
             Self::Export(_) => StudyKind::Export,
             Self::Diff { .. } => StudyKind::Diff,
             Self::Layer(_) => StudyKind::Layer,
@@ -275,6 +282,8 @@ pub enum StudyResult {
     Channels(ChannelStudy),
     /// A part of a channel study (the engine keeps it until every part has come).
     ChannelPart(quantscope_core::study::ChannelPart),
+    /// A part of a stream study (likewise).
+    StreamPart(quantscope_core::study::StreamPart),
     Stream(StreamStudy),
     /// A file's bytes (a `Uint8Array` on the way, its buffer transferred, not copied).
     File {

@@ -713,6 +713,11 @@ fn run_study(
                 .map(StudyResult::ChannelPart)
                 .map_err(|e| e.to_string())
         }
+        Study::StreamPart { spec, first, end } => {
+            quantscope_core::study::stream_part(d, config, spec, first..end, clock)
+                .map(StudyResult::StreamPart)
+                .map_err(|e| e.to_string())
+        }
         Study::Stream(spec) => quantscope_core::study::stream(d, config, spec, clock)
             .map(StudyResult::Stream)
             .map_err(|e| e.to_string()),
