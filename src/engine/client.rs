@@ -16,9 +16,10 @@
 //!        parts are summed as they come (`quantscope_core::Merger`), not held;
 //!      - the channel study in parts of rows and the stream study in parts of batches
 //!        (`quantscope_core::study::channel_slices`, `stream_slices`: about SLICE_VALUES / 8
-//!        values of work a part), on every holding worker, each part as short as a table's
-//!        slice, merged exactly when the last comes (`channels_from_parts`,
-//!        `stream_from_parts`), after the quick tables' rows and before the longer ones;
+//!        values of work a part; the stream's first part finds the static range, which the
+//!        others are given), on every holding worker, each part as short as a table's slice,
+//!        merged exactly when the last comes (`channels_from_parts`, `stream_from_parts`),
+//!        after the quick tables' rows and before the longer ones;
 //!      - on worker 0 only, the long jobs: studies (one that cannot be cut, the layer lab; the
 //!        newest of each kind; an export does not wait for the rest) and rows that run whole
 //!        (`quantscope_core::run::slice_count` says `None`: learned codebooks, interleaved
@@ -287,6 +288,17 @@ struct StudyRun {
     count: usize,
     next: usize,
     parts: Vec<StudyResult>,
+    /// The stream's static range, once its first part has found it: the other parts are given
+    /// it (and wait for it).
+    static_clip: Option<(f32, f32)>,
+}
+
+impl StudyRun {
+    /// Whether its next part can go now.
+    fn ready(&self) -> bool {
+        let waits = matches!(self.study, Study::Stream(_)) && self.next > 0;
+        self.next < self.count && !(waits && self.static_clip.is_none())
+    }
 }
 
 /// A table's row whose slices are under way.
@@ -973,6 +985,7 @@ fn begin_study_run(inner: &mut Inner, config: &QuantizerConfig, study: &Study) -
         count,
         next: 0,
         parts: Vec::with_capacity(count),
+        static_clip: None,
     });
     true
 }
@@ -982,7 +995,7 @@ fn begin_study_run(inner: &mut Inner, config: &QuantizerConfig, study: &Study) -
 fn post_study_part(inner: &mut Inner, shared: &Shared, worker: usize) -> bool {
     use quantscope_core::study::channel_rows;
     let channels = inner.data_shape.first().copied().unwrap_or(0);
-    let Some(run) = inner.study_runs.iter_mut().find(|r| r.next < r.count) else {
+    let Some(run) = inner.study_runs.iter_mut().find(|r| r.ready()) else {
         return false;
     };
     let (index, count) = (run.next, run.count);
@@ -1001,6 +1014,7 @@ fn post_study_part(inner: &mut Inner, shared: &Shared, worker: usize) -> bool {
                 spec: *spec,
                 first: batches.start,
                 end: batches.end,
+                static_clip: run.static_clip,
             }
         }
         _ => return false,
@@ -1041,6 +1055,9 @@ fn study_part_done(inner: &mut Inner, run_id: u64, part: StudyResult) -> Vec<Eve
         return Vec::new();
     };
     let run = &mut inner.study_runs[i];
+    if let StudyResult::StreamPart(p) = &part {
+        run.static_clip.get_or_insert(p.static_clip);
+    }
     run.parts.push(part);
     if run.parts.len() < run.count {
         return Vec::new();
@@ -3110,10 +3127,32 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert_eq!(parts, [(0, 0, 2), (1, 2, 4)], "a part to each worker");
-        rig.settle();
+        // The first part finds the static range; the others wait for it, then go to both.
+        assert_eq!(parts, [(0, 0, 2)], "the first part alone");
+        let first: Vec<_> = rig.mail.posted.borrow_mut().drain(..).collect();
+        rig.answer(first);
+        type Posted = (usize, usize, Option<(f32, f32)>);
+        let next: Vec<Posted> = rig
+            .mail
+            .posted
+            .borrow()
+            .iter()
+            .filter_map(|(i, _, r)| match r {
+                Request::Study {
+                    study:
+                        Study::StreamPart {
+                            first, static_clip, ..
+                        },
+                    ..
+                } => Some((*i, *first, *static_clip)),
+                _ => None,
+            })
+            .collect();
         let want = quantscope_core::study::stream(&laplace_data(4_096, 9), &bits(4), spec, None)
             .unwrap_or_else(|e| panic!("{e}"));
+        let clip = Some(want.static_clip);
+        assert_eq!(next, [(0, 2, clip), (1, 4, clip)], "given the range");
+        rig.settle();
         let studied = rig.record.studied.borrow();
         let Some(StudyResult::Stream(got)) = studied.first() else {
             panic!("no stream study: {studied:?}");

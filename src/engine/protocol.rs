@@ -177,12 +177,14 @@ pub enum Study {
     /// The channels `first..end` of a channel study (`quantscope_core::study::channels_part`):
     /// the engine merges the parts of every channel into the study.
     ChannelPart { first: usize, end: usize },
-    /// The batches `first..end` of a stream study (`quantscope_core::study::stream_part`): the
-    /// engine merges the parts of every batch into the study.
+    /// The batches `first..end` of a stream study (`quantscope_core::study::stream_part`), with
+    /// the static range the first part found (`None`: calibrate it): the engine merges the
+    /// parts of every batch into the study.
     StreamPart {
         spec: StreamSpec,
         first: usize,
         end: usize,
+        static_clip: Option<(f32, f32)>,
     },
     /// Static against dynamic ranges over a stream of batches (`study::stream`).
     Stream(StreamSpec),

@@ -713,8 +713,13 @@ fn run_study(
                 .map(StudyResult::ChannelPart)
                 .map_err(|e| e.to_string())
         }
-        Study::StreamPart { spec, first, end } => {
-            quantscope_core::study::stream_part(d, config, spec, first..end, clock)
+        Study::StreamPart {
+            spec,
+            first,
+            end,
+            static_clip,
+        } => {
+            quantscope_core::study::stream_part(d, config, spec, first..end, static_clip, clock)
                 .map(StudyResult::StreamPart)
                 .map_err(|e| e.to_string())
         }

@@ -381,13 +381,13 @@ pub fn stream(
     spec: StreamSpec,
     now: Option<&dyn Fn() -> f64>,
 ) -> Result<StreamStudy, StudyError> {
-    let part = stream_part(dataset, config, spec, 0..spec.batches, now)?;
+    let part = stream_part(dataset, config, spec, 0..spec.batches, None, now)?;
     stream_from_parts(spec, vec![part])
 }
 
 /// The batches `first..` of a stream study measured ([`stream_part`]); parts of every batch
 /// make the same study as [`stream`] (each part calibrates the same static range on the first
-/// batches), whose timings are the parts' summed.
+/// batches, or is given the range a part found), whose timings are the parts' summed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StreamPart {
     pub first: usize,
@@ -432,9 +432,8 @@ fn stream_batch_len(
 
 /// How many parts (of about equal runs of batches) a stream study goes in so that each costs
 /// about a plain pass over `budget` values: a batch costs about three (its range, its static
-/// and its dynamic analysis), and every part calibrates the static range on the first batches
-/// again, so a part holds at least as many batches as that calibration. 1 where `spec` is
-/// refused (the one part says why).
+/// and its dynamic analysis). The first part also calibrates the static range, which the others
+/// are then given (see [`stream_part`]). 1 where `spec` is refused (the one part says why).
 pub fn stream_slices(
     config: &QuantizerConfig,
     shape: &[usize],
@@ -444,19 +443,19 @@ pub fn stream_slices(
     let Ok(batch_len) = stream_batch_len(config, shape, spec) else {
         return 1;
     };
-    let per_part = (budget / (3 * batch_len).max(1))
-        .max(spec.calibrate_on)
-        .max(1);
+    let per_part = (budget / (3 * batch_len).max(1)).max(1);
     spec.batches.div_ceil(per_part).max(1)
 }
 
 /// Measures the batches `batches` of the stream study of `dataset` (see [`stream`] and
-/// [`StreamPart`]).
+/// [`StreamPart`]); `static_clip`: the static range another part calibrated (`None`: this part
+/// calibrates it on the first batches).
 pub fn stream_part(
     dataset: &Dataset,
     config: &QuantizerConfig,
     spec: StreamSpec,
     batches: std::ops::Range<usize>,
+    static_clip: Option<(f32, f32)>,
     now: Option<&dyn Fn() -> f64>,
 ) -> Result<StreamPart, StudyError> {
     let batch_len = stream_batch_len(config, dataset.shape(), &spec)?;
@@ -482,14 +481,19 @@ pub fn stream_part(
             values,
         )?)
     };
-    let mut first = Vec::with_capacity(spec.calibrate_on * batch_len);
-    for t in 0..spec.calibrate_on {
-        first.extend_from_slice(batch(t)?.values());
-    }
-    let calibration_set = Dataset::new("calibration batches", vec![first.len()], first)?;
-    let static_clip = analyze(&calibration_set, &per_tensor, &options)?
-        .display
-        .clip;
+    let static_clip = match static_clip {
+        Some(clip) => clip,
+        None => {
+            let mut first = Vec::with_capacity(spec.calibrate_on * batch_len);
+            for t in 0..spec.calibrate_on {
+                first.extend_from_slice(batch(t)?.values());
+            }
+            let calibration_set = Dataset::new("calibration batches", vec![first.len()], first)?;
+            analyze(&calibration_set, &per_tensor, &options)?
+                .display
+                .clip
+        }
+    };
     let fixed = QuantizerConfig {
         calibration: Calibration::Manual {
             lo: static_clip.0,
@@ -766,10 +770,13 @@ mod tests {
             };
             let whole = stream(&d, &config, spec, None).unwrap_or_else(|e| panic!("{e}"));
             for count in [2, 3, batches] {
+                // The first part calibrates; the others are given its range, or calibrate
+                // again (the same bits).
+                let given = Some(whole.static_clip).filter(|_| count % 2 == 0);
                 let mut parts: Vec<StreamPart> = (0..count)
                     .map(|k| {
                         let run = channel_rows(batches, k, count);
-                        stream_part(&d, &config, spec, run, None)
+                        stream_part(&d, &config, spec, run, given.filter(|_| k > 0), None)
                     })
                     .collect::<Result<_, _>>()
                     .unwrap_or_else(|e| panic!("{e}"));
@@ -777,8 +784,9 @@ mod tests {
                 let sliced = stream_from_parts(spec, parts).unwrap_or_else(|e| panic!("{e}"));
                 assert_eq!(sliced, whole, "{count} parts of {batches}");
             }
-            let part =
-                |run| stream_part(&d, &config, spec, run, None).unwrap_or_else(|e| panic!("{e}"));
+            let part = |run| {
+                stream_part(&d, &config, spec, run, None, None).unwrap_or_else(|e| panic!("{e}"))
+            };
             for parts in [
                 vec![part(0..1)],
                 vec![part(1..batches)],
@@ -797,17 +805,17 @@ mod tests {
             drift: 0.0,
         };
         assert_eq!(
-            stream_part(&d, &int4(), bad, 0..4, None).err(),
+            stream_part(&d, &int4(), bad, 0..4, None, None).err(),
             stream(&d, &int4(), bad, None).err()
         );
-        // Parts: about the budget's three passes a batch, never fewer batches than the
-        // calibration (64 rows of 256: batches of 8 rows, 2,048 values).
+        // Parts: about the budget's three passes a batch (64 rows of 256: batches of 8 rows,
+        // 2,048 values).
         let spec = StreamSpec {
             batches: 8,
             calibrate_on: 2,
             drift: 1.0,
         };
-        assert_eq!(stream_slices(&int4(), d.shape(), &spec, 3 * 2_048), 4);
+        assert_eq!(stream_slices(&int4(), d.shape(), &spec, 3 * 2_048), 8);
         assert_eq!(stream_slices(&int4(), d.shape(), &spec, 3 * 2_048 * 4), 2);
         assert_eq!(stream_slices(&int4(), d.shape(), &spec, 1 << 30), 1);
         assert_eq!(stream_slices(&int4(), d.shape(), &bad, 10), 1);
