@@ -274,6 +274,9 @@ enum JobKind {
     Slices { units: Vec<(u64, Share)> },
     /// A part of a study under way in parts ([`StudyRun::id`]).
     StudyPart { run: u64 },
+    /// The worker was stopped (see [`stop_stale_long_job`]) and waits to start again: nothing
+    /// runs on it, and no answer comes.
+    Stopped,
 }
 
 /// A study measured in parts on whichever workers are free (see the module's notes): the
@@ -993,7 +996,7 @@ fn begin_study_run(inner: &mut Inner, config: &QuantizerConfig, study: &Study) -
 /// Posts the next part of a study under way to the free worker `worker`; `false` when none is
 /// left.
 fn post_study_part(inner: &mut Inner, shared: &Shared, worker: usize) -> bool {
-    use quantscope_core::study::channel_rows;
+    use quantscope_core::study::part_range;
     let channels = inner.data_shape.first().copied().unwrap_or(0);
     let Some(run) = inner.study_runs.iter_mut().find(|r| r.ready()) else {
         return false;
@@ -1002,14 +1005,14 @@ fn post_study_part(inner: &mut Inner, shared: &Shared, worker: usize) -> bool {
     run.next += 1;
     let part = match &run.study {
         Study::Channels { .. } => {
-            let rows = channel_rows(channels, index, count);
+            let rows = part_range(channels, index, count);
             Study::ChannelPart {
                 first: rows.start,
                 end: rows.end,
             }
         }
         Study::Stream(spec) => {
-            let batches = channel_rows(spec.batches, index, count);
+            let batches = part_range(spec.batches, index, count);
             Study::StreamPart {
                 spec: *spec,
                 first: batches.start,
@@ -1650,7 +1653,7 @@ fn handle(
                             Some(inner.running.remove(i).request.purpose)
                         })
                         .collect(),
-                    JobKind::Load { .. } => Vec::new(),
+                    JobKind::Load { .. } | JobKind::Stopped => Vec::new(),
                 };
                 events.extend(
                     purposes
@@ -1688,7 +1691,7 @@ fn handle(
                     events.push(Event::Error(message, Some(Purpose::Study(study.kind()))));
                 }
                 // Slices and parts run in the background slots only (handled above).
-                JobKind::Slices { .. } | JobKind::StudyPart { .. } => {}
+                JobKind::Slices { .. } | JobKind::StudyPart { .. } | JobKind::Stopped => {}
             }
             events
         }
@@ -1830,11 +1833,7 @@ pub const STOP_STALE_FROM_VALUES: usize = 1 << 21;
 /// background, once the view has its result; the other workers and what they run are left
 /// alone.
 fn stop_stale_long_job(inner: &mut Inner, shared: &Shared) {
-    if inner.holders < 2
-        || inner.data_len < inner.stop_stale_from
-        || inner.restart_pending.is_some()
-    {
-        // (A worker already stopped holds only a placeholder.)
+    if inner.holders < 2 || inner.data_len < inner.stop_stale_from {
         return;
     }
     let stale = match inner.bg[0].as_ref() {
@@ -1875,7 +1874,7 @@ fn stop_stale_long_job(inner: &mut Inner, shared: &Shared) {
     let now = (shared.now)();
     inner.bg[0] = Some(Job {
         id: 0,
-        kind: JobKind::Slices { units: Vec::new() },
+        kind: JobKind::Stopped,
         ms: 0.0,
         first: 0,
         started: now,
@@ -2471,20 +2470,25 @@ mod tests {
         rig.settle();
         rig.engine.analyze(bits(3), view_options());
         rig.settle();
-        // A formats row (the knobs do not change it) runs whole on worker 0: it is let be.
-        rig.engine.compare(
-            Table::Formats,
-            1,
-            vec![("f".to_string(), kmeans(4))],
-            view_options(),
-        );
-        *rig.clock.borrow_mut() = ROWS_AFTER_IDLE_MS;
-        rig.engine.tick();
-        let formats: Vec<_> = rig.mail.posted.borrow_mut().drain(..).collect();
-        assert!(
-            matches!(&formats[..], [(0, _, Request::Sweep { .. })]),
-            "{formats:?}"
-        );
+        // A row that runs whole (a learned codebook) once the knobs rest, on worker 0, held.
+        let whole_row = |table, name: &str, levels| {
+            rig.engine.compare(
+                table,
+                1,
+                vec![(name.to_string(), kmeans(levels))],
+                view_options(),
+            );
+            *rig.clock.borrow_mut() += 2.0 * ROWS_AFTER_IDLE_MS;
+            rig.engine.tick();
+            let held: Vec<_> = rig.mail.posted.borrow_mut().drain(..).collect();
+            assert!(
+                matches!(&held[..], [(0, _, Request::Sweep { .. })]),
+                "{held:?}"
+            );
+            held
+        };
+        // A formats row (the knobs do not change it) is let be.
+        let formats = whole_row(Table::Formats, "f", 4);
         rig.engine.analyze(bits(4), view_options());
         rig.frame();
         assert_eq!(
@@ -2496,21 +2500,9 @@ mod tests {
         rig.settle();
         rig.answer(formats);
         assert_eq!(rig.record.rows.borrow().len(), 1);
-        // A calibrators row runs whole on worker 0; a knob moves: the row's answer would be
-        // stale, so worker 0 alone is stopped, and the view runs on worker 1.
-        rig.engine.compare(
-            Table::Calibrators,
-            2,
-            vec![("a".to_string(), kmeans(8))],
-            view_options(),
-        );
-        *rig.clock.borrow_mut() += 2.0 * ROWS_AFTER_IDLE_MS;
-        rig.engine.tick();
-        let held: Vec<_> = rig.mail.posted.borrow_mut().drain(..).collect();
-        assert!(
-            matches!(&held[..], [(0, _, Request::Sweep { .. })]),
-            "{held:?}"
-        );
+        // A calibrators row; a knob moves: the row's answer would be stale, so worker 0 alone
+        // is stopped, and the view runs on worker 1.
+        let held = whole_row(Table::Calibrators, "a", 8);
         let started = *rig.mail.started.borrow();
         rig.engine.analyze(bits(6), view_options());
         rig.frame();

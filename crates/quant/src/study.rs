@@ -115,10 +115,11 @@ pub fn channel_slices(config: &QuantizerConfig, shape: &[usize], budget: usize) 
     channels.div_ceil(rows).max(1)
 }
 
-/// The channels of part `index` of `count` (see [`channel_slices`]): consecutive, about equal.
-pub fn channel_rows(channels: usize, index: usize, count: usize) -> std::ops::Range<usize> {
+/// Part `index` of `count` consecutive, about equal parts of `0..len`: a channel study's rows
+/// ([`channel_slices`]) or a stream study's batches ([`stream_slices`]).
+pub fn part_range(len: usize, index: usize, count: usize) -> std::ops::Range<usize> {
     let count = count.max(1);
-    let at = |k: usize| (channels as u128 * k.min(count) as u128 / count as u128) as usize;
+    let at = |k: usize| (len as u128 * k.min(count) as u128 / count as u128) as usize;
     at(index)..at(index + 1)
 }
 
@@ -726,7 +727,7 @@ mod tests {
             );
             for count in [2, 3, 7, 64] {
                 let mut parts: Vec<ChannelPart> = (0..count)
-                    .map(|k| channels_part(&d, config, channel_rows(64, k, count)))
+                    .map(|k| channels_part(&d, config, part_range(64, k, count)))
                     .collect::<Result<_, _>>()
                     .unwrap_or_else(|e| panic!("{e}"));
                 parts.reverse();
@@ -775,7 +776,7 @@ mod tests {
                 let given = Some(whole.static_clip).filter(|_| count % 2 == 0);
                 let mut parts: Vec<StreamPart> = (0..count)
                     .map(|k| {
-                        let run = channel_rows(batches, k, count);
+                        let run = part_range(batches, k, count);
                         stream_part(&d, &config, spec, run, given.filter(|_| k > 0), None)
                     })
                     .collect::<Result<_, _>>()
@@ -849,7 +850,7 @@ mod tests {
             ..QuantizerConfig::default()
         };
         assert_eq!(channel_slices(&columns, &shape, 1 << 18), 1);
-        let rows: Vec<_> = (0..3).map(|k| channel_rows(10, k, 3)).collect();
+        let rows: Vec<_> = (0..3).map(|k| part_range(10, k, 3)).collect();
         assert_eq!(rows, [0..3, 3..6, 6..10]);
     }
 
