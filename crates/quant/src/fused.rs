@@ -482,19 +482,24 @@ struct Keyed {
     max_keys: usize,
     /// Values counted so far.
     values: u64,
+    /// Where the current window of [`KEYED_TRIAL`] values began: values counted and keys met.
+    window: (u64, usize),
 }
 
 /// Counters all keys' tables may take: 2^18 (1 MiB), within a core's L2 — each chunk touches only
 /// its key's table, so their number matters less than that they stay cached.
 const KEYED_COUNTERS: usize = 1 << 18;
 
-/// Keys are given up, once this many values have been counted, when a key has come for every
-/// `4 · n_codes` values or fewer: decoding a key costs about `2 · n_codes` steps against one
-/// binning and one more increment per value. (Early on nearly every chunk brings a new key even
-/// where keys repeat: 16-bit scales of 32-value groups of normal data gave 221 keys in the first
-/// 256 groups, 903 in 2,048, 1,676 in 32,768 — against one per group for f32 scales; measured
-/// natively, a key per 32-value group with 16 codes was slower by key than by value, 4.6 against
-/// 4.3 ms at 1M values, a key per 128 faster, 2.8 against 3.5.)
+/// Keys are judged in windows of this many values: given up when a window brought a key for
+/// every `2 · n_codes` values or fewer (decoding a key costs about `2 · n_codes` steps against
+/// one binning and one more increment per value). Each window is judged alone because keys that
+/// repeat still arrive fast at first: 16-bit scales of 32-value groups of normal data gave 221
+/// keys in the first 256 groups, 903 in 2,048, 1,676 in 32,768 — against one per group for f32
+/// scales. Measured natively: a key per 32-value group with 16 codes was slower by key than by
+/// value (4.6 against 4.3 ms at 1M values), a key per 128 faster (2.8 against 3.5); Q4_0, whose
+/// signed scales bring ~1,100 keys in the first window and few after, took 4.1–4.5 ms at 1M
+/// values when the first window gave keys up (then judged at one key per `4 · n_codes` values
+/// over all values so far) and 2.5–2.8 ms by key (min of 15, alternating).
 const KEYED_TRIAL: u64 = 1 << 16;
 
 impl Tally {
@@ -512,6 +517,7 @@ impl Tally {
             front: vec![([0; 3], FREE); 1 << FRONT_BITS],
             max_keys,
             values: 0,
+            window: (0, 0),
         });
         Self {
             lanes: Sums::default(),
@@ -569,8 +575,16 @@ impl Tally {
                 Ok(number) => number,
                 Err(slot) => {
                     let fresh = keyed.keys.len();
-                    let turning_over = keyed.values >= KEYED_TRIAL
-                        && 4 * (fresh as u64 + 1) * n as u64 > keyed.values;
+                    // Each window of KEYED_TRIAL values is judged by the keys it brought.
+                    let (window_values, window_keys) = (
+                        keyed.values - keyed.window.0,
+                        (fresh + 1 - keyed.window.1) as u64,
+                    );
+                    let turning_over =
+                        window_values >= KEYED_TRIAL && 2 * window_keys * n as u64 > window_values;
+                    if window_values >= KEYED_TRIAL {
+                        keyed.window = (keyed.values, fresh + 1);
+                    }
                     if fresh >= keyed.max_keys || turning_over {
                         // Keys come as fast as values: count by value from here on.
                         self.give_up_keys();
@@ -1081,8 +1095,12 @@ mod tests {
             ..Default::default()
         };
         // 100 keys in 256 slots, groups of 32; a new key every 8 values, more than a 16-code
-        // decoding is worth.
-        for (keys, group, stays_keyed) in [(100, 32, true), (usize::MAX, 8, false)] {
+        // decoding is worth; a new key every 48 values in the first window of 65,536 values
+        // and a third as many in the next (as Q4_0's 16-bit scales bring them), which counting
+        // over all values so far at one key per 64 gave up.
+        for (keys, group, stays_keyed) in
+            [(100, 32, true), (usize::MAX, 8, false), (2000, 48, true)]
+        {
             let kernel = |g: usize| {
                 let k = (g % keys) as f32;
                 let params = AffineParams::from_range(-1.0 - k * 0.013, 2.0 + k * 0.007, &config);
