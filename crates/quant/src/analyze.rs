@@ -146,25 +146,47 @@ pub(crate) fn tensor_amax(
     ranges: &[Option<(f32, f32)>],
     groups: std::ops::Range<usize>,
 ) -> f32 {
-    let fold = |ranges: &[Option<(f32, f32)>]| {
-        ranges
-            .iter()
-            .flatten()
-            .fold(0f32, |a, &(lo, hi)| a.max(lo.abs()).max(hi.abs()))
-    };
     if groups == (0..layout.n_groups) {
-        return fold(ranges);
+        return largest_bound(ranges);
     }
-    match (config.calibration, known.min_max) {
-        (crate::config::Calibration::MinMax, Some((lo, hi))) => lo.abs().max(hi.abs()),
-        _ => fold(&calibrate_ranges(
-            values,
-            layout,
-            config,
-            known,
-            0..layout.n_groups,
-        )),
+    let all = || groups_amax(values, layout, config, known, 0..layout.n_groups);
+    match (config.calibration, known.min_max, known.dataset) {
+        (crate::config::Calibration::MinMax, Some((lo, hi)), _) => lo.abs().max(hi.abs()),
+        // Once per dataset (or as measured in parts: `run::bound_part`), not once per share.
+        (_, _, Some(d)) if std::ptr::eq(d.values(), values) => {
+            d.two_level_bound(&bound_key(config), all)
+        }
+        _ => all(),
     }
+}
+
+/// What a two-level bound is remembered by: the configuration, symmetric (as two-level scales
+/// are; the block formats calibrate so).
+pub(crate) fn bound_key(config: &QuantizerConfig) -> QuantizerConfig {
+    QuantizerConfig {
+        scheme: Scheme::Symmetric,
+        ..config.clone()
+    }
+}
+
+/// The largest calibrated bound of the groups `groups` (a part of [`tensor_amax`]'s fold: the
+/// parts' largest is the whole's, exactly).
+pub(crate) fn groups_amax(
+    values: &[f32],
+    layout: &GroupLayout,
+    config: &QuantizerConfig,
+    known: Known<'_>,
+    groups: std::ops::Range<usize>,
+) -> f32 {
+    largest_bound(&calibrate_ranges(values, layout, config, known, groups))
+}
+
+/// The largest |α|, |β| of `ranges` (0 for none).
+fn largest_bound(ranges: &[Option<(f32, f32)>]) -> f32 {
+    ranges
+        .iter()
+        .flatten()
+        .fold(0f32, |a, &(lo, hi)| a.max(lo.abs()).max(hi.abs()))
 }
 
 /// The calibrated clipping range of each group of `groups` (`None` for a group with no finite

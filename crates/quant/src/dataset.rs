@@ -83,6 +83,8 @@ type HistogramKey = (std::ops::Range<usize>, f32, f32, usize);
 type HistogramMemo = Arc<Mutex<Recent<HistogramKey, Histogram, 8>>>;
 /// Recent whole-tensor clipping ranges of a dataset, by configuration.
 type RangeMemo = Arc<Mutex<Recent<crate::QuantizerConfig, Option<(f32, f32)>, 16>>>;
+/// Recent bounds of two-level scales, by configuration.
+type BoundMemo = Arc<Mutex<Recent<crate::QuantizerConfig, f32, 16>>>;
 
 /// The few results asked for last, newest first: a memo that holds at most `N` entries.
 #[derive(Debug)]
@@ -137,8 +139,8 @@ fn memoized<K: PartialEq, V: Clone, const N: usize>(
 /// It also remembers the last few histograms of its values, so that a knob change that keeps the
 /// plotted range (most do) re-bins nothing (see [`Dataset::histogram`]), and the last few
 /// whole-tensor clipping ranges of the costly calibrators, so that the shares of one analysis
-/// calibrate once (see [`Dataset::tensor_range`]). Clones share both memos (the values are the
-/// same).
+/// calibrate once (see [`Dataset::tensor_range`]), and of two-level scales' bounds. Clones share
+/// the memos (the values are the same).
 #[derive(Clone, Debug)]
 pub struct Dataset {
     name: String,
@@ -147,6 +149,7 @@ pub struct Dataset {
     summary: Summary,
     histograms: HistogramMemo,
     ranges: RangeMemo,
+    bounds: BoundMemo,
 }
 
 impl PartialEq for Dataset {
@@ -187,6 +190,7 @@ impl Dataset {
             summary,
             histograms: Arc::default(),
             ranges: Arc::default(),
+            bounds: Arc::default(),
         })
     }
 
@@ -243,6 +247,26 @@ impl Dataset {
         calibrate: impl FnOnce() -> Option<(f32, f32)>,
     ) -> Option<(f32, f32)> {
         memoized(&self.ranges, config.clone(), calibrate)
+    }
+
+    /// The bound of `config`'s two-level scales over the whole tensor (the largest calibrated
+    /// group bound, see `analyze::tensor_amax`), computed by `compute` the first time and
+    /// remembered, or as [`keep_bound`](Self::keep_bound) gave it: every share of a two-level
+    /// analysis needs it before it scales a block.
+    pub(crate) fn two_level_bound(
+        &self,
+        config: &crate::QuantizerConfig,
+        compute: impl FnOnce() -> f32,
+    ) -> f32 {
+        memoized(&self.bounds, config.clone(), compute)
+    }
+
+    /// Remembers `bound` as [`two_level_bound`](Self::two_level_bound) of `config` (measured in
+    /// parts elsewhere: see `run::bound_part`).
+    pub(crate) fn keep_bound(&self, config: &crate::QuantizerConfig, bound: f32) {
+        if let Ok(mut m) = self.bounds.lock() {
+            m.put(config.clone(), bound);
+        }
     }
 
     /// Always false: an empty dataset cannot be built.

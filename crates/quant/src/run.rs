@@ -96,6 +96,65 @@ pub fn runs_whole(config: &QuantizerConfig, shape: &[usize]) -> bool {
     !min_max && (interleaved || two_level)
 }
 
+/// Whether an analysis under `config` runs whole ([`runs_whole`]) only for want of its
+/// two-level scales' bound — the largest calibrated group bound over the whole tensor, which a
+/// search calibrator finds only by calibrating every group. Measured in parts first
+/// ([`bound_part`], merged by their largest) and given to each share ([`keep_bound`]), the
+/// analysis goes in slices like any other ([`bounded_slice_count`]): the page does so, so that
+/// no worker is held for the seconds such a row takes at 16M values.
+pub fn needs_bound(config: &QuantizerConfig, shape: &[usize]) -> bool {
+    use crate::config::Calibration;
+    if family::runs_whole(config) || config.calibration == Calibration::MinMax {
+        return false;
+    }
+    plan::layout_for(config, shape).is_ok_and(|layout| {
+        layout.is_contiguous()
+            && layout.n_groups > 1
+            && config.scale_format == crate::block::ScaleFormat::E4m3
+    })
+}
+
+/// The largest calibrated bound of the groups whose first value lies in share `share`'s span
+/// (each group in exactly one share of a count): the largest of every share's is the bound
+/// [`needs_bound`] asks for, bit for bit.
+pub fn bound_part(
+    dataset: &Dataset,
+    config: &QuantizerConfig,
+    share: Share,
+) -> Result<f32, AnalyzeError> {
+    config.validate()?;
+    if !share.is_valid() {
+        return Err(AnalyzeError::Share(share));
+    }
+    let layout = plan::layout_for(config, dataset.shape())?;
+    let groups = layout.groups_starting_in(share.span(&layout, 1));
+    Ok(crate::analyze::groups_amax(
+        dataset.values(),
+        &layout,
+        &crate::analyze::bound_key(config),
+        crate::analyze::Known::of(dataset),
+        groups,
+    ))
+}
+
+/// Gives `dataset` the bound of `config`'s two-level scales (the largest of its
+/// [`bound_part`]s), so that its shares scale their blocks without calibrating every group.
+pub fn keep_bound(dataset: &Dataset, config: &QuantizerConfig, bound: f32) {
+    dataset.keep_bound(&crate::analyze::bound_key(config), bound);
+}
+
+/// [`slice_count`] of an analysis whose two-level bound is given ([`needs_bound`]); also how
+/// many parts its bound is measured in (each calibrates the groups of one slice).
+pub fn bounded_slice_count(
+    config: &QuantizerConfig,
+    shape: &[usize],
+    budget: usize,
+) -> Option<usize> {
+    needs_bound(config, shape)
+        .then(|| count_slices(config, shape, budget, bounded_cost(config, shape)))
+        .flatten()
+}
+
 /// How to cut an analysis under `config` into slices that each take about as long: `None` where
 /// it runs whole ([`runs_whole`]), else its work per value in plain passes, so that a slice of
 /// `budget / cost` values takes about as long as a plain pass over `budget` — a search
@@ -106,6 +165,11 @@ pub fn slice_cost(config: &QuantizerConfig, shape: &[usize]) -> Option<usize> {
     if runs_whole(config, shape) {
         return None;
     }
+    Some(bounded_cost(config, shape))
+}
+
+/// [`slice_cost`] of a configuration that runs whole only for want of its bound.
+fn bounded_cost(config: &QuantizerConfig, shape: &[usize]) -> usize {
     let per_group = plan::layout_for(config, shape).is_ok_and(|l| l.n_groups > 1)
         && config.format.uses_scales();
     let calibration = if per_group {
@@ -113,7 +177,7 @@ pub fn slice_cost(config: &QuantizerConfig, shape: &[usize]) -> Option<usize> {
     } else {
         1
     };
-    Some(calibration.max(family::cost_per_value(config)).max(1))
+    calibration.max(family::cost_per_value(config)).max(1)
 }
 
 /// How many shares a background row under `config` over data of `shape` goes in so that each
@@ -124,6 +188,16 @@ pub fn slice_cost(config: &QuantizerConfig, shape: &[usize]) -> Option<usize> {
 /// four budgets, the row runs whole, as a long job (a view does not wait for it).
 pub fn slice_count(config: &QuantizerConfig, shape: &[usize], budget: usize) -> Option<usize> {
     let cost = slice_cost(config, shape)?;
+    count_slices(config, shape, budget, cost)
+}
+
+/// [`slice_count`] at `cost` per value.
+fn count_slices(
+    config: &QuantizerConfig,
+    shape: &[usize],
+    budget: usize,
+    cost: usize,
+) -> Option<usize> {
     let n: usize = shape.iter().product();
     let count = n.div_ceil((budget / cost).max(1)).max(1);
     match plan::layout_for(config, shape) {
@@ -365,6 +439,84 @@ mod tests {
         assert_eq!(slice_count(&channels(0), &[2, 1 << 20], 1 << 20), None);
         assert_eq!(slice_count(&tensor_mse, &shape, 1 << 10), Some(16));
         assert_eq!(slice_count(&kmeans, &shape, 1 << 20), None);
+    }
+
+    /// A two-level analysis calibrated by search, its bound measured in parts and given to each
+    /// share, equals the whole analysis: NVFP4 and int4 with E4M3 scales, MSE, percentile and
+    /// KL, data with NaN, ±Inf, a constant row and a zero row, in 2, 3 and 7 parts; a wrong
+    /// bound given changes the numbers (the shares use the one given).
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn a_two_level_bound_measured_in_parts_gives_the_whole_analysis() {
+        let mut v = crate::synth::generate(crate::synth::Distribution::Laplace, 24 * 64, 4)
+            .unwrap_or_default();
+        v[5] = f32::NAN;
+        v[300] = f32::INFINITY;
+        v[301] = f32::NEG_INFINITY;
+        v[640..704].fill(2.5);
+        v[704..768].fill(0.0);
+        let fresh = || Dataset::new("t", vec![24, 64], v.clone()).unwrap_or_else(|e| panic!("{e}"));
+        let o = AnalysisOptions {
+            display_group: 3,
+            ..Default::default()
+        };
+        let int4 = QuantizerConfig {
+            bits: 4,
+            scheme: Scheme::Symmetric,
+            granularity: Granularity::Group { size: 16 },
+            scale_format: crate::block::ScaleFormat::E4m3,
+            ..Default::default()
+        };
+        let nvfp4 = crate::presets::preset("nvfp4").unwrap_or_default();
+        for base in [nvfp4, int4] {
+            for calibration in [
+                Calibration::Mse,
+                Calibration::Percentile { p: 99.0 },
+                Calibration::Kl,
+            ] {
+                let c = QuantizerConfig {
+                    calibration,
+                    ..base.clone()
+                };
+                let what = format!("{:?} {calibration:?}", c.format);
+                assert!(
+                    needs_bound(&c, &[24, 64]) && runs_whole(&c, &[24, 64]),
+                    "{what}"
+                );
+                assert_eq!(slice_count(&c, &[24, 64], 1 << 20), None, "{what}");
+                let slices = bounded_slice_count(&c, &[24, 64], 1 << 12);
+                assert!(slices.is_some_and(|k| k > 1), "{what}: {slices:?}");
+                let one = analyze(&fresh(), &c, &o).unwrap_or_else(|e| panic!("{what}: {e}"));
+                for count in [2, 3, 7] {
+                    let d = fresh();
+                    let bound = (0..count)
+                        .map(|index| bound_part(&d, &c, Share { index, count }))
+                        .collect::<Result<Vec<f32>, _>>()
+                        .unwrap_or_else(|e| panic!("{what}: {e}"))
+                        .into_iter()
+                        .fold(0f32, f32::max);
+                    let d = fresh();
+                    keep_bound(&d, &c, bound);
+                    let many = merged(&d, &c, &o, count).unwrap_or_else(|e| panic!("{e}"));
+                    assert_same(&one, &many, &format!("{what} in {count} parts"));
+                }
+                let d = fresh();
+                keep_bound(&d, &c, 1e-3);
+                let wrong = merged(&d, &c, &o, 3).unwrap_or_else(|e| panic!("{e}"));
+                let (x, y) = (wrong.metrics.mse, one.metrics.mse);
+                assert!((x - y).abs() > 1e-6 * y, "{what}: {x} vs {y}");
+            }
+        }
+        // Min-max, per tensor, interleaved channels and other scale formats need no bound.
+        let nvfp4 = crate::presets::preset("nvfp4").unwrap_or_default();
+        assert!(!needs_bound(&nvfp4, &[24, 64]));
+        let f16 = QuantizerConfig {
+            calibration: Calibration::Mse,
+            granularity: Granularity::Group { size: 16 },
+            ..Default::default()
+        };
+        assert!(!needs_bound(&f16, &[24, 64]));
+        assert_eq!(bounded_slice_count(&f16, &[24, 64], 1 << 12), None);
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
