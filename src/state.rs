@@ -1044,8 +1044,8 @@ impl AppState {
 
     /// Drops `table`'s rows still waiting or under way in the engine: a table that no longer
     /// applies to the view's settings would otherwise go on measuring the old ones in the
-    /// background (at 16M values an NVFP4 calibrator row runs whole for seconds, and every view
-    /// meanwhile has one worker fewer).
+    /// background (at 16M values the calibrators' rows of a block format take seconds of the
+    /// workers' time that the views then share).
     fn drop_rows(&self, table: Table) {
         self.with_engine(|e| e.compare(table, 0, Vec::new(), AnalysisOptions::default()));
     }

@@ -13,7 +13,10 @@
 //!        calibrator per group at 300 times a plain pass per value goes in slices of ~3,500
 //!        values, never cutting a group, `quantscope_core::run::slice_count`), so a worker is
 //!        never busy with it for long, and the slices of a table spread over the workers; their
-//!        parts are summed as they come (`quantscope_core::Merger`), not held;
+//!        parts are summed as they come (`quantscope_core::Merger`), not held; a row whose
+//!        two-level scales need the whole tensor's calibrated bound (NVFP4 by a search,
+//!        `quantscope_core::run::needs_bound`) first measures it in as many slices, then gives
+//!        it to each share;
 //!      - the channel study in parts of rows and the stream study in parts of batches
 //!        (`quantscope_core::study::channel_slices`, `stream_slices`: about SLICE_VALUES / 8
 //!        values of work a part; the stream's first part finds the static range, which the
@@ -22,8 +25,9 @@
 //!        after the quick tables' rows and before the longer ones;
 //!      - on worker 0 only, the long jobs: studies (one that cannot be cut, the layer lab; the
 //!        newest of each kind; an export does not wait for the rest) and rows that run whole
-//!        (`quantscope_core::run::slice_count` says `None`: learned codebooks, interleaved
-//!        channels calibrated by a search, groups so big that one is a long search).
+//!        (`quantscope_core::run::slice_count` and `bounded_slice_count` say `None`: learned
+//!        codebooks, interleaved channels calibrated by a search, groups so big that one is a
+//!        long search).
 //!      A view waits for the slices running (a few ms) and then has every worker; while a long
 //!      job holds worker 0 it runs on the others (with one holder, a long job gives way: the
 //!      workers restart and it runs again later; with several, from 2M values, a long job whose
@@ -45,14 +49,14 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use quantscope_core::run::{slice_cost, slice_count};
+use quantscope_core::run::{bounded_cost, bounded_slice_count, slice_cost, slice_count};
 use quantscope_core::{
     merge, Analysis, AnalysisOptions, Merger, PartialAnalysis, QuantizerConfig, Share,
 };
 
 use super::protocol::{
-    DataInfo, FileInfo, JobId, Request, Response, Study, StudyKind, StudyResult, SweepRow,
-    SynthSettings, TensorRow,
+    DataInfo, FileInfo, JobId, Request, Response, RowBound, Slice, Study, StudyKind, StudyResult,
+    SweepRow, SynthSettings, TensorRow,
 };
 
 /// Bytes of f32 data all workers together may hold (each holds a whole copy).
@@ -319,6 +323,22 @@ struct RowRun {
     cost: usize,
     /// The worker time its slices took, in ms.
     ms: f64,
+    /// The two-level bound its shares need (`quantscope_core::run::needs_bound`).
+    bound: Bound,
+}
+
+/// A row's two-level bound: measured in `count` parts (the row's slices) before any share goes,
+/// each share then given it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Bound {
+    Unneeded,
+    /// Parts `next..count` not yet posted; `answered` parts in, the largest so far.
+    Measuring {
+        next: usize,
+        answered: usize,
+        largest: f32,
+    },
+    Known(f32),
 }
 
 impl RowRun {
@@ -326,9 +346,53 @@ impl RowRun {
         self.request.purpose.table()
     }
 
-    /// Shares answered, as a fraction of its whole.
+    /// Slices answered, as a fraction of its whole (a bound's parts count as slices).
     fn done(&self) -> f64 {
-        self.merger.added() as f64 / self.count.max(1) as f64
+        let (answered, all) = match self.bound {
+            Bound::Unneeded => (0, self.count),
+            Bound::Measuring { answered, .. } => (answered, 2 * self.count),
+            Bound::Known(_) => (self.count, 2 * self.count),
+        };
+        (answered + self.merger.added()) as f64 / all.max(1) as f64
+    }
+
+    /// Whether a slice of it can be posted now (none while its bound's parts are out).
+    fn ready(&self) -> bool {
+        match self.bound {
+            Bound::Measuring { next, .. } => next < self.count,
+            _ => self.next < self.count,
+        }
+    }
+
+    /// Takes its next slice (see [`ready`](Self::ready)).
+    fn take_slice(&mut self) -> (Share, RowBound) {
+        let count = self.count;
+        match &mut self.bound {
+            Bound::Measuring { next, .. } => {
+                *next += 1;
+                (
+                    Share {
+                        index: *next - 1,
+                        count,
+                    },
+                    RowBound::Measure,
+                )
+            }
+            bound => {
+                self.next += 1;
+                let given = match *bound {
+                    Bound::Known(b) => RowBound::Given(b),
+                    _ => RowBound::Unneeded,
+                };
+                (
+                    Share {
+                        index: self.next - 1,
+                        count,
+                    },
+                    given,
+                )
+            }
+        }
     }
 }
 
@@ -906,15 +970,17 @@ fn start_background(inner: &mut Inner, shared: &Shared, worker: usize, rested: b
     }
     let rows: Vec<SweepRow> = units
         .iter()
-        .filter_map(|&(key, share)| {
+        .filter_map(|&(key, share, bound)| {
             let run = inner.running.iter().find(|r| r.key == key)?;
             Some(SweepRow {
                 name: row_name(&run.request.purpose),
                 config: run.request.config.clone(),
                 share,
+                bound,
             })
         })
         .collect();
+    let units: Vec<(u64, Share)> = units.into_iter().map(|(k, s, _)| (k, s)).collect();
     let Some(first) = inner.running.iter().find(|r| r.key == units[0].0) else {
         return;
     };
@@ -1109,10 +1175,10 @@ fn study_part_done(inner: &mut Inner, run_id: u64, part: StudyResult) -> Vec<Eve
 /// table's rows with the same options, taken from the rows under way, then from the waiting ones
 /// (which start: a row of n values in ⌈n / slice_values⌉ shares). A row that runs whole goes
 /// alone, and only to worker 0.
-fn next_slices(inner: &mut Inner, worker: usize) -> Vec<(u64, Share)> {
+fn next_slices(inner: &mut Inner, worker: usize) -> Vec<(u64, Share, RowBound)> {
     let data_len = inner.data_len.max(1);
     let slice_values = inner.slice_values.max(1);
-    let mut units: Vec<(u64, Share)> = Vec::new();
+    let mut units: Vec<(u64, Share, RowBound)> = Vec::new();
     let mut values = 0usize;
     // The table and options of the message's first slice: the others must have the same.
     let mut kind: Option<(Option<Table>, AnalysisOptions)> = None;
@@ -1121,7 +1187,7 @@ fn next_slices(inner: &mut Inner, worker: usize) -> Vec<(u64, Share)> {
             return units;
         }
         let open = inner.running.iter().position(|r| {
-            r.next < r.count
+            r.ready()
                 && (!r.long || worker == 0)
                 && kind.is_none_or(|k| k == (r.table(), r.request.options) && !r.long)
         });
@@ -1134,8 +1200,10 @@ fn next_slices(inner: &mut Inner, worker: usize) -> Vec<(u64, Share)> {
                 if kind.is_some_and(|k| k != (request.purpose.table(), request.options)) {
                     return units;
                 }
-                let cost = slice_cost(&request.config, &inner.data_shape);
-                let slices = slice_count(&request.config, &inner.data_shape, slice_values);
+                let shape = &inner.data_shape;
+                let bounded = bounded_slice_count(&request.config, shape, slice_values);
+                let cost = slice_cost(&request.config, shape);
+                let slices = bounded.or_else(|| slice_count(&request.config, shape, slice_values));
                 let long = slices.is_none();
                 if long && (worker != 0 || !units.is_empty()) {
                     return units;
@@ -1144,7 +1212,11 @@ fn next_slices(inner: &mut Inner, worker: usize) -> Vec<(u64, Share)> {
                     return units;
                 };
                 // A slice of a costly row holds fewer values: about as long as a plain one.
-                let cost = cost.unwrap_or(1).max(1);
+                let cost = match bounded {
+                    Some(_) => bounded_cost(&request.config, shape),
+                    None => cost.unwrap_or(1),
+                }
+                .max(1);
                 let count = slices.unwrap_or(1);
                 let key = inner.next_row;
                 inner.next_row += 1;
@@ -1157,6 +1229,14 @@ fn next_slices(inner: &mut Inner, worker: usize) -> Vec<(u64, Share)> {
                     long,
                     cost,
                     ms: 0.0,
+                    bound: match bounded {
+                        Some(_) => Bound::Measuring {
+                            next: 0,
+                            answered: 0,
+                            largest: 0.0,
+                        },
+                        None => Bound::Unneeded,
+                    },
                 });
                 inner.running.len() - 1
             }
@@ -1169,14 +1249,8 @@ fn next_slices(inner: &mut Inner, worker: usize) -> Vec<(u64, Share)> {
             return units;
         }
         kind = Some((run.table(), run.request.options));
-        units.push((
-            run.key,
-            Share {
-                index: run.next,
-                count,
-            },
-        ));
-        run.next += 1;
+        let (share, bound) = run.take_slice();
+        units.push((run.key, share, bound));
         values += size;
         if run.long {
             return units;
@@ -1554,7 +1628,20 @@ fn handle(
                 let run = &mut inner.running[i];
                 run.ms += each_ms;
                 match part {
-                    Ok(part) => {
+                    Ok(Slice::Bound(b)) => {
+                        if let Bound::Measuring {
+                            answered, largest, ..
+                        } = &mut run.bound
+                        {
+                            *answered += 1;
+                            // (Bounds are ≥ 0 and never NaN: `max` is exact in any order.)
+                            *largest = largest.max(b);
+                            if *answered == run.count {
+                                run.bound = Bound::Known(*largest);
+                            }
+                        }
+                    }
+                    Ok(Slice::Share(part)) => {
                         debug_assert_eq!(share.count, run.count);
                         if let Err(e) = run.merger.add(*part) {
                             let run = inner.running.remove(i);
@@ -1827,8 +1914,8 @@ pub const STOP_STALE_FROM_VALUES: usize = 1 << 21;
 /// With several holders, when the view asks again, stops a long job on worker 0 whose answer
 /// the new view makes stale: a row of a table that follows the knobs (every table but the
 /// formats) or an automatic study — each is asked again once the view shows its result, and
-/// until now ran on to its end (at 16M values an NVFP4 row calibrated by search runs whole for
-/// seconds), holding worker 0 from every view meanwhile. Worker 0 alone is stopped at once
+/// until now ran on to its end (at 16M values a k-means row, or one calibrated by search
+/// per interleaved channel, runs whole for seconds), holding worker 0 from every view meanwhile. Worker 0 alone is stopped at once
 /// (the view runs on the others, as beside the job) and started again, loading the data in the
 /// background, once the view has its result; the other workers and what they run are left
 /// alone.
@@ -3224,6 +3311,99 @@ mod tests {
         let got = &rows[0].1;
         assert_eq!(got.output_hist, want.output_hist);
         assert_eq!(got.input_hist, want.input_hist);
+        assert_eq!(got.display, want.display);
+        assert_eq!(got.metrics.levels_used, want.metrics.levels_used);
+        assert!((got.metrics.mse - want.metrics.mse).abs() <= 1e-12 * want.metrics.mse);
+        assert!(rig.record.errors.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_two_level_row_measures_its_bound_in_parts_then_goes_in_slices_given_it() {
+        // NVFP4 calibrated by MSE needs the largest group bound of the whole tensor before it
+        // scales a block: measured in parts on both workers first, then every share is given
+        // it; the row equals the whole analysis and no slice runs long.
+        let rig = Rig::new(2);
+        rig.engine.set_slice_values(30_000);
+        let settings = SynthSettings {
+            cols: 64,
+            ..laplace(4_096, 7)
+        };
+        rig.engine.load(LoadSpec::Synth(settings.clone()));
+        rig.settle();
+        rig.engine.analyze(bits(3), view_options());
+        rig.settle();
+        let nvfp4 = QuantizerConfig {
+            calibration: quantscope_core::Calibration::Mse,
+            ..quantscope_core::presets::preset("nvfp4").unwrap_or_default()
+        };
+        assert_eq!(slice_count(&nvfp4, &[64, 64], 30_000), None, "whole before");
+        rig.engine.compare(
+            Table::Calibrators,
+            1,
+            vec![("mse".to_string(), nvfp4.clone())],
+            view_options(),
+        );
+        *rig.clock.borrow_mut() = ROWS_AFTER_IDLE_MS;
+        rig.engine.tick();
+        // Every slice posted, in order, with its worker.
+        let mut sent: Vec<(usize, Share, RowBound)> = Vec::new();
+        loop {
+            rig.frame();
+            let posted: Vec<_> = rig.mail.posted.borrow_mut().drain(..).collect();
+            if posted.is_empty() {
+                break;
+            }
+            for (i, _, r) in &posted {
+                if let Request::Sweep { rows, .. } = r {
+                    sent.extend(rows.iter().map(|r| (*i, r.share, r.bound)));
+                }
+            }
+            rig.answer(posted);
+        }
+        // 4,096 values at 300 passes a value in slices of 30,000: 41 parts, then 41 shares.
+        let d =
+            crate::engine::protocol::synthetic_dataset(&settings).unwrap_or_else(|e| panic!("{e}"));
+        let whole = quantscope_core::run::bound_part(&d, &nvfp4, Share::WHOLE)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(sent.len(), 82, "{sent:?}");
+        let (measure, given) = sent.split_at(41);
+        for (k, (_, share, bound)) in measure.iter().enumerate() {
+            assert_eq!(
+                (*share, *bound),
+                (
+                    Share {
+                        index: k,
+                        count: 41
+                    },
+                    RowBound::Measure
+                )
+            );
+        }
+        for (k, (_, share, bound)) in given.iter().enumerate() {
+            assert_eq!(
+                *share,
+                Share {
+                    index: k,
+                    count: 41
+                }
+            );
+            assert_eq!(
+                *bound,
+                RowBound::Given(whole),
+                "the largest part, as the whole"
+            );
+        }
+        for part in [measure, given] {
+            let workers: std::collections::BTreeSet<usize> =
+                part.iter().map(|(i, ..)| *i).collect();
+            assert_eq!(workers.len(), 2, "on both workers: {part:?}");
+        }
+        let rows = rig.record.rows.borrow();
+        assert_eq!(rows.len(), 1);
+        let want =
+            quantscope_core::analyze(&d, &nvfp4, &view_options()).unwrap_or_else(|e| panic!("{e}"));
+        let got = &rows[0].1;
+        assert_eq!(got.output_hist, want.output_hist);
         assert_eq!(got.display, want.display);
         assert_eq!(got.metrics.levels_used, want.metrics.levels_used);
         assert!((got.metrics.mse - want.metrics.mse).abs() <= 1e-12 * want.metrics.mse);

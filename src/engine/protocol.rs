@@ -160,12 +160,38 @@ impl Request {
     }
 }
 
-/// One slice of a table's row: share `share` of the analysis under `config`.
+/// One slice of a table's row: share `share` of the analysis under `config`, or of the
+/// measurement of its two-level bound.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SweepRow {
     pub name: String,
     pub config: QuantizerConfig,
     pub share: Share,
+    #[serde(default)]
+    pub bound: RowBound,
+}
+
+/// What a slice of a row does with the two-level bound its analysis needs
+/// (`quantscope_core::run::needs_bound`): the bound is measured in parts first, then given to
+/// every share.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub enum RowBound {
+    /// The analysis needs none: analyse the share.
+    #[default]
+    Unneeded,
+    /// Measure the share's part of the bound (`quantscope_core::run::bound_part`).
+    Measure,
+    /// Keep this bound (`quantscope_core::run::keep_bound`), then analyse the share.
+    Given(f32),
+}
+
+/// What one slice of a row found.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Slice {
+    /// Its share of the analysis.
+    Share(Box<PartialAnalysis>),
+    /// Its part of the two-level bound.
+    Bound(f32),
 }
 
 /// What a [`Request::Study`] asks for.
@@ -413,7 +439,7 @@ pub enum Response {
     /// milliseconds the worker spent on all of them.
     Swept {
         job: JobId,
-        rows: Vec<Result<Box<PartialAnalysis>, String>>,
+        rows: Vec<Result<Slice, String>>,
         ms: f64,
     },
     /// A study's result.

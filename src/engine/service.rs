@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use quantscope_core::io::safetensors as st;
 use quantscope_core::io::{shards, FileKind};
-use quantscope_core::{analyze_share, Dataset, QuantizerConfig};
+use quantscope_core::{analyze_share, run, Dataset, QuantizerConfig};
 
 use super::protocol::{
-    synthetic_dataset, DataInfo, ExportKind, FileInfo, JobId, LayerSpec, Request, Response, Study,
-    StudyResult, TensorRow,
+    synthetic_dataset, DataInfo, ExportKind, FileInfo, JobId, LayerSpec, Request, Response,
+    RowBound, Slice, Study, StudyResult, TensorRow,
 };
 use crate::loader::{self, LoadedFile, MAX_FILE_BYTES};
 
@@ -173,9 +173,21 @@ impl Service {
                     rows: rows
                         .iter()
                         .map(|row| {
-                            analyze_share(d, &row.config, &options, row.share)
-                                .map(Box::new)
-                                .map_err(|e| e.to_string())
+                            let share = || {
+                                analyze_share(d, &row.config, &options, row.share)
+                                    .map(|p| Slice::Share(Box::new(p)))
+                            };
+                            match row.bound {
+                                RowBound::Unneeded => share(),
+                                RowBound::Measure => {
+                                    run::bound_part(d, &row.config, row.share).map(Slice::Bound)
+                                }
+                                RowBound::Given(bound) => {
+                                    run::keep_bound(d, &row.config, bound);
+                                    share()
+                                }
+                            }
+                            .map_err(|e| e.to_string())
                         })
                         .collect(),
                     ms: 0.0,

@@ -168,8 +168,9 @@ pub fn slice_cost(config: &QuantizerConfig, shape: &[usize]) -> Option<usize> {
     Some(bounded_cost(config, shape))
 }
 
-/// [`slice_cost`] of a configuration that runs whole only for want of its bound.
-fn bounded_cost(config: &QuantizerConfig, shape: &[usize]) -> usize {
+/// [`slice_cost`] of a configuration as if it did not run whole (of one that [`needs_bound`]:
+/// once its bound is given).
+pub fn bounded_cost(config: &QuantizerConfig, shape: &[usize]) -> usize {
     let per_group = plan::layout_for(config, shape).is_ok_and(|l| l.n_groups > 1)
         && config.format.uses_scales();
     let calibration = if per_group {
