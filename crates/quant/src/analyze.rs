@@ -171,6 +171,12 @@ pub(crate) fn bound_key(config: &QuantizerConfig) -> QuantizerConfig {
 
 /// The largest calibrated bound of the groups `groups` (a part of [`tensor_amax`]'s fold: the
 /// parts' largest is the whole's, exactly).
+///
+/// Where the calibrator stays within the data ([`crate::config::Calibration::within_data`]) a group's bound is
+/// at most its largest |x|: the groups are calibrated largest |x| first, until none left could
+/// beat the largest bound found — the same number as calibrating every group (tested against
+/// that), with a few searches instead of all (natively, NVFP4 by MSE over 16M normal values:
+/// see docs/performance.md).
 pub(crate) fn groups_amax(
     values: &[f32],
     layout: &GroupLayout,
@@ -178,7 +184,31 @@ pub(crate) fn groups_amax(
     known: Known<'_>,
     groups: std::ops::Range<usize>,
 ) -> f32 {
-    largest_bound(&calibrate_ranges(values, layout, config, known, groups))
+    if !(layout.is_contiguous() && config.calibration.within_data()) {
+        return largest_bound(&calibrate_ranges(values, layout, config, known, groups));
+    }
+    let reach: Vec<f32> = groups
+        .clone()
+        .map(|g| crate::calib::finite_abs_max(&values[layout.chunk_of(g)]))
+        .collect();
+    let mut order: Vec<usize> = (0..reach.len()).collect();
+    order.sort_unstable_by(|&a, &b| reach[b].total_cmp(&reach[a]));
+    let mut largest = 0f32;
+    for k in order {
+        if reach[k] <= largest {
+            // Neither this group nor any after it (no larger |x|) can hold a larger bound.
+            break;
+        }
+        let g = groups.start + k;
+        largest = largest.max(largest_bound(&calibrate_ranges(
+            values,
+            layout,
+            config,
+            known,
+            g..g + 1,
+        )));
+    }
+    largest
 }
 
 /// The largest |α|, |β| of `ranges` (0 for none).
@@ -1400,9 +1430,83 @@ mod tests {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod proptests {
     use super::*;
-    use crate::config::Granularity;
+    use crate::config::{Calibration, Granularity};
     use crate::run::{analyze, quantize};
     use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        /// A two-level bound from only the groups that could hold it (largest |x| first) is
+        /// the bound of calibrating every group, bit for bit, over any range of groups; and
+        /// every calibrator said to stay within the data does, group by group.
+        #[test]
+        fn a_bound_from_the_groups_that_could_hold_it_is_every_groups_bound(
+            dist in 0usize..3,
+            n_groups in 1usize..40,
+            group in proptest::sample::select(vec![8usize, 16, 32]),
+            seed in any::<u64>(),
+            method in 0usize..5,
+            p in 90.0f64..100.0,
+            nvfp4 in any::<bool>(),
+            specials in proptest::collection::vec((0usize..1280, 0u8..4), 0..10),
+            constant_group in any::<bool>(),
+            cut in (0usize..40, 0usize..40),
+        ) {
+            let n = n_groups * group;
+            let d = [
+                crate::synth::Distribution::Normal,
+                crate::synth::Distribution::Laplace,
+                crate::synth::Distribution::StudentT { nu: 2.0 },
+            ][dist];
+            let mut v = crate::synth::generate(d, n, seed).unwrap_or_default();
+            for (i, kind) in specials {
+                v[i % n] = [f32::NAN, f32::INFINITY, 0.0, -0.0][usize::from(kind)];
+            }
+            if constant_group {
+                v[..group].fill(1.25);
+            }
+            let calibration = [
+                Calibration::MinMax,
+                Calibration::Percentile { p },
+                Calibration::Mse,
+                Calibration::Sqnr { gamma: 3.0 },
+                Calibration::Kl,
+            ][method];
+            prop_assert!(calibration.within_data());
+            let base = if nvfp4 {
+                crate::presets::preset("nvfp4").unwrap_or_default()
+            } else {
+                QuantizerConfig {
+                    bits: 4,
+                    scheme: crate::config::Scheme::Symmetric,
+                    scale_format: ScaleFormat::E4m3,
+                    ..Default::default()
+                }
+            };
+            let config = bound_key(&QuantizerConfig {
+                calibration,
+                granularity: Granularity::Group { size: group },
+                ..base
+            });
+            let layout = crate::plan::layout_for(&config, &[n_groups, group])
+                .unwrap_or_else(|e| panic!("{e}"));
+            prop_assert_eq!(layout.n_groups, n_groups);
+            let (a, b) = (cut.0 % (n_groups + 1), cut.1 % (n_groups + 1));
+            for groups in [0..n_groups, a.min(b)..a.max(b)] {
+                let ranges = calibrate_ranges(&v, &layout, &config, Known::NOTHING, groups.clone());
+                let every = largest_bound(&ranges);
+                let pruned = groups_amax(&v, &layout, &config, Known::NOTHING, groups.clone());
+                prop_assert_eq!(pruned.to_bits(), every.to_bits(), "{:?} {:?}", calibration, groups);
+                for (g, range) in groups.zip(&ranges) {
+                    let reach = crate::calib::finite_abs_max(&v[layout.chunk_of(g)]);
+                    if let Some((lo, hi)) = range {
+                        prop_assert!(lo.abs().max(hi.abs()) <= reach, "{:?}: {:?} beyond {}", calibration, range, reach);
+                    }
+                }
+            }
+        }
+    }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]

@@ -221,6 +221,19 @@ impl Calibration {
         }
     }
 
+    /// Whether the range it finds always lies within the data's: |α|, |β| never above the
+    /// largest |x| (the searches scan clips up to it, the percentiles are order statistics; an
+    /// ACIQ fit and the user's range may reach beyond). Two-level bounds rely on it to skip the
+    /// groups that cannot hold the largest (see `analyze::groups_amax`); a test checks it.
+    pub fn within_data(&self) -> bool {
+        match self {
+            Self::MinMax | Self::Percentile { .. } | Self::Mse | Self::Sqnr { .. } | Self::Kl => {
+                true
+            }
+            Self::Aciq { .. } | Self::Manual { .. } => false,
+        }
+    }
+
     /// Whether the method tries many candidate ranges on each group's values (the MSE, SQNR and
     /// KL searches): costly per group, so an analysis runs it whole rather than in shares.
     pub fn searches_candidates(&self) -> bool {
