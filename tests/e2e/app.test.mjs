@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { serve } from "./server.mjs";
 import { launch } from "./browser.mjs";
 import { npyF32, readNpyF32, safetensorsF32, values } from "./fixtures.mjs";
-import { CLI, Quantscope, assertSameMetrics, cli, close } from "./page.mjs";
+import { CLI, Quantscope, assertSameMetrics, cli, close, closeSqnr } from "./page.mjs";
 const work = mkdtempSync(join(tmpdir(), "quantscope-e2e-"));
 
 let server;
@@ -1180,7 +1180,7 @@ describe("Quantscope in the browser", () => {
     const file = join(work, "link.npy");
     execFileSync(CLI, ["synth", "laplace", "--n", "131072", "--seed", "9", "--cols", "1024", "--out", file]);
     const core = cli(file, ["--bits", "5", "--calibration", "mse"]);
-    close(await other.number("metric-sqnr"), core.sqnr_db, "linked view sqnr");
+    closeSqnr(await other.number("metric-sqnr"), core.sqnr_db, "linked view sqnr");
     // Back returns to the settings before the last history entry (8 bits, min–max), forward again.
     await app.page.goBack();
     await app.until(async () => (await app.text("bits")) === "8" && (await app.page.locator('[data-testid="calibration"]').inputValue()) === "minmax", "back: 8 bits, min–max");

@@ -96,23 +96,63 @@ describe("the compute engine", () => {
 
   test("a long background row the knobs make stale gives way: the views keep the CLI's figures and get every worker back", async () => {
     const app = await freshPage();
-    const file = await synth(app, "normal", 4000000, 5);
-    const figure = async (preset) => {
-      const core = cli(file, ["--preset", preset]);
-      await app.select("preset", preset);
-      await app.until(async () => Math.abs((await app.number("metric-mse")) - core.mse) <= core.mse * 2e-5, `${preset} as the CLI`, 30000);
-      assertSameMetrics(await app.metrics(), core, preset);
+    // 4,096 × 1,024 normal values, per channel along the columns: 1,024 interleaved channels,
+    // whose calibrator rows by search run whole on one worker for a long while.
+    await app.set("synth-cols", 1024);
+    const n = 4194304;
+    await app.select("dist-select", "normal");
+    await app.set("synth-n", n);
+    await app.set("synth-seed", 5);
+    await app.until(async () => (await app.text("data-shape")) === "4096 × 1024", "4096 × 1024", 60000);
+    const file = join(work, "columns.npy");
+    execFileSync(CLI, ["synth", "normal", "--n", String(n), "--seed", "5", "--cols", "1024", "--out", file]);
+    const columns = ["--granularity", "channel", "--axis", "1"];
+    const figure = async (bits, flags) => {
+      const core = cli(file, ["--bits", String(bits), ...flags]);
+      await app.set("bits", bits);
+      await app.until(async () => Math.abs((await app.number("metric-mse")) - core.mse) <= core.mse * 2e-5, `${bits} bits ${flags.join(" ")} as the CLI`, 30000);
+      assertSameMetrics(await app.metrics(), core, `${bits} bits ${flags.join(" ")}`);
     };
-    await figure("nvfp4");
-    // Once the knobs rest, NVFP4's calibrator rows start; those searching two-level scales run
-    // whole on one worker for a long while. A change makes them stale: that worker is stopped
-    // and starts again with the data after the view (from 2M values), and the rows of a table
-    // that no longer applies (q8_0 has no calibrators) are dropped.
+    await app.select("granularity", "channel");
+    await app.until(async () => app.id("axis").isVisible(), "axis select");
+    await app.select("axis", "1");
+    await figure(8, columns);
+    // Once the knobs rest the calibrator rows start; a change makes them stale: the worker
+    // running one whole is stopped and starts again with the data after the view (from 2M
+    // values), and the views keep the CLI's figures.
     await app.page.waitForTimeout(1200);
-    await figure("q8_0");
+    await figure(4, columns);
     await app.page.waitForTimeout(2500);
-    await figure("int4-g32");
+    // Per tensor the rows go in slices: once the stopped worker is back, a view has both.
+    await app.select("granularity", "tensor");
+    await figure(4, []);
+    await app.page.waitForTimeout(2500);
+    await figure(6, []);
     await app.until(async () => /by 2 workers/.test(await app.text("compute-time")), "every worker back", 20000);
+    assert.deepEqual(app.errors, []);
+    await app.page.close();
+  });
+
+  test("NVFP4's calibrator rows by search measure the two-level bound in slices and equal the CLI's", async () => {
+    const app = await freshPage();
+    const file = await synth(app, "normal", 262144, 8);
+    const core = cli(file, ["--preset", "nvfp4"]);
+    await app.select("preset", "nvfp4");
+    await app.until(async () => Math.abs((await app.number("metric-mse")) - core.mse) <= core.mse * 2e-5, "NVFP4 as the CLI", 30000);
+    const methods = {
+      percentile: ["--calibration", "percentile", "--percentile", "99.9"],
+      mse: ["--calibration", "mse"],
+      sqnr: ["--calibration", "sqnr", "--gamma", "3"],
+      kl: ["--calibration", "kl"],
+    };
+    const num = async (method) =>
+      Number(await app.page.locator(`[data-testid="calibrator-table"] tr[data-method="${method}"] td[data-col="mse"]`).textContent());
+    for (const [method, flags] of Object.entries(methods)) {
+      const want = cli(file, ["--preset", "nvfp4", ...flags]);
+      await app.until(async () => Math.abs((await num(method)) - want.mse) <= want.mse * 2e-5, `the ${method} row as the CLI`, 60000);
+    }
+    // The min–max row is the Error panel's figure.
+    assert.ok(Math.abs((await num("minmax")) - core.mse) <= core.mse * 2e-5);
     assert.deepEqual(app.errors, []);
     await app.page.close();
   });
