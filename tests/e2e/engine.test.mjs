@@ -161,15 +161,16 @@ describe("the compute engine", () => {
     const app = await freshPage();
     await synth(app, "normal", 4000000, 2);
     const before = await app.metrics();
-    // A 256-centroid codebook of 2-D sub-vectors over 4M values takes seconds.
+    // A 1,024-centroid codebook of 2-D sub-vectors over 4M values takes seconds (256 centroids
+    // took ~1 s on a fast machine, which sometimes ended before the click on Cancel).
     await app.select("format", "kmeans");
     await app.until(async () => (await app.text("metric-bpv")).startsWith("4.0"), "the 16-level codebook's view");
-    // Sub-vectors of 2 at 16 centroids first (quick), then 256 centroids: one long job, which
+    // Sub-vectors of 2 at 16 centroids first (quick), then 1,024 centroids: one long job, which
     // trains on all 2M sub-vectors as the CLI does (seconds in wasm; cancelled well before).
     await app.set("vector-dim", 2);
     await app.until(async () => (await app.text("metric-bpv")).startsWith("2.0"), "the 2-D codebook's view");
     const shown = await app.metrics();
-    await app.set("levels", 256);
+    await app.set("levels", 1024);
     await app.id("progress").waitFor({ timeout: 15000 });
     assert.match(await app.text("job-progress"), /Quantizing|Cancel/);
     await app.id("cancel").click();
