@@ -76,7 +76,10 @@ pub fn analyze_share(
 /// Whether an analysis under `config` is best run whole (as one share) rather than in slices:
 /// every share would repeat work over the whole tensor that the dataset's memos do not keep —
 /// learned codebooks (trained on all the values they code), and calibrating interleaved groups
-/// (channels of an inner axis) or two-level (E4M3) scales by a method other than min–max.
+/// (channels of an inner axis) by a method other than min–max, or two-level (E4M3) scales by
+/// one that may reach beyond the data (ACIQ, a manual range). The others' two-level bound is
+/// found once per dataset from the few groups that could hold it (`analyze::groups_amax`,
+/// memoised), or given ([`keep_bound`]).
 ///
 /// A per-tensor calibration is not among them: [`Dataset::tensor_range`] keeps it. Work that is
 /// only costly (a search calibrator per group, llama.cpp's reference quantizers) splits exactly
@@ -92,16 +95,20 @@ pub fn runs_whole(config: &QuantizerConfig, shape: &[usize]) -> bool {
     };
     let min_max = config.calibration == Calibration::MinMax;
     let interleaved = !layout.is_contiguous();
-    let two_level = config.scale_format == crate::block::ScaleFormat::E4m3 && layout.n_groups > 1;
+    let two_level = config.scale_format == crate::block::ScaleFormat::E4m3
+        && layout.n_groups > 1
+        && !config.calibration.within_data();
     !min_max && (interleaved || two_level)
 }
 
-/// Whether an analysis under `config` runs whole ([`runs_whole`]) only for want of its
-/// two-level scales' bound — the largest calibrated group bound over the whole tensor, which a
-/// search calibrator finds only by calibrating every group. Measured in parts first
-/// ([`bound_part`], merged by their largest) and given to each share ([`keep_bound`]), the
-/// analysis goes in slices like any other ([`bounded_slice_count`]): the page does so, so that
-/// no worker is held for the seconds such a row takes at 16M values.
+/// Whether an analysis under `config` needs its two-level scales' bound — the largest
+/// calibrated group bound over the whole tensor — before any share scales a block (min–max
+/// aside, whose bound is the tensor's largest |x|). Measured in parts first ([`bound_part`],
+/// merged by their largest) and given to each share ([`keep_bound`]), the analysis goes in
+/// slices like any other ([`bounded_slice_count`]): the page does so, so that no worker is held
+/// long by it (where the calibrator may reach beyond the data every group is calibrated for it:
+/// seconds at 16M values; otherwise only those that could hold it, and a share given nothing
+/// finds it alone, once per dataset).
 pub fn needs_bound(config: &QuantizerConfig, shape: &[usize]) -> bool {
     use crate::config::Calibration;
     if family::runs_whole(config) || config.calibration == Calibration::MinMax {
@@ -443,9 +450,10 @@ mod tests {
     }
 
     /// A two-level analysis calibrated by search, its bound measured in parts and given to each
-    /// share, equals the whole analysis: NVFP4 and int4 with E4M3 scales, MSE, percentile and
-    /// KL, data with NaN, ±Inf, a constant row and a zero row, in 2, 3 and 7 parts; a wrong
-    /// bound given changes the numbers (the shares use the one given).
+    /// share, equals the whole analysis: NVFP4 and int4 with E4M3 scales, MSE, percentile, KL
+    /// and ACIQ, data with NaN, ±Inf, a constant row and a zero row, in 2, 3 and 7 parts; a
+    /// wrong bound given changes the figures (the shares use the one given), and shares given
+    /// none equal it too.
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn a_two_level_bound_measured_in_parts_gives_the_whole_analysis() {
@@ -474,17 +482,24 @@ mod tests {
                 Calibration::Mse,
                 Calibration::Percentile { p: 99.0 },
                 Calibration::Kl,
+                Calibration::Aciq {
+                    fit: crate::calib::aciq::AciqFit::Laplace,
+                },
             ] {
                 let c = QuantizerConfig {
                     calibration,
                     ..base.clone()
                 };
                 let what = format!("{:?} {calibration:?}", c.format);
-                assert!(
-                    needs_bound(&c, &[24, 64]) && runs_whole(&c, &[24, 64]),
+                assert!(needs_bound(&c, &[24, 64]), "{what}");
+                // Whole only where the bound needs every group calibrated.
+                let whole = !calibration.within_data();
+                assert_eq!(runs_whole(&c, &[24, 64]), whole, "{what}");
+                assert_eq!(
+                    slice_count(&c, &[24, 64], 1 << 20).is_none(),
+                    whole,
                     "{what}"
                 );
-                assert_eq!(slice_count(&c, &[24, 64], 1 << 20), None, "{what}");
                 let slices = bounded_slice_count(&c, &[24, 64], 1 << 12);
                 assert!(slices.is_some_and(|k| k > 1), "{what}: {slices:?}");
                 let one = analyze(&fresh(), &c, &o).unwrap_or_else(|e| panic!("{what}: {e}"));
@@ -506,6 +521,9 @@ mod tests {
                 let wrong = merged(&d, &c, &o, 3).unwrap_or_else(|e| panic!("{e}"));
                 let (x, y) = (wrong.metrics.mse, one.metrics.mse);
                 assert!((x - y).abs() > 1e-6 * y, "{what}: {x} vs {y}");
+                // Shares given nothing find the bound themselves, once per dataset.
+                let alone = merged(&fresh(), &c, &o, 7).unwrap_or_else(|e| panic!("{e}"));
+                assert_same(&one, &alone, &format!("{what} in 7 shares, no bound given"));
             }
         }
         // Min-max, per tensor, interleaved channels and other scale formats need no bound.
