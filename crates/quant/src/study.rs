@@ -708,6 +708,12 @@ mod tests {
         for name in ["int4-g32", "mxfp4", "nvfp4", "q4_0", "q4_k", "nf4"] {
             configs.push(preset(name));
         }
+        // Two-level scales calibrated by a search: each part finds the tensor's bound itself.
+        configs.push(QuantizerConfig {
+            calibration: Calibration::Mse,
+            ..preset("nvfp4")
+        });
+        assert!(channel_slices(&configs[configs.len() - 1], d.shape(), 1024) > 1);
         let min_max = (d.summary().min, d.summary().max);
         for config in &configs {
             let whole = channels(&d, config, 10).unwrap_or_else(|e| panic!("{e}"));
