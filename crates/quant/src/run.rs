@@ -93,12 +93,8 @@ pub fn runs_whole(config: &QuantizerConfig, shape: &[usize]) -> bool {
         // Refused in every share alike, at once.
         return false;
     };
-    let min_max = config.calibration == Calibration::MinMax;
-    let interleaved = !layout.is_contiguous();
-    let two_level = config.scale_format == crate::block::ScaleFormat::E4m3
-        && layout.n_groups > 1
-        && !config.calibration.within_data();
-    !min_max && (interleaved || two_level)
+    let interleaved_search = config.calibration != Calibration::MinMax && !layout.is_contiguous();
+    interleaved_search || (needs_bound(config, shape) && !config.calibration.within_data())
 }
 
 /// Whether an analysis under `config` needs its two-level scales' bound — the largest
