@@ -2266,6 +2266,16 @@ mod tests {
         fn synth(&self, n: usize, seed: u64) {
             self.engine.load(LoadSpec::Synth(laplace(n, seed)));
         }
+
+        /// `workers` workers holding `n` Laplace values from `seed`, the view at `b` bits shown.
+        fn showing(workers: usize, n: usize, seed: u64, b: u8) -> Self {
+            let rig = Self::new(workers);
+            rig.synth(n, seed);
+            rig.settle();
+            rig.engine.analyze(bits(b), view_options());
+            rig.settle();
+            rig
+        }
     }
 
     /// `n` Laplace values from `seed`, one column.
@@ -2402,11 +2412,7 @@ mod tests {
 
     #[test]
     fn a_panicking_worker_is_reported_restarted_and_the_view_kept() {
-        let rig = Rig::new(2);
-        rig.synth(8_000, 2);
-        rig.settle();
-        rig.engine.analyze(bits(4), view_options());
-        rig.settle();
+        let rig = Rig::showing(2, 8_000, 2, 4);
         assert_eq!(rig.record.views.borrow().len(), 1);
         rig.engine.crash_next();
         rig.engine.analyze(bits(6), view_options());
@@ -2431,11 +2437,7 @@ mod tests {
 
     #[test]
     fn cancel_keeps_the_view_and_long_jobs_show_progress() {
-        let rig = Rig::new(2);
-        rig.synth(8_000, 3);
-        rig.settle();
-        rig.engine.analyze(bits(4), view_options());
-        rig.settle();
+        let rig = Rig::showing(2, 8_000, 3, 4);
         rig.engine.analyze(bits(8), view_options());
         rig.frame();
         // The job runs for 400 ms: progress appears.
@@ -2480,11 +2482,7 @@ mod tests {
 
     #[test]
     fn a_batch_whose_first_row_ran_long_clears_its_progress_at_the_end() {
-        let rig = Rig::new(2);
-        rig.synth(4_096, 5);
-        rig.settle();
-        rig.engine.analyze(bits(3), view_options());
-        rig.settle();
+        let rig = Rig::showing(2, 4_096, 5, 3);
         let rows = vec![("a".to_string(), bits(4)), ("b".to_string(), bits(8))];
         rig.engine.compare(Table::Formats, 1, rows, view_options());
         *rig.clock.borrow_mut() = ROWS_AFTER_IDLE_MS;
@@ -2505,11 +2503,7 @@ mod tests {
 
     #[test]
     fn with_one_holder_a_long_row_gives_way_to_the_view_and_runs_again_later() {
-        let rig = Rig::new(1);
-        rig.synth(4_096, 5);
-        rig.settle();
-        rig.engine.analyze(bits(3), view_options());
-        rig.settle();
+        let rig = Rig::showing(1, 4_096, 5, 3);
         let rows = vec![("a".to_string(), kmeans(8)), ("b".to_string(), bits(8))];
         rig.engine
             .compare(Table::Calibrators, 1, rows, view_options());
@@ -2637,11 +2631,7 @@ mod tests {
 
     #[test]
     fn with_two_holders_a_long_row_runs_beside_the_view() {
-        let rig = Rig::new(2);
-        rig.synth(4_096, 5);
-        rig.settle();
-        rig.engine.analyze(bits(3), view_options());
-        rig.settle();
+        let rig = Rig::showing(2, 4_096, 5, 3);
         let rows = vec![("a".to_string(), kmeans(4))];
         rig.engine
             .compare(Table::Calibrators, 1, rows, view_options());
@@ -2751,11 +2741,7 @@ mod tests {
     #[test]
     fn a_dropped_study_or_table_no_longer_runs() {
         use quantscope_core::study::StreamSpec;
-        let rig = Rig::new(2);
-        rig.synth(4_096, 5);
-        rig.settle();
-        rig.engine.analyze(bits(4), view_options());
-        rig.settle();
+        let rig = Rig::showing(2, 4_096, 5, 4);
         let spec = StreamSpec {
             batches: 8,
             calibrate_on: 1,
@@ -2782,11 +2768,7 @@ mod tests {
 
     #[test]
     fn an_asked_study_that_runs_long_shows_the_bar_and_cancel_and_clears_it() {
-        let rig = Rig::new(2);
-        rig.synth(4_096, 5);
-        rig.settle();
-        rig.engine.analyze(bits(3), view_options());
-        rig.settle();
+        let rig = Rig::showing(2, 4_096, 5, 3);
         rig.engine.study(
             bits(5),
             Study::Export(crate::engine::protocol::ExportKind::Codes),
@@ -2813,11 +2795,7 @@ mod tests {
 
     #[test]
     fn a_row_young_when_the_view_asked_is_stopped_once_it_runs_long() {
-        let rig = Rig::new(1);
-        rig.synth(4_096, 5);
-        rig.settle();
-        rig.engine.analyze(bits(3), view_options());
-        rig.settle();
+        let rig = Rig::showing(1, 4_096, 5, 3);
         let rows = vec![("a".to_string(), kmeans(8)), ("b".to_string(), bits(8))];
         rig.engine.compare(Table::Formats, 1, rows, view_options());
         *rig.clock.borrow_mut() = ROWS_AFTER_IDLE_MS;
@@ -2876,11 +2854,7 @@ mod tests {
     #[test]
     fn while_a_study_holds_worker_0_the_view_runs_on_the_others() {
         use quantscope_core::study::StreamSpec;
-        let rig = Rig::new(2);
-        rig.synth(4_096, 5);
-        rig.settle();
-        rig.engine.analyze(bits(4), view_options());
-        rig.settle();
+        let rig = Rig::showing(2, 4_096, 5, 4);
         let spec = StreamSpec {
             batches: 8,
             calibrate_on: 1,
@@ -2942,11 +2916,7 @@ mod tests {
     fn the_calibrator_rows_run_before_a_study_and_the_formats_after() {
         use quantscope_core::study::StreamSpec;
         // One worker: what runs on worker 0, in order (others would take rows beside it).
-        let rig = Rig::new(1);
-        rig.synth(4_096, 5);
-        rig.settle();
-        rig.engine.analyze(bits(4), view_options());
-        rig.settle();
+        let rig = Rig::showing(1, 4_096, 5, 4);
         rig.engine.compare(
             Table::Formats,
             1,
@@ -2995,11 +2965,7 @@ mod tests {
 
     #[test]
     fn a_tables_rows_go_in_one_sweep_and_equal_the_views_own_figures() {
-        let rig = Rig::new(2);
-        rig.synth(4_096, 5);
-        rig.settle();
-        rig.engine.analyze(bits(4), view_options());
-        rig.settle();
+        let rig = Rig::showing(2, 4_096, 5, 4);
         let rows = (2..=5u8).map(|b| (b.to_string(), bits(b))).collect();
         rig.engine.compare(Table::Bits, 1, rows, view_options());
         *rig.clock.borrow_mut() = ROWS_AFTER_IDLE_MS;
