@@ -220,7 +220,9 @@ fn largest_bound(ranges: &[Option<(f32, f32)>]) -> f32 {
 }
 
 /// The calibrated clipping range of each group of `groups` (`None` for a group with no finite
-/// value). `known.dataset`, when given, must be the dataset `values` belong to.
+/// value; for a symmetric min–max configuration (−a, a), a the largest finite |x|, which is all
+/// a symmetric scheme reads of it). `known.dataset`, when given, must be the dataset `values`
+/// belong to.
 pub fn calibrate_ranges(
     values: &[f32],
     layout: &GroupLayout,
@@ -244,10 +246,21 @@ pub fn calibrate_ranges(
     // Each group is one chunk (per-group, or per-channel on the first axis): calibrate the
     // slices in place.
     if layout.is_contiguous() {
+        let symmetric = config.scheme == Scheme::Symmetric;
         return groups
             .map(|g| {
                 let chunk = &values[layout.chunk_of(g)];
                 match config.calibration {
+                    // A symmetric range reads only the largest finite |x|: found from the bits,
+                    // about a fifth of the time of the ordered min and max (natively, int4-g32:
+                    // 22 % of the analysis before). A zero bound may be a group without finite
+                    // values (None): asked again.
+                    crate::config::Calibration::MinMax if symmetric => {
+                        match crate::calib::finite_abs_max(chunk) {
+                            0.0 => finite_min_max(chunk),
+                            a => Some((-a, a)),
+                        }
+                    }
                     crate::config::Calibration::MinMax => finite_min_max(chunk),
                     _ => clip_range(chunk, config),
                 }
@@ -1541,6 +1554,62 @@ mod proptests {
             let bound = f64::from(s_tensor) / 2.0 * (1.0 + 1e-5) + 1e-6;
             prop_assert!(per_channel.metrics.max_abs_error <= bound, "{} > {}", per_channel.metrics.max_abs_error, bound);
             prop_assert!(per_tensor.metrics.max_abs_error <= bound);
+        }
+
+        /// Symmetric min–max groups are calibrated from the largest finite |x| alone: the same
+        /// bound, the same parameters and clipping range as from the ordered (min, max), and
+        /// `None` exactly where a group has no finite value — with NaN, ±Inf, ±0 and groups of
+        /// zeros or of NaN only.
+        #[test]
+        fn symmetric_groups_from_their_largest_magnitude_equal_the_min_max_ones(
+            n_groups in 1usize..24,
+            group in proptest::sample::select(vec![1usize, 7, 16, 32, 128]),
+            seed in any::<u64>(),
+            bits in 2u8..9,
+            scale_format in proptest::sample::select(vec![ScaleFormat::F32, ScaleFormat::F16, ScaleFormat::Bf16]),
+            specials in proptest::collection::vec((0usize..4096, 0u8..5), 0..24),
+            filled in proptest::collection::vec((0usize..24, 0u8..3), 0..4),
+        ) {
+            let n = n_groups * group;
+            let mut v = crate::synth::generate(crate::synth::Distribution::Laplace, n, seed)
+                .unwrap_or_default();
+            for (i, kind) in specials {
+                v[i % n] = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.0, -0.0][usize::from(kind)];
+            }
+            for (g, kind) in filled {
+                let g = g % n_groups;
+                v[g * group..(g + 1) * group].fill([0.0, -0.0, f32::NAN][usize::from(kind)]);
+            }
+            let config = QuantizerConfig {
+                bits,
+                scheme: Scheme::Symmetric,
+                granularity: Granularity::Group { size: group },
+                scale_format,
+                ..Default::default()
+            };
+            let layout = crate::plan::layout_for(&config, &[n]).unwrap_or_else(|e| panic!("{e}"));
+            let ranges = calibrate_ranges(&v, &layout, &config, Known::NOTHING, 0..n_groups);
+            let params = calibrate_groups(&v, &layout, &config, Known::NOTHING, 0..n_groups);
+            for g in 0..n_groups {
+                let chunk = &v[layout.chunk_of(g)];
+                let ordered = clip_range(chunk, &config);
+                prop_assert_eq!(ranges[g].is_none(), ordered.is_none(), "group {}", g);
+                let (lo, hi) = ordered.unwrap_or((0.0, 0.0));
+                let (a, b) = ranges[g].unwrap_or((0.0, 0.0));
+                prop_assert_eq!(lo.abs().max(hi.abs()).to_bits(), a.abs().max(b.abs()).to_bits());
+                // What calibrate_groups made of the ordered range.
+                let p = AffineParams::from_range(lo, hi, &config);
+                let stored = match scale_format {
+                    ScaleFormat::F32 => p.scale,
+                    _ => stored_scale(p.scale, ElementRange::of(1.0), scale_format, config.scale_rounding, 1.0),
+                };
+                let p = p.with_scale(stored, false);
+                let m = max_nan_last(min_nan_last(lo, 0.0).abs(), max_nan_last(hi, 0.0));
+                let got = params[g];
+                prop_assert_eq!(got.params.scale.to_bits(), p.scale.to_bits(), "group {}", g);
+                prop_assert_eq!(got.params.zero_point, p.zero_point);
+                prop_assert_eq!((got.clip.0.to_bits(), got.clip.1.to_bits()), ((-m).to_bits(), m.to_bits()));
+            }
         }
 
         /// The fused block kernel (with and without its finite-value mask, whole and partial

@@ -402,8 +402,65 @@ impl ElementCoder for AnyCoder<'_> {
 
 /// Blocks of indices buffered before counting (natively: the scattered increments stay out of
 /// the vector code; in WebAssembly counting at once measured faster, see `analyze::fused_chunk`).
+/// Blocks of LANES values whose table indices the buffer holds (natively: counting them in a
+/// tight loop apart from the vector code measured faster; in WebAssembly counting at once is).
 const BATCH: usize = 64;
 const BUFFERED: bool = !cfg!(target_arch = "wasm32");
+
+/// Chunks gathered into one run at most (see [`Tally::gather`]).
+const RUN: usize = 64;
+
+/// A gathered chunk: its values, its kernel and the tables it is counted in.
+type Gathered<'v, K> = (&'v [f32], K, Tables);
+
+/// What [`Tally::lookup`] found of a chunk's key.
+enum Found {
+    ByValue,
+    Key(u32),
+    /// Met first now: the key, its hash and the free slot where it goes.
+    New {
+        key: [u32; 3],
+        hash: u32,
+        slot: usize,
+    },
+}
+
+/// The counters a run of blocks writes to (see [`Tally::counter`]), its buffer position in a
+/// local so the compiler keeps it in a register.
+struct Counter<'t> {
+    codes: &'t mut [u32],
+    bins: &'t mut [u32],
+    keyed_counts: &'t mut [u32],
+    code_buf: &'t mut [u32],
+    bin_buf: &'t mut [u32],
+    used: usize,
+}
+
+impl Counter<'_> {
+    /// Counts a block's table indices, at once or through the buffer (see [`BUFFERED`]; the run
+    /// was given room for them); with `BINS` the by-value tables' codes and bins, without it
+    /// the keyed table's codes.
+    #[inline(always)]
+    fn push<const BINS: bool>(&mut self, codes: &[u32; LANES], bins: &[u32; LANES]) {
+        if !BUFFERED {
+            for k in 0..LANES {
+                if BINS {
+                    self.codes[codes[k] as usize] += 1;
+                    self.bins[bins[k] as usize] += 1;
+                } else {
+                    self.keyed_counts[codes[k] as usize] += 1;
+                }
+            }
+            return;
+        }
+        let at = self.used;
+        self.code_buf[at..at + LANES].copy_from_slice(codes);
+        if BINS {
+            self.bin_buf[at..at + LANES].copy_from_slice(bins);
+        }
+        self.used += LANES;
+    }
+}
 
 /// Where one block's lanes are counted: lane k's code at `code_base + (k & 1)·n_codes + code`
 /// (two interleaved copies), a masked lane at `code_spare`; and, when the pass bins each value,
@@ -551,74 +608,86 @@ impl Tally {
         t
     }
 
-    /// The tables a chunk of `len` values of `kernel` is counted in: its key's (numbered now if
-    /// it is new) or, with `false`, the by-value tables.
-    fn tables<K: Kernel>(&mut self, kernel: &K, binner: &Binner, len: usize) -> (Tables, bool) {
-        let n = self.n_codes;
-        let by_value = Tables {
-            code_base: 0,
-            n_codes: n as u32,
-            code_spare: 2 * n as u32,
-            n_bins: self.n_bins as u32,
-        };
+    /// Finds the key of a chunk of `len` values of `kernel` (remembering it in the front cache):
+    /// its number, by value when the tally or the kernel has no keys, or a key met first now.
+    fn lookup<K: Kernel>(&mut self, kernel: &K, len: usize) -> Found {
         let (Some(keyed), Some(key)) = (self.keyed.as_mut(), kernel.key()) else {
-            self.switch_buffer(false);
-            return (by_value, false);
+            return Found::ByValue;
         };
         keyed.values += len as u64;
         let hash = (key[0] ^ key[1].wrapping_mul(0x9E37_79B1) ^ key[2].wrapping_mul(0x85EB_CA77))
             .wrapping_mul(0x27D4_EB2F);
         let front = (hash >> (32 - FRONT_BITS)) as usize;
-        let number = match keyed.front[front] {
-            (k, number) if number != FREE && k == key => number,
+        match keyed.front[front] {
+            (k, number) if number != FREE && k == key => Found::Key(number),
             _ => match keyed.find(key, hash) {
-                Ok(number) => number,
-                Err(slot) => {
-                    let fresh = keyed.keys.len();
-                    // Each window of KEYED_TRIAL values is judged by the keys it brought.
-                    let (window_values, window_keys) = (
-                        keyed.values - keyed.window.0,
-                        (fresh + 1 - keyed.window.1) as u64,
-                    );
-                    let turning_over =
-                        window_values >= KEYED_TRIAL && 2 * window_keys * n as u64 > window_values;
-                    if window_values >= KEYED_TRIAL {
-                        keyed.window = (keyed.values, fresh + 1);
-                    }
-                    if fresh >= keyed.max_keys || turning_over {
-                        // Keys come as fast as values: count by value from here on.
-                        self.give_up_keys();
-                        self.switch_buffer(false);
-                        return (by_value, false);
-                    }
-                    keyed.slots[slot] = fresh as u32 + 1;
-                    keyed.keys.push(key);
-                    keyed.bin_of.extend((0..n as u32).map(|c| {
-                        let r = kernel.recon(c);
-                        if r.is_finite() {
-                            binner.bin_u32(r)
-                        } else {
-                            NO_BIN
-                        }
-                    }));
-                    self.keyed_counts.resize(1 + (fresh + 1) * 2 * n, 0);
-                    fresh as u32
+                Ok(number) => {
+                    keyed.front[front] = (key, number);
+                    Found::Key(number)
                 }
+                Err(slot) => Found::New { key, hash, slot },
             },
-        };
-        if let Some(keyed) = self.keyed.as_mut() {
-            keyed.front[front] = (key, number);
         }
-        self.switch_buffer(true);
-        (
-            Tables {
-                code_base: 1 + number * 2 * n as u32,
-                n_codes: n as u32,
+    }
+
+    /// Numbers a key [`lookup`](Self::lookup) met first (decoding and binning its codes), or
+    /// gives keys up (`None`: counted by value from here on) when they come as fast as values.
+    /// Whatever was gathered must be counted first: giving up folds the keys' tables.
+    fn add_key<K: Kernel>(
+        &mut self,
+        kernel: &K,
+        binner: &Binner,
+        (key, hash, slot): ([u32; 3], u32, usize),
+    ) -> Option<u32> {
+        let n = self.n_codes;
+        let keyed = self.keyed.as_mut()?;
+        let fresh = keyed.keys.len();
+        // Each window of KEYED_TRIAL values is judged by the keys it brought.
+        let (window_values, window_keys) = (
+            keyed.values - keyed.window.0,
+            (fresh + 1 - keyed.window.1) as u64,
+        );
+        let turning_over =
+            window_values >= KEYED_TRIAL && 2 * window_keys * n as u64 > window_values;
+        if window_values >= KEYED_TRIAL {
+            keyed.window = (keyed.values, fresh + 1);
+        }
+        if fresh >= keyed.max_keys || turning_over {
+            self.give_up_keys();
+            return None;
+        }
+        keyed.slots[slot] = fresh as u32 + 1;
+        keyed.keys.push(key);
+        keyed.bin_of.extend((0..n as u32).map(|c| {
+            let r = kernel.recon(c);
+            if r.is_finite() {
+                binner.bin_u32(r)
+            } else {
+                NO_BIN
+            }
+        }));
+        keyed.front[(hash >> (32 - FRONT_BITS)) as usize] = (key, fresh as u32);
+        self.keyed_counts.resize(1 + (fresh + 1) * 2 * n, 0);
+        Some(fresh as u32)
+    }
+
+    /// The tables of key `number`, or the by-value tables.
+    fn tables(&self, number: Option<u32>) -> Tables {
+        let n = self.n_codes as u32;
+        match number {
+            Some(number) => Tables {
+                code_base: 1 + number * 2 * n,
+                n_codes: n,
                 code_spare: 0,
                 n_bins: self.n_bins as u32,
             },
-            true,
-        )
+            None => Tables {
+                code_base: 0,
+                n_codes: n,
+                code_spare: 2 * n,
+                n_bins: self.n_bins as u32,
+            },
+        }
     }
 
     /// Drains the buffer when its indices are of the other kind of table.
@@ -671,8 +740,7 @@ impl Tally {
         self.chunks(std::iter::once((values, kernel)), binner, all_finite);
     }
 
-    /// The pass over a run of chunks, each with its kernel. The sums stay in locals for the whole
-    /// run: copied in and out per chunk they were 880 bytes moved for every 32-value block.
+    /// The pass over a run of chunks, each with its kernel (portable form).
     #[inline(always)]
     pub fn chunks<'v, K: Kernel>(
         &mut self,
@@ -680,82 +748,14 @@ impl Tally {
         binner: &Binner,
         all_finite: bool,
     ) {
-        let mut lanes = self.lanes;
-        let mut len = 0;
-        for (values, kernel) in chunks {
-            len += values.len().div_ceil(LANES);
-            match self.tables(&kernel, binner, values.len()) {
-                (t, true) => {
-                    self.chunk_in::<K, false>(&mut lanes, values, kernel, binner, all_finite, t)
-                }
-                (t, false) => {
-                    self.chunk_in::<K, true>(&mut lanes, values, kernel, binner, all_finite, t)
-                }
+        self.gather(chunks, binner, |tally, run, keyed| {
+            match (keyed, all_finite) {
+                (true, true) => tally.run_blocks::<K, false, false>(run, binner),
+                (true, false) => tally.run_blocks::<K, true, false>(run, binner),
+                (false, true) => tally.run_blocks::<K, false, true>(run, binner),
+                (false, false) => tally.run_blocks::<K, true, true>(run, binner),
             }
-        }
-        self.lanes = lanes;
-        self.count_blocks(len);
-    }
-
-    #[inline(always)]
-    fn chunk_in<K: Kernel, const BINS: bool>(
-        &mut self,
-        lanes: &mut Sums,
-        values: &[f32],
-        kernel: K,
-        binner: &Binner,
-        all_finite: bool,
-        tables: Tables,
-    ) {
-        // The buffer is drained between runs of blocks, never inside one: a call in the block
-        // loop (even one rarely taken) made the compiler keep the sums on the stack, loaded and
-        // stored for every block.
-        let mut rest = values;
-        while rest.len() >= LANES {
-            let room = self.room();
-            let (now, later) = rest.split_at((rest.len() / LANES).min(room) * LANES);
-            for block in now.chunks_exact(LANES) {
-                // chunks_exact: always LANES long (the fallback, all masked, is never taken).
-                let block = block.try_into().unwrap_or(&[f32::NAN; LANES]);
-                let (c, b) = if all_finite {
-                    lanes.block::<K, false, BINS>(block, kernel, binner, tables)
-                } else {
-                    lanes.block::<K, true, BINS>(block, kernel, binner, tables)
-                };
-                self.push_unchecked::<BINS>(&c, &b);
-            }
-            rest = later;
-        }
-        if !rest.is_empty() {
-            // Room for the padded last block (drained first if the buffer is full).
-            self.room();
-            let mut block = [f32::NAN; LANES];
-            block[..rest.len()].copy_from_slice(rest);
-            let (c, b) = lanes.block::<K, true, BINS>(&block, kernel, binner, tables);
-            self.push_unchecked::<BINS>(&c, &b);
-        }
-    }
-
-    /// Blocks the buffer takes before it must be drained (at least one: drained now if full);
-    /// unlimited where counting is not buffered.
-    #[inline(always)]
-    fn room(&mut self) -> usize {
-        if !BUFFERED {
-            return usize::MAX;
-        }
-        if self.used + LANES > self.code_buf.len() {
-            self.drain();
-        }
-        (self.code_buf.len() - self.used) / LANES
-    }
-
-    /// Lane counters hold at most 2^32 − 1 each: flush long before. `blocks` blocks of LANES
-    /// were counted since the last call (a run is at most one share: far below 2^32).
-    fn count_blocks(&mut self, blocks: usize) {
-        self.blocks += blocks as u64;
-        if self.blocks >= 1 << 28 {
-            self.flush();
-        }
+        });
     }
 
     /// [`chunks`](Self::chunks) through the fastest form the kernels have (SIMD128 in
@@ -770,89 +770,166 @@ impl Tally {
         #[cfg(not(target_arch = "wasm32"))]
         self.chunks(chunks, binner, all_finite);
         #[cfg(target_arch = "wasm32")]
-        {
-            let mut state = simd::State::load(&self.lanes);
-            let mut len = 0;
-            for (values, kernel) in chunks {
-                len += values.len().div_ceil(LANES);
-                match self.tables(&kernel, binner, values.len()) {
-                    (t, true) => self
-                        .chunk_simd::<K, false>(&mut state, values, kernel, binner, all_finite, t),
-                    (t, false) => self
-                        .chunk_simd::<K, true>(&mut state, values, kernel, binner, all_finite, t),
-                }
+        self.gather(chunks, binner, |tally, run, keyed| {
+            match (keyed, all_finite) {
+                (true, true) => tally.run_simd::<K, false, false>(run, binner),
+                (true, false) => tally.run_simd::<K, true, false>(run, binner),
+                (false, true) => tally.run_simd::<K, false, true>(run, binner),
+                (false, false) => tally.run_simd::<K, true, true>(run, binner),
             }
-            state.store(&mut self.lanes);
-            self.count_blocks(len);
-        }
+        });
     }
 
-    /// [`chunks_fast`](Self::chunks_fast) of one chunk.
-    #[cfg(test)]
-    pub fn chunk_fast<K: FastKernel>(
-        &mut self,
-        values: &[f32],
-        kernel: K,
-        binner: &Binner,
-        all_finite: bool,
-    ) {
-        self.chunks_fast(std::iter::once((values, kernel)), binner, all_finite);
-    }
-
-    #[cfg(target_arch = "wasm32")]
+    /// Gathers chunks — their keys looked up, up to [`RUN`] of them or as many values as the
+    /// buffer holds (a longer chunk in pieces) — and hands each run to `count`, with whether it
+    /// is counted by key. Counting a run is then one loop with no call in it, so the compiler
+    /// keeps the sums and the kernel's constants in registers: with the lookup between chunks
+    /// it kept them on the stack, loaded and stored for every block of LANES values (perf
+    /// annotate of int4-g32, natively), while a 32-value group is only four blocks.
     #[inline(always)]
-    fn chunk_simd<K: FastKernel, const BINS: bool>(
+    fn gather<'v, K: Kernel>(
         &mut self,
-        state: &mut simd::State,
-        values: &[f32],
-        kernel: K,
+        chunks: impl Iterator<Item = (&'v [f32], K)>,
         binner: &Binner,
-        all_finite: bool,
-        tables: Tables,
+        mut count: impl FnMut(&mut Self, &[Gathered<'v, K>], bool),
     ) {
-        let code = |r| simd::SimdKernel::code_v(&kernel, r);
-        // WebAssembly counts at once (`BUFFERED` is false there): no room to make.
-        let mut blocks = values.chunks_exact(LANES);
-        for block in &mut blocks {
-            let block = block.try_into().unwrap_or(&[f32::NAN; LANES]);
-            let (c, b) = if all_finite {
-                simd::block::<false, BINS>(state, block, code, binner, tables)
-            } else {
-                simd::block::<true, BINS>(state, block, code, binner, tables)
+        let capacity = if BUFFERED {
+            self.code_buf.len()
+        } else {
+            usize::MAX
+        };
+        let mut run: Vec<Gathered<'v, K>> = Vec::with_capacity(RUN);
+        let (mut keyed, mut held, mut blocks) = (false, 0, 0);
+        for (values, kernel) in chunks {
+            blocks += values.len().div_ceil(LANES);
+            let number = match self.lookup(&kernel, values.len()) {
+                Found::ByValue => None,
+                Found::Key(number) => Some(number),
+                Found::New { key, hash, slot } => {
+                    self.count_run(&mut run, keyed, &mut count);
+                    held = 0;
+                    self.add_key(&kernel, binner, (key, hash, slot))
+                }
             };
-            self.push_unchecked::<BINS>(&c, &b);
+            let tables = self.tables(number);
+            for piece in values.chunks(capacity) {
+                let padded = piece.len().div_ceil(LANES) * LANES;
+                if run.len() == RUN || number.is_some() != keyed || held + padded > capacity {
+                    self.count_run(&mut run, keyed, &mut count);
+                    held = 0;
+                }
+                keyed = number.is_some();
+                run.push((piece, kernel, tables));
+                held += padded;
+            }
         }
-        let tail = blocks.remainder();
-        if !tail.is_empty() {
-            let mut block = [f32::NAN; LANES];
-            block[..tail.len()].copy_from_slice(tail);
-            let (c, b) = simd::block::<true, BINS>(state, &block, code, binner, tables);
-            self.push_unchecked::<BINS>(&c, &b);
-        }
+        self.count_run(&mut run, keyed, &mut count);
+        self.count_blocks(blocks);
     }
 
-    /// Counts a block's table indices, at once or through the buffer (see [`BUFFERED`]; which
-    /// must have room for them: see [`room`](Self::room)); with `BINS` the by-value tables'
-    /// codes and bins, without it the keyed table's codes.
-    #[inline(always)]
-    fn push_unchecked<const BINS: bool>(&mut self, codes: &[u32; LANES], bins: &[u32; LANES]) {
-        if !BUFFERED {
-            for k in 0..LANES {
-                if BINS {
-                    self.codes[codes[k] as usize] += 1;
-                    self.bins[bins[k] as usize] += 1;
-                } else {
-                    self.keyed_counts[codes[k] as usize] += 1;
-                }
-            }
+    /// Counts a gathered run (see [`gather`](Self::gather)) and empties it; the buffer is made
+    /// ready for it first: its kind switched, and drained unless the run fits.
+    fn count_run<'v, K: Kernel>(
+        &mut self,
+        run: &mut Vec<Gathered<'v, K>>,
+        keyed: bool,
+        count: &mut impl FnMut(&mut Self, &[Gathered<'v, K>], bool),
+    ) {
+        if run.is_empty() {
             return;
         }
-        let at = self.used;
-        self.code_buf[at..at + LANES].copy_from_slice(codes);
-        if BINS {
-            self.bin_buf[at..at + LANES].copy_from_slice(bins);
+        self.switch_buffer(keyed);
+        if BUFFERED {
+            let need: usize = run.iter().map(|g| g.0.len().div_ceil(LANES) * LANES).sum();
+            if self.used + need > self.code_buf.len() {
+                self.drain();
+            }
         }
-        self.used += LANES;
+        count(self, run, keyed);
+        run.clear();
+    }
+
+    /// The blocks of a gathered run in the portable form; with `CHECK` each lane is tested for
+    /// NaN/±Inf (a chunk's padded last block always is), with `BINS` (by value) each r̂ is
+    /// binned. The buffer has room for every block (see [`count_run`](Self::count_run)).
+    #[inline(always)]
+    fn run_blocks<K: Kernel, const CHECK: bool, const BINS: bool>(
+        &mut self,
+        run: &[Gathered<'_, K>],
+        binner: &Binner,
+    ) {
+        let mut lanes = self.lanes;
+        let mut counter = self.counter();
+        for &(values, kernel, tables) in run {
+            let mut blocks = values.chunks_exact(LANES);
+            for block in &mut blocks {
+                // chunks_exact: always LANES long (the fallback, all masked, is never taken).
+                let block = block.try_into().unwrap_or(&[f32::NAN; LANES]);
+                let (c, b) = lanes.block::<K, CHECK, BINS>(block, kernel, binner, tables);
+                counter.push::<BINS>(&c, &b);
+            }
+            let tail = blocks.remainder();
+            if !tail.is_empty() {
+                let mut block = [f32::NAN; LANES];
+                block[..tail.len()].copy_from_slice(tail);
+                let (c, b) = lanes.block::<K, true, BINS>(&block, kernel, binner, tables);
+                counter.push::<BINS>(&c, &b);
+            }
+        }
+        self.used = counter.used;
+        self.lanes = lanes;
+    }
+
+    /// [`run_blocks`](Self::run_blocks) in SIMD128.
+    #[cfg(target_arch = "wasm32")]
+    #[inline(always)]
+    fn run_simd<K: FastKernel, const CHECK: bool, const BINS: bool>(
+        &mut self,
+        run: &[Gathered<'_, K>],
+        binner: &Binner,
+    ) {
+        let mut state = simd::State::load(&self.lanes);
+        let mut counter = self.counter();
+        for &(values, kernel, tables) in run {
+            let code = |r| simd::SimdKernel::code_v(&kernel, r);
+            let mut blocks = values.chunks_exact(LANES);
+            for block in &mut blocks {
+                let block = block.try_into().unwrap_or(&[f32::NAN; LANES]);
+                let (c, b) = simd::block::<CHECK, BINS>(&mut state, block, code, binner, tables);
+                counter.push::<BINS>(&c, &b);
+            }
+            let tail = blocks.remainder();
+            if !tail.is_empty() {
+                let mut block = [f32::NAN; LANES];
+                block[..tail.len()].copy_from_slice(tail);
+                let (c, b) = simd::block::<true, BINS>(&mut state, &block, code, binner, tables);
+                counter.push::<BINS>(&c, &b);
+            }
+        }
+        self.used = counter.used;
+        state.store(&mut self.lanes);
+    }
+
+    /// Where a run's blocks are counted: the tables and the buffer, borrowed apart from the rest.
+    #[inline(always)]
+    fn counter(&mut self) -> Counter<'_> {
+        Counter {
+            codes: &mut self.codes,
+            bins: &mut self.bins,
+            keyed_counts: &mut self.keyed_counts,
+            code_buf: &mut self.code_buf,
+            bin_buf: &mut self.bin_buf,
+            used: self.used,
+        }
+    }
+
+    /// Lane counters hold at most 2^32 − 1 each: flush long before. `blocks` blocks of LANES
+    /// were counted since the last call (a run is at most one share: far below 2^32).
+    fn count_blocks(&mut self, blocks: usize) {
+        self.blocks += blocks as u64;
+        if self.blocks >= 1 << 28 {
+            self.flush();
+        }
     }
 
     fn drain(&mut self) {
@@ -1111,10 +1188,19 @@ mod tests {
                     rounding: Rounding::NearestEven,
                 }
             };
+            // Every chunk in one call (gathered into runs, keys met and given up amid them)
+            // against one chunk at a time.
             let mut keyed = Tally::new(16, 97);
             let mut by_value = Tally::by_value(16, 97);
+            keyed.chunks_fast(
+                values
+                    .chunks(group)
+                    .enumerate()
+                    .map(|(g, c)| (c, kernel(g))),
+                &binner,
+                false,
+            );
             for (g, chunk) in values.chunks(group).enumerate() {
-                keyed.chunk_fast(chunk, kernel(g), &binner, false);
                 by_value.chunk(chunk, kernel(g), &binner, false);
             }
             assert_eq!(keyed.keyed.is_some(), stays_keyed, "{keys} keys");
@@ -1152,24 +1238,36 @@ mod tests {
             bins[binner.bin(r_hat[0])] += 1;
         }
         let lengths = [1, 7, 8, 9, 500, 511, 512, 513, 1000, 4099, 3, 8, 2048, 5];
-        for keyed in [false, true] {
+        let mut chunks = Vec::new();
+        let mut rest = &values[..];
+        for len in lengths.iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let (chunk, later) = rest.split_at((*len).min(rest.len()));
+            chunks.push(chunk);
+            rest = later;
+        }
+        // One chunk a call, and all in one call (gathered into runs, long ones in pieces).
+        for (keyed, gathered) in [(false, false), (true, false), (false, true), (true, true)] {
             let mut tally = if keyed {
                 Tally::new(256, 31)
             } else {
                 Tally::by_value(256, 31)
             };
-            let mut rest = &values[..];
-            for len in lengths.iter().cycle() {
-                if rest.is_empty() {
-                    break;
+            if gathered {
+                tally.chunks(chunks.iter().map(|&c| (c, kernel)), &binner, true);
+            } else {
+                for &chunk in &chunks {
+                    tally.chunk(chunk, kernel, &binner, true);
                 }
-                let (chunk, later) = rest.split_at((*len).min(rest.len()));
-                tally.chunk(chunk, kernel, &binner, true);
-                rest = later;
             }
             let (acc, got_codes, got_bins) = tally.finish();
-            assert_eq!(got_codes, codes, "codes, keyed {keyed}");
-            assert_eq!(got_bins, bins, "bins, keyed {keyed}");
+            assert_eq!(
+                got_codes, codes,
+                "codes, keyed {keyed}, gathered {gathered}"
+            );
+            assert_eq!(got_bins, bins, "bins, keyed {keyed}, gathered {gathered}");
             assert_eq!(acc.finish().n, values.len());
         }
     }
