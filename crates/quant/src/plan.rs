@@ -320,7 +320,9 @@ fn fused_blocks(
     n_codes: usize,
     all_finite: bool,
 ) -> (ErrorAccumulator, Vec<u64>, Vec<u64>) {
-    use crate::fused::{AnyCoder, BlockKernel, MiniFloatCoder, Q4Coder, Q8_0Coder, Tally};
+    use crate::fused::{
+        AnyCoder, BlockKernel, BlockScale, MiniFloatCoder, Q4Coder, Q8_0Coder, Tally,
+    };
     if plan.coded.is_some() {
         // llama.cpp's bytes give each value's code and r̂: one plain pass.
         let mut acc = ErrorAccumulator::default();
@@ -381,7 +383,7 @@ fn fused_blocks(
                     run.map(|(g, range)| {
                         let kernel = BlockKernel::<_, $mul> {
                             element: $element,
-                            block: *plan.block(g),
+                            block: BlockScale::of(plan.block(g)),
                         };
                         (&values[range], kernel)
                     }),
