@@ -14,7 +14,7 @@ use crate::affine::AffineParams;
 use crate::analysis::{merge_one, Analysis, AnalysisOptions, AnalyzeError, Block};
 use crate::analysis::{GroupParams, PartialAnalysis, Quantized, Share};
 use crate::analyze::{calibrate_ranges, histogram_range, tensor_amax, Known};
-use crate::block::{stored_scale, tensor_scale, ElementRange, ScaleFormat, ScaleRounding};
+use crate::block::{stored_scales, tensor_scale, ElementRange, ScaleFormat, ScaleRounding};
 use crate::config::{Calibration, Granularity, QuantizerConfig, Scheme};
 use crate::dataset::Dataset;
 use crate::format::Element;
@@ -155,10 +155,11 @@ pub(crate) fn absmax_plan(
         (amaxes, amax)
     };
     let t = tensor_scale(e.scale_format, amax, e.range);
+    let scales = stored_scales(&amaxes, e.range, e.scale_format, e.rounding, t);
     let blocks = amaxes
         .iter()
-        .map(|&amax| {
-            let s = stored_scale(amax, e.range, e.scale_format, e.rounding, t);
+        .zip(scales)
+        .map(|(&amax, s)| {
             // A subnormal scale has no finite reciprocal: divide instead.
             let multiply = e.multiply && (1.0 / s).is_finite();
             Block {
