@@ -207,55 +207,6 @@ pub fn stored_scale(
     }
 }
 
-/// [`stored_scale`] of each bound in `amaxes`, equal bit for bit. E4M3 scales go eight at a
-/// time through the fused pass's branch-free minifloat coder (tested equal to
-/// [`MiniFloat::encode`](crate::minifloat::MiniFloat::encode)); one at a time they were a sixth
-/// of an NVFP4 analysis natively (the general encoder, called once per 16 values). The other
-/// formats one by one.
-pub fn stored_scales(
-    amaxes: &[f32],
-    elem: ElementRange,
-    format: ScaleFormat,
-    rounding: ScaleRounding,
-    tensor_scale: f32,
-) -> Vec<f32> {
-    use crate::fused::{ElementCoder, MiniFloatCoder};
-    use crate::metrics::LANES;
-    let one = |amax| stored_scale(amax, elem, format, rounding, tensor_scale);
-    if format != ScaleFormat::E4m3 {
-        return amaxes.iter().map(|&a| one(a)).collect();
-    }
-    let coder = MiniFloatCoder::new(FP8_E4M3);
-    let mut out = Vec::with_capacity(amaxes.len());
-    let mut blocks = amaxes.chunks_exact(LANES);
-    for block in &mut blocks {
-        let mut x = [0f32; LANES];
-        for k in 0..LANES {
-            x[k] = block[k] / elem.max / tensor_scale;
-        }
-        // The branch-free coder is for finite values; anything else the reference way.
-        if !x.iter().all(|v| v.is_finite()) {
-            out.extend(block.iter().map(|&a| one(a)));
-            continue;
-        }
-        let (_, level, _) = coder.encode_lanes(&x);
-        out.extend(level.iter().map(|&l| {
-            let s = if l > 0.0 {
-                l * tensor_scale
-            } else {
-                tensor_scale
-            };
-            if s.is_finite() && s > 0.0 {
-                s
-            } else {
-                1.0
-            }
-        }));
-    }
-    out.extend(blocks.remainder().iter().map(|&a| one(a)));
-    out
-}
-
 /// 2^e for −127 ≤ e ≤ 127, built from its bits (2^−127 is the subnormal 0x0040_0000): the
 /// value `exp2` gives, without a libm call once per block (profiled at 4 % of an MXFP4 pass).
 fn pow2(e: i32) -> f32 {
@@ -325,61 +276,6 @@ mod tests {
         assert_eq!(floor_log2(0.75), -1);
         assert_eq!(floor_log2(f32::from_bits(1)), -149);
         assert_eq!(floor_log2(f32::MAX), 127);
-    }
-
-    /// Scales stored eight at a time are the scales stored one by one, in every format: bounds
-    /// of every magnitude (zero, subnormal, the neighbours of E4M3's levels and midpoints,
-    /// f32::MAX), NaN and ∞, under tensor scales small and large.
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    fn scales_stored_together_equal_scales_stored_one_by_one() {
-        let mut amaxes = vec![
-            0.0,
-            f32::from_bits(1),
-            1e-30,
-            f32::MAX,
-            f32::NAN,
-            f32::INFINITY,
-        ];
-        // Every E4M3 level and midpoint times 6, and their neighbouring f32s.
-        for code in 0..=0x7Eu32 {
-            let (lo, hi) = (
-                crate::minifloat::FP8_E4M3.magnitude_from_code(code),
-                crate::minifloat::FP8_E4M3.magnitude_from_code(code + 1),
-            );
-            for v in [lo, (lo + hi) / 2.0] {
-                let v = v * 6.0;
-                amaxes.extend([
-                    v,
-                    f32::from_bits(v.to_bits() + 1),
-                    f32::from_bits(v.to_bits().saturating_sub(1)),
-                ]);
-            }
-        }
-        let mut x = 0x1234_5678u32;
-        for _ in 0..5000 {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            amaxes.push(f32::from_bits(x & 0x7FFF_FFFF));
-        }
-        let fp4 = ElementRange::of(6.0);
-        for format in [
-            ScaleFormat::E4m3,
-            ScaleFormat::E8m0,
-            ScaleFormat::F16,
-            ScaleFormat::Bf16,
-            ScaleFormat::F32,
-        ] {
-            for t in [1.0, 2f32.powi(-20), 3.7, 1e30] {
-                let together = stored_scales(&amaxes, fp4, format, ScaleRounding::Floor, t);
-                assert_eq!(together.len(), amaxes.len());
-                for (a, s) in amaxes.iter().zip(&together) {
-                    let one = stored_scale(*a, fp4, format, ScaleRounding::Floor, t);
-                    assert_eq!(s.to_bits(), one.to_bits(), "{format:?} t {t}: amax {a:e}");
-                }
-            }
-        }
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
