@@ -349,13 +349,29 @@ impl ElementCoder for Q8_0Coder {
         ((int_of(q) as u32) & 0xFF, q, x.abs() > 127.5)
     }
 
+    /// `encode`'s steps in a form the compiler vectorises (natively, `signum`, `copysign` and the
+    /// branch of `round_half_away` left the loop scalar): ±1 added where a tie rounds away from
+    /// the even r (x ≠ 0 there, so its sign is the tie's), x's sign put on the result (roundf keeps
+    /// −0), then the clamp as two compares; NaN passes through as in `encode`.
     #[inline(always)]
     fn encode_lanes(&self, x: &Lanes<f32>) -> (Lanes<u32>, Lanes<f32>, Lanes<bool>) {
+        const SIGN: u32 = 0x8000_0000;
         let (mut code, mut level, mut clipped) = ([0u32; LANES], [0f32; LANES], [false; LANES]);
+        let (mut r, mut add) = ([0f32; LANES], [0u32; LANES]);
         for k in 0..LANES {
-            level[k] = crate::affine::round_half_away(x[k])
-                .copysign(x[k])
-                .clamp(-127.0, 127.0);
+            r[k] = crate::affine::round_half_even(x[k]);
+        }
+        for k in 0..LANES {
+            let away = ((x[k] - r[k]).abs() == 0.5) & (r[k].abs() < x[k].abs());
+            add[k] = (1f32.to_bits() | (x[k].to_bits() & SIGN)) & u32::from(away).wrapping_neg();
+        }
+        for k in 0..LANES {
+            let q = r[k] + f32::from_bits(add[k]);
+            // x ≥ 0 gives q ≥ +0; x < 0 gives q ≤ 0 or the magic rounding's +0: x's sign bit
+            // or-ed in is `copysign`.
+            let q = f32::from_bits(q.to_bits() | (x[k].to_bits() & SIGN));
+            let q = if q < -127.0 { -127.0 } else { q };
+            level[k] = if q > 127.0 { 127.0 } else { q };
         }
         for k in 0..LANES {
             code[k] = (int_of(level[k]) as u32) & 0xFF;
@@ -1355,8 +1371,12 @@ mod tests {
                 assert!(same(q4_1.encode(x), Element::Q4_1.encode(x)), "q4_1 {x}");
             }
         }
-        // The vector forms agree with the scalar ones.
-        let grid: Vec<f32> = (-1024..1024).map(|i| i as f32 / 64.0).collect();
+        // The vector forms agree with the scalar ones: every tie and level to beyond Q8_0's
+        // clamp, −0, and values far outside.
+        let mut grid: Vec<f32> = (-130 * 64..130 * 64).map(|i| i as f32 / 64.0).collect();
+        grid.extend([
+            -0.0, 127.5, -127.5, 127.49999, -128.0, 1e6, -1e6, 0.49999997,
+        ]);
         for block in grid.chunks_exact(LANES) {
             let block: &Lanes<f32> = block.try_into().unwrap_or(&[0.0; LANES]);
             type Coded = (Lanes<u32>, Lanes<f32>, Lanes<bool>);
