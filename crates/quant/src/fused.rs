@@ -585,15 +585,18 @@ struct Keyed {
 const KEYED_COUNTERS: usize = 1 << 18;
 
 /// Keys are judged in windows of this many values: given up when a window brought a key for
-/// every `2 · n_codes` values or fewer (decoding a key costs about `2 · n_codes` steps against
-/// one binning and one more increment per value). Each window is judged alone because keys that
+/// fewer than every `3 · n_codes` values (decoding a key costs about `2 · n_codes` steps against
+/// one binning and one more increment per value, and every key's table takes room). Each window is judged alone because keys that
 /// repeat still arrive fast at first: 16-bit scales of 32-value groups of normal data gave 221
 /// keys in the first 256 groups, 903 in 2,048, 1,676 in 32,768 — against one per group for f32
 /// scales. Measured natively: a key per 32-value group with 16 codes was slower by key than by
 /// value (4.6 against 4.3 ms at 1M values), a key per 128 faster (2.8 against 3.5); Q4_0, whose
 /// signed scales bring ~1,100 keys in the first window and few after, took 4.1–4.5 ms at 1M
 /// values when the first window gave keys up (then judged at one key per `4 · n_codes` values
-/// over all values so far) and 2.5–2.8 ms by key (min of 15, alternating).
+/// over all values so far) and 2.5–2.8 ms by key (min of 15, alternating). Q4_1, whose f16 scale
+/// and minimum bring a key with nearly every 32-value block, stayed keyed at one key per
+/// `2 · n_codes` values until 8,192 keys' tables had been made and then gave up: 4.33 ms at 1M
+/// values against 3.46 judged at `3 · n_codes` (min of 5, alternating; the other presets equal).
 const KEYED_TRIAL: u64 = 1 << 16;
 
 impl Tally {
@@ -685,7 +688,7 @@ impl Tally {
             (fresh + 1 - keyed.window.1) as u64,
         );
         let turning_over =
-            window_values >= KEYED_TRIAL && 2 * window_keys * n as u64 > window_values;
+            window_values >= KEYED_TRIAL && 3 * window_keys * n as u64 > window_values;
         if window_values >= KEYED_TRIAL {
             keyed.window = (keyed.values, fresh + 1);
         }
@@ -1209,12 +1212,16 @@ mod tests {
             ..Default::default()
         };
         // 100 keys in 256 slots, groups of 32; a new key every 8 values, more than a 16-code
-        // decoding is worth; a new key every 48 values in the first window of 65,536 values
+        // decoding is worth, and every 32 (as Q4_1's blocks bring them), which one key per
+        // 2 · n_codes values kept; a new key every 48 values in the first window of 65,536 values
         // and a third as many in the next (as Q4_0's 16-bit scales bring them), which counting
         // over all values so far at one key per 64 gave up.
-        for (keys, group, stays_keyed) in
-            [(100, 32, true), (usize::MAX, 8, false), (2000, 48, true)]
-        {
+        for (keys, group, stays_keyed) in [
+            (100, 32, true),
+            (usize::MAX, 8, false),
+            (usize::MAX, 32, false),
+            (2000, 48, true),
+        ] {
             let kernel = |g: usize| {
                 let k = (g % keys) as f32;
                 let params = AffineParams::from_range(-1.0 - k * 0.013, 2.0 + k * 0.007, &config);
