@@ -186,18 +186,19 @@ fn ggml_plan(
                 // first.
                 let (lo, hi) = crate::calib::finite_min_max(block).unwrap_or((0.0, 0.0));
                 let amax = (-lo).max(hi);
+                // Which end wins is as likely one way as the other: a select, not a branch
+                // (mispredicted half the time, natively it was a sixth of the plan).
+                let end = if -lo > hi { lo } else { hi };
                 let max = if amax == 0.0 {
                     0.0
-                } else if -lo > hi {
-                    lo
-                } else if hi > -lo {
-                    hi
-                } else {
+                } else if -lo == hi {
                     block
                         .iter()
                         .copied()
                         .find(|v| v.abs() == amax)
                         .unwrap_or(0.0)
+                } else {
+                    end
                 };
                 scaled(max / -8.0, amax)
             }
