@@ -135,6 +135,26 @@ pub(crate) trait ElementCoder: Copy {
     }
 }
 
+/// An element coder by reference: the gathered runs of the fused pass copy each chunk's kernel,
+/// and a minifloat coder's constants are the same for every chunk (natively NVFP4, a chunk per
+/// 16 values, 2.14 → 2.03 ms at 1M by reference).
+impl<E: ElementCoder> ElementCoder for &E {
+    #[inline(always)]
+    fn encode(&self, x: f32) -> (u32, f32, bool) {
+        (**self).encode(x)
+    }
+
+    #[inline(always)]
+    fn level(&self, code: u32) -> Option<f32> {
+        (**self).level(code)
+    }
+
+    #[inline(always)]
+    fn encode_lanes(&self, x: &Lanes<f32>) -> (Lanes<u32>, Lanes<f32>, Lanes<bool>) {
+        (**self).encode_lanes(x)
+    }
+}
+
 /// A block of a scalar format: scale (dividing, or multiplying when `MUL`), element, rescale —
 /// the arithmetic of [`Block::scaled`] and [`Block::real_from_level`].
 #[derive(Clone, Copy)]

@@ -395,8 +395,8 @@ fn fused_blocks(
             };
         }
         match (lanes[b0.element], b0.multiply) {
-            (Lanes::Mini(e), true) => pass!(chunks_fast, e, true),
-            (Lanes::Mini(e), false) => pass!(chunks_fast, e, false),
+            (Lanes::Mini(e), true) => pass!(chunks_fast, &e, true),
+            (Lanes::Mini(e), false) => pass!(chunks_fast, &e, false),
             (Lanes::Q8, true) => pass!(chunks_fast, Q8_0Coder, true),
             (Lanes::Q8, false) => pass!(chunks_fast, Q8_0Coder, false),
             (Lanes::Q4(e), true) => pass!(chunks_fast, e, true),

@@ -107,6 +107,13 @@ pub(crate) trait SimdElement: Copy {
     fn encode_v(&self, x: V) -> (V, V, V);
 }
 
+impl<E: SimdElement> SimdElement for &E {
+    #[inline(always)]
+    fn encode_v(&self, x: V) -> (V, V, V) {
+        (**self).encode_v(x)
+    }
+}
+
 impl<E: SimdElement + super::ElementCoder, const MUL: bool> SimdKernel
     for super::BlockKernel<E, MUL>
 {
