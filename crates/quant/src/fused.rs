@@ -606,10 +606,10 @@ const KEYED_COUNTERS: usize = 1 << 18;
 
 /// Keys are judged in windows of this many values: given up when a window brought a key for
 /// fewer than every `3 · n_codes` values (decoding a key costs about `2 · n_codes` steps against
-/// one binning and one more increment per value, and every key's table takes room). Each window is judged alone because keys that
-/// repeat still arrive fast at first: 16-bit scales of 32-value groups of normal data gave 221
-/// keys in the first 256 groups, 903 in 2,048, 1,676 in 32,768 — against one per group for f32
-/// scales. Measured natively: a key per 32-value group with 16 codes was slower by key than by
+/// one binning and one more increment per value, and every key's table takes room). Each window
+/// is judged alone because keys that repeat still arrive fast at first: 16-bit scales of
+/// 32-value groups of normal data gave 221 keys in the first 256 groups, 903 in 2,048, 1,676 in
+/// 32,768 — against one per group for f32 scales. Measured natively: a key per 32-value group with 16 codes was slower by key than by
 /// value (4.6 against 4.3 ms at 1M values), a key per 128 faster (2.8 against 3.5); Q4_0, whose
 /// signed scales bring ~1,100 keys in the first window and few after, took 4.1–4.5 ms at 1M
 /// values when the first window gave keys up (then judged at one key per `4 · n_codes` values
