@@ -184,7 +184,7 @@ pub fn stored_scale(
                 -127
             } else {
                 match rounding {
-                    ScaleRounding::Floor => floor_log2(amax) - elem.emax,
+                    ScaleRounding::Floor => return e8m0_floor(amax, elem.emax),
                     ScaleRounding::Ceil => ideal.log2().ceil() as i32,
                     ScaleRounding::Nearest => ideal.log2().round_ties_even() as i32,
                 }
@@ -207,8 +207,23 @@ pub fn stored_scale(
     }
 }
 
+/// [`stored_scale`]'s E8M0 scale rounded down (the OCP MX rule): 2^(⌊log2 amax⌋ − emax) within
+/// 2^±127, 2^−127 for a bound that is 0 or not finite. Inlined into a loop over every block's
+/// bound, the compiler vectorises it (`plan`'s scales; one `stored_scale` call per 32 values
+/// was 8 % of an MXFP4 analysis natively).
+#[inline(always)]
+pub(crate) fn e8m0_floor(amax: f32, emax: i32) -> f32 {
+    let x = if amax > 0.0 && amax.is_finite() {
+        floor_log2(amax) - emax
+    } else {
+        -127
+    };
+    pow2(x.clamp(-127, 127))
+}
+
 /// 2^e for −127 ≤ e ≤ 127, built from its bits (2^−127 is the subnormal 0x0040_0000): the
 /// value `exp2` gives, without a libm call once per block (profiled at 4 % of an MXFP4 pass).
+#[inline(always)]
 fn pow2(e: i32) -> f32 {
     if e >= -126 {
         f32::from_bits(((e + 127) as u32) << 23)
@@ -218,6 +233,7 @@ fn pow2(e: i32) -> f32 {
 }
 
 /// ⌊log2 x⌋ of a positive finite f32, exact (read from the exponent bits; subnormals included).
+#[inline(always)]
 pub fn floor_log2(x: f32) -> i32 {
     let bits = x.to_bits() & 0x7FFF_FFFF;
     let exp = (bits >> 23) as i32;

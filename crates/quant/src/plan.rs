@@ -424,7 +424,10 @@ fn stored_scales(
     use crate::metrics::LANES;
     let one = |amax| stored_scale(amax, elem, format, rounding, tensor_scale);
     if format == ScaleFormat::E8m0 && rounding == ScaleRounding::Floor {
-        return amaxes.iter().map(|&a| e8m0_floor(a, elem.emax)).collect();
+        return amaxes
+            .iter()
+            .map(|&a| crate::block::e8m0_floor(a, elem.emax))
+            .collect();
     }
     if format != ScaleFormat::E4m3 {
         return amaxes.iter().map(|&a| one(a)).collect();
@@ -458,34 +461,6 @@ fn stored_scales(
     }
     out.extend(blocks.remainder().iter().map(|&a| one(a)));
     out
-}
-
-/// [`stored_scale`] of an E8M0 scale rounded down (the OCP MX rule), as selects the compiler
-/// vectorises: 2^(⌊log2 amax⌋ − emax) within 2^±127, 2^−127 for a bound that is 0 or not finite
-/// (one call per 32 values was 8 % of an MXFP4 analysis natively). Equal to it bit for bit
-/// (`scales_stored_together_equal_scales_stored_one_by_one`).
-#[inline(always)]
-fn e8m0_floor(amax: f32, emax: i32) -> f32 {
-    let bits = amax.to_bits() & 0x7FFF_FFFF;
-    let exp = (bits >> 23) as i32;
-    // ⌊log2⌋ from the exponent bits; a subnormal's from its highest mantissa bit.
-    let log2 = if exp == 0 {
-        -118 - bits.leading_zeros() as i32
-    } else {
-        exp - 127
-    };
-    let x = if amax > 0.0 && amax.is_finite() {
-        log2 - emax
-    } else {
-        -127
-    };
-    let e = x.clamp(-127, 127);
-    // 2^−127 is the subnormal 0x0040_0000.
-    f32::from_bits(if e >= -126 {
-        ((e + 127) as u32) << 23
-    } else {
-        0x0040_0000
-    })
 }
 
 /// Reconstruction levels and thresholds of one block in real units, ascending.
@@ -813,8 +788,8 @@ mod tests {
     use super::*;
     use crate::block::stored_scale;
 
-    /// Scales stored together (E4M3 eight at a time, E8M0 by selects) are the scales stored one
-    /// by one, in every format and two element ranges: bounds of every magnitude (zero,
+    /// Scales stored together (E4M3 eight at a time through the branch-free coder) are the scales
+    /// stored one by one, in every format and two element ranges: bounds of every magnitude (zero,
     /// subnormal, the neighbours of E4M3's levels and midpoints, f32::MAX), NaN and ∞, under
     /// tensor scales small and large.
     #[cfg_attr(not(target_arch = "wasm32"), test)]
@@ -850,7 +825,7 @@ mod tests {
             x ^= x << 5;
             amaxes.push(f32::from_bits(x & 0x7FFF_FFFF));
         }
-        // FP4's range, and one so small that a subnormal bound gets a scale above 2^−127.
+        // FP4's range, and one so small that a subnormal bound's E8M0 scale is above 2^−127.
         for elem in [ElementRange::of(6.0), ElementRange::of(2f32.powi(-30))] {
             for format in [
                 ScaleFormat::E4m3,
