@@ -242,3 +242,48 @@ fn the_analysis_of_a_ggml_format_is_its_bytes() {
         "{e:?}"
     );
 }
+
+/// The three legacy formats, coded by their own element coders from a plan made a batch of
+/// blocks at a time, reconstruct exactly what llama.cpp's bytes decode to, over more blocks than
+/// a batch and blocks that test the plan's arithmetic: all zero, constant (Q4_1's d = 0), a
+/// range so small that d is subnormal (no finite 1/d), a tie of −m and m (Q4_0 keeps the first)
+/// and a single large value.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn the_legacy_formats_reconstruct_their_bytes_over_many_blocks() {
+    use crate::{quantize as quantize_dataset, Dataset, Format, QuantizerConfig};
+    let (rows, cols) = (3, 32 * 50);
+    let mut values: Vec<f32> = (0..rows * cols)
+        .map(|i| (i as f32 * 0.731).sin() * (1.0 + (i / 32 % 7) as f32))
+        .collect();
+    let mut block = |b: usize, f: &dyn Fn(usize) -> f32| {
+        for k in 0..32 {
+            values[b * 32 + k] = f(k);
+        }
+    };
+    block(3, &|_| 0.0);
+    block(70, &|_| 0.25);
+    block(71, &|k| k as f32 * 1e-41);
+    block(72, &|k| 1e-39 - k as f32 * 1e-41);
+    block(100, &|k| [0.5, -2.0, 1.0, 2.0][k % 4]);
+    block(101, &|k| [0.5, 2.0, 1.0, -2.0][k % 4]);
+    block(149, &|k| if k == 17 { -300.0 } else { 0.01 });
+    let d = Dataset::new("g", vec![rows, cols], values.clone()).unwrap_or_else(|e| panic!("{e}"));
+    for (format, ty) in [
+        (Format::Q8_0, GgmlType::Q8_0),
+        (Format::Q4_0, GgmlType::Q4_0),
+        (Format::Q4_1, GgmlType::Q4_1),
+    ] {
+        let codec = ty.codec().unwrap_or_else(|| panic!("{ty:?} has no codec"));
+        let want = dequantize(ty, &quantize(codec, &values), values.len()).unwrap_or_default();
+        let config = QuantizerConfig {
+            format,
+            ..Default::default()
+        };
+        let q = quantize_dataset(&d, &config).unwrap_or_else(|e| panic!("{e}"));
+        // Equal as numbers: a zero level times a negative d is −0 in the bytes' decoding.
+        for (i, (g, w)) in q.dequantized.iter().zip(&want).enumerate() {
+            assert_eq!(g, w, "{ty:?} value {i}");
+        }
+    }
+}
