@@ -1000,24 +1000,33 @@ impl Tally {
     }
 
     /// [`run_blocks`](Self::run_blocks) by key for formats of at most [`NIBBLES`] codes, counted
-    /// in registers: each lane adds 1 << 4·code to a u64 (a 4-bit counter per code), and every
-    /// 15 blocks of a chunk, and at its end, the lanes' counters are summed and added to the
+    /// in registers: each lane adds 1 << 4·code to a u64 (a 4-bit counter per code), and when
+    /// the key changes or 15 blocks are held, the lanes' counters are summed and added to the
     /// key's table — 16 additions to adjacent counters instead of an increment per value
     /// through the buffer (natively, the buffer's increments were a sixth of MXFP4's pass, bound
-    /// by the stores).
+    /// by the stores). Chunks of one key in a row share the additions (MX blocks often do).
     #[inline(always)]
     fn run_nibbles<K: Kernel, const CHECK: bool>(
         &mut self,
         run: &[Gathered<'_, K>],
         binner: &Binner,
     ) {
-        let (mut lanes, copies) = (self.lanes, self.copies);
+        let (mut lanes, copies, n) = (self.lanes, self.copies, self.n_codes);
         let counts = &mut self.keyed_counts;
+        let mut nibbles = [0u64; LANES];
+        // Blocks counted in `nibbles` since they were added, and the table they go to.
+        let (mut held, mut base) = (0, usize::MAX);
         for &(values, kernel, tables) in run {
-            let table = &mut counts[tables.code_base as usize..][..tables.n_codes as usize];
+            let new_base = tables.code_base as usize;
             // 15 blocks at most: a lane's 4-bit counters then hold every value it was given.
             for part in values.chunks(15 * LANES) {
-                let mut nibbles = [0u64; LANES];
+                let blocks_in = part.len().div_ceil(LANES);
+                if held > 0 && (new_base != base || held + blocks_in > 15) {
+                    add_nibbles(&nibbles, &mut counts[base..][..n]);
+                    (nibbles, held) = ([0; LANES], 0);
+                }
+                base = new_base;
+                held += blocks_in;
                 let mut blocks = part.chunks_exact(LANES);
                 for block in &mut blocks {
                     let block = block.try_into().unwrap_or(&[f32::NAN; LANES]);
@@ -1037,8 +1046,10 @@ impl Tally {
                         nibbles[k] += u64::from(f[k]) << (4 * c[k]);
                     }
                 }
-                add_nibbles(&nibbles, table);
             }
+        }
+        if held > 0 {
+            add_nibbles(&nibbles, &mut counts[base..][..n]);
         }
         self.lanes = lanes;
     }
