@@ -1183,7 +1183,8 @@ const FREE: u32 = u32::MAX;
 impl Sums {
     /// One block of LANES values; with `CHECK` each lane is tested for NaN/±Inf (the padded tail
     /// always is), with `BINS` each r̂ is binned. Returns the code and bin table indices of each
-    /// lane (see [`Tables`]; the bins are zeros without `BINS`).
+    /// lane (see [`Tables`]; the bins are zeros without `BINS`), or with `NIB` each lane's code
+    /// and 1 where it is counted (see [`Tally::run_nibbles`]).
     #[inline(always)]
     fn block<K: Kernel, const CHECK: bool, const BINS: bool, const NIB: bool>(
         &mut self,
@@ -1353,9 +1354,9 @@ mod tests {
         // decoding is worth, and every 32 (as Q4_1's blocks bring them), which one key per
         // 2 · n_codes values kept; a new key every 48 values in the first window of 65,536 values
         // and a third as many in the next (as Q4_0's 16-bit scales bring them), which counting
-        // over all values so far at one key per 64 gave up. Chunks of 123 values are counted in
-        // registers in two parts (15 blocks, then 8 values and a padded block), with 16 codes
-        // and with 4.
+        // over all values so far at one key per 64 gave up. 4-bit counters in registers: chunks
+        // of 123 values in two parts (15 blocks, then 3 values in a padded block), with 16 codes
+        // and with 4, and chunks of one key in a row sharing them (added every 15 blocks).
         for (bits, keys, group, stays_keyed) in [
             (4, 100, 32, true),
             (4, usize::MAX, 8, false),
@@ -1364,6 +1365,8 @@ mod tests {
             (4, 100, 123, true),
             (2, 100, 123, true),
             (2, 100, 32, true),
+            (4, 1, 32, true),
+            (4, 1, 24, true),
         ] {
             let config = QuantizerConfig {
                 bits,
