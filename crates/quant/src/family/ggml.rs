@@ -207,7 +207,11 @@ fn ggml_plan(
             }
         });
         let stored = f16_rounded(&d);
-        let stored_min = f16_rounded(&a);
+        // Q4_1 stores its minimum too.
+        let stored_min = match format {
+            Legacy::Q4_1 => f16_rounded(&a),
+            Legacy::Q8_0 | Legacy::Q4_0 => [0.0; BATCH],
+        };
         blocks.extend((0..batch.len()).map(|k| match format {
             // Q8_0 and Q4_0: code with x · (1/d), store d as f16, no offset.
             Legacy::Q8_0 | Legacy::Q4_0 => Block {
