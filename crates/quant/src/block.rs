@@ -207,6 +207,32 @@ pub fn stored_scale(
     }
 }
 
+/// [`stored_scale`] of each of `scales` in place for a 16-bit format (F16 or BF16; element
+/// range 1, no tensor scale): the same values, rounded through `half`'s slice conversions (eight
+/// at a time where the machine converts so) in loops the compiler vectorises.
+pub(crate) fn stored_16bit_scales<const N: usize>(scales: &mut [f32; N], format: ScaleFormat) {
+    use half::slice::HalfFloatSliceExt;
+    let (lo, hi) = match format {
+        ScaleFormat::Bf16 => {
+            let mut h = [half::bf16::ZERO; N];
+            h.convert_from_f32_slice(scales);
+            h.convert_to_f32_slice(scales);
+            (half::bf16::from_bits(1).to_f32(), half::bf16::MAX.to_f32())
+        }
+        _ => {
+            let mut h = [half::f16::ZERO; N];
+            h.convert_from_f32_slice(scales);
+            h.convert_to_f32_slice(scales);
+            (half::f16::from_bits(1).to_f32(), half::f16::MAX.to_f32())
+        }
+    };
+    // Clamped into the format's positive range, only NaN is left to become 1.
+    for s in scales.iter_mut() {
+        let c = s.clamp(lo, hi);
+        *s = if c.is_finite() { c } else { 1.0 };
+    }
+}
+
 /// [`stored_scale`]'s E8M0 scale rounded down (the OCP MX rule): 2^(⌊log2 amax⌋ − emax) within
 /// 2^±127, 2^−127 for a bound that is 0 or not finite. Inlined into a loop over every block's
 /// bound, the compiler vectorises it (`plan`'s scales; one `stored_scale` call per 32 values
@@ -248,6 +274,72 @@ pub fn floor_log2(x: f32) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// 16-bit scales stored a batch at a time are `stored_scale`'s one by one, bit for bit: zero,
+    /// subnormals, values beyond either format's range, ∞ and NaN, the neighbours of f16's and
+    /// bf16's rounding midpoints, and a spread of ordinary scales.
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn sixteen_bit_scales_stored_together_equal_one_by_one() {
+        let mut xs = vec![
+            0.0,
+            -0.0,
+            f32::from_bits(1),
+            f32::MIN_POSITIVE,
+            5.9e-8,
+            3.0e-8,
+            6.1e-5,
+            65504.0,
+            65519.0,
+            65520.0,
+            1e6,
+            3.4e38,
+            f32::MAX,
+            f32::INFINITY,
+            f32::NAN,
+            -1.0,
+        ];
+        for base in [1.0f32, 0.1, 3.3e-3, 700.0] {
+            // Midpoints of f16 (10 bits) and bf16 (7 bits) and their neighbours.
+            for bits in [13u32, 16] {
+                let mid = f32::from_bits(base.to_bits() | (1 << (bits - 1)));
+                xs.extend([
+                    mid,
+                    f32::from_bits(mid.to_bits() - 1),
+                    f32::from_bits(mid.to_bits() + 1),
+                ]);
+            }
+        }
+        let mut seed = 7u32;
+        for _ in 0..500 {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            xs.push(f32::from_bits(seed >> 2));
+        }
+        for format in [ScaleFormat::F16, ScaleFormat::Bf16] {
+            for chunk in xs.chunks(8) {
+                let mut batch = [0.5f32; 8];
+                batch[..chunk.len()].copy_from_slice(chunk);
+                let want = batch.map(|x| {
+                    stored_scale(
+                        x,
+                        ElementRange::of(1.0),
+                        format,
+                        ScaleRounding::Nearest,
+                        1.0,
+                    )
+                });
+                stored_16bit_scales(&mut batch, format);
+                for (k, (g, w)) in batch.iter().zip(&want).enumerate() {
+                    assert_eq!(
+                        g.to_bits(),
+                        w.to_bits(),
+                        "{format:?} {:e}",
+                        chunk.get(k).copied().unwrap_or(0.5)
+                    );
+                }
+            }
+        }
+    }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
