@@ -207,24 +207,32 @@ pub fn stored_scale(
     }
 }
 
-/// [`stored_scale`] of each of `scales` in place for a 16-bit format (F16 or BF16; element
-/// range 1, no tensor scale): the same values, rounded through `half`'s slice conversions (eight
-/// at a time where the machine converts so) in loops the compiler vectorises.
-pub(crate) fn stored_16bit_scales<const N: usize>(scales: &mut [f32; N], format: ScaleFormat) {
+/// `xs` rounded to f16 (or BF16 when `bf16`) and back, in place, through `half`'s slice
+/// conversions (eight at a time where the machine converts so): the values of
+/// `half::f16::from_f32(x).to_f32()` one by one.
+pub(crate) fn round_to_16bit<const N: usize>(xs: &mut [f32; N], bf16: bool) {
     use half::slice::HalfFloatSliceExt;
-    let (lo, hi) = match format {
-        ScaleFormat::Bf16 => {
-            let mut h = [half::bf16::ZERO; N];
-            h.convert_from_f32_slice(scales);
-            h.convert_to_f32_slice(scales);
-            (half::bf16::from_bits(1).to_f32(), half::bf16::MAX.to_f32())
-        }
-        _ => {
-            let mut h = [half::f16::ZERO; N];
-            h.convert_from_f32_slice(scales);
-            h.convert_to_f32_slice(scales);
-            (half::f16::from_bits(1).to_f32(), half::f16::MAX.to_f32())
-        }
+    if bf16 {
+        let mut h = [half::bf16::ZERO; N];
+        h.convert_from_f32_slice(xs);
+        h.convert_to_f32_slice(xs);
+    } else {
+        let mut h = [half::f16::ZERO; N];
+        h.convert_from_f32_slice(xs);
+        h.convert_to_f32_slice(xs);
+    }
+}
+
+/// [`stored_scale`] of each of `scales` in place for a 16-bit format (F16 or BF16; element
+/// range 1, no tensor scale): the same values, rounded by [`round_to_16bit`] in loops the
+/// compiler vectorises.
+pub(crate) fn stored_16bit_scales<const N: usize>(scales: &mut [f32; N], format: ScaleFormat) {
+    let bf16 = format == ScaleFormat::Bf16;
+    round_to_16bit(scales, bf16);
+    let (lo, hi) = if bf16 {
+        (half::bf16::from_bits(1).to_f32(), half::bf16::MAX.to_f32())
+    } else {
+        (half::f16::from_bits(1).to_f32(), half::f16::MAX.to_f32())
     };
     // Clamped into the format's positive range, only NaN is left to become 1.
     for s in scales.iter_mut() {

@@ -255,14 +255,10 @@ fn ggml_plan(
     }
 }
 
-/// `xs` rounded to f16 and back, eight at a time where the machine converts so (through `half`'s
-/// slice conversions; the same values as `half::f16::from_f32` one by one).
+/// `xs` rounded to f16 and back (see [`crate::block::round_to_16bit`]).
 fn f16_rounded<const N: usize>(xs: &[f32; N]) -> [f32; N] {
-    use half::slice::HalfFloatSliceExt;
-    let mut h = [half::f16::ZERO; N];
-    h.convert_from_f32_slice(xs);
-    let mut out = [0f32; N];
-    h.convert_to_f32_slice(&mut out);
+    let mut out = *xs;
+    crate::block::round_to_16bit(&mut out, false);
     out
 }
 
