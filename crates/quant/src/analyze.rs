@@ -238,6 +238,25 @@ fn largest_bound(ranges: &[Option<(f32, f32)>]) -> f32 {
         .fold(0f32, |a, &(lo, hi)| a.max(lo.abs()).max(hi.abs()))
 }
 
+/// The largest finite |x| of each group of `groups` of a contiguous layout (0 for a group
+/// without finite values).
+pub(crate) fn group_abs_maxes(
+    values: &[f32],
+    layout: &GroupLayout,
+    groups: std::ops::Range<usize>,
+) -> Vec<f32> {
+    let mut bounds = Vec::with_capacity(groups.len());
+    let len = groups.len();
+    crate::calib::finite_abs_maxes(
+        &values[layout.span_of(groups)],
+        layout.chunk_len,
+        &mut bounds,
+    );
+    // Groups past the last value (empty chunks) come last: their bound is 0.
+    bounds.resize(len, 0.0);
+    bounds
+}
+
 /// The calibrated clipping range of each group of `groups` (`None` for a group with no finite
 /// value; for a symmetric min–max configuration (−a, a), a the largest finite |x|, which is all
 /// a symmetric scheme reads of it). `known.dataset`, when given, must be the dataset `values`
@@ -273,13 +292,11 @@ pub fn calibrate_ranges(
             // again afterwards, not in the same loop — merged with that call's result, each
             // range went through the stack and was read back before its stores could forward
             // (natively four times the time of finding it).
-            let mut ranges: Vec<Option<(f32, f32)>> = groups
-                .clone()
-                .map(|g| {
-                    let a = crate::calib::finite_abs_max(&values[layout.chunk_of(g)]);
-                    Some((-a, a))
-                })
-                .collect();
+            let mut ranges: Vec<Option<(f32, f32)>> =
+                group_abs_maxes(values, layout, groups.clone())
+                    .into_iter()
+                    .map(|a| Some((-a, a)))
+                    .collect();
             for (g, range) in groups.zip(&mut ranges) {
                 if matches!(range, Some((_, a)) if *a == 0.0) {
                     *range = finite_min_max(&values[layout.chunk_of(g)]);

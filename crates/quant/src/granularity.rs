@@ -119,6 +119,14 @@ impl GroupLayout {
         start..(start + self.chunk_len).min(self.n)
     }
 
+    /// The elements of the chunks of `groups`, which in a contiguous layout are one run.
+    pub fn span_of(&self, groups: std::ops::Range<usize>) -> std::ops::Range<usize> {
+        if groups.is_empty() {
+            return 0..0;
+        }
+        self.chunk_of(groups.start).start..self.chunk_of(groups.end - 1).end
+    }
+
     /// (group, element range) of the chunks that meet `span`, each cut to it, in buffer order.
     pub fn chunks_in(
         &self,

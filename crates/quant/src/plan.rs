@@ -132,10 +132,7 @@ pub(crate) fn absmax_plan(
     {
         // The blocks of MX, NVFP4 and their kin: each block's bound straight from its
         // chunk (the same figure as the bound of its min-max range, tested).
-        let amaxes: Vec<f32> = groups
-            .clone()
-            .map(|g| crate::calib::finite_abs_max(&values[layout.chunk_of(g)]))
-            .collect();
+        let amaxes = crate::analyze::group_abs_maxes(values, &layout, groups.clone());
         let amax = if all {
             amaxes.iter().fold(0f32, |a, &b| a.max(b))
         } else {

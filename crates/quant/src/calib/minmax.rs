@@ -148,6 +148,58 @@ pub fn finite_abs_max(values: &[f32]) -> f32 {
     f32::from_bits(m)
 }
 
+/// [`finite_abs_max`] of each consecutive `len`-value chunk of `values` (the last may be
+/// shorter), appended to `out`: the same numbers. Natively with AVX2, chunks of a multiple of
+/// eight values — the blocks and groups of MX, NVFP4 and per-group int — are read eight lanes at
+/// a time and reduced in registers without a call per chunk (the call, its scalar reduction and
+/// its tail were 12 % of an int4-g32 analysis). Written with intrinsics because the
+/// auto-vectoriser turned the same loop, unrolled, into gathers across chunks (slower than the
+/// calls).
+pub fn finite_abs_maxes(values: &[f32], len: usize, out: &mut Vec<f32>) {
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+    if len % L == 0 && len > 0 {
+        let mut chunks = values.chunks_exact(len);
+        out.extend(
+            chunks
+                .by_ref()
+                .map(|chunk| f32::from_bits(avx2_abs_max(chunk))),
+        );
+        if !chunks.remainder().is_empty() {
+            out.push(finite_abs_max(chunks.remainder()));
+        }
+        return;
+    }
+    out.extend(values.chunks(len.max(1)).map(finite_abs_max));
+}
+
+/// The largest finite |v| of `chunk` (a multiple of eight values) as bits: [`magnitude`] in
+/// eight lanes, the same integer max.
+#[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+#[inline(always)]
+fn avx2_abs_max(chunk: &[f32]) -> u32 {
+    use std::arch::x86_64::*;
+    // SAFETY: AVX2 is enabled for the whole build (the cfg above), and each load reads eight
+    // f32 of `block` (unaligned loads).
+    unsafe {
+        let (mag, inf) = (_mm256_set1_epi32(MAG as i32), _mm256_set1_epi32(INF as i32));
+        let mut acc = _mm256_setzero_si256();
+        for block in chunk.chunks_exact(L) {
+            let v = _mm256_loadu_si256(block.as_ptr().cast::<__m256i>());
+            let m = _mm256_and_si256(v, mag);
+            // Below 0x7F80_0000 (both below 2^31, so the signed compare is the unsigned one).
+            let finite = _mm256_cmpgt_epi32(inf, m);
+            acc = _mm256_max_epu32(acc, _mm256_and_si256(m, finite));
+        }
+        let h = _mm_max_epu32(
+            _mm256_castsi256_si128(acc),
+            _mm256_extracti128_si256::<1>(acc),
+        );
+        let h = _mm_max_epu32(h, _mm_shuffle_epi32::<0b01_00_11_10>(h));
+        let h = _mm_max_epu32(h, _mm_shuffle_epi32::<0b10_11_00_01>(h));
+        _mm_cvtsi128_si32(h) as u32
+    }
+}
+
 /// The bits of |v| where v is finite, else 0.
 #[inline(always)]
 fn magnitude(v: f32) -> u32 {
@@ -298,6 +350,43 @@ mod tests {
             let v = odd_values(len, &mut state);
             let want = finite_min_max(&v).map_or(0.0, |(lo, hi)| lo.abs().max(hi.abs()));
             assert_eq!(finite_abs_max(&v).to_bits(), want.to_bits(), "{v:?}");
+        }
+    }
+
+    /// The per-chunk bounds (AVX2 lanes natively where the build has them) equal a plain fold
+    /// over each chunk, bit for bit: chunk lengths that are and are not multiples of eight, a
+    /// short last chunk, special values mixed with arbitrary bit patterns.
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn chunk_bounds_equal_a_plain_fold_per_chunk() {
+        let mut state = 0x1234_5679u32;
+        for len in [1, 7, 8, 16, 24, 32, 33, 64, 128] {
+            for total in [0, len, 5 * len, 5 * len + 3, 40 * len + len / 2] {
+                let mut v = odd_values(total, &mut state);
+                for x in v.iter_mut() {
+                    state ^= state << 13;
+                    state ^= state >> 17;
+                    state ^= state << 5;
+                    // Three in four values: any bit pattern (every sign and exponent).
+                    if state % 4 != 0 {
+                        *x = f32::from_bits(state.rotate_left(7));
+                    }
+                }
+                let mut got = Vec::new();
+                finite_abs_maxes(&v, len, &mut got);
+                let want: Vec<u32> = v
+                    .chunks(len)
+                    .map(|c| {
+                        c.iter()
+                            .filter(|x| x.is_finite())
+                            .map(|x| x.to_bits() & MAG)
+                            .max()
+                            .unwrap_or(0)
+                    })
+                    .collect();
+                let got: Vec<u32> = got.iter().map(|x| x.to_bits()).collect();
+                assert_eq!(got, want, "chunks of {len}, {total} values");
+            }
         }
     }
 }
