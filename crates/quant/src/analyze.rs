@@ -304,15 +304,16 @@ pub fn calibrate_ranges(
             }
             return ranges;
         }
+        if min_max {
+            let (mut ranges, len) = (Vec::with_capacity(groups.len()), groups.len());
+            let span = &values[layout.span_of(groups)];
+            crate::calib::finite_min_maxes(span, layout.chunk_len, &mut ranges);
+            // Groups past the last value (empty chunks) come last: no finite values.
+            ranges.resize(len, None);
+            return ranges;
+        }
         return groups
-            .map(|g| {
-                let chunk = &values[layout.chunk_of(g)];
-                if min_max {
-                    finite_min_max(chunk)
-                } else {
-                    clip_range(chunk, config)
-                }
-            })
+            .map(|g| clip_range(&values[layout.chunk_of(g)], config))
             .collect();
     }
     match config.calibration {

@@ -155,20 +155,33 @@ fn ggml_plan(
     // divisions and the f16 roundings were most of the plan (natively, a sixth of Q4_1's
     // analysis). On the stack: arrays of every block's would be fresh pages each analysis.
     const BATCH: usize = 64;
+    // The batch's block statistics, by the vectorised scans of `calib` (every block's in one
+    // call) rather than filtered folds: the same figures (a zero bound may be −0 where the fold
+    // gave +0; it decodes alike).
+    let (mut bounds, mut ranges) = (Vec::with_capacity(BATCH), Vec::with_capacity(BATCH));
     for start in groups.clone().step_by(BATCH) {
         let batch = start..(start + BATCH).min(groups.end);
         let (mut a, mut b) = ([0f32; BATCH], [0f32; BATCH]);
+        let span = &values[layout.span_of(batch.clone())];
+        bounds.clear();
+        ranges.clear();
+        match format {
+            Legacy::Q8_0 => crate::calib::finite_abs_maxes(span, layout.chunk_len, &mut bounds),
+            Legacy::Q4_0 | Legacy::Q4_1 => {
+                crate::calib::finite_min_maxes(span, layout.chunk_len, &mut ranges)
+            }
+        }
         for (k, g) in batch.clone().enumerate() {
-            let block = &values[layout.chunk_of(g)];
-            // The block statistics by the vectorised scans of `calib` rather than filtered folds:
-            // the same figures (a zero bound may be −0 where the fold gave +0; it decodes alike).
+            // (Blocks past the last value, if any, have no statistics: 0.)
+            let range = ranges.get(k).copied().flatten().unwrap_or((0.0, 0.0));
             (a[k], b[k]) = match format {
-                Legacy::Q8_0 => (crate::calib::finite_abs_max(block), 0.0),
+                Legacy::Q8_0 => (bounds.get(k).copied().unwrap_or(0.0), 0.0),
                 Legacy::Q4_0 => {
                     // ggml keeps the first value of the largest magnitude, with its sign.
                     // The value of largest magnitude is the min or the max; on a tie look for the
                     // first.
-                    let (lo, hi) = crate::calib::finite_min_max(block).unwrap_or((0.0, 0.0));
+                    let (lo, hi) = range;
+                    let block = &values[layout.chunk_of(g)];
                     let amax = (-lo).max(hi);
                     // Which end wins is as likely one way as the other: a select, not a branch
                     // (mispredicted half the time, natively it was a sixth of the plan).
@@ -186,7 +199,7 @@ fn ggml_plan(
                     };
                     (amax, max)
                 }
-                Legacy::Q4_1 => crate::calib::finite_min_max(block).unwrap_or((0.0, 0.0)),
+                Legacy::Q4_1 => range,
             };
         }
         let d: [f32; BATCH] = std::array::from_fn(|k| match format {
