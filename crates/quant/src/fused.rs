@@ -1109,8 +1109,19 @@ impl Tally {
     fn drain(&mut self) {
         let buffered = &self.code_buf[..self.used];
         if self.buf_keyed {
-            for &c in buffered {
-                self.keyed_counts[c as usize] += 1;
+            // Four streams, from four quarters of the buffer, in turn: MXFP6/8's increments
+            // in buffer order ran at ~3 cycles each natively (a chain through memory), four
+            // streams took ~5 % off their pass (two: none; eight: worse).
+            const STREAMS: usize = 4;
+            let counts = &mut self.keyed_counts[..];
+            let q = buffered.len() / STREAMS;
+            for i in 0..q {
+                for k in 0..STREAMS {
+                    counts[buffered[k * q + i] as usize] += 1;
+                }
+            }
+            for &c in &buffered[STREAMS * q..] {
+                counts[c as usize] += 1;
             }
         } else {
             for (&c, &b) in buffered.iter().zip(&self.bin_buf[..self.used]) {
@@ -1356,7 +1367,8 @@ mod tests {
         // and a third as many in the next (as Q4_0's 16-bit scales bring them), which counting
         // over all values so far at one key per 64 gave up. 4-bit counters in registers: chunks
         // of 123 values in two parts (15 blocks, then 3 values in a padded block), with 16 codes
-        // and with 4, and chunks of one key in a row sharing them (added every 15 blocks).
+        // and with 4, and chunks of one key in a row sharing them (added every 15 blocks); 64
+        // and 256 codes through the buffer.
         for (bits, keys, group, stays_keyed) in [
             (4, 100, 32, true),
             (4, usize::MAX, 8, false),
@@ -1367,6 +1379,9 @@ mod tests {
             (2, 100, 32, true),
             (4, 1, 32, true),
             (4, 1, 24, true),
+            // Beyond 16 codes: through the buffer, drained in four streams.
+            (6, 5, 32, true),
+            (8, 3, 27, true),
         ] {
             let config = QuantizerConfig {
                 bits,
