@@ -1109,9 +1109,10 @@ impl Tally {
     fn drain(&mut self) {
         let buffered = &self.code_buf[..self.used];
         if self.buf_keyed {
-            // Four streams, from four quarters of the buffer, in turn: MXFP6/8's increments
-            // in buffer order ran at ~3 cycles each natively (a chain through memory), four
-            // streams took ~5 % off their pass (two: none; eight: worse).
+            // Four streams, from four quarters of the buffer, in turn: natively MXFP6/8's
+            // increments in buffer order were ~18 % of their pass, and four streams take ~5 %
+            // off it (two: no change; eight: slower; why was not measured — perhaps fewer loads
+            // held back behind stores to the same counters).
             const STREAMS: usize = 4;
             let counts = &mut self.keyed_counts[..];
             let q = buffered.len() / STREAMS;
