@@ -156,20 +156,39 @@ pub fn finite_abs_max(values: &[f32]) -> f32 {
 /// auto-vectoriser turned the same loop, unrolled, into gathers across chunks (slower than the
 /// calls).
 pub fn finite_abs_maxes(values: &[f32], len: usize, out: &mut Vec<f32>) {
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+    each_chunk(values, len, out, whole_abs_max, finite_abs_max);
+}
+
+/// `any` of each consecutive `len`-value chunk of `values`, appended to `out`; `whole` (the same
+/// numbers, for a multiple of eight values) of the whole chunks when `len` is such a multiple.
+#[inline(always)]
+fn each_chunk<T>(
+    values: &[f32],
+    len: usize,
+    out: &mut Vec<T>,
+    whole: impl Fn(&[f32]) -> T,
+    any: impl Fn(&[f32]) -> T,
+) {
     if len % L == 0 && len > 0 {
         let mut chunks = values.chunks_exact(len);
-        out.extend(
-            chunks
-                .by_ref()
-                .map(|chunk| f32::from_bits(avx2_abs_max(chunk))),
-        );
+        out.extend(chunks.by_ref().map(whole));
         if !chunks.remainder().is_empty() {
-            out.push(finite_abs_max(chunks.remainder()));
+            out.push(any(chunks.remainder()));
         }
-        return;
+    } else {
+        out.extend(values.chunks(len.max(1)).map(any));
     }
-    out.extend(values.chunks(len.max(1)).map(finite_abs_max));
+}
+
+/// [`finite_abs_max`] of a chunk of a multiple of eight values: in AVX2 lanes where the build
+/// has them.
+#[inline(always)]
+fn whole_abs_max(chunk: &[f32]) -> f32 {
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+    let bound = f32::from_bits(avx2_abs_max(chunk));
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
+    let bound = finite_abs_max(chunk);
+    bound
 }
 
 /// The largest finite |v| of `chunk` (a multiple of eight values) as bits: [`magnitude`] in
@@ -207,19 +226,21 @@ fn avx2_abs_max(chunk: &[f32]) -> u32 {
 /// same tree of pairs, without a call per chunk (per block, the calls were a sixth of a Q4_0
 /// analysis natively).
 pub fn finite_min_maxes(values: &[f32], len: usize, out: &mut Vec<Option<(f32, f32)>>) {
+    each_chunk(values, len, out, whole_min_max, finite_min_max);
+}
+
+/// [`finite_min_max`] of a chunk of a multiple of eight values: in AVX2 lanes where the build
+/// has them.
+#[inline(always)]
+fn whole_min_max(chunk: &[f32]) -> Option<(f32, f32)> {
     #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
-    if len % L == 0 && len > 0 {
-        let mut chunks = values.chunks_exact(len);
-        out.extend(chunks.by_ref().map(|chunk| {
-            let (lo, hi) = avx2_min_max(chunk);
-            (lo <= hi).then_some((lo, hi))
-        }));
-        if !chunks.remainder().is_empty() {
-            out.push(finite_min_max(chunks.remainder()));
-        }
-        return;
-    }
-    out.extend(values.chunks(len.max(1)).map(finite_min_max));
+    let range = {
+        let (lo, hi) = avx2_min_max(chunk);
+        (lo <= hi).then_some((lo, hi))
+    };
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
+    let range = finite_min_max(chunk);
+    range
 }
 
 /// [`lanes_min_max`] of `chunk` (a multiple of eight values, no tail) in AVX2.
