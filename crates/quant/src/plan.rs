@@ -416,8 +416,9 @@ fn fused_blocks(
 /// [`stored_scale`] of each bound in `amaxes`, equal bit for bit. E4M3 scales go eight at a
 /// time through the fused pass's branch-free minifloat coder (tested equal to
 /// [`MiniFloat::encode`](crate::minifloat::MiniFloat::encode)); one at a time they were a sixth
-/// of an NVFP4 analysis natively (the general encoder, called once per 16 values). The other
-/// formats one by one.
+/// of an NVFP4 analysis natively (the general encoder, called once per 16 values). F16 and
+/// BF16 scales 64 at a time through [`crate::block::stored_16bit_scales`]; the others one by
+/// one.
 fn stored_scales(
     amaxes: &[f32],
     elem: ElementRange,
@@ -433,6 +434,19 @@ fn stored_scales(
             .iter()
             .map(|&a| crate::block::e8m0_floor(a, elem.emax))
             .collect();
+    }
+    if matches!(format, ScaleFormat::F16 | ScaleFormat::Bf16) {
+        // `stored_scale` of amax / (the element's largest value), 64 at a time.
+        let mut out = Vec::with_capacity(amaxes.len());
+        for batch in amaxes.chunks(64) {
+            let mut scales = [0f32; 64];
+            for (s, &a) in scales.iter_mut().zip(batch) {
+                *s = a / elem.max;
+            }
+            crate::block::stored_16bit_scales(&mut scales, format);
+            out.extend_from_slice(&scales[..batch.len()]);
+        }
+        return out;
     }
     if format != ScaleFormat::E4m3 {
         return amaxes.iter().map(|&a| one(a)).collect();
