@@ -327,9 +327,7 @@ fn fused_blocks(
     n_codes: usize,
     all_finite: bool,
 ) -> (ErrorAccumulator, Vec<u64>, Vec<u64>) {
-    use crate::fused::{
-        AnyCoder, BlockKernel, BlockScale, MiniFloatCoder, Q4Coder, Q8_0Coder, Tally,
-    };
+    use crate::fused::{MiniFloatCoder, Q4Coder, Tally};
     if plan.coded.is_some() {
         // llama.cpp's bytes give each value's code and r̂: one plain pass.
         let mut acc = ErrorAccumulator::default();
@@ -346,14 +344,6 @@ fn fused_blocks(
         });
         let _ = all_finite;
         return (acc, counts, bins);
-    }
-    /// Each element's coder, built once (not per block).
-    #[derive(Clone, Copy)]
-    enum Lanes {
-        Mini(MiniFloatCoder),
-        Q8,
-        Q4(Q4Coder),
-        Any,
     }
     let lanes: Vec<Lanes> = plan
         .elements
@@ -373,26 +363,74 @@ fn fused_blocks(
         })
         .collect();
     let mut tally = Tally::new(n_codes, binner.bins());
-    // Runs of blocks with one element coder and scaling direction (for MX and NVFP4 the whole
-    // span), each one monomorphised loop.
-    let mut parts = plan.layout.chunks_in(span).peekable();
-    while let Some(&(g0, _)) = parts.peek() {
-        let b0 = *plan.block(g0);
+    // A contiguous layout cut at whole groups: chunk k of the span is its k-th `chunk_len`
+    // values and the plan's block k from its first group — zipped rather than found through
+    // `chunks_in` (a group's range computed and its block indexed per chunk).
+    let cl = plan.layout.chunk_len.max(1);
+    let end = span.end.min(values.len());
+    let sliced = (plan.layout.is_contiguous() && span.start % cl == 0 && span.start <= end)
+        .then(|| {
+            let groups = (span.start / cl).checked_sub(plan.first)?..end.div_ceil(cl) - plan.first;
+            Some((&values[span.start..end], plan.blocks.get(groups)?))
+        })
+        .flatten();
+    match sliced {
+        Some((vals, blocks)) => block_runs(
+            &mut tally,
+            vals.chunks(cl).zip(blocks),
+            &lanes,
+            plan,
+            binner,
+            all_finite,
+        ),
+        None => block_runs(
+            &mut tally,
+            plan.layout
+                .chunks_in(span)
+                .map(|(g, range)| (&values[range], plan.block(g))),
+            &lanes,
+            plan,
+            binner,
+            all_finite,
+        ),
+    }
+    tally.finish()
+}
+
+/// Each element's coder in the fused pass, built once (not per block).
+#[derive(Clone, Copy)]
+enum Lanes {
+    Mini(crate::fused::MiniFloatCoder),
+    Q8,
+    Q4(crate::fused::Q4Coder),
+    Any,
+}
+
+/// The fused pass over `parts` (each chunk's values and block) in runs of blocks with one element
+/// coder and scaling direction (for MX and NVFP4 the whole span), each one monomorphised loop.
+fn block_runs<'v>(
+    tally: &mut crate::fused::Tally,
+    parts: impl Iterator<Item = (&'v [f32], &'v Block)>,
+    lanes: &[Lanes],
+    plan: &Plan,
+    binner: &crate::histogram::Binner,
+    all_finite: bool,
+) {
+    use crate::fused::{AnyCoder, BlockKernel, BlockScale, Q8_0Coder};
+    let mut parts = parts.peekable();
+    while let Some(&(_, &b0)) = parts.peek() {
         let run = std::iter::from_fn(|| {
-            parts.next_if(|&(g, _)| {
-                let b = plan.block(g);
-                b.element == b0.element && b.multiply == b0.multiply
-            })
+            parts.next_if(|&(_, b)| b.element == b0.element && b.multiply == b0.multiply)
         });
         macro_rules! pass {
             ($fast:ident, $element:expr, $mul:literal) => {
                 tally.$fast(
-                    run.map(|(g, range)| {
+                    run.map(|(v, b)| {
                         let kernel = BlockKernel::<_, $mul> {
                             element: $element,
-                            block: BlockScale::of(plan.block(g)),
+                            block: BlockScale::of(b),
                         };
-                        (&values[range], kernel)
+                        (v, kernel)
                     }),
                     binner,
                     all_finite,
@@ -410,7 +448,6 @@ fn fused_blocks(
             (Lanes::Any, false) => pass!(chunks, AnyCoder(&plan.elements[b0.element]), false),
         }
     }
-    tally.finish()
 }
 
 /// [`stored_scale`] of each bound in `amaxes`, equal bit for bit. E4M3 scales go eight at a
@@ -1183,6 +1220,8 @@ mod proptests {
             seed in any::<u64>(),
             specials in proptest::collection::vec((0usize..400, 0u8..5), 0..8),
             zero_block in any::<bool>(),
+            channels in any::<bool>(),
+            cut in 0usize..40,
         ) {
             let n = rows * cols;
             let mut v = crate::synth::generate(crate::synth::Distribution::Laplace, n, seed).unwrap_or_default();
@@ -1194,9 +1233,16 @@ mod proptests {
             }
             prop_assume!(v.iter().any(|x| x.is_finite()));
             let d = Dataset::new("t", vec![rows, cols], v).unwrap_or_else(|e| panic!("{e}"));
+            // Channels of the last axis cycle through the groups (not contiguous: chunks found
+            // through `chunks_in`); a span cut inside a group is not sliced either.
+            let granularity = if channels {
+                Granularity::Channel { axis: 1 }
+            } else {
+                Granularity::Group { size: group }
+            };
             let c = QuantizerConfig {
                 format,
-                granularity: Granularity::Group { size: group },
+                granularity,
                 scheme: crate::config::Scheme::Symmetric,
                 scale_format,
                 levels: 5,
@@ -1205,6 +1251,7 @@ mod proptests {
             let Ok(plan) = crate::family::plan(&d, &c, false, None) else {
                 return Ok(());
             };
+            let span = cut.min(n)..n;
             let (hist, binner) = Histogram::empty(d.summary().min, d.summary().max, 37);
             let n_codes = if format == Format::Kmeans {
                 5
@@ -1215,7 +1262,7 @@ mod proptests {
             let mut acc = ErrorAccumulator::default();
             let mut counts = vec![0u64; n_codes];
             let mut bins = hist.counts.clone();
-            for_each_coded(d.values(), &plan, 0..n, |_, _, r, code, r_hat, clipped| {
+            for_each_coded(d.values(), &plan, span.clone(), |_, _, r, code, r_hat, clipped| {
                 acc.add(r, r_hat, clipped);
                 counts[(code as usize).min(n_codes - 1)] += 1;
                 if r_hat.is_finite() {
@@ -1223,7 +1270,7 @@ mod proptests {
                 }
             });
             for all_finite in [false, d.summary().finite == n] {
-                let (got, got_counts, got_bins) = fused_blocks(d.values(), &plan, 0..n, &binner, n_codes, all_finite);
+                let (got, got_counts, got_bins) = fused_blocks(d.values(), &plan, span.clone(), &binner, n_codes, all_finite);
                 prop_assert_eq!(&got_counts, &counts);
                 prop_assert_eq!(&got_bins, &bins);
                 let (a, b) = (got.finish(), acc.finish());
