@@ -235,6 +235,12 @@ pub(crate) struct MiniFloatCoder {
     man: u32,
     man_mask: u32,
     sign: u32,
+    /// (1 << (drop − 1)) − 1 and !((1 << drop) − 1), the rounding's constants, and bias − 127:
+    /// stored rather than made from `drop` and `bias` in each block (natively the blocks of
+    /// MXFP8 computed them anew each time from the coder, which they read by reference).
+    round_half: u32,
+    keep: u32,
+    rebias: i32,
 }
 
 pub(crate) use crate::affine::{max_nan_last, min_nan_last};
@@ -259,6 +265,9 @@ impl MiniFloatCoder {
             man,
             man_mask: (1 << man) - 1,
             sign: f.sign_bit(),
+            round_half: (1 << (22 - man)) - 1,
+            keep: !((1u32 << (23 - man)) - 1),
+            rebias: bias - 127,
         }
     }
 }
@@ -330,14 +339,14 @@ impl MiniFloatCoder {
         for k in 0..LANES {
             let bits = a[k].to_bits();
             let lsb = (bits >> self.drop) & 1;
-            rounded[k] = (bits + (1 << (self.drop - 1)) - 1 + lsb) & !((1u32 << self.drop) - 1);
+            rounded[k] = (bits + self.round_half + lsb) & self.keep;
         }
         // Both results are selected with bit masks, not `if`: with `if` the compiler branched on
         // each lane (measured: FP4, half of whose values are subnormal, ran at 11 ns a value).
         let mut code = [0u32; LANES];
         let mut value = [0f32; LANES];
         for k in 0..LANES {
-            let exp = ((rounded[k] >> 23) as i32 - 127 + self.bias) as u32;
+            let exp = ((rounded[k] >> 23) as i32 + self.rebias) as u32;
             let norm_code = (exp << self.man) | ((rounded[k] >> self.drop) & self.man_mask);
             let sub = u32::from(a[k] < self.min_normal).wrapping_neg();
             let negative = ((x[k].to_bits() as i32) >> 31) as u32;
