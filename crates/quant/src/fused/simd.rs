@@ -161,10 +161,10 @@ impl SimdElement for MiniFloatCoder {
             let sub_value = f32x4_mul(q, f32x4_splat(c.step));
             let lsb = v128_and(u32x4_shr(a, c.drop), u32x4_splat(1));
             let rounded = v128_and(
-                i32x4_add(i32x4_add(a, u32x4_splat((1 << (c.drop - 1)) - 1)), lsb),
-                u32x4_splat(!((1u32 << c.drop) - 1)),
+                i32x4_add(i32x4_add(a, u32x4_splat(c.round_half)), lsb),
+                u32x4_splat(c.keep),
             );
-            let exp = i32x4_add(u32x4_shr(rounded, 23), i32x4_splat(c.bias - 127));
+            let exp = i32x4_add(u32x4_shr(rounded, 23), i32x4_splat(c.rebias));
             let norm_code = v128_or(
                 i32x4_shl(exp, c.man),
                 v128_and(u32x4_shr(rounded, c.drop), u32x4_splat(c.man_mask)),
