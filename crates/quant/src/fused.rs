@@ -749,17 +749,14 @@ impl Tally {
         }
     }
 
-    /// Numbers a key [`lookup`](Self::lookup) met first (decoding and binning its codes), or
-    /// gives keys up (`None`: counted by value from here on) when they come as fast as values.
-    /// Whatever was gathered must be counted first: giving up folds the keys' tables.
-    fn add_key<K: Kernel>(
-        &mut self,
-        kernel: &K,
-        binner: &Binner,
-        (key, hash, slot): ([u32; 3], u32, usize),
-    ) -> Option<u32> {
+    /// Whether a key [`lookup`](Self::lookup) met first may be added, or keys are given up
+    /// (counted by value from here on: [`give_up_keys`](Self::give_up_keys)) because they come
+    /// as fast as values.
+    fn keeps_keys(&mut self) -> bool {
         let n = self.n_codes;
-        let keyed = self.keyed.as_mut()?;
+        let Some(keyed) = self.keyed.as_mut() else {
+            return false;
+        };
         let fresh = keyed.keys.len();
         // Each window of KEYED_TRIAL values is judged by the keys it brought.
         let (window_values, window_keys) = (
@@ -772,10 +769,21 @@ impl Tally {
         if window_values >= KEYED_TRIAL {
             keyed.window = (keyed.values, fresh + 1);
         }
-        if fresh >= keyed.max_keys || turning_over {
-            self.give_up_keys();
-            return None;
-        }
+        fresh < keyed.max_keys && !turning_over
+    }
+
+    /// Numbers a key [`lookup`](Self::lookup) met first, decoding and binning its codes (after
+    /// [`keeps_keys`](Self::keeps_keys) said yes). Chunks gathered before need not be counted
+    /// first: they name their tables by number, and the new key's table comes after theirs.
+    fn add_key<K: Kernel>(
+        &mut self,
+        kernel: &K,
+        binner: &Binner,
+        (key, hash, slot): ([u32; 3], u32, usize),
+    ) -> Option<u32> {
+        let n = self.n_codes;
+        let keyed = self.keyed.as_mut()?;
+        let fresh = keyed.keys.len();
         keyed.slots[slot] = fresh as u32 + 1;
         keyed.keys.push(key);
         keyed.bin_of.extend((0..n as u32).map(|c| {
@@ -931,10 +939,15 @@ impl Tally {
             let number = match self.lookup(&kernel, values.len()) {
                 Found::ByValue => None,
                 Found::Key(number) => Some(number),
-                Found::New { key, hash, slot } => {
+                Found::New { key, hash, slot } if self.keeps_keys() => {
+                    self.add_key(&kernel, binner, (key, hash, slot))
+                }
+                Found::New { .. } => {
+                    // Giving up folds the keys' tables: what was gathered is counted first.
                     self.count_run(&mut run, keyed, &mut count);
                     held = 0;
-                    self.add_key(&kernel, binner, (key, hash, slot))
+                    self.give_up_keys();
+                    None
                 }
             };
             let tables = self.tables(number);
