@@ -22,7 +22,10 @@ mod minmax;
 pub mod mse;
 mod percentile;
 
-pub use minmax::{finite_abs_max, finite_abs_maxes, finite_min_max, finite_min_maxes};
+pub use minmax::{
+    finite_abs_max, finite_abs_maxes, finite_min_max, finite_min_maxes, first_largest,
+    first_largests,
+};
 pub use percentile::{percentile_linear, percentile_range};
 
 use serde::{Deserialize, Serialize};

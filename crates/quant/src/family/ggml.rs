@@ -167,37 +167,18 @@ fn ggml_plan(
         ranges.clear();
         match format {
             Legacy::Q8_0 => crate::calib::finite_abs_maxes(span, layout.chunk_len, &mut bounds),
-            Legacy::Q4_0 | Legacy::Q4_1 => {
-                crate::calib::finite_min_maxes(span, layout.chunk_len, &mut ranges)
-            }
+            // ggml keeps the first value of the largest magnitude, with its sign.
+            Legacy::Q4_0 => crate::calib::first_largests(span, layout.chunk_len, &mut bounds),
+            Legacy::Q4_1 => crate::calib::finite_min_maxes(span, layout.chunk_len, &mut ranges),
         }
-        for (k, g) in batch.clone().enumerate() {
+        for k in 0..batch.len() {
             // (Blocks past the last value, if any, have no statistics: 0.)
             let range = ranges.get(k).copied().flatten().unwrap_or((0.0, 0.0));
             (a[k], b[k]) = match format {
                 Legacy::Q8_0 => (bounds.get(k).copied().unwrap_or(0.0), 0.0),
                 Legacy::Q4_0 => {
-                    // ggml keeps the first value of the largest magnitude, with its sign.
-                    // The value of largest magnitude is the min or the max; on a tie look for the
-                    // first.
-                    let (lo, hi) = range;
-                    let block = &values[layout.chunk_of(g)];
-                    let amax = (-lo).max(hi);
-                    // Which end wins is as likely one way as the other: a select, not a branch
-                    // (mispredicted half the time, natively it was a sixth of the plan).
-                    let end = if -lo > hi { lo } else { hi };
-                    let max = if amax == 0.0 {
-                        0.0
-                    } else if -lo == hi {
-                        block
-                            .iter()
-                            .copied()
-                            .find(|v| v.abs() == amax)
-                            .unwrap_or(0.0)
-                    } else {
-                        end
-                    };
-                    (amax, max)
+                    let max = bounds.get(k).copied().unwrap_or(0.0);
+                    (max.abs(), max)
                 }
                 Legacy::Q4_1 => range,
             };
