@@ -221,7 +221,28 @@ fn avx2_abs_max(chunk: &[f32]) -> u32 {
 
 /// The first finite value of the largest magnitude in `chunk` (0 when it has none): GGML
 /// Q4_0's block statistic — llama.cpp keeps the first value whose |v| beats every one before.
+/// Here from [`finite_min_max`] (its lanes vectorise; a loop keeping the best value so far
+/// branches on each value): the value of the largest magnitude is the least or the greatest,
+/// and only a tie of −a and a needs the chunk read in order.
 pub fn first_largest(chunk: &[f32]) -> f32 {
+    let Some((lo, hi)) = finite_min_max(chunk) else {
+        return 0.0;
+    };
+    let amax = (-lo).max(hi);
+    // Which end wins is as likely one way as the other: a select, not a branch (mispredicted
+    // half the time, natively).
+    let end = if -lo > hi { lo } else { hi };
+    if amax == 0.0 {
+        0.0
+    } else if -lo == hi {
+        first_of_largest(chunk)
+    } else {
+        end
+    }
+}
+
+/// [`first_largest`] value by value, in the chunk's order.
+fn first_of_largest(chunk: &[f32]) -> f32 {
     let (mut best, mut m) = (0u32, 0f32);
     for &v in chunk {
         if magnitude(v) > best {
@@ -294,7 +315,7 @@ fn avx2_first_largest(chunk: &[f32]) -> f32 {
     // and a branch on it was mispredicted half the time (natively, Q4_0's plan took twice as
     // long).
     if minus * plus != 0 {
-        return first_largest(chunk);
+        return first_of_largest(chunk);
     }
     f32::from_bits(top | (u32::from(minus != 0) << 31))
 }
