@@ -972,7 +972,9 @@ impl Tally {
     }
 
     /// Counts a gathered run (see [`gather`](Self::gather)) and empties it; the buffer is made
-    /// ready for it first: its kind switched, and drained unless the run fits.
+    /// ready for it first: its kind switched, and drained unless the run fits. Out of line: with
+    /// the counting loop inlined into the gathering, the gathering's state lived on the stack
+    /// (natively, MX and NVFP4 2–4 % slower).
     #[inline(never)]
     fn count_run<'v, K: Kernel>(
         &mut self,
