@@ -751,7 +751,8 @@ impl Tally {
 
     /// Whether a key [`lookup`](Self::lookup) met first may be added, or keys are given up
     /// (counted by value from here on: [`give_up_keys`](Self::give_up_keys)) because they come
-    /// as fast as values.
+    /// as fast as values. Counts the key in the judging window (and starts a new window when
+    /// this one is full): ask once per new key.
     fn keeps_keys(&mut self) -> bool {
         let n = self.n_codes;
         let Some(keyed) = self.keyed.as_mut() else {

@@ -563,12 +563,14 @@ mod tests {
         }
     }
 
-    /// The per-chunk ranges (AVX2 lanes natively where the build has them) equal
-    /// `finite_min_max` of each chunk, bit for bit (which zero wins a tie included).
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    fn chunk_ranges_equal_the_range_of_each_chunk() {
-        let mut state = 0x0BAD_5EEDu32;
+    /// Runs `check(values, len, label)` over chunks of 1 to 64 values, 0 to 60 chunks (a short
+    /// last one among them), and three kinds of values: half arbitrary bit patterns among the
+    /// odd ones, then the values of `palettes[0]`, then those of `palettes[1]`.
+    fn chunked_cases(
+        mut state: u32,
+        palettes: [&[f32]; 2],
+        mut check: impl FnMut(&[f32], usize, &str),
+    ) {
         for len in [1, 7, 8, 16, 24, 32, 33, 64] {
             for total in [0, len, 5 * len + 3, 60 * len] {
                 for mode in 0..3 {
@@ -578,24 +580,43 @@ mod tests {
                         state ^= state >> 17;
                         state ^= state << 5;
                         match mode {
-                            // Half the values any bit pattern, half the awkward ones.
                             0 if state % 2 != 0 => *x = f32::from_bits(state.rotate_left(11)),
-                            // Zeros of both signs as the least (then the greatest) value, so
-                            // which of them wins decides the bits.
-                            1 => *x = [0.0, -0.0, 2.5, f32::NAN][state as usize % 4],
-                            2 => *x = [0.0, -0.0, -2.5, f32::INFINITY][state as usize % 4],
+                            1 | 2 => {
+                                let p = palettes[mode - 1];
+                                *x = p[state as usize % p.len()];
+                            }
                             _ => {}
                         }
                     }
-                    let mut got = Vec::new();
-                    finite_min_maxes(&v, len, &mut got);
-                    let bits = |r: Option<(f32, f32)>| r.map(|(a, b)| (a.to_bits(), b.to_bits()));
-                    let got: Vec<_> = got.into_iter().map(bits).collect();
-                    let want: Vec<_> = v.chunks(len).map(|c| bits(finite_min_max(c))).collect();
-                    assert_eq!(got, want, "chunks of {len}, {total} values, mode {mode}");
+                    check(
+                        &v,
+                        len,
+                        &format!("chunks of {len}, {total} values, mode {mode}"),
+                    );
                 }
             }
         }
+    }
+
+    /// The per-chunk ranges (AVX2 lanes natively where the build has them) equal
+    /// `finite_min_max` of each chunk, bit for bit (which zero wins a tie included).
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn chunk_ranges_equal_the_range_of_each_chunk() {
+        // Zeros of both signs as the least (then the greatest) value, so which of them wins
+        // decides the bits.
+        let palettes: [&[f32]; 2] = [
+            &[0.0, -0.0, 2.5, f32::NAN],
+            &[0.0, -0.0, -2.5, f32::INFINITY],
+        ];
+        chunked_cases(0x0BAD_5EED, palettes, |v, len, label| {
+            let mut got = Vec::new();
+            finite_min_maxes(v, len, &mut got);
+            let bits = |r: Option<(f32, f32)>| r.map(|(a, b)| (a.to_bits(), b.to_bits()));
+            let got: Vec<_> = got.into_iter().map(bits).collect();
+            let want: Vec<_> = v.chunks(len).map(|c| bits(finite_min_max(c))).collect();
+            assert_eq!(got, want, "{label}");
+        });
     }
 
     /// The first value of the largest magnitude of each chunk (AVX2 lanes natively where the
@@ -614,30 +635,17 @@ mod tests {
             }
             max
         };
-        let mut state = 0x5EED_F00Du32;
-        for len in [1, 7, 8, 16, 24, 32, 33, 64] {
-            for total in [0, len, 5 * len + 3, 60 * len] {
-                for mode in 0..3 {
-                    let mut v = odd_values(total, &mut state);
-                    for x in v.iter_mut() {
-                        state ^= state << 13;
-                        state ^= state >> 17;
-                        state ^= state << 5;
-                        match mode {
-                            0 if state % 2 != 0 => *x = f32::from_bits(state.rotate_left(11)),
-                            // ±a ties, of which only the order in the chunk tells the first.
-                            1 => *x = [3.0, -3.0, 1.0, -0.0, f32::NAN][state as usize % 5],
-                            2 => *x = [-5.0, 5.0, f32::INFINITY, 0.0][state as usize % 4],
-                            _ => {}
-                        }
-                    }
-                    let mut got = Vec::new();
-                    first_largests(&v, len, &mut got);
-                    let got: Vec<u32> = got.iter().map(|x| x.to_bits()).collect();
-                    let want: Vec<u32> = v.chunks(len).map(|c| llama(c).to_bits()).collect();
-                    assert_eq!(got, want, "chunks of {len}, {total} values, mode {mode}");
-                }
-            }
-        }
+        // ±a ties, of which only the order in the chunk tells the first.
+        let palettes: [&[f32]; 2] = [
+            &[3.0, -3.0, 1.0, -0.0, f32::NAN],
+            &[-5.0, 5.0, f32::INFINITY, 0.0],
+        ];
+        chunked_cases(0x5EED_F00D, palettes, |v, len, label| {
+            let mut got = Vec::new();
+            first_largests(v, len, &mut got);
+            let got: Vec<u32> = got.iter().map(|x| x.to_bits()).collect();
+            let want: Vec<u32> = v.chunks(len).map(|c| llama(c).to_bits()).collect();
+            assert_eq!(got, want, "{label}");
+        });
     }
 }
