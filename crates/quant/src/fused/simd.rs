@@ -7,7 +7,10 @@
 
 use core::arch::wasm32::*;
 
-use super::{Kernel, Lanes, MiniFloatCoder, Q4Coder, Q8_0Coder, Sums, Tables, TWO_23};
+use super::{
+    Kernel, Lanes, MiniFloatCoder, Q4Coder, Q8_0Coder, Sums, Tables, BY_KEY, BY_PAIR, BY_VALUE,
+    TWO_23,
+};
 use crate::affine::Coder;
 use crate::config::Rounding;
 use crate::histogram::Binner;
@@ -310,9 +313,9 @@ impl State {
 }
 
 /// One block through a SIMD kernel: the counters of `state` and the table indices, as
-/// `Sums::block` computes them (see [`Tables`]; the bins only with `BINS`, zeros without).
+/// `Sums::block` computes them for `BY` (see [`Tables`]).
 #[inline(always)]
-pub(crate) fn block<const CHECK: bool, const BINS: bool>(
+pub(crate) fn block<const CHECK: bool, const BY: u8>(
     state: &mut State,
     r: &Lanes<f32>,
     code_v: impl Fn(V) -> (V, V, V),
@@ -341,7 +344,7 @@ pub(crate) fn block<const CHECK: bool, const BINS: bool>(
     // Table indices: copy k & 1, the spare slot for masked lanes.
     let copy = u32x4(0, 1, 0, 1);
     // By value the base is 0 and the spare follows the two copies (constants, as in `Sums::block`).
-    let (code_base, code_spare) = if BINS {
+    let (code_base, code_spare) = if BY == BY_VALUE {
         (0, 2 * t.n_codes)
     } else {
         (t.code_base, t.code_spare)
@@ -351,30 +354,52 @@ pub(crate) fn block<const CHECK: bool, const BINS: bool>(
         i32x4_mul(copy, u32x4_splat(t.n_codes)),
         u32x4_splat(code_base),
     );
-    let codes = map2(code, finite, |code, f| {
-        let code = u32x4_min(code, u32x4_splat(t.n_codes - 1));
-        select(f, i32x4_add(base, code), spare_code)
-    });
-    let bins = if BINS {
+    let code = map(code, |code| u32x4_min(code, u32x4_splat(t.n_codes - 1)));
+    let bin = if BY != BY_KEY {
         let (pre, lo, inv) = binner.affine();
         let (zero, last) = (f32x4_splat(0.0), f32x4_splat(binner.last_f()));
-        map2(r_hat, ok, |rh, m| {
+        map(r_hat, |rh| {
             let x = f32x4_mul(
                 f32x4_sub(f32x4_mul(rh, f32x4_splat(pre)), f32x4_splat(lo)),
                 f32x4_splat(inv),
             );
-            let b = u32x4_min(
+            u32x4_min(
                 int_of(floor(clamp(x, zero, last))),
                 u32x4_splat(binner.bins() as u32 - 1),
-            );
-            select(
-                m,
-                i32x4_add(i32x4_mul(copy, u32x4_splat(t.n_bins)), b),
-                u32x4_splat(2 * t.n_bins),
             )
         })
     } else {
         V([u32x4_splat(0); 2])
+    };
+    let (codes, bins) = if BY == BY_PAIR {
+        // Row `code` of the lane's copy, column bin or n_bins where r̂ is not finite.
+        let row = u32x4_splat(t.n_bins + 1);
+        let copy_base = i32x4_mul(copy, u32x4_splat(t.n_codes * (t.n_bins + 1)));
+        let spare = u32x4_splat(2 * t.n_codes * (t.n_bins + 1));
+        let column = map2(bin, ok, |b, m| select(m, b, u32x4_splat(t.n_bins)));
+        let pair = map2(code, column, |c, b| {
+            i32x4_add(copy_base, i32x4_add(i32x4_mul(c, row), b))
+        });
+        (
+            map2(pair, finite, |p, f| select(f, p, spare)),
+            V([u32x4_splat(0); 2]),
+        )
+    } else {
+        let codes = map2(code, finite, |c, f| {
+            select(f, i32x4_add(base, c), spare_code)
+        });
+        let bins = if BY == BY_VALUE {
+            map2(bin, ok, |b, m| {
+                select(
+                    m,
+                    i32x4_add(i32x4_mul(copy, u32x4_splat(t.n_bins)), b),
+                    u32x4_splat(2 * t.n_bins),
+                )
+            })
+        } else {
+            V([u32x4_splat(0); 2])
+        };
+        (codes, bins)
     };
     // The error sums, f64 lane k in accumulator lane k as in `ErrorAccumulator::add_block_sums`.
     let rm = map2(rr, ok, |a, b| v128_and(a, b));
