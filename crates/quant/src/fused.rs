@@ -441,15 +441,18 @@ impl ElementCoder for Q4Coder {
     #[inline(always)]
     fn encode_lanes(&self, x: &Lanes<f32>) -> (Lanes<u32>, Lanes<f32>, Lanes<bool>) {
         let (mut code, mut level, mut clipped) = ([0u32; LANES], [0f32; LANES], [false; LANES]);
-        let mut q = [0f32; LANES];
+        let mut y = [0f32; LANES];
         for k in 0..LANES {
-            let y = x[k] + self.bias;
-            clipped[k] = (y >= 16.0) | (y < 0.0);
-            q[k] = min_nan_last(crate::affine::floor(max_nan_last(y, 0.0)), 15.0);
+            let yk = x[k] + self.bias;
+            clipped[k] = (yk >= 16.0) | (yk < 0.0);
+            // Clamped before the floor rather than after: the same for every y (15 is an
+            // integer), and the floor's argument then lies in its domain.
+            y[k] = min_nan_last(max_nan_last(yk, 0.0), 15.0);
         }
+        let q = crate::affine::floor_lanes(&y);
         for k in 0..LANES {
-            code[k] = int_of(q[k]) as u32;
-            level[k] = q[k] - self.level_offset;
+            code[k] = q[k];
+            level[k] = q[k] as i32 as f32 - self.level_offset;
         }
         (code, level, clipped)
     }

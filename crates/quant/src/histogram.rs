@@ -117,9 +117,9 @@ impl Binner {
         for k in 0..L {
             x[k] = ((v[k] * self.pre - self.lo) * self.inv_width).clamp(0.0, self.last_f);
         }
-        let mut out = [0u32; L];
-        for k in 0..L {
-            out[k] = (crate::affine::int_of(crate::affine::floor(x[k])) as u32).min(self.last);
+        let mut out = crate::affine::floor_lanes(&x);
+        for o in &mut out {
+            *o = (*o).min(self.last);
         }
         out
     }
