@@ -725,14 +725,8 @@ impl Tally {
             blocks: 0,
             n_codes,
             n_bins,
-            codes: vec![
-                0;
-                2 * if pairs {
-                    n_codes * (n_bins + 1)
-                } else {
-                    n_codes
-                } + 1
-            ],
+            // Made when a chunk is first counted by value (see `by_value_tables`).
+            codes: Vec::new(),
             bins: vec![0; 2 * n_bins + 1],
             pairs,
             // The spare slot for masked lanes.
@@ -759,11 +753,22 @@ impl Tally {
         let mut t = Self::new(n_codes, n_bins);
         t.keyed = None;
         t.keyed_counts = Vec::new();
-        if !pairs {
-            t.pairs = false;
-            t.codes = vec![0; 2 * t.n_codes + 1];
-        }
+        t.pairs &= pairs;
         t
+    }
+
+    /// Makes the by-value code (or pair) table when a chunk is first counted by value: a
+    /// tally that stays keyed never needs it, and with 256 codes its pairs take 330 KB to
+    /// allocate and zero.
+    fn by_value_tables(&mut self) {
+        if self.codes.is_empty() {
+            let per_copy = if self.pairs {
+                self.n_codes * (self.n_bins + 1)
+            } else {
+                self.n_codes
+            };
+            self.codes = vec![0; 2 * per_copy + 1];
+        }
     }
 
     /// Finds the key of a chunk of `len` values of `kernel` (remembering it in the front cache):
@@ -994,6 +999,9 @@ impl Tally {
                     None
                 }
             };
+            if number.is_none() {
+                self.by_value_tables();
+            }
             let tables = self.tables(number);
             // The chunk in pieces the buffer holds (nearly always one: written without
             // `chunks`, whose iterator cost a few instructions per chunk of 16 or 32 values).
@@ -1244,7 +1252,9 @@ impl Tally {
                 *t += u64::from(table[i]) + u64::from(table[n + i]);
             }
         };
-        if self.pairs {
+        if self.codes.is_empty() {
+            // Nothing was counted by value.
+        } else if self.pairs {
             // Rows of n_bins + 1: each code's bins, then its count with r̂ not finite.
             let row = self.n_bins + 1;
             let copies = self.codes[..2 * self.n_codes * row].chunks_exact(row);
