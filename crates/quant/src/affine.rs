@@ -390,6 +390,9 @@ pub(crate) fn int_of(x: f32) -> i32 {
 #[inline(always)]
 pub(crate) fn floor_lanes(x: &[f32; crate::metrics::LANES]) -> [u32; crate::metrics::LANES] {
     let mut out = [0u32; crate::metrics::LANES];
+    // Whole groups of four lanes (no tail left unconverted).
+    #[cfg(target_arch = "x86_64")]
+    const _: () = assert!(crate::metrics::LANES % 4 == 0);
     #[cfg(target_arch = "x86_64")]
     for (o, x) in out.chunks_exact_mut(4).zip(x.chunks_exact(4)) {
         use std::arch::x86_64::{__m128i, _mm_cvttps_epi32, _mm_loadu_ps, _mm_storeu_si128};
