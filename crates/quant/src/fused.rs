@@ -490,6 +490,22 @@ const BY_PAIR: u8 = 2;
 /// entries a copy (256 KiB): a 256-code format with the page's 160 bins has 41,216.
 const MAX_PAIRS: usize = 1 << 16;
 
+/// Calls a counting loop (`run_blocks`, `run_simd`) with the const parameters a run takes:
+/// `CHECK` unless every value is finite, and `BY` from whether the run is keyed and the tally
+/// counts by value in pairs — one `match`, so the portable and the SIMD128 dispatch agree.
+macro_rules! by_mode {
+    ($tally:ident . $run:ident :: <$k:ty>($r:expr, $b:expr), $keyed:expr, $all_finite:expr) => {
+        match ($keyed, $tally.pairs, $all_finite) {
+            (true, _, true) => $tally.$run::<$k, false, BY_KEY>($r, $b),
+            (true, _, false) => $tally.$run::<$k, true, BY_KEY>($r, $b),
+            (false, true, true) => $tally.$run::<$k, false, BY_PAIR>($r, $b),
+            (false, true, false) => $tally.$run::<$k, true, BY_PAIR>($r, $b),
+            (false, false, true) => $tally.$run::<$k, false, BY_VALUE>($r, $b),
+            (false, false, false) => $tally.$run::<$k, true, BY_VALUE>($r, $b),
+        }
+    };
+}
+
 /// A gathered chunk: its values, its kernel and the tables it is counted in.
 type Gathered<'v, K> = (&'v [f32], K, Tables);
 
@@ -922,19 +938,14 @@ impl Tally {
         all_finite: bool,
     ) {
         self.gather(chunks, binner, |tally, run, keyed| {
-            match (keyed, tally.pairs, all_finite) {
-                (true, _, true) if tally.n_codes <= NIBBLES => {
+            match (keyed, all_finite) {
+                (true, true) if tally.n_codes <= NIBBLES => {
                     tally.run_nibbles::<K, false>(run, binner)
                 }
-                (true, _, false) if tally.n_codes <= NIBBLES => {
+                (true, false) if tally.n_codes <= NIBBLES => {
                     tally.run_nibbles::<K, true>(run, binner)
                 }
-                (true, _, true) => tally.run_blocks::<K, false, BY_KEY>(run, binner),
-                (true, _, false) => tally.run_blocks::<K, true, BY_KEY>(run, binner),
-                (false, true, true) => tally.run_blocks::<K, false, BY_PAIR>(run, binner),
-                (false, true, false) => tally.run_blocks::<K, true, BY_PAIR>(run, binner),
-                (false, false, true) => tally.run_blocks::<K, false, BY_VALUE>(run, binner),
-                (false, false, false) => tally.run_blocks::<K, true, BY_VALUE>(run, binner),
+                _ => by_mode!(tally.run_blocks::<K>(run, binner), keyed, all_finite),
             }
         });
     }
@@ -952,14 +963,7 @@ impl Tally {
         self.chunks(chunks, binner, all_finite);
         #[cfg(target_arch = "wasm32")]
         self.gather(chunks, binner, |tally, run, keyed| {
-            match (keyed, tally.pairs, all_finite) {
-                (true, _, true) => tally.run_simd::<K, false, BY_KEY>(run, binner),
-                (true, _, false) => tally.run_simd::<K, true, BY_KEY>(run, binner),
-                (false, true, true) => tally.run_simd::<K, false, BY_PAIR>(run, binner),
-                (false, true, false) => tally.run_simd::<K, true, BY_PAIR>(run, binner),
-                (false, false, true) => tally.run_simd::<K, false, BY_VALUE>(run, binner),
-                (false, false, false) => tally.run_simd::<K, true, BY_VALUE>(run, binner),
-            }
+            by_mode!(tally.run_simd::<K>(run, binner), keyed, all_finite)
         });
     }
 

@@ -343,17 +343,6 @@ pub(crate) fn block<const CHECK: bool, const BY: u8>(
     }
     // Table indices: copy k & 1, the spare slot for masked lanes.
     let copy = u32x4(0, 1, 0, 1);
-    // By value the base is 0 and the spare follows the two copies (constants, as in `Sums::block`).
-    let (code_base, code_spare) = if BY == BY_VALUE {
-        (0, 2 * t.n_codes)
-    } else {
-        (t.code_base, t.code_spare)
-    };
-    let spare_code = u32x4_splat(code_spare);
-    let base = i32x4_add(
-        i32x4_mul(copy, u32x4_splat(t.n_codes)),
-        u32x4_splat(code_base),
-    );
     let code = map(code, |code| u32x4_min(code, u32x4_splat(t.n_codes - 1)));
     let bin = if BY != BY_KEY {
         let (pre, lo, inv) = binner.affine();
@@ -385,6 +374,18 @@ pub(crate) fn block<const CHECK: bool, const BY: u8>(
             V([u32x4_splat(0); 2]),
         )
     } else {
+        // By value the base is 0 and the spare follows the two copies (constants, as in
+        // `Sums::block`).
+        let (code_base, code_spare) = if BY == BY_VALUE {
+            (0, 2 * t.n_codes)
+        } else {
+            (t.code_base, t.code_spare)
+        };
+        let spare_code = u32x4_splat(code_spare);
+        let base = i32x4_add(
+            i32x4_mul(copy, u32x4_splat(t.n_codes)),
+            u32x4_splat(code_base),
+        );
         let codes = map2(code, finite, |c, f| {
             select(f, i32x4_add(base, c), spare_code)
         });
