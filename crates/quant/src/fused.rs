@@ -156,39 +156,16 @@ impl<E: ElementCoder> ElementCoder for &E {
 }
 
 /// A block of a scalar format: scale (dividing, or multiplying when `MUL`), element, rescale —
-/// the arithmetic of [`Block::scaled`] and [`Block::real_from_level`].
+/// the arithmetic of [`Block::scaled`] and [`Block::real_from_level`]. The block by reference:
+/// gathered into runs, a copy of its scaling (20 bytes, built field by field on the stack) was
+/// read back with loads that missed store forwarding — a third of Q4_1's gathering, natively.
 #[derive(Clone, Copy)]
-pub(crate) struct BlockKernel<E, const MUL: bool> {
+pub(crate) struct BlockKernel<'b, E, const MUL: bool> {
     pub element: E,
-    pub block: BlockScale,
+    pub block: &'b Block,
 }
 
-/// What the pass reads of a [`Block`]: its scaling and element, in a struct without padding.
-/// (Copying `Block` itself — a `bool` among f32s — into the gathered runs took two overlapping
-/// loads of its padding that missed store forwarding: a fifth of NVFP4's gathering, natively.)
-#[derive(Clone, Copy)]
-pub(crate) struct BlockScale {
-    pub enc_scale: f32,
-    pub enc_offset: f32,
-    pub dec_scale: f32,
-    pub dec_offset: f32,
-    pub element: u32,
-}
-
-impl BlockScale {
-    #[inline(always)]
-    pub fn of(b: &Block) -> Self {
-        Self {
-            enc_scale: b.enc_scale,
-            enc_offset: b.enc_offset,
-            dec_scale: b.dec_scale,
-            dec_offset: b.dec_offset,
-            element: b.element as u32,
-        }
-    }
-}
-
-impl<E: ElementCoder, const MUL: bool> Kernel for BlockKernel<E, MUL> {
+impl<E: ElementCoder, const MUL: bool> Kernel for BlockKernel<'_, E, MUL> {
     #[inline(always)]
     fn code(&self, r: &Lanes<f32>) -> (Lanes<u32>, Lanes<f32>, Lanes<bool>) {
         let b = &self.block;
@@ -209,9 +186,13 @@ impl<E: ElementCoder, const MUL: bool> Kernel for BlockKernel<E, MUL> {
 
     fn key(&self) -> Option<[u32; 3]> {
         let b = &self.block;
-        self.element
-            .level(0)
-            .map(|_| [b.element, b.dec_scale.to_bits(), b.dec_offset.to_bits()])
+        self.element.level(0).map(|_| {
+            [
+                b.element as u32,
+                b.dec_scale.to_bits(),
+                b.dec_offset.to_bits(),
+            ]
+        })
     }
 
     fn recon(&self, code: u32) -> f32 {

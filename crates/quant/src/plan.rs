@@ -416,7 +416,7 @@ fn block_runs<'v>(
     binner: &crate::histogram::Binner,
     all_finite: bool,
 ) {
-    use crate::fused::{AnyCoder, BlockKernel, BlockScale, Q8_0Coder};
+    use crate::fused::{AnyCoder, BlockKernel, Q8_0Coder};
     let mut parts = parts.peekable();
     while let Some(&(_, &b0)) = parts.peek() {
         let run = std::iter::from_fn(|| {
@@ -428,7 +428,7 @@ fn block_runs<'v>(
                     run.map(|(v, b)| {
                         let kernel = BlockKernel::<_, $mul> {
                             element: $element,
-                            block: BlockScale::of(b),
+                            block: b,
                         };
                         (v, kernel)
                     }),

@@ -118,11 +118,11 @@ impl<E: SimdElement> SimdElement for &E {
 }
 
 impl<E: SimdElement + super::ElementCoder, const MUL: bool> SimdKernel
-    for super::BlockKernel<E, MUL>
+    for super::BlockKernel<'_, E, MUL>
 {
     #[inline(always)]
     fn code_v(&self, r: V) -> (V, V, V) {
-        let b = &self.block;
+        let b = self.block;
         let (off, scale) = (f32x4_splat(b.enc_offset), f32x4_splat(b.enc_scale));
         let x = map(r, |r| {
             let d = f32x4_sub(r, off);
