@@ -770,6 +770,8 @@ impl Tally {
 
     /// Finds the key of a chunk of `len` values of `kernel` (remembering it in the front cache):
     /// its number, by value when the tally or the kernel has no keys, or a key met first now.
+    /// Inlined into the gathering (out of line it was ~10 % of NVFP4's pass, natively).
+    #[inline(always)]
     fn lookup<K: Kernel>(&mut self, kernel: &K, len: usize) -> Found {
         let (Some(keyed), Some(key)) = (self.keyed.as_mut(), kernel.key()) else {
             return Found::ByValue;
@@ -918,7 +920,7 @@ impl Tally {
         binner: &Binner,
         all_finite: bool,
     ) {
-        self.gather(chunks, binner, |tally, run, keyed| {
+        let rest = self.gather(chunks, binner, |tally, run, keyed| {
             match (keyed, all_finite) {
                 (true, true) if tally.n_codes <= NIBBLES => {
                     tally.run_nibbles::<K, false>(run, binner)
@@ -929,6 +931,9 @@ impl Tally {
                 _ => by_mode!(tally.run_blocks::<K>(run, binner), keyed, all_finite),
             }
         });
+        if let Some(rest) = rest {
+            by_mode!(self.stream::<K>(rest, binner), false, all_finite);
+        }
     }
 
     /// [`chunks`](Self::chunks) through the fastest form the kernels have (SIMD128 in
@@ -943,9 +948,14 @@ impl Tally {
         #[cfg(not(target_arch = "wasm32"))]
         self.chunks(chunks, binner, all_finite);
         #[cfg(target_arch = "wasm32")]
-        self.gather(chunks, binner, |tally, run, keyed| {
-            by_mode!(tally.run_simd::<K>(run, binner), keyed, all_finite)
-        });
+        {
+            let rest = self.gather(chunks, binner, |tally, run, keyed| {
+                by_mode!(tally.run_simd::<K>(run, binner), keyed, all_finite)
+            });
+            if let Some(rest) = rest {
+                by_mode!(self.stream_simd::<K>(rest, binner), false, all_finite);
+            }
+        }
     }
 
     /// Gathers chunks — their keys looked up, up to [`RUN`] of them or as many values as the
@@ -954,13 +964,17 @@ impl Tally {
     /// keeps the sums and the kernel's constants in registers: with the lookup between chunks
     /// it kept them on the stack, loaded and stored for every block of LANES values (perf
     /// annotate of int4-g32, natively), while a 32-value group is only four blocks.
+    ///
+    /// Stops when the tally has no keys (never had, or gave them up) and returns the chunks
+    /// left: by value there is nothing to look up, and they are counted as they come
+    /// ([`stream`](Self::stream)).
     #[inline(always)]
-    fn gather<'v, K: Kernel>(
+    fn gather<'v, K: Kernel, I: Iterator<Item = (&'v [f32], K)>>(
         &mut self,
-        chunks: impl Iterator<Item = (&'v [f32], K)>,
+        mut chunks: I,
         binner: &Binner,
         mut count: impl FnMut(&mut Self, &[Gathered<'v, K>], bool),
-    ) {
+    ) -> Option<I> {
         let capacity = if BUFFERED {
             self.code_buf.len()
         } else {
@@ -968,7 +982,10 @@ impl Tally {
         };
         let mut run: Vec<Gathered<'v, K>> = Vec::with_capacity(RUN);
         let (mut keyed, mut held, mut blocks) = (false, 0, 0);
-        for (values, kernel) in chunks {
+        while self.keyed.is_some() {
+            let Some((values, kernel)) = chunks.next() else {
+                break;
+            };
             blocks += values.len().div_ceil(LANES);
             let number = match self.lookup(&kernel, values.len()) {
                 Found::ByValue => None,
@@ -1006,6 +1023,7 @@ impl Tally {
         }
         self.count_run(&mut run, keyed, &mut count);
         self.count_blocks(blocks);
+        self.keyed.is_none().then_some(chunks)
     }
 
     /// Counts a gathered run (see [`gather`](Self::gather)) and empties it; the buffer is made
@@ -1045,25 +1063,61 @@ impl Tally {
         let (mut lanes, copies) = (self.lanes, self.copies);
         let mut counter = self.counter();
         for &(values, kernel, tables) in run {
-            let mut blocks = values.chunks_exact(LANES);
-            for block in &mut blocks {
-                // chunks_exact: always LANES long (the fallback, all masked, is never taken).
-                let block = block.try_into().unwrap_or(&[f32::NAN; LANES]);
-                let (c, b) =
-                    lanes.block::<K, CHECK, BY, false>(block, kernel, binner, tables, &copies);
-                counter.push::<BY>(&c, &b);
-            }
-            let tail = blocks.remainder();
-            if !tail.is_empty() {
-                let mut block = [f32::NAN; LANES];
-                block[..tail.len()].copy_from_slice(tail);
-                let (c, b) =
-                    lanes.block::<K, true, BY, false>(&block, kernel, binner, tables, &copies);
-                counter.push::<BY>(&c, &b);
-            }
+            lanes.chunk::<K, CHECK, BY>(&mut counter, values, kernel, binner, tables, &copies);
         }
         self.used = counter.used;
         self.lanes = lanes;
+    }
+
+    /// By value with no keys to look up (see [`gather`](Self::gather)): the chunks counted as
+    /// they come, the buffer drained between batches of them — without gathering them first
+    /// (natively the gathering was ~8 % of Q4_1's pass, which gives its keys up early). Out of
+    /// line: inlined, it left the gathering before it less room (NVFP4 and Q4_0, which stay
+    /// keyed, 3–5 % slower natively).
+    #[inline(never)]
+    fn stream<'v, K: Kernel, const CHECK: bool, const BY: u8>(
+        &mut self,
+        mut chunks: impl Iterator<Item = (&'v [f32], K)>,
+        binner: &Binner,
+    ) {
+        self.switch_buffer(false);
+        self.by_value_tables();
+        let tables = self.tables(None);
+        let capacity = if BUFFERED {
+            self.code_buf.len()
+        } else {
+            usize::MAX
+        };
+        let (mut pending, mut blocks) = (None, 0);
+        loop {
+            let (mut lanes, copies) = (self.lanes, self.copies);
+            let mut counter = self.counter();
+            while let Some((values, kernel)) = pending.take().or_else(|| chunks.next()) {
+                // What the buffer has room for now: the chunk, or (into an empty buffer) its
+                // first `capacity` values; the rest waits for the next batch.
+                let room = capacity - counter.used;
+                let piece = if values.len().div_ceil(LANES) * LANES <= room {
+                    values
+                } else if counter.used == 0 {
+                    &values[..capacity]
+                } else {
+                    &[]
+                };
+                blocks += piece.len().div_ceil(LANES);
+                lanes.chunk::<K, CHECK, BY>(&mut counter, piece, kernel, binner, tables, &copies);
+                if piece.len() < values.len() {
+                    pending = Some((&values[piece.len()..], kernel));
+                    break;
+                }
+            }
+            self.used = counter.used;
+            self.lanes = lanes;
+            if pending.is_none() {
+                break;
+            }
+            self.drain();
+        }
+        self.count_blocks(blocks);
     }
 
     /// [`run_blocks`](Self::run_blocks) by key for formats of at most [`NIBBLES`] codes, counted
@@ -1132,23 +1186,34 @@ impl Tally {
         let mut state = simd::State::load(&self.lanes);
         let mut counter = self.counter();
         for &(values, kernel, tables) in run {
-            let code = |r| simd::SimdKernel::code_v(&kernel, r);
-            let mut blocks = values.chunks_exact(LANES);
-            for block in &mut blocks {
-                let block = block.try_into().unwrap_or(&[f32::NAN; LANES]);
-                let (c, b) = simd::block::<CHECK, BY>(&mut state, block, code, binner, tables);
-                counter.push::<BY>(&c, &b);
-            }
-            let tail = blocks.remainder();
-            if !tail.is_empty() {
-                let mut block = [f32::NAN; LANES];
-                block[..tail.len()].copy_from_slice(tail);
-                let (c, b) = simd::block::<true, BY>(&mut state, &block, code, binner, tables);
-                counter.push::<BY>(&c, &b);
-            }
+            simd_chunk::<K, CHECK, BY>(&mut state, &mut counter, values, kernel, binner, tables);
         }
         self.used = counter.used;
         state.store(&mut self.lanes);
+    }
+
+    /// [`stream`](Self::stream) in SIMD128 (in WebAssembly nothing is buffered: each chunk is
+    /// counted as it comes).
+    #[cfg(target_arch = "wasm32")]
+    #[inline(never)]
+    fn stream_simd<'v, K: FastKernel, const CHECK: bool, const BY: u8>(
+        &mut self,
+        chunks: impl Iterator<Item = (&'v [f32], K)>,
+        binner: &Binner,
+    ) {
+        const { assert!(!BUFFERED) };
+        self.by_value_tables();
+        let tables = self.tables(None);
+        let mut blocks = 0;
+        let mut state = simd::State::load(&self.lanes);
+        let mut counter = self.counter();
+        for (values, kernel) in chunks {
+            blocks += values.len().div_ceil(LANES);
+            simd_chunk::<K, CHECK, BY>(&mut state, &mut counter, values, kernel, binner, tables);
+        }
+        self.used = counter.used;
+        state.store(&mut self.lanes);
+        self.count_blocks(blocks);
     }
 
     /// Where a run's blocks are counted: the tables and the buffer, borrowed apart from the rest.
@@ -1259,6 +1324,33 @@ impl Tally {
     }
 }
 
+/// The blocks of one chunk in SIMD128 (see [`Tally::run_simd`]), counted by `counter`.
+#[cfg(target_arch = "wasm32")]
+#[inline(always)]
+fn simd_chunk<K: FastKernel, const CHECK: bool, const BY: u8>(
+    state: &mut simd::State,
+    counter: &mut Counter<'_>,
+    values: &[f32],
+    kernel: K,
+    binner: &Binner,
+    tables: Tables,
+) {
+    let code = |r| simd::SimdKernel::code_v(&kernel, r);
+    let mut blocks = values.chunks_exact(LANES);
+    for block in &mut blocks {
+        let block = block.try_into().unwrap_or(&[f32::NAN; LANES]);
+        let (c, b) = simd::block::<CHECK, BY>(state, block, code, binner, tables);
+        counter.push::<BY>(&c, &b);
+    }
+    let tail = blocks.remainder();
+    if !tail.is_empty() {
+        let mut block = [f32::NAN; LANES];
+        block[..tail.len()].copy_from_slice(tail);
+        let (c, b) = simd::block::<true, BY>(state, &block, code, binner, tables);
+        counter.push::<BY>(&c, &b);
+    }
+}
+
 impl Keyed {
     /// The number of `key`, or the free slot where it goes.
     fn find(&self, key: [u32; 3], hash: u32) -> Result<u32, usize> {
@@ -1281,6 +1373,34 @@ const FRONT_BITS: u32 = 13;
 const FREE: u32 = u32::MAX;
 
 impl Sums {
+    /// The blocks of one chunk in the portable form (see [`Tally::run_blocks`]), counted by
+    /// `counter`, which has room for them.
+    #[inline(always)]
+    fn chunk<K: Kernel, const CHECK: bool, const BY: u8>(
+        &mut self,
+        counter: &mut Counter<'_>,
+        values: &[f32],
+        kernel: K,
+        binner: &Binner,
+        tables: Tables,
+        copies: &Copies,
+    ) {
+        let mut blocks = values.chunks_exact(LANES);
+        for block in &mut blocks {
+            // chunks_exact: always LANES long (the fallback, all masked, is never taken).
+            let block = block.try_into().unwrap_or(&[f32::NAN; LANES]);
+            let (c, b) = self.block::<K, CHECK, BY, false>(block, kernel, binner, tables, copies);
+            counter.push::<BY>(&c, &b);
+        }
+        let tail = blocks.remainder();
+        if !tail.is_empty() {
+            let mut block = [f32::NAN; LANES];
+            block[..tail.len()].copy_from_slice(tail);
+            let (c, b) = self.block::<K, true, BY, false>(&block, kernel, binner, tables, copies);
+            counter.push::<BY>(&c, &b);
+        }
+    }
+
     /// One block of LANES values; with `CHECK` each lane is tested for NaN/±Inf (the padded tail
     /// always is), by value each r̂ is binned. Returns the table indices of each lane as `BY`
     /// counts them (see [`Tables`]): the code's and the bin's (zeros but by value), or the
