@@ -191,12 +191,13 @@ impl SimdElement for Q8_0Coder {
     #[inline(always)]
     fn encode_v(&self, x: V) -> (V, V, V) {
         let level = map(x, |x| {
-            // roundf keeps the sign of a zero result.
-            let r = round_away(x);
-            let r = v128_or(
-                v128_and(r, u32x4_splat(0x7FFF_FFFF)),
+            // The portable form's roundf: x plus the largest f32 below one half, signed as x,
+            // truncated (which keeps the sign of a zero result).
+            let half = v128_or(
+                f32x4_splat(0.499_999_97),
                 v128_and(x, u32x4_splat(0x8000_0000)),
             );
+            let r = f32x4_trunc(f32x4_add(x, half));
             clamp(r, f32x4_splat(-127.0), f32x4_splat(127.0))
         });
         let code = map(level, |l| v128_and(int_of(l), u32x4_splat(0xFF)));
@@ -583,4 +584,66 @@ fn int_run<const CHECK: bool>(
     f(&mut local.dot, &dot);
     f(&mut local.sum_sq_clip, &clip_sq);
     acc.merge(&local);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fused::ElementCoder;
+
+    /// The SIMD128 forms of the GGML elements give the portable forms' bits: every tie and its
+    /// neighbours to beyond Q8_0's clamp, ±0, ±Inf and random bit patterns of every exponent.
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn simd_ggml_elements_equal_the_portable_ones() {
+        let mut xs: Vec<f32> = (-300..=300)
+            .map(|i| i as f32 / 2.0)
+            .chain([4_194_304.5, 8_388_607.5, 8_388_609.0])
+            .flat_map(|t| {
+                [
+                    t,
+                    -t,
+                    t.next_up(),
+                    t.next_down(),
+                    -t.next_up(),
+                    -t.next_down(),
+                ]
+            })
+            .collect();
+        let mut s = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..100_000 {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            xs.push(f32::from_bits(s as u32));
+        }
+        xs.extend([0.0, -0.0, f32::INFINITY, f32::NEG_INFINITY]);
+        xs.retain(|x| !x.is_nan());
+        let q4 = |bias, level_offset| Q4Coder { bias, level_offset };
+        for block in xs.chunks_exact(LANES) {
+            let block: &Lanes<f32> = block.try_into().unwrap_or(&[0.0; LANES]);
+            let bits = |(c, v, m): (V, V, V)| (store_u32(c), store_u32(v), store_u32(m));
+            let portable = |(c, v, m): (Lanes<u32>, Lanes<f32>, Lanes<bool>)| {
+                (
+                    c,
+                    v.map(f32::to_bits),
+                    m.map(|m| if m { u32::MAX } else { 0 }),
+                )
+            };
+            assert_eq!(
+                bits(Q8_0Coder.encode_v(load(block))),
+                portable(Q8_0Coder.encode_lanes(block)),
+                "q8_0 at {block:?}"
+            );
+            // Q4_0 and Q4_1 where a block hands them values (|x| ≤ 8, x + 0.5 within [0, 16]).
+            if block.iter().all(|x| x.abs() <= 8.0) {
+                for e in [q4(8.5, 8.0), q4(0.5, 0.0)] {
+                    assert_eq!(
+                        bits(e.encode_v(load(block))),
+                        portable(e.encode_lanes(block)),
+                        "q4 at {block:?}"
+                    );
+                }
+            }
+        }
+    }
 }
