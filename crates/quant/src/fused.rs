@@ -1068,8 +1068,8 @@ impl Tally {
     /// By value with no keys to look up (see [`gather`](Self::gather)): the chunks counted as
     /// they come, the buffer drained between batches of them — without gathering them first
     /// (natively the gathering was ~8 % of Q4_1's pass, which gives its keys up early). Out of
-    /// line: inlined, it left the gathering before it less room (NVFP4 and Q4_0, which stay
-    /// keyed, 3–5 % slower natively).
+    /// line: inlined into [`chunks`](Self::chunks) it slowed the gathering there (NVFP4 and
+    /// Q4_0, which stay keyed, by 3–5 % natively).
     #[inline(never)]
     fn stream<'v, K: Kernel, const CHECK: bool, const BY: u8>(
         &mut self,
