@@ -673,6 +673,30 @@ struct Keyed {
     window: (u64, usize),
 }
 
+/// Blocks whose key changes from one chunk to the next more often than once in this many
+/// values are counted by value from the start (see [`churns`]): each change costs a lookup and
+/// the adding of the lanes' 4-bit counters to the key's table, which by value cost a binning and
+/// a second increment per value instead. NVFP4 — 16-value blocks whose E4M3 scales change from
+/// nearly every block to the next — took 1.771 ms at 1M values by key and 1.691 by value
+/// (natively, min of 5 × 150, alternating), while MXFP4, whose E8M0 scales come in runs, took
+/// 1.187 by key and 1.408 by value; int4-g32's f16 scales change about once a group (32 values)
+/// and stay keyed.
+pub(crate) const CHURN: usize = 24;
+
+/// Whether chunks of `chunk_len` values whose keys are `keys` (a sample of consecutive
+/// chunks, each key as [`Kernel::key`] gives it) change key more often than once in [`CHURN`]
+/// values. Judged on the plan before the pass, so the pass itself pays nothing for it (counted
+/// chunk by chunk in the gathering, the bookkeeping cost the keyed formats 1–3 %).
+pub(crate) fn churns(chunk_len: usize, keys: impl Iterator<Item = [u32; 3]>) -> bool {
+    let (mut chunks, mut changes, mut last) = (0usize, 0usize, None);
+    for key in keys {
+        chunks += 1;
+        changes += usize::from(last.is_some_and(|l| l != key));
+        last = Some(key);
+    }
+    chunks > 1 && CHURN * changes > chunk_len * chunks
+}
+
 /// Counters all keys' tables may take: 2^18 (1 MiB), within a core's L2 — each chunk touches only
 /// its key's table, so their number matters less than that they stay cached.
 const KEYED_COUNTERS: usize = 1 << 18;
@@ -743,11 +767,16 @@ impl Tally {
     /// key and the two by-value forms against each other).
     #[cfg(test)]
     fn by_value(n_codes: usize, n_bins: usize, pairs: bool) -> Self {
-        let mut t = Self::new(n_codes, n_bins);
-        t.keyed = None;
-        t.keyed_counts = Vec::new();
+        let mut t = Self::new(n_codes, n_bins).without_keys();
         t.pairs &= pairs;
         t
+    }
+
+    /// This tally counting by value from the start (see [`CHURN`]).
+    pub fn without_keys(mut self) -> Self {
+        self.keyed = None;
+        self.keyed_counts = Vec::new();
+        self
     }
 
     /// Makes the by-value code (or pair) table when a chunk is first counted by value: a

@@ -363,6 +363,9 @@ fn fused_blocks(
         })
         .collect();
     let mut tally = Tally::new(n_codes, binner.bins());
+    if counts_by_value(plan) {
+        tally = tally.without_keys();
+    }
     // A contiguous layout cut at whole groups: chunk k of the span is its k-th `chunk_len`
     // values and the plan's block k from its first group — zipped rather than found through
     // `chunks_in` (a group's range computed and its block indexed per chunk).
@@ -395,6 +398,21 @@ fn fused_blocks(
         ),
     }
     tally.finish()
+}
+
+/// Whether `plan`'s blocks change scale from nearly every block to the next, as NVFP4's do, so
+/// that its pass counts by value from the start (see [`crate::fused::CHURN`]): judged on its
+/// first 4,096 blocks.
+fn counts_by_value(plan: &Plan) -> bool {
+    let sample = plan.blocks.iter().take(4096);
+    let keys = sample.map(|b| {
+        [
+            b.element as u32,
+            b.dec_scale.to_bits(),
+            b.dec_offset.to_bits(),
+        ]
+    });
+    plan.layout.is_contiguous() && crate::fused::churns(plan.layout.chunk_len, keys)
 }
 
 /// Each element's coder in the fused pass, built once (not per block).
@@ -962,6 +980,28 @@ mod tests {
 
     fn dataset(shape: Vec<usize>, values: Vec<f32>) -> Dataset {
         Dataset::new("t", shape, values).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn only_scales_that_change_with_nearly_every_block_count_by_value() {
+        // Normal weights: NVFP4's E4M3 scales of 16-value blocks change from nearly every block
+        // to the next; MX's power-of-two scales come in runs; Q4_0's f16 scales change about
+        // once a 32-value block, under the line.
+        let values = crate::synth::generate(crate::synth::Distribution::Normal, 1 << 16, 5)
+            .unwrap_or_default();
+        let d = dataset(vec![64, 1024], values);
+        for (name, by_value) in [
+            ("nvfp4", true),
+            ("mxfp4", false),
+            ("mxfp8-e4m3", false),
+            ("q4_0", false),
+        ] {
+            let config = crate::presets::preset(name).unwrap_or_default();
+            let plan =
+                crate::family::plan(&d, &config, false, None).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(counts_by_value(&plan), by_value, "{name}");
+        }
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
