@@ -185,14 +185,7 @@ impl<E: ElementCoder, const MUL: bool> Kernel for BlockKernel<'_, E, MUL> {
     }
 
     fn key(&self) -> Option<[u32; 3]> {
-        let b = &self.block;
-        self.element.level(0).map(|_| {
-            [
-                b.element as u32,
-                b.dec_scale.to_bits(),
-                b.dec_offset.to_bits(),
-            ]
-        })
+        self.element.level(0).map(|_| block_key(self.block))
     }
 
     fn recon(&self, code: u32) -> f32 {
@@ -201,6 +194,16 @@ impl<E: ElementCoder, const MUL: bool> Kernel for BlockKernel<'_, E, MUL> {
             .level(code)
             .map_or(f32::NAN, |l| l * b.dec_scale + b.dec_offset)
     }
+}
+
+/// What makes blocks of one element coder decode alike: the coder's index, the scale and the
+/// offset ([`Kernel::key`] of a [`BlockKernel`]).
+pub(crate) fn block_key(b: &Block) -> [u32; 3] {
+    [
+        b.element as u32,
+        b.dec_scale.to_bits(),
+        b.dec_offset.to_bits(),
+    ]
 }
 
 /// [`MiniFloat::encode`] with its constants computed once and both of its branches computed and
@@ -685,7 +688,7 @@ struct Keyed {
 pub(crate) const CHURN: usize = 24;
 
 /// Whether chunks of `chunk_len` values whose keys are `keys` (a sample of consecutive
-/// chunks, each key as [`Kernel::key`] gives it) change key more often than once in [`CHURN`]
+/// chunks, each key as [`block_key`] gives it) change key more often than once in [`CHURN`]
 /// values. Judged on the plan before the pass, so the pass itself pays nothing for it (counted
 /// chunk by chunk in the gathering, the bookkeeping cost the keyed formats 1–3 %).
 pub(crate) fn churns(chunk_len: usize, keys: impl Iterator<Item = [u32; 3]>) -> bool {
@@ -1537,13 +1540,7 @@ mod tests {
             })
             .collect();
         v.extend(around);
-        let mut s = 0x2545_F491_4F6C_DD1Du64;
-        for _ in 0..300_000 {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            v.push(f32::from_bits(s as u32));
-        }
+        v.extend(random_bits(300_000, 0x2545_F491_4F6C_DD1D));
         v.extend([
             0.0,
             -0.0,
@@ -1554,6 +1551,40 @@ mod tests {
             f32::from_bits(1),
         ]);
         v
+    }
+
+    /// `n` random f32 bit patterns of every exponent (NaN included), xorshift64 from `seed`.
+    pub(super) fn random_bits(n: usize, seed: u64) -> impl Iterator<Item = f32> {
+        let mut s = seed;
+        (0..n).map(move |_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            f32::from_bits(s as u32)
+        })
+    }
+
+    /// What a rounding to integers meets: each half-integer tie to ±150 and its two
+    /// neighbours, both sides of 2^22 and 2^23, ±0, ±Inf, ±MAX and `n` random bit patterns —
+    /// NaN left out.
+    pub(super) fn rounding_probes(n: usize) -> Vec<f32> {
+        let mut xs: Vec<f32> = (-300..=300)
+            .map(|i| i as f32 / 2.0)
+            .chain([4_194_304.5, 8_388_607.5, 8_388_609.0])
+            .flat_map(|t| [t, t.next_up(), t.next_down()])
+            .flat_map(|t| [t, -t])
+            .chain(random_bits(n, 0x9E37_79B9_7F4A_7C15))
+            .collect();
+        xs.extend([
+            0.0,
+            -0.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::MAX,
+            f32::MIN,
+        ]);
+        xs.retain(|x| !x.is_nan());
+        xs
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
@@ -1904,36 +1935,7 @@ mod tests {
         // Q8_0's rounding in lanes is roundf for every f32: each tie and its two neighbours to
         // beyond the clamp, both sides of 2^22 and 2^23, ±0, ±Inf, and random bit patterns of
         // every exponent — against the scalar form, and the reference where it does not clamp.
-        let mut xs: Vec<f32> = (-300..=300)
-            .map(|i| i as f32 / 2.0)
-            .chain([4_194_304.5, 8_388_607.5, 8_388_609.0, 0.5, 1.5, 2.5])
-            .flat_map(|t| {
-                [
-                    t,
-                    -t,
-                    t.next_up(),
-                    t.next_down(),
-                    -t.next_up(),
-                    -t.next_down(),
-                ]
-            })
-            .collect();
-        let mut s = 0x9E37_79B9_7F4A_7C15u64;
-        for _ in 0..400_000 {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            xs.push(f32::from_bits(s as u32));
-        }
-        xs.extend([
-            0.0,
-            -0.0,
-            f32::INFINITY,
-            f32::NEG_INFINITY,
-            f32::MAX,
-            f32::MIN,
-        ]);
-        xs.retain(|x| !x.is_nan());
+        let xs = rounding_probes(400_000);
         for block in xs.chunks_exact(LANES) {
             let block: &Lanes<f32> = block.try_into().unwrap_or(&[0.0; LANES]);
             let (c, v, cl) = Q8_0Coder.encode_lanes(block);

@@ -405,14 +405,7 @@ fn fused_blocks(
 /// that its pass counts by value from the start (see [`crate::fused::CHURN`]): judged on its
 /// first 4,096 blocks.
 fn counts_by_value(plan: &Plan) -> bool {
-    let sample = plan.blocks.iter().take(4096);
-    let keys = sample.map(|b| {
-        [
-            b.element as u32,
-            b.dec_scale.to_bits(),
-            b.dec_offset.to_bits(),
-        ]
-    });
+    let keys = plan.blocks.iter().take(4096).map(crate::fused::block_key);
     plan.layout.is_contiguous() && crate::fused::churns(plan.layout.chunk_len, keys)
 }
 

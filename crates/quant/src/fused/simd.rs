@@ -595,29 +595,7 @@ mod tests {
     /// neighbours to beyond Q8_0's clamp, ±0, ±Inf and random bit patterns of every exponent.
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn simd_ggml_elements_equal_the_portable_ones() {
-        let mut xs: Vec<f32> = (-300..=300)
-            .map(|i| i as f32 / 2.0)
-            .chain([4_194_304.5, 8_388_607.5, 8_388_609.0])
-            .flat_map(|t| {
-                [
-                    t,
-                    -t,
-                    t.next_up(),
-                    t.next_down(),
-                    -t.next_up(),
-                    -t.next_down(),
-                ]
-            })
-            .collect();
-        let mut s = 0x9E37_79B9_7F4A_7C15u64;
-        for _ in 0..100_000 {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            xs.push(f32::from_bits(s as u32));
-        }
-        xs.extend([0.0, -0.0, f32::INFINITY, f32::NEG_INFINITY]);
-        xs.retain(|x| !x.is_nan());
+        let xs = super::super::tests::rounding_probes(100_000);
         let q4 = |bias, level_offset| Q4Coder { bias, level_offset };
         for block in xs.chunks_exact(LANES) {
             let block: &Lanes<f32> = block.try_into().unwrap_or(&[0.0; LANES]);
