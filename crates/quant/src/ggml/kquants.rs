@@ -16,7 +16,7 @@
 //! (d·sc_j))). A sub-block whose stored scale is 0 keeps the codes of its search (they all decode
 //! to −dmin·m_j).
 
-use super::{f16_at, f16_bits, nearest_int, BlockCodec, GgmlType, SubBlock};
+use super::{f16_at, f16_bits, nearest_int, search, BlockCodec, GgmlType, SubBlock};
 
 const QK_K: usize = 256;
 /// `GROUP_MAX_EPS`: below this largest |x| a group is all zero.
@@ -133,10 +133,13 @@ fn make_q3_quants(nmax: i32, x: &[f32], l: &mut [i8]) -> f32 {
     }
 }
 
-/// `make_qkx2_quants` with `use_mad` false: codes in [0, nmax], a scale and a min (returned as
-/// (scale, −min ≥ 0)) fitted by weighted least squares over `nstep + 1` candidate scales.
+/// `make_qkx2_quants`: codes in [0, nmax], a scale and a min (returned as (scale, −min ≥ 0))
+/// fitted by weighted least squares over `nstep + 1` candidate scales — one sub-block, as the C
+/// source reads; the quantizers search eight at once ([`search::make_qkx2_quants`], tested
+/// equal).
+#[cfg(test)]
 #[allow(clippy::too_many_arguments)]
-fn make_qkx2_quants(
+pub(super) fn make_qkx2_quants(
     nmax: i32,
     x: &[f32],
     weights: &[f32],
@@ -295,26 +298,15 @@ fn kx_weights(x: &[f32], w: &mut [f32]) {
 /// Q4_K and Q5_K (`nmax` 15 or 31): scales, mins and requantized codes of one super-block.
 fn quantize_kx(x: &[f32], nmax: i32, rmin: f32, nstep: i32) -> ([u8; 12], [u8; 4], [u8; QK_K]) {
     let mut l = [0u8; QK_K];
-    let mut aux = [0u8; 32];
-    let mut weights = [0f32; 32];
-    let (mut scales, mut mins) = ([0f32; 8], [0f32; 8]);
+    let mut weights = [0f32; QK_K];
+    for (xs, w) in x.chunks_exact(32).zip(weights.chunks_exact_mut(32)) {
+        kx_weights(xs, w);
+    }
+    let (scales, mins) =
+        search::make_qkx2_quants::<32, false>(nmax, x, &weights, &mut l, rmin, 0.1, nstep);
     let (mut max_scale, mut max_min) = (0f32, 0f32);
     for j in 0..8 {
-        let xs = &x[32 * j..32 * j + 32];
-        kx_weights(xs, &mut weights);
-        let (s, m) = make_qkx2_quants(
-            nmax,
-            xs,
-            &weights,
-            &mut l[32 * j..32 * j + 32],
-            &mut aux,
-            rmin,
-            0.1,
-            nstep,
-            false,
-        );
-        scales[j] = s;
-        mins[j] = m;
+        let (s, m) = (scales[j], mins[j]);
         if s > max_scale {
             max_scale = s;
         }
@@ -396,28 +388,25 @@ impl BlockCodec for Q2K {
     /// Layout `{u8 scales[16]; u8 qs[64]; f16 d; f16 dmin}`.
     fn quantize_block(&self, x: &[f32], out: &mut [u8]) {
         let mut l = [0u8; QK_K];
-        let mut aux = [0u8; 16];
-        let mut weights = [0f32; 16];
+        let weights: [f32; QK_K] = std::array::from_fn(|i| x[i].abs());
         let (mut scales, mut mins) = ([0f32; 16], [0f32; 16]);
-        let (mut max_scale, mut max_min) = (0f32, 0f32);
-        for j in 0..16 {
-            let xs = &x[16 * j..16 * j + 16];
-            for (w, &v) in weights.iter_mut().zip(xs) {
-                *w = v.abs();
-            }
-            let (s, m) = make_qkx2_quants(
+        for half in 0..2 {
+            let at = 128 * half..128 * half + 128;
+            let (s, m) = search::make_qkx2_quants::<16, true>(
                 3,
-                xs,
-                &weights,
-                &mut l[16 * j..16 * j + 16],
-                &mut aux,
+                &x[at.clone()],
+                &weights[at.clone()],
+                &mut l[at],
                 -0.5,
                 0.1,
                 15,
-                true,
             );
-            scales[j] = s;
-            mins[j] = m;
+            scales[8 * half..8 * half + 8].copy_from_slice(&s);
+            mins[8 * half..8 * half + 8].copy_from_slice(&m);
+        }
+        let (mut max_scale, mut max_min) = (0f32, 0f32);
+        for j in 0..16 {
+            let (s, m) = (scales[j], mins[j]);
             if s > max_scale {
                 max_scale = s;
             }

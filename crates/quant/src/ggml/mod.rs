@@ -23,6 +23,7 @@
 mod iq4;
 mod kquants;
 mod legacy;
+mod search;
 mod ternary;
 
 use serde::{Deserialize, Serialize};
