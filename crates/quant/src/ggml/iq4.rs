@@ -14,14 +14,14 @@
 //! 7) searches 15 candidate scales per sub-block, quantizes the sub-block scales against
 //! d = −(largest)/32, and codes every value again with d·(l_j − 32) before it was rounded to f16.
 
-use super::{f16_at, f16_bits, nearest_int, BlockCodec, GgmlType, SubBlock};
+use super::{f16_at, f16_bits, nearest_int, search, BlockCodec, GgmlType, SubBlock};
 
 /// `kvalues_iq4nl`.
 pub(crate) const KVALUES: [i8; 16] = [
     -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
 ];
 
-const GROUP_MAX_EPS: f32 = 1e-15;
+pub(super) const GROUP_MAX_EPS: f32 = 1e-15;
 
 /// `best_index_int8` over the 16 sorted levels: a branch-free binary search that picks level j
 /// once 2x reaches the sum of levels j − 1 and j.
@@ -70,8 +70,9 @@ fn fit(x: &[f32], id: f32, l: Option<&mut [u8]>) -> (f32, f32) {
 }
 
 /// One sub-block's scale by `quantize_row_iq4_nl_impl` (`ntry` tries each side; −1: none), and
-/// its first codes.
-fn sub_block_scale(x: &[f32], ntry: i32, l: &mut [u8]) -> f32 {
+/// its first codes — as the C source reads; IQ4_XS searches eight sub-blocks at once
+/// ([`search::iq4_scales`], tested equal).
+pub(super) fn sub_block_scale(x: &[f32], ntry: i32, l: &mut [u8]) -> f32 {
     let (amax, max) = amax_max(x);
     if amax < GROUP_MAX_EPS {
         l.fill(0);
@@ -176,11 +177,9 @@ impl BlockCodec for Iq4Xs {
     /// Layout `{f16 d; u16 scales_h; u8 scales_l[4]; u8 qs[128]}`.
     fn quantize_block(&self, x: &[f32], out: &mut [u8]) {
         let mut l = [0u8; 256];
-        let mut scales = [0f32; 8];
+        let scales = search::iq4_scales::<32>(x, 7, &mut l);
         let (mut max_scale, mut amax_scale) = (0f32, 0f32);
-        for ib in 0..8 {
-            let d = sub_block_scale(&x[32 * ib..32 * ib + 32], 7, &mut l[32 * ib..32 * ib + 32]);
-            scales[ib] = d;
+        for &d in &scales {
             if d.abs() > amax_scale {
                 amax_scale = d.abs();
                 max_scale = d;

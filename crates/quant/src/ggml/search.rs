@@ -185,6 +185,116 @@ pub(super) fn make_qkx2_quants<const N: usize, const USE_MAD: bool>(
     (scale, min)
 }
 
+/// Σ w·q·x and Σ w·q² (w = x²) of the rows `xt` coded with `id` into IQ4 levels `q` (the
+/// level's value; its index into `codes` when given): `fit` in `iq4.rs`, lane by lane.
+#[inline(always)]
+fn iq4_fit<const N: usize>(
+    xt: &[Lanes<f32>; N],
+    id: &Lanes<f32>,
+    codes: Option<&mut [Lanes<f32>; N]>,
+) -> (Lanes<f32>, Lanes<f32>) {
+    use super::iq4::KVALUES;
+    // `best_index`'s binary search finds the last level j whose midpoint with level j − 1
+    // 2x reaches; the midpoints ascend, so that is the number of them 2x reaches (NaN: none).
+    let mid: [f32; 15] =
+        std::array::from_fn(|j| f32::from(i16::from(KVALUES[j]) + i16::from(KVALUES[j + 1])));
+    let step: [f32; 15] =
+        std::array::from_fn(|j| f32::from(i16::from(KVALUES[j + 1]) - i16::from(KVALUES[j])));
+    let mut q = [[0f32; W]; N];
+    for (xi, qi) in xt.iter().zip(q.iter_mut()) {
+        for k in 0..W {
+            let x = id[k] * xi[k];
+            let x2 = x + x;
+            let mut level = f32::from(KVALUES[0]);
+            for j in 0..15 {
+                level += if x2 >= mid[j] { step[j] } else { 0.0 };
+            }
+            qi[k] = level;
+        }
+    }
+    if let Some(codes) = codes {
+        for (qi, ci) in q.iter().zip(codes.iter_mut()) {
+            for k in 0..W {
+                // The level's index: levels are distinct integers, found by counting.
+                let mut index = 0f32;
+                for &v in &KVALUES[1..] {
+                    index += if qi[k] >= f32::from(v) { 1.0 } else { 0.0 };
+                }
+                ci[k] = index;
+            }
+        }
+    }
+    let (mut sumqx, mut sumq2) = ([0f32; W], [0f32; W]);
+    for (xi, qi) in xt.iter().zip(&q) {
+        for k in 0..W {
+            let w = xi[k] * xi[k];
+            sumqx[k] += w * qi[k] * xi[k];
+        }
+    }
+    for (xi, qi) in xt.iter().zip(&q) {
+        for k in 0..W {
+            let w = xi[k] * xi[k];
+            sumq2[k] += w * qi[k] * qi[k];
+        }
+    }
+    (sumqx, sumq2)
+}
+
+/// [`sub_block_scale`](super::iq4) of the `W` sub-blocks of `N` values in `x` (`ntry` tries each
+/// side; −1: none): each one's scale, and its first codes into `l` (N bytes each).
+pub(super) fn iq4_scales<const N: usize>(x: &[f32], ntry: i32, l: &mut [u8]) -> Lanes<f32> {
+    use super::iq4::{GROUP_MAX_EPS, KVALUES};
+    let xt = transpose::<N>(x);
+    let (mut amax, mut max) = ([0f32; W], [0f32; W]);
+    for xi in &xt {
+        for k in 0..W {
+            let ax = xi[k].abs();
+            if ax > amax[k] {
+                amax[k] = ax;
+                max[k] = xi[k];
+            }
+        }
+    }
+    let v0 = f32::from(KVALUES[0]);
+    let id: Lanes<f32> = std::array::from_fn(|k| {
+        let d = if ntry > 0 { -max[k] / v0 } else { max[k] / v0 };
+        1.0 / d
+    });
+    let mut codes = [[0f32; W]; N];
+    let (sumqx, sumq2) = iq4_fit(&xt, &id, Some(&mut codes));
+    let (mut d, mut best) = ([0f32; W], [0f32; W]);
+    for k in 0..W {
+        d[k] = if sumq2[k] > 0.0 {
+            sumqx[k] / sumq2[k]
+        } else {
+            0.0
+        };
+        best[k] = d[k] * sumqx[k];
+    }
+    for itry in -ntry..=ntry {
+        let top = (itry + i32::from(KVALUES[0])) as f32;
+        let id: Lanes<f32> = std::array::from_fn(|k| top / max[k]);
+        let (sumqx, sumq2) = iq4_fit(&xt, &id, None);
+        for k in 0..W {
+            if sumq2[k] > 0.0 && sumqx[k] * sumqx[k] > best[k] * sumq2[k] {
+                d[k] = sumqx[k] / sumq2[k];
+                best[k] = d[k] * sumqx[k];
+            }
+        }
+    }
+    // A sub-block of nothing but (near) zeros: scale 0, codes 0.
+    for k in 0..W {
+        if amax[k] < GROUP_MAX_EPS {
+            d[k] = 0.0;
+            for row in codes.iter_mut() {
+                row[k] = 0.0;
+            }
+        }
+    }
+    untranspose(&codes, N, 0, l);
+    d
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,6 +378,26 @@ mod tests {
                 let what = format!("case {case} lane {k}: {:?}", &x[at.clone()]);
                 assert!(same(scales[k], s) && same(mins[k], m), "{what}");
                 assert_eq!(&l[at], &want[..], "{what}");
+            }
+        }
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn eight_iq4_searches_at_once_equal_eight_one_at_a_time() {
+        for ntry in [7, -1] {
+            for case in 0..400 {
+                let x = sub_blocks(32, case);
+                let mut l = [0u8; W * 32];
+                let d = iq4_scales::<32>(&x, ntry, &mut l);
+                for k in 0..W {
+                    let at = 32 * k..32 * k + 32;
+                    let mut want = [0u8; 32];
+                    let s = crate::ggml::iq4::sub_block_scale(&x[at.clone()], ntry, &mut want);
+                    let what = format!("ntry {ntry} case {case} lane {k}: {:?}", &x[at.clone()]);
+                    assert!(same(d[k], s), "{what}: {} against {s}", d[k]);
+                    assert_eq!(&l[at], &want[..], "{what}");
+                }
             }
         }
     }
