@@ -390,12 +390,12 @@ mod tests {
                 let x = sub_blocks(32, case);
                 let mut l = [0u8; W * 32];
                 let d = iq4_scales::<32>(&x, ntry, &mut l);
-                for k in 0..W {
+                for (k, &dk) in d.iter().enumerate() {
                     let at = 32 * k..32 * k + 32;
                     let mut want = [0u8; 32];
                     let s = crate::ggml::iq4::sub_block_scale(&x[at.clone()], ntry, &mut want);
                     let what = format!("ntry {ntry} case {case} lane {k}: {:?}", &x[at.clone()]);
-                    assert!(same(d[k], s), "{what}: {} against {s}", d[k]);
+                    assert!(same(dk, s), "{what}: {dk} against {s}");
                     assert_eq!(&l[at], &want[..], "{what}");
                 }
             }
