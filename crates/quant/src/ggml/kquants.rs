@@ -20,11 +20,13 @@ use super::{f16_at, f16_bits, nearest_int, search, BlockCodec, GgmlType, SubBloc
 
 const QK_K: usize = 256;
 /// `GROUP_MAX_EPS`: below this largest |x| a group is all zero.
-const GROUP_MAX_EPS: f32 = 1e-15;
+pub(super) const GROUP_MAX_EPS: f32 = 1e-15;
 
 /// `make_qx_quants` with `rmse_type` 1 and no importance weights (w = x²): a signed scale for
-/// codes in [−nmax, nmax − 1]; `l` receives code + nmax.
-fn make_qx_quants(nmax: i32, x: &[f32], l: &mut [i8]) -> f32 {
+/// codes in [−nmax, nmax − 1]; `l` receives code + nmax — one sub-block, as the C source reads;
+/// Q6_K searches eight at once ([`search::make_qx_quants`], tested equal).
+#[cfg(test)]
+pub(super) fn make_qx_quants(nmax: i32, x: &[f32], l: &mut [i8]) -> f32 {
     let (mut max, mut amax) = (0f32, 0f32);
     for &v in x {
         let ax = v.abs();
@@ -697,13 +699,16 @@ impl BlockCodec for Q6K {
 
     /// Layout `{u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d}`.
     fn quantize_block(&self, x: &[f32], out: &mut [u8]) {
-        let mut l = [0i8; QK_K];
+        let mut codes = [0u8; QK_K];
         let mut scales = [0f32; 16];
+        for half in 0..2 {
+            let at = 128 * half..128 * half + 128;
+            let s = search::make_qx_quants::<16>(32, &x[at.clone()], &mut codes[at]);
+            scales[8 * half..8 * half + 8].copy_from_slice(&s);
+        }
+        let mut l = codes.map(|c| c as i8);
         let (mut max_scale, mut max_abs_scale) = (0f32, 0f32);
-        for ib in 0..16 {
-            let scale =
-                make_qx_quants(32, &x[16 * ib..16 * ib + 16], &mut l[16 * ib..16 * ib + 16]);
-            scales[ib] = scale;
+        for &scale in &scales {
             if scale.abs() > max_abs_scale {
                 max_abs_scale = scale.abs();
                 max_scale = scale;

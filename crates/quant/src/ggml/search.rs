@@ -185,6 +185,105 @@ pub(super) fn make_qkx2_quants<const N: usize, const USE_MAD: bool>(
     (scale, min)
 }
 
+/// The value of largest magnitude of each lane, as `if (ax > amax)` finds it (the first), and
+/// that magnitude.
+#[inline(always)]
+fn amax_max<const N: usize>(xt: &[Lanes<f32>; N]) -> (Lanes<f32>, Lanes<f32>) {
+    let (mut amax, mut max) = ([0f32; W], [0f32; W]);
+    for xi in xt {
+        for k in 0..W {
+            let ax = xi[k].abs();
+            if ax > amax[k] {
+                amax[k] = ax;
+                max[k] = xi[k];
+            }
+        }
+    }
+    (amax, max)
+}
+
+/// Σ w·x·q and Σ w·q² (w = x²) of the rows `xt` coded with `iscale` into [−nmax, nmax − 1],
+/// the codes into `q`: a pass of `make_qx_quants`, lane by lane.
+#[inline(always)]
+fn qx_fit<const N: usize>(
+    xt: &[Lanes<f32>; N],
+    iscale: &Lanes<f32>,
+    nmax: i32,
+    q: &mut [Lanes<f32>; N],
+) -> (Lanes<f32>, Lanes<f32>) {
+    for (xi, qi) in xt.iter().zip(q.iter_mut()) {
+        for k in 0..W {
+            qi[k] = code(iscale[k] * xi[k], -nmax, nmax - 1);
+        }
+    }
+    let (mut sumlx, mut suml2) = ([0f32; W], [0f32; W]);
+    for (xi, qi) in xt.iter().zip(q.iter()) {
+        for k in 0..W {
+            let w = xi[k] * xi[k];
+            sumlx[k] += w * xi[k] * qi[k];
+        }
+    }
+    for (xi, qi) in xt.iter().zip(q.iter()) {
+        for k in 0..W {
+            let w = xi[k] * xi[k];
+            suml2[k] += w * qi[k] * qi[k];
+        }
+    }
+    (sumlx, suml2)
+}
+
+/// [`make_qx_quants`](super::kquants) of the `W` sub-blocks of `N` values in `x`: each one's
+/// signed scale, and its codes + nmax into `l` (N bytes each).
+pub(super) fn make_qx_quants<const N: usize>(nmax: i32, x: &[f32], l: &mut [u8]) -> Lanes<f32> {
+    use super::kquants::GROUP_MAX_EPS;
+    let xt = transpose::<N>(x);
+    let (amax, max) = amax_max(&xt);
+    let mut iscale: Lanes<f32> = std::array::from_fn(|k| -(nmax as f32) / max[k]);
+    let (mut lt, mut q) = ([[0f32; W]; N], [[0f32; W]; N]);
+    let (sumlx, suml2) = qx_fit(&xt, &iscale, nmax, &mut lt);
+    let (mut scale, mut best) = ([0f32; W], [0f32; W]);
+    for k in 0..W {
+        scale[k] = if suml2[k] != 0.0 {
+            sumlx[k] / suml2[k]
+        } else {
+            0.0
+        };
+        best[k] = scale[k] * sumlx[k];
+    }
+    for is in -9i32..=9 {
+        if is == 0 {
+            continue;
+        }
+        let top = -(nmax as f32 + 0.1 * is as f32);
+        for k in 0..W {
+            iscale[k] = top / max[k];
+        }
+        let (sumlx, suml2) = qx_fit(&xt, &iscale, nmax, &mut q);
+        let mut better = [false; W];
+        for k in 0..W {
+            better[k] = suml2[k] > 0.0 && sumlx[k] * sumlx[k] > best[k] * suml2[k];
+            if better[k] {
+                scale[k] = sumlx[k] / suml2[k];
+                best[k] = scale[k] * sumlx[k];
+            }
+        }
+        if better.contains(&true) {
+            select(&better, &q, &mut lt);
+        }
+    }
+    // A sub-block of nothing but (near) zeros: scale 0, codes 0 (stored as code + nmax = 0).
+    for k in 0..W {
+        if amax[k] < GROUP_MAX_EPS {
+            scale[k] = 0.0;
+            for row in lt.iter_mut() {
+                row[k] = -(nmax as f32);
+            }
+        }
+    }
+    untranspose(&lt, N, nmax, l);
+    scale
+}
+
 /// Σ w·q·x and Σ w·q² (w = x²) of the rows `xt` coded with `id` into IQ4 levels `q` (the
 /// level's value; its index into `codes` when given): `fit` in `iq4.rs`, lane by lane.
 #[inline(always)]
@@ -245,16 +344,7 @@ fn iq4_fit<const N: usize>(
 pub(super) fn iq4_scales<const N: usize>(x: &[f32], ntry: i32, l: &mut [u8]) -> Lanes<f32> {
     use super::iq4::{GROUP_MAX_EPS, KVALUES};
     let xt = transpose::<N>(x);
-    let (mut amax, mut max) = ([0f32; W], [0f32; W]);
-    for xi in &xt {
-        for k in 0..W {
-            let ax = xi[k].abs();
-            if ax > amax[k] {
-                amax[k] = ax;
-                max[k] = xi[k];
-            }
-        }
-    }
+    let (amax, max) = amax_max(&xt);
     let v0 = f32::from(KVALUES[0]);
     let id: Lanes<f32> = std::array::from_fn(|k| {
         let d = if ntry > 0 { -max[k] / v0 } else { max[k] / v0 };
@@ -377,6 +467,25 @@ mod tests {
                 );
                 let what = format!("case {case} lane {k}: {:?}", &x[at.clone()]);
                 assert!(same(scales[k], s) && same(mins[k], m), "{what}");
+                assert_eq!(&l[at], &want[..], "{what}");
+            }
+        }
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn eight_qx_searches_at_once_equal_eight_one_at_a_time() {
+        for case in 0..400 {
+            let x = sub_blocks(16, case);
+            let mut l = [0u8; W * 16];
+            let scales = make_qx_quants::<16>(32, &x, &mut l);
+            for (k, &scale) in scales.iter().enumerate() {
+                let at = 16 * k..16 * k + 16;
+                let mut want = [0i8; 16];
+                let s = crate::ggml::kquants::make_qx_quants(32, &x[at.clone()], &mut want);
+                let what = format!("case {case} lane {k}: {:?}", &x[at.clone()]);
+                assert!(same(scale, s), "{what}: {scale} against {s}");
+                let want: Vec<u8> = want.iter().map(|&c| c as u8).collect();
                 assert_eq!(&l[at], &want[..], "{what}");
             }
         }
