@@ -256,6 +256,19 @@ fn f16_rounded<const N: usize>(xs: &[f32; N]) -> [f32; N] {
     out
 }
 
+/// The least and the greatest finite value of `values` (`None`: none is finite). A plain loop:
+/// folded through an `Option` per value it was a third of Q6_K's analysis natively (64 levels
+/// for each sub-block of 16 values).
+fn finite_range(values: impl Iterator<Item = f32>) -> Option<(f32, f32)> {
+    let (mut lo, mut hi, mut any) = (f32::INFINITY, f32::NEG_INFINITY, false);
+    for v in values {
+        if v.is_finite() {
+            (lo, hi, any) = (lo.min(v), hi.max(v), true);
+        }
+    }
+    any.then_some((lo, hi))
+}
+
 /// The plan of a GGML type coded through its bytes (see [`crate::ggml`]): the (super-)blocks
 /// covering `groups` quantized by llama.cpp's reference, and one [`Block`] per sub-block
 /// describing how its codes decode (for the views: levels, scale, the bit inspector).
@@ -291,17 +304,11 @@ fn coded_plan(
             }
             // The range of its finite levels; where the stored scale overflowed (then its values
             // overflow, as in llama.cpp), the range of its finite values.
-            let range = |it: &mut dyn Iterator<Item = f32>| {
-                it.filter(|v| v.is_finite())
-                    .fold(None, |acc: Option<(f32, f32)>, v| {
-                        Some(acc.map_or((v, v), |(a, b)| (a.min(v), b.max(v))))
-                    })
-            };
             let start = g * layout.chunk_len;
             let data =
                 &values[start.min(values.len())..(start + layout.chunk_len).min(values.len())];
-            let (lo, hi) = range(&mut sub.levels.iter().map(|&l| l * sub.scale + sub.offset))
-                .or_else(|| range(&mut data.iter().copied()))
+            let (lo, hi) = finite_range(sub.levels.iter().map(|&l| l * sub.scale + sub.offset))
+                .or_else(|| finite_range(data.iter().copied()))
                 .unwrap_or((0.0, 0.0));
             // Decoding is `level · scale + offset`; the views' thresholds sit halfway between
             // levels (the bytes hold the actual codes).
@@ -314,7 +321,7 @@ fn coded_plan(
                 element: 0,
                 clip: (lo, hi),
             });
-            levels.get_or_insert(sub.levels);
+            levels.get_or_insert_with(|| sub.levels.into_owned());
         }
     }
     let mut levels = levels.unwrap_or_default();

@@ -114,8 +114,19 @@ fn code_at(qs: &[u8], v: usize) -> u8 {
     }
 }
 
-fn table_levels() -> Vec<f32> {
-    KVALUES.iter().map(|&k| f32::from(k)).collect()
+/// `KVALUES` as f32.
+static LEVELS: [f32; 16] = {
+    let mut t = [0f32; 16];
+    let mut i = 0;
+    while i < 16 {
+        t[i] = KVALUES[i] as f32;
+        i += 1;
+    }
+    t
+};
+
+fn table_levels() -> std::borrow::Cow<'static, [f32]> {
+    std::borrow::Cow::Borrowed(&LEVELS)
 }
 
 pub(super) struct Iq4Nl;

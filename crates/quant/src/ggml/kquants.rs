@@ -16,7 +16,7 @@
 //! (d·sc_j))). A sub-block whose stored scale is 0 keeps the codes of its search (they all decode
 //! to −dmin·m_j).
 
-use super::{f16_at, f16_bits, nearest_int, search, BlockCodec, GgmlType, SubBlock};
+use super::{f16_at, f16_bits, int_levels, nearest_int, search, BlockCodec, GgmlType, SubBlock};
 
 const QK_K: usize = 256;
 /// `GROUP_MAX_EPS`: below this largest |x| a group is all zero.
@@ -282,10 +282,6 @@ fn low_nibble(qs: &[u8], v: usize) -> u8 {
     } else {
         b >> 4
     }
-}
-
-fn int_levels(lo: i32, hi: i32) -> Vec<f32> {
-    (lo..=hi).map(|q| q as f32).collect()
 }
 
 /// The weights `make_qkx2_quants` gets in Q4_K and Q5_K: √(mean x²) + |x|.

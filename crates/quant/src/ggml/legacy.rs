@@ -74,10 +74,6 @@ fn code_at(qs: &[u8], qh: Option<&[u8]>, j: usize) -> u32 {
     u32::from(nibble) | high
 }
 
-fn levels(lo: i32, hi: i32) -> Vec<f32> {
-    (lo..=hi).map(|q| q as f32).collect()
-}
-
 /// Q4_0 and Q5_0: a signed scale from the value of largest magnitude.
 fn quantize_symmetric(x: &[f32], out: &mut [u8], bits: u32) {
     let half = (1i32 << (bits - 1)) as f32;
@@ -191,7 +187,7 @@ fn sub_block_nibbles(l: &Layout, bytes: &[u8]) -> Vec<SubBlock> {
         offset: if l.has_min { f16_at(bytes, 2) } else { 0.0 },
         quantized_scale: None,
         quantized_min: None,
-        levels: levels(-bias, top - bias),
+        levels: super::int_levels(-bias, top - bias),
     }]
 }
 

@@ -473,8 +473,27 @@ pub struct SubBlock {
     /// The stored sub-block scale and min as integers, when the type has them (K and IQ4_XS).
     pub quantized_scale: Option<i32>,
     pub quantized_min: Option<i32>,
-    /// The level of each code.
-    pub levels: Vec<f32>,
+    /// The level of each code (borrowed from a static table where it can be: a block's
+    /// sub-blocks are described as the block is measured, and a list made for each one was a
+    /// large part of a K type's analysis).
+    pub levels: std::borrow::Cow<'static, [f32]>,
+}
+
+/// The integers −128 … 127 as f32: every integer code range of the GGML types is a slice of it.
+static INTEGERS: [f32; 256] = {
+    let mut t = [0f32; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = i as f32 - 128.0;
+        i += 1;
+    }
+    t
+};
+
+/// The levels lo, lo + 1, …, hi (within −128 … 127).
+pub(crate) fn int_levels(lo: i32, hi: i32) -> std::borrow::Cow<'static, [f32]> {
+    let at = |v: i32| (v + 128).clamp(0, 255) as usize;
+    std::borrow::Cow::Borrowed(&INTEGERS[at(lo)..=at(hi)])
 }
 
 /// One GGML block type that Quantscope quantizes: llama.cpp's reference quantizer and

@@ -35,7 +35,7 @@ fn sub_block(d: f32) -> Vec<SubBlock> {
         offset: 0.0,
         quantized_scale: None,
         quantized_min: None,
-        levels: LEVELS.to_vec(),
+        levels: std::borrow::Cow::Borrowed(&LEVELS),
     }]
 }
 
