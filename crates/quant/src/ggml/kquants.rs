@@ -76,8 +76,10 @@ pub(super) fn make_qx_quants(nmax: i32, x: &[f32], l: &mut [i8]) -> f32 {
 }
 
 /// `make_q3_quants` with `do_rmse`: codes in [−nmax, nmax − 1] re-rounded one at a time while
-/// the weighted fit improves; `l` receives code + nmax.
-fn make_q3_quants(nmax: i32, x: &[f32], l: &mut [i8]) -> f32 {
+/// the weighted fit improves; `l` receives code + nmax — one sub-block, as the C source reads;
+/// Q3_K searches eight at once ([`search::make_q3_quants`], tested equal).
+#[cfg(test)]
+pub(super) fn make_q3_quants(nmax: i32, x: &[f32], l: &mut [i8]) -> f32 {
     let (mut max, mut amax) = (0f32, 0f32);
     for &v in x {
         let ax = v.abs();
@@ -490,15 +492,19 @@ impl BlockCodec for Q3K {
 
     /// Layout `{u8 hmask[32]; u8 qs[64]; u8 scales[12]; f16 d}`.
     fn quantize_block(&self, x: &[f32], out: &mut [u8]) {
-        let mut l = [0i8; QK_K];
+        let mut codes = [0u8; QK_K];
         let mut scales = [0f32; 16];
+        for half in 0..2 {
+            let at = 128 * half..128 * half + 128;
+            let s = search::make_q3_quants::<16>(4, &x[at.clone()], &mut codes[at]);
+            scales[8 * half..8 * half + 8].copy_from_slice(&s);
+        }
+        let mut l = codes.map(|c| c as i8);
         let (mut max_scale, mut amax) = (0f32, 0f32);
-        for j in 0..16 {
-            scales[j] = make_q3_quants(4, &x[16 * j..16 * j + 16], &mut l[16 * j..16 * j + 16]);
-            let scale = scales[j].abs();
-            if scale > amax {
-                amax = scale;
-                max_scale = scales[j];
+        for &s in &scales {
+            if s.abs() > amax {
+                amax = s.abs();
+                max_scale = s;
             }
         }
         let mut s = [0u8; 12];

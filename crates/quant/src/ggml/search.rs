@@ -284,6 +284,70 @@ pub(super) fn make_qx_quants<const N: usize>(nmax: i32, x: &[f32], l: &mut [u8])
     scale
 }
 
+/// [`make_q3_quants`](super::kquants) of the `W` sub-blocks of `N` values in `x`: each one's
+/// scale, and its codes + nmax into `l` (N bytes each). Each lane re-rounds its own values in
+/// order, keeping its own sums; a round that changes nothing leaves a lane as it was, so lanes
+/// that the reference would have stopped go on unchanged until every lane has stopped.
+pub(super) fn make_q3_quants<const N: usize>(nmax: i32, x: &[f32], l: &mut [u8]) -> Lanes<f32> {
+    use super::kquants::GROUP_MAX_EPS;
+    let xt = transpose::<N>(x);
+    let (amax, max) = amax_max(&xt);
+    let iscale: Lanes<f32> = std::array::from_fn(|k| -(nmax as f32) / max[k]);
+    let mut lt = [[0f32; W]; N];
+    let (mut sumlx, mut suml2) = ([0f32; W], [0f32; W]);
+    for (xi, li) in xt.iter().zip(lt.iter_mut()) {
+        for k in 0..W {
+            let (v, q) = (xi[k], code(iscale[k] * xi[k], -nmax, nmax - 1));
+            li[k] = q;
+            let w = v * v;
+            sumlx[k] += w * v * q;
+            suml2[k] += w * q * q;
+        }
+    }
+    for _ in 0..5 {
+        let mut changed = [false; W];
+        for (xi, li) in xt.iter().zip(lt.iter_mut()) {
+            for k in 0..W {
+                let (v, cur) = (xi[k], li[k]);
+                let w = v * v;
+                let mut slx = sumlx[k] - w * v * cur;
+                let mut sl2 = suml2[k] - w * cur * cur;
+                let new_l = code(v * sl2 / slx, -nmax, nmax - 1);
+                let differs = slx > 0.0 && new_l != cur;
+                slx += w * v * new_l;
+                sl2 += w * new_l * new_l;
+                let take = differs && sl2 > 0.0 && slx * slx * suml2[k] > sumlx[k] * sumlx[k] * sl2;
+                if take {
+                    li[k] = new_l;
+                    sumlx[k] = slx;
+                    suml2[k] = sl2;
+                }
+                changed[k] |= take;
+            }
+        }
+        if !changed.contains(&true) {
+            break;
+        }
+    }
+    let mut scale = [0f32; W];
+    for k in 0..W {
+        scale[k] = if suml2[k] > 0.0 {
+            sumlx[k] / suml2[k]
+        } else {
+            0.0
+        };
+        // A sub-block of nothing but (near) zeros: scale 0, codes stored as 0.
+        if amax[k] < GROUP_MAX_EPS {
+            scale[k] = 0.0;
+            for row in lt.iter_mut() {
+                row[k] = -(nmax as f32);
+            }
+        }
+    }
+    untranspose(&lt, N, nmax, l);
+    scale
+}
+
 /// Σ w·q·x and Σ w·q² (w = x²) of the rows `xt` coded with `id` into IQ4 levels `q` (the
 /// level's value; its index into `codes` when given): `fit` in `iq4.rs`, lane by lane.
 #[inline(always)]
@@ -483,6 +547,25 @@ mod tests {
                 let at = 16 * k..16 * k + 16;
                 let mut want = [0i8; 16];
                 let s = crate::ggml::kquants::make_qx_quants(32, &x[at.clone()], &mut want);
+                let what = format!("case {case} lane {k}: {:?}", &x[at.clone()]);
+                assert!(same(scale, s), "{what}: {scale} against {s}");
+                let want: Vec<u8> = want.iter().map(|&c| c as u8).collect();
+                assert_eq!(&l[at], &want[..], "{what}");
+            }
+        }
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn eight_q3_searches_at_once_equal_eight_one_at_a_time() {
+        for case in 0..400 {
+            let x = sub_blocks(16, case);
+            let mut l = [0u8; W * 16];
+            let scales = make_q3_quants::<16>(4, &x, &mut l);
+            for (k, &scale) in scales.iter().enumerate() {
+                let at = 16 * k..16 * k + 16;
+                let mut want = [0i8; 16];
+                let s = crate::ggml::kquants::make_q3_quants(4, &x[at.clone()], &mut want);
                 let what = format!("case {case} lane {k}: {:?}", &x[at.clone()]);
                 assert!(same(scale, s), "{what}: {scale} against {s}");
                 let want: Vec<u8> = want.iter().map(|&c| c as u8).collect();
