@@ -71,6 +71,11 @@ pub fn workloads(n: usize) -> Vec<Workload> {
         ("analyze nvfp4", preset("nvfp4")),
         ("analyze q4_0", preset("q4_0")),
         ("analyze q8_0", preset("q8_0")),
+        // llama.cpp's searching quantizers (the K and IQ4 types).
+        ("analyze q2_k", preset("q2_k")),
+        ("analyze q4_k", preset("q4_k")),
+        ("analyze q6_k", preset("q6_k")),
+        ("analyze iq4_xs", preset("iq4_xs")),
     ];
     for (name, config) in configs {
         let d1 = d.clone();
