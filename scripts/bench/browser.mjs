@@ -21,7 +21,7 @@ import { launch } from "../../tests/e2e/browser.mjs";
 import { npyF32 } from "../../tests/e2e/fixtures.mjs";
 
 const quick = process.argv.includes("--quick");
-// `--only synth,groups,sweeps,channel,long,checkpoint,fused,load` runs those sections.
+// `--only synth,groups,kquants,sweeps,channel,long,checkpoint,fused,load` runs those sections.
 const onlyAt = process.argv.indexOf("--only");
 const only = onlyAt > 0 ? new Set(process.argv[onlyAt + 1].split(",")) : null;
 const run = (section) => !only || only.has(section);
@@ -208,6 +208,26 @@ try {
       for (let i = 0; i < 20; i++) bitsChanges.push(["bits", i % 2 ? "8" : "4", "input"]);
       await series(page, `${label} per-group int G=${size} ${scale} scales, bits 4↔8`, bitsChanges);
     }
+    await page.close();
+  }
+
+  // "kquants": llama.cpp's searching quantizers (K and IQ4 types), switched among by preset, at
+  // 1024 × 1024 and 3906 × 4096 values (rows their 256-value super-blocks fit; the page takes up
+  // to 16,000,000).
+  for (const n of run("kquants") ? sizes : []) {
+    const [label, total, cols] = n === 1_000_000 ? ["1M", 1 << 20, 1024] : ["16M", 3906 * 4096, 4096];
+    const page = await open(context);
+    await setField(page, "synth-cols", cols);
+    await setField(page, "synth-n", total);
+    await until(page, async () => (await text(page, "data-name")).includes(`N = ${total}`), 120000);
+    say(`${label}: data shape ${await text(page, "data-shape")}`);
+    await until(page, () => tableDone(page), 900000);
+    const offered = await page.$$eval('[data-testid="preset"] option', (o) => o.map((x) => x.value));
+    const presets = ["q2_k", "q3_k", "q4_k", "q5_k", "q6_k", "iq4_xs"].filter((p) => offered.includes(p));
+    const changes = [];
+    for (let i = 0; i < 2 * presets.length; i++) changes.push(["preset", presets[i % presets.length], "change"]);
+    if (presets.length) await series(page, `${label} K and IQ4 preset switches (${presets.join(", ")}; ${total} values, rows of ${cols})`, changes);
+    else say(`${label}: no K or IQ4 preset offered for rows of ${cols}`);
     await page.close();
   }
 

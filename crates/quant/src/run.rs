@@ -161,7 +161,7 @@ pub fn bounded_slice_count(
 /// How to cut an analysis under `config` into slices that each take about as long: `None` where
 /// it runs whole ([`runs_whole`]), else its work per value in plain passes, so that a slice of
 /// `budget / cost` values takes about as long as a plain pass over `budget` — a search
-/// calibrator per group (MSE, SQNR, KL: 150–300×) or llama.cpp's K and IQ4 quantizers (~50×)
+/// calibrator per group (MSE, SQNR, KL: 150–300×) or llama.cpp's K and IQ4 quantizers (20–50×)
 /// go in slices of a few thousand values, and a worker never holds one long. (The page's tables
 /// cut their rows so: a view waits for at most one slice.)
 pub fn slice_cost(config: &QuantizerConfig, shape: &[usize]) -> Option<usize> {
