@@ -1665,10 +1665,13 @@ mod proptests {
             )
             .unwrap_or_else(|e| panic!("{e}"));
             // Each row's own range lies inside the tensor's, so its step is never larger, and the
-            // per-channel error stays within half the per-tensor step (f32 noise allowed).
+            // per-channel error stays within half the per-tensor step — plus f32 noise: r̂ = q·S
+            // is rounded to f32, an error of up to half an ulp of the largest |x| (Student-t
+            // tails reach ~70, where an ulp is 7.6e-6; a fixed 1e-6 failed on one such seed).
             let s_tensor = per_tensor.groups[0].params.scale;
             prop_assert!(per_channel.groups.iter().all(|g| g.params.scale <= s_tensor));
-            let bound = f64::from(s_tensor) / 2.0 * (1.0 + 1e-5) + 1e-6;
+            let amax = f64::from(d.summary().min.abs().max(d.summary().max.abs()));
+            let bound = f64::from(s_tensor) / 2.0 * (1.0 + 1e-5) + 1e-6 + amax * f64::from(f32::EPSILON);
             prop_assert!(per_channel.metrics.max_abs_error <= bound, "{} > {}", per_channel.metrics.max_abs_error, bound);
             prop_assert!(per_tensor.metrics.max_abs_error <= bound);
         }
