@@ -537,13 +537,13 @@ impl BlockCodec for Q3K {
         }
         let mut hmask = [0u8; 32];
         let mut codes = [0u8; QK_K];
+        // Without a branch: the high bit of random codes was mispredicted half the time
+        // (natively ~8 % of Q3_K's analysis).
         for (j, (&lj, c)) in l.iter().zip(codes.iter_mut()).enumerate() {
-            let mut v = lj as u8;
-            if v > 3 {
-                hmask[j % 32] |= 1 << (j / 32);
-                v -= 4;
-            }
-            *c = v;
+            let v = lj as u8;
+            let high = u8::from(v > 3);
+            hmask[j % 32] |= high << (j / 32);
+            *c = v - 4 * high;
         }
         out[0..32].copy_from_slice(&hmask);
         pack_2bit(&codes, &mut out[32..96]);
@@ -644,17 +644,11 @@ impl BlockCodec for Q5K {
         let (mut m1, mut m2) = (1u8, 2u8);
         for n in (0..QK_K).step_by(64) {
             for j in 0..32 {
-                let mut l1 = l[n + j];
-                if l1 > 15 {
-                    l1 -= 16;
-                    qh[j] |= m1;
-                }
-                let mut l2 = l[n + j + 32];
-                if l2 > 15 {
-                    l2 -= 16;
-                    qh[j] |= m2;
-                }
-                out[48 + n / 2 + j] = l1 | (l2 << 4);
+                // The fifth bits without a branch (see Q3_K's high bits).
+                let (l1, l2) = (l[n + j], l[n + j + 32]);
+                let (h1, h2) = (u8::from(l1 > 15), u8::from(l2 > 15));
+                qh[j] |= (m1 & h1.wrapping_neg()) | (m2 & h2.wrapping_neg());
+                out[48 + n / 2 + j] = (l1 - 16 * h1) | ((l2 - 16 * h2) << 4);
             }
             m1 <<= 2;
             m2 <<= 2;
