@@ -23,9 +23,10 @@ pub(crate) const KVALUES: [i8; 16] = [
 
 pub(super) const GROUP_MAX_EPS: f32 = 1e-15;
 
-/// `best_index_int8` over the 16 sorted levels: a branch-free binary search that picks level j
-/// once 2x reaches the sum of levels j − 1 and j.
-pub(crate) fn best_index(x: f32) -> usize {
+/// `best_index_int8` over the 16 sorted levels: a binary search that picks level j once 2x
+/// reaches the sum of levels j − 1 and j — as the C source reads (the tests' reference).
+#[cfg(test)]
+pub(crate) fn best_index_search(x: f32) -> usize {
     let x2 = x + x;
     let mut idx = 0usize;
     let mut step = KVALUES.len() >> 1;
@@ -37,6 +38,26 @@ pub(crate) fn best_index(x: f32) -> usize {
         step >>= 1;
     }
     idx
+}
+
+/// Twice the midpoints of consecutive levels, ascending.
+const MIDPOINTS: [f32; 15] = {
+    let mut t = [0f32; 15];
+    let mut j = 0;
+    while j < 15 {
+        t[j] = (KVALUES[j] as i16 + KVALUES[j + 1] as i16) as f32;
+        j += 1;
+    }
+    t
+};
+
+/// `best_index_int8`: the binary search ends at the last level whose midpoint with the level
+/// before it 2x reaches, and the midpoints ascend, so that is the number of midpoints 2x
+/// reaches (none for NaN) — counted without a branch (tested equal: the search's branches on
+/// random data were mispredicted, most of IQ4_NL's quantizer natively).
+pub(crate) fn best_index(x: f32) -> usize {
+    let x2 = x + x;
+    MIDPOINTS.iter().map(|&m| usize::from(x2 >= m)).sum()
 }
 
 /// The value of largest magnitude as `if (ax > amax)` finds it (the first).

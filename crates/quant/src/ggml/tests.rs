@@ -68,6 +68,24 @@ fn iq4_best_index_goes_up_at_the_midpoint() {
     for (k, &v) in iq4::KVALUES.iter().enumerate() {
         assert_eq!(iq4::best_index(f32::from(v)), k);
     }
+    // Counting the midpoints is the C source's binary search: on every midpoint and its
+    // neighbours, ±0, ±Inf, NaN and a stream of random bit patterns.
+    let mut probes = vec![0.0, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN];
+    for w in iq4::KVALUES.windows(2) {
+        let m = (f32::from(w[0]) + f32::from(w[1])) / 2.0;
+        probes.extend([m, m.next_up(), m.next_down()]);
+    }
+    let mut s = 0x9E37_79B9_7F4A_7C15u64;
+    for _ in 0..200_000 {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        let x = f32::from_bits((s >> 32) as u32);
+        probes.extend([x, x * 1e-36, (x * 1e-36).clamp(-200.0, 200.0)]);
+    }
+    for x in probes {
+        assert_eq!(iq4::best_index(x), iq4::best_index_search(x), "{x:e}");
+    }
 }
 
 /// For every codec on random blocks: the codes and sub-blocks describe the bytes — each value
