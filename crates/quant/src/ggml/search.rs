@@ -41,7 +41,9 @@ fn untranspose(rows: &[Lanes<f32>], n: usize, add: i32, out: &mut [u8]) {
     }
 }
 
-/// Each row of `to` takes `from`'s lanes where `take` is set.
+/// Each row of `to` takes `from`'s lanes where `take` is set — with bit masks: selected with
+/// `if`, the copy of a better candidate's codes was 12 % of Q4_K's analysis natively (and the
+/// callers skip it when no lane took one: Q4_K 25.8 → 23.9 ms at 1M).
 #[inline(always)]
 fn select(take: &Lanes<bool>, from: &[Lanes<f32>], to: &mut [Lanes<f32>]) {
     let mask: Lanes<u32> = std::array::from_fn(|k| u32::from(take[k]).wrapping_neg());
@@ -119,6 +121,9 @@ pub(super) fn make_qkx2_quants<const N: usize, const USE_MAD: bool>(
             for k in 0..W {
                 iscale[k] = top / (max[k] - min[k]);
             }
+            // The codes, then each sum in a loop of its own: written as one loop, the compiler
+            // packed lanes of different sums into 16-wide registers and shuffled them on every
+            // value (natively Q4_K 30.2 → 25.8 ms at 1M once split).
             for (xi, ai) in xt.iter().zip(aux.iter_mut()) {
                 for k in 0..W {
                     ai[k] = code(iscale[k] * (xi[k] - min[k]), 0, nmax);
