@@ -54,6 +54,15 @@ fn select(take: &Lanes<bool>, from: &[Lanes<f32>], to: &mut [Lanes<f32>]) {
     }
 }
 
+/// Lane `k` as the reference leaves a sub-block it returns from early (flat or all zero):
+/// scale 0 and every code `code`.
+fn empty_lane(k: usize, scale: &mut Lanes<f32>, rows: &mut [Lanes<f32>], code: f32) {
+    scale[k] = 0.0;
+    for row in rows {
+        row[k] = code;
+    }
+}
+
 /// `nearest_int(v).clamp(lo, hi)` as f32 (exact: |code| ≤ 2²⁴).
 #[inline(always)]
 fn code(v: f32, lo: i32, hi: i32) -> f32 {
@@ -179,10 +188,7 @@ pub(super) fn make_qkx2_quants<const N: usize, const USE_MAD: bool>(
     // A flat sub-block: all codes 0, scale 0 and its min.
     for k in 0..W {
         if flat[k] {
-            scale[k] = 0.0;
-            for row in lt.iter_mut() {
-                row[k] = 0.0;
-            }
+            empty_lane(k, &mut scale, &mut lt, 0.0);
         }
         min[k] = -min[k];
     }
@@ -277,12 +283,9 @@ pub(super) fn make_qx_quants<const N: usize>(nmax: i32, x: &[f32], l: &mut [u8])
         }
     }
     // A sub-block of nothing but (near) zeros: scale 0, codes 0 (stored as code + nmax = 0).
-    for k in 0..W {
-        if amax[k] < GROUP_MAX_EPS {
-            scale[k] = 0.0;
-            for row in lt.iter_mut() {
-                row[k] = -(nmax as f32);
-            }
+    for (k, &a) in amax.iter().enumerate() {
+        if a < GROUP_MAX_EPS {
+            empty_lane(k, &mut scale, &mut lt, -(nmax as f32));
         }
     }
     untranspose(&lt, N, nmax, l);
@@ -343,10 +346,7 @@ pub(super) fn make_q3_quants<const N: usize>(nmax: i32, x: &[f32], l: &mut [u8])
         };
         // A sub-block of nothing but (near) zeros: scale 0, codes stored as 0.
         if amax[k] < GROUP_MAX_EPS {
-            scale[k] = 0.0;
-            for row in lt.iter_mut() {
-                row[k] = -(nmax as f32);
-            }
+            empty_lane(k, &mut scale, &mut lt, -(nmax as f32));
         }
     }
     untranspose(&lt, N, nmax, l);
@@ -442,12 +442,9 @@ pub(super) fn iq4_scales<const N: usize>(x: &[f32], ntry: i32, l: &mut [u8]) -> 
         }
     }
     // A sub-block of nothing but (near) zeros: scale 0, codes 0.
-    for k in 0..W {
-        if amax[k] < GROUP_MAX_EPS {
-            d[k] = 0.0;
-            for row in codes.iter_mut() {
-                row[k] = 0.0;
-            }
+    for (k, &a) in amax.iter().enumerate() {
+        if a < GROUP_MAX_EPS {
+            empty_lane(k, &mut d, &mut codes, 0.0);
         }
     }
     untranspose(&codes, N, 0, l);
@@ -541,17 +538,21 @@ mod tests {
         }
     }
 
-    #[cfg_attr(not(target_arch = "wasm32"), test)]
-    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    fn eight_qx_searches_at_once_equal_eight_one_at_a_time() {
+    /// A signed search of eight 16-value sub-blocks (`lanes`) against eight calls of its
+    /// one-at-a-time port (`one`), both with `nmax`.
+    fn signed_equals_the_reference(
+        nmax: i32,
+        lanes: fn(i32, &[f32], &mut [u8]) -> Lanes<f32>,
+        one: fn(i32, &[f32], &mut [i8]) -> f32,
+    ) {
         for case in 0..400 {
             let x = sub_blocks(16, case);
             let mut l = [0u8; W * 16];
-            let scales = make_qx_quants::<16>(32, &x, &mut l);
+            let scales = lanes(nmax, &x, &mut l);
             for (k, &scale) in scales.iter().enumerate() {
                 let at = 16 * k..16 * k + 16;
                 let mut want = [0i8; 16];
-                let s = crate::ggml::kquants::make_qx_quants(32, &x[at.clone()], &mut want);
+                let s = one(nmax, &x[at.clone()], &mut want);
                 let what = format!("case {case} lane {k}: {:?}", &x[at.clone()]);
                 assert!(same(scale, s), "{what}: {scale} against {s}");
                 let want: Vec<u8> = want.iter().map(|&c| c as u8).collect();
@@ -562,21 +563,22 @@ mod tests {
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+    fn eight_qx_searches_at_once_equal_eight_one_at_a_time() {
+        signed_equals_the_reference(
+            32,
+            make_qx_quants::<16>,
+            crate::ggml::kquants::make_qx_quants,
+        );
+    }
+
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn eight_q3_searches_at_once_equal_eight_one_at_a_time() {
-        for case in 0..400 {
-            let x = sub_blocks(16, case);
-            let mut l = [0u8; W * 16];
-            let scales = make_q3_quants::<16>(4, &x, &mut l);
-            for (k, &scale) in scales.iter().enumerate() {
-                let at = 16 * k..16 * k + 16;
-                let mut want = [0i8; 16];
-                let s = crate::ggml::kquants::make_q3_quants(4, &x[at.clone()], &mut want);
-                let what = format!("case {case} lane {k}: {:?}", &x[at.clone()]);
-                assert!(same(scale, s), "{what}: {scale} against {s}");
-                let want: Vec<u8> = want.iter().map(|&c| c as u8).collect();
-                assert_eq!(&l[at], &want[..], "{what}");
-            }
-        }
+        signed_equals_the_reference(
+            4,
+            make_q3_quants::<16>,
+            crate::ggml::kquants::make_q3_quants,
+        );
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
