@@ -84,6 +84,25 @@ pub fn workloads(n: usize) -> Vec<Workload> {
             run: Box::new(move || analyze(&d1, &config, &opts).map_or(f64::NAN, |a| a.metrics.mse)),
         });
     }
+    // llama.cpp's reference quantizer alone (the bytes, nothing measured): the floor under an
+    // analysis of these types that keeps its bytes exact.
+    for (name, ty) in [
+        ("bytes only q2_k", "Q2_K"),
+        ("bytes only q4_k", "Q4_K"),
+        ("bytes only q6_k", "Q6_K"),
+        ("bytes only iq4_xs", "IQ4_XS"),
+    ] {
+        let d1 = d.clone();
+        let codec = crate::ggml::GgmlType::from_name(ty).and_then(crate::ggml::GgmlType::codec);
+        out.push(Workload {
+            name,
+            run: Box::new(move || {
+                codec.map_or(f64::NAN, |c| {
+                    f64::from(crate::ggml::quantize(c, d1.values())[7])
+                })
+            }),
+        });
+    }
     out
 }
 
