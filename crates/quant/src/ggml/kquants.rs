@@ -385,6 +385,10 @@ impl BlockCodec for Q2K {
         GgmlType::Q2K
     }
 
+    fn adds_offset(&self) -> bool {
+        true
+    }
+
     /// Layout `{u8 scales[16]; u8 qs[64]; f16 d; f16 dmin}`.
     fn quantize_block(&self, x: &[f32], out: &mut [u8]) {
         let mut l = [0u8; QK_K];
@@ -593,6 +597,10 @@ impl BlockCodec for Q4K {
         GgmlType::Q4K
     }
 
+    fn adds_offset(&self) -> bool {
+        true
+    }
+
     /// Layout `{f16 d; f16 dmin; u8 scales[12]; u8 qs[128]}`.
     fn quantize_block(&self, x: &[f32], out: &mut [u8]) {
         let (scales, dd, l) = quantize_kx(x, 15, -1.0, 20);
@@ -633,6 +641,10 @@ fn q5k_code(bytes: &[u8], v: usize) -> u8 {
 impl BlockCodec for Q5K {
     fn ty(&self) -> GgmlType {
         GgmlType::Q5K
+    }
+
+    fn adds_offset(&self) -> bool {
+        true
     }
 
     /// Layout `{f16 d; f16 dmin; u8 scales[12]; u8 qh[32]; u8 qs[128]}`.

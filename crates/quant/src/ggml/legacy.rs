@@ -204,6 +204,9 @@ macro_rules! nibble_codec {
             fn dequantize_block(&self, bytes: &[u8], out: &mut [f32]) {
                 dequantize_nibbles(&$layout, bytes, out)
             }
+            fn adds_offset(&self) -> bool {
+                $layout.has_min
+            }
             fn codes_block(&self, bytes: &[u8], out: &mut [u32]) {
                 codes_nibbles(&$layout, bytes, out)
             }

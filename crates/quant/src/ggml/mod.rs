@@ -514,6 +514,11 @@ pub trait BlockCodec: Sync {
     fn quantize_block(&self, x: &[f32], out: &mut [u8]);
     /// Decodes one block, exactly as llama.cpp's `dequantize_row_*`.
     fn dequantize_block(&self, bytes: &[u8], out: &mut [f32]);
+    /// Whether its decoding adds the sub-block's offset, `level · d + m`; otherwise it is
+    /// `level · d` (adding an offset of +0 would turn a −0 into +0).
+    fn adds_offset(&self) -> bool {
+        false
+    }
     /// Each value's code (its index into its sub-block's levels).
     fn codes_block(&self, bytes: &[u8], out: &mut [u32]);
     /// The block's sub-blocks: how their values decode.
