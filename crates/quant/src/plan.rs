@@ -21,6 +21,7 @@ use crate::format::Element;
 use crate::granularity::{GroupLayout, LayoutError};
 use crate::histogram::Histogram;
 use crate::metrics::ErrorAccumulator;
+use crate::metrics::LANES;
 use crate::minifloat::FP8_E4M3;
 use crate::pq::VectorCodebook;
 
@@ -236,14 +237,16 @@ fn decode_coded(coded: &crate::ggml::Coded, b: usize, buf: &mut Decoded) {
     buf.values.resize(n, 0.0);
     codec.codes_block(bytes, &mut buf.codes);
     let subs = codec.sub_blocks(bytes);
-    // Sub-blocks of one length, one after another (every type's): one edge per sub-block.
+    // Sub-blocks of one length, a power of two, one after another (every type's): one edge per
+    // sub-block, found by a shift.
     let len = subs.first().map_or(n, |s| s.len).max(1);
-    let even = subs.len() * len == n
+    let even = len.is_power_of_two()
+        && subs.len() * len == n
         && subs
             .iter()
             .enumerate()
             .all(|(j, s)| s.start == j * len && s.len == len);
-    buf.sub_len = if even { len } else { 1 };
+    buf.sub_shift = if even { len.trailing_zeros() } else { 0 };
     if !(even && decode_by_levels(codec.adds_offset(), &subs, &buf.codes, &mut buf.values)) {
         codec.dequantize_block(bytes, &mut buf.values);
     }
@@ -313,8 +316,8 @@ struct Decoded {
     codes: Vec<u32>,
     values: Vec<f32>,
     edges: Vec<(f32, f32, f32)>,
-    /// Values per entry of `edges` (a sub-block's length, or 1).
-    sub_len: usize,
+    /// log2 of the values per entry of `edges` (a sub-block's length, or 1).
+    sub_shift: u32,
     /// The last levels' address (a static table's) and their [`level_order`].
     order: Option<(*const f32, [usize; 4])>,
 }
@@ -388,7 +391,7 @@ fn for_each_coded(
                     continue;
                 }
                 let (code, r_hat) = (d.codes[i - start], d.values[i - start]);
-                let (lo, hi, scale) = d.edges[(i - start) / d.sub_len.max(1)];
+                let (lo, hi, scale) = d.edges[(i - start) >> d.sub_shift];
                 let clipped = scale != 0.0 && (r < lo || r > hi);
                 visit(i, i / sub, r, code, r_hat, clipped);
             }
@@ -416,6 +419,83 @@ fn for_each_coded(
     }
 }
 
+/// Copies of the code counts and bins that neighbouring values add to (see [`fused_coded`]).
+const COPIES: usize = 4;
+
+/// The fused pass of a GGML type coded through its bytes: llama.cpp's bytes give each value's
+/// code and r̂ (block by block, [`decode_coded`]), and the error sums take them LANES at a time
+/// by position, as the other block passes do.
+///
+/// One value after another through a visitor and [`ErrorAccumulator::add`] (its lane chosen at
+/// run time, so scalar) was the larger part of the measuring pass in V8 (Q2_K: ~35 % of the
+/// analysis, the visitor a call per value). The counts and bins are kept in [`COPIES`] copies,
+/// value i adding to copy i mod COPIES, so that neighbouring values, which often share a code,
+/// do not each wait for the other's store. The same counts, bins, clipping split and maximum
+/// as [`for_each_coded`] (tests); the sums in other lanes, equal within rounding.
+fn fused_coded(
+    values: &[f32],
+    coded: &crate::ggml::Coded,
+    span: std::ops::Range<usize>,
+    binner: &crate::histogram::Binner,
+    n_codes: usize,
+) -> (ErrorAccumulator, Vec<u64>, Vec<u64>) {
+    let mut acc = ErrorAccumulator::default();
+    // One slot more per copy for a code beyond the table (never reported).
+    let (codes_w, bins_w) = (n_codes + 1, binner.bins());
+    let mut counts = vec![0u64; COPIES * codes_w];
+    let mut bins = vec![0u64; COPIES * bins_w];
+    let (mut n, mut clipped_n, mut overflowed) = (0usize, 0usize, 0usize);
+    let b_len = coded.ty.block_layout().0;
+    let mut d = Decoded::default();
+    for b in span.start / b_len..span.end.div_ceil(b_len) {
+        decode_coded(coded, b, &mut d);
+        let start = b * b_len;
+        let (from, to) = (span.start.max(start), span.end.min(start + b_len));
+        if d.values.len() < to - start || d.codes.len() < to - start {
+            continue; // no codec (never: every coded plan has one)
+        }
+        let mut i = from;
+        while i < to {
+            let m = LANES.min(to - i);
+            let (mut r, mut r_hat) = ([0f32; LANES], [0f32; LANES]);
+            r[..m].copy_from_slice(&values[i..i + m]);
+            r_hat[..m].copy_from_slice(&d.values[i - start..i - start + m]);
+            let (mut counted, mut finite, mut clipped) =
+                ([false; LANES], [false; LANES], [false; LANES]);
+            for k in 0..m {
+                let (lo, hi, scale) = d.edges[(i + k - start) >> d.sub_shift];
+                counted[k] = r[k].is_finite();
+                finite[k] = counted[k] && r_hat[k].is_finite();
+                clipped[k] = scale != 0.0 && (r[k] < lo || r[k] > hi);
+            }
+            let bin: [u32; LANES] = std::array::from_fn(|k| binner.bin_u32(r_hat[k]));
+            for k in 0..m {
+                let copy = k % COPIES;
+                let c = (d.codes[i + k - start] as usize).min(n_codes);
+                counts[copy * codes_w + c] += u64::from(counted[k]);
+                bins[copy * bins_w + bin[k] as usize] += u64::from(finite[k]);
+                n += usize::from(finite[k]);
+                clipped_n += usize::from(finite[k] & clipped[k]);
+                overflowed += usize::from(counted[k] & !finite[k]);
+            }
+            acc.add_block_sums::<true>(&r, &r_hat, &finite, &clipped);
+            i += m;
+        }
+    }
+    acc.add_counts(n, clipped_n);
+    acc.add_overflowed(overflowed);
+    let fold = |all: &[u64], w: usize, len: usize| -> Vec<u64> {
+        (0..len)
+            .map(|j| (0..COPIES).map(|c| all[c * w + j]).sum())
+            .collect()
+    };
+    (
+        acc,
+        fold(&counts, codes_w, n_codes),
+        fold(&bins, bins_w, bins_w),
+    )
+}
+
 /// The fused pass over the blocks of `plan` that meet `span` (see [`crate::fused`]): the error
 /// sums, `n_codes` code counts and the reconstructions binned by `binner`. The same numbers as
 /// coding each value with [`for_each_coded`] (a property test checks it).
@@ -428,22 +508,8 @@ fn fused_blocks(
     all_finite: bool,
 ) -> (ErrorAccumulator, Vec<u64>, Vec<u64>) {
     use crate::fused::{MiniFloatCoder, Q4Coder, Tally};
-    if plan.coded.is_some() {
-        // llama.cpp's bytes give each value's code and r̂: one plain pass.
-        let mut acc = ErrorAccumulator::default();
-        let mut counts = vec![0u64; n_codes];
-        let mut bins = vec![0u64; binner.bins()];
-        for_each_coded(values, plan, span, |_, _, r, code, r_hat, clipped| {
-            acc.add(r, r_hat, clipped);
-            if let Some(c) = counts.get_mut(code as usize) {
-                *c += 1;
-            }
-            if r_hat.is_finite() {
-                bins[binner.bin(r_hat)] += 1;
-            }
-        });
-        let _ = all_finite;
-        return (acc, counts, bins);
+    if let Some(coded) = &plan.coded {
+        return fused_coded(values, coded, span, binner, n_codes);
     }
     let lanes: Vec<Lanes> = plan
         .elements
@@ -1363,42 +1429,63 @@ mod tests {
                     .max()
                     .unwrap_or(1)
             };
-            let mut acc = ErrorAccumulator::default();
-            let mut counts = vec![0u64; n_codes];
-            let mut bins = hist.counts.clone();
-            for_each_coded(d.values(), &plan, 0..n, |_, _, r, code, r_hat, clipped| {
-                acc.add(r, r_hat, clipped);
-                counts[(code as usize).min(n_codes - 1)] += 1;
-                if r_hat.is_finite() {
-                    bins[binner.bin(r_hat)] += 1;
-                }
-            });
-            let (got, got_counts, got_bins) =
-                fused_blocks(d.values(), &plan, 0..n, &binner, n_codes, false);
-            assert_eq!(got_counts, counts, "{:?}", c.format);
-            assert_eq!(got_bins, bins, "{:?}", c.format);
-            let (a, b) = (got.finish(), acc.finish());
-            assert_eq!(
-                (a.n, a.overflowed, a.clipped_fraction),
-                (b.n, b.overflowed, b.clipped_fraction)
-            );
-            assert_eq!(a.max_abs_error, b.max_abs_error, "{:?}", c.format);
-            // (+∞ for both where a block's scale overflows.)
-            assert!(
-                a.mse == b.mse || (a.mse - b.mse).abs() <= 1e-12 * a.mse.max(b.mse),
-                "{:?}",
-                c.format
-            );
-            // The block pass does not split the error (but for the GGML types coded through their
-            // bytes, which take the per-value path); the per-value path does.
-            if plan.coded.is_some() {
-                assert_eq!(a.clipping_mse, b.clipping_mse, "{:?}", c.format);
+            // The whole tensor, and spans that start and end inside blocks and sub-blocks.
+            let spans = [0..n, 5..n - 3, 300..301, 256 * 3 + 7..256 * 9 + 1];
+            let spans = if plan.coded.is_some() {
+                &spans[..]
             } else {
-                assert_eq!(a.clipping_mse, None, "{:?}", c.format);
+                &spans[..1]
+            };
+            for span in spans {
+                let mut acc = ErrorAccumulator::default();
+                let mut counts = vec![0u64; n_codes];
+                let mut bins = hist.counts.clone();
+                for_each_coded(
+                    d.values(),
+                    &plan,
+                    span.clone(),
+                    |_, _, r, code, r_hat, clipped| {
+                        acc.add(r, r_hat, clipped);
+                        counts[(code as usize).min(n_codes - 1)] += 1;
+                        if r_hat.is_finite() {
+                            bins[binner.bin(r_hat)] += 1;
+                        }
+                    },
+                );
+                let (got, got_counts, got_bins) =
+                    fused_blocks(d.values(), &plan, span.clone(), &binner, n_codes, false);
+                assert_eq!(got_counts, counts, "{:?} {span:?}", c.format);
+                assert_eq!(got_bins, bins, "{:?} {span:?}", c.format);
+                let (a, b) = (got.finish(), acc.finish());
+                assert_eq!(
+                    (a.n, a.overflowed, a.clipped_fraction),
+                    (b.n, b.overflowed, b.clipped_fraction)
+                );
+                assert_eq!(a.max_abs_error, b.max_abs_error, "{:?} {span:?}", c.format);
+                // (+∞ for both where a block's scale overflows.)
+                assert!(
+                    a.mse == b.mse || (a.mse - b.mse).abs() <= 1e-12 * a.mse.max(b.mse),
+                    "{:?}",
+                    c.format
+                );
+                // The block pass does not split the error but for the GGML types coded through
+                // their bytes (by position, so in other lanes than one value after another).
+                match (a.clipping_mse, b.clipping_mse) {
+                    (Some(x), Some(y)) if plan.coded.is_some() => assert!(
+                        x == y || (x - y).abs() <= 1e-12 * x.max(y),
+                        "{:?} {span:?}: {x} vs {y}",
+                        c.format
+                    ),
+                    (got, _) => assert!(
+                        got.is_none() && plan.coded.is_none(),
+                        "{:?} {span:?}",
+                        c.format
+                    ),
+                }
+                assert!(b
+                    .clipping_mse
+                    .is_some_and(|x| x <= b.mse || b.mse.is_infinite()));
             }
-            assert!(b
-                .clipping_mse
-                .is_some_and(|x| x <= b.mse || b.mse.is_infinite()));
         }
     }
 
