@@ -125,6 +125,18 @@ fn pack(l: &[u8], qs: &mut [u8]) {
     }
 }
 
+/// Every code of `qs` as [`pack`] stores them, in the layout's order (a loop the compiler
+/// vectorises, where [`code_at`] value by value does not).
+fn unpack(qs: &[u8], out: &mut [u32]) {
+    for (q, out) in qs.chunks_exact(16).zip(out.chunks_exact_mut(32)) {
+        let (low, high) = out.split_at_mut(16);
+        for ((l, h), &b) in low.iter_mut().zip(high.iter_mut()).zip(q) {
+            *l = u32::from(b & 0xF);
+            *h = u32::from(b >> 4);
+        }
+    }
+}
+
 fn code_at(qs: &[u8], v: usize) -> u8 {
     let (group, within) = (v / 32, v % 32);
     let b = qs[16 * group + within % 16];
@@ -173,9 +185,7 @@ impl BlockCodec for Iq4Nl {
     }
 
     fn codes_block(&self, bytes: &[u8], out: &mut [u32]) {
-        for (v, o) in out.iter_mut().enumerate().take(32) {
-            *o = u32::from(code_at(&bytes[2..18], v));
-        }
+        unpack(&bytes[2..18], out);
     }
 
     fn sub_blocks(&self, bytes: &[u8]) -> Vec<SubBlock> {
@@ -251,9 +261,7 @@ impl BlockCodec for Iq4Xs {
     }
 
     fn codes_block(&self, bytes: &[u8], out: &mut [u32]) {
-        for (v, o) in out.iter_mut().enumerate().take(256) {
-            *o = u32::from(code_at(&bytes[8..136], v));
-        }
+        unpack(&bytes[8..136], out);
     }
 
     fn sub_blocks(&self, bytes: &[u8]) -> Vec<SubBlock> {
