@@ -253,14 +253,7 @@ fn decode_coded(coded: &crate::ggml::Coded, b: usize, buf: &mut Decoded) {
     // Per sub-block: its lowest and highest reconstruction and the half gaps beside them.
     buf.edges.clear();
     for sub in subs {
-        let order = match buf.order {
-            Some((at, order)) if std::ptr::eq(at, sub.levels.as_ptr()) => order,
-            _ => {
-                let order = level_order(&sub.levels);
-                buf.order = Some((sub.levels.as_ptr(), order));
-                order
-            }
-        };
+        let order = buf.order.of(&sub.levels);
         let [lo, next_lo, next_hi, hi] = sub_block_ends(&sub.levels, sub.scale, sub.offset, order);
         let half = |a: f32, b: f32| (b - a).abs() / 2.0;
         let (gap_lo, gap_hi) = if sub.levels.len() > 1 {
@@ -318,8 +311,7 @@ struct Decoded {
     edges: Vec<(f32, f32, f32)>,
     /// log2 of the values per entry of `edges` (a sub-block's length, or 1).
     sub_shift: u32,
-    /// The last levels' address (a static table's) and their [`level_order`].
-    order: Option<(*const f32, [usize; 4])>,
+    order: LevelOrders,
 }
 
 /// The first two and the last two of the reconstructions `level · scale + offset` of `levels`
@@ -331,7 +323,12 @@ struct Decoded {
 /// are the images of those four levels, in that order or reversed — four products instead of
 /// sorting each sub-block's 16 to 64 reconstructions (the sort was ~9 % of Q6_K's analysis
 /// natively). Anything else, or an image that is not finite, is sorted.
-fn sub_block_ends(levels: &[f32], scale: f32, offset: f32, order: [usize; 4]) -> [f32; 4] {
+pub(crate) fn sub_block_ends(
+    levels: &[f32],
+    scale: f32,
+    offset: f32,
+    order: [usize; 4],
+) -> [f32; 4] {
     let map = |l: f32| l * scale + offset;
     if scale.is_finite() && scale != 0.0 && offset.is_finite() {
         let [a, b, y, z] = order.map(|i| map(levels[i]));
@@ -349,6 +346,30 @@ fn sub_block_ends(levels: &[f32], scale: f32, offset: f32, order: [usize; 4]) ->
     match r.len() {
         0 => [0.0; 4],
         n => [r[0], r[1.min(n - 1)], r[n.saturating_sub(2)], r[n - 1]],
+    }
+}
+
+/// The [`level_order`] of the last static level table seen: every sub-block of a GGML type
+/// borrows the same one, so it is found once a pass. Levels a sub-block owns are ordered
+/// each time (an address alone could be a freed table's).
+#[derive(Default)]
+pub(crate) struct LevelOrders(Option<(*const f32, usize, [usize; 4])>);
+
+impl LevelOrders {
+    #[allow(clippy::ptr_arg)] // the variant says whether the table is static
+    pub(crate) fn of(&mut self, levels: &std::borrow::Cow<'static, [f32]>) -> [usize; 4] {
+        let key = (levels.as_ptr(), levels.len());
+        let table = matches!(levels, std::borrow::Cow::Borrowed(_));
+        match self.0 {
+            Some((p, n, order)) if table && (p, n) == key => order,
+            _ => {
+                let order = level_order(levels);
+                if table {
+                    self.0 = Some((key.0, key.1, order));
+                }
+                order
+            }
+        }
     }
 }
 

@@ -269,43 +269,24 @@ fn finite_range(values: impl Iterator<Item = f32>) -> Option<(f32, f32)> {
     any.then_some((lo, hi))
 }
 
-/// The range of the finite reconstructions `level · scale + offset` of `levels`.
-///
-/// With a finite non-zero scale and a finite offset the map is monotone (rounding is), so the
-/// range is that of the images of the least and the greatest level when both are finite — two
-/// products where scanning every level was a fifth of Q6_K's analysis natively (64 levels for
-/// 16 values). `ends` caches those two levels for the static table at hand (every sub-block of
-/// a type borrows the same one); levels of their own are looked over each time. Anything else
-/// is scanned.
-#[allow(clippy::ptr_arg)] // the Cow's variant says whether the table is static
+/// The range of the finite reconstructions `level · scale + offset` of `levels`: the outer two
+/// of [`sub_block_ends`](crate::plan::sub_block_ends) when they are finite (two products for a
+/// finite non-zero scale and finite offset, where scanning every level was a fifth of Q6_K's
+/// analysis natively — 64 levels for 16 values), else a scan of the finite ones.
+#[allow(clippy::ptr_arg)] // the Cow's variant says whether the table is static (`LevelOrders`)
 fn level_range(
     levels: &std::borrow::Cow<'static, [f32]>,
     scale: f32,
     offset: f32,
-    ends: &mut Option<(*const f32, usize, f32, f32)>,
+    orders: &mut crate::plan::LevelOrders,
 ) -> Option<(f32, f32)> {
-    let map = |l: f32| l * scale + offset;
-    if scale.is_finite() && scale != 0.0 && offset.is_finite() && !levels.is_empty() {
-        let key = (levels.as_ptr(), levels.len());
-        let static_table = matches!(levels, std::borrow::Cow::Borrowed(_));
-        let (least, greatest) = match *ends {
-            Some((p, n, a, z)) if static_table && (p, n) == key => (a, z),
-            _ => {
-                let least = levels.iter().copied().fold(f32::INFINITY, f32::min);
-                let greatest = levels.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                if static_table {
-                    *ends = Some((key.0, key.1, least, greatest));
-                }
-                (least, greatest)
-            }
-        };
-        let (a, z) = (map(least), map(greatest));
-        let (lo, hi) = if scale > 0.0 { (a, z) } else { (z, a) };
+    if !levels.is_empty() {
+        let [lo, _, _, hi] = crate::plan::sub_block_ends(levels, scale, offset, orders.of(levels));
         if lo.is_finite() && hi.is_finite() {
             return Some((lo, hi));
         }
     }
-    finite_range(levels.iter().map(|&l| map(l)))
+    finite_range(levels.iter().map(|&l| l * scale + offset))
 }
 
 /// The plan of a GGML type coded through its bytes (see [`crate::ggml`]): the (super-)blocks
@@ -335,7 +316,7 @@ fn coded_plan(
     let coded = crate::ggml::Coded::new(codec, values, blocks_range.clone());
     let mut blocks = Vec::with_capacity(groups.len());
     let mut levels: Option<Vec<f32>> = None;
-    let mut ends = None;
+    let mut orders = crate::plan::LevelOrders::default();
     for b in blocks_range {
         for (j, sub) in codec.sub_blocks(coded.block(b)).into_iter().enumerate() {
             let g = b * per + j;
@@ -347,7 +328,7 @@ fn coded_plan(
             let start = g * layout.chunk_len;
             let data =
                 &values[start.min(values.len())..(start + layout.chunk_len).min(values.len())];
-            let (lo, hi) = level_range(&sub.levels, sub.scale, sub.offset, &mut ends)
+            let (lo, hi) = level_range(&sub.levels, sub.scale, sub.offset, &mut orders)
                 .or_else(|| finite_range(data.iter().copied()))
                 .unwrap_or((0.0, 0.0));
             // Decoding is `level · scale + offset`; the views' thresholds sit halfway between
@@ -422,7 +403,7 @@ mod tests {
             s ^= s << 17;
             s
         };
-        let mut ends = None;
+        let mut orders = crate::plan::LevelOrders::default();
         for _ in 0..60_000 {
             let mut pick = || {
                 let r = next();
@@ -435,7 +416,7 @@ mod tests {
             let (scale, offset) = (pick(), pick());
             let levels = &tables[next() as usize % tables.len()];
             let want = finite_range(levels.iter().map(|&l| l * scale + offset));
-            let got = level_range(levels, scale, offset, &mut ends);
+            let got = level_range(levels, scale, offset, &mut orders);
             assert_eq!(
                 got, want,
                 "levels {levels:?}, scale {scale:e}, offset {offset:e}"
