@@ -711,24 +711,44 @@ struct Keyed {
 /// the adding of the lanes' 4-bit counters to the key's table, which by value cost a binning and
 /// a second increment per value instead. NVFP4 — 16-value blocks whose E4M3 scales change from
 /// nearly every block to the next — took 1.771 ms at 1M values by key and 1.691 by value
-/// (natively, min of 5 × 150, alternating), while MXFP4, whose E8M0 scales come in runs, took
-/// 1.187 by key and 1.408 by value; Q4_0's f16 scales change about once a block (32 values)
-/// and stay keyed. Natively only: in V8 (no buffer, no 4-bit counters) NVFP4 by value measured
-/// slower, 4.94 → 5.82–5.97 ms.
+/// (natively, on the AMD core of [`counts_in_registers`], min of 5 × 150, alternating), while
+/// MXFP4, whose E8M0 scales come in runs, took 1.187 by key and 1.408 by value; Q4_0's f16
+/// scales change about once a block (32 values) and stay keyed. Natively only: in V8 (no
+/// buffer, no 4-bit counters) NVFP4 by value measured slower, 4.94 → 5.82–5.97 ms.
 pub(crate) const CHURN: usize = 24;
 
+/// [`CHURN`] where keyed runs are counted through the buffer (see [`counts_in_registers`]):
+/// there a key change costs only its lookup, but by value is cheaper too, and the line lies
+/// higher. On the Intel core, min of 60 at 1M values, three runs alternating: Q4_0 — f16 scales
+/// changing about once a 32-value block — 2.51–2.54 ms by key against 2.02–2.30 by value,
+/// Q4_1 2.35–2.40 against 2.26–2.27, Q8_0 2.32–2.34 against 2.24–2.27; MXFP4, whose scales
+/// change once in ~90 values, 2.31 against 2.33–2.42 and MXFP6/8 2.30–2.35 against 2.39–2.43
+/// (keyed is better); NVFP4 the same either way. A line of 48 values puts the 32-value blocks
+/// whose scales change with two blocks in three on the by-value side.
+pub(crate) const CHURN_BUFFERED: usize = 48;
+
+/// The churn line of this core's keyed counting: [`CHURN`] or [`CHURN_BUFFERED`].
+pub(crate) fn churn_line() -> usize {
+    if counts_in_registers() {
+        CHURN
+    } else {
+        CHURN_BUFFERED
+    }
+}
+
 /// Whether chunks of `chunk_len` values whose keys are `keys` (a sample of consecutive
-/// chunks, each key as [`block_key`] gives it) change key more often than once in [`CHURN`]
-/// values. Judged on the plan before the pass, so the pass itself pays nothing for it (counted
-/// chunk by chunk in the gathering, the bookkeeping cost the keyed formats 1–3 %).
-pub(crate) fn churns(chunk_len: usize, keys: impl Iterator<Item = [u32; 3]>) -> bool {
+/// chunks, each key as [`block_key`] gives it) change key more often than once in `line`
+/// values ([`churn_line`]). Judged on the plan before the pass, so the pass itself pays nothing
+/// for it (counted chunk by chunk in the gathering, the bookkeeping cost the keyed formats
+/// 1–3 %).
+pub(crate) fn churns(chunk_len: usize, keys: impl Iterator<Item = [u32; 3]>, line: usize) -> bool {
     let (mut chunks, mut changes, mut last) = (0usize, 0usize, None);
     for key in keys {
         chunks += 1;
         changes += usize::from(last.is_some_and(|l| l != key));
         last = Some(key);
     }
-    chunks > 1 && CHURN * changes > chunk_len * chunks
+    chunks > 1 && line * changes > chunk_len * chunks
 }
 
 /// Counters all keys' tables may take: 2^18 (1 MiB), within a core's L2 — each chunk touches only

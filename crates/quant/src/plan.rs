@@ -551,7 +551,7 @@ fn fused_blocks(
         .collect();
     let mut tally = Tally::new(n_codes, binner.bins());
     // Natively only: in V8 NVFP4 by value measured slower (4.9 → 5.8–6.0 ms at 1M values).
-    if !cfg!(target_arch = "wasm32") && counts_by_value(plan) {
+    if !cfg!(target_arch = "wasm32") && counts_by_value(plan, crate::fused::churn_line()) {
         tally = tally.without_keys();
     }
     // A contiguous layout cut at whole groups: chunk k of the span is its k-th `chunk_len`
@@ -588,12 +588,13 @@ fn fused_blocks(
     tally.finish()
 }
 
-/// Whether `plan`'s blocks change scale from nearly every block to the next, as NVFP4's do, so
-/// that its pass counts by value from the start (see [`crate::fused::CHURN`]): judged on its
-/// first 4,096 blocks.
-fn counts_by_value(plan: &Plan) -> bool {
+/// Whether `plan`'s blocks change scale more often than once in `line` values, as NVFP4's do,
+/// so that its pass counts by value from the start (see [`crate::fused::churn_line`]): judged
+/// on its first 4,096 blocks.
+#[inline(never)]
+fn counts_by_value(plan: &Plan, line: usize) -> bool {
     let keys = plan.blocks.iter().take(4096).map(crate::fused::block_key);
-    plan.layout.is_contiguous() && crate::fused::churns(plan.layout.chunk_len, keys)
+    plan.layout.is_contiguous() && crate::fused::churns(plan.layout.chunk_len, keys, line)
 }
 
 /// Each element's coder in the fused pass, built once (not per block).
@@ -1280,21 +1281,30 @@ mod tests {
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn only_scales_that_change_with_nearly_every_block_count_by_value() {
         // Normal weights: NVFP4's E4M3 scales of 16-value blocks change from nearly every block
-        // to the next; MX's power-of-two scales come in runs; Q4_0's f16 scales change about
-        // once a 32-value block, under the line.
+        // to the next; MX's power-of-two scales come in runs; Q4_0's, Q4_1's and Q8_0's f16
+        // scales change about once a 32-value block, under the line of counting in registers
+        // and over that of counting through the buffer.
+        use crate::fused::{CHURN, CHURN_BUFFERED};
         let values = crate::synth::generate(crate::synth::Distribution::Normal, 1 << 16, 5)
             .unwrap_or_default();
         let d = dataset(vec![64, 1024], values);
-        for (name, by_value) in [
-            ("nvfp4", true),
-            ("mxfp4", false),
-            ("mxfp8-e4m3", false),
-            ("q4_0", false),
+        for (name, line, by_value) in [
+            ("nvfp4", CHURN, true),
+            ("mxfp4", CHURN, false),
+            ("mxfp8-e4m3", CHURN, false),
+            ("q4_0", CHURN, false),
+            ("nvfp4", CHURN_BUFFERED, true),
+            ("mxfp4", CHURN_BUFFERED, false),
+            ("mxfp6-e2m3", CHURN_BUFFERED, false),
+            ("mxfp8-e4m3", CHURN_BUFFERED, false),
+            ("q4_0", CHURN_BUFFERED, true),
+            ("q4_1", CHURN_BUFFERED, true),
+            ("q8_0", CHURN_BUFFERED, true),
         ] {
             let config = crate::presets::preset(name).unwrap_or_default();
             let plan =
                 crate::family::plan(&d, &config, false, None).unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(counts_by_value(&plan), by_value, "{name}");
+            assert_eq!(counts_by_value(&plan, line), by_value, "{name} at {line}");
         }
     }
 
