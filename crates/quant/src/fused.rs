@@ -564,7 +564,8 @@ const NIBBLES: usize = 16;
 /// the counters' additions to each key's table not: MXFP4 2.52 → 2.31 ms, int4-g32 2.68 →
 /// 2.38, Q4_0 2.79 → 2.52, int4-g128 2.10 → 1.94 (min of 60, three runs alternating; 32-bit
 /// counters, to keep the lanes out of 512-bit registers, were slower still). So the vendor
-/// decides; never in WebAssembly, which has no buffer and counts by key at once.
+/// decides on x86-64; elsewhere (not measured) the buffer. WebAssembly uses neither: it counts
+/// by key at once.
 fn counts_in_registers() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
@@ -827,8 +828,8 @@ impl Tally {
         t
     }
 
-    /// This tally counting 16-code keyed runs in registers or through the buffer, whichever
-    /// this core would choose (to test both forms on any core).
+    /// This tally counting 16-code keyed runs in registers or through the buffer as asked,
+    /// whatever this core would choose (to test both forms on any core).
     #[cfg(test)]
     fn with_registers(mut self, registers: bool) -> Self {
         self.registers = registers;
