@@ -663,9 +663,8 @@ fn block_runs<'v>(
 }
 
 /// [`stored_scale`] of each bound in `amaxes`, equal bit for bit. E4M3 scales go eight at a
-/// time through the fused pass's branch-free minifloat coder (tested equal to
-/// [`MiniFloat::encode`](crate::minifloat::MiniFloat::encode)); one at a time they were a sixth
-/// of an NVFP4 analysis natively (the general encoder, called once per 16 values). F16 and
+/// time through [`e4m3_magnitudes`] (one at a time, through the general encoder, they were a
+/// sixth of an NVFP4 analysis natively). F16 and
 /// BF16 scales 64 at a time through [`crate::block::stored_16bit_scales`]; the others one by
 /// one.
 fn stored_scales(
@@ -1265,7 +1264,7 @@ mod tests {
         }
     }
 
-    /// Scales stored together (E4M3 eight at a time through the branch-free coder) are the scales
+    /// Scales stored together (E4M3 eight at a time on their grid step) are the scales
     /// stored one by one, in every format and two element ranges: bounds of every magnitude (zero,
     /// subnormal, the neighbours of E4M3's levels and midpoints, f32::MAX), NaN and ∞, under
     /// tensor scales small and large.
